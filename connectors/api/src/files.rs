@@ -1,0 +1,279 @@
+//! File drop: find the files of a `path` (a file, a folder or a glob), leave alone files that
+//! are still being written, and fingerprint each by its content.
+
+use crate::ConnectorError;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+/// Rules for picking up files.
+#[derive(Debug, Clone)]
+pub struct FileRules {
+    /// File name suffixes that mark a file still being written (`.part`, `.tmp`, …).
+    pub ignore_suffixes: Vec<String>,
+    /// Only these extensions (lower case, without dot) when scanning a folder; empty = all.
+    pub extensions: Vec<String>,
+    /// A file modified more recently than this is looked at twice, `settle` apart.
+    pub min_age: Duration,
+    pub settle: Duration,
+}
+
+impl Default for FileRules {
+    fn default() -> Self {
+        Self {
+            ignore_suffixes: [".part", ".tmp", ".partial", ".crdownload", "~"]
+                .map(String::from)
+                .to_vec(),
+            extensions: Vec::new(),
+            min_age: Duration::from_secs(2),
+            settle: Duration::from_millis(500),
+        }
+    }
+}
+
+/// A file ready to be read.
+#[derive(Debug, Clone)]
+pub struct FoundFile {
+    pub path: PathBuf,
+    /// The path as shown to people (relative to the config folder when below it).
+    pub label: String,
+    pub size: u64,
+    /// Content fingerprint (BLAKE3, hex).
+    pub hash: String,
+}
+
+/// A file left alone this time, with the reason.
+#[derive(Debug, Clone)]
+pub struct SkippedFile {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// Lists the files matched by `pattern` (relative to `base_dir`), sorted by path.
+pub fn discover(
+    base_dir: &Path,
+    pattern: &str,
+    rules: &FileRules,
+) -> Result<(Vec<FoundFile>, Vec<SkippedFile>), ConnectorError> {
+    let full = if Path::new(pattern).is_absolute() {
+        PathBuf::from(pattern)
+    } else {
+        base_dir.join(pattern)
+    };
+    let mut candidates = Vec::new();
+    let is_glob = pattern.contains(['*', '?', '[']);
+    if is_glob {
+        let pat = full.to_string_lossy().into_owned();
+        let paths = glob::glob(&pat)
+            .map_err(|e| ConnectorError::Config(format!("path `{pattern}`: {e}")))?;
+        for entry in paths {
+            let p = entry.map_err(|e| ConnectorError::io(pattern, e))?;
+            if p.is_file() {
+                candidates.push(p);
+            }
+        }
+    } else if full.is_dir() {
+        let rd = std::fs::read_dir(&full)
+            .map_err(|e| ConnectorError::io(full.display().to_string(), e))?;
+        for entry in rd {
+            let p = entry
+                .map_err(|e| ConnectorError::io(full.display().to_string(), e))?
+                .path();
+            if p.is_file() && extension_ok(&p, &rules.extensions) {
+                candidates.push(p);
+            }
+        }
+    } else if full.is_file() {
+        candidates.push(full.clone());
+    } else {
+        return Err(ConnectorError::io(
+            full.display().to_string(),
+            "no such file or folder",
+        ));
+    }
+    candidates.sort();
+
+    let mut found = Vec::new();
+    let mut skipped = Vec::new();
+    for path in candidates {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_lowercase())
+            .unwrap_or_default();
+        if name.starts_with('.') {
+            continue;
+        }
+        if let Some(sfx) = rules
+            .ignore_suffixes
+            .iter()
+            .find(|s| name.ends_with(s.as_str()))
+        {
+            skipped.push(SkippedFile {
+                path,
+                reason: format!("ends with `{sfx}`: still being written"),
+            });
+            continue;
+        }
+        match stable_fingerprint(&path, rules) {
+            Ok(Some((size, hash))) => found.push(FoundFile {
+                label: label_for(base_dir, &path),
+                path,
+                size,
+                hash,
+            }),
+            Ok(None) => skipped.push(SkippedFile {
+                path,
+                reason: "size or modification time changed between two looks: still being written"
+                    .into(),
+            }),
+            Err(e) => return Err(ConnectorError::io(path.display().to_string(), e)),
+        }
+    }
+    Ok((found, skipped))
+}
+
+fn extension_ok(path: &Path, exts: &[String]) -> bool {
+    if exts.is_empty() {
+        return true;
+    }
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    exts.iter().any(|e| *e == ext)
+}
+
+fn label_for(base_dir: &Path, path: &Path) -> String {
+    path.strip_prefix(base_dir)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+fn look(path: &Path) -> std::io::Result<(u64, SystemTime)> {
+    let md = std::fs::metadata(path)?;
+    Ok((md.len(), md.modified()?))
+}
+
+/// `Ok(None)` when the file changed between looks.
+fn stable_fingerprint(path: &Path, rules: &FileRules) -> std::io::Result<Option<(u64, String)>> {
+    let first = look(path)?;
+    let age = SystemTime::now()
+        .duration_since(first.1)
+        .unwrap_or(Duration::ZERO);
+    if age < rules.min_age {
+        std::thread::sleep(rules.settle);
+        if look(path)? != first {
+            return Ok(None);
+        }
+    }
+    let hash = hash_file(path)?;
+    if look(path)? != first {
+        return Ok(None);
+    }
+    Ok(Some((first.0, hash)))
+}
+
+/// BLAKE3 of a file's content, hex.
+pub fn hash_file(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher.finalize().to_hex().to_string())
+}
+
+/// Moves a processed file into `archive_dir` (created if missing). A name that exists there
+/// already gets the first characters of the content hash appended.
+pub fn archive(path: &Path, archive_dir: &Path, hash: &str) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(archive_dir)?;
+    let name = path.file_name().unwrap_or_default();
+    let mut target = archive_dir.join(name);
+    if target.exists() {
+        let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+        let ext = path
+            .extension()
+            .map(|e| format!(".{}", e.to_string_lossy()))
+            .unwrap_or_default();
+        target = archive_dir.join(format!("{stem}.{}{ext}", &hash[..hash.len().min(12)]));
+    }
+    if std::fs::rename(path, &target).is_err() {
+        // Across file systems: copy, then remove.
+        std::fs::copy(path, &target)?;
+        std::fs::remove_file(path)?;
+    }
+    Ok(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> FileRules {
+        FileRules {
+            min_age: Duration::ZERO,
+            ..FileRules::default()
+        }
+    }
+
+    #[test]
+    fn folder_glob_and_file_are_found_sorted_and_partials_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("b.csv"), "x").unwrap();
+        std::fs::write(dir.path().join("a.csv"), "y").unwrap();
+        std::fs::write(dir.path().join("c.csv.part"), "z").unwrap();
+        std::fs::write(dir.path().join(".hidden"), "z").unwrap();
+        let (found, skipped) = discover(dir.path(), ".", &rules()).unwrap();
+        let names: Vec<_> = found.iter().map(|f| f.label.clone()).collect();
+        assert_eq!(names, ["a.csv", "b.csv"]);
+        assert_eq!(skipped.len(), 1);
+        assert!(skipped[0].reason.contains(".part"));
+
+        let (found, _) = discover(dir.path(), "*.csv", &rules()).unwrap();
+        assert_eq!(found.len(), 2);
+        let (found, _) = discover(dir.path(), "b.csv", &rules()).unwrap();
+        assert_eq!(found[0].hash, hash_file(&dir.path().join("b.csv")).unwrap());
+        assert!(discover(dir.path(), "missing.csv", &rules()).is_err());
+    }
+
+    #[test]
+    fn fresh_file_is_looked_at_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.csv");
+        std::fs::write(&p, "1").unwrap();
+        let r = FileRules {
+            min_age: Duration::from_secs(60),
+            settle: Duration::from_millis(300),
+            ..FileRules::default()
+        };
+        let p2 = p.clone();
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            std::fs::write(&p2, "12345").unwrap();
+        });
+        let (found, skipped) = discover(dir.path(), ".", &r).unwrap();
+        writer.join().unwrap();
+        assert!(found.is_empty());
+        assert_eq!(skipped.len(), 1);
+    }
+
+    #[test]
+    fn archive_keeps_both_on_name_clash() {
+        let dir = tempfile::tempdir().unwrap();
+        let arch = dir.path().join("archive");
+        for content in ["a", "b"] {
+            let p = dir.path().join("x.csv");
+            std::fs::write(&p, content).unwrap();
+            let h = hash_file(&p).unwrap();
+            archive(&p, &arch, &h).unwrap();
+            assert!(!p.exists());
+        }
+        assert_eq!(std::fs::read_dir(&arch).unwrap().count(), 2);
+    }
+}

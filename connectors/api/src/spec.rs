@@ -1,0 +1,123 @@
+//! How a connector is built from configuration.
+//!
+//! The core reads `kontor.toml` and the mapping file; it hands a connector kind its own keys
+//! (`settings`: the `[[connector]]` entry without the common keys) and the mapping's
+//! `[source]` section. The connector deserializes them into its own types; a failure names the
+//! key path, which the core turns into `file:line:col`.
+
+use serde::de::DeserializeOwned;
+use std::path::PathBuf;
+
+/// Everything a connector kind needs to build a connector.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectorSpec {
+    /// The connector's unique name (`[a-z0-9-]+`).
+    pub name: String,
+    /// Kind-specific keys of the `[[connector]]` entry.
+    pub settings: toml::Table,
+    /// The `[source]` section of the connector's mapping file (empty when there is none).
+    pub source: toml::Table,
+    /// Folder of the config file: relative paths are resolved against it.
+    pub base_dir: PathBuf,
+    /// Records per batch the engine would like.
+    pub batch_size: usize,
+}
+
+/// Which part of the configuration a [`ConfigError`] points into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigPart {
+    /// The `[[connector]]` entry in `kontor.toml`.
+    Settings,
+    /// The `[source]` section of the mapping file.
+    Source,
+}
+
+/// A configuration error with the key path it concerns.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}: {message}", if key.is_empty() { "(config)".to_string() } else { key.join(".") })]
+pub struct ConfigError {
+    pub part: ConfigPart,
+    /// Path of keys below the part, e.g. `["auth", "token_env"]`; may be empty.
+    pub key: Vec<String>,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(part: ConfigPart, key: &[&str], message: impl Into<String>) -> Self {
+        Self {
+            part,
+            key: key.iter().map(|k| (*k).to_owned()).collect(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Deserializes a table into `T`; unknown keys should be rejected by `T`
+/// (`#[serde(deny_unknown_fields)]`). The error carries the key path.
+pub fn parse_table<T: DeserializeOwned>(
+    table: &toml::Table,
+    part: ConfigPart,
+) -> Result<T, ConfigError> {
+    let value = toml::Value::Table(table.clone());
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|err| {
+        let mut key: Vec<String> = err
+            .path()
+            .iter()
+            .filter_map(|seg| match seg {
+                serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
+                serde_path_to_error::Segment::Enum { variant } => Some(variant.clone()),
+                serde_path_to_error::Segment::Unknown => None,
+            })
+            .collect();
+        let message = err.into_inner().to_string();
+        // serde reports an unknown key at the parent's path; name the key itself.
+        if let Some(name) = unknown_field_name(&message)
+            && key.last() != Some(&name)
+        {
+            key.push(name);
+        }
+        ConfigError { part, key, message }
+    })
+}
+
+fn unknown_field_name(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    Some(rest[..rest.find('`')?].to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Auth {
+        kind: String,
+        token_env: Option<String>,
+    }
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Settings {
+        path: String,
+        auth: Option<Auth>,
+    }
+
+    #[test]
+    fn unknown_nested_key_names_its_path() {
+        let t: toml::Table =
+            toml::from_str("path = 'x'\nauth = { kind = 'token', tokn_env = 'X' }").unwrap();
+        let err = parse_table::<Settings>(&t, ConfigPart::Settings).unwrap_err();
+        assert_eq!(err.key, ["auth", "tokn_env"]);
+        assert!(err.message.contains("unknown field"), "{}", err.message);
+    }
+
+    #[test]
+    fn wrong_type_names_its_key() {
+        let t: toml::Table = toml::from_str("path = 3").unwrap();
+        let err = parse_table::<Settings>(&t, ConfigPart::Settings).unwrap_err();
+        assert_eq!(err.key, ["path"]);
+    }
+}

@@ -1,0 +1,1 @@
+//! CSV connector (in progress)
