@@ -1,0 +1,5 @@
+//! kontor: middleware between German ERP/WaWi back offices and the front office.
+
+pub mod diag;
+pub mod mapping;
+pub mod model;

@@ -1,0 +1,385 @@
+//! The canonical model: entities, their fields and types, and value normalisation.
+//!
+//! Records are kept as canonical JSON objects whose shape is given by [`EntityDef`]: the
+//! mapping engine fills them, the store keeps them, the views read them into typed structs.
+
+pub mod phone;
+pub mod values;
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Kinds of canonical records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Entity {
+    Customer,
+    Invoice,
+    CreditNote,
+    Order,
+    OrderLine,
+    OrderConfirmation,
+    Delivery,
+    Stock,
+    ContactPerson,
+}
+
+impl Entity {
+    pub const ALL: [Entity; 9] = [
+        Entity::Customer,
+        Entity::Invoice,
+        Entity::CreditNote,
+        Entity::Order,
+        Entity::OrderLine,
+        Entity::OrderConfirmation,
+        Entity::Delivery,
+        Entity::Stock,
+        Entity::ContactPerson,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        self.def().name
+    }
+
+    pub fn parse(s: &str) -> Option<Entity> {
+        Entity::ALL.into_iter().find(|e| e.as_str() == s)
+    }
+
+    pub fn def(self) -> &'static EntityDef {
+        match self {
+            Entity::Customer => &CUSTOMER,
+            Entity::Invoice => &INVOICE,
+            Entity::CreditNote => &CREDIT_NOTE,
+            Entity::Order => &ORDER,
+            Entity::OrderLine => &ORDER_LINE,
+            Entity::OrderConfirmation => &ORDER_CONFIRMATION,
+            Entity::Delivery => &DELIVERY,
+            Entity::Stock => &STOCK,
+            Entity::ContactPerson => &CONTACT_PERSON,
+        }
+    }
+}
+
+impl fmt::Display for Entity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The type of a canonical field; decides how the mapping engine parses a source value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    /// Text kept exactly (leading zeros stay): customer numbers, document numbers, SKUs.
+    Id,
+    Text,
+    Date,
+    Decimal,
+    /// Amount in the record's currency: `{"amount": "1234.56", "currency": "EUR"}`.
+    Money,
+    /// ISO 4217 code.
+    Currency,
+    Int,
+    Bool,
+    Phone,
+    /// A list of phone numbers.
+    Phones,
+    Email,
+    Vat,
+    Gln,
+    Country,
+    Enum(&'static [&'static str]),
+    /// Nested list of line items with these fields.
+    Lines(&'static [FieldDef]),
+}
+
+/// One canonical field. Dotted names (`address.city`) build nested objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldDef {
+    pub name: &'static str,
+    pub ty: FieldType,
+}
+
+const fn f(name: &'static str, ty: FieldType) -> FieldDef {
+    FieldDef { name, ty }
+}
+
+/// Schema of one entity.
+#[derive(Debug)]
+pub struct EntityDef {
+    pub name: &'static str,
+    pub fields: &'static [FieldDef],
+    /// Fields forming the external id (joined with `/`).
+    pub key: &'static [&'static str],
+    /// Fields a record cannot do without (besides the key): a row without them is rejected.
+    pub required: &'static [&'static str],
+    /// Field holding the customer number, used to find a customer's records.
+    pub customer_field: Option<&'static str>,
+    /// Field holding the document number / SKU, used for search and joins.
+    pub ref_field: Option<&'static str>,
+}
+
+impl EntityDef {
+    pub fn field(&self, name: &str) -> Option<&'static FieldDef> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+}
+
+use FieldType::*;
+
+pub const INVOICE_STATUS: &[&str] = &["open", "paid", "partially_paid", "cancelled", "closed"];
+pub const ORDER_STATUS: &[&str] = &[
+    "open",
+    "confirmed",
+    "partially_delivered",
+    "delivered",
+    "closed",
+    "cancelled",
+];
+
+const DOC_LINE: &[FieldDef] = &[
+    f("line_no", Id),
+    f("sku", Id),
+    f("description", Text),
+    f("quantity", Decimal),
+    f("unit", Text),
+    f("net", Money),
+];
+
+const ORDER_LINE_FIELDS: &[FieldDef] = &[
+    f("line_no", Id),
+    f("sku", Id),
+    f("description", Text),
+    f("quantity", Decimal),
+    f("delivered_quantity", Decimal),
+    f("unit", Text),
+    f("promised_date", Date),
+];
+
+const CONFIRMATION_LINE: &[FieldDef] = &[
+    f("line_no", Id),
+    f("sku", Id),
+    f("quantity", Decimal),
+    f("promised_date", Date),
+];
+
+const DELIVERY_LINE: &[FieldDef] = &[
+    f("line_no", Id),
+    f("order_number", Id),
+    f("sku", Id),
+    f("quantity", Decimal),
+];
+
+pub static CUSTOMER: EntityDef = EntityDef {
+    name: "customer",
+    fields: &[
+        f("customer_no", Id),
+        f("name", Text),
+        f("name2", Text),
+        f("vat_id", Vat),
+        f("gln", Gln),
+        f("email", Email),
+        f("phones", Phones),
+        f("fax", Phone),
+        f("address.street", Text),
+        f("address.postcode", Id),
+        f("address.city", Text),
+        f("address.country", Country),
+        f("payment_terms_days", Int),
+    ],
+    key: &["customer_no"],
+    required: &[],
+    customer_field: Some("customer_no"),
+    ref_field: Some("customer_no"),
+};
+
+pub static INVOICE: EntityDef = EntityDef {
+    name: "invoice",
+    fields: &[
+        f("number", Id),
+        f("customer_no", Id),
+        f("issue_date", Date),
+        f("due_date", Date),
+        f("currency", Currency),
+        f("net", Money),
+        f("tax", Money),
+        f("gross", Money),
+        f("open_amount", Money),
+        f("status", Enum(INVOICE_STATUS)),
+        f("order_ref", Id),
+        f("type_code", Text),
+        f("self_billed", Bool),
+        f("supersedes", Id),
+        f("lines", Lines(DOC_LINE)),
+    ],
+    key: &["number"],
+    required: &["customer_no"],
+    customer_field: Some("customer_no"),
+    ref_field: Some("number"),
+};
+
+pub static CREDIT_NOTE: EntityDef = EntityDef {
+    name: "credit_note",
+    fields: &[
+        f("number", Id),
+        f("customer_no", Id),
+        f("issue_date", Date),
+        f("currency", Currency),
+        f("net", Money),
+        f("tax", Money),
+        f("gross", Money),
+        f("invoice_ref", Id),
+        f("lines", Lines(DOC_LINE)),
+    ],
+    key: &["number"],
+    required: &["customer_no"],
+    customer_field: Some("customer_no"),
+    ref_field: Some("number"),
+};
+
+pub static ORDER: EntityDef = EntityDef {
+    name: "order",
+    fields: &[
+        f("number", Id),
+        f("customer_no", Id),
+        f("order_date", Date),
+        f("status", Enum(ORDER_STATUS)),
+        f("promised_date", Date),
+        f("currency", Currency),
+        f("total", Money),
+        f("customer_order_ref", Id),
+        f("lines", Lines(ORDER_LINE_FIELDS)),
+    ],
+    key: &["number"],
+    required: &["customer_no"],
+    customer_field: Some("customer_no"),
+    ref_field: Some("number"),
+};
+
+pub static ORDER_LINE: EntityDef = EntityDef {
+    name: "order_line",
+    fields: &[
+        f("order_number", Id),
+        f("customer_no", Id),
+        f("line_no", Id),
+        f("sku", Id),
+        f("description", Text),
+        f("quantity", Decimal),
+        f("delivered_quantity", Decimal),
+        f("unit", Text),
+        f("promised_date", Date),
+    ],
+    key: &["order_number", "line_no"],
+    required: &[],
+    customer_field: Some("customer_no"),
+    ref_field: Some("order_number"),
+};
+
+pub static ORDER_CONFIRMATION: EntityDef = EntityDef {
+    name: "order_confirmation",
+    fields: &[
+        f("order_number", Id),
+        f("customer_no", Id),
+        f("confirmation_date", Date),
+        f("promised_date", Date),
+        f("lines", Lines(CONFIRMATION_LINE)),
+    ],
+    key: &["order_number"],
+    required: &[],
+    customer_field: Some("customer_no"),
+    ref_field: Some("order_number"),
+};
+
+pub static DELIVERY: EntityDef = EntityDef {
+    name: "delivery",
+    fields: &[
+        f("number", Id),
+        f("order_number", Id),
+        f("customer_no", Id),
+        f("dispatch_date", Date),
+        f("lines", Lines(DELIVERY_LINE)),
+    ],
+    key: &["number"],
+    required: &[],
+    customer_field: Some("customer_no"),
+    ref_field: Some("order_number"),
+};
+
+pub static STOCK: EntityDef = EntityDef {
+    name: "stock",
+    fields: &[
+        f("sku", Id),
+        f("warehouse", Id),
+        f("description", Text),
+        f("on_hand", Decimal),
+        f("available", Decimal),
+        f("unit", Text),
+        f("next_receipt_date", Date),
+    ],
+    key: &["sku", "warehouse"],
+    required: &[],
+    customer_field: None,
+    ref_field: Some("sku"),
+};
+
+pub static CONTACT_PERSON: EntityDef = EntityDef {
+    name: "contact_person",
+    fields: &[
+        f("customer_no", Id),
+        f("name", Text),
+        f("first_name", Text),
+        f("last_name", Text),
+        f("function", Text),
+        f("department", Text),
+        f("email", Email),
+        f("phones", Phones),
+    ],
+    key: &["customer_no", "name"],
+    required: &[],
+    customer_field: Some("customer_no"),
+    ref_field: Some("name"),
+};
+
+/// A canonical record ready for the store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CanonicalRecord {
+    pub entity: Entity,
+    pub external_id: String,
+    /// Canonical JSON object (fields in schema order, so the content hash is stable).
+    pub data: serde_json::Value,
+}
+
+impl CanonicalRecord {
+    fn str_field(&self, name: Option<&str>) -> Option<&str> {
+        self.data.get(name?)?.as_str()
+    }
+    pub fn customer_no(&self) -> Option<&str> {
+        self.str_field(self.entity.def().customer_field)
+    }
+    pub fn ref_no(&self) -> Option<&str> {
+        self.str_field(self.entity.def().ref_field)
+    }
+    /// Serialized data and its content hash (BLAKE3, first 16 bytes, hex).
+    pub fn encode(&self) -> (String, String) {
+        let text = self.data.to_string();
+        let hash = blake3::hash(text.as_bytes());
+        (text, hash.to_hex()[..32].to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_entity_parses_its_name_and_has_its_key_fields() {
+        for e in Entity::ALL {
+            assert_eq!(Entity::parse(e.as_str()), Some(e));
+            for k in e.def().key {
+                assert!(e.def().field(k).is_some(), "{e}: key field {k}");
+            }
+            for name in [e.def().customer_field, e.def().ref_field].into_iter().flatten() {
+                assert!(e.def().field(name).is_some(), "{e}: {name}");
+            }
+        }
+    }
+}

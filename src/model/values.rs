@@ -1,0 +1,340 @@
+//! Parsing and normalising source values: German and English decimals, business dates,
+//! VAT ids, GLNs, e-mail addresses, countries.
+
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
+use std::str::FromStr;
+
+/// How decimals are written in a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DecimalStyle {
+    /// `1.234,56`
+    German,
+    /// `1,234.56`
+    English,
+    /// Decide per value: the last of `.`/`,` is the decimal separator; a lone `,` is decimal
+    /// (German data is the normal case), a lone `.` too (machine formats).
+    #[default]
+    Auto,
+}
+
+/// Parses a decimal such as `1.234,56`, `-1.234,56`, `1.234,56-`, `(12,00)`, `1,234.56`,
+/// `€ 12,50`, `1e3`.
+pub fn parse_decimal(input: &str, style: DecimalStyle) -> Result<Decimal, String> {
+    let mut s: String = input
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '\u{a0}' && *c != '\u{202f}' && *c != '€')
+        .collect();
+    if let Some(rest) = s.strip_prefix("EUR").or_else(|| s.strip_suffix("EUR")) {
+        s = rest.to_owned();
+    }
+    if s.is_empty() {
+        return Err(format!("`{input}` is not a number"));
+    }
+    let mut negative = false;
+    if s.starts_with('(') && s.ends_with(')') && s.len() > 2 {
+        negative = true;
+        s = s[1..s.len() - 1].to_owned();
+    }
+    if let Some(rest) = s.strip_suffix('-') {
+        negative = !negative;
+        s = rest.to_owned();
+    } else if let Some(rest) = s.strip_prefix('-') {
+        negative = !negative;
+        s = rest.to_owned();
+    } else if let Some(rest) = s.strip_prefix('+') {
+        s = rest.to_owned();
+    }
+    if s.is_empty() || s.starts_with(['-', '+']) {
+        return Err(format!("`{input}` is not a number"));
+    }
+    let value = if s.contains(['e', 'E']) {
+        Decimal::from_scientific(&s).map_err(|_| format!("`{input}` is not a number"))?
+    } else {
+        let (thousands, decimal) = separators(&s, style);
+        let normalised = normalise(&s, thousands, decimal).ok_or_else(|| format!("`{input}` is not a number"))?;
+        Decimal::from_str(&normalised).map_err(|_| format!("`{input}` is not a number (out of range)"))?
+    };
+    Ok(if negative { -value } else { value })
+}
+
+fn separators(s: &str, style: DecimalStyle) -> (char, char) {
+    match style {
+        DecimalStyle::German => ('.', ','),
+        DecimalStyle::English => (',', '.'),
+        DecimalStyle::Auto => match (s.rfind('.'), s.rfind(',')) {
+            (Some(d), Some(c)) if d > c => (',', '.'),
+            (Some(_), Some(_)) => ('.', ','),
+            (None, Some(_)) => ('.', ','),
+            (Some(_), None) if s.matches('.').count() > 1 => ('.', ','),
+            _ => (',', '.'),
+        },
+    }
+}
+
+/// Removes thousands separators (checking groups of three) and makes `.` the decimal point.
+fn normalise(s: &str, thousands: char, decimal: char) -> Option<String> {
+    let (int_part, frac) = match s.split_once(decimal) {
+        Some((i, f)) => (i, Some(f)),
+        None => (s, None),
+    };
+    if let Some(f) = frac
+        && (f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    let groups: Vec<&str> = int_part.split(thousands).collect();
+    if groups.iter().any(|g| !g.bytes().all(|b| b.is_ascii_digit())) {
+        return None;
+    }
+    if groups.len() > 1 {
+        let first_ok = (1..=3).contains(&groups[0].len());
+        if !first_ok || groups[1..].iter().any(|g| g.len() != 3) {
+            return None;
+        }
+    }
+    let digits: String = groups.concat();
+    if digits.is_empty() && frac.is_none() {
+        return None;
+    }
+    let mut out = if digits.is_empty() { "0".to_owned() } else { digits };
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
+    Some(out)
+}
+
+/// How dates are written in a source.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum DateFormat {
+    /// ISO `2026-12-31` (also with a time part, which is cut off without any time zone
+    /// shift), `31.12.2026`, `31.12.26`, `20261231`.
+    #[default]
+    Auto,
+    /// chrono `strftime` patterns, tried in order.
+    Patterns(Vec<String>),
+    /// DATEV `TTMM` (day and month); the year comes from the fiscal year start `YYYYMMDD`.
+    DayMonth,
+}
+
+const AUTO_PATTERNS: &[&str] = &["%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y", "%Y%m%d", "%d/%m/%Y"];
+
+/// Parses a business date. `fiscal_year_start` (`YYYYMMDD`) is needed for `TTMM`.
+pub fn parse_date(input: &str, format: &DateFormat, fiscal_year_start: Option<&str>) -> Result<NaiveDate, String> {
+    let s = input.trim();
+    match format {
+        DateFormat::Auto => {
+            // A timestamp: keep its calendar date as written (no time zone shifting).
+            let date_part = match s.find('T') {
+                Some(i) if i >= 8 => &s[..i],
+                _ => s,
+            };
+            AUTO_PATTERNS
+                .iter()
+                .find_map(|p| NaiveDate::parse_from_str(date_part, p).ok().filter(|d| (1900..=2199).contains(&d.year())))
+                .ok_or_else(|| format!("`{input}` is not a date (expected e.g. 31.12.2026 or 2026-12-31)"))
+        }
+        DateFormat::Patterns(patterns) => patterns
+            .iter()
+            .find_map(|p| NaiveDate::parse_from_str(s, p).ok())
+            .ok_or_else(|| format!("`{input}` is not a date in the format {}", patterns.join(" or "))),
+        DateFormat::DayMonth => parse_ttmm(s, fiscal_year_start),
+    }
+}
+
+fn parse_ttmm(s: &str, fiscal_year_start: Option<&str>) -> Result<NaiveDate, String> {
+    let start = fiscal_year_start
+        .ok_or("TTMM date needs the fiscal year start from the file header (`datev.fiscal_year_start`)")?;
+    let start = NaiveDate::parse_from_str(start.trim(), "%Y%m%d")
+        .map_err(|_| format!("fiscal year start `{start}` is not a date YYYYMMDD"))?;
+    let digits = if s.len() == 3 { format!("0{s}") } else { s.to_owned() };
+    if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("`{s}` is not a TTMM date"));
+    }
+    let day: u32 = digits[..2].parse().map_err(|_| format!("`{s}` is not a TTMM date"))?;
+    let month: u32 = digits[2..].parse().map_err(|_| format!("`{s}` is not a TTMM date"))?;
+    // The date lies in the fiscal year [start, start + 1 year).
+    for year in [start.year(), start.year() + 1] {
+        if let Some(d) = NaiveDate::from_ymd_opt(year, month, day)
+            && d >= start
+            && d < start.with_year(start.year() + 1).unwrap_or(NaiveDate::MAX)
+        {
+            return Ok(d);
+        }
+    }
+    Err(format!("`{s}` is not a valid day and month in the fiscal year starting {start}"))
+}
+
+/// VAT id: upper case without spaces, dots or dashes; checked for the general shape.
+pub fn normalise_vat(s: &str) -> Result<String, String> {
+    let v: String = s
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '.' | '-' | '/'))
+        .collect::<String>()
+        .to_uppercase();
+    let ok = v.len() >= 4
+        && v.len() <= 16
+        && v.chars().take(2).all(|c| c.is_ascii_uppercase())
+        && v.chars().skip(2).all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '*');
+    if ok { Ok(v) } else { Err(format!("`{s}` is not a VAT id")) }
+}
+
+/// GLN: 13 digits with a valid GS1 check digit.
+pub fn normalise_gln(s: &str) -> Result<String, String> {
+    let v: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    if v.len() != 13 || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("`{s}` is not a GLN (13 digits)"));
+    }
+    let digits: Vec<u32> = v.bytes().map(|b| u32::from(b - b'0')).collect();
+    let sum: u32 = digits[..12]
+        .iter()
+        .enumerate()
+        .map(|(i, d)| if i % 2 == 0 { *d } else { d * 3 })
+        .sum();
+    if (10 - sum % 10) % 10 != digits[12] {
+        return Err(format!("`{s}` is not a GLN (check digit)"));
+    }
+    Ok(v)
+}
+
+pub fn normalise_email(s: &str) -> Result<String, String> {
+    let v = s.trim().trim_start_matches("mailto:").to_lowercase();
+    let ok = v
+        .split_once('@')
+        .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.'))
+        && !v.contains(char::is_whitespace)
+        && v.matches('@').count() == 1;
+    if ok { Ok(v) } else { Err(format!("`{s}` is not an e-mail address")) }
+}
+
+/// ISO 3166 alpha-2, also from common German names and licence-plate codes.
+pub fn normalise_country(s: &str) -> Result<String, String> {
+    let v = s.trim();
+    let named = match v.to_lowercase().as_str() {
+        "deutschland" | "germany" | "d" | "deu" | "brd" => Some("DE"),
+        "österreich" | "oesterreich" | "austria" | "a" | "aut" => Some("AT"),
+        "schweiz" | "switzerland" | "ch" | "che" => Some("CH"),
+        "niederlande" | "netherlands" | "nl" | "nld" => Some("NL"),
+        "frankreich" | "france" | "f" | "fra" => Some("FR"),
+        "italien" | "italy" | "i" | "ita" => Some("IT"),
+        "belgien" | "belgium" | "b" | "bel" => Some("BE"),
+        "luxemburg" | "luxembourg" | "l" | "lux" => Some("LU"),
+        "polen" | "poland" | "pl" | "pol" => Some("PL"),
+        "dänemark" | "daenemark" | "denmark" | "dk" | "dnk" => Some("DK"),
+        _ => None,
+    };
+    if let Some(c) = named {
+        return Ok(c.to_owned());
+    }
+    if v.len() == 2 && v.chars().all(|c| c.is_ascii_alphabetic()) {
+        return Ok(v.to_uppercase());
+    }
+    Err(format!("`{s}` is not a country (ISO 3166 code like DE)"))
+}
+
+pub fn normalise_currency(s: &str) -> Result<String, String> {
+    let v = s.trim();
+    if v == "€" {
+        return Ok("EUR".into());
+    }
+    if v.len() == 3 && v.chars().all(|c| c.is_ascii_alphabetic()) {
+        Ok(v.to_uppercase())
+    } else {
+        Err(format!("`{s}` is not a currency code (ISO 4217 like EUR)"))
+    }
+}
+
+pub fn parse_bool(s: &str) -> Result<bool, String> {
+    match s.trim().to_lowercase().as_str() {
+        "1" | "true" | "ja" | "j" | "yes" | "y" | "x" | "wahr" => Ok(true),
+        "0" | "false" | "nein" | "n" | "no" | "falsch" | "" => Ok(false),
+        _ => Err(format!("`{s}` is not a yes/no value")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn de(s: &str) -> String {
+        parse_decimal(s, DecimalStyle::German).map(|d| d.to_string()).unwrap_or_else(|e| e)
+    }
+    fn auto(s: &str) -> String {
+        parse_decimal(s, DecimalStyle::Auto).map(|d| d.to_string()).unwrap_or_else(|e| e)
+    }
+
+    #[test]
+    fn german_decimals() {
+        assert_eq!(de("1.234,56"), "1234.56");
+        assert_eq!(de("-1.234,56"), "-1234.56");
+        assert_eq!(de("1.234,56-"), "-1234.56");
+        assert_eq!(de("24,95"), "24.95");
+        assert_eq!(de("5950,00"), "5950.00");
+        assert_eq!(de("1.000.000"), "1000000");
+        assert_eq!(de("(12,00)"), "-12.00");
+        assert_eq!(de("€ 12,50"), "12.50");
+        assert_eq!(de(" 7 "), "7");
+        assert_eq!(de(",5"), "0.5");
+        for bad in ["", "-", "abc", "1.23,4", "12,", "1,2,3", "1.2345,00", "--1", "1-2"] {
+            assert!(parse_decimal(bad, DecimalStyle::German).is_err(), "{bad} should fail");
+        }
+    }
+
+    #[test]
+    fn english_and_auto_decimals() {
+        assert_eq!(
+            parse_decimal("1,234.56", DecimalStyle::English).unwrap().to_string(),
+            "1234.56"
+        );
+        assert_eq!(auto("1,234.56"), "1234.56");
+        assert_eq!(auto("1.234,56"), "1234.56");
+        assert_eq!(auto("24,95"), "24.95");
+        assert_eq!(auto("24.95"), "24.95");
+        assert_eq!(auto("1.234.567"), "1234567");
+        assert_eq!(auto("1e3"), "1000");
+        assert_eq!(auto("-0.10"), "-0.10");
+        assert_eq!(auto("99999999999999999999999.99"), "99999999999999999999999.99");
+    }
+
+    #[test]
+    fn dates() {
+        let d = |s: &str| parse_date(s, &DateFormat::Auto, None).map(|d| d.to_string());
+        assert_eq!(d("31.12.2026").unwrap(), "2026-12-31");
+        assert_eq!(d("2026-12-31").unwrap(), "2026-12-31");
+        assert_eq!(d("2026-12-31T23:30:00-05:00").unwrap(), "2026-12-31");
+        assert_eq!(d("20261231").unwrap(), "2026-12-31");
+        assert_eq!(d("31.12.26").unwrap(), "2026-12-31");
+        assert!(d("31.02.2026").is_err());
+        assert!(d("morgen").is_err());
+        let p = DateFormat::Patterns(vec!["%d/%m/%Y".into()]);
+        assert_eq!(parse_date("01/02/2026", &p, None).unwrap().to_string(), "2026-02-01");
+    }
+
+    #[test]
+    fn datev_ttmm_takes_year_from_fiscal_year() {
+        let t = |s, fy| parse_date(s, &DateFormat::DayMonth, Some(fy)).map(|d| d.to_string());
+        assert_eq!(t("2202", "20180101").unwrap(), "2018-02-22");
+        assert_eq!(t("102", "20180101").unwrap(), "2018-02-01");
+        // Fiscal year from July: January belongs to the next calendar year.
+        assert_eq!(t("1501", "20180701").unwrap(), "2019-01-15");
+        assert_eq!(t("1508", "20180701").unwrap(), "2018-08-15");
+        assert!(t("3102", "20180101").is_err());
+        assert!(parse_date("2202", &DateFormat::DayMonth, None).is_err());
+    }
+
+    #[test]
+    fn identifiers() {
+        assert_eq!(normalise_vat("de 123.456.789").unwrap(), "DE123456789");
+        assert!(normalise_vat("123").is_err());
+        assert_eq!(normalise_gln("4000001000005").unwrap(), "4000001000005");
+        assert!(normalise_gln("4000001000006").is_err());
+        assert_eq!(normalise_email(" Info@Müller.de ").unwrap(), "info@müller.de");
+        assert!(normalise_email("kein mail").is_err());
+        assert_eq!(normalise_country("Deutschland").unwrap(), "DE");
+        assert_eq!(normalise_country("at").unwrap(), "AT");
+        assert!(normalise_country("Germania").is_err());
+        assert_eq!(normalise_currency("€").unwrap(), "EUR");
+        assert!(parse_bool("vielleicht").is_err());
+    }
+}
