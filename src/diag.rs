@@ -16,7 +16,11 @@ pub struct Diagnostic {
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = if self.warning { "warning: " } else { "" };
-        write!(f, "{}:{}:{}: {kind}{}", self.file, self.line, self.col, self.message)
+        write!(
+            f,
+            "{}:{}:{}: {kind}{}",
+            self.file, self.line, self.col, self.message
+        )
     }
 }
 
@@ -67,7 +71,9 @@ impl SpanMap<'_> {
         let mut span = None;
         let mut iter = path.iter().peekable();
         while let Some(key) = iter.next() {
-            let (k, v) = table.iter().find(|(k, _)| k.get_ref().as_ref() == key.as_str())?;
+            let (k, v) = table
+                .iter()
+                .find(|(k, _)| k.get_ref().as_ref() == key.as_str())?;
             span = Some(k.span());
             let mut value = v.get_ref();
             // Array of tables / array: the next segment is an index.
@@ -109,10 +115,22 @@ mod tests {
     #[test]
     fn key_span_finds_nested_keys_in_arrays_of_tables() {
         let t = "[[connector]]\nname = 'a'\n\n[[connector]]\nname = 'b'\nauth = { kind = 'x', token = 'y' }\n";
-        let m = SpanMap { file: "k.toml", text: t };
-        let span = m.key_span(&["connector".into(), "1".into(), "auth".into(), "token".into()]).unwrap();
+        let m = SpanMap {
+            file: "k.toml",
+            text: t,
+        };
+        let span = m
+            .key_span(&[
+                "connector".into(),
+                "1".into(),
+                "auth".into(),
+                "token".into(),
+            ])
+            .unwrap();
         assert_eq!(line_col(t, span.start), (6, 22));
-        let span = m.key_span(&["connector".into(), "1".into(), "name".into()]).unwrap();
+        let span = m
+            .key_span(&["connector".into(), "1".into(), "name".into()])
+            .unwrap();
         assert_eq!(line_col(t, span.start), (5, 1));
     }
 }

@@ -3,7 +3,9 @@
 
 use super::compiled::*;
 use super::path::TreePath;
-use super::spec::{ColumnRef, CondSpec, FieldMap, FieldSpec, FieldTable, MappingDoc, OneOrMany, Scalar, TargetSpec};
+use super::spec::{
+    ColumnRef, CondSpec, FieldMap, FieldSpec, FieldTable, MappingDoc, OneOrMany, Scalar, TargetSpec,
+};
 use crate::model::values::{DateFormat, DecimalStyle, parse_decimal};
 use crate::model::{Entity, FieldDef, FieldType};
 use regex::Regex;
@@ -13,10 +15,32 @@ use toml::Spanned;
 /// Field names that hold personal data beyond business contact data; never stored
 /// (works council / GDPR). Matched case-insensitively as substrings of `extra.*` names.
 pub const DENIED_FIELD_PATTERNS: &[&str] = &[
-    "birthday", "geburtstag", "geburtsdatum", "birth", "hobby", "hobbies", "religion", "konfession",
-    "health", "gesundheit", "krankheit", "diagnose", "private_address", "privatadresse",
-    "privatanschrift", "wohnadresse", "familienstand", "marital", "sexual", "ethnic", "partei",
-    "political", "gewerkschaft", "union_member", "salary", "gehalt",
+    "birthday",
+    "geburtstag",
+    "geburtsdatum",
+    "birth",
+    "hobby",
+    "hobbies",
+    "religion",
+    "konfession",
+    "health",
+    "gesundheit",
+    "krankheit",
+    "diagnose",
+    "private_address",
+    "privatadresse",
+    "privatanschrift",
+    "wohnadresse",
+    "familienstand",
+    "marital",
+    "sexual",
+    "ethnic",
+    "partei",
+    "political",
+    "gewerkschaft",
+    "union_member",
+    "salary",
+    "gehalt",
 ];
 
 pub fn is_denied_name(name: &str) -> bool {
@@ -52,12 +76,22 @@ impl Compiler {
         let t = spec.get_ref();
         let Some(entity) = Entity::parse(t.entity.get_ref()) else {
             let names: Vec<_> = Entity::ALL.iter().map(|e| e.as_str()).collect();
-            self.err(Some(t.entity.span()), format!("unknown entity `{}` (one of {})", t.entity.get_ref(), names.join(", ")));
+            self.err(
+                Some(t.entity.span()),
+                format!(
+                    "unknown entity `{}` (one of {})",
+                    t.entity.get_ref(),
+                    names.join(", ")
+                ),
+            );
             return None;
         };
         let def = entity.def();
         let when = self.conds(&t.when);
-        let each = t.each.as_ref().and_then(|e| self.path(e.get_ref(), e.span()));
+        let each = t
+            .each
+            .as_ref()
+            .and_then(|e| self.path(e.get_ref(), e.span()));
         let fields = self.fields(&t.fields, def.fields, entity.as_str());
         let key: Vec<&'static str> = match &t.key {
             Some(k) => k
@@ -66,7 +100,10 @@ impl Compiler {
                 .filter_map(|name| match def.field(name) {
                     Some(f) => Some(f.name),
                     None => {
-                        self.err(Some(k.span()), format!("key field `{name}` is not a field of {entity}"));
+                        self.err(
+                            Some(k.span()),
+                            format!("key field `{name}` is not a field of {entity}"),
+                        );
                         None
                     }
                 })
@@ -76,12 +113,18 @@ impl Compiler {
         for k in &key {
             let mapped = fields.iter().any(|f| f.name == *k);
             if !mapped && !(entity == Entity::Stock && *k == "warehouse") {
-                self.err(Some(spec.span()), format!("{entity}: key field `{k}` is not mapped"));
+                self.err(
+                    Some(spec.span()),
+                    format!("{entity}: key field `{k}` is not mapped"),
+                );
             }
         }
         for r in def.required {
             if !fields.iter().any(|f| f.name == *r) {
-                self.err(Some(spec.span()), format!("{entity}: field `{r}` is required but not mapped"));
+                self.err(
+                    Some(spec.span()),
+                    format!("{entity}: field `{r}` is required but not mapped"),
+                );
             }
         }
         Some(Target {
@@ -100,7 +143,10 @@ impl Compiler {
             let n = name.get_ref();
             let ty = if let Some(extra) = n.strip_prefix("extra.") {
                 if extra.is_empty() || !extra.chars().all(|c| c.is_alphanumeric() || c == '_') {
-                    self.err(Some(name.span()), format!("`{n}`: extra field names are letters, digits and _"));
+                    self.err(
+                        Some(name.span()),
+                        format!("`{n}`: extra field names are letters, digits and _"),
+                    );
                     continue;
                 }
                 if is_denied_name(extra) {
@@ -117,7 +163,10 @@ impl Compiler {
                 let known: Vec<_> = defs.iter().map(|d| d.name).collect();
                 self.err(
                     Some(name.span()),
-                    format!("`{n}` is not a field of {owner} (fields: {}, or extra.<name>)", known.join(", ")),
+                    format!(
+                        "`{n}` is not a field of {owner} (fields: {}, or extra.<name>)",
+                        known.join(", ")
+                    ),
                 );
                 continue;
             };
@@ -146,7 +195,10 @@ impl Compiler {
             None | Some("reject") => false,
             Some("null") => true,
             Some(other) => {
-                self.err(span.clone(), format!("on_error `{other}`: use \"reject\" or \"null\""));
+                self.err(
+                    span.clone(),
+                    format!("on_error `{other}`: use \"reject\" or \"null\""),
+                );
                 false
             }
         };
@@ -164,7 +216,13 @@ impl Compiler {
         })
     }
 
-    fn source(&mut self, name: &str, ty: FieldType, s: &FieldTable, span: Option<Range<usize>>) -> Option<Source> {
+    fn source(
+        &mut self,
+        name: &str,
+        ty: FieldType,
+        s: &FieldTable,
+        span: Option<Range<usize>>,
+    ) -> Option<Source> {
         let given = [
             s.column.is_some(),
             s.path.is_some(),
@@ -185,7 +243,10 @@ impl Compiler {
         }
         if let FieldType::Lines(line_defs) = ty {
             let (Some(each), Some(fields)) = (&s.each, &s.fields) else {
-                self.err(span, format!("`{name}` is a list of lines: it needs `each` and `fields`"));
+                self.err(
+                    span,
+                    format!("`{name}` is a list of lines: it needs `each` and `fields`"),
+                );
                 return None;
             };
             let path = self.path(each, span.clone().unwrap_or_default())?;
@@ -193,11 +254,17 @@ impl Compiler {
             return Some(Source::Each(path, inner));
         }
         if s.each.is_some() || s.fields.is_some() {
-            self.err(span, format!("`{name}` is not a list of lines: `each`/`fields` do not apply"));
+            self.err(
+                span,
+                format!("`{name}` is not a list of lines: `each`/`fields` do not apply"),
+            );
             return None;
         }
         if s.list.is_some() && ty != FieldType::Phones {
-            self.err(span.clone(), format!("`{name}`: `list` only applies to list fields (phones)"));
+            self.err(
+                span.clone(),
+                format!("`{name}`: `list` only applies to list fields (phones)"),
+            );
         }
         Some(if let Some(c) = &s.column {
             match c {
@@ -224,7 +291,10 @@ impl Compiler {
         } else if let Some(list) = &s.first_of {
             Source::FirstOf(self.refs(list, span))
         } else if let Some(list) = &s.concat {
-            Source::Concat(self.refs(list, span), s.separator.clone().unwrap_or_else(|| " ".into()))
+            Source::Concat(
+                self.refs(list, span),
+                s.separator.clone().unwrap_or_else(|| " ".into()),
+            )
         } else if let Some(t) = &s.template {
             Source::Template(self.template(t, span)?)
         } else if let Some(list) = &s.list {
@@ -232,24 +302,45 @@ impl Compiler {
         } else if s.default.is_some() {
             Source::Nothing
         } else {
-            self.err(span, format!("`{name}`: no source (column, path, value, …) and no default"));
+            self.err(
+                span,
+                format!("`{name}`: no source (column, path, value, …) and no default"),
+            );
             return None;
         })
     }
 
-    fn check_options(&mut self, name: &str, ty: FieldType, s: &FieldTable, span: Option<Range<usize>>) {
+    fn check_options(
+        &mut self,
+        name: &str,
+        ty: FieldType,
+        s: &FieldTable,
+        span: Option<Range<usize>>,
+    ) {
         let numeric = matches!(ty, FieldType::Decimal | FieldType::Money | FieldType::Int);
         if s.decimal.is_some() && !numeric {
-            self.err(span.clone(), format!("`{name}`: `decimal` only applies to numbers and money"));
+            self.err(
+                span.clone(),
+                format!("`{name}`: `decimal` only applies to numbers and money"),
+            );
         }
         if (s.negate.is_some() || s.abs.is_some()) && !numeric {
-            self.err(span.clone(), format!("`{name}`: `negate`/`abs` only apply to numbers and money"));
+            self.err(
+                span.clone(),
+                format!("`{name}`: `negate`/`abs` only apply to numbers and money"),
+            );
         }
         if s.date.is_some() && ty != FieldType::Date {
-            self.err(span.clone(), format!("`{name}`: `date` only applies to date fields"));
+            self.err(
+                span.clone(),
+                format!("`{name}`: `date` only applies to date fields"),
+            );
         }
         if s.region.is_some() && !matches!(ty, FieldType::Phone | FieldType::Phones) {
-            self.err(span, format!("`{name}`: `region` only applies to phone fields"));
+            self.err(
+                span,
+                format!("`{name}`: `region` only applies to phone fields"),
+            );
         }
     }
 
@@ -259,7 +350,10 @@ impl Compiler {
             Some("de") => DecimalStyle::German,
             Some("en") => DecimalStyle::English,
             Some(other) => {
-                self.err(span.clone(), format!("decimal `{other}`: use \"de\", \"en\" or \"auto\""));
+                self.err(
+                    span.clone(),
+                    format!("decimal `{other}`: use \"de\", \"en\" or \"auto\""),
+                );
                 DecimalStyle::Auto
             }
         };
@@ -281,7 +375,10 @@ impl Compiler {
             Some(v) if v.len() == 2 => match Regex::new(&v[0]) {
                 Ok(re) => Some((re, v[1].clone())),
                 Err(e) => {
-                    self.err(span.clone(), format!("replace: bad pattern `{}`: {e}", v[0]));
+                    self.err(
+                        span.clone(),
+                        format!("replace: bad pattern `{}`: {e}", v[0]),
+                    );
                     None
                 }
             },
@@ -295,17 +392,26 @@ impl Compiler {
             Some("upper") => Some(Case::Upper),
             Some("lower") => Some(Case::Lower),
             Some(other) => {
-                self.err(span.clone(), format!("case `{other}`: use \"upper\" or \"lower\""));
+                self.err(
+                    span.clone(),
+                    format!("case `{other}`: use \"upper\" or \"lower\""),
+                );
                 None
             }
         };
         let region = s.region.clone().unwrap_or_else(|| "DE".into());
         if region.len() != 2 || !region.chars().all(|c| c.is_ascii_alphabetic()) {
-            self.err(span.clone(), format!("region `{region}`: use an ISO country code like DE"));
+            self.err(
+                span.clone(),
+                format!("region `{region}`: use an ISO country code like DE"),
+            );
         }
         Transforms {
             trim: s.trim.unwrap_or(true),
-            map: s.map.as_ref().map(|m| m.iter().map(|(k, v)| (k.clone(), v.text())).collect()),
+            map: s
+                .map
+                .as_ref()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.text())).collect()),
             map_default: s.map_default.as_ref().map(Scalar::text),
             map_strict: s.map_strict.unwrap_or(false),
             replace,
@@ -333,7 +439,9 @@ impl Compiler {
         if list.is_empty() {
             self.err(span.clone(), "the list is empty");
         }
-        list.iter().map(|t| self.reference(t, span.clone())).collect()
+        list.iter()
+            .map(|t| self.reference(t, span.clone()))
+            .collect()
     }
 
     fn template(&mut self, t: &str, span: Option<Range<usize>>) -> Option<Vec<TemplatePart>> {
@@ -382,7 +490,10 @@ impl Compiler {
             }),
             (None, None, Some(f)) => Operand::Ref(self.reference(f, span.clone())),
             _ => {
-                self.err(span, "a condition needs exactly one of column, path or field (or any/all)");
+                self.err(
+                    span,
+                    "a condition needs exactly one of column, path or field (or any/all)",
+                );
                 return None;
             }
         };
@@ -413,7 +524,10 @@ impl Compiler {
             }
         }
         if let Some((lo, hi)) = &c.between {
-            match (parse_decimal(&lo.text(), DecimalStyle::Auto), parse_decimal(&hi.text(), DecimalStyle::Auto)) {
+            match (
+                parse_decimal(&lo.text(), DecimalStyle::Auto),
+                parse_decimal(&hi.text(), DecimalStyle::Auto),
+            ) {
                 (Ok(lo), Ok(hi)) => tests.push(Test::Between(lo, hi)),
                 _ => self.err(span.clone(), "between takes two numbers"),
             }
@@ -422,14 +536,19 @@ impl Compiler {
             self.err(span, "a condition needs exactly one test: equals, not_equals, in, not_in, empty, matches, starts_with or between");
             return None;
         }
-        Some(Cond::Test { what, test: tests.pop()? })
+        Some(Cond::Test {
+            what,
+            test: tests.pop()?,
+        })
     }
 }
 
 fn check_strftime(p: &str) -> Result<(), String> {
     use chrono::format::{Item, StrftimeItems};
     if StrftimeItems::new(p).any(|i| matches!(i, Item::Error)) {
-        return Err(format!("date format `{p}` is not valid (use e.g. %d.%m.%Y, or TTMM, or auto)"));
+        return Err(format!(
+            "date format `{p}` is not valid (use e.g. %d.%m.%Y, or TTMM, or auto)"
+        ));
     }
     Ok(())
 }
@@ -439,10 +558,17 @@ fn source_label(source: &Source, name: &str) -> String {
         Source::Ref(r) => r.text.clone(),
         Source::Index(i) => format!("column {}", i + 1),
         Source::Context(c) => format!("context {c}"),
-        Source::FirstOf(refs) | Source::Concat(refs, _) | Source::List(refs) => {
-            refs.iter().map(|r| r.text.as_str()).collect::<Vec<_>>().join("|")
-        }
-        Source::Each(p, _) => p.steps.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join("/"),
+        Source::FirstOf(refs) | Source::Concat(refs, _) | Source::List(refs) => refs
+            .iter()
+            .map(|r| r.text.as_str())
+            .collect::<Vec<_>>()
+            .join("|"),
+        Source::Each(p, _) => p
+            .steps
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join("/"),
         Source::Value(_) | Source::Template(_) | Source::Nothing => name.to_owned(),
     }
 }

@@ -86,8 +86,13 @@ impl<'a> Input<'a> {
                 None => Got::NoColumn,
             },
             Fields::Tree(root) => {
-                let Some(path) = &r.path else { return Got::Empty };
-                non_empty(path.resolve(root, self.ctx.unwrap_or(root)).and_then(scalar))
+                let Some(path) = &r.path else {
+                    return Got::Empty;
+                };
+                non_empty(
+                    path.resolve(root, self.ctx.unwrap_or(root))
+                        .and_then(scalar),
+                )
             }
         }
     }
@@ -96,7 +101,11 @@ impl<'a> Input<'a> {
         if let (Fields::Tree(root), Some(path)) = (&self.rec.fields, &r.path)
             && let Some(Value::Array(items)) = path.resolve(root, self.ctx.unwrap_or(root))
         {
-            return items.iter().filter_map(scalar).filter(|s| !s.trim().is_empty()).collect();
+            return items
+                .iter()
+                .filter_map(scalar)
+                .filter(|s| !s.trim().is_empty())
+                .collect();
         }
         match self.get(r, cache) {
             Got::Value(v) => vec![v],
@@ -160,7 +169,12 @@ fn cond(c: &Cond, input: &Input, cache: &mut ColumnCache) -> bool {
     }
 }
 
-pub fn apply_targets(targets: &[Target], skip_if: &[Cond], rec: &RawRecord, cache: &mut ColumnCache) -> Outcome {
+pub fn apply_targets(
+    targets: &[Target],
+    skip_if: &[Cond],
+    rec: &RawRecord,
+    cache: &mut ColumnCache,
+) -> Outcome {
     let root = Input { rec, ctx: None };
     if skip_if.iter().any(|c| cond(c, &root, cache)) {
         return Outcome::Skipped;
@@ -184,7 +198,10 @@ pub fn apply_targets(targets: &[Target], skip_if: &[Cond], rec: &RawRecord, cach
             }
             Some(path) => {
                 let Fields::Tree(tree) = &rec.fields else {
-                    return Outcome::Rejected(Rejection::new(None, format!("{}: `each` needs a tree record (XML/JSON)", t.entity)));
+                    return Outcome::Rejected(Rejection::new(
+                        None,
+                        format!("{}: `each` needs a tree record (XML/JSON)", t.entity),
+                    ));
                 };
                 for el in elements(path.resolve(tree, tree)) {
                     let input = Input { rec, ctx: Some(el) };
@@ -199,7 +216,11 @@ pub fn apply_targets(targets: &[Target], skip_if: &[Cond], rec: &RawRecord, cach
             }
         }
     }
-    if out.is_empty() { Outcome::Skipped } else { Outcome::Records(out) }
+    if out.is_empty() {
+        Outcome::Skipped
+    } else {
+        Outcome::Records(out)
+    }
 }
 
 fn elements(v: Option<&Value>) -> Vec<&Value> {
@@ -231,15 +252,29 @@ fn build(t: &Target, input: &Input, cache: &mut ColumnCache) -> Result<Canonical
             Some(v) if !v.is_empty() => key_parts.push(v.into_owned()),
             _ if t.entity == Entity::Stock && *k == "warehouse" => key_parts.push(String::new()),
             _ => {
-                let label = t.fields.iter().find(|f| f.name == *k).map(|f| f.label.as_str());
-                return Err(Rejection::new(label, format!("{}: key field `{k}` is empty", t.entity)));
+                let label = t
+                    .fields
+                    .iter()
+                    .find(|f| f.name == *k)
+                    .map(|f| f.label.as_str());
+                return Err(Rejection::new(
+                    label,
+                    format!("{}: key field `{k}` is empty", t.entity),
+                ));
             }
         }
     }
     for r in t.entity.def().required {
         if !values.contains_key(r) {
-            let label = t.fields.iter().find(|f| f.name == *r).map(|f| f.label.as_str());
-            return Err(Rejection::new(label, format!("{}: `{r}` is empty", t.entity)));
+            let label = t
+                .fields
+                .iter()
+                .find(|f| f.name == *r)
+                .map(|f| f.label.as_str());
+            return Err(Rejection::new(
+                label,
+                format!("{}: `{r}` is empty", t.entity),
+            ));
         }
     }
     Ok(CanonicalRecord {
@@ -266,7 +301,11 @@ fn derive(entity: Entity, v: &mut HashMap<&str, Value>, currency: &str) {
             if open.is_none()
                 && let Some(g) = gross
             {
-                let open = if v.get("status").and_then(Value::as_str) == Some("open") { g } else { Decimal::ZERO };
+                let open = if v.get("status").and_then(Value::as_str) == Some("open") {
+                    g
+                } else {
+                    Decimal::ZERO
+                };
                 v.insert("open_amount", money(open, currency));
             }
         }
@@ -310,7 +349,9 @@ fn insert_dotted(obj: &mut Map<String, Value>, name: &str, v: Value) {
             obj.insert(name.to_owned(), v);
         }
         Some((head, rest)) => {
-            let child = obj.entry(head.to_owned()).or_insert_with(|| Value::Object(Map::new()));
+            let child = obj
+                .entry(head.to_owned())
+                .or_insert_with(|| Value::Object(Map::new()));
             if let Value::Object(m) = child {
                 insert_dotted(m, rest, v);
             }
@@ -318,7 +359,12 @@ fn insert_dotted(obj: &mut Map<String, Value>, name: &str, v: Value) {
     }
 }
 
-fn field_value(f: &Field, input: &Input, cache: &mut ColumnCache, currency: &str) -> Result<Option<Value>, Rejection> {
+fn field_value(
+    f: &Field,
+    input: &Input,
+    cache: &mut ColumnCache,
+    currency: &str,
+) -> Result<Option<Value>, Rejection> {
     let reject = |reason: String| Rejection::new(Some(&f.label), format!("{}: {reason}", f.name));
     if let Source::Each(path, inner) = &f.source {
         let Fields::Tree(root) = &input.rec.fields else {
@@ -326,7 +372,10 @@ fn field_value(f: &Field, input: &Input, cache: &mut ColumnCache, currency: &str
         };
         let mut lines = Vec::new();
         for el in elements(path.resolve(root, input.ctx.unwrap_or(root))) {
-            let li = Input { rec: input.rec, ctx: Some(el) };
+            let li = Input {
+                rec: input.rec,
+                ctx: Some(el),
+            };
             let mut vals = HashMap::new();
             for lf in inner {
                 if let Some(v) = field_value(lf, &li, cache, currency)? {
@@ -346,11 +395,18 @@ fn field_value(f: &Field, input: &Input, cache: &mut ColumnCache, currency: &str
         Got::Value(v) => Some(v),
         Got::Empty => None,
         Got::NoColumn if f.required && f.tf.default.is_none() => {
-            return Err(Rejection::new(Some(&f.label), format!("{}: column `{}` not found in the header", f.name, f.label)));
+            return Err(Rejection::new(
+                Some(&f.label),
+                format!("{}: column `{}` not found in the header", f.name, f.label),
+            ));
         }
         Got::NoColumn => None,
     };
-    let text = match raw.map(|r| transform(&f.tf, r)).transpose().map_err(reject)? {
+    let text = match raw
+        .map(|r| transform(&f.tf, r))
+        .transpose()
+        .map_err(reject)?
+    {
         Some(t) if !t.is_empty() => Some(t),
         _ => f.tf.default.clone(),
     };
@@ -409,7 +465,11 @@ fn raw_value<'a>(f: &Field, input: &Input<'a>, cache: &mut ColumnCache) -> Got<'
 }
 
 fn transform(tf: &Transforms, raw: Cow<'_, str>) -> Result<String, String> {
-    let mut s = if tf.trim { raw.trim().to_owned() } else { raw.into_owned() };
+    let mut s = if tf.trim {
+        raw.trim().to_owned()
+    } else {
+        raw.into_owned()
+    };
     if let Some(map) = &tf.map {
         match map.get(&s) {
             Some(v) => s = v.clone(),
@@ -431,18 +491,30 @@ fn transform(tf: &Transforms, raw: Cow<'_, str>) -> Result<String, String> {
     if let Some((width, ch)) = tf.pad {
         let len = s.chars().count();
         if len < width && !s.is_empty() {
-            s = std::iter::repeat_n(ch, width - len).chain(s.chars()).collect();
+            s = std::iter::repeat_n(ch, width - len)
+                .chain(s.chars())
+                .collect();
         }
     }
     Ok(s)
 }
 
-fn typed(f: &Field, s: &str, input: &Input, cache: &mut ColumnCache, currency: &str) -> Result<Value, String> {
+fn typed(
+    f: &Field,
+    s: &str,
+    input: &Input,
+    cache: &mut ColumnCache,
+    currency: &str,
+) -> Result<Value, String> {
     let tf = &f.tf;
     Ok(match f.ty {
         FieldType::Id | FieldType::Text => Value::String(s.to_owned()),
         FieldType::Date => {
-            let fy = input.rec.context.get("datev.fiscal_year_start").map(String::as_str);
+            let fy = input
+                .rec
+                .context
+                .get("datev.fiscal_year_start")
+                .map(String::as_str);
             Value::String(parse_date(s, &tf.date, fy)?.to_string())
         }
         FieldType::Decimal | FieldType::Money | FieldType::Int => {
@@ -464,7 +536,11 @@ fn typed(f: &Field, s: &str, input: &Input, cache: &mut ColumnCache, currency: &
                     if !d.fract().is_zero() {
                         return Err(format!("`{s}` is not a whole number"));
                     }
-                    Value::Number(i64::try_from(d.trunc().mantissa()).map_err(|_| format!("`{s}` is too large"))?.into())
+                    Value::Number(
+                        i64::try_from(d.trunc().mantissa())
+                            .map_err(|_| format!("`{s}` is too large"))?
+                            .into(),
+                    )
                 }
                 _ => Value::String(d.to_string()),
             }

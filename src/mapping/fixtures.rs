@@ -31,7 +31,9 @@ pub fn outcome_json(outcome: &Outcome) -> Vec<Value> {
             })
             .collect(),
         Outcome::Skipped => vec![serde_json::json!({"skipped": true})],
-        Outcome::Rejected(rej) => vec![serde_json::json!({"rejected": {"field": rej.field, "reason": rej.reason}})],
+        Outcome::Rejected(rej) => {
+            vec![serde_json::json!({"rejected": {"field": rej.field, "reason": rej.reason}})]
+        }
     }
 }
 
@@ -50,13 +52,18 @@ pub fn run_inline(mapping: &Mapping) -> Vec<CaseResult> {
             };
             let outcome = mapping.apply(&rec, &mut cache);
             let failure = match (&outcome, &t.reject, t.skipped) {
-                (Outcome::Rejected(rej), Some(want), _) if rej.reason.contains(want.as_str()) => None,
+                (Outcome::Rejected(rej), Some(want), _) if rej.reason.contains(want.as_str()) => {
+                    None
+                }
                 (_, Some(want), _) => Some(format!(
                     "expected a rejection containing `{want}`, got:\n{}",
                     pretty(&outcome_json(&outcome))
                 )),
                 (Outcome::Skipped, None, true) => None,
-                (_, None, true) => Some(format!("expected the row to be skipped, got:\n{}", pretty(&outcome_json(&outcome)))),
+                (_, None, true) => Some(format!(
+                    "expected the row to be skipped, got:\n{}",
+                    pretty(&outcome_json(&outcome))
+                )),
                 (_, None, false) => {
                     let expected: Vec<Value> = t.expect.iter().map(toml_to_json).collect();
                     diff(&expected, &outcome_json(&outcome))
@@ -73,7 +80,9 @@ pub fn run_inline(mapping: &Mapping) -> Vec<CaseResult> {
 
 /// A flat input table becomes a row (so column names with `/` work); nested input a tree.
 fn input_fields(input: &toml::Table) -> Fields {
-    let flat = input.values().all(|v| !matches!(v, toml::Value::Table(_) | toml::Value::Array(_)));
+    let flat = input
+        .values()
+        .all(|v| !matches!(v, toml::Value::Table(_) | toml::Value::Array(_)));
     if flat {
         let header: Vec<String> = input.keys().cloned().collect();
         let values: Row = input

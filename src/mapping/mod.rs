@@ -52,7 +52,10 @@ impl Mapping {
                 warning: false,
             }]
         })?;
-        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         Self::from_text(&name, label, &text, builtins)
     }
 
@@ -71,7 +74,12 @@ impl Mapping {
     }
 
     /// Compiles mapping text; all problems are returned as diagnostics.
-    pub fn from_text(name: &str, label: &str, text: &str, builtins: Builtins) -> Result<Mapping, Vec<Diagnostic>> {
+    pub fn from_text(
+        name: &str,
+        label: &str,
+        text: &str,
+        builtins: Builtins,
+    ) -> Result<Mapping, Vec<Diagnostic>> {
         let spans = SpanMap { file: label, text };
         let doc: MappingDoc = toml::from_str(text).map_err(|e| vec![spans.toml_error(&e)])?;
         let mut c = Compiler::new();
@@ -83,7 +91,10 @@ impl Mapping {
                     (Some(b), h)
                 }
                 Err(_) => {
-                    return Err(vec![spans.at(Some(ext.span()), format!("extends: no built-in mapping `{}`", ext.get_ref()))]);
+                    return Err(vec![spans.at(
+                        Some(ext.span()),
+                        format!("extends: no built-in mapping `{}`", ext.get_ref()),
+                    )]);
                 }
             },
         };
@@ -94,24 +105,37 @@ impl Mapping {
         } else {
             c.targets(&doc)
         };
-        let mut source = doc.source.as_ref().map(|s| s.get_ref().clone()).unwrap_or_default();
+        let mut source = doc
+            .source
+            .as_ref()
+            .map(|s| s.get_ref().clone())
+            .unwrap_or_default();
         let mut skip = skip_if;
         if let Some(base) = base {
             // Drop "key not mapped" errors of override targets: the base maps the keys.
-            c.errors.retain(|(_, m)| !m.ends_with("is not mapped") && !m.ends_with("is required but not mapped"));
+            c.errors.retain(|(_, m)| {
+                !m.ends_with("is not mapped") && !m.ends_with("is required but not mapped")
+            });
             targets = merge_targets(base.targets, targets);
             for (k, v) in base.source {
                 source.entry(k).or_insert(v);
             }
             skip.extend(base.skip_if);
         }
-        let mut diags: Vec<Diagnostic> = c.errors.into_iter().map(|(span, m)| spans.at(span, m)).collect();
+        let mut diags: Vec<Diagnostic> = c
+            .errors
+            .into_iter()
+            .map(|(span, m)| spans.at(span, m))
+            .collect();
         for t in &doc.tests {
             let spec = t.get_ref();
             if spec.expect.is_empty() && spec.reject.is_none() && !spec.skipped {
                 diags.push(spans.at(
                     Some(t.span()),
-                    format!("test `{}` expects nothing: add [[test.expect]], reject or skipped", spec.name),
+                    format!(
+                        "test `{}` expects nothing: add [[test.expect]], reject or skipped",
+                        spec.name
+                    ),
                 ));
             }
         }
@@ -127,7 +151,12 @@ impl Mapping {
             tests: doc
                 .tests
                 .iter()
-                .map(|t| (crate::diag::line_col(text, t.span().start).0, t.get_ref().clone()))
+                .map(|t| {
+                    (
+                        crate::diag::line_col(text, t.span().start).0,
+                        t.get_ref().clone(),
+                    )
+                })
                 .collect(),
             skip_if: skip,
             targets,
@@ -144,7 +173,11 @@ impl Mapping {
         let mut out: Vec<String> = self
             .targets
             .iter()
-            .flat_map(|t| t.fields.iter().map(move |f| format!("{}.{}", t.entity, f.name)))
+            .flat_map(|t| {
+                t.fields
+                    .iter()
+                    .map(move |f| format!("{}.{}", t.entity, f.name))
+            })
             .collect();
         out.sort();
         out.dedup();
@@ -164,7 +197,10 @@ impl Mapping {
 fn merge_targets(base: Vec<Target>, user: Vec<Target>) -> Vec<Target> {
     let mut out = base;
     for u in user {
-        match out.iter_mut().find(|b| b.entity == u.entity && b.stream == u.stream) {
+        match out
+            .iter_mut()
+            .find(|b| b.entity == u.entity && b.stream == u.stream)
+        {
             Some(b) => {
                 for f in u.fields {
                     match b.fields.iter_mut().find(|bf| bf.name == f.name) {

@@ -65,7 +65,11 @@ impl TreePath {
                     }
                 }
                 Some(Select::Filter { key, value }) => {
-                    let hit = |el: &Value| el.get(key.as_str()).and_then(scalar).is_some_and(|v| v == value.as_str());
+                    let hit = |el: &Value| {
+                        el.get(key.as_str())
+                            .and_then(scalar)
+                            .is_some_and(|v| v == value.as_str())
+                    };
                     next = match next {
                         Value::Array(items) => items.iter().find(|el| hit(el))?,
                         other if hit(other) => other,
@@ -163,7 +167,11 @@ mod tests {
     use serde_json::json;
 
     fn get(doc: &Value, p: &str) -> Option<String> {
-        TreePath::parse(p).unwrap().resolve(doc, doc).and_then(scalar).map(|c| c.into_owned())
+        TreePath::parse(p)
+            .unwrap()
+            .resolve(doc, doc)
+            .and_then(scalar)
+            .map(|c| c.into_owned())
     }
 
     #[test]
@@ -176,12 +184,31 @@ mod tests {
             "lines": [{"qty": 1.50}, {"qty": 2}],
             "amount": 1234.5678901234567890123
         }"##).unwrap();
-        assert_eq!(get(&doc, "PARTIES/PARTY[PARTY_ROLE='buyer']/PARTY_ID[@type='supplier_specific']").as_deref(), Some("0042"));
-        assert_eq!(get(&doc, "PARTIES/PARTY/PARTY_ID/@type").as_deref(), Some("x"));
-        assert_eq!(get(&doc, "PARTIES/PARTY[1]/PARTY_ROLE").as_deref(), Some("buyer"));
+        assert_eq!(
+            get(
+                &doc,
+                "PARTIES/PARTY[PARTY_ROLE='buyer']/PARTY_ID[@type='supplier_specific']"
+            )
+            .as_deref(),
+            Some("0042")
+        );
+        assert_eq!(
+            get(&doc, "PARTIES/PARTY/PARTY_ID/@type").as_deref(),
+            Some("x")
+        );
+        assert_eq!(
+            get(&doc, "PARTIES/PARTY[1]/PARTY_ROLE").as_deref(),
+            Some("buyer")
+        );
         assert_eq!(get(&doc, "lines[1]/qty").as_deref(), Some("2"));
-        assert_eq!(get(&doc, "amount").as_deref(), Some("1234.5678901234567890123"));
-        assert_eq!(get(&doc, "PARTIES/PARTY[PARTY_ROLE='delivery']/PARTY_ID"), None);
+        assert_eq!(
+            get(&doc, "amount").as_deref(),
+            Some("1234.5678901234567890123")
+        );
+        assert_eq!(
+            get(&doc, "PARTIES/PARTY[PARTY_ROLE='delivery']/PARTY_ID"),
+            None
+        );
         assert_eq!(get(&doc, "nothing/here"), None);
     }
 
@@ -190,9 +217,15 @@ mod tests {
         let doc = json!({"number": "A1", "lines": [{"sku": "X"}]});
         let line = &doc["lines"][0];
         let abs = TreePath::parse("/number").unwrap();
-        assert_eq!(abs.resolve(&doc, line).and_then(scalar).as_deref(), Some("A1"));
+        assert_eq!(
+            abs.resolve(&doc, line).and_then(scalar).as_deref(),
+            Some("A1")
+        );
         let rel = TreePath::parse("sku").unwrap();
-        assert_eq!(rel.resolve(&doc, line).and_then(scalar).as_deref(), Some("X"));
+        assert_eq!(
+            rel.resolve(&doc, line).and_then(scalar).as_deref(),
+            Some("X")
+        );
     }
 
     #[test]

@@ -6,7 +6,13 @@ use std::sync::Arc;
 
 fn compile(text: &str) -> Mapping {
     Mapping::from_text("t", "t.toml", text, no_builtins).unwrap_or_else(|d| {
-        panic!("{}", d.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
+        panic!(
+            "{}",
+            d.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
     })
 }
 
@@ -89,13 +95,26 @@ fn datev_rows_route_by_sign_and_take_the_year_from_the_header() {
     );
     let cn = records(apply(
         &m,
-        &row(&[("Umsatz (ohne Soll/Haben-Kz)", "1.190,00"), ("Soll/Haben-Kennzeichen", "H"), ("Konto", "10001"), ("Belegdatum", "0503"), ("Belegfeld 1", "GS-1")]),
+        &row(&[
+            ("Umsatz (ohne Soll/Haben-Kz)", "1.190,00"),
+            ("Soll/Haben-Kennzeichen", "H"),
+            ("Konto", "10001"),
+            ("Belegdatum", "0503"),
+            ("Belegfeld 1", "GS-1"),
+        ]),
     ));
     assert_eq!(cn[0].entity, Entity::CreditNote);
     assert_eq!(cn[0].data["gross"]["amount"], "1190.00");
     // A bank posting (account 1200) is skipped.
     assert_eq!(
-        apply(&m, &row(&[("Konto", "1200"), ("Soll/Haben-Kennzeichen", "H"), ("Belegfeld 1", "")])),
+        apply(
+            &m,
+            &row(&[
+                ("Konto", "1200"),
+                ("Soll/Haben-Kennzeichen", "H"),
+                ("Belegfeld 1", "")
+            ])
+        ),
         Outcome::Skipped
     );
 }
@@ -103,11 +122,21 @@ fn datev_rows_route_by_sign_and_take_the_year_from_the_header() {
 #[test]
 fn bad_values_reject_with_field_and_reason() {
     let m = compile(DATEV_LIKE);
-    let base = [("Umsatz (ohne Soll/Haben-Kz)", "12,3,4"), ("Soll/Haben-Kennzeichen", "S"), ("Konto", "10000"), ("Belegdatum", "2202"), ("Belegfeld 1", "R1")];
+    let base = [
+        ("Umsatz (ohne Soll/Haben-Kz)", "12,3,4"),
+        ("Soll/Haben-Kennzeichen", "S"),
+        ("Konto", "10000"),
+        ("Belegdatum", "2202"),
+        ("Belegfeld 1", "R1"),
+    ];
     match apply(&m, &row(&base)) {
         Outcome::Rejected(r) => {
             assert_eq!(r.field.as_deref(), Some("Umsatz (ohne Soll/Haben-Kz)"));
-            assert!(r.reason.contains("gross") && r.reason.contains("not a number"), "{}", r.reason);
+            assert!(
+                r.reason.contains("gross") && r.reason.contains("not a number"),
+                "{}",
+                r.reason
+            );
         }
         o => panic!("{o:?}"),
     }
@@ -192,13 +221,37 @@ open_amount = { column = "Offen", decimal = "de" }
 "#,
     );
     let get = |betrag: &str, sh: &str, offen: &str| {
-        let r = records(apply(&m, &row(&[("Nr", "1"), ("Kd", "7"), ("Betrag", betrag), ("SH", sh), ("Offen", offen)])));
-        (r[0].data["gross"]["amount"].as_str().unwrap().to_owned(), r[0].data["status"].as_str().unwrap().to_owned())
+        let r = records(apply(
+            &m,
+            &row(&[
+                ("Nr", "1"),
+                ("Kd", "7"),
+                ("Betrag", betrag),
+                ("SH", sh),
+                ("Offen", offen),
+            ]),
+        ));
+        (
+            r[0].data["gross"]["amount"].as_str().unwrap().to_owned(),
+            r[0].data["status"].as_str().unwrap().to_owned(),
+        )
     };
-    assert_eq!(get("1.234,56", "S", "1.234,56"), ("1234.56".into(), "open".into()));
-    assert_eq!(get("1.234,56", "H", "0"), ("-1234.56".into(), "paid".into()));
-    assert_eq!(get("-1.234,56", "S", "100,00"), ("-1234.56".into(), "partially_paid".into()));
-    assert_eq!(get("1.234,56-", "S", "0,00"), ("-1234.56".into(), "paid".into()));
+    assert_eq!(
+        get("1.234,56", "S", "1.234,56"),
+        ("1234.56".into(), "open".into())
+    );
+    assert_eq!(
+        get("1.234,56", "H", "0"),
+        ("-1234.56".into(), "paid".into())
+    );
+    assert_eq!(
+        get("-1.234,56", "S", "100,00"),
+        ("-1234.56".into(), "partially_paid".into())
+    );
+    assert_eq!(
+        get("1.234,56-", "S", "0,00"),
+        ("-1234.56".into(), "paid".into())
+    );
 }
 
 #[test]
@@ -238,11 +291,17 @@ sku = "sku"
     let r = records(apply(&m, &rec));
     assert_eq!(r.len(), 3);
     assert_eq!(r[0].data["customer_no"], "00815");
-    assert_eq!(r[0].data["lines"][0], json!({"line_no": "1", "sku": "A-1", "quantity": "2.5", "promised_date": "2026-12-01"}));
+    assert_eq!(
+        r[0].data["lines"][0],
+        json!({"line_no": "1", "sku": "A-1", "quantity": "2.5", "promised_date": "2026-12-01"})
+    );
     assert_eq!(r[0].data["status"], "open");
     assert_eq!(r[2].external_id, "B-7/2");
     // Another stream: no target applies.
-    let other = RawRecord { stream: Some("invoice".into()), ..rec };
+    let other = RawRecord {
+        stream: Some("invoice".into()),
+        ..rec
+    };
     assert_eq!(apply(&m, &other), Outcome::Skipped);
 }
 
@@ -263,11 +322,23 @@ entity = "kunde"
 "#,
     );
     let joined = errors_joined(&errs);
-    assert!(joined.contains("t.toml:6:1: `custmer_no` is not a field of invoice"), "{joined}");
+    assert!(
+        joined.contains("t.toml:6:1: `custmer_no` is not a field of invoice"),
+        "{joined}"
+    );
     assert!(joined.contains("t.toml:7:9: decimal `fr`"), "{joined}");
-    assert!(joined.contains("t.toml:8:14: date format `%d.%Q`"), "{joined}");
-    assert!(joined.contains("t.toml:11:10: unknown entity `kunde`"), "{joined}");
-    assert!(joined.contains("t.toml:2:1: invoice: field `customer_no` is required but not mapped"), "{joined}");
+    assert!(
+        joined.contains("t.toml:8:14: date format `%d.%Q`"),
+        "{joined}"
+    );
+    assert!(
+        joined.contains("t.toml:11:10: unknown entity `kunde`"),
+        "{joined}"
+    );
+    assert!(
+        joined.contains("t.toml:2:1: invoice: field `customer_no` is required but not mapped"),
+        "{joined}"
+    );
 }
 
 fn errors_joined(e: &[String]) -> String {
@@ -277,24 +348,37 @@ fn errors_joined(e: &[String]) -> String {
 #[test]
 fn unknown_keys_and_syntax_errors_point_at_the_key() {
     let errs = errors("[[target]]\nentity = \"invoice\"\nfeilds = {}\n");
-    assert!(errs[0].starts_with("t.toml:3:1: unknown field `feilds`"), "{errs:?}");
-    let errs = errors("[[target]]\nentity = \"invoice\"\n[target.fields]\nnumber = { colum = \"X\" }\n");
-    assert!(errs[0].starts_with("t.toml:4:12: unknown field `colum`"), "{errs:?}");
+    assert!(
+        errs[0].starts_with("t.toml:3:1: unknown field `feilds`"),
+        "{errs:?}"
+    );
+    let errs =
+        errors("[[target]]\nentity = \"invoice\"\n[target.fields]\nnumber = { colum = \"X\" }\n");
+    assert!(
+        errs[0].starts_with("t.toml:4:12: unknown field `colum`"),
+        "{errs:?}"
+    );
     let errs = errors("[[target]\n");
     assert!(errs[0].starts_with("t.toml:1:"), "{errs:?}");
 }
 
 #[test]
 fn denied_personal_fields_fail_the_check() {
-    let errs = errors("[[target]]\nentity = \"contact_person\"\n[target.fields]\ncustomer_no = \"K\"\nname = \"N\"\n\"extra.geburtstag\" = \"Geb\"\n");
+    let errs = errors(
+        "[[target]]\nentity = \"contact_person\"\n[target.fields]\ncustomer_no = \"K\"\nname = \"N\"\n\"extra.geburtstag\" = \"Geb\"\n",
+    );
     assert!(errs[0].contains("deny-list"), "{errs:?}");
 }
 
 #[test]
 fn missing_column_names_the_column() {
-    let m = compile("[[target]]\nentity = \"customer\"\n[target.fields]\ncustomer_no = { column = \"Kdnr\", required = true }\n");
+    let m = compile(
+        "[[target]]\nentity = \"customer\"\n[target.fields]\ncustomer_no = { column = \"Kdnr\", required = true }\n",
+    );
     match apply(&m, &row(&[("Kundennummer", "1")])) {
-        Outcome::Rejected(r) => assert!(r.reason.contains("column `Kdnr` not found"), "{}", r.reason),
+        Outcome::Rejected(r) => {
+            assert!(r.reason.contains("column `Kdnr` not found"), "{}", r.reason)
+        }
         o => panic!("{o:?}"),
     }
 }
@@ -329,5 +413,8 @@ on_hand = "3"
     let res = fixtures::run_inline(&m);
     assert!(res[0].failure.is_none(), "{:?}", res[0].failure);
     let diff = res[1].failure.as_deref().unwrap();
-    assert!(diff.contains("-  \"on_hand\": \"3\"") && diff.contains("+  \"on_hand\": \"2\""), "{diff}");
+    assert!(
+        diff.contains("-  \"on_hand\": \"3\"") && diff.contains("+  \"on_hand\": \"2\""),
+        "{diff}"
+    );
 }

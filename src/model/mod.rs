@@ -377,7 +377,10 @@ mod tests {
             for k in e.def().key {
                 assert!(e.def().field(k).is_some(), "{e}: key field {k}");
             }
-            for name in [e.def().customer_field, e.def().ref_field].into_iter().flatten() {
+            for name in [e.def().customer_field, e.def().ref_field]
+                .into_iter()
+                .flatten()
+            {
                 assert!(e.def().field(name).is_some(), "{e}: {name}");
             }
         }

@@ -14,14 +14,28 @@ pub struct ParsedPhone {
 }
 
 /// Words that introduce an extension.
-const EXTENSION_WORDS: &[&str] = &["durchwahl", "durchw.", "dw.", "dw", "app.", "apparat", "ext.", "ext", "x"];
+const EXTENSION_WORDS: &[&str] = &[
+    "durchwahl",
+    "durchw.",
+    "dw.",
+    "dw",
+    "app.",
+    "apparat",
+    "ext.",
+    "ext",
+    "x",
+];
 /// Words in front of a number that are not part of it.
-const LABEL_WORDS: &[&str] = &["tel.", "tel:", "tel", "telefon:", "telefon", "fon:", "fon", "mobil:", "mobil", "phone:", "phone"];
+const LABEL_WORDS: &[&str] = &[
+    "tel.", "tel:", "tel", "telefon:", "telefon", "fon:", "fon", "mobil:", "mobil", "phone:",
+    "phone",
+];
 
 /// Parses a phone number; `region` (ISO code, e.g. `DE`) applies to numbers written without
 /// a country code.
 pub fn parse_phone(input: &str, region: &str) -> Result<ParsedPhone, String> {
-    let region_id = country::Id::from_str(&region.to_uppercase()).map_err(|_| format!("unknown phone region `{region}`"))?;
+    let region_id = country::Id::from_str(&region.to_uppercase())
+        .map_err(|_| format!("unknown phone region `{region}`"))?;
     let lower = input.trim().to_lowercase();
     let mut words: Vec<&str> = lower.split_whitespace().collect();
     while words.first().is_some_and(|w| LABEL_WORDS.contains(w)) {
@@ -54,10 +68,18 @@ pub fn parse_phone(input: &str, region: &str) -> Result<ParsedPhone, String> {
         dash_extension = tail.trim().to_owned();
         main = head.to_owned();
     }
-    let base = to_e164(&main, region_id).ok_or_else(|| format!("`{input}` is not a valid phone number"))?;
-    let ext = if extension.is_empty() { dash_extension } else { extension };
+    let base = to_e164(&main, region_id)
+        .ok_or_else(|| format!("`{input}` is not a valid phone number"))?;
+    let ext = if extension.is_empty() {
+        dash_extension
+    } else {
+        extension
+    };
     if ext.is_empty() {
-        return Ok(ParsedPhone { e164: base, base: None });
+        return Ok(ParsedPhone {
+            e164: base,
+            base: None,
+        });
     }
     let full = format!("{base}{ext}");
     if full.len() > 16 {
@@ -95,10 +117,19 @@ mod tests {
     #[test]
     fn german_notations() {
         assert_eq!(p("0221/1234567").0, "+492211234567");
-        assert_eq!(p("+49 (0)89 1234-56"), ("+4989123456".into(), Some("+49891234".into())));
+        assert_eq!(
+            p("+49 (0)89 1234-56"),
+            ("+4989123456".into(), Some("+49891234".into()))
+        );
         assert_eq!(p("0049 89 123456").0, "+4989123456");
-        assert_eq!(p("089/123456-0"), ("+49891234560".into(), Some("+4989123456".into())));
-        assert_eq!(p("089 123456 Durchwahl 12"), ("+498912345612".into(), Some("+4989123456".into())));
+        assert_eq!(
+            p("089/123456-0"),
+            ("+49891234560".into(), Some("+4989123456".into()))
+        );
+        assert_eq!(
+            p("089 123456 Durchwahl 12"),
+            ("+498912345612".into(), Some("+4989123456".into()))
+        );
         assert_eq!(p("Tel. 089 123456").0, "+4989123456");
         assert_eq!(p("+41 44 668 18 00").0, "+41446681800");
         assert_eq!(p("0171 1234567").0, "+491711234567");

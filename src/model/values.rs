@@ -52,8 +52,10 @@ pub fn parse_decimal(input: &str, style: DecimalStyle) -> Result<Decimal, String
         Decimal::from_scientific(&s).map_err(|_| format!("`{input}` is not a number"))?
     } else {
         let (thousands, decimal) = separators(&s, style);
-        let normalised = normalise(&s, thousands, decimal).ok_or_else(|| format!("`{input}` is not a number"))?;
-        Decimal::from_str(&normalised).map_err(|_| format!("`{input}` is not a number (out of range)"))?
+        let normalised = normalise(&s, thousands, decimal)
+            .ok_or_else(|| format!("`{input}` is not a number"))?;
+        Decimal::from_str(&normalised)
+            .map_err(|_| format!("`{input}` is not a number (out of range)"))?
     };
     Ok(if negative { -value } else { value })
 }
@@ -84,7 +86,10 @@ fn normalise(s: &str, thousands: char, decimal: char) -> Option<String> {
         return None;
     }
     let groups: Vec<&str> = int_part.split(thousands).collect();
-    if groups.iter().any(|g| !g.bytes().all(|b| b.is_ascii_digit())) {
+    if groups
+        .iter()
+        .any(|g| !g.bytes().all(|b| b.is_ascii_digit()))
+    {
         return None;
     }
     if groups.len() > 1 {
@@ -97,7 +102,11 @@ fn normalise(s: &str, thousands: char, decimal: char) -> Option<String> {
     if digits.is_empty() && frac.is_none() {
         return None;
     }
-    let mut out = if digits.is_empty() { "0".to_owned() } else { digits };
+    let mut out = if digits.is_empty() {
+        "0".to_owned()
+    } else {
+        digits
+    };
     if let Some(f) = frac {
         out.push('.');
         out.push_str(f);
@@ -121,7 +130,11 @@ pub enum DateFormat {
 const AUTO_PATTERNS: &[&str] = &["%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y", "%Y%m%d", "%d/%m/%Y"];
 
 /// Parses a business date. `fiscal_year_start` (`YYYYMMDD`) is needed for `TTMM`.
-pub fn parse_date(input: &str, format: &DateFormat, fiscal_year_start: Option<&str>) -> Result<NaiveDate, String> {
+pub fn parse_date(
+    input: &str,
+    format: &DateFormat,
+    fiscal_year_start: Option<&str>,
+) -> Result<NaiveDate, String> {
     let s = input.trim();
     match format {
         DateFormat::Auto => {
@@ -132,28 +145,48 @@ pub fn parse_date(input: &str, format: &DateFormat, fiscal_year_start: Option<&s
             };
             AUTO_PATTERNS
                 .iter()
-                .find_map(|p| NaiveDate::parse_from_str(date_part, p).ok().filter(|d| (1900..=2199).contains(&d.year())))
-                .ok_or_else(|| format!("`{input}` is not a date (expected e.g. 31.12.2026 or 2026-12-31)"))
+                .find_map(|p| {
+                    NaiveDate::parse_from_str(date_part, p)
+                        .ok()
+                        .filter(|d| (1900..=2199).contains(&d.year()))
+                })
+                .ok_or_else(|| {
+                    format!("`{input}` is not a date (expected e.g. 31.12.2026 or 2026-12-31)")
+                })
         }
         DateFormat::Patterns(patterns) => patterns
             .iter()
             .find_map(|p| NaiveDate::parse_from_str(s, p).ok())
-            .ok_or_else(|| format!("`{input}` is not a date in the format {}", patterns.join(" or "))),
+            .ok_or_else(|| {
+                format!(
+                    "`{input}` is not a date in the format {}",
+                    patterns.join(" or ")
+                )
+            }),
         DateFormat::DayMonth => parse_ttmm(s, fiscal_year_start),
     }
 }
 
 fn parse_ttmm(s: &str, fiscal_year_start: Option<&str>) -> Result<NaiveDate, String> {
-    let start = fiscal_year_start
-        .ok_or("TTMM date needs the fiscal year start from the file header (`datev.fiscal_year_start`)")?;
+    let start = fiscal_year_start.ok_or(
+        "TTMM date needs the fiscal year start from the file header (`datev.fiscal_year_start`)",
+    )?;
     let start = NaiveDate::parse_from_str(start.trim(), "%Y%m%d")
         .map_err(|_| format!("fiscal year start `{start}` is not a date YYYYMMDD"))?;
-    let digits = if s.len() == 3 { format!("0{s}") } else { s.to_owned() };
+    let digits = if s.len() == 3 {
+        format!("0{s}")
+    } else {
+        s.to_owned()
+    };
     if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("`{s}` is not a TTMM date"));
     }
-    let day: u32 = digits[..2].parse().map_err(|_| format!("`{s}` is not a TTMM date"))?;
-    let month: u32 = digits[2..].parse().map_err(|_| format!("`{s}` is not a TTMM date"))?;
+    let day: u32 = digits[..2]
+        .parse()
+        .map_err(|_| format!("`{s}` is not a TTMM date"))?;
+    let month: u32 = digits[2..]
+        .parse()
+        .map_err(|_| format!("`{s}` is not a TTMM date"))?;
     // The date lies in the fiscal year [start, start + 1 year).
     for year in [start.year(), start.year() + 1] {
         if let Some(d) = NaiveDate::from_ymd_opt(year, month, day)
@@ -163,7 +196,9 @@ fn parse_ttmm(s: &str, fiscal_year_start: Option<&str>) -> Result<NaiveDate, Str
             return Ok(d);
         }
     }
-    Err(format!("`{s}` is not a valid day and month in the fiscal year starting {start}"))
+    Err(format!(
+        "`{s}` is not a valid day and month in the fiscal year starting {start}"
+    ))
 }
 
 /// VAT id: upper case without spaces, dots or dashes; checked for the general shape.
@@ -176,8 +211,14 @@ pub fn normalise_vat(s: &str) -> Result<String, String> {
     let ok = v.len() >= 4
         && v.len() <= 16
         && v.chars().take(2).all(|c| c.is_ascii_uppercase())
-        && v.chars().skip(2).all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '*');
-    if ok { Ok(v) } else { Err(format!("`{s}` is not a VAT id")) }
+        && v.chars()
+            .skip(2)
+            .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '*');
+    if ok {
+        Ok(v)
+    } else {
+        Err(format!("`{s}` is not a VAT id"))
+    }
 }
 
 /// GLN: 13 digits with a valid GS1 check digit.
@@ -200,12 +241,15 @@ pub fn normalise_gln(s: &str) -> Result<String, String> {
 
 pub fn normalise_email(s: &str) -> Result<String, String> {
     let v = s.trim().trim_start_matches("mailto:").to_lowercase();
-    let ok = v
-        .split_once('@')
-        .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.'))
-        && !v.contains(char::is_whitespace)
+    let ok = v.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
+    }) && !v.contains(char::is_whitespace)
         && v.matches('@').count() == 1;
-    if ok { Ok(v) } else { Err(format!("`{s}` is not an e-mail address")) }
+    if ok {
+        Ok(v)
+    } else {
+        Err(format!("`{s}` is not an e-mail address"))
+    }
 }
 
 /// ISO 3166 alpha-2, also from common German names and licence-plate codes.
@@ -258,10 +302,14 @@ mod tests {
     use super::*;
 
     fn de(s: &str) -> String {
-        parse_decimal(s, DecimalStyle::German).map(|d| d.to_string()).unwrap_or_else(|e| e)
+        parse_decimal(s, DecimalStyle::German)
+            .map(|d| d.to_string())
+            .unwrap_or_else(|e| e)
     }
     fn auto(s: &str) -> String {
-        parse_decimal(s, DecimalStyle::Auto).map(|d| d.to_string()).unwrap_or_else(|e| e)
+        parse_decimal(s, DecimalStyle::Auto)
+            .map(|d| d.to_string())
+            .unwrap_or_else(|e| e)
     }
 
     #[test]
@@ -276,15 +324,30 @@ mod tests {
         assert_eq!(de("€ 12,50"), "12.50");
         assert_eq!(de(" 7 "), "7");
         assert_eq!(de(",5"), "0.5");
-        for bad in ["", "-", "abc", "1.23,4", "12,", "1,2,3", "1.2345,00", "--1", "1-2"] {
-            assert!(parse_decimal(bad, DecimalStyle::German).is_err(), "{bad} should fail");
+        for bad in [
+            "",
+            "-",
+            "abc",
+            "1.23,4",
+            "12,",
+            "1,2,3",
+            "1.2345,00",
+            "--1",
+            "1-2",
+        ] {
+            assert!(
+                parse_decimal(bad, DecimalStyle::German).is_err(),
+                "{bad} should fail"
+            );
         }
     }
 
     #[test]
     fn english_and_auto_decimals() {
         assert_eq!(
-            parse_decimal("1,234.56", DecimalStyle::English).unwrap().to_string(),
+            parse_decimal("1,234.56", DecimalStyle::English)
+                .unwrap()
+                .to_string(),
             "1234.56"
         );
         assert_eq!(auto("1,234.56"), "1234.56");
@@ -294,7 +357,10 @@ mod tests {
         assert_eq!(auto("1.234.567"), "1234567");
         assert_eq!(auto("1e3"), "1000");
         assert_eq!(auto("-0.10"), "-0.10");
-        assert_eq!(auto("99999999999999999999999.99"), "99999999999999999999999.99");
+        assert_eq!(
+            auto("99999999999999999999999.99"),
+            "99999999999999999999999.99"
+        );
     }
 
     #[test]
@@ -308,7 +374,10 @@ mod tests {
         assert!(d("31.02.2026").is_err());
         assert!(d("morgen").is_err());
         let p = DateFormat::Patterns(vec!["%d/%m/%Y".into()]);
-        assert_eq!(parse_date("01/02/2026", &p, None).unwrap().to_string(), "2026-02-01");
+        assert_eq!(
+            parse_date("01/02/2026", &p, None).unwrap().to_string(),
+            "2026-02-01"
+        );
     }
 
     #[test]
@@ -329,7 +398,10 @@ mod tests {
         assert!(normalise_vat("123").is_err());
         assert_eq!(normalise_gln("4000001000005").unwrap(), "4000001000005");
         assert!(normalise_gln("4000001000006").is_err());
-        assert_eq!(normalise_email(" Info@Müller.de ").unwrap(), "info@müller.de");
+        assert_eq!(
+            normalise_email(" Info@Müller.de ").unwrap(),
+            "info@müller.de"
+        );
         assert!(normalise_email("kein mail").is_err());
         assert_eq!(normalise_country("Deutschland").unwrap(), "DE");
         assert_eq!(normalise_country("at").unwrap(), "AT");

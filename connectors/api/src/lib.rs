@@ -15,6 +15,9 @@
 //!    (for example move a processed file into an archive folder).
 
 pub mod files;
+// Connectors use the same toml and serde_json as the core.
+pub use serde_json;
+pub use toml;
 mod record;
 mod spec;
 
