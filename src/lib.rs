@@ -3,3 +3,6 @@
 pub mod diag;
 pub mod mapping;
 pub mod model;
+pub mod store;
+#[doc(hidden)]
+pub mod testing;

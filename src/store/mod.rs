@@ -1,0 +1,174 @@
+//! The customer record store: one trait, SQLite (embedded default) and PostgreSQL
+//! (production, several nodes) behind it.
+//!
+//! Writes are batch-wise and crash-safe: a batch's records, its rejects and the unit's
+//! position commit in one transaction. Atomic units (files) are staged and become visible in
+//! one promotion at the end; a unit whose reject ratio is too high is refused and commits
+//! nothing. Upserts are keyed by (connector, entity, external id); a content hash makes
+//! unchanged records count as `unchanged` without a write.
+
+mod postgres;
+mod sqlite;
+mod types;
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+pub use types::*;
+
+use async_trait::async_trait;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store URL `{0}`: use sqlite://FILE or postgres://USER@HOST:PORT/DB")]
+    Url(String),
+    #[error("cannot open the store {url}: {message}")]
+    Connect { url: String, message: String },
+    #[error("store: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("store migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("store: {0}")]
+    Data(String),
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+
+    // --- runs
+    async fn start_run(&self, connector: &str, node: &str) -> Result<RunId, StoreError>;
+    async fn finish_run(
+        &self,
+        run: RunId,
+        status: RunStatus,
+        counts: &Counts,
+        error: Option<&str>,
+    ) -> Result<(), StoreError>;
+    /// Marks runs of `connector` still `running` (other than `except`) as aborted: their
+    /// process died. Only call while holding the connector's run lock.
+    async fn abort_running(&self, connector: &str, except: RunId) -> Result<u64, StoreError>;
+    async fn runs(&self, connector: Option<&str>, limit: i64) -> Result<Vec<RunInfo>, StoreError>;
+
+    // --- units
+    async fn checkpoint(
+        &self,
+        connector: &str,
+        unit_key: &str,
+    ) -> Result<Option<Checkpoint>, StoreError>;
+    async fn checkpoints(&self, connector: &str) -> Result<Vec<Checkpoint>, StoreError>;
+    /// Whether a staging checkpoint's rows are all still there (PostgreSQL keeps staging in an
+    /// UNLOGGED table that a server crash empties); if not, the unit is read again.
+    async fn staging_intact(
+        &self,
+        connector: &str,
+        checkpoint: &Checkpoint,
+    ) -> Result<bool, StoreError>;
+    /// Forgets a unit's staging and checkpoint before it is read from the start; its open
+    /// quarantine entries are superseded by the new read.
+    async fn reset_unit(&self, connector: &str, unit_key: &str) -> Result<(), StoreError>;
+    /// Commits a batch: staged (or promoted) records, rejects and position in one transaction.
+    /// Returns the record counts when the batch was promoted.
+    async fn write_batch(&self, batch: WriteBatch<'_>) -> Result<Counts, StoreError>;
+    /// Completes an atomic unit: promotes its staged records, or refuses it when more than
+    /// `max_reject_ratio` of its rows were rejected.
+    async fn finish_unit(
+        &self,
+        unit: UnitRef<'_>,
+        run_id: RunId,
+        max_reject_ratio: f64,
+    ) -> Result<UnitOutcome, StoreError>;
+
+    // --- quarantine
+    async fn quarantine(
+        &self,
+        filter: &QuarantineFilter,
+    ) -> Result<Vec<QuarantineEntry>, StoreError>;
+    async fn quarantine_entry(&self, id: i64) -> Result<Option<QuarantineEntry>, StoreError>;
+
+    // --- records
+    async fn record(
+        &self,
+        connector: &str,
+        entity: &str,
+        external_id: &str,
+    ) -> Result<Option<StoredRecord>, StoreError>;
+    /// Records ordered by connector, entity, external id (for exports and tests).
+    async fn records(
+        &self,
+        connector: Option<&str>,
+        entity: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<StoredRecord>, StoreError>;
+    async fn count_records(&self, connector: Option<&str>) -> Result<u64, StoreError>;
+}
+
+pub type DynStore = Arc<dyn Store>;
+
+/// Opens (and migrates) the store at `url`.
+pub async fn open(url: &str) -> Result<DynStore, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::open(url).await?))
+    } else {
+        Err(StoreError::Url(redact_url(url)))
+    }
+}
+
+/// A URL without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The SQL placeholders of a multi-row VALUES list.
+pub(crate) fn values_list(rows: usize, cols: usize, numbered: bool) -> String {
+    let mut s = String::with_capacity(rows * cols * 5);
+    let mut n = 0;
+    for r in 0..rows {
+        if r > 0 {
+            s.push(',');
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push(',');
+            }
+            n += 1;
+            if numbered {
+                s.push('$');
+                s.push_str(&n.to_string());
+            } else {
+                s.push('?');
+            }
+        }
+        s.push(')');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            super::redact_url("postgres://kontor:geheim@db:5432/k"),
+            "postgres://kontor:***@db:5432/k"
+        );
+        assert_eq!(
+            super::redact_url("postgres://kontor@db/k"),
+            "postgres://kontor@db/k"
+        );
+        assert_eq!(super::values_list(2, 2, true), "($1,$2),($3,$4)");
+    }
+}

@@ -1,0 +1,576 @@
+//! PostgreSQL store (production, several nodes): staging filled by COPY, promoted with one
+//! set-based upsert.
+
+use super::*;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgPool, Row};
+use std::str::FromStr;
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let connect_err = |e: sqlx::Error| StoreError::Connect {
+            url: redact_url(url),
+            message: e.to_string(),
+        };
+        let opts = PgConnectOptions::from_str(url).map_err(connect_err)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts)
+            .await
+            .map_err(connect_err)?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+fn u(v: i64) -> u64 {
+    v.max(0) as u64
+}
+
+fn run_info(r: &PgRow) -> Result<RunInfo, sqlx::Error> {
+    Ok(RunInfo {
+        id: r.try_get("id")?,
+        connector: r.try_get("connector")?,
+        node: r.try_get("node")?,
+        status: RunStatus::parse(r.try_get::<&str, _>("status")?),
+        started_at: r.try_get("started_at")?,
+        finished_at: r.try_get("finished_at")?,
+        counts: Counts {
+            read: u(r.try_get("read")?),
+            inserted: u(r.try_get("inserted")?),
+            updated: u(r.try_get("updated")?),
+            unchanged: u(r.try_get("unchanged")?),
+            quarantined: u(r.try_get("quarantined")?),
+            skipped: u(r.try_get("skipped")?),
+            closed: u(r.try_get("closed")?),
+        },
+        error: r.try_get("error")?,
+    })
+}
+
+fn checkpoint(r: &PgRow) -> Result<Checkpoint, sqlx::Error> {
+    let position: Option<Json<serde_json::Value>> = r.try_get("position")?;
+    Ok(Checkpoint {
+        unit_key: r.try_get("unit_key")?,
+        label: r.try_get("label")?,
+        status: UnitStatus::parse(r.try_get::<&str, _>("status")?),
+        fingerprint: r.try_get("fingerprint")?,
+        mapping_hash: r.try_get("mapping_hash")?,
+        position: position.map(|j| j.0),
+        read: u(r.try_get("read")?),
+        rejected: u(r.try_get("rejected")?),
+        skipped: u(r.try_get("skipped")?),
+        staged: u(r.try_get("staged")?),
+        run_id: r.try_get("run_id")?,
+    })
+}
+
+fn quarantine_entry(r: &PgRow) -> Result<QuarantineEntry, sqlx::Error> {
+    Ok(QuarantineEntry {
+        id: r.try_get("id")?,
+        run_id: r.try_get("run_id")?,
+        connector: r.try_get("connector")?,
+        unit_key: r.try_get("unit_key")?,
+        source: r.try_get("source")?,
+        line: r.try_get("line")?,
+        position: r.try_get("position")?,
+        field: r.try_get("field")?,
+        reason: r.try_get("reason")?,
+        raw: r.try_get("raw")?,
+        record: r.try_get("record")?,
+        stream: r.try_get("stream")?,
+        context: r.try_get("context")?,
+        status: r.try_get("status")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+fn stored_record(r: &PgRow) -> Result<StoredRecord, sqlx::Error> {
+    let data: Json<serde_json::Value> = r.try_get("data")?;
+    Ok(StoredRecord {
+        connector: r.try_get("connector")?,
+        entity: r.try_get("entity")?,
+        external_id: r.try_get("external_id")?,
+        customer_no: r.try_get("customer_no")?,
+        ref_no: r.try_get("ref_no")?,
+        data: data.0,
+        hash: r.try_get("hash")?,
+        position: r.try_get("position")?,
+        run_id: r.try_get("run_id")?,
+        synced_at: r.try_get("synced_at")?,
+        closed_at: r.try_get("closed_at")?,
+    })
+}
+
+/// Escapes a value for COPY's text format.
+fn copy_field(out: &mut Vec<u8>, v: Option<&str>) {
+    let Some(v) = v else {
+        out.extend_from_slice(b"\\N");
+        return;
+    };
+    for b in v.bytes() {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            _ => out.push(b),
+        }
+    }
+}
+
+async fn stage(
+    tx: &mut PgConnection,
+    connector: &str,
+    unit_key: &str,
+    first_seq: i64,
+    records: &[StageRecord],
+) -> Result<(), sqlx::Error> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let mut buf = Vec::with_capacity(records.len() * 256);
+    for (i, r) in records.iter().enumerate() {
+        let seq = (first_seq + i as i64).to_string();
+        for (j, v) in [
+            Some(connector),
+            Some(unit_key),
+            Some(r.entity),
+            Some(r.external_id.as_str()),
+            r.customer_no.as_deref(),
+            r.ref_no.as_deref(),
+            Some(r.data.as_str()),
+            Some(r.hash.as_str()),
+            Some(r.position.as_str()),
+            Some(seq.as_str()),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if j > 0 {
+                buf.push(b'\t');
+            }
+            copy_field(&mut buf, v);
+        }
+        buf.push(b'\n');
+    }
+    let mut copy = tx
+        .copy_in_raw("COPY staging (connector, unit_key, entity, external_id, customer_no, ref_no, data, hash, position, seq) FROM STDIN")
+        .await?;
+    copy.send(buf).await?;
+    copy.finish().await?;
+    Ok(())
+}
+
+async fn insert_rejects(
+    tx: &mut PgConnection,
+    run_id: RunId,
+    connector: &str,
+    unit_key: Option<&str>,
+    rejects: &[NewReject],
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    for r in rejects {
+        sqlx::query(
+            "INSERT INTO quarantine (run_id, connector, unit_key, source, line, position, field, reason, raw, record, stream, context, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', $13)",
+        )
+        .bind(run_id)
+        .bind(connector)
+        .bind(unit_key)
+        .bind(&r.source)
+        .bind(r.line)
+        .bind(&r.position)
+        .bind(&r.field)
+        .bind(&r.reason)
+        .bind(&r.raw)
+        .bind(&r.record)
+        .bind(&r.stream)
+        .bind(&r.context)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// One set-based upsert of a unit's staged records (the last row of a key wins).
+async fn promote(
+    tx: &mut PgConnection,
+    connector: &str,
+    unit_key: &str,
+    run_id: RunId,
+    attempted: u64,
+    now: DateTime<Utc>,
+) -> Result<Counts, sqlx::Error> {
+    let row = sqlx::query(
+        "WITH s AS ( \
+           SELECT DISTINCT ON (entity, external_id) entity, external_id, customer_no, ref_no, data, hash, position \
+           FROM staging WHERE connector = $1 AND unit_key = $2 ORDER BY entity, external_id, seq DESC \
+         ), up AS ( \
+           INSERT INTO records (connector, entity, external_id, customer_no, ref_no, data, hash, position, run_id, synced_at, first_seen_at) \
+           SELECT $1, entity, external_id, customer_no, ref_no, data::jsonb, hash, position, $3, $4, $4 FROM s \
+           ON CONFLICT (connector, entity, external_id) DO UPDATE SET customer_no = excluded.customer_no, ref_no = excluded.ref_no, \
+             data = excluded.data, hash = excluded.hash, position = excluded.position, run_id = excluded.run_id, \
+             synced_at = excluded.synced_at, closed_at = NULL, closed_run_id = NULL \
+           WHERE records.hash <> excluded.hash OR records.closed_at IS NOT NULL \
+           RETURNING (xmax = 0) AS ins \
+         ) \
+         SELECT (SELECT count(*) FROM s) AS n, count(*) FILTER (WHERE ins) AS ins, count(*) FILTER (WHERE NOT ins) AS upd FROM up",
+    )
+    .bind(connector)
+    .bind(unit_key)
+    .bind(run_id)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    let (n, ins, upd) = (
+        u(row.try_get("n")?),
+        u(row.try_get("ins")?),
+        u(row.try_get("upd")?),
+    );
+    sqlx::query("DELETE FROM staging WHERE connector = $1 AND unit_key = $2")
+        .bind(connector)
+        .bind(unit_key)
+        .execute(&mut *tx)
+        .await?;
+    Ok(Counts {
+        inserted: ins,
+        updated: upd,
+        unchanged: n - ins - upd + attempted.saturating_sub(n),
+        ..Counts::default()
+    })
+}
+
+async fn lock_checkpoint(
+    tx: &mut PgConnection,
+    connector: &str,
+    unit_key: &str,
+) -> Result<Option<Checkpoint>, sqlx::Error> {
+    sqlx::query("SELECT * FROM checkpoints WHERE connector = $1 AND unit_key = $2 FOR UPDATE")
+        .bind(connector)
+        .bind(unit_key)
+        .fetch_optional(&mut *tx)
+        .await?
+        .as_ref()
+        .map(checkpoint)
+        .transpose()
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn start_run(&self, connector: &str, node: &str) -> Result<RunId, StoreError> {
+        let id: i64 = sqlx::query_scalar("INSERT INTO sync_runs (connector, node, status, started_at) VALUES ($1, $2, 'running', $3) RETURNING id")
+            .bind(connector)
+            .bind(node)
+            .bind(Utc::now())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(id)
+    }
+
+    async fn finish_run(
+        &self,
+        run: RunId,
+        status: RunStatus,
+        c: &Counts,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE sync_runs SET status = $1, finished_at = $2, read = $3, inserted = $4, updated = $5, unchanged = $6, \
+             quarantined = $7, skipped = $8, closed = $9, error = $10 WHERE id = $11",
+        )
+        .bind(status.as_str())
+        .bind(Utc::now())
+        .bind(c.read as i64)
+        .bind(c.inserted as i64)
+        .bind(c.updated as i64)
+        .bind(c.unchanged as i64)
+        .bind(c.quarantined as i64)
+        .bind(c.skipped as i64)
+        .bind(c.closed as i64)
+        .bind(error)
+        .bind(run)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn abort_running(&self, connector: &str, except: RunId) -> Result<u64, StoreError> {
+        let n = sqlx::query(
+            "UPDATE sync_runs SET status = 'aborted', finished_at = $1, error = 'the process ended during the run' \
+             WHERE connector = $2 AND status = 'running' AND id <> $3",
+        )
+        .bind(Utc::now())
+        .bind(connector)
+        .bind(except)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n)
+    }
+
+    async fn runs(&self, connector: Option<&str>, limit: i64) -> Result<Vec<RunInfo>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM sync_runs WHERE ($1::text IS NULL OR connector = $1) ORDER BY id DESC LIMIT $2")
+            .bind(connector)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(run_info).collect::<Result<_, _>>()?)
+    }
+
+    async fn checkpoint(
+        &self,
+        connector: &str,
+        unit_key: &str,
+    ) -> Result<Option<Checkpoint>, StoreError> {
+        let row = sqlx::query("SELECT * FROM checkpoints WHERE connector = $1 AND unit_key = $2")
+            .bind(connector)
+            .bind(unit_key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(checkpoint).transpose()?)
+    }
+
+    async fn checkpoints(&self, connector: &str) -> Result<Vec<Checkpoint>, StoreError> {
+        let rows =
+            sqlx::query("SELECT * FROM checkpoints WHERE connector = $1 ORDER BY updated_at")
+                .bind(connector)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.iter().map(checkpoint).collect::<Result<_, _>>()?)
+    }
+
+    async fn staging_intact(&self, connector: &str, cp: &Checkpoint) -> Result<bool, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM staging WHERE connector = $1 AND unit_key = $2",
+        )
+        .bind(connector)
+        .bind(&cp.unit_key)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u(n) == cp.staged)
+    }
+
+    async fn reset_unit(&self, connector: &str, unit_key: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM staging WHERE connector = $1 AND unit_key = $2")
+            .bind(connector)
+            .bind(unit_key)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM checkpoints WHERE connector = $1 AND unit_key = $2")
+            .bind(connector)
+            .bind(unit_key)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE quarantine SET status = 'superseded', resolved_at = $3 WHERE connector = $1 AND unit_key = $2 AND status = 'open'")
+            .bind(connector)
+            .bind(unit_key)
+            .bind(Utc::now())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn write_batch(&self, b: WriteBatch<'_>) -> Result<Counts, StoreError> {
+        let now = Utc::now();
+        let unit = &b.unit;
+        let mut tx = self.pool.begin().await?;
+        let before = lock_checkpoint(&mut tx, unit.connector, unit.key).await?;
+        let first_seq = before.as_ref().map_or(0, |c| c.staged as i64);
+        stage(&mut tx, unit.connector, unit.key, first_seq, &b.records).await?;
+        insert_rejects(
+            &mut tx,
+            b.run_id,
+            unit.connector,
+            Some(unit.key),
+            &b.rejects,
+            now,
+        )
+        .await?;
+        for id in &b.resolves {
+            sqlx::query("UPDATE quarantine SET status = 'replayed', resolved_at = $1, resolved_run_id = $2 WHERE id = $3")
+                .bind(now)
+                .bind(b.run_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let mut counts = Counts::default();
+        if b.promote {
+            counts = promote(
+                &mut tx,
+                unit.connector,
+                unit.key,
+                b.run_id,
+                b.records.len() as u64,
+                now,
+            )
+            .await?;
+        }
+        let status = if b.promote { "done" } else { "staging" };
+        sqlx::query(
+            "INSERT INTO checkpoints (connector, unit_key, label, status, fingerprint, mapping_hash, position, read, rejected, skipped, staged, run_id, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             ON CONFLICT (connector, unit_key) DO UPDATE SET label = $3, status = $4, fingerprint = $5, mapping_hash = $6, position = $7, \
+             read = CASE WHEN $4 = 'done' THEN $8 ELSE checkpoints.read + $8 END, \
+             rejected = CASE WHEN $4 = 'done' THEN $9 ELSE checkpoints.rejected + $9 END, \
+             skipped = CASE WHEN $4 = 'done' THEN $10 ELSE checkpoints.skipped + $10 END, \
+             staged = CASE WHEN $4 = 'done' THEN 0 ELSE checkpoints.staged + $11 END, run_id = $12, updated_at = $13",
+        )
+        .bind(unit.connector)
+        .bind(unit.key)
+        .bind(unit.label)
+        .bind(status)
+        .bind(unit.fingerprint)
+        .bind(unit.mapping_hash)
+        .bind(Json(&b.position))
+        .bind(b.read as i64)
+        .bind(b.rejects.len() as i64)
+        .bind(b.skipped as i64)
+        .bind(if b.promote { 0 } else { b.records.len() as i64 })
+        .bind(b.run_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(counts)
+    }
+
+    async fn finish_unit(
+        &self,
+        unit: UnitRef<'_>,
+        run_id: RunId,
+        max_reject_ratio: f64,
+    ) -> Result<UnitOutcome, StoreError> {
+        let now = Utc::now();
+        let mut tx = self.pool.begin().await?;
+        let cp = lock_checkpoint(&mut tx, unit.connector, unit.key).await?;
+        let (read, rejected, skipped, staged) =
+            cp.map_or((0, 0, 0, 0), |c| (c.read, c.rejected, c.skipped, c.staged));
+        let refused = read > 0 && rejected as f64 / read as f64 > max_reject_ratio;
+        let mut counts = Counts::default();
+        if refused {
+            sqlx::query("DELETE FROM staging WHERE connector = $1 AND unit_key = $2")
+                .bind(unit.connector)
+                .bind(unit.key)
+                .execute(&mut *tx)
+                .await?;
+        } else {
+            counts = promote(&mut tx, unit.connector, unit.key, run_id, staged, now).await?;
+        }
+        sqlx::query(
+            "INSERT INTO checkpoints (connector, unit_key, label, status, fingerprint, mapping_hash, position, read, rejected, skipped, staged, run_id, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, NULL, 0, 0, 0, 0, $7, $8) \
+             ON CONFLICT (connector, unit_key) DO UPDATE SET status = $4, staged = 0, run_id = $7, updated_at = $8",
+        )
+        .bind(unit.connector)
+        .bind(unit.key)
+        .bind(unit.label)
+        .bind(if refused { "failed" } else { "done" })
+        .bind(unit.fingerprint)
+        .bind(unit.mapping_hash)
+        .bind(run_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        if refused {
+            return Ok(UnitOutcome::Refused { read, rejected });
+        }
+        counts.read = read;
+        counts.quarantined = rejected;
+        counts.skipped = skipped;
+        Ok(UnitOutcome::Promoted(counts))
+    }
+
+    async fn quarantine(&self, f: &QuarantineFilter) -> Result<Vec<QuarantineEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM quarantine WHERE ($1::text IS NULL OR connector = $1) AND ($2::bigint IS NULL OR run_id = $2) \
+             AND ($3 OR status = 'open') ORDER BY id LIMIT $4",
+        )
+        .bind(&f.connector)
+        .bind(f.run_id)
+        .bind(f.all)
+        .bind(if f.limit > 0 { f.limit } else { i64::MAX })
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(quarantine_entry)
+            .collect::<Result<_, _>>()?)
+    }
+
+    async fn quarantine_entry(&self, id: i64) -> Result<Option<QuarantineEntry>, StoreError> {
+        let row = sqlx::query("SELECT * FROM quarantine WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(quarantine_entry).transpose()?)
+    }
+
+    async fn record(
+        &self,
+        connector: &str,
+        entity: &str,
+        external_id: &str,
+    ) -> Result<Option<StoredRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT * FROM records WHERE connector = $1 AND entity = $2 AND external_id = $3",
+        )
+        .bind(connector)
+        .bind(entity)
+        .bind(external_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(stored_record).transpose()?)
+    }
+
+    async fn records(
+        &self,
+        connector: Option<&str>,
+        entity: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<StoredRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM records WHERE ($1::text IS NULL OR connector = $1) AND ($2::text IS NULL OR entity = $2) \
+             ORDER BY connector, entity, external_id LIMIT $3",
+        )
+        .bind(connector)
+        .bind(entity)
+        .bind(if limit > 0 { limit } else { i64::MAX })
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(stored_record).collect::<Result<_, _>>()?)
+    }
+
+    async fn count_records(&self, connector: Option<&str>) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM records WHERE ($1::text IS NULL OR connector = $1)",
+        )
+        .bind(connector)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u(n))
+    }
+}

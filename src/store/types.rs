@@ -1,0 +1,247 @@
+//! Values the store reads and writes.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+pub type RunId = i64;
+
+/// Outcome of a sync run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Running,
+    /// Everything loaded.
+    Ok,
+    /// Loaded, with quarantined rows.
+    Partial,
+    /// At least one unit failed, or the run could not finish.
+    Failed,
+    /// The process died while the run was going on (found by the next run).
+    Aborted,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Ok => "ok",
+            RunStatus::Partial => "partial",
+            RunStatus::Failed => "failed",
+            RunStatus::Aborted => "aborted",
+        }
+    }
+    pub fn parse(s: &str) -> RunStatus {
+        match s {
+            "running" => RunStatus::Running,
+            "ok" => RunStatus::Ok,
+            "partial" => RunStatus::Partial,
+            "aborted" => RunStatus::Aborted,
+            _ => RunStatus::Failed,
+        }
+    }
+}
+
+/// Row counts of a run or a unit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub read: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub quarantined: u64,
+    pub skipped: u64,
+    pub closed: u64,
+}
+
+impl Counts {
+    pub fn add(&mut self, o: &Counts) {
+        self.read += o.read;
+        self.inserted += o.inserted;
+        self.updated += o.updated;
+        self.unchanged += o.unchanged;
+        self.quarantined += o.quarantined;
+        self.skipped += o.skipped;
+        self.closed += o.closed;
+    }
+}
+
+/// A sync run as stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunInfo {
+    pub id: RunId,
+    pub connector: String,
+    pub node: Option<String>,
+    pub status: RunStatus,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub counts: Counts,
+    pub error: Option<String>,
+}
+
+impl RunInfo {
+    pub fn duration_ms(&self) -> Option<i64> {
+        self.finished_at
+            .map(|f| (f - self.started_at).num_milliseconds())
+    }
+}
+
+/// State of one unit (a file, an API stream) of a connector.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitStatus {
+    /// Batches are staged; the unit is not complete (an interrupted run resumes here).
+    Staging,
+    /// Complete and visible (atomic units), or the cursor of an incremental stream.
+    Done,
+    /// Refused (reject ratio too high): nothing of it was committed.
+    Failed,
+}
+
+impl UnitStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            UnitStatus::Staging => "staging",
+            UnitStatus::Done => "done",
+            UnitStatus::Failed => "failed",
+        }
+    }
+    pub fn parse(s: &str) -> UnitStatus {
+        match s {
+            "staging" => UnitStatus::Staging,
+            "done" => UnitStatus::Done,
+            _ => UnitStatus::Failed,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Checkpoint {
+    pub unit_key: String,
+    pub label: String,
+    pub status: UnitStatus,
+    pub fingerprint: Option<String>,
+    pub mapping_hash: String,
+    pub position: Option<serde_json::Value>,
+    /// Cumulative for the unit while staging.
+    pub read: u64,
+    pub rejected: u64,
+    pub skipped: u64,
+    pub staged: u64,
+    pub run_id: Option<RunId>,
+}
+
+/// Which unit a write belongs to.
+#[derive(Debug, Clone)]
+pub struct UnitRef<'a> {
+    pub connector: &'a str,
+    pub key: &'a str,
+    pub label: &'a str,
+    pub fingerprint: Option<&'a str>,
+    pub mapping_hash: &'a str,
+}
+
+/// A canonical record on its way into the store.
+#[derive(Debug, Clone)]
+pub struct StageRecord {
+    pub entity: &'static str,
+    pub external_id: String,
+    pub customer_no: Option<String>,
+    pub ref_no: Option<String>,
+    /// Canonical JSON.
+    pub data: String,
+    pub hash: String,
+    /// `file:line` or `url#page=…`.
+    pub position: String,
+}
+
+/// A rejected row on its way into quarantine.
+#[derive(Debug, Clone, Default)]
+pub struct NewReject {
+    pub source: String,
+    pub line: Option<i64>,
+    pub position: String,
+    pub field: Option<String>,
+    pub reason: String,
+    pub raw: String,
+    /// The raw record as JSON, for replay.
+    pub record: Option<String>,
+    pub stream: Option<String>,
+    /// The unit context as JSON, for replay.
+    pub context: Option<String>,
+}
+
+/// A batch: records, rejects and the position after it, committed together.
+#[derive(Debug, Clone)]
+pub struct WriteBatch<'a> {
+    pub run_id: RunId,
+    pub unit: UnitRef<'a>,
+    pub records: Vec<StageRecord>,
+    pub rejects: Vec<NewReject>,
+    pub position: serde_json::Value,
+    pub read: u64,
+    pub skipped: u64,
+    /// Make the batch visible right away (incremental units) instead of at the unit's end.
+    pub promote: bool,
+    /// Quarantine entries this batch resolves (replay).
+    pub resolves: Vec<i64>,
+}
+
+/// Result of finishing an atomic unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnitOutcome {
+    Promoted(Counts),
+    /// Reject ratio above the limit: nothing committed.
+    Refused {
+        read: u64,
+        rejected: u64,
+    },
+}
+
+/// A quarantined row.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuarantineEntry {
+    pub id: i64,
+    pub run_id: Option<RunId>,
+    pub connector: String,
+    pub unit_key: Option<String>,
+    pub source: String,
+    pub line: Option<i64>,
+    pub position: String,
+    pub field: Option<String>,
+    pub reason: String,
+    pub raw: String,
+    #[serde(skip)]
+    pub record: Option<String>,
+    pub stream: Option<String>,
+    #[serde(skip)]
+    pub context: Option<String>,
+    /// open | replayed | superseded
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct QuarantineFilter {
+    pub connector: Option<String>,
+    pub run_id: Option<RunId>,
+    /// Include replayed/superseded entries.
+    pub all: bool,
+    pub limit: i64,
+}
+
+/// A record as stored, with provenance.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredRecord {
+    pub connector: String,
+    pub entity: String,
+    pub external_id: String,
+    pub customer_no: Option<String>,
+    pub ref_no: Option<String>,
+    pub data: serde_json::Value,
+    pub hash: String,
+    pub position: Option<String>,
+    pub run_id: Option<RunId>,
+    pub synced_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}

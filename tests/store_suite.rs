@@ -1,0 +1,414 @@
+//! The store test suite: every case runs on SQLite and on PostgreSQL
+//! (`KONTOR_TEST_PG_URL`, a throwaway database per test).
+
+use kontor::store::*;
+use kontor::testing::temp_store;
+use serde_json::json;
+
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name("sqlite").await } )* }
+        mod postgres { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name("postgres").await } )* }
+    };
+}
+
+both_backends!(
+    upsert_is_idempotent_and_detects_changes,
+    later_duplicate_in_a_unit_wins,
+    refused_unit_commits_nothing_and_keeps_its_rejects,
+    staged_batches_resume_from_their_checkpoint,
+    incremental_batches_are_visible_with_their_cursor,
+    reset_supersedes_old_rejects,
+    runs_are_recorded_and_dead_runs_aborted,
+    quarantine_replay_resolves_entries,
+);
+
+fn rec(entity: &'static str, id: &str, amount: &str) -> StageRecord {
+    let data = json!({"number": id, "customer_no": "0042", "gross": {"amount": amount, "currency": "EUR"}});
+    let text = data.to_string();
+    StageRecord {
+        entity,
+        external_id: id.to_owned(),
+        customer_no: Some("0042".into()),
+        ref_no: Some(id.to_owned()),
+        hash: blake3::hash(text.as_bytes()).to_hex()[..32].to_string(),
+        data: text,
+        position: format!("inv.csv:{}", id.len() + 1),
+    }
+}
+
+fn unit<'a>(key: &'a str) -> UnitRef<'a> {
+    UnitRef {
+        connector: "wawi",
+        key,
+        label: "inbox/inv.csv",
+        fingerprint: Some(key),
+        mapping_hash: "m1",
+    }
+}
+
+fn batch<'a>(
+    run: RunId,
+    key: &'a str,
+    records: Vec<StageRecord>,
+    rejects: usize,
+    pos: u64,
+) -> WriteBatch<'a> {
+    let n = records.len() + rejects;
+    WriteBatch {
+        run_id: run,
+        unit: unit(key),
+        records,
+        rejects: (0..rejects)
+            .map(|i| NewReject {
+                source: "inbox/inv.csv".into(),
+                line: Some(100 + i as i64),
+                position: format!("inbox/inv.csv:{}", 100 + i),
+                field: Some("Brutto".into()),
+                reason: "gross: `x` is not a number".into(),
+                raw: "R9;x".into(),
+                record: Some(json!({"tree": {"Nr": "R9"}}).to_string()),
+                ..NewReject::default()
+            })
+            .collect(),
+        position: json!({ "records": pos }),
+        read: n as u64,
+        skipped: 0,
+        promote: false,
+        resolves: Vec::new(),
+    }
+}
+
+async fn load(store: &DynStore, key: &str, records: Vec<StageRecord>) -> Counts {
+    let run = store.start_run("wawi", "test").await.unwrap();
+    store
+        .write_batch(batch(run, key, records, 0, 1))
+        .await
+        .unwrap();
+    match store.finish_unit(unit(key), run, 0.1).await.unwrap() {
+        UnitOutcome::Promoted(c) => c,
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn upsert_is_idempotent_and_detects_changes(backend: &str) {
+    let (store, _g) = temp_store(backend).await.unwrap();
+    let c = load(
+        &store,
+        "h1",
+        vec![rec("invoice", "R1", "10.00"), rec("invoice", "R2", "20.00")],
+    )
+    .await;
+    assert_eq!((c.read, c.inserted, c.updated, c.unchanged), (2, 2, 0, 0));
+    let first = store
+        .record("wawi", "invoice", "R1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.data["gross"]["amount"], "10.00");
+    assert_eq!(first.position.as_deref(), Some("inv.csv:3"));
+    assert_eq!(first.customer_no.as_deref(), Some("0042"));
+
+    // The same content again (e.g. the file re-exported): nothing is written.
+    let c = load(
+        &store,
+        "h2",
+        vec![rec("invoice", "R1", "10.00"), rec("invoice", "R2", "20.00")],
+    )
+    .await;
+    assert_eq!((c.inserted, c.updated, c.unchanged), (0, 0, 2));
+    let again = store
+        .record("wawi", "invoice", "R1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        again.synced_at, first.synced_at,
+        "unchanged record must not be rewritten"
+    );
+    assert_eq!(again.run_id, first.run_id);
+
+    // One changed, one new.
+    let c = load(
+        &store,
+        "h3",
+        vec![rec("invoice", "R1", "11.00"), rec("invoice", "R3", "30.00")],
+    )
+    .await;
+    assert_eq!((c.inserted, c.updated, c.unchanged), (1, 1, 0));
+    assert_eq!(
+        store
+            .record("wawi", "invoice", "R1")
+            .await
+            .unwrap()
+            .unwrap()
+            .data["gross"]["amount"],
+        "11.00"
+    );
+    assert_eq!(store.count_records(Some("wawi")).await.unwrap(), 3);
+    // Same external id under another entity or connector is another record.
+    let c = load(&store, "h4", vec![rec("credit_note", "R1", "5.00")]).await;
+    assert_eq!(c.inserted, 1);
+}
+
+async fn later_duplicate_in_a_unit_wins(backend: &str) {
+    let (store, _g) = temp_store(backend).await.unwrap();
+    let run = store.start_run("wawi", "test").await.unwrap();
+    store
+        .write_batch(batch(
+            run,
+            "h1",
+            vec![rec("invoice", "R1", "1.00"), rec("invoice", "R2", "2.00")],
+            0,
+            2,
+        ))
+        .await
+        .unwrap();
+    store
+        .write_batch(batch(run, "h1", vec![rec("invoice", "R1", "9.00")], 0, 3))
+        .await
+        .unwrap();
+    let UnitOutcome::Promoted(c) = store.finish_unit(unit("h1"), run, 0.1).await.unwrap() else {
+        panic!()
+    };
+    assert_eq!((c.read, c.inserted, c.updated, c.unchanged), (3, 2, 0, 1));
+    assert_eq!(
+        store
+            .record("wawi", "invoice", "R1")
+            .await
+            .unwrap()
+            .unwrap()
+            .data["gross"]["amount"],
+        "9.00"
+    );
+}
+
+async fn refused_unit_commits_nothing_and_keeps_its_rejects(backend: &str) {
+    let (store, _g) = temp_store(backend).await.unwrap();
+    load(&store, "h0", vec![rec("invoice", "R1", "1.00")]).await;
+    let run = store.start_run("wawi", "test").await.unwrap();
+    // 2 good rows, 1 reject: ratio 1/3 > 0.1.
+    store
+        .write_batch(batch(
+            run,
+            "h1",
+            vec![rec("invoice", "R1", "99.00"), rec("invoice", "R7", "7.00")],
+            1,
+            3,
+        ))
+        .await
+        .unwrap();
+    let out = store.finish_unit(unit("h1"), run, 0.1).await.unwrap();
+    assert_eq!(
+        out,
+        UnitOutcome::Refused {
+            read: 3,
+            rejected: 1
+        }
+    );
+    assert_eq!(
+        store
+            .record("wawi", "invoice", "R1")
+            .await
+            .unwrap()
+            .unwrap()
+            .data["gross"]["amount"],
+        "1.00"
+    );
+    assert!(
+        store
+            .record("wawi", "invoice", "R7")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .checkpoint("wawi", "h1")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        UnitStatus::Failed
+    );
+    let q = store
+        .quarantine(&QuarantineFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(q.len(), 1);
+    assert_eq!(
+        (q[0].line, q[0].field.as_deref(), q[0].run_id),
+        (Some(100), Some("Brutto"), Some(run))
+    );
+    // The same ratio is accepted with a higher limit.
+    let run2 = store.start_run("wawi", "test").await.unwrap();
+    store.reset_unit("wawi", "h1").await.unwrap();
+    store
+        .write_batch(batch(run2, "h1", vec![rec("invoice", "R7", "7.00")], 1, 2))
+        .await
+        .unwrap();
+    assert!(
+        matches!(store.finish_unit(unit("h1"), run2, 0.5).await.unwrap(), UnitOutcome::Promoted(c) if c.inserted == 1 && c.quarantined == 1)
+    );
+}
+
+async fn staged_batches_resume_from_their_checkpoint(backend: &str) {
+    let (store, _g) = temp_store(backend).await.unwrap();
+    let run = store.start_run("wawi", "test").await.unwrap();
+    store
+        .write_batch(batch(
+            run,
+            "h1",
+            vec![rec("invoice", "R1", "1.00"), rec("invoice", "R2", "2.00")],
+            0,
+            2,
+        ))
+        .await
+        .unwrap();
+    // Not visible before the unit is complete.
+    assert!(
+        store
+            .record("wawi", "invoice", "R1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let cp = store.checkpoint("wawi", "h1").await.unwrap().unwrap();
+    assert_eq!(
+        (cp.status.clone(), cp.position.clone(), cp.read, cp.staged),
+        (UnitStatus::Staging, Some(json!({"records": 2})), 2, 2)
+    );
+    assert!(store.staging_intact("wawi", &cp).await.unwrap());
+    // A new run (the old process died) continues from the checkpoint.
+    let run2 = store.start_run("wawi", "test").await.unwrap();
+    assert_eq!(store.abort_running("wawi", run2).await.unwrap(), 1);
+    store
+        .write_batch(batch(run2, "h1", vec![rec("invoice", "R3", "3.00")], 0, 3))
+        .await
+        .unwrap();
+    let UnitOutcome::Promoted(c) = store.finish_unit(unit("h1"), run2, 0.1).await.unwrap() else {
+        panic!()
+    };
+    assert_eq!((c.read, c.inserted), (3, 3));
+    let cp = store.checkpoint("wawi", "h1").await.unwrap().unwrap();
+    assert_eq!((cp.status, cp.staged), (UnitStatus::Done, 0));
+}
+
+async fn incremental_batches_are_visible_with_their_cursor(backend: &str) {
+    let (store, _g) = temp_store(backend).await.unwrap();
+    let run = store.start_run("erp", "test").await.unwrap();
+    let mut b = batch(run, "Customer", vec![rec("customer", "K1", "0")], 0, 0);
+    b.unit.connector = "erp";
+    b.promote = true;
+    b.position = json!({"modified": "2026-11-01T10:00:00", "id": "K1"});
+    let c = store.write_batch(b).await.unwrap();
+    assert_eq!(c.inserted, 1);
+    assert!(
+        store
+            .record("erp", "customer", "K1")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let cp = store.checkpoint("erp", "Customer").await.unwrap().unwrap();
+    assert_eq!(cp.status, UnitStatus::Done);
+    assert_eq!(cp.position.unwrap()["id"], "K1");
+}
+
+async fn reset_supersedes_old_rejects(backend: &str) {
+    let (store, _g) = temp_store(backend).await.unwrap();
+    let run = store.start_run("wawi", "test").await.unwrap();
+    store
+        .write_batch(batch(run, "h1", vec![], 2, 2))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .quarantine(&QuarantineFilter::default())
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    store.reset_unit("wawi", "h1").await.unwrap();
+    assert!(
+        store
+            .quarantine(&QuarantineFilter::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let all = store
+        .quarantine(&QuarantineFilter {
+            all: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(all.iter().all(|q| q.status == "superseded"));
+    assert!(store.checkpoint("wawi", "h1").await.unwrap().is_none());
+}
+
+async fn runs_are_recorded_and_dead_runs_aborted(backend: &str) {
+    let (store, _g) = temp_store(backend).await.unwrap();
+    let r1 = store.start_run("wawi", "node-a").await.unwrap();
+    let r2 = store.start_run("wawi", "node-a").await.unwrap();
+    assert_eq!(store.abort_running("wawi", r2).await.unwrap(), 1);
+    let counts = Counts {
+        read: 5,
+        inserted: 3,
+        unchanged: 1,
+        quarantined: 1,
+        ..Counts::default()
+    };
+    store
+        .finish_run(r2, RunStatus::Partial, &counts, None)
+        .await
+        .unwrap();
+    let runs = store.runs(Some("wawi"), 10).await.unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(
+        (runs[0].id, runs[0].status, runs[0].counts),
+        (r2, RunStatus::Partial, counts)
+    );
+    assert!(runs[0].duration_ms().unwrap() >= 0);
+    assert_eq!((runs[1].id, runs[1].status), (r1, RunStatus::Aborted));
+    assert!(store.runs(Some("other"), 10).await.unwrap().is_empty());
+}
+
+async fn quarantine_replay_resolves_entries(backend: &str) {
+    let (store, _g) = temp_store(backend).await.unwrap();
+    let run = store.start_run("wawi", "test").await.unwrap();
+    store
+        .write_batch(batch(run, "h1", vec![rec("invoice", "R1", "1.00")], 1, 2))
+        .await
+        .unwrap();
+    store.finish_unit(unit("h1"), run, 0.9).await.unwrap();
+    let q = store
+        .quarantine(&QuarantineFilter::default())
+        .await
+        .unwrap();
+    let entry = store.quarantine_entry(q[0].id).await.unwrap().unwrap();
+    assert_eq!(entry.raw, "R9;x");
+    let run2 = store.start_run("wawi", "test").await.unwrap();
+    let mut b = batch(run2, "replay", vec![rec("invoice", "R9", "9.00")], 0, 0);
+    b.promote = true;
+    b.resolves = vec![entry.id];
+    assert_eq!(store.write_batch(b).await.unwrap().inserted, 1);
+    assert!(
+        store
+            .quarantine(&QuarantineFilter::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .quarantine_entry(entry.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        "replayed"
+    );
+}
