@@ -1,8 +1,11 @@
 //! kontor: middleware between German ERP/WaWi back offices and the front office.
 
+pub mod config;
 pub mod diag;
 pub mod mapping;
 pub mod model;
+pub mod registry;
 pub mod store;
+pub mod sync;
 #[doc(hidden)]
 pub mod testing;

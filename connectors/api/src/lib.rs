@@ -45,6 +45,10 @@ pub enum ConnectorError {
     /// with this reason and goes on with the next unit.
     #[error("{position}: {reason}")]
     Unit { position: Position, reason: String },
+    /// A passing problem (a file still changing): nothing of the unit is kept, it is read
+    /// again next run.
+    #[error("{0}")]
+    Retry(String),
     /// The run was cancelled (shutdown).
     #[error("cancelled")]
     Cancelled,
@@ -120,6 +124,9 @@ pub struct Description {
     pub kind: &'static str,
     /// The streams (entities) this connector can deliver, for example `["Customer", "Sales Invoice"]`.
     pub streams: Vec<String>,
+    /// Built-in mappings that apply when the connector has no mapping file:
+    /// `(stream, built-in mapping name)`; a `None` stream applies to all records.
+    pub builtin_mappings: Vec<(Option<String>, String)>,
 }
 
 /// The one interface every connector implements.

@@ -88,6 +88,7 @@ impl Connector for CsvConnector {
         Description {
             kind: KIND,
             streams: Vec::new(),
+            builtin_mappings: Vec::new(),
         }
     }
 

@@ -1,0 +1,260 @@
+//! `kontor check` and `kontor test-mappings`.
+
+use super::{Cli, load_config};
+use kontor::config::Config;
+use kontor::diag::Diagnostic;
+use kontor::mapping::{Mapping, fixtures};
+use kontor::registry;
+use kontor::sync::prepare;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+pub async fn check(cli: &Cli) -> anyhow::Result<i32> {
+    let cfg = match load_config(cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(1);
+        }
+    };
+    let mut diags: Vec<Diagnostic> = Vec::new();
+    let mut checked = BTreeSet::new();
+    for c in &cfg.connectors {
+        if let Some(m) = &c.mapping {
+            checked.insert(cfg.path(m));
+        }
+        match prepare(&cfg, c) {
+            Ok(p) => match p.connector.check().await {
+                Ok(warnings) => diags.extend(warnings.into_iter().map(|w| Diagnostic {
+                    warning: true,
+                    ..cfg.connector_diag(c.index, &["name".into()], format!("{}: {w}", c.name))
+                })),
+                Err(e) => diags.push(cfg.connector_diag(
+                    c.index,
+                    &["name".into()],
+                    format!("{}: {e}", c.name),
+                )),
+            },
+            Err(d) => diags.extend(d),
+        }
+    }
+    let mut mappings = 0;
+    for path in mapping_files(&cfg) {
+        mappings += 1;
+        if checked.contains(&path) {
+            continue;
+        }
+        if let Err(d) = Mapping::load(&path, &rel(&cfg, &path), registry::builtin_mapping) {
+            diags.extend(d);
+        }
+    }
+    for d in &diags {
+        println!("{d}");
+    }
+    let errors = diags.iter().filter(|d| !d.warning).count();
+    if errors > 0 {
+        eprintln!("{errors} error(s)");
+        return Ok(1);
+    }
+    eprintln!(
+        "ok: {} connector(s), {mappings} mapping file(s)",
+        cfg.connectors.len()
+    );
+    Ok(0)
+}
+
+fn rel(cfg: &Config, p: &Path) -> String {
+    p.strip_prefix(&cfg.base_dir)
+        .unwrap_or(p)
+        .display()
+        .to_string()
+}
+
+/// Configured mappings and every `mappings/*.toml` beside the config.
+fn mapping_files(cfg: &Config) -> Vec<PathBuf> {
+    let mut out: BTreeSet<PathBuf> = cfg
+        .connectors
+        .iter()
+        .filter_map(|c| c.mapping.as_ref())
+        .map(|m| cfg.path(m))
+        .collect();
+    if let Ok(rd) = std::fs::read_dir(cfg.path("mappings")) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.extension().is_some_and(|x| x == "toml") {
+                out.insert(p);
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+pub async fn test_mappings(cli: &Cli, files: &[PathBuf], bless: bool) -> anyhow::Result<i32> {
+    let (files, base): (Vec<PathBuf>, PathBuf) = if files.is_empty() {
+        let cfg = load_config(cli)?;
+        (mapping_files(&cfg), cfg.base_dir.clone())
+    } else {
+        (files.to_vec(), PathBuf::from("."))
+    };
+    let (mut passed, mut failed) = (0, 0);
+    for path in files {
+        let label = path
+            .strip_prefix(&base)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        let label = label.strip_prefix("./").map(str::to_owned).unwrap_or(label);
+        let mapping = match Mapping::load(&path, &label, registry::builtin_mapping) {
+            Ok(m) => m,
+            Err(d) => {
+                failed += 1;
+                println!("FAIL {label}: the mapping does not compile");
+                for x in d {
+                    println!("  {x}");
+                }
+                continue;
+            }
+        };
+        let mut results = fixtures::run_inline(&mapping);
+        results.extend(folder_cases(&mapping, &path, bless).await);
+        for r in results {
+            match r.failure {
+                None => {
+                    passed += 1;
+                    println!("ok   {} {}", r.location, r.name);
+                }
+                Some(diff) => {
+                    failed += 1;
+                    println!("FAIL {} {}", r.location, r.name);
+                    for line in diff.lines() {
+                        println!("  {line}");
+                    }
+                }
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    Ok(if failed > 0 { 1 } else { 0 })
+}
+
+/// Cases in `<mapping>.fixtures/`: an input file read by the real connector, compared with
+/// `<case>.expected.jsonl`.
+async fn folder_cases(mapping: &Mapping, path: &Path, bless: bool) -> Vec<fixtures::CaseResult> {
+    let dir = path.with_extension("fixtures");
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut inputs: Vec<PathBuf> = rd
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| !p.to_string_lossy().ends_with(".expected.jsonl") && p.is_file())
+        .collect();
+    inputs.sort();
+    let mut out = Vec::new();
+    for input in inputs {
+        let name = input
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let location = input.display().to_string();
+        let failure = match run_folder_case(mapping, &input, bless).await {
+            Ok(None) => None,
+            Ok(Some(diff)) => Some(diff),
+            Err(e) => Some(e),
+        };
+        out.push(fixtures::CaseResult {
+            name,
+            location,
+            failure,
+        });
+    }
+    out
+}
+
+async fn run_folder_case(
+    mapping: &Mapping,
+    input: &Path,
+    bless: bool,
+) -> Result<Option<String>, String> {
+    let expected_path = PathBuf::from(format!(
+        "{}.expected.jsonl",
+        input.with_extension("").display()
+    ));
+    if bless {
+        let actual = read_and_map(mapping, input).await?;
+        let text: String = actual.iter().map(|v| format!("{v}\n")).collect();
+        std::fs::write(&expected_path, text)
+            .map_err(|e| format!("{}: {e}", expected_path.display()))?;
+        eprintln!("wrote {}", expected_path.display());
+    }
+    let expected_text = std::fs::read_to_string(&expected_path)
+        .map_err(|e| format!("{}: {e}", expected_path.display()))?;
+    let expected: Vec<serde_json::Value> = expected_text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).map_err(|e| format!("{}: {e}", expected_path.display())))
+        .collect::<Result<_, _>>()?;
+    let actual = read_and_map(mapping, input).await?;
+    Ok(fixtures::diff(&expected, &actual))
+}
+
+/// Reads a file with the connector for its extension and maps it; rejects appear as
+/// `{"rejected": {…}}`, skipped rows are left out.
+pub async fn read_and_map(
+    mapping: &Mapping,
+    input: &Path,
+) -> Result<Vec<serde_json::Value>, String> {
+    let (kind, settings) = registry::fixture_reader(input)
+        .ok_or_else(|| format!("{}: no connector reads this kind of file", input.display()))?;
+    let build = registry::build_fn(kind).ok_or("no such connector kind")?;
+    let connector = build(kontor_connector::ConnectorSpec {
+        name: "fixture".into(),
+        settings,
+        source: mapping.source.clone(),
+        base_dir: PathBuf::from("."),
+        batch_size: 500,
+    })
+    .map_err(|e| e.to_string())?;
+    let set = kontor::sync::MappingSet::single(mapping.clone());
+    let mut cache = kontor::mapping::ColumnCache::default();
+    let mut out = Vec::new();
+    for unit in connector.discover().await.map_err(|e| e.to_string())? {
+        let mut reader = connector
+            .open(&unit, None)
+            .await
+            .map_err(|e| e.to_string())?;
+        while let Some(batch) = reader.next_batch().await.map_err(|e| e.to_string())? {
+            for item in batch.items {
+                out.extend(fixture_json(&set, item, &mut cache));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn fixture_json(
+    set: &kontor::sync::MappingSet,
+    item: kontor_connector::Item,
+    cache: &mut kontor::mapping::ColumnCache,
+) -> Vec<serde_json::Value> {
+    use kontor::mapping::Outcome;
+    use kontor_connector::Item;
+    match item {
+        Item::Reject(r) => vec![
+            serde_json::json!({"rejected": {"line": r.position.line, "field": r.field, "reason": r.reason}}),
+        ],
+        Item::Record(rec) => match set
+            .for_stream(rec.stream.as_deref())
+            .map(|m| m.apply(&rec, cache))
+        {
+            Some(Outcome::Skipped) => Vec::new(),
+            Some(Outcome::Rejected(rej)) => vec![
+                serde_json::json!({"rejected": {"line": rec.position.line, "field": rej.field, "reason": rej.reason}}),
+            ],
+            Some(o) => fixtures::outcome_json(&o),
+            None => vec![
+                serde_json::json!({"rejected": {"line": rec.position.line, "reason": "no mapping for this stream"}}),
+            ],
+        },
+    }
+}

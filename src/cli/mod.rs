@@ -1,0 +1,157 @@
+//! Command line: parsing, logging, dispatch. Exit codes: 0 ok, 1 failed, 3 done with
+//! quarantined rows (sync).
+
+mod check;
+mod preview;
+mod progress;
+mod quarantine;
+mod runs;
+mod sync;
+
+use clap::{Parser, Subcommand};
+use kontor::config::{self, Config};
+use kontor::diag::Diagnostic;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "kontor",
+    version,
+    about = "ERP/WaWi data for the front office: sync, merge, look up"
+)]
+pub struct Cli {
+    /// Config file (default: $KONTOR_CONFIG or ./kontor.toml).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Log format: human (default on a terminal) or json.
+    #[arg(long, global = true, value_parser = ["human", "json"])]
+    pub log_format: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Validate the config and every mapping; print each problem as file:line:col: message.
+    Check,
+    /// Run the mapping fixtures; print a diff for each failing case.
+    TestMappings {
+        /// Mapping files (default: all configured mappings and mappings/*.toml).
+        files: Vec<PathBuf>,
+        /// Write the current output of fixture-folder cases as their expected output
+        /// (review the diff before committing it).
+        #[arg(long)]
+        bless: bool,
+    },
+    /// Read and map without writing: canonical records as JSON lines on stdout, rejects on stderr.
+    Preview {
+        connector: String,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Read this file instead of the connector's path.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+    /// One sync run per connector.
+    Sync {
+        connectors: Vec<String>,
+        #[arg(long)]
+        all: bool,
+        /// Read files again although they were loaded already.
+        #[arg(long)]
+        reprocess: bool,
+    },
+    /// Recent sync runs.
+    Runs {
+        #[arg(long)]
+        connector: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
+    /// Rejected rows: list, show, replay after a mapping fix.
+    #[command(subcommand)]
+    Quarantine(quarantine::QuarantineCmd),
+    /// Apply store migrations (also done on every start).
+    Migrate,
+}
+
+pub fn init_logging(cli: &Cli) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("KONTOR_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("warn,kontor=info"));
+    let json = match cli.log_format.as_deref() {
+        Some("json") => true,
+        Some(_) => false,
+        None => !std::io::stderr().is_terminal() && std::env::var_os("KONTOR_LOG_JSON").is_some(),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.with_target(false).init();
+    }
+}
+
+pub async fn main(cli: Cli) -> i32 {
+    let result = match &cli.command {
+        Command::Check => check::check(&cli).await,
+        Command::TestMappings { files, bless } => check::test_mappings(&cli, files, *bless).await,
+        Command::Preview {
+            connector,
+            limit,
+            file,
+        } => preview::preview(&cli, connector, *limit, file.as_deref()).await,
+        Command::Sync {
+            connectors,
+            all,
+            reprocess,
+        } => sync::sync(&cli, connectors, *all, *reprocess).await,
+        Command::Runs {
+            connector,
+            json,
+            limit,
+        } => runs::runs(&cli, connector.as_deref(), *json, *limit).await,
+        Command::Quarantine(cmd) => quarantine::run(&cli, cmd).await,
+        Command::Migrate => migrate(&cli).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    }
+}
+
+/// Loads the config or prints its problems.
+pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    let path = config::locate(cli.config.as_deref());
+    Config::load(&path).map_err(|d| anyhow::anyhow!(diags_text(&d)))
+}
+
+pub fn diags_text(d: &[Diagnostic]) -> String {
+    d.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub async fn open_store(cfg: &Config) -> anyhow::Result<kontor::store::DynStore> {
+    Ok(kontor::store::open(&cfg.store.url).await?)
+}
+
+async fn migrate(cli: &Cli) -> anyhow::Result<i32> {
+    let cfg = load_config(cli)?;
+    let store = open_store(&cfg).await?;
+    println!(
+        "store {} ({}) is up to date",
+        kontor::store::redact_url(&cfg.store.url),
+        store.backend()
+    );
+    Ok(0)
+}

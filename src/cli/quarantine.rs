@@ -1,0 +1,236 @@
+//! `kontor quarantine list / show / replay`.
+
+use super::{Cli, diags_text, load_config, open_store};
+use clap::Subcommand;
+use kontor::mapping::{ColumnCache, Outcome};
+use kontor::store::{QuarantineFilter, UnitRef, WriteBatch};
+use kontor::sync::{self, stage_record};
+use kontor_connector::{Position, RawRecord};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+#[derive(Subcommand, Debug)]
+pub enum QuarantineCmd {
+    /// Open rejected rows with position and reason.
+    List {
+        #[arg(long)]
+        connector: Option<String>,
+        #[arg(long)]
+        run: Option<i64>,
+        /// Also replayed and superseded rows.
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// One rejected row in full.
+    Show { id: i64 },
+    /// Map rejected rows again with the current mapping and load those that pass.
+    Replay {
+        ids: Vec<i64>,
+        #[arg(long)]
+        connector: Option<String>,
+    },
+}
+
+pub async fn run(cli: &Cli, cmd: &QuarantineCmd) -> anyhow::Result<i32> {
+    let cfg = load_config(cli)?;
+    let store = open_store(&cfg).await?;
+    match cmd {
+        QuarantineCmd::List {
+            connector,
+            run,
+            all,
+            json,
+            limit,
+        } => {
+            let rows = store
+                .quarantine(&QuarantineFilter {
+                    connector: connector.clone(),
+                    run_id: *run,
+                    all: *all,
+                    limit: *limit,
+                })
+                .await?;
+            for q in &rows {
+                if *json {
+                    println!("{}", serde_json::to_string(q)?);
+                } else {
+                    let field = q
+                        .field
+                        .as_deref()
+                        .map(|f| format!(" [{f}]"))
+                        .unwrap_or_default();
+                    let status = if q.status == "open" {
+                        String::new()
+                    } else {
+                        format!(" ({})", q.status)
+                    };
+                    println!(
+                        "{:>6}  {:<16} {}{field}: {}{status}",
+                        q.id, q.connector, q.position, q.reason
+                    );
+                }
+            }
+            if rows.is_empty() {
+                eprintln!("no rejected rows");
+            }
+            Ok(0)
+        }
+        QuarantineCmd::Show { id } => {
+            let Some(q) = store.quarantine_entry(*id).await? else {
+                anyhow::bail!("no quarantine entry {id}");
+            };
+            println!("id:        {}", q.id);
+            println!("connector: {}", q.connector);
+            println!(
+                "run:       {}",
+                q.run_id.map(|r| r.to_string()).unwrap_or_default()
+            );
+            println!("position:  {}", q.position);
+            println!("file:      {}", q.source);
+            println!(
+                "line:      {}",
+                q.line.map(|l| l.to_string()).unwrap_or_default()
+            );
+            println!("field:     {}", q.field.as_deref().unwrap_or("-"));
+            println!("reason:    {}", q.reason);
+            println!("status:    {}", q.status);
+            println!("at:        {}", q.created_at.to_rfc3339());
+            println!("raw:       {}", q.raw);
+            Ok(0)
+        }
+        QuarantineCmd::Replay { ids, connector } => {
+            replay(&cfg, &store, ids, connector.as_deref()).await
+        }
+    }
+}
+
+async fn replay(
+    cfg: &kontor::config::Config,
+    store: &kontor::store::DynStore,
+    ids: &[i64],
+    connector: Option<&str>,
+) -> anyhow::Result<i32> {
+    let mut entries = Vec::new();
+    if ids.is_empty() {
+        entries = store
+            .quarantine(&QuarantineFilter {
+                connector: connector.map(str::to_owned),
+                ..QuarantineFilter::default()
+            })
+            .await?;
+    } else {
+        for id in ids {
+            match store.quarantine_entry(*id).await? {
+                Some(q) if q.status == "open" => entries.push(q),
+                Some(q) => eprintln!("{id}: already {}", q.status),
+                None => eprintln!("{id}: no such entry"),
+            }
+        }
+    }
+    let mut by_connector: BTreeMap<String, Vec<_>> = BTreeMap::new();
+    for q in entries {
+        by_connector.entry(q.connector.clone()).or_default().push(q);
+    }
+    let (mut loaded, mut still) = (0, 0);
+    for (name, entries) in by_connector {
+        let Some(c) = cfg.connector(&name) else {
+            eprintln!(
+                "{name}: connector no longer configured; {} entries left",
+                entries.len()
+            );
+            still += entries.len();
+            continue;
+        };
+        let p = sync::prepare(cfg, c).map_err(|d| anyhow::anyhow!(diags_text(&d)))?;
+        let run_id = store.start_run(&name, &sync::node_name()).await?;
+        let mut records = Vec::new();
+        let mut resolves = Vec::new();
+        let mut cache = ColumnCache::default();
+        for q in &entries {
+            let Some(fields) = q
+                .record
+                .as_deref()
+                .and_then(|r| serde_json::from_str(r).ok())
+                .and_then(|v| RawRecord::fields_from_json(&v))
+            else {
+                eprintln!(
+                    "{:>6}  {}: cannot be replayed (the row could not be read); fix the source and sync again",
+                    q.id, q.position
+                );
+                still += 1;
+                continue;
+            };
+            let rec = RawRecord {
+                fields,
+                position: Position {
+                    source: Arc::from(q.source.as_str()),
+                    line: q.line.map(|l| l as u64),
+                    ..Position::default()
+                },
+                context: Arc::new(
+                    q.context
+                        .as_deref()
+                        .and_then(|c| serde_json::from_str(c).ok())
+                        .unwrap_or_default(),
+                ),
+                stream: q.stream.as_deref().map(Arc::from),
+            };
+            match p
+                .mappings
+                .for_stream(q.stream.as_deref())
+                .map(|m| m.apply(&rec, &mut cache))
+            {
+                Some(Outcome::Records(rs)) => {
+                    records.extend(rs.iter().map(|r| stage_record(r, &rec.position)));
+                    resolves.push(q.id);
+                }
+                Some(Outcome::Skipped) => resolves.push(q.id),
+                Some(Outcome::Rejected(r)) => {
+                    still += 1;
+                    eprintln!("{:>6}  {}: still rejected: {}", q.id, q.position, r.reason);
+                }
+                None => still += 1,
+            }
+        }
+        loaded += resolves.len();
+        let key = format!("replay-{run_id}");
+        let counts = store
+            .write_batch(WriteBatch {
+                run_id,
+                unit: UnitRef {
+                    connector: &name,
+                    key: &key,
+                    label: "quarantine replay",
+                    fingerprint: None,
+                    mapping_hash: &p.mappings.hash,
+                },
+                records,
+                rejects: Vec::new(),
+                position: serde_json::Value::Null,
+                read: entries.len() as u64,
+                skipped: 0,
+                promote: true,
+                resolves,
+            })
+            .await?;
+        let status = if still > 0 {
+            kontor::store::RunStatus::Partial
+        } else {
+            kontor::store::RunStatus::Ok
+        };
+        store.finish_run(run_id, status, &counts, None).await?;
+        println!(
+            "{name}: read={} inserted={} updated={} unchanged={}",
+            entries.len(),
+            counts.inserted,
+            counts.updated,
+            counts.unchanged
+        );
+    }
+    eprintln!("{loaded} replayed, {still} still in quarantine");
+    Ok(if still > 0 { 3 } else { 0 })
+}

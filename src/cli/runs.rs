@@ -1,0 +1,62 @@
+//! `kontor runs`.
+
+use super::{Cli, load_config, open_store};
+
+pub async fn runs(
+    cli: &Cli,
+    connector: Option<&str>,
+    json: bool,
+    limit: i64,
+) -> anyhow::Result<i32> {
+    let cfg = load_config(cli)?;
+    let store = open_store(&cfg).await?;
+    let runs = store.runs(connector, limit).await?;
+    if json {
+        for r in &runs {
+            let mut v = serde_json::to_value(r)?;
+            v["duration_ms"] = serde_json::json!(r.duration_ms());
+            println!("{v}");
+        }
+        return Ok(0);
+    }
+    println!(
+        "{:>5}  {:<20} {:<8} {:<20} {:>9} {:>8} {:>8} {:>8} {:>9} {:>6} {:>7}  error",
+        "id",
+        "connector",
+        "status",
+        "started (UTC)",
+        "duration",
+        "read",
+        "inserted",
+        "updated",
+        "unchanged",
+        "quar.",
+        "skipped"
+    );
+    for r in &runs {
+        let c = &r.counts;
+        let dur = r
+            .duration_ms()
+            .map(|ms| format!("{:.1}s", ms as f64 / 1000.0))
+            .unwrap_or_else(|| "-".into());
+        println!(
+            "{:>5}  {:<20} {:<8} {:<20} {:>9} {:>8} {:>8} {:>8} {:>9} {:>6} {:>7}  {}",
+            r.id,
+            r.connector,
+            r.status.as_str(),
+            r.started_at.format("%Y-%m-%d %H:%M:%S"),
+            dur,
+            c.read,
+            c.inserted,
+            c.updated,
+            c.unchanged,
+            c.quarantined,
+            c.skipped,
+            r.error.as_deref().unwrap_or("")
+        );
+    }
+    if runs.is_empty() {
+        eprintln!("no runs yet");
+    }
+    Ok(0)
+}

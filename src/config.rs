@@ -1,0 +1,526 @@
+//! `kontor.toml`: store, server and connectors. Unknown keys are errors; every error names
+//! file, line and key. Any key can be overridden from the environment:
+//! `KONTOR_<SECTION>__<KEY>` (e.g. `KONTOR_STORE__URL`) and
+//! `KONTOR_CONNECTOR__<NAME>__<KEY>` (name upper-cased, `-` as `_`).
+
+use crate::diag::{Diagnostic, SpanMap};
+use kontor_connector::{ConfigError, ConfigPart, parse_table};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The config file as shown in messages.
+    pub label: String,
+    /// Paths in the config are relative to this folder.
+    pub base_dir: PathBuf,
+    pub store: StoreSection,
+    pub server: ServerSection,
+    pub sync: SyncSection,
+    pub connectors: Vec<ConnectorConfig>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    #[serde(default = "default_store_url")]
+    pub url: String,
+}
+
+fn default_store_url() -> String {
+    "sqlite://kontor.db".into()
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        Self {
+            url: default_store_url(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    #[serde(default = "default_listen")]
+    pub listen: String,
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSection {
+    /// Records per batch (one transaction each).
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
+    /// Default for connectors: a unit with a higher share of rejected rows loads nothing.
+    #[serde(default = "default_ratio")]
+    pub max_reject_ratio: f64,
+}
+
+fn default_batch() -> usize {
+    5000
+}
+fn default_ratio() -> f64 {
+    0.1
+}
+
+impl Default for SyncSection {
+    fn default() -> Self {
+        Self {
+            batch_size: default_batch(),
+            max_reject_ratio: default_ratio(),
+        }
+    }
+}
+
+/// One `[[connector]]` entry.
+#[derive(Debug, Clone)]
+pub struct ConnectorConfig {
+    pub index: usize,
+    pub name: String,
+    pub kind: String,
+    pub mapping: Option<String>,
+    pub schedule: Option<String>,
+    pub enabled: bool,
+    pub max_reject_ratio: f64,
+    pub mode: SyncMode,
+    pub min_snapshot_ratio: f64,
+    pub batch_size: usize,
+    /// Kind-specific keys, handed to the connector.
+    pub settings: toml::Table,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncMode {
+    /// Records are upserted; records missing from the source stay.
+    Incremental,
+    /// Every run delivers the full list; records missing from it are closed.
+    Snapshot,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Common {
+    name: String,
+    kind: String,
+    mapping: Option<String>,
+    schedule: Option<String>,
+    enabled: Option<bool>,
+    max_reject_ratio: Option<f64>,
+    mode: Option<String>,
+    min_snapshot_ratio: Option<f64>,
+    batch_size: Option<usize>,
+}
+
+const COMMON_KEYS: &[&str] = &[
+    "name",
+    "kind",
+    "mapping",
+    "schedule",
+    "enabled",
+    "max_reject_ratio",
+    "mode",
+    "min_snapshot_ratio",
+    "batch_size",
+];
+
+/// Where the config file is: `--config`, `KONTOR_CONFIG`, or `./kontor.toml`.
+pub fn locate(explicit: Option<&Path>) -> PathBuf {
+    explicit
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("KONTOR_CONFIG").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("kontor.toml"))
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
+        let label = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            vec![Diagnostic {
+                file: label.clone(),
+                line: 1,
+                col: 1,
+                message: format!("cannot read the config: {e} (pass --config PATH, set KONTOR_CONFIG, or run `kontor demo`)"),
+                warning: false,
+            }]
+        })?;
+        let base_dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."));
+        Self::parse(&label, &text, base_dir, std::env::vars())
+    }
+
+    /// Parses config text; `env` supplies `KONTOR_*__*` overrides.
+    pub fn parse(
+        label: &str,
+        text: &str,
+        base_dir: PathBuf,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, Vec<Diagnostic>> {
+        let spans = SpanMap { file: label, text };
+        let mut doc: toml::Table = toml::from_str(text).map_err(|e| vec![spans.toml_error(&e)])?;
+        let mut diags = Vec::new();
+        apply_env(&mut doc, env, label, &mut diags);
+        let at = |path: &[String], msg: String| spans.at(spans.key_span(path), msg);
+        for key in doc.keys() {
+            if !["store", "server", "sync", "connector"].contains(&key.as_str()) {
+                diags.push(at(
+                    &[key.clone()],
+                    format!("unknown key `{key}` (expected store, server, sync, connector)"),
+                ));
+            }
+        }
+        let mut section = |name: &str| -> toml::Table {
+            match doc.get(name) {
+                None => toml::Table::new(),
+                Some(toml::Value::Table(t)) => t.clone(),
+                Some(_) => {
+                    diags.push(at(
+                        &[name.to_owned()],
+                        format!("`{name}` must be a table: [{name}]"),
+                    ));
+                    toml::Table::new()
+                }
+            }
+        };
+        let (store_t, server_t, sync_t) = (section("store"), section("server"), section("sync"));
+        let mut sub = |name: &str, e: ConfigError| {
+            let mut path = vec![name.to_owned()];
+            path.extend(e.key.iter().cloned());
+            diags.push(at(&path, e.message));
+        };
+        let store: StoreSection = parse_table(&store_t, ConfigPart::Settings).unwrap_or_else(|e| {
+            sub("store", e);
+            StoreSection::default()
+        });
+        let server: ServerSection =
+            parse_table(&server_t, ConfigPart::Settings).unwrap_or_else(|e| {
+                sub("server", e);
+                ServerSection::default()
+            });
+        let sync: SyncSection = parse_table(&sync_t, ConfigPart::Settings).unwrap_or_else(|e| {
+            sub("sync", e);
+            SyncSection::default()
+        });
+        let entries = match doc.get("connector") {
+            None => Vec::new(),
+            Some(toml::Value::Array(a)) => a.clone(),
+            Some(_) => {
+                diags.push(at(
+                    &["connector".into()],
+                    "use [[connector]] entries".into(),
+                ));
+                Vec::new()
+            }
+        };
+        let mut connectors: Vec<ConnectorConfig> = Vec::new();
+        for (i, entry) in entries.iter().enumerate() {
+            let path = |key: &[&str]| -> Vec<String> {
+                let mut p = vec!["connector".to_owned(), i.to_string()];
+                p.extend(key.iter().map(|k| (*k).to_owned()));
+                p
+            };
+            let Some(table) = entry.as_table() else {
+                diags.push(at(
+                    &path(&[]),
+                    "a [[connector]] entry must be a table".into(),
+                ));
+                continue;
+            };
+            let common_t: toml::Table = table
+                .iter()
+                .filter(|(k, _)| COMMON_KEYS.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let settings: toml::Table = table
+                .iter()
+                .filter(|(k, _)| !COMMON_KEYS.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let common: Common = match parse_table(&common_t, ConfigPart::Settings) {
+                Ok(c) => c,
+                Err(e) => {
+                    let keys: Vec<&str> = e.key.iter().map(String::as_str).collect();
+                    let p = if keys.is_empty() {
+                        path(&[])
+                    } else {
+                        path(&keys)
+                    };
+                    diags.push(at(&p, e.message));
+                    continue;
+                }
+            };
+            if common.name.is_empty()
+                || !common
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            {
+                diags.push(at(
+                    &path(&["name"]),
+                    format!("connector name `{}`: use a-z, 0-9 and -", common.name),
+                ));
+            }
+            if connectors.iter().any(|c| c.name == common.name) {
+                diags.push(at(
+                    &path(&["name"]),
+                    format!("connector name `{}` is used twice", common.name),
+                ));
+            }
+            let mode = match common.mode.as_deref() {
+                None | Some("incremental") => SyncMode::Incremental,
+                Some("snapshot") => SyncMode::Snapshot,
+                Some(other) => {
+                    diags.push(at(
+                        &path(&["mode"]),
+                        format!("mode `{other}`: use \"incremental\" or \"snapshot\""),
+                    ));
+                    SyncMode::Incremental
+                }
+            };
+            for (key, v) in [
+                ("max_reject_ratio", common.max_reject_ratio),
+                ("min_snapshot_ratio", common.min_snapshot_ratio),
+            ] {
+                if v.is_some_and(|v| !(0.0..=1.0).contains(&v)) {
+                    diags.push(at(&path(&[key]), format!("{key} must be between 0 and 1")));
+                }
+            }
+            connectors.push(ConnectorConfig {
+                index: i,
+                name: common.name,
+                kind: common.kind,
+                mapping: common.mapping,
+                schedule: common.schedule,
+                enabled: common.enabled.unwrap_or(true),
+                max_reject_ratio: common.max_reject_ratio.unwrap_or(sync.max_reject_ratio),
+                mode,
+                min_snapshot_ratio: common.min_snapshot_ratio.unwrap_or(0.5),
+                batch_size: common.batch_size.unwrap_or(sync.batch_size),
+                settings,
+            });
+        }
+        if !diags.is_empty() {
+            return Err(diags);
+        }
+        Ok(Config {
+            label: label.to_owned(),
+            base_dir,
+            store: resolve_store(store, &spans_dir(label)),
+            server,
+            sync,
+            connectors,
+            text: text.to_owned(),
+        })
+    }
+
+    /// A diagnostic for a key of connector `index` (`["auth", "token_env"]`).
+    pub fn connector_diag(
+        &self,
+        index: usize,
+        key: &[String],
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        let spans = SpanMap {
+            file: &self.label,
+            text: &self.text,
+        };
+        let mut path = vec!["connector".to_owned(), index.to_string()];
+        path.extend(key.iter().cloned());
+        let span = spans.key_span(&path).or_else(|| spans.key_span(&path[..2]));
+        spans.at(span, message)
+    }
+
+    pub fn connector(&self, name: &str) -> Option<&ConnectorConfig> {
+        self.connectors.iter().find(|c| c.name == name)
+    }
+
+    /// A path from the config, relative to the config's folder.
+    pub fn path(&self, p: &str) -> PathBuf {
+        let p = Path::new(p);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base_dir.join(p)
+        }
+    }
+}
+
+fn spans_dir(label: &str) -> PathBuf {
+    Path::new(label)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// A relative SQLite path is relative to the config's folder.
+fn resolve_store(mut s: StoreSection, dir: &Path) -> StoreSection {
+    if let Some(rest) = s.url.strip_prefix("sqlite://")
+        && !rest.starts_with('/')
+        && !rest.starts_with(':')
+        && !dir.as_os_str().is_empty()
+    {
+        s.url = format!("sqlite://{}", dir.join(rest).display());
+    }
+    s
+}
+
+/// `KONTOR_STORE__URL=…` → `store.url`; `KONTOR_CONNECTOR__WAWI_INVOICES__PATH=…` → the
+/// connector named `wawi-invoices`.
+fn apply_env(
+    doc: &mut toml::Table,
+    env: impl IntoIterator<Item = (String, String)>,
+    label: &str,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for (name, raw) in env {
+        let Some(rest) = name.strip_prefix("KONTOR_") else {
+            continue;
+        };
+        let parts: Vec<&str> = rest.split("__").collect();
+        if parts.len() < 2 {
+            continue;
+        }
+        let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or(toml::Value::String(raw.clone()));
+        let section = parts[0].to_lowercase();
+        let env_diag = |msg: String| Diagnostic {
+            file: format!("{label} (environment {name})"),
+            line: 1,
+            col: 1,
+            message: msg,
+            warning: false,
+        };
+        if section == "connector" {
+            if parts.len() != 3 {
+                diags.push(env_diag("use KONTOR_CONNECTOR__<NAME>__<KEY>".into()));
+                continue;
+            }
+            let want = parts[1].to_lowercase().replace('_', "-");
+            let entry = doc
+                .get_mut("connector")
+                .and_then(|c| c.as_array_mut())
+                .and_then(|a| {
+                    a.iter_mut()
+                        .find(|e| e.get("name").and_then(|n| n.as_str()) == Some(want.as_str()))
+                });
+            match entry.and_then(|e| e.as_table_mut()) {
+                Some(t) => {
+                    t.insert(parts[2].to_lowercase(), value);
+                }
+                None => diags.push(env_diag(format!("no connector named `{want}`"))),
+            }
+        } else if parts.len() == 2 && ["store", "server", "sync"].contains(&section.as_str()) {
+            let t = doc
+                .entry(section)
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if let Some(t) = t.as_table_mut() {
+                t.insert(parts[1].to_lowercase(), value);
+            }
+        } else {
+            diags.push(env_diag(format!(
+                "unknown section `{}`",
+                parts[0].to_lowercase()
+            )));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str, env: &[(&str, &str)]) -> Result<Config, Vec<String>> {
+        Config::parse(
+            "k.toml",
+            text,
+            PathBuf::from("."),
+            env.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())),
+        )
+        .map_err(|d| d.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn defaults_and_connectors() {
+        let c = parse("[[connector]]\nname = \"wawi\"\nkind = \"csv\"\npath = \"in/*.csv\"\nmapping = \"m.toml\"\n", &[]).unwrap();
+        assert_eq!(c.store.url, "sqlite://kontor.db");
+        assert_eq!(c.server.listen, "127.0.0.1:8080");
+        let w = c.connector("wawi").unwrap();
+        assert_eq!(
+            (w.kind.as_str(), w.max_reject_ratio, w.mode),
+            ("csv", 0.1, SyncMode::Incremental)
+        );
+        assert_eq!(
+            w.settings.get("path").and_then(|p| p.as_str()),
+            Some("in/*.csv")
+        );
+        assert!(!w.settings.contains_key("name"));
+    }
+
+    #[test]
+    fn errors_name_line_and_key() {
+        let errs = parse("[store]\nurll = \"x\"\n\n[[connector]]\nname = \"Wawi Rechnungen\"\nkind = \"csv\"\nmax_reject_ratio = 2.0\n[bogus]\n", &[]).unwrap_err();
+        let all = errs.join("\n");
+        assert!(all.contains("k.toml:2:1: unknown field `urll`"), "{all}");
+        assert!(
+            all.contains("k.toml:5:1: connector name `Wawi Rechnungen`"),
+            "{all}"
+        );
+        assert!(
+            all.contains("k.toml:7:1: max_reject_ratio must be between 0 and 1"),
+            "{all}"
+        );
+        assert!(
+            all.contains("k.toml:8:2: unknown key `bogus`")
+                || all.contains("k.toml:8:1: unknown key `bogus`"),
+            "{all}"
+        );
+        let errs = parse("[[connector]]\nkind = \"csv\"\n", &[]).unwrap_err();
+        assert!(errs[0].contains("missing field `name`"), "{errs:?}");
+        let errs = parse("[store\n", &[]).unwrap_err();
+        assert!(errs[0].starts_with("k.toml:1:"), "{errs:?}");
+    }
+
+    #[test]
+    fn environment_overrides() {
+        let text = "[store]\nurl = \"sqlite://a.db\"\n[[connector]]\nname = \"wawi-invoices\"\nkind = \"csv\"\npath = \"a\"\n";
+        let c = parse(
+            text,
+            &[
+                ("KONTOR_STORE__URL", "postgres://k@db/k"),
+                ("KONTOR_CONNECTOR__WAWI_INVOICES__PATH", "b/*.csv"),
+                ("KONTOR_SYNC__BATCH_SIZE", "100"),
+                ("KONTOR_CONFIG", "x"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.store.url, "postgres://k@db/k");
+        assert_eq!(
+            c.connector("wawi-invoices").unwrap().settings["path"].as_str(),
+            Some("b/*.csv")
+        );
+        assert_eq!(c.sync.batch_size, 100);
+        let errs = parse(text, &[("KONTOR_STOER__URL", "x")]).unwrap_err();
+        assert!(
+            errs[0].contains("KONTOR_STOER__URL") && errs[0].contains("unknown section"),
+            "{errs:?}"
+        );
+    }
+}

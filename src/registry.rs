@@ -1,0 +1,43 @@
+//! The connector kinds kontor knows, and the built-in mappings they ship. This is the only
+//! place that names connector crates.
+
+use kontor_connector::BuildFn;
+
+/// `(kind, build function)`.
+pub fn kinds() -> Vec<(&'static str, BuildFn)> {
+    vec![(kontor_csv::KIND, kontor_csv::build)]
+}
+
+pub fn build_fn(kind: &str) -> Option<BuildFn> {
+    kinds()
+        .into_iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, f)| f)
+}
+
+/// Built-in mapping text by name.
+pub fn builtin_mapping(name: &str) -> Option<&'static str> {
+    let sets: [&[(&str, &str)]; 0] = [];
+    sets.iter()
+        .flat_map(|s| s.iter())
+        .find(|(n, _)| *n == name)
+        .map(|(_, t)| *t)
+}
+
+/// The connector kind that reads fixture input files with this extension, and its settings to
+/// read exactly that file.
+pub fn fixture_reader(path: &std::path::Path) -> Option<(&'static str, toml::Table)> {
+    let ext = path.extension()?.to_string_lossy().to_lowercase();
+    let mut t = toml::Table::new();
+    t.insert(
+        "path".into(),
+        toml::Value::String(path.display().to_string()),
+    );
+    match ext.as_str() {
+        "csv" | "txt" => {
+            t.insert("min_age_seconds".into(), toml::Value::Integer(0));
+            Some((kontor_csv::KIND, t))
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,398 @@
+//! Sync runs: discover units, read them batch by batch, map, and commit each batch with its
+//! position; complete atomic units by promotion (or refuse them by reject ratio).
+
+mod mapper;
+mod prepare;
+
+pub use mapper::{Mapped, map_items, reject_of_record, stage_record};
+pub use prepare::{MappingSet, Prepared, prepare};
+
+use crate::mapping::ColumnCache;
+use crate::store::{
+    Counts, DynStore, RunId, RunStatus, StoreError, UnitOutcome, UnitRef, UnitStatus, WriteBatch,
+};
+use kontor_connector::{CommitMode, ConnectorError, Unit};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Progress callbacks (a terminal progress bar, log lines, metrics).
+pub trait Progress: Send + Sync {
+    fn unit_started(&self, _connector: &str, _label: &str, _size: Option<u64>) {}
+    fn batch_done(&self, _connector: &str, _rows: u64, _bytes: Option<u64>) {}
+    fn unit_finished(&self, _connector: &str, _label: &str) {}
+}
+
+/// Options of one run.
+#[derive(Clone, Default)]
+pub struct SyncOptions {
+    /// Read units again although they were done (after manual fixes).
+    pub reprocess: bool,
+    /// Which node runs this (host:pid).
+    pub node: String,
+    /// Set to stop after the current batch (graceful shutdown).
+    pub cancel: Option<Arc<AtomicBool>>,
+    pub progress: Option<Arc<dyn Progress>>,
+}
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub run_id: RunId,
+    pub connector: String,
+    pub status: RunStatus,
+    pub counts: Counts,
+    /// Problems worth telling ops (refused files, unit errors).
+    pub errors: Vec<String>,
+    pub units_done: u64,
+    pub units_skipped: u64,
+}
+
+impl RunReport {
+    /// `read=N inserted=N updated=N unchanged=N quarantined=N` (SPEC), then what else happened.
+    pub fn summary_line(&self) -> String {
+        let c = &self.counts;
+        format!(
+            "read={} inserted={} updated={} unchanged={} quarantined={} skipped={} closed={}",
+            c.read, c.inserted, c.updated, c.unchanged, c.quarantined, c.skipped, c.closed
+        )
+    }
+}
+
+/// The node name used in runs: host and process id.
+pub fn node_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".into());
+    format!("{host}:{}", std::process::id())
+}
+
+/// One sync run of a connector.
+pub async fn run(
+    store: &DynStore,
+    p: &Prepared,
+    opts: &SyncOptions,
+) -> Result<RunReport, SyncError> {
+    let name = p.cfg.name.as_str();
+    let run_id = store.start_run(name, &opts.node).await?;
+    let aborted = store.abort_running(name, run_id).await?;
+    if aborted > 0 {
+        tracing::warn!(
+            connector = name,
+            aborted,
+            "earlier runs ended with their process; resuming from their checkpoints"
+        );
+    }
+    let mut report = RunReport {
+        run_id,
+        connector: name.to_owned(),
+        status: RunStatus::Running,
+        counts: Counts::default(),
+        errors: Vec::new(),
+        units_done: 0,
+        units_skipped: 0,
+    };
+    let result = run_units(store, p, opts, &mut report).await;
+    let mut failed = !report.errors.is_empty();
+    if let Err(e) = &result {
+        report.errors.push(e.to_string());
+        failed = true;
+    }
+    let cancelled = opts
+        .cancel
+        .as_ref()
+        .is_some_and(|c| c.load(Ordering::Relaxed));
+    report.status = if cancelled {
+        report
+            .errors
+            .push("stopped by shutdown; the next run resumes".into());
+        RunStatus::Aborted
+    } else if failed {
+        RunStatus::Failed
+    } else if report.counts.quarantined > 0 {
+        RunStatus::Partial
+    } else {
+        RunStatus::Ok
+    };
+    let error = (!report.errors.is_empty()).then(|| report.errors.join("; "));
+    store
+        .finish_run(run_id, report.status, &report.counts, error.as_deref())
+        .await?;
+    result.map(|_| report)
+}
+
+async fn run_units(
+    store: &DynStore,
+    p: &Prepared,
+    opts: &SyncOptions,
+    report: &mut RunReport,
+) -> Result<(), SyncError> {
+    let units = match p.connector.discover().await {
+        Ok(u) => u,
+        Err(e) => {
+            report.errors.push(e.to_string());
+            return Ok(());
+        }
+    };
+    let mut seen = std::collections::HashSet::new();
+    for unit in units {
+        if opts
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+        {
+            break;
+        }
+        if !seen.insert(unit.key.clone()) {
+            // The same content twice in one drop: read once.
+            report.units_skipped += 1;
+            archive(p, &unit, report).await;
+            continue;
+        }
+        run_unit(store, p, opts, &unit, report).await?;
+    }
+    Ok(())
+}
+
+async fn archive(p: &Prepared, unit: &Unit, report: &mut RunReport) {
+    if let Err(e) = p.connector.unit_done(unit).await {
+        report.errors.push(format!("{}: {e}", unit.label));
+    }
+}
+
+/// Decides where a unit starts: `None` = skip it, `Some(state)` = read from `state`.
+async fn start_state(
+    store: &DynStore,
+    p: &Prepared,
+    unit: &Unit,
+    opts: &SyncOptions,
+) -> Result<Option<Option<serde_json::Value>>, StoreError> {
+    let name = p.cfg.name.as_str();
+    let Some(cp) = store.checkpoint(name, &unit.key).await? else {
+        return Ok(Some(None));
+    };
+    let same = cp.fingerprint == unit.fingerprint && cp.mapping_hash == p.mappings.hash;
+    match unit.commit {
+        // An API stream continues from its cursor unless the mapping changed (then: read all).
+        CommitMode::Incremental if cp.mapping_hash == p.mappings.hash => Ok(Some(cp.position)),
+        CommitMode::Atomic if same && !opts.reprocess => match cp.status {
+            UnitStatus::Done => Ok(None),
+            UnitStatus::Failed => {
+                tracing::warn!(connector = name, unit = %unit.label, "refused earlier and unchanged since; fix the file or the mapping");
+                Ok(None)
+            }
+            UnitStatus::Staging if store.staging_intact(name, &cp).await? => Ok(Some(cp.position)),
+            UnitStatus::Staging => {
+                store.reset_unit(name, &unit.key).await?;
+                Ok(Some(None))
+            }
+        },
+        _ => {
+            store.reset_unit(name, &unit.key).await?;
+            Ok(Some(None))
+        }
+    }
+}
+
+async fn run_unit(
+    store: &DynStore,
+    p: &Prepared,
+    opts: &SyncOptions,
+    unit: &Unit,
+    report: &mut RunReport,
+) -> Result<(), SyncError> {
+    let name = p.cfg.name.as_str();
+    let Some(state) = start_state(store, p, unit, opts).await? else {
+        report.units_skipped += 1;
+        if unit.commit == CommitMode::Atomic {
+            archive(p, unit, report).await;
+        }
+        return Ok(());
+    };
+    let uref = UnitRef {
+        connector: name,
+        key: &unit.key,
+        label: &unit.label,
+        fingerprint: unit.fingerprint.as_deref(),
+        mapping_hash: &p.mappings.hash,
+    };
+    let incremental = unit.commit == CommitMode::Incremental;
+    if let Some(pr) = &opts.progress {
+        pr.unit_started(name, &unit.label, unit.size);
+    }
+    let mut reader = match p.connector.open(unit, state).await {
+        Ok(r) => r,
+        Err(e) => return unit_error(store, p, uref, report, e).await,
+    };
+    let mut cache = ColumnCache::default();
+    let mut pending: Option<WriteBatch> = None;
+    loop {
+        if opts
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+        {
+            // Commit what was read; the rest resumes next time.
+            if let Some(b) = pending.take() {
+                let sizes = BatchSizes::of(&b);
+                let counts = store.write_batch(b).await?;
+                add_incremental(report, sizes, counts, incremental);
+            }
+            return Ok(());
+        }
+        // Write the previous batch while reading and mapping the next one.
+        let write = async {
+            match pending.take() {
+                Some(b) => {
+                    let sizes = BatchSizes::of(&b);
+                    store.write_batch(b).await.map(|c| Some((sizes, c)))
+                }
+                None => Ok(None),
+            }
+        };
+        let next = async {
+            match reader.next_batch().await {
+                Ok(Some(batch)) => {
+                    let bytes = batch.bytes_read;
+                    let m = map_items(&p.mappings, batch.items, &mut cache);
+                    Ok(Some((m, batch.position, bytes)))
+                }
+                Ok(None) => Ok(None),
+                Err(e) => Err(e),
+            }
+        };
+        let (written, next) = tokio::join!(write, next);
+        if let Some((sizes, counts)) = written? {
+            add_incremental(report, sizes, counts, incremental);
+        }
+        match next {
+            Ok(Some((m, position, bytes))) => {
+                if let Some(pr) = &opts.progress {
+                    pr.batch_done(name, m.read, bytes);
+                }
+                pending = Some(WriteBatch {
+                    run_id: report.run_id,
+                    unit: uref.clone(),
+                    records: m.records,
+                    rejects: m.rejects,
+                    position,
+                    read: m.read,
+                    skipped: m.skipped,
+                    promote: incremental,
+                    resolves: Vec::new(),
+                });
+            }
+            Ok(None) => break,
+            Err(e) => return unit_error(store, p, uref, report, e).await,
+        }
+    }
+    if let Some(pr) = &opts.progress {
+        pr.unit_finished(name, &unit.label);
+    }
+    if incremental {
+        report.units_done += 1;
+        return Ok(());
+    }
+    match store
+        .finish_unit(uref, report.run_id, p.cfg.max_reject_ratio)
+        .await?
+    {
+        UnitOutcome::Promoted(c) => {
+            report.counts.add(&c);
+            report.units_done += 1;
+            archive(p, unit, report).await;
+        }
+        UnitOutcome::Refused { read, rejected } => {
+            report.counts.read += read;
+            report.counts.quarantined += rejected;
+            report.errors.push(format!(
+                "{}: refused, {rejected} of {read} rows rejected ({:.0}% > {:.0}%); nothing of this file was loaded",
+                unit.label,
+                100.0 * rejected as f64 / read as f64,
+                100.0 * p.cfg.max_reject_ratio
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Row counts of a batch, kept while the batch itself goes to the store.
+#[derive(Clone, Copy)]
+struct BatchSizes {
+    read: u64,
+    rejected: u64,
+    skipped: u64,
+}
+
+impl BatchSizes {
+    fn of(b: &WriteBatch) -> Self {
+        Self {
+            read: b.read,
+            rejected: b.rejects.len() as u64,
+            skipped: b.skipped,
+        }
+    }
+}
+
+fn add_incremental(report: &mut RunReport, b: BatchSizes, c: Counts, incremental: bool) {
+    if incremental {
+        report.counts.add(&Counts {
+            read: b.read,
+            quarantined: b.rejected,
+            skipped: b.skipped,
+            ..c
+        });
+    }
+}
+
+/// A unit the connector could not read: whole-unit problems (a malformed document) are
+/// quarantined and the unit is refused; others (I/O, remote) fail the run for this unit.
+async fn unit_error(
+    store: &DynStore,
+    p: &Prepared,
+    unit: UnitRef<'_>,
+    report: &mut RunReport,
+    e: ConnectorError,
+) -> Result<(), SyncError> {
+    match e {
+        ConnectorError::Unit { position, reason } => {
+            store.reset_unit(unit.connector, unit.key).await?;
+            let reject = crate::store::NewReject {
+                source: position.source.to_string(),
+                line: position.line.map(|l| l as i64),
+                position: position.to_string(),
+                reason: reason.clone(),
+                ..Default::default()
+            };
+            let b = WriteBatch {
+                run_id: report.run_id,
+                unit: unit.clone(),
+                records: Vec::new(),
+                rejects: vec![reject],
+                position: serde_json::Value::Null,
+                read: 1,
+                skipped: 0,
+                promote: false,
+                resolves: Vec::new(),
+            };
+            store.write_batch(b).await?;
+            store
+                .finish_unit(unit.clone(), report.run_id, p.cfg.max_reject_ratio.min(0.0))
+                .await?;
+            report.counts.read += 1;
+            report.counts.quarantined += 1;
+            report.errors.push(format!("{}: {reason}", unit.label));
+        }
+        ConnectorError::Retry(reason) => {
+            store.reset_unit(unit.connector, unit.key).await?;
+            tracing::warn!(connector = unit.connector, unit = unit.label, %reason, "unit left for the next run");
+        }
+        other => report.errors.push(format!("{}: {other}", unit.label)),
+    }
+    Ok(())
+}
