@@ -240,10 +240,24 @@ fn build(t: &Target, input: &Input, cache: &mut ColumnCache) -> Result<Canonical
         None => "EUR".to_owned(),
     };
     let mut values: HashMap<&str, Value> = HashMap::with_capacity(t.fields.len());
+    // Every field is checked, so one quarantine entry tells all that is wrong with a row.
+    let mut errors: Vec<Rejection> = Vec::new();
     for f in &t.fields {
-        if let Some(v) = field_value(f, input, cache, &currency)? {
-            values.insert(f.name.as_str(), v);
+        match field_value(f, input, cache, &currency) {
+            Ok(Some(v)) => {
+                values.insert(f.name.as_str(), v);
+            }
+            Ok(None) => {}
+            Err(e) => errors.push(e),
         }
+    }
+    if let Some(first) = errors.first() {
+        let reason = errors
+            .iter()
+            .map(|e| e.reason.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(Rejection::new(first.field.as_deref(), reason));
     }
     derive(t.entity, &mut values, &currency);
     let mut key_parts = Vec::with_capacity(t.key.len());
