@@ -1,5 +1,7 @@
 //! kontor: middleware between German ERP/WaWi back offices and the front office.
 
+#[doc(hidden)]
+pub mod bench;
 pub mod config;
 pub mod diag;
 pub mod mapping;

@@ -1,6 +1,7 @@
 //! Command line: parsing, logging, dispatch. Exit codes: 0 ok, 1 failed, 3 done with
 //! quarantined rows (sync).
 
+mod bench;
 mod check;
 mod preview;
 mod progress;
@@ -76,6 +77,18 @@ pub enum Command {
     Quarantine(quarantine::QuarantineCmd),
     /// Apply store migrations (also done on every start).
     Migrate,
+    /// Benchmark: sync a generated invoice export into each backend (rows/s, peak RSS) next
+    /// to the raw `sqlite3 .import` / `psql \copy` of the same file.
+    Bench {
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: u64,
+        /// Backends to measure (PostgreSQL: a throwaway database on $KONTOR_TEST_PG_URL).
+        #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
+        backends: Vec<String>,
+        /// Keep the generated file and stores here instead of a temporary folder.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 pub fn init_logging(cli: &Cli) {
@@ -118,6 +131,11 @@ pub async fn main(cli: Cli) -> i32 {
         } => runs::runs(&cli, connector.as_deref(), *json, *limit).await,
         Command::Quarantine(cmd) => quarantine::run(&cli, cmd).await,
         Command::Migrate => migrate(&cli).await,
+        Command::Bench {
+            rows,
+            backends,
+            dir,
+        } => bench::bench(&cli, *rows, backends, dir.as_deref()).await,
     };
     match result {
         Ok(code) => code,

@@ -5,7 +5,7 @@ use super::*;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::types::Json;
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{ConnectOptions, PgConnection, PgPool, Row};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -21,9 +21,13 @@ impl PgStore {
             url: redact_url(url),
             message: e.to_string(),
         };
-        let opts = PgConnectOptions::from_str(url).map_err(connect_err)?;
+        let opts = PgConnectOptions::from_str(url)
+            .map_err(connect_err)?
+            .log_statements(tracing::log::LevelFilter::Trace)
+            .log_slow_statements(tracing::log::LevelFilter::Debug, Duration::from_secs(10));
         let pool = PgPoolOptions::new()
             .max_connections(8)
+            .acquire_slow_level(tracing::log::LevelFilter::Debug)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(opts)
             .await

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{AssertSqlSafe, Row, SqliteConnection, SqlitePool};
+use sqlx::{AssertSqlSafe, ConnectOptions, Row, SqliteConnection, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -30,9 +30,12 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(30))
             .pragma("cache_size", "-16000")
-            .pragma("temp_store", "file");
+            .pragma("temp_store", "file")
+            .log_statements(tracing::log::LevelFilter::Trace)
+            .log_slow_statements(tracing::log::LevelFilter::Debug, Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .acquire_slow_level(tracing::log::LevelFilter::Debug)
             .connect_with(opts)
             .await
             .map_err(|e| StoreError::Connect {

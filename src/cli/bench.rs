@@ -1,0 +1,178 @@
+//! `kontor bench`: sync throughput and peak memory on a generated German invoice export,
+//! side by side with the raw `sqlite3 .import` and `psql \copy` of the same file.
+
+use super::Cli;
+use kontor::testing::TempPg;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Wall time, peak RSS (KiB) and exit code of a child process.
+struct Measured {
+    wall: Duration,
+    max_rss_kib: i64,
+    code: i32,
+}
+
+fn measure(cmd: &mut Command) -> anyhow::Result<Measured> {
+    let started = Instant::now();
+    let child = cmd.spawn()?;
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: an all-zero rusage is a valid value; wait4 fills it in for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is a child of this process that has not been waited for yet.
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    if r < 0 {
+        anyhow::bail!("wait4: {}", std::io::Error::last_os_error());
+    }
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    Ok(Measured {
+        wall: started.elapsed(),
+        max_rss_kib: usage.ru_maxrss,
+        code,
+    })
+}
+
+fn kontor_sync(dir: &Path, extra: &[&str]) -> Command {
+    let mut c = Command::new(std::env::current_exe().unwrap_or_else(|_| PathBuf::from("kontor")));
+    c.arg("sync")
+        .arg("rechnungen")
+        .args(extra)
+        .current_dir(dir)
+        .env("KONTOR_LOG", "error")
+        .stdout(std::process::Stdio::null());
+    c
+}
+
+fn write_workspace(dir: &Path, store_url: &str, data: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir.join("mappings"))?;
+    std::fs::write(
+        dir.join("mappings/rechnungen.toml"),
+        kontor::bench::INVOICE_MAPPING,
+    )?;
+    std::fs::write(
+        dir.join("kontor.toml"),
+        format!(
+            "[store]\nurl = \"{store_url}\"\n\n[[connector]]\nname = \"rechnungen\"\nkind = \"csv\"\npath = \"{}\"\n\
+             mapping = \"mappings/rechnungen.toml\"\nmin_age_seconds = 0\n",
+            data.display()
+        ),
+    )?;
+    Ok(())
+}
+
+fn rate(rows: u64, d: Duration) -> String {
+    format!("{:.0}", rows as f64 / d.as_secs_f64())
+}
+
+fn mib(kib: i64) -> String {
+    format!("{:.1}", kib as f64 / 1024.0)
+}
+
+fn have(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+pub async fn bench(
+    _cli: &Cli,
+    rows: u64,
+    backends: &[String],
+    dir: Option<&Path>,
+) -> anyhow::Result<i32> {
+    let tmp = tempfile::tempdir()?;
+    let root = dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| tmp.path().to_path_buf());
+    std::fs::create_dir_all(&root)?;
+    let data = root.join("rechnungen.csv");
+    let t = Instant::now();
+    let bytes = kontor::bench::write_invoice_export(&data, rows, None)?;
+    eprintln!(
+        "generated {rows} rows ({:.1} MB, Windows-1252, `;`, decimal comma) in {:.1}s",
+        bytes as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
+    println!("| backend | step | rows | wall | rows/s | peak RSS MiB |");
+    println!("|---|---|---:|---:|---:|---:|");
+    for backend in backends {
+        let (url, _guard) = match backend.as_str() {
+            "sqlite" => (
+                format!(
+                    "sqlite://{}",
+                    root.join(format!("bench-{rows}.db")).display()
+                ),
+                None,
+            ),
+            "postgres" => {
+                let pg = TempPg::create().await?;
+                (pg.url.clone(), Some(pg))
+            }
+            other => anyhow::bail!("unknown backend `{other}` (sqlite, postgres)"),
+        };
+        let ws = root.join(format!("ws-{backend}"));
+        write_workspace(&ws, &url, &data)?;
+        for (step, extra) in [
+            ("first sync", &[][..]),
+            ("re-sync, unchanged file", &[][..]),
+            (
+                "re-sync --reprocess (all rows unchanged)",
+                &["--reprocess"][..],
+            ),
+        ] {
+            let m = measure(&mut kontor_sync(&ws, extra))?;
+            if m.code != 0 {
+                anyhow::bail!("{backend} {step}: kontor sync exited with {}", m.code);
+            }
+            println!(
+                "| {backend} | {step} | {rows} | {:.2}s | {} | {} |",
+                m.wall.as_secs_f64(),
+                rate(rows, m.wall),
+                mib(m.max_rss_kib)
+            );
+        }
+        match backend.as_str() {
+            "sqlite" if have("sqlite3") => {
+                let raw = root.join("raw.db");
+                let _ = std::fs::remove_file(&raw);
+                let script = format!(".mode csv\n.separator ;\n.import '{}' t\n", data.display());
+                let mut c = Command::new("sqlite3");
+                c.arg(&raw).arg(script);
+                let m = measure(&mut c)?;
+                println!(
+                    "| sqlite | raw `sqlite3 .import` (baseline) | {rows} | {:.2}s | {} | {} |",
+                    m.wall.as_secs_f64(),
+                    rate(rows, m.wall),
+                    mib(m.max_rss_kib)
+                );
+            }
+            "postgres" if have("psql") => {
+                let cols: Vec<String> = (1..=12).map(|i| format!("c{i} text")).collect();
+                let mut create = Command::new("psql");
+                create
+                    .arg(&url)
+                    .arg("-qc")
+                    .arg(format!("CREATE TABLE raw_import ({})", cols.join(", ")));
+                measure(&mut create)?;
+                let mut c = Command::new("psql");
+                c.arg(&url).arg("-qc").arg(format!("\\copy raw_import FROM '{}' WITH (FORMAT csv, DELIMITER ';', HEADER, ENCODING 'WIN1252')", data.display()));
+                let m = measure(&mut c)?;
+                println!(
+                    "| postgres | raw `psql \\copy` (baseline) | {rows} | {:.2}s | {} | {} |",
+                    m.wall.as_secs_f64(),
+                    rate(rows, m.wall),
+                    mib(m.max_rss_kib)
+                );
+            }
+            _ => eprintln!("{backend}: no raw import tool found; baseline skipped"),
+        }
+    }
+    Ok(0)
+}
