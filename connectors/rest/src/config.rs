@@ -17,8 +17,8 @@ pub struct Settings {
     pub profile: Option<String>,
     #[serde(default)]
     pub auth: Option<AuthSettings>,
-    /// `"5/s"`, `"300/min"`, `"1000/h"`; requests are spaced evenly, so no window of that
-    /// length ever sees more.
+    /// `"5/s"`, `"300/min"`, `"1000/h"`; requests are spaced evenly (period / n, plus 5 %
+    /// slack for network jitter), so no window of that length ever sees more.
     #[serde(default)]
     pub rate_limit: Option<String>,
     /// Per-request timeout (connect + response + body), default `30s`.

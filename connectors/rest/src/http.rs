@@ -97,8 +97,9 @@ impl HttpClient {
             .map_err(|e| format!("HTTP client: {e}"))?;
         let limiter = match rate {
             Some((n, per)) => {
-                // Evenly spaced, burst 1: no window of length `per` ever sees more than n.
-                let period = per / n;
+                // Evenly spaced, burst 1, with 5 % slack: no window of length `per` ever sees
+                // more than n, even at the server, where network jitter shifts arrivals.
+                let period = (per / n).mul_f64(1.05);
                 let quota = Quota::with_period(period.max(Duration::from_nanos(1)))
                     .ok_or("rate_limit: invalid period")?;
                 Some(RateLimiter::direct(quota))

@@ -43,7 +43,7 @@ paging = {paging}
 
 fn settings(erp: &MockErp, extra: &str) -> String {
     format!(
-        "base_url = \"{}\"\nserver_timezone = \"UTC\"\nauth = {{ kind = \"bearer\", token_file = \"token\" }}\n{FAST}\n{extra}",
+        "base_url = \"{}\"\nserver_timezone = \"UTC\"\nauth = {{ kind = \"bearer\", token_file = \"token\" }}\n{extra}",
         erp.uri()
     )
 }

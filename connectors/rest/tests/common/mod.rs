@@ -27,7 +27,7 @@ impl Secrets {
     }
 }
 
-/// Test settings: fast backoff, short timeout.
+/// Test settings (added where a test does not set the key): fast backoff, short timeout.
 pub const FAST: &str = r#"
 timeout = "2s"
 backoff = "5ms"
@@ -46,9 +46,14 @@ pub fn try_build(
     source: &str,
     base_dir: &Path,
 ) -> Result<DynConnector, kontor_connector::ConfigError> {
+    let mut table: toml::Table = toml::from_str(settings).expect("settings TOML");
+    let fast: toml::Table = toml::from_str(FAST).unwrap();
+    for (k, v) in fast {
+        table.entry(k).or_insert(v);
+    }
     kontor_rest::build(ConnectorSpec {
         name: "test".into(),
-        settings: toml::from_str(settings).expect("settings TOML"),
+        settings: table,
         source: toml::from_str(source).expect("source TOML"),
         base_dir: base_dir.to_path_buf(),
         batch_size: 500,
