@@ -8,13 +8,25 @@
 use crate::stamp::{ServerTz, Stamp};
 use chrono::NaiveDateTime;
 use serde_json::{Value, json};
+use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Cursor {
     pub stamp: Stamp,
+    /// Ids delivered at exactly `stamp`, in delivery order.
     pub ids: Vec<String>,
+    /// The same ids for lookups (groups of equal stamps can be large).
+    index: HashSet<String>,
 }
+
+impl PartialEq for Cursor {
+    fn eq(&self, other: &Self) -> bool {
+        self.stamp == other.stamp && self.ids == other.ids
+    }
+}
+
+impl Eq for Cursor {}
 
 impl Cursor {
     pub fn to_json(&self) -> Value {
@@ -31,13 +43,18 @@ impl Cursor {
             None | Some(Value::Null) => Vec::new(),
             _ => return None,
         };
-        Some(Cursor { stamp, ids })
+        Some(Cursor::new(stamp, ids))
+    }
+
+    pub fn new(stamp: Stamp, ids: Vec<String>) -> Cursor {
+        let index = ids.iter().cloned().collect();
+        Cursor { stamp, ids, index }
     }
 
     /// Was this record delivered already (in an earlier run or earlier in this one)?
     pub fn covers(&self, stamp: Stamp, id: Option<&str>) -> bool {
         stamp.at < self.stamp.at
-            || (stamp.at == self.stamp.at && id.is_some_and(|id| self.ids.iter().any(|x| x == id)))
+            || (stamp.at == self.stamp.at && id.is_some_and(|id| self.index.contains(id)))
     }
 
     /// Moves the cursor over a delivered record (records arrive in ascending stamp order).
@@ -45,20 +62,18 @@ impl Cursor {
         if stamp.at > self.stamp.at {
             self.stamp = stamp;
             self.ids.clear();
+            self.index.clear();
         }
         if stamp.at == self.stamp.at
             && let Some(id) = id
-            && !self.ids.contains(&id)
+            && self.index.insert(id.clone())
         {
             self.ids.push(id);
         }
     }
 
     pub fn starting_at(stamp: Stamp, id: Option<String>) -> Cursor {
-        Cursor {
-            stamp,
-            ids: id.into_iter().collect(),
-        }
+        Cursor::new(stamp, id.into_iter().collect())
     }
 }
 
@@ -92,13 +107,13 @@ impl Cap {
         if c.stamp.at <= limit {
             c.clone()
         } else {
-            Cursor {
-                stamp: Stamp {
+            Cursor::new(
+                Stamp {
                     at: limit,
                     zoned: c.stamp.zoned,
                 },
-                ids: Vec::new(),
-            }
+                Vec::new(),
+            )
         }
     }
 }

@@ -42,26 +42,54 @@ fn ids(n: usize) -> Vec<String> {
 async fn storm_of_429_honours_retry_after_seconds_and_http_dates() {
     let (erp, _s, conn) = setup(25, "").await;
     let soon = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(5));
-    erp.fail_next(Fault::Status { code: 429, retry_after: Some("1".into()) }, 2);
-    erp.fail_next(Fault::Status { code: 429, retry_after: Some(soon) }, 1);
+    erp.fail_next(
+        Fault::Status {
+            code: 429,
+            retry_after: Some("1".into()),
+        },
+        2,
+    );
+    erp.fail_next(
+        Fault::Status {
+            code: 429,
+            retry_after: Some(soon),
+        },
+        1,
+    );
     let run = run_unit(&conn, "items", None).await;
     assert!(run.error.is_none(), "{:?}", run.error);
     assert_eq!(run.field("id"), ids(25));
     let log = erp.requests();
     assert_eq!(log.iter().filter(|r| r.status == 429).count(), 3);
     // Each retry came no earlier than the server asked.
-    assert!(log[1].at - log[0].at >= Duration::from_millis(950), "{:?}", log[1].at - log[0].at);
+    assert!(
+        log[1].at - log[0].at >= Duration::from_millis(950),
+        "{:?}",
+        log[1].at - log[0].at
+    );
     assert!(log[2].at - log[1].at >= Duration::from_millis(950));
-    assert!(log[3].at - log[2].at >= Duration::from_millis(900), "HTTP date honoured");
+    assert!(
+        log[3].at - log[2].at >= Duration::from_millis(900),
+        "HTTP date honoured"
+    );
 }
 
 #[tokio::test]
 async fn retry_after_longer_than_max_retry_wait_fails_the_run() {
     let (erp, _s, conn) = setup(5, "max_retry_wait = \"10s\"").await;
-    erp.fail_next(Fault::Status { code: 429, retry_after: Some("3600".into()) }, 1);
+    erp.fail_next(
+        Fault::Status {
+            code: 429,
+            retry_after: Some("3600".into()),
+        },
+        1,
+    );
     let run = run_unit(&conn, "items", None).await;
     let err = run.error.expect("must fail").to_string();
-    assert!(err.contains("3600s") && err.contains("max_retry_wait"), "{err}");
+    assert!(
+        err.contains("3600s") && err.contains("max_retry_wait"),
+        "{err}"
+    );
     assert!(run.batches.is_empty());
 }
 
@@ -69,8 +97,20 @@ async fn retry_after_longer_than_max_retry_wait_fails_the_run() {
 async fn intermittent_500s_and_503s_are_retried_with_backoff() {
     let (erp, _s, conn) = setup(25, "").await;
     erp.on_request(|_, _| {});
-    erp.fail_next(Fault::Status { code: 500, retry_after: None }, 2);
-    erp.fail_next(Fault::Status { code: 502, retry_after: None }, 1);
+    erp.fail_next(
+        Fault::Status {
+            code: 500,
+            retry_after: None,
+        },
+        2,
+    );
+    erp.fail_next(
+        Fault::Status {
+            code: 502,
+            retry_after: None,
+        },
+        1,
+    );
     let run = run_unit(&conn, "items", None).await;
     assert!(run.error.is_none(), "{:?}", run.error);
     assert_eq!(run.field("id"), ids(25));
@@ -106,7 +146,11 @@ async fn truncated_json_is_retried_then_fails_without_moving_the_cursor() {
         (first, err)
     };
     assert!(run.1.to_string().contains("invalid JSON"), "{}", run.1);
-    assert!(run.1.to_string().contains("gave up after 5 attempts"), "{}", run.1);
+    assert!(
+        run.1.to_string().contains("gave up after 5 attempts"),
+        "{}",
+        run.1
+    );
     assert_eq!(
         run.0.position,
         json!({"modified": "2026-01-01T00:09:00", "ids": ["item-000009"]})
@@ -155,7 +199,13 @@ async fn retry_budget_exhausted_fails_cleanly_and_keeps_the_last_good_cursor() {
             let b = reader.next_batch().await.unwrap().unwrap();
             states.insert("items", b.position);
         }
-        erp.fail_next(Fault::Status { code: 503, retry_after: None }, 100);
+        erp.fail_next(
+            Fault::Status {
+                code: 503,
+                retry_after: None,
+            },
+            100,
+        );
         reader.next_batch().await
     };
     let err = runs.unwrap_err().to_string();
@@ -170,13 +220,33 @@ async fn retry_budget_exhausted_fails_cleanly_and_keeps_the_last_good_cursor() {
 #[tokio::test]
 async fn max_retries_per_request_and_non_retryable_statuses() {
     let (erp, _s, conn) = setup(5, "").await;
-    erp.fail_next(Fault::Status { code: 500, retry_after: None }, 5);
-    let err = run_unit(&conn, "items", None).await.error.unwrap().to_string();
+    erp.fail_next(
+        Fault::Status {
+            code: 500,
+            retry_after: None,
+        },
+        5,
+    );
+    let err = run_unit(&conn, "items", None)
+        .await
+        .error
+        .unwrap()
+        .to_string();
     assert!(err.contains("gave up after 5 attempts: HTTP 500"), "{err}");
 
     let (erp, _s, conn) = setup(5, "").await;
-    erp.fail_next(Fault::Status { code: 400, retry_after: None }, 1);
-    let err = run_unit(&conn, "items", None).await.error.unwrap().to_string();
+    erp.fail_next(
+        Fault::Status {
+            code: 400,
+            retry_after: None,
+        },
+        1,
+    );
+    let err = run_unit(&conn, "items", None)
+        .await
+        .error
+        .unwrap()
+        .to_string();
     assert!(err.contains("HTTP 400"), "{err}");
     assert_eq!(erp.requests().len(), 1, "no retry of a 400");
 }
@@ -188,9 +258,20 @@ async fn connection_refused_is_retried_then_reported() {
         l.local_addr().unwrap().port()
     };
     let s = Secrets::new(&[("token", "t0ken-value")]);
-    let conn = build(&settings(&format!("http://127.0.0.1:{port}"), ""), SOURCE, s.path());
-    let err = run_unit(&conn, "items", None).await.error.unwrap().to_string();
-    assert!(err.contains("connection failed") && err.contains("5 attempts"), "{err}");
+    let conn = build(
+        &settings(&format!("http://127.0.0.1:{port}"), ""),
+        SOURCE,
+        s.path(),
+    );
+    let err = run_unit(&conn, "items", None)
+        .await
+        .error
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("connection failed") && err.contains("5 attempts"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -208,7 +289,10 @@ async fn rate_limit_is_never_exceeded_in_any_one_second_window() {
             .iter()
             .filter(|u| **u - *t < Duration::from_secs(1))
             .count();
-        assert!(in_window <= 10, "{in_window} requests within 1 s from request {i}");
+        assert!(
+            in_window <= 10,
+            "{in_window} requests within 1 s from request {i}"
+        );
     }
     // And it still made progress at about the configured pace.
     assert!(start.elapsed() >= Duration::from_millis(1400));
@@ -224,7 +308,11 @@ async fn a_huge_page_arrives_as_one_batch() {
     assert!(run.error.is_none(), "{:?}", run.error);
     assert_eq!(run.batches[0].items.len(), 50_000);
     assert_eq!(run.records().len(), 50_000);
-    let last = run.trees().into_iter().find(|t| t["id"] == "item-049999").unwrap();
+    let last = run
+        .trees()
+        .into_iter()
+        .find(|t| t["id"] == "item-049999")
+        .unwrap();
     assert_eq!(last["amount"].to_string(), "149997.99");
 }
 
@@ -239,7 +327,11 @@ async fn committed_cursor_never_passes_the_run_start() {
     ];
     let erp = MockErp::start_api(Style::Offset, list).await;
     let s = Secrets::new(&[("token", kontor_rest::mock::API_TOKEN)]);
-    let conn = build(&settings(&erp.uri(), "safety_margin = \"10m\""), SOURCE, s.path());
+    let conn = build(
+        &settings(&erp.uri(), "safety_margin = \"10m\""),
+        SOURCE,
+        s.path(),
+    );
     let run = run_unit(&conn, "items", None).await;
     assert!(run.error.is_none(), "{:?}", run.error);
     assert_eq!(run.field("id"), ["old", "recent", "future"]);
@@ -250,7 +342,10 @@ async fn committed_cursor_never_passes_the_run_start() {
     )
     .unwrap();
     let limit = (now - chrono::Duration::minutes(10)).naive_utc();
-    assert!(at <= limit + chrono::Duration::seconds(1), "{at} beyond {limit}");
+    assert!(
+        at <= limit + chrono::Duration::seconds(1),
+        "{at} beyond {limit}"
+    );
     assert!(at > limit - chrono::Duration::seconds(5), "{at} is the cap");
     assert_eq!(committed["ids"], json!([]));
     // The next run starts at the cap: the records after it come again (upsert: unchanged).

@@ -18,11 +18,23 @@ const STYLES: [Style; 5] = [
 
 fn source(style: Style, page_size: u32) -> String {
     let (paging, records) = match style {
-        Style::Offset => (r#"{ style = "offset", offset_param = "offset", size_param = "limit" }"#, "items"),
-        Style::Page => (r#"{ style = "page", page_param = "page", size_param = "per_page" }"#, "items"),
-        Style::NextLink => (r#"{ style = "next_link", next = "@odata.nextLink", size_param = "limit" }"#, "value"),
+        Style::Offset => (
+            r#"{ style = "offset", offset_param = "offset", size_param = "limit" }"#,
+            "items",
+        ),
+        Style::Page => (
+            r#"{ style = "page", page_param = "page", size_param = "per_page" }"#,
+            "items",
+        ),
+        Style::NextLink => (
+            r#"{ style = "next_link", next = "@odata.nextLink", size_param = "limit" }"#,
+            "value",
+        ),
         Style::LinkHeader => (r#"{ style = "link_header", size_param = "limit" }"#, ""),
-        Style::Cursor => (r#"{ style = "cursor", cursor_param = "cursor", next = "meta/next_cursor", size_param = "limit" }"#, "data"),
+        Style::Cursor => (
+            r#"{ style = "cursor", cursor_param = "cursor", next = "meta/next_cursor", size_param = "limit" }"#,
+            "data",
+        ),
     };
     format!(
         r#"[[endpoint]]
@@ -74,7 +86,11 @@ async fn normal_paging_delivers_every_record_once_in_order() {
         // Offset/page paging re-anchors each page on the last stamp (`>=`), which re-reads
         // one record per page: 11 requests instead of 10.
         let pages = erp.requests().len();
-        let want_pages = if matches!(style, Style::Offset | Style::Page) { 11 } else { 10 };
+        let want_pages = if matches!(style, Style::Offset | Style::Page) {
+            11
+        } else {
+            10
+        };
         assert_eq!(pages, want_pages, "{style:?}");
         assert_eq!(run.batches.len(), pages, "{style:?}");
         // Positions name the URL and the page.
@@ -192,7 +208,10 @@ async fn full_refresh_reads_everything_sorted_by_id_and_ignores_the_cursor() {
         assert!(run.error.is_none(), "{style:?}: {:?}", run.error);
         assert_eq!(run.records().len(), 23, "{style:?}");
         let url = &erp.requests()[0].url;
-        assert!(url.contains("sort=id") && !url.contains("modified_since"), "{url}");
+        assert!(
+            url.contains("sort=id") && !url.contains("modified_since"),
+            "{url}"
+        );
         assert_eq!(
             run.committed().unwrap()["full_refresh"],
             json!(true),
@@ -222,7 +241,11 @@ async fn full_refresh_offset_paging_detects_shift_and_restarts() {
     let ids: HashSet<String> = run.field("id").into_iter().collect();
     assert_eq!(run.records().len(), ids.len(), "no duplicates");
     for rec in erp.records("items") {
-        assert!(ids.contains(rec["id"].as_str().unwrap()), "lost {}", rec["id"]);
+        assert!(
+            ids.contains(rec["id"].as_str().unwrap()),
+            "lost {}",
+            rec["id"]
+        );
     }
     let restarts = erp
         .requests()
@@ -281,7 +304,10 @@ async fn answers_not_sorted_by_modified_fail_instead_of_committing_an_unsafe_cur
     }
     let erp = MockErp::start_api(Style::Offset, list).await;
     // The server sorts by id (wrong for incremental reading).
-    let src = source(Style::Offset, 10).replace("full_query = { sort = \"id\" }", "query = { sort = \"id\" }");
+    let src = source(Style::Offset, 10).replace(
+        "full_query = { sort = \"id\" }",
+        "query = { sort = \"id\" }",
+    );
     let conn = build(&settings(&erp, ""), &src, s.path());
     let run = run_unit(&conn, "items", None).await;
     let err = run.error.expect("unsorted must fail").to_string();

@@ -44,7 +44,9 @@ pub fn set_modified(flavor: Flavor, rec: &mut Value, ms: i64) {
 
 fn unauthorized(flavor: Flavor) -> (ResponseTemplate, u16) {
     let body = match flavor {
-        Flavor::SapB1 => json!({"error": {"code": 301, "message": {"lang": "en-us", "value": "Invalid session or session already timeout."}}}),
+        Flavor::SapB1 => {
+            json!({"error": {"code": 301, "message": {"lang": "en-us", "value": "Invalid session or session already timeout."}}})
+        }
         Flavor::ErpNext => json!({"exc_type": "AuthenticationError", "message": "Not permitted"}),
         _ => json!({"error": "unauthorized"}),
     };
@@ -117,7 +119,11 @@ fn decoded_tail(req: &Request, prefix: &str) -> Option<String> {
 }
 
 fn not_found(what: &str) -> (Value, Vec<(String, String)>, u16) {
-    (json!({"error": format!("not found: {what}")}), Vec::new(), 404)
+    (
+        json!({"error": format!("not found: {what}")}),
+        Vec::new(),
+        404,
+    )
 }
 
 fn bad(msg: &str) -> (Value, Vec<(String, String)>, u16) {
@@ -181,7 +187,9 @@ fn erpnext(data: &MockData, req: &Request) -> (Value, Vec<(String, String)>, u16
         })
         .collect();
     query::sort(&mut list, &keys);
-    let start: usize = param(req, "limit_start").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let start: usize = param(req, "limit_start")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let len: usize = param(req, "limit_page_length")
         .and_then(|v| v.parse().ok())
         .unwrap_or(20);
@@ -201,9 +209,11 @@ fn sap(data: &MockData, req: &Request) -> (Value, Vec<(String, String)>, u16) {
             let part = part.trim().trim_start_matches('(').trim_end_matches(')');
             let mut it = part.splitn(3, ' ');
             match (it.next(), it.next(), it.next()) {
-                (Some(field), Some(op), Some(lit)) => {
-                    conds.push((field.to_owned(), op.to_owned(), lit.trim_matches('\'').to_owned()))
-                }
+                (Some(field), Some(op), Some(lit)) => conds.push((
+                    field.to_owned(),
+                    op.to_owned(),
+                    lit.trim_matches('\'').to_owned(),
+                )),
                 _ => return bad("unsupported $filter"),
             }
         }
@@ -224,16 +234,24 @@ fn sap(data: &MockData, req: &Request) -> (Value, Vec<(String, String)>, u16) {
             .collect();
         query::sort(&mut list, &keys);
     }
-    let skip: usize = param(req, "$skip").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let skip: usize = param(req, "$skip")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let max_page = header(req, "prefer")
         .and_then(|p| {
-            p.split(',')
-                .find_map(|x| x.trim().strip_prefix("odata.maxpagesize=").map(str::to_owned))
+            p.split(',').find_map(|x| {
+                x.trim()
+                    .strip_prefix("odata.maxpagesize=")
+                    .map(str::to_owned)
+            })
         })
         .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(20);
     let top: Option<usize> = param(req, "$top").and_then(|v| v.parse().ok());
-    let remaining = list.len().saturating_sub(skip).min(top.unwrap_or(usize::MAX));
+    let remaining = list
+        .len()
+        .saturating_sub(skip)
+        .min(top.unwrap_or(usize::MAX));
     let n = remaining.min(max_page);
     let mut body = json!({
         "odata.metadata": format!("$metadata#{entity}"),
@@ -287,11 +305,17 @@ fn weclapp(data: &MockData, req: &Request) -> (Value, Vec<(String, String)>, u16
             .collect();
         query::sort(&mut list, &keys);
     }
-    let size: usize = param(req, "pageSize").and_then(|v| v.parse().ok()).unwrap_or(100);
+    let size: usize = param(req, "pageSize")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
     if size == 0 || size > 1000 {
         return bad("pageSize must be between 1 and 1000");
     }
     let page_no: usize = param(req, "page").and_then(|v| v.parse().ok()).unwrap_or(1);
     let start = page_no.saturating_sub(1) * size;
-    (json!({ "result": page(&list, start, size) }), Vec::new(), 200)
+    (
+        json!({ "result": page(&list, start, size) }),
+        Vec::new(),
+        200,
+    )
 }

@@ -18,22 +18,128 @@ struct Customer {
 }
 
 const CUSTOMERS: &[Customer] = &[
-    Customer { no: "10001", name: "Müller & Söhne GmbH", street: "Hohe Straße 12", postcode: "50667", city: "Köln", vat: "DE123456788", email: "buchhaltung@mueller-soehne.de", phone: "0221 4711230" },
-    Customer { no: "10002", name: "Bäckerei Schröder KG", street: "Leopoldstraße 45", postcode: "80802", city: "München", vat: "DE281734567", email: "info@baeckerei-schroeder.de", phone: "089 3344556" },
-    Customer { no: "10003", name: "Straßenbau Jürgens GmbH & Co. KG", street: "Große Elbstraße 145", postcode: "22767", city: "Hamburg", vat: "DE312456789", email: "rechnung@juergens-strassenbau.de", phone: "040 38901200" },
-    Customer { no: "10004", name: "Glaserei Köhler e.K.", street: "Königsbrücker Straße 8", postcode: "01099", city: "Dresden", vat: "", email: "kontakt@glaserei-koehler.de", phone: "0351 8102030" },
+    Customer {
+        no: "10001",
+        name: "Müller & Söhne GmbH",
+        street: "Hohe Straße 12",
+        postcode: "50667",
+        city: "Köln",
+        vat: "DE123456788",
+        email: "buchhaltung@mueller-soehne.de",
+        phone: "0221 4711230",
+    },
+    Customer {
+        no: "10002",
+        name: "Bäckerei Schröder KG",
+        street: "Leopoldstraße 45",
+        postcode: "80802",
+        city: "München",
+        vat: "DE281734567",
+        email: "info@baeckerei-schroeder.de",
+        phone: "089 3344556",
+    },
+    Customer {
+        no: "10003",
+        name: "Straßenbau Jürgens GmbH & Co. KG",
+        street: "Große Elbstraße 145",
+        postcode: "22767",
+        city: "Hamburg",
+        vat: "DE312456789",
+        email: "rechnung@juergens-strassenbau.de",
+        phone: "040 38901200",
+    },
+    Customer {
+        no: "10004",
+        name: "Glaserei Köhler e.K.",
+        street: "Königsbrücker Straße 8",
+        postcode: "01099",
+        city: "Dresden",
+        vat: "",
+        email: "kontakt@glaserei-koehler.de",
+        phone: "0351 8102030",
+    },
 ];
 
 /// (number, customer index, date, due, net, tax, gross, paid, credit note against)
-type Inv = (&'static str, usize, &'static str, &'static str, &'static str, &'static str, &'static str, &'static str, Option<&'static str>);
+type Inv = (
+    &'static str,
+    usize,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+);
 
 const INVOICES: &[Inv] = &[
-    ("RE-2026-0001", 0, "2026-01-05", "2026-02-04", "1000.00", "190.00", "1190.00", "0.00", None),
-    ("RE-2026-0002", 0, "2026-01-12", "2026-02-11", "2450.50", "465.60", "2916.10", "1000.00", None),
-    ("RE-2026-0003", 1, "2026-01-20", "2026-02-19", "380.00", "72.20", "452.20", "452.20", None),
-    ("RE-2026-0004", 2, "2026-02-02", "2026-03-04", "12890.00", "2449.10", "15339.10", "0.00", None),
-    ("RE-2026-0005", 3, "2026-02-10", "2026-03-12", "99.90", "18.98", "118.88", "0.00", None),
-    ("GS-2026-0001", 0, "2026-01-25", "2026-01-25", "100.00", "19.00", "119.00", "0.00", Some("RE-2026-0001")),
+    (
+        "RE-2026-0001",
+        0,
+        "2026-01-05",
+        "2026-02-04",
+        "1000.00",
+        "190.00",
+        "1190.00",
+        "0.00",
+        None,
+    ),
+    (
+        "RE-2026-0002",
+        0,
+        "2026-01-12",
+        "2026-02-11",
+        "2450.50",
+        "465.60",
+        "2916.10",
+        "1000.00",
+        None,
+    ),
+    (
+        "RE-2026-0003",
+        1,
+        "2026-01-20",
+        "2026-02-19",
+        "380.00",
+        "72.20",
+        "452.20",
+        "452.20",
+        None,
+    ),
+    (
+        "RE-2026-0004",
+        2,
+        "2026-02-02",
+        "2026-03-04",
+        "12890.00",
+        "2449.10",
+        "15339.10",
+        "0.00",
+        None,
+    ),
+    (
+        "RE-2026-0005",
+        3,
+        "2026-02-10",
+        "2026-03-12",
+        "99.90",
+        "18.98",
+        "118.88",
+        "0.00",
+        None,
+    ),
+    (
+        "GS-2026-0001",
+        0,
+        "2026-01-25",
+        "2026-01-25",
+        "100.00",
+        "19.00",
+        "119.00",
+        "0.00",
+        Some("RE-2026-0001"),
+    ),
 ];
 
 /// (sku, description, unit)
@@ -45,12 +151,43 @@ const ITEMS: &[(&str, &str, &str)] = &[
 ];
 
 /// (number, customer, order date, delivery date, customer ref, lines: (sku, qty, delivered, delivery))
-type Ord = (&'static str, usize, &'static str, &'static str, &'static str, &'static [(&'static str, &'static str, &'static str, &'static str)]);
+type Ord = (
+    &'static str,
+    usize,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str, &'static str, &'static str)],
+);
 
 const ORDERS: &[Ord] = &[
-    ("AB-2026-0001", 0, "2026-02-01", "2026-02-20", "B-4711", &[("SCHR-M8", "500", "200", "2026-02-20"), ("DÜBEL-10", "1000", "0", "2026-03-02")]),
-    ("AB-2026-0002", 2, "2026-02-05", "2026-03-15", "Bauvorhaben Elbbrücke", &[("KANT-80", "40", "0", "2026-03-15")]),
-    ("AB-2026-0003", 1, "2026-02-08", "2026-02-12", "", &[("MEHL-25", "20", "20", "2026-02-12")]),
+    (
+        "AB-2026-0001",
+        0,
+        "2026-02-01",
+        "2026-02-20",
+        "B-4711",
+        &[
+            ("SCHR-M8", "500", "200", "2026-02-20"),
+            ("DÜBEL-10", "1000", "0", "2026-03-02"),
+        ],
+    ),
+    (
+        "AB-2026-0002",
+        2,
+        "2026-02-05",
+        "2026-03-15",
+        "Bauvorhaben Elbbrücke",
+        &[("KANT-80", "40", "0", "2026-03-15")],
+    ),
+    (
+        "AB-2026-0003",
+        1,
+        "2026-02-08",
+        "2026-02-12",
+        "",
+        &[("MEHL-25", "20", "20", "2026-02-12")],
+    ),
 ];
 
 /// (sku, warehouse, on hand, available)
@@ -78,7 +215,9 @@ fn modified(i: usize) -> NaiveDateTime {
 
 /// Epoch ms of a local Berlin time (the fixtures lie in winter time, UTC+1).
 fn ms(local: NaiveDateTime) -> i64 {
-    (local - chrono::Duration::hours(1)).and_utc().timestamp_millis()
+    (local - chrono::Duration::hours(1))
+        .and_utc()
+        .timestamp_millis()
 }
 
 fn day_ms(s: &str) -> i64 {
@@ -152,7 +291,10 @@ pub fn erpnext() -> BTreeMap<String, Vec<Value>> {
 
 fn sap_mod(i: usize) -> (String, String) {
     let t = modified(i);
-    (t.format("%Y-%m-%d").to_string(), t.format("%H:%M:%S").to_string())
+    (
+        t.format("%Y-%m-%d").to_string(),
+        t.format("%H:%M:%S").to_string(),
+    )
 }
 
 fn item_name(sku: &str) -> &'static str {
@@ -166,18 +308,23 @@ pub fn sap_b1() -> BTreeMap<String, Vec<Value>> {
         k += 1;
         sap_mod(k)
     };
-    let mut bps: Vec<Value> = CUSTOMERS.iter().map(|c| {
-        let (d, t) = next();
-        json!({
-            "CardCode": format!("K{}", c.no), "CardName": c.name, "CardType": "cCustomer",
-            "FederalTaxID": c.vat, "EmailAddress": c.email, "Phone1": c.phone,
-            "Address": c.street, "ZipCode": c.postcode, "City": c.city, "Country": "DE",
-            "Currency": "EUR", "UpdateDate": d, "UpdateTime": t,
+    let mut bps: Vec<Value> = CUSTOMERS
+        .iter()
+        .map(|c| {
+            let (d, t) = next();
+            json!({
+                "CardCode": format!("K{}", c.no), "CardName": c.name, "CardType": "cCustomer",
+                "FederalTaxID": c.vat, "EmailAddress": c.email, "Phone1": c.phone,
+                "Address": c.street, "ZipCode": c.postcode, "City": c.city, "Country": "DE",
+                "Currency": "EUR", "UpdateDate": d, "UpdateTime": t,
+            })
         })
-    }).collect();
+        .collect();
     let (d, t) = next();
-    bps.push(json!({"CardCode": "L70001", "CardName": "Stahlhandel Weiß GmbH", "CardType": "cSupplier",
-        "City": "Duisburg", "Country": "DE", "UpdateDate": d, "UpdateTime": t}));
+    bps.push(
+        json!({"CardCode": "L70001", "CardName": "Stahlhandel Weiß GmbH", "CardType": "cSupplier",
+        "City": "Duisburg", "Country": "DE", "UpdateDate": d, "UpdateTime": t}),
+    );
     m.insert("BusinessPartners".into(), bps);
     let mut invoices = Vec::new();
     let mut credits = Vec::new();

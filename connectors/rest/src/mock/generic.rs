@@ -70,14 +70,20 @@ pub fn answer(
         .get("items")
         .map(|l| {
             l.iter()
-                .filter(|r| since.as_deref().is_none_or(|s| query::holds(r.get("modified"), "ge", s)))
+                .filter(|r| {
+                    since
+                        .as_deref()
+                        .is_none_or(|s| query::holds(r.get("modified"), "ge", s))
+                })
                 .cloned()
                 .collect()
         })
         .unwrap_or_default();
     list.sort_by(|a, b| cmp_keys(&key(a, by_id), &key(b, by_id)));
     let num = |name: &str, default: usize| -> usize {
-        param(req, name).and_then(|v| v.parse().ok()).unwrap_or(default)
+        param(req, name)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
     };
     match style {
         Style::Offset => {

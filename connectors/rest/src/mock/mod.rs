@@ -235,11 +235,7 @@ fn handle(st: &mut State, req: &Request) -> (ResponseTemplate, u16) {
     }
 }
 
-fn respond_json(
-    code: u16,
-    body: Value,
-    headers: Vec<(String, String)>,
-) -> (ResponseTemplate, u16) {
+fn respond_json(code: u16, body: Value, headers: Vec<(String, String)>) -> (ResponseTemplate, u16) {
     let mut t = ResponseTemplate::new(code).set_body_json(body);
     for (k, v) in headers {
         t = t.insert_header(k.as_str(), v.as_str());

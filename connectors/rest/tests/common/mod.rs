@@ -126,11 +126,17 @@ pub async fn run_unit(conn: &DynConnector, stream: &str, state: Option<Value>) -
 }
 
 /// Runs every unit, committing positions into `states` (the engine's checkpoint table).
-pub async fn run_all(conn: &DynConnector, states: &mut HashMap<String, Value>) -> HashMap<String, Run> {
+pub async fn run_all(
+    conn: &DynConnector,
+    states: &mut HashMap<String, Value>,
+) -> HashMap<String, Run> {
     let units = conn.discover().await.expect("discover");
     let mut out = HashMap::new();
     for unit in units {
-        let mut reader = conn.open(&unit, states.get(&unit.key).cloned()).await.expect("open");
+        let mut reader = conn
+            .open(&unit, states.get(&unit.key).cloned())
+            .await
+            .expect("open");
         let mut run = Run::default();
         loop {
             match reader.next_batch().await {
