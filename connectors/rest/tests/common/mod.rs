@@ -41,23 +41,37 @@ pub fn build(settings: &str, source: &str, base_dir: &Path) -> DynConnector {
     try_build(settings, source, base_dir).unwrap_or_else(|e| panic!("config: {e}"))
 }
 
+/// The concrete connector (for its `Debug` output).
+pub fn build_rest(
+    settings: &str,
+    source: &str,
+    base_dir: &Path,
+) -> std::sync::Arc<kontor_rest::RestConnector> {
+    let spec = spec(settings, source, base_dir);
+    std::sync::Arc::new(kontor_rest::RestConnector::from_spec(spec).expect("config"))
+}
+
 pub fn try_build(
     settings: &str,
     source: &str,
     base_dir: &Path,
 ) -> Result<DynConnector, kontor_connector::ConfigError> {
+    kontor_rest::build(spec(settings, source, base_dir))
+}
+
+fn spec(settings: &str, source: &str, base_dir: &Path) -> ConnectorSpec {
     let mut table: toml::Table = toml::from_str(settings).expect("settings TOML");
     let fast: toml::Table = toml::from_str(FAST).unwrap();
     for (k, v) in fast {
         table.entry(k).or_insert(v);
     }
-    kontor_rest::build(ConnectorSpec {
+    ConnectorSpec {
         name: "test".into(),
         settings: table,
         source: toml::from_str(source).expect("source TOML"),
         base_dir: base_dir.to_path_buf(),
         batch_size: 500,
-    })
+    }
 }
 
 /// What one unit run produced.
