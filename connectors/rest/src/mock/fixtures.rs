@@ -190,6 +190,23 @@ const ORDERS: &[Ord] = &[
     ),
 ];
 
+/// Gross order totals (net + VAT), by order.
+const ORDER_TOTALS: &[(&str, &str)] = &[
+    ("140.00", "166.60"),
+    ("500.00", "595.00"),
+    ("378.00", "404.46"),
+];
+
+/// The customer's order reference on the invoices.
+const INVOICE_REFS: &[&str] = &[
+    "B-4711",
+    "",
+    "Filiale Schwabing",
+    "Bauvorhaben Elbbrücke",
+    "",
+    "",
+];
+
 /// (sku, warehouse, on hand, available)
 const STOCK: &[(&str, &str, &str, &str)] = &[
     ("SCHR-M8", "Hauptlager", "1200", "700"),
@@ -257,7 +274,7 @@ pub fn erpnext() -> BTreeMap<String, Vec<Value>> {
         "primary_address": format!("{}<br>{} {}<br>Germany", c.street, c.postcode, c.city),
         "modified": erp_mod(next()),
     })).collect());
-    m.insert("Sales Invoice".into(), INVOICES.iter().map(|(no, c, d, due, net, tax, gross, paid, against)| {
+    m.insert("Sales Invoice".into(), INVOICES.iter().enumerate().map(|(i, (no, c, d, due, net, tax, gross, paid, against))| {
         let ret = against.is_some();
         let sign = |v: &str| if ret { num(&format!("-{v}")) } else { num(v) };
         let open = sub(gross, paid);
@@ -267,14 +284,15 @@ pub fn erpnext() -> BTreeMap<String, Vec<Value>> {
             "total_taxes_and_charges": sign(tax), "grand_total": sign(gross),
             "outstanding_amount": if ret { num("0.00") } else { num(&open) },
             "status": if ret { "Return" } else if open == "0.00" { "Paid" } else if *paid != "0.00" { "Partly Paid" } else { "Unpaid" },
-            "is_return": i32::from(ret), "return_against": against, "docstatus": 1,
+            "is_return": i32::from(ret), "return_against": against, "docstatus": 1, "po_no": INVOICE_REFS[i],
             "modified": erp_mod(next()),
         })
     }).collect());
-    m.insert("Sales Order".into(), ORDERS.iter().map(|(no, c, d, del, r, lines)| {
+    m.insert("Sales Order".into(), ORDERS.iter().enumerate().map(|(i, (no, c, d, del, r, lines))| {
         let done = lines.iter().all(|l| l.1 == l.2);
         json!({
             "name": no, "customer": format!("CUST-{}", CUSTOMERS[*c].no), "transaction_date": d,
+            "net_total": num(ORDER_TOTALS[i].0), "grand_total": num(ORDER_TOTALS[i].1),
             "delivery_date": del, "po_no": r, "currency": "EUR",
             "status": if done { "Completed" } else { "To Deliver and Bill" },
             "per_delivered": if done { 100 } else { 0 }, "docstatus": 1, "modified": erp_mod(next()),
@@ -336,7 +354,7 @@ pub fn sap_b1() -> BTreeMap<String, Vec<Value>> {
             "DocDate": d, "DocDueDate": due, "DocCurrency": "EUR", "DocTotal": num(gross),
             "VatSum": num(tax), "PaidToDate": num(paid), "Cancelled": "tNO",
             "DocumentStatus": if sub(gross, paid) == "0.00" { "bost_Close" } else { "bost_Open" },
-            "NumAtCard": "", "UpdateDate": ud, "UpdateTime": ut,
+            "NumAtCard": INVOICE_REFS[i], "UpdateDate": ud, "UpdateTime": ut,
             "DocumentLines": [{"LineNum": 0, "ItemCode": "SCHR-M8", "ItemDescription": item_name("SCHR-M8"),
                 "Quantity": num("1"), "LineTotal": num(net)}],
         });
@@ -359,6 +377,7 @@ pub fn sap_b1() -> BTreeMap<String, Vec<Value>> {
         json!({
             "DocEntry": 500 + i, "DocNum": 30000 + i as u32 + 1, "CardCode": format!("K{}", CUSTOMERS[*c].no),
             "DocDate": d, "DocDueDate": del, "NumAtCard": r, "DocCurrency": "EUR", "Cancelled": "tNO",
+            "DocTotal": num(ORDER_TOTALS[i].1),
             "DocumentStatus": if done { "bost_Close" } else { "bost_Open" },
             "Comments": format!("Auftrag {no}"), "UpdateDate": ud, "UpdateTime": ut,
             "DocumentLines": lines.iter().enumerate().map(|(n, (sku, q, dl, ship))| json!({
@@ -409,6 +428,7 @@ pub fn weclapp() -> BTreeMap<String, Vec<Value>> {
         json!({
             "id": format!("{}", 6300 + i), "orderNumber": no, "customerNumber": CUSTOMERS[*c].no,
             "orderDate": day_ms(d), "plannedDeliveryDate": day_ms(del), "customerPurchaseOrderNumber": r,
+            "netAmount": num(ORDER_TOTALS[i].0), "grossAmount": num(ORDER_TOTALS[i].1),
             "recordCurrencyName": "EUR", "status": if done { "CLOSED" } else { "ORDER_CONFIRMATION_PRINTED" },
             "orderItems": lines.iter().enumerate().map(|(n, (sku, q, dl, ship))| json!({
                 "positionNumber": n + 1, "articleNumber": sku, "title": item_name(sku), "quantity": num(q),
