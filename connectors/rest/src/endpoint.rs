@@ -226,10 +226,13 @@ pub struct Endpoint {
     pub full_refresh: bool,
 }
 
+/// A configuration problem below an endpoint: key path and message.
+pub type KeyError = (Vec<String>, String);
+
 fn templates(
     map: &BTreeMap<String, Scalar>,
     key: &str,
-) -> Result<Vec<(String, Template)>, (Vec<String>, String)> {
+) -> Result<Vec<(String, Template)>, KeyError> {
     map.iter()
         .map(|(k, v)| {
             Template::parse(&v.text())
@@ -241,10 +244,7 @@ fn templates(
 
 impl Endpoint {
     /// Validates one endpoint; an error carries the key path below the endpoint.
-    pub fn from_config(
-        c: &EndpointConfig,
-        default_page_size: u32,
-    ) -> Result<Endpoint, (Vec<String>, String)> {
+    pub fn from_config(c: &EndpointConfig, default_page_size: u32) -> Result<Endpoint, KeyError> {
         let err = |k: &str, m: String| (vec![k.to_owned()], m);
         if c.stream.trim().is_empty() {
             return Err(err("stream", "must not be empty".into()));
@@ -436,7 +436,7 @@ fn decimal(v: Option<&Value>) -> Option<Decimal> {
     }
 }
 
-fn derive_of(name: &str, d: &DeriveConfig) -> Result<(String, Derive), (Vec<String>, String)> {
+fn derive_of(name: &str, d: &DeriveConfig) -> Result<(String, Derive), KeyError> {
     let op = match (&d.subtract, &d.date_from_epoch_ms) {
         (Some([a, b]), None) => Derive::Subtract(JsonPath::parse(a), JsonPath::parse(b)),
         (None, Some(p)) => match p.split_once("/*/") {

@@ -320,9 +320,7 @@ async fn drift_between_pages_loses_and_duplicates_nothing_in_any_profile() {
                 continue;
             }
             assert!(
-                versions
-                    .iter()
-                    .any(|(_, v)| *v == rec.to_string() || strip_derived(v) == rec),
+                versions.iter().any(|(_, v)| strip_derived(v) == rec),
                 "{profile}: lost {rec}"
             );
         }
@@ -398,4 +396,24 @@ async fn big_pages_arrive_whole() {
         assert_eq!(run.batches[0].items.len(), n, "{profile}");
         assert_eq!(run.records().len(), n, "{profile}");
     }
+}
+
+#[tokio::test]
+async fn sap_odata_next_link_paging_follows_relative_links() {
+    let s = secrets();
+    let erp = MockErp::start("sap-b1").await;
+    let source = r#"[[endpoint]]
+stream = "Invoices"
+paging = { style = "next_link", next = "odata.nextLink" }
+"#;
+    let conn = build(&settings("sap-b1", &erp, ""), source, s.path());
+    let run = run_unit(&conn, "Invoices", None).await;
+    assert!(run.error.is_none(), "{:?}", run.error);
+    assert_eq!(run.field("DocEntry"), ["100", "101", "102", "103", "104"]);
+    let urls: Vec<String> = erp.requests().into_iter().map(|r| r.url).collect();
+    assert!(
+        urls.iter()
+            .any(|u| u.contains("%24skip=2") || u.contains("$skip=2")),
+        "{urls:#?}"
+    );
 }

@@ -22,7 +22,10 @@ pub fn source(name: &str) -> Option<toml::Table> {
 fn merge_tables(base: &mut toml::Table, over: &toml::Table) {
     for (k, v) in over {
         match (base.get_mut(k), v) {
-            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge_tables(b, o),
+            // A paging table is one choice (its keys depend on the style): replaced whole.
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) if k != "paging" => {
+                merge_tables(b, o)
+            }
             _ => {
                 base.insert(k.clone(), v.clone());
             }
@@ -104,5 +107,21 @@ paging = { style = "offset" }
         );
         assert!(eps.iter().any(|e| e["stream"].as_str() == Some("Lead")));
         assert_eq!(merged["streams"].as_array().unwrap().len(), 1);
+        let user: toml::Table = toml::from_str(
+            "[[endpoint]]\nstream = 'Bin'\npaging = { style = 'next_link', next = 'next' }",
+        )
+        .unwrap();
+        let merged = merge_source(source("erpnext").unwrap(), &user);
+        let bin = merged["endpoint"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["stream"].as_str() == Some("Bin"))
+            .unwrap();
+        assert_eq!(
+            bin["paging"].as_table().unwrap().len(),
+            2,
+            "paging replaced, not merged"
+        );
     }
 }
