@@ -1,6 +1,7 @@
 //! The connector: configuration → endpoints, units, readers.
 
-use crate::auth::{Auth, AuthKind, auth_kind};
+use crate::auth::{Auth, AuthKind};
+use crate::auth_config::auth_kind;
 use crate::config::{Settings, SourceConfig, parse_duration, parse_rate};
 use crate::cursor::Cursor;
 use crate::endpoint::Endpoint;

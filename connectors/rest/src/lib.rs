@@ -34,6 +34,7 @@
 //! paging still verifies the overlap and restarts on drift.
 
 mod auth;
+mod auth_config;
 mod config;
 mod connector;
 mod cursor;

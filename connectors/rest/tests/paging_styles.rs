@@ -313,3 +313,68 @@ async fn answers_not_sorted_by_modified_fail_instead_of_committing_an_unsafe_cur
     let err = run.error.expect("unsorted must fail").to_string();
     assert!(err.contains("not sorted by `modified`"), "{err}");
 }
+
+#[tokio::test]
+async fn faults_are_survived_in_every_paging_style() {
+    use kontor_rest::mock::Fault;
+    use std::time::Duration;
+    let s = secrets();
+    for style in STYLES {
+        let erp = MockErp::start_api(style, items(35)).await;
+        let conn = build(
+            &settings(&erp, "timeout = \"300ms\"\nmax_retries = 3"),
+            &source(style, 10),
+            s.path(),
+        );
+        // One fault of each kind before each page.
+        erp.on_request(|_, _| {});
+        erp.fail_next(
+            Fault::Status {
+                code: 429,
+                retry_after: Some("0".into()),
+            },
+            2,
+        );
+        erp.fail_next(
+            Fault::Status {
+                code: 500,
+                retry_after: None,
+            },
+            1,
+        );
+        let units = conn.discover().await.unwrap();
+        let mut reader = conn.open(&units[0], None).await.unwrap();
+        let mut ids = Vec::new();
+        let mut round = 0;
+        while let Some(b) = reader
+            .next_batch()
+            .await
+            .unwrap_or_else(|e| panic!("{style:?}: {e}"))
+        {
+            for item in &b.items {
+                if let kontor_connector::Item::Record(r) = item
+                    && let kontor_connector::Fields::Tree(t) = &r.fields
+                {
+                    ids.push(t["id"].as_str().unwrap().to_owned());
+                }
+            }
+            round += 1;
+            match round {
+                1 => erp.fail_next(Fault::Truncate, 2),
+                2 => erp.fail_next(Fault::Delay(Duration::from_millis(1000)), 1),
+                3 => erp.fail_next(
+                    Fault::Status {
+                        code: 503,
+                        retry_after: Some("0".into()),
+                    },
+                    3,
+                ),
+                _ => {}
+            }
+        }
+        let want: Vec<String> = (0..35).map(|i| format!("item-{i:06}")).collect();
+        assert_eq!(ids, want, "{style:?}");
+        let failed = erp.requests().iter().filter(|r| r.status != 200).count();
+        assert_eq!(failed, 6, "{style:?}: 429×2, 500, 503×3");
+    }
+}
