@@ -1,0 +1,127 @@
+//! Built-in profiles: a default `[source]` (endpoints, paging, incremental fields) per ERP.
+//! A user mapping's `[source]` is merged over it: endpoints with the same `stream` are merged
+//! key by key (nested tables too), other endpoints are added, other keys replace.
+
+pub const NAMES: &[&str] = &["erpnext", "sap-b1", "weclapp"];
+
+const ERPNEXT: &str = include_str!("erpnext.toml");
+const SAP_B1: &str = include_str!("sap-b1.toml");
+const WECLAPP: &str = include_str!("weclapp.toml");
+
+/// The profile's default `[source]` table.
+pub fn source(name: &str) -> Option<toml::Table> {
+    let text = match name {
+        "erpnext" => ERPNEXT,
+        "sap-b1" => SAP_B1,
+        "weclapp" => WECLAPP,
+        _ => return None,
+    };
+    Some(toml::from_str(text).expect("built-in profile is valid TOML"))
+}
+
+fn merge_tables(base: &mut toml::Table, over: &toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(k), v) {
+            // A paging table is one choice (its keys depend on the style): replaced whole.
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) if k != "paging" => {
+                merge_tables(b, o)
+            }
+            _ => {
+                base.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+pub fn merge_source(mut base: toml::Table, user: &toml::Table) -> toml::Table {
+    for (k, v) in user {
+        if k == "endpoint"
+            && let (Some(toml::Value::Array(list)), toml::Value::Array(user_list)) =
+                (base.get_mut("endpoint"), v)
+        {
+            for ue in user_list {
+                let stream = ue.get("stream").and_then(|s| s.as_str());
+                let existing = list.iter_mut().find(|e| {
+                    e.get("stream").and_then(|s| s.as_str()) == stream && stream.is_some()
+                });
+                match (existing, ue) {
+                    (Some(toml::Value::Table(e)), toml::Value::Table(u)) => merge_tables(e, u),
+                    _ => list.push(ue.clone()),
+                }
+            }
+            continue;
+        }
+        base.insert(k.clone(), v.clone());
+    }
+    base
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profiles_parse_into_endpoints() {
+        for name in NAMES {
+            let t = source(name).unwrap();
+            let s: crate::config::SourceConfig =
+                kontor_connector::parse_table(&t, kontor_connector::ConfigPart::Source)
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+            for c in &s.endpoint {
+                crate::endpoint::Endpoint::from_config(c, 100)
+                    .unwrap_or_else(|e| panic!("{name}/{}: {e:?}", c.stream));
+            }
+        }
+    }
+
+    #[test]
+    fn user_source_merges_over_profile() {
+        let user: toml::Table = toml::from_str(
+            r#"streams = ["Customer"]
+[[endpoint]]
+stream = "Customer"
+page_size = 20
+query = { fields = '["name","modified"]' }
+[[endpoint]]
+stream = "Lead"
+path = "/api/resource/Lead"
+paging = { style = "offset" }
+"#,
+        )
+        .unwrap();
+        let merged = merge_source(source("erpnext").unwrap(), &user);
+        let eps = merged["endpoint"].as_array().unwrap();
+        let cust = eps
+            .iter()
+            .find(|e| e["stream"].as_str() == Some("Customer"))
+            .unwrap();
+        assert_eq!(cust["page_size"].as_integer(), Some(20));
+        assert_eq!(
+            cust["query"]["fields"].as_str(),
+            Some(r#"["name","modified"]"#)
+        );
+        // Untouched keys of the profile stay.
+        assert_eq!(
+            cust["query"]["order_by"].as_str(),
+            Some("modified asc, name asc")
+        );
+        assert!(eps.iter().any(|e| e["stream"].as_str() == Some("Lead")));
+        assert_eq!(merged["streams"].as_array().unwrap().len(), 1);
+        let user: toml::Table = toml::from_str(
+            "[[endpoint]]\nstream = 'Bin'\npaging = { style = 'next_link', next = 'next' }",
+        )
+        .unwrap();
+        let merged = merge_source(source("erpnext").unwrap(), &user);
+        let bin = merged["endpoint"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["stream"].as_str() == Some("Bin"))
+            .unwrap();
+        assert_eq!(
+            bin["paging"].as_table().unwrap().len(),
+            2,
+            "paging replaced, not merged"
+        );
+    }
+}
