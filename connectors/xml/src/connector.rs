@@ -283,6 +283,22 @@ pub fn reader_for(
     open_file(path, label, shared, skip)
 }
 
+/// A reader over bytes in memory (fuzzing, tests); `label` names them in positions.
+pub fn reader_for_bytes(
+    bytes: Vec<u8>,
+    label: &str,
+    format: Format,
+    limits: Limits,
+    record: Option<RecordPath>,
+    batch_size: usize,
+) -> FileReader {
+    let mut reader = reader_for(PathBuf::from(label), format, limits, record, batch_size, 0);
+    if let Some(state) = reader.state.as_mut() {
+        state.bytes = Some(bytes);
+    }
+    reader
+}
+
 fn open_file(path: PathBuf, label: Arc<str>, shared: Arc<Shared>, skip: u64) -> FileReader {
     let mut context = Context::new();
     context.insert("file".to_owned(), label.to_string());
@@ -294,6 +310,7 @@ fn open_file(path: PathBuf, label: Arc<str>, shared: Arc<Shared>, skip: u64) -> 
             skip,
             context: Arc::new(context),
             phase: Phase::NotOpened,
+            bytes: None,
         })),
     }
 }
@@ -306,6 +323,8 @@ struct ReadState {
     skip: u64,
     context: Arc<Context>,
     phase: Phase,
+    /// Content given in memory instead of the file at `path`.
+    bytes: Option<Vec<u8>>,
 }
 
 enum Phase {
@@ -430,10 +449,19 @@ impl ReadState {
                 format!("{}: {e}", self.path.display()),
             )
         };
-        let file = std::fs::File::open(&self.path).map_err(io_err)?;
-        let size = file.metadata().map_err(io_err)?.len();
+        let (raw, size): (Box<dyn std::io::Read + Send>, u64) = match self.bytes.take() {
+            Some(bytes) => {
+                let size = bytes.len() as u64;
+                (Box::new(std::io::Cursor::new(bytes)), size)
+            }
+            None => {
+                let file = std::fs::File::open(&self.path).map_err(io_err)?;
+                let size = file.metadata().map_err(io_err)?.len();
+                (Box::new(file), size)
+            }
+        };
         let limits = self.shared.limits;
-        let mut reader = Box::new(SafeReader::new(Box::new(file), limits)?);
+        let mut reader = Box::new(SafeReader::new(raw, limits)?);
         let root = loop {
             match reader.next_event()? {
                 Ev::Start(root) => break root,

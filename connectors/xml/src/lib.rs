@@ -16,7 +16,9 @@ pub mod reader;
 mod source;
 mod ubl;
 
-pub use connector::{FileReader, Settings, SourceSettings, XmlConnector, build, reader_for};
+pub use connector::{
+    FileReader, Settings, SourceSettings, XmlConnector, build, reader_for, reader_for_bytes,
+};
 pub use detect::{Format, Profile};
 pub use error::{ErrorKind, XmlError};
 pub use generic::RecordPath;
