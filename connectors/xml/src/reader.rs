@@ -10,6 +10,18 @@ use crate::source::Tracked;
 use quick_xml::events::{BytesStart, Event};
 use std::io::Read;
 
+/// Longest element name (with prefix); real names are short, long ones only cost memory.
+pub const MAX_NAME_BYTES: usize = 1024;
+
+/// The first `max` bytes of `s` (on a character boundary).
+fn truncate(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or_default()
+}
+
 /// Limits that protect memory and time against hostile input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -17,7 +29,7 @@ pub struct Limits {
     pub max_depth: usize,
     /// Longest text of one element (after merging character data and references).
     pub max_text_bytes: usize,
-    /// Longest attribute value.
+    /// Most bytes of one element's attributes (names and values added up).
     pub max_attr_bytes: usize,
     /// Largest profile document (e-invoice, openTRANS message).
     pub max_file_bytes: u64,
@@ -314,6 +326,17 @@ impl SafeReader {
             Some((p, l)) => (Some(p.to_owned()), l.to_owned()),
             None => (None, qname),
         };
+        if name.len() + prefix.as_ref().map_or(0, String::len) > MAX_NAME_BYTES {
+            return Err(XmlError::new(
+                ErrorKind::Limit,
+                at,
+                format!(
+                    "element name longer than {MAX_NAME_BYTES} bytes: <{}…>",
+                    truncate(&name, 64)
+                ),
+            ));
+        }
+        let mut attr_bytes = 0usize;
         if name.is_empty() {
             return Err(XmlError::new(
                 ErrorKind::Syntax,
@@ -326,13 +349,15 @@ impl SafeReader {
             let attr = attr
                 .map_err(|err| XmlError::new(ErrorKind::Syntax, at, format!("attribute: {err}")))?;
             let key: String = attr.key.as_ref().to_owned();
-            if attr.value.len() > limits.max_attr_bytes {
+            attr_bytes += key.len() + attr.value.len();
+            if attr_bytes > limits.max_attr_bytes {
                 return Err(XmlError::new(
                     ErrorKind::Limit,
                     at,
                     format!(
-                        "attribute {key} of <{name}> longer than {} bytes (max_attr_bytes)",
-                        limits.max_attr_bytes
+                        "attributes of <{name}> longer than {} bytes (max_attr_bytes), at attribute {}",
+                        limits.max_attr_bytes,
+                        truncate(&key, 64)
                     ),
                 ));
             }
@@ -500,5 +525,46 @@ mod tests {
         let deep = "<a>".repeat(300);
         let e = events(&deep).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Limit);
+    }
+}
+
+#[cfg(test)]
+mod encoding_tests {
+    use super::*;
+
+    fn first_text(bytes: Vec<u8>) -> Result<String, XmlError> {
+        let mut r = SafeReader::new(Box::new(std::io::Cursor::new(bytes)), Limits::default())?;
+        loop {
+            match r.next_event()? {
+                Ev::Text(t) if !t.trim().is_empty() => return Ok(t),
+                Ev::Eof => return Ok(String::new()),
+                _ => {}
+            }
+        }
+    }
+
+    #[test]
+    fn utf16_with_and_without_bom_and_latin1_are_transcoded() {
+        let doc = "<?xml version=\"1.0\" encoding=\"UTF-16\"?>\n<a>Größe €</a>";
+        let le: Vec<u8> = doc.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = doc.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        for (name, mut bytes, bom) in [
+            ("le", le.clone(), [0xFF, 0xFE]),
+            ("be", be.clone(), [0xFE, 0xFF]),
+        ] {
+            assert_eq!(
+                first_text(bytes.clone()).unwrap(),
+                "Größe €",
+                "{name} without BOM"
+            );
+            bytes.splice(0..0, bom);
+            assert_eq!(first_text(bytes).unwrap(), "Größe €", "{name} with BOM");
+        }
+        let latin = "<?xml version=\"1.0\" encoding=\"ISO-8859-15\"?><a>Größe €</a>";
+        let (bytes, _, _) = encoding_rs::ISO_8859_15.encode(latin);
+        assert_eq!(first_text(bytes.into_owned()).unwrap(), "Größe €");
+        let mut bom8 = vec![0xEF, 0xBB, 0xBF];
+        bom8.extend_from_slice(b"<a>x</a>");
+        assert_eq!(first_text(bom8).unwrap(), "x");
     }
 }
