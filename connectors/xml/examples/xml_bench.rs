@@ -26,6 +26,17 @@ fn status(key: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU seconds (user + system) of this process so far, from `/proc/self/stat`.
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name `(…)`: utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let field = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let ticks = field(11) + field(12);
+    ticks as f64 / 100.0
+}
+
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
@@ -93,6 +104,7 @@ async fn main() {
     let conn = kontor_xml::build(spec).expect("connector");
     let units = conn.discover().await.expect("discover");
     let t = Instant::now();
+    let cpu0 = cpu_secs();
     let mut reader = conn.open(&units[0], None).await.expect("open");
     let mut records = 0u64;
     let mut max_rss = 0;
@@ -105,12 +117,14 @@ async fn main() {
         max_rss = max_rss.max(status("VmRSS:"));
     }
     let secs = t.elapsed().as_secs_f64();
+    let cpu = cpu_secs() - cpu0;
     assert_eq!(records, expected, "every generated record read");
     println!(
-        "generic XML: {records} records, {:.0} MiB in {secs:.1}s = {:.1} MB/s ({:.0} records/s); max RSS while reading {:.1} MiB; peak RSS (VmHWM) {:.1} MiB",
+        "generic XML: {records} records, {:.0} MiB in {secs:.1}s = {:.1} MB/s wall ({:.0} records/s); CPU {cpu:.1}s = {:.1} MB/s per CPU second; max RSS while reading {:.1} MiB; peak RSS (VmHWM) {:.1} MiB",
         size as f64 / 1048576.0,
         size as f64 / 1e6 / secs,
         records as f64 / secs,
+        size as f64 / 1e6 / cpu.max(0.01),
         mib(max_rss),
         mib(status("VmHWM:"))
     );
@@ -163,6 +177,7 @@ async fn main() {
     let discover_secs = t.elapsed().as_secs_f64();
     assert_eq!(units.len() as u64, n);
     let t = Instant::now();
+    let cpu0 = cpu_secs();
     let mut docs = 0u64;
     let mut rss = Vec::new();
     for (i, unit) in units.iter().enumerate() {
@@ -175,11 +190,13 @@ async fn main() {
         }
     }
     let secs = t.elapsed().as_secs_f64();
+    let cpu = cpu_secs() - cpu0;
     assert_eq!(docs, n);
     println!(
-        "e-invoices: {docs} documents ({} samples x {copies}) read in {secs:.2}s = {:.0} docs/s (discover incl. hashing {discover_secs:.2}s, {:.0} files/s); RSS MiB after each 10%: [{}]; peak RSS (VmHWM) {:.1} MiB",
+        "e-invoices: {docs} documents ({} samples x {copies}) read in {secs:.2}s = {:.0} docs/s wall, CPU {cpu:.2}s = {:.0} docs per CPU second (discover incl. hashing {discover_secs:.2}s, {:.0} files/s); RSS MiB after each 10%: [{}]; peak RSS (VmHWM) {:.1} MiB",
         samples.len(),
         docs as f64 / secs,
+        docs as f64 / cpu.max(0.01),
         n as f64 / discover_secs,
         rss.join(", "),
         mib(status("VmHWM:"))

@@ -122,6 +122,8 @@ pub struct SafeReader {
     pop_next: bool,
     /// Events read ahead: at most a start and the end of an empty element.
     pending: std::collections::VecDeque<Ev>,
+    /// Text being merged from pieces.
+    text: String,
     root_done: bool,
     done: bool,
 }
@@ -144,6 +146,7 @@ impl SafeReader {
             lines: Vec::new(),
             pop_next: false,
             pending: std::collections::VecDeque::with_capacity(2),
+            text: String::new(),
             root_done: false,
             done: false,
         })
@@ -182,7 +185,7 @@ impl SafeReader {
         if let Some(ev) = self.pending.pop_front() {
             return self.deliver(ev);
         }
-        let mut text: Option<String> = None;
+        self.text.clear();
         let mut text_at = (0, 0);
         loop {
             self.buf.clear();
@@ -199,11 +202,10 @@ impl SafeReader {
                 _ => None,
             };
             if let Some(piece) = piece {
-                let acc = text.get_or_insert_with(|| {
+                if self.text.is_empty() {
                     text_at = at;
-                    String::new()
-                });
-                if acc.len() + piece.len() > self.limits.max_text_bytes {
+                }
+                if self.text.len() + piece.len() > self.limits.max_text_bytes {
                     return Err(self.err(
                         ErrorKind::Limit,
                         text_at,
@@ -213,7 +215,7 @@ impl SafeReader {
                         ),
                     ));
                 }
-                acc.push_str(&piece);
+                self.text.push_str(&piece);
                 continue;
             }
             let ev = match event {
@@ -249,13 +251,13 @@ impl SafeReader {
                 Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) => None,
             };
             if let Some(ev) = ev {
-                return match text.take() {
-                    Some(t) => {
-                        self.pending.push_front(ev);
-                        self.deliver(Ev::Text(t))
-                    }
-                    None => self.deliver(ev),
-                };
+                // Whitespace-only text (indentation) is not delivered.
+                if self.text.trim_ascii().is_empty() {
+                    return self.deliver(ev);
+                }
+                self.pending.push_front(ev);
+                let text = std::mem::take(&mut self.text);
+                return self.deliver(Ev::Text(text));
             }
         }
     }
@@ -491,9 +493,7 @@ mod tests {
         assert_eq!(
             got,
             [
-                "'\n'",
                 "<a@2:1",
-                "'\n  '",
                 "<b@3:3",
                 "'x & <y>ä'",
                 "/a/b",
