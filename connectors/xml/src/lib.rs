@@ -9,6 +9,8 @@ mod cii;
 pub mod connector;
 pub mod detect;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod generic;
 pub mod model;
 mod opentrans;

@@ -301,3 +301,38 @@ fn settings_are_checked() {
         .is_ok()
     );
 }
+
+#[tokio::test]
+async fn document_size_and_line_limits_and_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_old(
+        d,
+        "big.xml",
+        &std::fs::read(fixture("xrechnung/01.13a-INVOICE_ubl.xml")).unwrap(),
+    );
+    let conn = kontor_xml::build(spec(d, "path = \".\"\nmax_file_bytes = 4096", "")).unwrap();
+    let results = read_all(conn.as_ref()).await;
+    let (pos, reason) = unit_error(&results, "big.xml");
+    assert!(reason.contains("max_file_bytes"), "{reason}");
+    assert_eq!(pos.line, Some(2));
+
+    let conn = kontor_xml::build(spec(d, "path = \".\"\nmax_lines = 3", "")).unwrap();
+    let results = read_all(conn.as_ref()).await;
+    let (_, reason) = unit_error(&results, "big.xml");
+    assert!(reason.contains("more than 3 line items"), "{reason}");
+
+    assert!(conn.check().await.unwrap().is_empty());
+    let desc = conn.describe();
+    assert_eq!(desc.kind, "xml");
+    assert!(
+        desc.streams
+            .iter()
+            .any(|s| s == "opentrans-dispatchnotification")
+    );
+    let missing = kontor_xml::build(spec(d, "path = \"nope/\"", "")).unwrap();
+    assert!(matches!(
+        missing.check().await,
+        Err(ConnectorError::Io { .. })
+    ));
+}
