@@ -12,7 +12,7 @@ use kontor_connector::{
     RawReject, Unit, parse_table,
 };
 use serde::Deserialize;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Kind-specific keys of a `[[connector]]` entry with `kind = "xml"`.
@@ -482,10 +482,11 @@ impl ReadState {
                         ),
                     ));
                 }
-                let doc = read_document(&mut reader, &root, profile)?;
                 if self.skip >= 1 {
+                    // The document was delivered before (resume position `{"records": 1}`).
                     return Ok(None);
                 }
+                let doc = read_document(&mut reader, &root, profile)?;
                 let record = RawRecord {
                     fields: Fields::Tree(doc.to_json()),
                     position: pos(&self.label, root.line, root.column),
@@ -532,9 +533,4 @@ fn pos(label: &Arc<str>, line: u64, column: u64) -> Position {
         column: Some(column),
         ..Position::default()
     }
-}
-
-/// Path of a unit's file (for callers that hold only the unit).
-pub fn unit_path(base_dir: &Path, unit: &Unit) -> PathBuf {
-    base_dir.join(&unit.label)
 }

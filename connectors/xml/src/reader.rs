@@ -421,18 +421,6 @@ impl SafeReader {
         };
         self.err(kind, at, reason)
     }
-
-    /// Skips the rest of the element whose start was just read.
-    pub fn skip_element(&mut self) -> Result<(), XmlError> {
-        let depth = self.stack.len();
-        loop {
-            match self.next_event()? {
-                Ev::End if self.stack.len() == depth => return Ok(()),
-                Ev::Eof => return Ok(()),
-                _ => {}
-            }
-        }
-    }
 }
 
 /// Resolves `&name;`: the five predefined entities and character references only.
