@@ -95,10 +95,12 @@ impl Handler for Cii {
                             "TotalPrepaidAmount" => &mut d.totals.prepaid,
                             "DuePayableAmount" => &mut d.totals.due,
                             "TaxTotalAmount" => {
-                                self.taxes.push((
-                                    el.attr("currencyID").map(str::to_owned),
-                                    t.trim().to_owned(),
-                                ));
+                                if self.taxes.len() < crate::ubl::MAX_TAXES {
+                                    self.taxes.push((
+                                        el.attr("currencyID").map(str::to_owned),
+                                        t.trim().to_owned(),
+                                    ));
+                                }
                                 return;
                             }
                             _ => return,

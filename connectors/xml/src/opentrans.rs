@@ -5,10 +5,15 @@
 //! `<ROOT>_SUMMARY` → `SUMMARY`.
 
 use crate::detect::{Handler, OtKind, too_many_lines};
-use crate::error::XmlError;
+use crate::error::{ErrorKind, XmlError};
 use crate::model::{Doc, Line, Party, promised, set, set_date};
 use crate::reader::Elem;
 use std::str::FromStr;
+
+/// Most `PARTY` elements in one message.
+const MAX_PARTIES: usize = 1000;
+/// Most tax amounts kept from a summary (the rest is ignored).
+const MAX_TAXES: usize = 1000;
 
 #[derive(Default)]
 struct OtParty {
@@ -89,7 +94,16 @@ impl Handler for OpenTrans {
                 }
                 self.doc.lines.push(Line::default());
             }
-            ["HEADER", "INFO", "PARTIES", "PARTY"] => self.parties.push(OtParty::default()),
+            ["HEADER", "INFO", "PARTIES", "PARTY"] => {
+                if self.parties.len() >= MAX_PARTIES {
+                    return Err(XmlError::new(
+                        ErrorKind::Limit,
+                        (el.line, el.column),
+                        format!("more than {MAX_PARTIES} parties"),
+                    ));
+                }
+                self.parties.push(OtParty::default());
+            }
             [.., "TIME_FOR_PAYMENT"] => self.current_payment = (None, false),
             _ => {}
         }
@@ -141,7 +155,9 @@ impl Handler for OpenTrans {
             }
             ["SUMMARY", "TOTAL_AMOUNT"] => set(&mut self.total_amount, t),
             ["SUMMARY", "NET_VALUE_GOODS"] => set(&mut d.totals.net, t),
-            ["SUMMARY", "TOTAL_TAX", "TAX_DETAILS_FIX", "TAX_AMOUNT"] => {
+            ["SUMMARY", "TOTAL_TAX", "TAX_DETAILS_FIX", "TAX_AMOUNT"]
+                if self.taxes.len() < MAX_TAXES =>
+            {
                 self.taxes.push(t.trim().to_owned())
             }
             _ => {}

@@ -13,6 +13,9 @@ use std::io::Read;
 /// Longest element name (with prefix); real names are short, long ones only cost memory.
 pub const MAX_NAME_BYTES: usize = 1024;
 
+/// Most attributes on one element.
+pub const MAX_ATTRS: usize = 256;
+
 /// The first `max` bytes of `s` (on a character boundary).
 fn truncate(s: &str, max: usize) -> &str {
     let mut end = s.len().min(max);
@@ -347,7 +350,18 @@ impl SafeReader {
             ));
         }
         let mut attrs = Vec::new();
-        for attr in e.attributes().with_checks(true) {
+        for (i, attr) in e.attributes().with_checks(true).enumerate() {
+            // The duplicate check is quadratic in the number of attributes: bound it.
+            if i >= MAX_ATTRS {
+                return Err(XmlError::new(
+                    ErrorKind::Limit,
+                    at,
+                    format!(
+                        "more than {MAX_ATTRS} attributes on <{}>",
+                        truncate(&name, 64)
+                    ),
+                ));
+            }
             let attr = attr
                 .map_err(|err| XmlError::new(ErrorKind::Syntax, at, format!("attribute: {err}")))?;
             let key: String = attr.key.as_ref().to_owned();
@@ -510,6 +524,13 @@ mod tests {
         assert_eq!(e.kind, ErrorKind::Syntax);
         let e = events("").unwrap_err();
         assert!(e.reason.contains("no root"), "{}", e.reason);
+        let many: String = (0..300).map(|i| format!(" a{i}=\"\"")).collect();
+        let e = events(&format!("<a{many}/>")).unwrap_err();
+        assert!(
+            e.reason.contains("more than 256 attributes"),
+            "{}",
+            e.reason
+        );
         let deep = "<a>".repeat(300);
         let e = events(&deep).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Limit);

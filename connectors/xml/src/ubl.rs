@@ -5,6 +5,9 @@ use crate::error::XmlError;
 use crate::model::{Doc, Line, Party, set, set_date};
 use crate::reader::Elem;
 
+/// Most tax totals kept (the rest is ignored).
+pub const MAX_TAXES: usize = 1000;
+
 pub struct Ubl {
     doc: Doc,
     credit_root: bool,
@@ -73,7 +76,7 @@ impl Handler for Ubl {
             ["AccountingSupplierParty", "Party", rest @ ..] => {
                 party(&mut self.seller, &mut self.tax_scheme[1], rest, el, t)
             }
-            ["TaxTotal", "TaxAmount"] => self.taxes.push((
+            ["TaxTotal", "TaxAmount"] if self.taxes.len() < MAX_TAXES => self.taxes.push((
                 el.attr("currencyID").map(str::to_owned),
                 t.trim().to_owned(),
             )),

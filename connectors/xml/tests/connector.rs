@@ -322,6 +322,16 @@ async fn document_size_and_line_limits_and_check() {
     let (_, reason) = unit_error(&results, "big.xml");
     assert!(reason.contains("more than 3 line items"), "{reason}");
 
+    // A message with thousands of parties is refused, not kept in memory.
+    let parties = "<PARTY/>".repeat(1001);
+    let doc = format!(
+        "<ORDER xmlns=\"http://www.opentrans.org/XMLSchema/2.1\"><ORDER_HEADER><ORDER_INFO><PARTIES>{parties}</PARTIES></ORDER_INFO></ORDER_HEADER></ORDER>"
+    );
+    write_old(d, "parties.xml", doc.as_bytes());
+    let results = read_all(conn.as_ref()).await;
+    let (_, reason) = unit_error(&results, "parties.xml");
+    assert!(reason.contains("more than 1000 parties"), "{reason}");
+
     assert!(conn.check().await.unwrap().is_empty());
     let desc = conn.describe();
     assert_eq!(desc.kind, "xml");
