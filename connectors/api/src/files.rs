@@ -140,7 +140,7 @@ fn extension_ok(path: &Path, exts: &[String]) -> bool {
         .extension()
         .map(|e| e.to_string_lossy().to_lowercase())
         .unwrap_or_default();
-    exts.iter().any(|e| *e == ext)
+    exts.contains(&ext)
 }
 
 fn label_for(base_dir: &Path, path: &Path) -> String {
