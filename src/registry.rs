@@ -5,7 +5,11 @@ use kontor_connector::BuildFn;
 
 /// `(kind, build function)`.
 pub fn kinds() -> Vec<(&'static str, BuildFn)> {
-    vec![(kontor_csv::KIND, kontor_csv::build)]
+    vec![
+        (kontor_csv::KIND, kontor_csv::build),
+        ("xml", kontor_xml::build),
+        (kontor_rest::KIND, kontor_rest::build),
+    ]
 }
 
 pub fn build_fn(kind: &str) -> Option<BuildFn> {
@@ -17,7 +21,7 @@ pub fn build_fn(kind: &str) -> Option<BuildFn> {
 
 /// Built-in mapping text by name.
 pub fn builtin_mapping(name: &str) -> Option<&'static str> {
-    let sets: [&[(&str, &str)]; 0] = [];
+    let sets: [&[(&str, &str)]; 2] = [kontor_xml::BUILTIN_MAPPINGS, kontor_rest::BUILTIN_MAPPINGS];
     sets.iter()
         .flat_map(|s| s.iter())
         .find(|(n, _)| *n == name)
@@ -38,6 +42,7 @@ pub fn fixture_reader(path: &std::path::Path) -> Option<(&'static str, toml::Tab
             t.insert("min_age_seconds".into(), toml::Value::Integer(0));
             Some((kontor_csv::KIND, t))
         }
+        "xml" => Some(("xml", t)),
         _ => None,
     }
 }

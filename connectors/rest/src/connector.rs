@@ -30,6 +30,8 @@ pub fn build(spec: ConnectorSpec) -> Result<DynConnector, ConfigError> {
 #[derive(Debug)]
 pub struct RestConnector {
     name: String,
+    /// The built-in profile, whose mapping applies when the connector has no mapping file.
+    profile: Option<String>,
     shared: Arc<Shared>,
     endpoints: Vec<Arc<Endpoint>>,
     full_refresh: bool,
@@ -153,6 +155,7 @@ impl RestConnector {
             .map_err(|e| setting_err("base_url", e))?;
         Ok(RestConnector {
             name: spec.name,
+            profile: s.profile.clone(),
             shared: Arc::new(Shared {
                 http,
                 base_url: s.base_url.trim_end_matches('/').to_owned(),
@@ -185,6 +188,7 @@ impl Connector for RestConnector {
         Description {
             kind: KIND,
             streams: self.endpoints.iter().map(|e| e.stream.clone()).collect(),
+            builtin_mappings: self.profile.iter().map(|p| (None, p.clone())).collect(),
         }
     }
 

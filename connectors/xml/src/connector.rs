@@ -172,9 +172,14 @@ impl Connector for XmlConnector {
         if self.shared.record.is_some() {
             streams.push("generic".to_owned());
         }
+        let builtin_mappings = Profile::ALL_STREAMS
+            .iter()
+            .map(|s| (Some((*s).to_owned()), (*s).to_owned()))
+            .collect();
         Description {
             kind: "xml",
             streams,
+            builtin_mappings,
         }
     }
 
