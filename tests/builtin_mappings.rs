@@ -6,7 +6,11 @@ use kontor::registry;
 
 #[test]
 fn every_builtin_mapping_compiles_and_passes_its_fixtures() {
-    let names: Vec<&str> = kontor_xml::BUILTIN_MAPPINGS.iter().chain(kontor_rest::BUILTIN_MAPPINGS).map(|(n, _)| *n).collect();
+    let names: Vec<&str> = kontor_xml::BUILTIN_MAPPINGS
+        .iter()
+        .chain(kontor_rest::BUILTIN_MAPPINGS)
+        .map(|(n, _)| *n)
+        .collect();
     assert!(names.len() >= 10, "{names:?}");
     let mut problems = Vec::new();
     for name in names {

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const ROWS: u64 = 300_000;
+const ROWS: u64 = 200_000;
 const BROKEN_EVERY: u64 = 7_919;
 const KILLS: usize = 10;
 

@@ -93,8 +93,8 @@ pub fn discover(
     }
     candidates.sort();
 
-    let mut found = Vec::new();
     let mut skipped = Vec::new();
+    let mut looks = Vec::new();
     for path in candidates {
         let name = path
             .file_name()
@@ -114,22 +114,42 @@ pub fn discover(
             });
             continue;
         }
-        match stable_fingerprint(&path, rules) {
-            Ok(Some((size, hash))) => found.push(FoundFile {
-                label: label_for(base_dir, &path),
-                path,
-                size,
-                hash,
-            }),
-            Ok(None) => skipped.push(SkippedFile {
-                path,
-                reason: "size or modification time changed between two looks: still being written"
-                    .into(),
-            }),
-            Err(e) => return Err(ConnectorError::io(path.display().to_string(), e)),
+        let first = look(&path).map_err(|e| ConnectorError::io(path.display().to_string(), e))?;
+        looks.push((path, first));
+    }
+    // Files modified a moment ago get a second look, once for all of them.
+    let now = SystemTime::now();
+    let young = |t: SystemTime| now.duration_since(t).unwrap_or(Duration::ZERO) < rules.min_age;
+    if looks.iter().any(|(_, (_, t))| young(*t)) {
+        std::thread::sleep(rules.settle);
+    }
+    let mut found = Vec::new();
+    for (path, first) in looks {
+        let io = |e| ConnectorError::io(path.display().to_string(), e);
+        if young(first.1) && look(&path).map_err(io)? != first {
+            skipped.push(changing(path));
+            continue;
         }
+        let hash = hash_file(&path).map_err(io)?;
+        if look(&path).map_err(io)? != first {
+            skipped.push(changing(path));
+            continue;
+        }
+        found.push(FoundFile {
+            label: label_for(base_dir, &path),
+            path,
+            size: first.0,
+            hash,
+        });
     }
     Ok((found, skipped))
+}
+
+fn changing(path: PathBuf) -> SkippedFile {
+    SkippedFile {
+        path,
+        reason: "size or modification time changed between two looks: still being written".into(),
+    }
 }
 
 fn extension_ok(path: &Path, exts: &[String]) -> bool {
@@ -153,25 +173,6 @@ fn label_for(base_dir: &Path, path: &Path) -> String {
 fn look(path: &Path) -> std::io::Result<(u64, SystemTime)> {
     let md = std::fs::metadata(path)?;
     Ok((md.len(), md.modified()?))
-}
-
-/// `Ok(None)` when the file changed between looks.
-fn stable_fingerprint(path: &Path, rules: &FileRules) -> std::io::Result<Option<(u64, String)>> {
-    let first = look(path)?;
-    let age = SystemTime::now()
-        .duration_since(first.1)
-        .unwrap_or(Duration::ZERO);
-    if age < rules.min_age {
-        std::thread::sleep(rules.settle);
-        if look(path)? != first {
-            return Ok(None);
-        }
-    }
-    let hash = hash_file(path)?;
-    if look(path)? != first {
-        return Ok(None);
-    }
-    Ok(Some((first.0, hash)))
 }
 
 /// BLAKE3 of a file's content, hex.

@@ -57,7 +57,16 @@ pub use secret::Secret;
 /// Built-in mappings per profile (`(profile, TOML text)`) in the format of
 /// `docs/mapping-format.md`, for a connector with `profile = "..."` and no mapping of its own.
 pub const BUILTIN_MAPPINGS: &[(&str, &str)] = &[
-    ("erpnext", include_str!("../../../mappings/builtin/erpnext.toml")),
-    ("sap-b1", include_str!("../../../mappings/builtin/sap-b1.toml")),
-    ("weclapp", include_str!("../../../mappings/builtin/weclapp.toml")),
+    (
+        "erpnext",
+        include_str!("../../../mappings/builtin/erpnext.toml"),
+    ),
+    (
+        "sap-b1",
+        include_str!("../../../mappings/builtin/sap-b1.toml"),
+    ),
+    (
+        "weclapp",
+        include_str!("../../../mappings/builtin/weclapp.toml"),
+    ),
 ];
