@@ -107,22 +107,46 @@ async fn check_checkpoint(url: &str) -> Option<u64> {
     Some(consumed)
 }
 
+/// Rows in all per-unit staging tables (SQLite: the `<store>-staging` file; PostgreSQL:
+/// the `staging_u_*` tables).
 async fn staged_rows(url: &str) -> u64 {
     use sqlx::Connection;
-    let n: i64 = if url.starts_with("sqlite:") {
-        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
-        sqlx::query_scalar("SELECT count(*) FROM staging")
-            .fetch_one(&mut c)
-            .await
-            .unwrap()
+    let mut total = 0i64;
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let staging = format!("sqlite://{path}-staging");
+        let mut c = sqlx::SqliteConnection::connect(&staging).await.unwrap();
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name LIKE 'u\\_%' ESCAPE '\\'",
+        )
+        .fetch_all(&mut c)
+        .await
+        .unwrap();
+        for t in tables {
+            let n: i64 =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM \"{t}\"")))
+                    .fetch_one(&mut c)
+                    .await
+                    .unwrap();
+            total += n;
+        }
     } else {
         let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-        sqlx::query_scalar("SELECT count(*) FROM staging")
-            .fetch_one(&mut c)
-            .await
-            .unwrap()
-    };
-    n as u64
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE 'staging\\_u\\_%'",
+        )
+        .fetch_all(&mut c)
+        .await
+        .unwrap();
+        for t in tables {
+            let n: i64 =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {t}")))
+                    .fetch_one(&mut c)
+                    .await
+                    .unwrap();
+            total += n;
+        }
+    }
+    total as u64
 }
 
 fn next_random(seed: &mut u64) -> u64 {

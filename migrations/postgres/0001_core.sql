@@ -31,27 +31,14 @@ CREATE TABLE checkpoints (
     rejected      BIGINT NOT NULL DEFAULT 0,
     skipped       BIGINT NOT NULL DEFAULT 0,
     staged        BIGINT NOT NULL DEFAULT 0,
+    batches       BIGINT NOT NULL DEFAULT 0,
     run_id        BIGINT,
     updated_at    TIMESTAMPTZ    NOT NULL,
     PRIMARY KEY (connector, unit_key)
 );
 
--- Records of units that are not complete yet, filled by COPY. UNLOGGED: a server crash empties
--- it; the checkpoint's `staged` count detects that and the unit is read again. A later row with
--- the same key wins (highest seq) when the unit is promoted.
-CREATE UNLOGGED TABLE staging (
-    connector     TEXT    NOT NULL,
-    unit_key      TEXT    NOT NULL,
-    entity        TEXT    NOT NULL,
-    external_id   TEXT    NOT NULL,
-    customer_no   TEXT,
-    ref_no        TEXT,
-    data          TEXT    NOT NULL,
-    hash          TEXT    NOT NULL,
-    position      TEXT    NOT NULL,
-    seq           BIGINT  NOT NULL
-);
-CREATE INDEX staging_unit ON staging (connector, unit_key);
+-- Records of units that are not complete yet live in one UNLOGGED table per unit
+-- (staging_u_*, see src/store/postgres/stage.rs).
 
 CREATE TABLE records (
     id            BIGSERIAL PRIMARY KEY,
@@ -60,7 +47,7 @@ CREATE TABLE records (
     external_id   TEXT    NOT NULL,
     customer_no   TEXT,
     ref_no        TEXT,
-    data          JSONB   NOT NULL,
+    data          TEXT    NOT NULL,   -- canonical JSON (cast with ::jsonb for SQL queries)
     hash          TEXT    NOT NULL,
     position      TEXT,
     run_id        BIGINT,

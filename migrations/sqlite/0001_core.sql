@@ -31,25 +31,14 @@ CREATE TABLE checkpoints (
     rejected      INTEGER NOT NULL DEFAULT 0,
     skipped       INTEGER NOT NULL DEFAULT 0,
     staged        INTEGER NOT NULL DEFAULT 0,
+    batches       INTEGER NOT NULL DEFAULT 0,
     run_id        INTEGER,
     updated_at    TEXT    NOT NULL,
     PRIMARY KEY (connector, unit_key)
 );
 
--- Records of units that are not complete yet. A later row with the same key replaces the
--- earlier one (the last row of a file wins).
-CREATE TABLE staging (
-    connector     TEXT    NOT NULL,
-    unit_key      TEXT    NOT NULL,
-    entity        TEXT    NOT NULL,
-    external_id   TEXT    NOT NULL,
-    customer_no   TEXT,
-    ref_no        TEXT,
-    data          TEXT    NOT NULL,
-    hash          TEXT    NOT NULL,
-    position      TEXT    NOT NULL,
-    PRIMARY KEY (connector, unit_key, entity, external_id)
-);
+-- Records of units that are not complete yet live in the staging file (see
+-- src/store/sqlite/stage.rs), not here.
 
 CREATE TABLE records (
     id            INTEGER PRIMARY KEY,

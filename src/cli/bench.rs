@@ -142,9 +142,10 @@ pub async fn bench(
             "sqlite" if have("sqlite3") => {
                 let raw = root.join("raw.db");
                 let _ = std::fs::remove_file(&raw);
-                let script = format!(".mode csv\n.separator ;\n.import '{}' t\n", data.display());
                 let mut c = Command::new("sqlite3");
-                c.arg(&raw).arg(script);
+                c.arg(&raw)
+                    .args(["-cmd", ".mode csv", "-cmd", ".separator ;"])
+                    .arg(format!(".import '{}' t", data.display()));
                 let m = measure(&mut c)?;
                 println!(
                     "| sqlite | raw `sqlite3 .import` (baseline) | {rows} | {:.2}s | {} | {} |",

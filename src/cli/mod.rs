@@ -3,6 +3,7 @@
 
 mod bench;
 mod check;
+mod demo;
 mod preview;
 mod progress;
 mod quarantine;
@@ -77,6 +78,13 @@ pub enum Command {
     Quarantine(quarantine::QuarantineCmd),
     /// Apply store migrations (also done on every start).
     Migrate,
+    /// Build a demo workspace from bundled sample exports (DATEV/WaWi CSV, XRechnung and
+    /// openTRANS XML, a mocked ERPNext), sync it into a fresh SQLite store, print what loaded.
+    Demo {
+        /// Workspace folder (default: ./kontor-demo); its store is replaced on every run.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Benchmark: sync a generated invoice export into each backend (rows/s, peak RSS) next
     /// to the raw `sqlite3 .import` / `psql \copy` of the same file.
     Bench {
@@ -131,6 +139,7 @@ pub async fn main(cli: Cli) -> i32 {
         } => runs::runs(&cli, connector.as_deref(), *json, *limit).await,
         Command::Quarantine(cmd) => quarantine::run(&cli, cmd).await,
         Command::Migrate => migrate(&cli).await,
+        Command::Demo { dir } => demo::demo(&cli, dir.as_deref()).await,
         Command::Bench {
             rows,
             backends,

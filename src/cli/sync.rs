@@ -1,7 +1,8 @@
 //! `kontor sync`.
 
 use super::{Cli, diags_text, load_config, open_store, progress::CliProgress};
-use kontor::store::RunStatus;
+use kontor::config::{Config, ConnectorConfig};
+use kontor::store::{DynStore, RunStatus};
 use kontor::sync::{self, SyncOptions};
 use std::sync::Arc;
 use std::time::Instant;
@@ -31,24 +32,35 @@ pub async fn sync(cli: &Cli, names: &[String], all: bool, reprocess: bool) -> an
         v
     };
     let store = open_store(&cfg).await?;
+    sync_connectors(&cfg, &store, &selected, reprocess).await
+}
+
+/// Runs each connector once, printing its summary line. Exit code: 1 when any run failed
+/// (or could not start), else 3 when rows were quarantined, else 0.
+pub async fn sync_connectors(
+    cfg: &Config,
+    store: &DynStore,
+    selected: &[&ConnectorConfig],
+    reprocess: bool,
+) -> anyhow::Result<i32> {
     let opts = SyncOptions {
         reprocess,
         node: sync::node_name(),
         cancel: None,
         progress: Some(Arc::new(CliProgress::new())),
     };
-    let mut code = 0;
+    let (mut failed, mut partial) = (false, false);
     for c in selected {
-        let prepared = match sync::prepare(&cfg, c) {
+        let prepared = match sync::prepare(cfg, c) {
             Ok(p) => p,
             Err(d) => {
                 eprintln!("{}", diags_text(&d));
-                code = 1;
+                failed = true;
                 continue;
             }
         };
         let started = Instant::now();
-        let report = sync::run(&store, &prepared, &opts).await?;
+        let report = sync::run(store, &prepared, &opts).await?;
         eprintln!(
             "{}: run {} {} ({} unit(s) loaded, {} unchanged, {:.1}s)",
             report.connector,
@@ -67,16 +79,18 @@ pub async fn sync(cli: &Cli, names: &[String], all: bool, reprocess: bool) -> an
                 report.connector
             );
         }
-        println!("{}", report.summary_line());
-        code = code.max(match report.status {
-            RunStatus::Ok => 0,
-            RunStatus::Partial => 3,
-            _ => 1,
-        });
-        if code == 3 && matches!(report.status, RunStatus::Failed | RunStatus::Aborted) {
-            code = 1;
+        println!("{} connector={}", report.summary_line(), report.connector);
+        match report.status {
+            RunStatus::Ok => {}
+            RunStatus::Partial => partial = true,
+            _ => failed = true,
         }
     }
-    // 1 (failed) wins over 3 (quarantined rows).
-    Ok(code)
+    Ok(if failed {
+        1
+    } else if partial {
+        3
+    } else {
+        0
+    })
 }

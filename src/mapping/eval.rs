@@ -7,9 +7,9 @@ use crate::model::values::*;
 use crate::model::{CanonicalRecord, Entity, FieldType};
 use kontor_connector::{Fields, RawRecord};
 use rust_decimal::Decimal;
+use rustc_hash::FxHashMap as HashMap;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// What became of one raw record.
@@ -239,14 +239,12 @@ fn build(t: &Target, input: &Input, cache: &mut ColumnCache) -> Result<Canonical
         },
         None => "EUR".to_owned(),
     };
-    let mut values: HashMap<&str, Value> = HashMap::with_capacity(t.fields.len());
+    let mut values: Values = Vec::with_capacity(t.fields.len() + 2);
     // Every field is checked, so one quarantine entry tells all that is wrong with a row.
     let mut errors: Vec<Rejection> = Vec::new();
     for f in &t.fields {
         match field_value(f, input, cache, &currency) {
-            Ok(Some(v)) => {
-                values.insert(f.name.as_str(), v);
-            }
+            Ok(Some(v)) => values.push((f.name.as_str(), v)),
             Ok(None) => {}
             Err(e) => errors.push(e),
         }
@@ -262,7 +260,7 @@ fn build(t: &Target, input: &Input, cache: &mut ColumnCache) -> Result<Canonical
     derive(t.entity, &mut values, &currency);
     let mut key_parts = Vec::with_capacity(t.key.len());
     for k in &t.key {
-        match values.get(k).and_then(scalar) {
+        match get(&values, k).and_then(scalar) {
             Some(v) if !v.is_empty() => key_parts.push(v.into_owned()),
             _ if t.entity == Entity::Stock && *k == "warehouse" => key_parts.push(String::new()),
             _ => {
@@ -279,7 +277,7 @@ fn build(t: &Target, input: &Input, cache: &mut ColumnCache) -> Result<Canonical
         }
     }
     for r in t.entity.def().required {
-        if !values.contains_key(r) {
+        if get(&values, r).is_none() {
             let label = t
                 .fields
                 .iter()
@@ -294,37 +292,44 @@ fn build(t: &Target, input: &Input, cache: &mut ColumnCache) -> Result<Canonical
     Ok(CanonicalRecord {
         entity: t.entity,
         external_id: key_parts.join("/"),
-        data: assemble(t.entity.def().fields, values),
+        data: assemble(values),
     })
 }
 
+/// Field values of one record by canonical name (a handful: a list beats a map).
+type Values<'a> = Vec<(&'a str, Value)>;
+
+fn get<'v>(values: &'v Values, name: &str) -> Option<&'v Value> {
+    values.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+}
+
 /// Defaults that follow from other fields.
-fn derive(entity: Entity, v: &mut HashMap<&str, Value>, currency: &str) {
+fn derive(entity: Entity, v: &mut Values, currency: &str) {
     match entity {
         Entity::Invoice => {
-            let gross = v.get("gross").and_then(money_amount);
-            let open = v.get("open_amount").and_then(money_amount);
-            if !v.contains_key("status") {
+            let gross = get(v, "gross").and_then(money_amount);
+            let open = get(v, "open_amount").and_then(money_amount);
+            if get(v, "status").is_none() {
                 let status = match (open, gross) {
                     (Some(o), _) if o.is_zero() => "paid",
                     (Some(o), Some(g)) if o.abs() < g.abs() => "partially_paid",
                     _ => "open",
                 };
-                v.insert("status", Value::String(status.into()));
+                v.push(("status", Value::String(status.into())));
             }
             if open.is_none()
                 && let Some(g) = gross
             {
-                let open = if v.get("status").and_then(Value::as_str) == Some("open") {
+                let open = if get(v, "status").and_then(Value::as_str) == Some("open") {
                     g
                 } else {
                     Decimal::ZERO
                 };
-                v.insert("open_amount", money(open, currency));
+                v.push(("open_amount", money(open, currency)));
             }
         }
-        Entity::Order if !v.contains_key("status") => {
-            v.insert("status", Value::String("open".into()));
+        Entity::Order if get(v, "status").is_none() => {
+            v.push(("status", Value::String("open".into())))
         }
         _ => {}
     }
@@ -341,17 +346,10 @@ fn money(d: Decimal, currency: &str) -> Value {
     Value::Object(m)
 }
 
-/// Builds the canonical object in schema order (stable hashes), nesting dotted names.
-fn assemble(defs: &[crate::model::FieldDef], mut values: HashMap<&str, Value>) -> Value {
+/// Builds the canonical object (keys sorted: stable content hashes), nesting dotted names.
+fn assemble(values: Values) -> Value {
     let mut obj = Map::new();
-    for d in defs {
-        if let Some(v) = values.remove(d.name) {
-            insert_dotted(&mut obj, d.name, v);
-        }
-    }
-    let mut extras: Vec<_> = values.into_iter().collect();
-    extras.sort_by(|a, b| a.0.cmp(b.0));
-    for (k, v) in extras {
+    for (k, v) in values {
         insert_dotted(&mut obj, k, v);
     }
     Value::Object(obj)
@@ -390,15 +388,13 @@ fn field_value(
                 rec: input.rec,
                 ctx: Some(el),
             };
-            let mut vals = HashMap::new();
+            let mut vals: Values = Vec::with_capacity(inner.len());
             for lf in inner {
                 if let Some(v) = field_value(lf, &li, cache, currency)? {
-                    vals.insert(lf.name.as_str(), v);
+                    vals.push((lf.name.as_str(), v));
                 }
             }
-            if let FieldType::Lines(defs) = f.ty {
-                lines.push(assemble(defs, vals));
-            }
+            lines.push(assemble(vals));
         }
         return Ok((!lines.is_empty()).then_some(Value::Array(lines)));
     }
@@ -416,13 +412,13 @@ fn field_value(
         }
         Got::NoColumn => None,
     };
-    let text = match raw
+    let text: Option<Cow<str>> = match raw
         .map(|r| transform(&f.tf, r))
         .transpose()
         .map_err(reject)?
     {
         Some(t) if !t.is_empty() => Some(t),
-        _ => f.tf.default.clone(),
+        _ => f.tf.default.as_deref().map(Cow::Borrowed),
     };
     let Some(text) = text else {
         if f.required {
@@ -478,7 +474,18 @@ fn raw_value<'a>(f: &Field, input: &Input<'a>, cache: &mut ColumnCache) -> Got<'
     }
 }
 
-fn transform(tf: &Transforms, raw: Cow<'_, str>) -> Result<String, String> {
+fn transform<'a>(tf: &Transforms, raw: Cow<'a, str>) -> Result<Cow<'a, str>, String> {
+    let untouched =
+        tf.map.is_none() && tf.replace.is_none() && tf.case.is_none() && tf.pad.is_none();
+    if untouched {
+        return Ok(match raw {
+            Cow::Borrowed(b) if tf.trim => Cow::Borrowed(b.trim()),
+            Cow::Owned(o) if tf.trim && o.trim().len() != o.len() => {
+                Cow::Owned(o.trim().to_owned())
+            }
+            other => other,
+        });
+    }
     let mut s = if tf.trim {
         raw.trim().to_owned()
     } else {
@@ -510,7 +517,7 @@ fn transform(tf: &Transforms, raw: Cow<'_, str>) -> Result<String, String> {
                 .collect();
         }
     }
-    Ok(s)
+    Ok(Cow::Owned(s))
 }
 
 fn typed(

@@ -360,7 +360,7 @@ impl CanonicalRecord {
     }
     /// Serialized data and its content hash (BLAKE3, first 16 bytes, hex).
     pub fn encode(&self) -> (String, String) {
-        let text = self.data.to_string();
+        let text = serde_json::to_string(&self.data).unwrap_or_default();
         let hash = blake3::hash(text.as_bytes());
         (text, hash.to_hex()[..32].to_string())
     }

@@ -21,6 +21,90 @@ pub enum DecimalStyle {
 /// Parses a decimal such as `1.234,56`, `-1.234,56`, `1.234,56-`, `(12,00)`, `1,234.56`,
 /// `€ 12,50`, `1e3`.
 pub fn parse_decimal(input: &str, style: DecimalStyle) -> Result<Decimal, String> {
+    if let Some(d) = fast_decimal(input.as_bytes(), style) {
+        return Ok(d);
+    }
+    parse_decimal_slow(input, style)
+}
+
+/// The common shapes (`1.234,56`, `-12.50`, `1.234,56-`, `7`) without allocating; `None`
+/// means "use the general parser" (which also produces the error messages).
+fn fast_decimal(b: &[u8], style: DecimalStyle) -> Option<Decimal> {
+    let (mut neg, mut body) = (false, b);
+    if let [b'-', rest @ ..] = body {
+        neg = true;
+        body = rest;
+    } else if let [rest @ .., b'-'] = body {
+        neg = true;
+        body = rest;
+    }
+    if body.is_empty() || body.len() > 26 {
+        return None;
+    }
+    let (dots, commas) = body.iter().fold((0, 0), |(d, c), x| {
+        (d + (*x == b'.') as usize, c + (*x == b',') as usize)
+    });
+    let decimal = match style {
+        DecimalStyle::German => b',',
+        DecimalStyle::English => b'.',
+        DecimalStyle::Auto => match (dots, commas) {
+            (0, 0) => b'.',
+            (_, 0) if dots == 1 => b'.',
+            (0, 1) => b',',
+            _ => return None,
+        },
+    };
+    let thousands = if decimal == b',' { b'.' } else { b',' };
+    let mut mantissa: i128 = 0;
+    let mut scale: u32 = 0;
+    let mut seen_decimal = false;
+    let mut digits_in_group = 0usize;
+    let mut groups = 0usize;
+    let mut int_digits = 0usize;
+    for (i, &c) in body.iter().enumerate() {
+        match c {
+            b'0'..=b'9' => {
+                mantissa = mantissa
+                    .checked_mul(10)?
+                    .checked_add(i128::from(c - b'0'))?;
+                if seen_decimal {
+                    scale += 1;
+                } else {
+                    digits_in_group += 1;
+                    int_digits += 1;
+                }
+            }
+            x if x == decimal && !seen_decimal && i + 1 < body.len() => {
+                if groups > 0 && digits_in_group != 3 {
+                    return None;
+                }
+                seen_decimal = true;
+            }
+            x if x == thousands && !seen_decimal => {
+                let first_ok = groups > 0 || (1..=3).contains(&digits_in_group);
+                if !first_ok || (groups > 0 && digits_in_group != 3) {
+                    return None;
+                }
+                groups += 1;
+                digits_in_group = 0;
+            }
+            _ => return None,
+        }
+    }
+    if (groups > 0 && !seen_decimal && digits_in_group != 3)
+        || (int_digits == 0 && !seen_decimal)
+        || scale > 28
+    {
+        return None;
+    }
+    let mut d = Decimal::try_from_i128_with_scale(mantissa, scale).ok()?;
+    if neg {
+        d = -d;
+    }
+    Some(d)
+}
+
+fn parse_decimal_slow(input: &str, style: DecimalStyle) -> Result<Decimal, String> {
     let mut s: String = input
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '\u{a0}' && *c != '\u{202f}' && *c != '€')
@@ -146,8 +230,8 @@ pub fn parse_date(
             AUTO_PATTERNS
                 .iter()
                 .find_map(|p| {
-                    NaiveDate::parse_from_str(date_part, p)
-                        .ok()
+                    fast_date(date_part, p)
+                        .or_else(|| NaiveDate::parse_from_str(date_part, p).ok())
                         .filter(|d| (1900..=2199).contains(&d.year()))
                 })
                 .ok_or_else(|| {
@@ -156,7 +240,7 @@ pub fn parse_date(
         }
         DateFormat::Patterns(patterns) => patterns
             .iter()
-            .find_map(|p| NaiveDate::parse_from_str(s, p).ok())
+            .find_map(|p| fast_date(s, p).or_else(|| NaiveDate::parse_from_str(s, p).ok()))
             .ok_or_else(|| {
                 format!(
                     "`{input}` is not a date in the format {}",
@@ -164,6 +248,25 @@ pub fn parse_date(
                 )
             }),
         DateFormat::DayMonth => parse_ttmm(s, fiscal_year_start),
+    }
+}
+
+/// `%d.%m.%Y` and `%Y-%m-%d` without chrono's format parser.
+fn fast_date(s: &str, pattern: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b.get(r.clone())?.iter().try_fold(0u32, |acc, c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    match pattern {
+        "%d.%m.%Y" if b.len() == 10 && b[2] == b'.' && b[5] == b'.' => {
+            NaiveDate::from_ymd_opt(num(6..10)? as i32, num(3..5)?, num(0..2)?)
+        }
+        "%Y-%m-%d" if b.len() == 10 && b[4] == b'-' && b[7] == b'-' => {
+            NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
+        }
+        _ => None,
     }
 }
 
@@ -361,6 +464,45 @@ mod tests {
             auto("99999999999999999999999.99"),
             "99999999999999999999999.99"
         );
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_general_parser() {
+        let mut cases = Vec::new();
+        for int in [
+            "0",
+            "7",
+            "12",
+            "123",
+            "1234",
+            "1.234",
+            "12.345.678",
+            "1,234",
+            "1,234,567",
+            ".5",
+            "01",
+        ] {
+            for frac in ["", ",5", ",50", ".5", ".05", ",123456"] {
+                for sign in ["", "-", "+", "suffix"] {
+                    let body = format!("{int}{frac}");
+                    cases.push(match sign {
+                        "suffix" => format!("{body}-"),
+                        s => format!("{s}{body}"),
+                    });
+                }
+            }
+        }
+        for c in &cases {
+            for style in [
+                DecimalStyle::German,
+                DecimalStyle::English,
+                DecimalStyle::Auto,
+            ] {
+                if let Some(fast) = fast_decimal(c.as_bytes(), style) {
+                    assert_eq!(Ok(fast), parse_decimal_slow(c, style), "{c} {style:?}");
+                }
+            }
+        }
     }
 
     #[test]

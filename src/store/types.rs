@@ -128,6 +128,8 @@ pub struct Checkpoint {
     pub rejected: u64,
     pub skipped: u64,
     pub staged: u64,
+    /// Batches staged (compared with the staging area's own count before resuming).
+    pub batches: u64,
     pub run_id: Option<RunId>,
 }
 

@@ -2,17 +2,17 @@
 
 use super::*;
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
-use sqlx::{AssertSqlSafe, ConnectOptions, Row, SqliteConnection, SqlitePool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions, SqliteConnection, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+mod rows;
+mod stage;
 
-/// Rows per multi-row INSERT (9 values each, well below SQLite's variable limit).
-const CHUNK: usize = 400;
+use rows::{checkpoint, quarantine_entry, run_info, stored_record};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -29,12 +29,17 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(30))
-            .pragma("cache_size", "-16000")
+            .pragma("cache_size", "-32000")
             .pragma("temp_store", "file")
             .log_statements(tracing::log::LevelFilter::Trace)
             .log_slow_statements(tracing::log::LevelFilter::Debug, Duration::from_secs(10));
+        let staging = stage::staging_path(url).display().to_string();
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .after_connect(move |conn, _| {
+                let staging = staging.clone();
+                Box::pin(async move { stage::attach(conn, &staging).await })
+            })
             .acquire_slow_level(tracing::log::LevelFilter::Debug)
             .connect_with(opts)
             .await
@@ -43,6 +48,14 @@ impl SqliteStore {
                 message: e.to_string(),
             })?;
         MIGRATOR.run(&pool).await?;
+        // No unit in progress: give the staging file's space back.
+        let staging: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM checkpoints WHERE status = 'staging'")
+                .fetch_one(&pool)
+                .await?;
+        if staging == 0 {
+            sqlx::query("VACUUM st").execute(&pool).await?;
+        }
         Ok(Self { pool })
     }
 
@@ -53,112 +66,6 @@ impl SqliteStore {
 
 fn u(v: i64) -> u64 {
     v.max(0) as u64
-}
-
-fn run_info(r: &SqliteRow) -> Result<RunInfo, sqlx::Error> {
-    Ok(RunInfo {
-        id: r.try_get("id")?,
-        connector: r.try_get("connector")?,
-        node: r.try_get("node")?,
-        status: RunStatus::parse(r.try_get::<&str, _>("status")?),
-        started_at: r.try_get("started_at")?,
-        finished_at: r.try_get("finished_at")?,
-        counts: Counts {
-            read: u(r.try_get("read")?),
-            inserted: u(r.try_get("inserted")?),
-            updated: u(r.try_get("updated")?),
-            unchanged: u(r.try_get("unchanged")?),
-            quarantined: u(r.try_get("quarantined")?),
-            skipped: u(r.try_get("skipped")?),
-            closed: u(r.try_get("closed")?),
-        },
-        error: r.try_get("error")?,
-    })
-}
-
-fn checkpoint(r: &SqliteRow) -> Result<Checkpoint, sqlx::Error> {
-    let position: Option<String> = r.try_get("position")?;
-    Ok(Checkpoint {
-        unit_key: r.try_get("unit_key")?,
-        label: r.try_get("label")?,
-        status: UnitStatus::parse(r.try_get::<&str, _>("status")?),
-        fingerprint: r.try_get("fingerprint")?,
-        mapping_hash: r.try_get("mapping_hash")?,
-        position: position.and_then(|p| serde_json::from_str(&p).ok()),
-        read: u(r.try_get("read")?),
-        rejected: u(r.try_get("rejected")?),
-        skipped: u(r.try_get("skipped")?),
-        staged: u(r.try_get("staged")?),
-        run_id: r.try_get("run_id")?,
-    })
-}
-
-fn quarantine_entry(r: &SqliteRow) -> Result<QuarantineEntry, sqlx::Error> {
-    Ok(QuarantineEntry {
-        id: r.try_get("id")?,
-        run_id: r.try_get("run_id")?,
-        connector: r.try_get("connector")?,
-        unit_key: r.try_get("unit_key")?,
-        source: r.try_get("source")?,
-        line: r.try_get("line")?,
-        position: r.try_get("position")?,
-        field: r.try_get("field")?,
-        reason: r.try_get("reason")?,
-        raw: r.try_get("raw")?,
-        record: r.try_get("record")?,
-        stream: r.try_get("stream")?,
-        context: r.try_get("context")?,
-        status: r.try_get("status")?,
-        created_at: r.try_get("created_at")?,
-    })
-}
-
-fn stored_record(r: &SqliteRow) -> Result<StoredRecord, sqlx::Error> {
-    let data: String = r.try_get("data")?;
-    Ok(StoredRecord {
-        connector: r.try_get("connector")?,
-        entity: r.try_get("entity")?,
-        external_id: r.try_get("external_id")?,
-        customer_no: r.try_get("customer_no")?,
-        ref_no: r.try_get("ref_no")?,
-        data: serde_json::from_str(&data).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-        hash: r.try_get("hash")?,
-        position: r.try_get("position")?,
-        run_id: r.try_get("run_id")?,
-        synced_at: r.try_get("synced_at")?,
-        closed_at: r.try_get("closed_at")?,
-    })
-}
-
-async fn stage(
-    tx: &mut SqliteConnection,
-    connector: &str,
-    unit_key: &str,
-    records: &[StageRecord],
-) -> Result<(), sqlx::Error> {
-    for chunk in records.chunks(CHUNK) {
-        let sql = format!(
-            "INSERT INTO staging (connector, unit_key, entity, external_id, customer_no, ref_no, data, hash, position) VALUES {} \
-             ON CONFLICT (connector, unit_key, entity, external_id) DO UPDATE SET customer_no = excluded.customer_no, \
-             ref_no = excluded.ref_no, data = excluded.data, hash = excluded.hash, position = excluded.position",
-            values_list(chunk.len(), 9, false)
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for r in chunk {
-            q = q
-                .bind(connector)
-                .bind(unit_key)
-                .bind(r.entity)
-                .bind(&r.external_id)
-                .bind(&r.customer_no)
-                .bind(&r.ref_no)
-                .bind(&r.data)
-                .bind(&r.hash)
-                .bind(&r.position);
-        }
-        q.execute(&mut *tx).await?;
-    }
-    Ok(())
 }
 
 async fn insert_rejects(
@@ -191,59 +98,6 @@ async fn insert_rejects(
         .await?;
     }
     Ok(())
-}
-
-/// Moves a unit's staged records into `records`; returns inserted/updated/unchanged of the
-/// distinct keys (`attempted` rows were staged; the surplus were superseded duplicates).
-async fn promote(
-    tx: &mut SqliteConnection,
-    connector: &str,
-    unit_key: &str,
-    run_id: RunId,
-    attempted: u64,
-    now: DateTime<Utc>,
-) -> Result<Counts, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT count(*) AS n, coalesce(sum(r.id IS NULL), 0) AS ins, \
-         coalesce(sum(r.id IS NOT NULL AND (r.hash <> s.hash OR r.closed_at IS NOT NULL)), 0) AS upd \
-         FROM staging s LEFT JOIN records r ON r.connector = s.connector AND r.entity = s.entity AND r.external_id = s.external_id \
-         WHERE s.connector = ?1 AND s.unit_key = ?2",
-    )
-    .bind(connector)
-    .bind(unit_key)
-    .fetch_one(&mut *tx)
-    .await?;
-    let (n, ins, upd) = (
-        u(row.try_get("n")?),
-        u(row.try_get("ins")?),
-        u(row.try_get("upd")?),
-    );
-    sqlx::query(
-        "INSERT INTO records (connector, entity, external_id, customer_no, ref_no, data, hash, position, run_id, synced_at, first_seen_at) \
-         SELECT connector, entity, external_id, customer_no, ref_no, data, hash, position, ?3, ?4, ?4 FROM staging \
-         WHERE connector = ?1 AND unit_key = ?2 \
-         ON CONFLICT (connector, entity, external_id) DO UPDATE SET customer_no = excluded.customer_no, ref_no = excluded.ref_no, \
-         data = excluded.data, hash = excluded.hash, position = excluded.position, run_id = excluded.run_id, \
-         synced_at = excluded.synced_at, closed_at = NULL, closed_run_id = NULL \
-         WHERE records.hash <> excluded.hash OR records.closed_at IS NOT NULL",
-    )
-    .bind(connector)
-    .bind(unit_key)
-    .bind(run_id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("DELETE FROM staging WHERE connector = ?1 AND unit_key = ?2")
-        .bind(connector)
-        .bind(unit_key)
-        .execute(&mut *tx)
-        .await?;
-    Ok(Counts {
-        inserted: ins,
-        updated: upd,
-        unchanged: n - ins - upd + attempted.saturating_sub(n),
-        ..Counts::default()
-    })
 }
 
 #[async_trait]
@@ -334,19 +188,15 @@ impl Store for SqliteStore {
         Ok(rows.iter().map(checkpoint).collect::<Result<_, _>>()?)
     }
 
-    async fn staging_intact(
-        &self,
-        _connector: &str,
-        _checkpoint: &Checkpoint,
-    ) -> Result<bool, StoreError> {
-        // Staging lives in the same transactional database as the checkpoint.
-        Ok(true)
+    async fn staging_intact(&self, connector: &str, cp: &Checkpoint) -> Result<bool, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(stage::batches(&mut conn, connector, &cp.unit_key).await? == cp.batches)
     }
 
     async fn reset_unit(&self, connector: &str, unit_key: &str) -> Result<(), StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        stage::drop_unit(&mut tx, connector, unit_key).await?;
         for sql in [
-            "DELETE FROM staging WHERE connector = ?1 AND unit_key = ?2",
             "DELETE FROM checkpoints WHERE connector = ?1 AND unit_key = ?2",
             "UPDATE quarantine SET status = 'superseded', resolved_at = ?3 WHERE connector = ?1 AND unit_key = ?2 AND status = 'open'",
         ] {
@@ -365,7 +215,7 @@ impl Store for SqliteStore {
         let now = Utc::now();
         let unit = &b.unit;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        stage(&mut tx, unit.connector, unit.key, &b.records).await?;
+        stage::stage(&mut tx, unit.connector, unit.key, &b.records).await?;
         insert_rejects(
             &mut tx,
             b.run_id,
@@ -385,7 +235,7 @@ impl Store for SqliteStore {
         }
         let mut counts = Counts::default();
         if b.promote {
-            counts = promote(
+            counts = stage::promote(
                 &mut tx,
                 unit.connector,
                 unit.key,
@@ -397,9 +247,10 @@ impl Store for SqliteStore {
         }
         let status = if b.promote { "done" } else { "staging" };
         sqlx::query(
-            "INSERT INTO checkpoints (connector, unit_key, label, status, fingerprint, mapping_hash, position, read, rejected, skipped, staged, run_id, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+            "INSERT INTO checkpoints (connector, unit_key, label, status, fingerprint, mapping_hash, position, read, rejected, skipped, staged, run_id, updated_at, batches) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, CASE WHEN ?4 = 'done' THEN 0 ELSE 1 END) \
              ON CONFLICT (connector, unit_key) DO UPDATE SET label = ?3, status = ?4, fingerprint = ?5, mapping_hash = ?6, position = ?7, \
+             batches = CASE WHEN ?4 = 'done' THEN 0 ELSE batches + 1 END, \
              read = CASE WHEN ?4 = 'done' THEN ?8 ELSE read + ?8 END, rejected = CASE WHEN ?4 = 'done' THEN ?9 ELSE rejected + ?9 END, \
              skipped = CASE WHEN ?4 = 'done' THEN ?10 ELSE skipped + ?10 END, staged = CASE WHEN ?4 = 'done' THEN 0 ELSE staged + ?11 END, \
              run_id = ?12, updated_at = ?13",
@@ -444,18 +295,14 @@ impl Store for SqliteStore {
         let refused = read > 0 && rejected as f64 / read as f64 > max_reject_ratio;
         let mut counts = Counts::default();
         if refused {
-            sqlx::query("DELETE FROM staging WHERE connector = ? AND unit_key = ?")
-                .bind(unit.connector)
-                .bind(unit.key)
-                .execute(&mut *tx)
-                .await?;
+            stage::drop_unit(&mut tx, unit.connector, unit.key).await?;
         } else {
-            counts = promote(&mut tx, unit.connector, unit.key, run_id, staged, now).await?;
+            counts = stage::promote(&mut tx, unit.connector, unit.key, run_id, staged, now).await?;
         }
         sqlx::query(
             "INSERT INTO checkpoints (connector, unit_key, label, status, fingerprint, mapping_hash, position, read, rejected, skipped, staged, run_id, updated_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, 0, 0, 0, 0, ?7, ?8) \
-             ON CONFLICT (connector, unit_key) DO UPDATE SET status = ?4, staged = 0, run_id = ?7, updated_at = ?8",
+             ON CONFLICT (connector, unit_key) DO UPDATE SET status = ?4, staged = 0, batches = 0, run_id = ?7, updated_at = ?8",
         )
         .bind(unit.connector)
         .bind(unit.key)

@@ -1,13 +1,18 @@
-//! PostgreSQL store (production, several nodes): staging filled by COPY, promoted with one
+//! PostgreSQL store (production, several nodes): per-unit staging tables filled by COPY, promoted with one
 //! set-based upsert.
 
 use super::*;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::types::Json;
-use sqlx::{ConnectOptions, PgConnection, PgPool, Row};
+use sqlx::{ConnectOptions, PgConnection, PgPool};
 use std::str::FromStr;
 use std::time::Duration;
+
+mod rows;
+mod stage;
+
+use rows::{checkpoint, quarantine_entry, run_info, stored_record};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -45,141 +50,6 @@ fn u(v: i64) -> u64 {
     v.max(0) as u64
 }
 
-fn run_info(r: &PgRow) -> Result<RunInfo, sqlx::Error> {
-    Ok(RunInfo {
-        id: r.try_get("id")?,
-        connector: r.try_get("connector")?,
-        node: r.try_get("node")?,
-        status: RunStatus::parse(r.try_get::<&str, _>("status")?),
-        started_at: r.try_get("started_at")?,
-        finished_at: r.try_get("finished_at")?,
-        counts: Counts {
-            read: u(r.try_get("read")?),
-            inserted: u(r.try_get("inserted")?),
-            updated: u(r.try_get("updated")?),
-            unchanged: u(r.try_get("unchanged")?),
-            quarantined: u(r.try_get("quarantined")?),
-            skipped: u(r.try_get("skipped")?),
-            closed: u(r.try_get("closed")?),
-        },
-        error: r.try_get("error")?,
-    })
-}
-
-fn checkpoint(r: &PgRow) -> Result<Checkpoint, sqlx::Error> {
-    let position: Option<Json<serde_json::Value>> = r.try_get("position")?;
-    Ok(Checkpoint {
-        unit_key: r.try_get("unit_key")?,
-        label: r.try_get("label")?,
-        status: UnitStatus::parse(r.try_get::<&str, _>("status")?),
-        fingerprint: r.try_get("fingerprint")?,
-        mapping_hash: r.try_get("mapping_hash")?,
-        position: position.map(|j| j.0),
-        read: u(r.try_get("read")?),
-        rejected: u(r.try_get("rejected")?),
-        skipped: u(r.try_get("skipped")?),
-        staged: u(r.try_get("staged")?),
-        run_id: r.try_get("run_id")?,
-    })
-}
-
-fn quarantine_entry(r: &PgRow) -> Result<QuarantineEntry, sqlx::Error> {
-    Ok(QuarantineEntry {
-        id: r.try_get("id")?,
-        run_id: r.try_get("run_id")?,
-        connector: r.try_get("connector")?,
-        unit_key: r.try_get("unit_key")?,
-        source: r.try_get("source")?,
-        line: r.try_get("line")?,
-        position: r.try_get("position")?,
-        field: r.try_get("field")?,
-        reason: r.try_get("reason")?,
-        raw: r.try_get("raw")?,
-        record: r.try_get("record")?,
-        stream: r.try_get("stream")?,
-        context: r.try_get("context")?,
-        status: r.try_get("status")?,
-        created_at: r.try_get("created_at")?,
-    })
-}
-
-fn stored_record(r: &PgRow) -> Result<StoredRecord, sqlx::Error> {
-    let data: Json<serde_json::Value> = r.try_get("data")?;
-    Ok(StoredRecord {
-        connector: r.try_get("connector")?,
-        entity: r.try_get("entity")?,
-        external_id: r.try_get("external_id")?,
-        customer_no: r.try_get("customer_no")?,
-        ref_no: r.try_get("ref_no")?,
-        data: data.0,
-        hash: r.try_get("hash")?,
-        position: r.try_get("position")?,
-        run_id: r.try_get("run_id")?,
-        synced_at: r.try_get("synced_at")?,
-        closed_at: r.try_get("closed_at")?,
-    })
-}
-
-/// Escapes a value for COPY's text format.
-fn copy_field(out: &mut Vec<u8>, v: Option<&str>) {
-    let Some(v) = v else {
-        out.extend_from_slice(b"\\N");
-        return;
-    };
-    for b in v.bytes() {
-        match b {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            _ => out.push(b),
-        }
-    }
-}
-
-async fn stage(
-    tx: &mut PgConnection,
-    connector: &str,
-    unit_key: &str,
-    first_seq: i64,
-    records: &[StageRecord],
-) -> Result<(), sqlx::Error> {
-    if records.is_empty() {
-        return Ok(());
-    }
-    let mut buf = Vec::with_capacity(records.len() * 256);
-    for (i, r) in records.iter().enumerate() {
-        let seq = (first_seq + i as i64).to_string();
-        for (j, v) in [
-            Some(connector),
-            Some(unit_key),
-            Some(r.entity),
-            Some(r.external_id.as_str()),
-            r.customer_no.as_deref(),
-            r.ref_no.as_deref(),
-            Some(r.data.as_str()),
-            Some(r.hash.as_str()),
-            Some(r.position.as_str()),
-            Some(seq.as_str()),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            if j > 0 {
-                buf.push(b'\t');
-            }
-            copy_field(&mut buf, v);
-        }
-        buf.push(b'\n');
-    }
-    let mut copy = tx
-        .copy_in_raw("COPY staging (connector, unit_key, entity, external_id, customer_no, ref_no, data, hash, position, seq) FROM STDIN")
-        .await?;
-    copy.send(buf).await?;
-    copy.finish().await?;
-    Ok(())
-}
-
 async fn insert_rejects(
     tx: &mut PgConnection,
     run_id: RunId,
@@ -210,54 +80,6 @@ async fn insert_rejects(
         .await?;
     }
     Ok(())
-}
-
-/// One set-based upsert of a unit's staged records (the last row of a key wins).
-async fn promote(
-    tx: &mut PgConnection,
-    connector: &str,
-    unit_key: &str,
-    run_id: RunId,
-    attempted: u64,
-    now: DateTime<Utc>,
-) -> Result<Counts, sqlx::Error> {
-    let row = sqlx::query(
-        "WITH s AS ( \
-           SELECT DISTINCT ON (entity, external_id) entity, external_id, customer_no, ref_no, data, hash, position \
-           FROM staging WHERE connector = $1 AND unit_key = $2 ORDER BY entity, external_id, seq DESC \
-         ), up AS ( \
-           INSERT INTO records (connector, entity, external_id, customer_no, ref_no, data, hash, position, run_id, synced_at, first_seen_at) \
-           SELECT $1, entity, external_id, customer_no, ref_no, data::jsonb, hash, position, $3, $4, $4 FROM s \
-           ON CONFLICT (connector, entity, external_id) DO UPDATE SET customer_no = excluded.customer_no, ref_no = excluded.ref_no, \
-             data = excluded.data, hash = excluded.hash, position = excluded.position, run_id = excluded.run_id, \
-             synced_at = excluded.synced_at, closed_at = NULL, closed_run_id = NULL \
-           WHERE records.hash <> excluded.hash OR records.closed_at IS NOT NULL \
-           RETURNING (xmax = 0) AS ins \
-         ) \
-         SELECT (SELECT count(*) FROM s) AS n, count(*) FILTER (WHERE ins) AS ins, count(*) FILTER (WHERE NOT ins) AS upd FROM up",
-    )
-    .bind(connector)
-    .bind(unit_key)
-    .bind(run_id)
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
-    let (n, ins, upd) = (
-        u(row.try_get("n")?),
-        u(row.try_get("ins")?),
-        u(row.try_get("upd")?),
-    );
-    sqlx::query("DELETE FROM staging WHERE connector = $1 AND unit_key = $2")
-        .bind(connector)
-        .bind(unit_key)
-        .execute(&mut *tx)
-        .await?;
-    Ok(Counts {
-        inserted: ins,
-        updated: upd,
-        unchanged: n - ins - upd + attempted.saturating_sub(n),
-        ..Counts::default()
-    })
 }
 
 async fn lock_checkpoint(
@@ -364,23 +186,13 @@ impl Store for PgStore {
     }
 
     async fn staging_intact(&self, connector: &str, cp: &Checkpoint) -> Result<bool, StoreError> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM staging WHERE connector = $1 AND unit_key = $2",
-        )
-        .bind(connector)
-        .bind(&cp.unit_key)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(u(n) == cp.staged)
+        let mut conn = self.pool.acquire().await?;
+        Ok(stage::staged_rows(&mut conn, connector, &cp.unit_key).await? == cp.staged)
     }
 
     async fn reset_unit(&self, connector: &str, unit_key: &str) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM staging WHERE connector = $1 AND unit_key = $2")
-            .bind(connector)
-            .bind(unit_key)
-            .execute(&mut *tx)
-            .await?;
+        stage::drop_unit(&mut tx, connector, unit_key).await?;
         sqlx::query("DELETE FROM checkpoints WHERE connector = $1 AND unit_key = $2")
             .bind(connector)
             .bind(unit_key)
@@ -402,7 +214,7 @@ impl Store for PgStore {
         let mut tx = self.pool.begin().await?;
         let before = lock_checkpoint(&mut tx, unit.connector, unit.key).await?;
         let first_seq = before.as_ref().map_or(0, |c| c.staged as i64);
-        stage(&mut tx, unit.connector, unit.key, first_seq, &b.records).await?;
+        stage::stage(&mut tx, unit.connector, unit.key, first_seq, &b.records).await?;
         insert_rejects(
             &mut tx,
             b.run_id,
@@ -422,7 +234,7 @@ impl Store for PgStore {
         }
         let mut counts = Counts::default();
         if b.promote {
-            counts = promote(
+            counts = stage::promote(
                 &mut tx,
                 unit.connector,
                 unit.key,
@@ -475,18 +287,14 @@ impl Store for PgStore {
         let refused = read > 0 && rejected as f64 / read as f64 > max_reject_ratio;
         let mut counts = Counts::default();
         if refused {
-            sqlx::query("DELETE FROM staging WHERE connector = $1 AND unit_key = $2")
-                .bind(unit.connector)
-                .bind(unit.key)
-                .execute(&mut *tx)
-                .await?;
+            stage::drop_unit(&mut tx, unit.connector, unit.key).await?;
         } else {
-            counts = promote(&mut tx, unit.connector, unit.key, run_id, staged, now).await?;
+            counts = stage::promote(&mut tx, unit.connector, unit.key, run_id, staged, now).await?;
         }
         sqlx::query(
             "INSERT INTO checkpoints (connector, unit_key, label, status, fingerprint, mapping_hash, position, read, rejected, skipped, staged, run_id, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, NULL, 0, 0, 0, 0, $7, $8) \
-             ON CONFLICT (connector, unit_key) DO UPDATE SET status = $4, staged = 0, run_id = $7, updated_at = $8",
+             ON CONFLICT (connector, unit_key) DO UPDATE SET status = $4, staged = 0, batches = 0, run_id = $7, updated_at = $8",
         )
         .bind(unit.connector)
         .bind(unit.key)

@@ -1,0 +1,180 @@
+//! PostgreSQL staging: one UNLOGGED table per unit in progress, filled by COPY and promoted
+//! into `records` with one set-based upsert, then dropped. A server crash empties UNLOGGED
+//! tables; the checkpoint's row count detects that and the unit is read again.
+
+use super::u;
+use crate::store::{Counts, RunId, StageRecord};
+use chrono::{DateTime, Utc};
+use sqlx::{AssertSqlSafe, PgConnection, Row};
+
+/// The staging table of a unit (a plain lower-case identifier).
+fn table(connector: &str, unit_key: &str) -> String {
+    format!(
+        "staging_u_{}",
+        &blake3::hash(format!("{connector}\0{unit_key}").as_bytes()).to_hex()[..20]
+    )
+}
+
+/// Escapes a value for COPY's text format.
+fn copy_field(out: &mut Vec<u8>, v: Option<&str>) {
+    let Some(v) = v else {
+        out.extend_from_slice(b"\\N");
+        return;
+    };
+    let bytes = v.as_bytes();
+    if !bytes
+        .iter()
+        .any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r'))
+    {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    for b in bytes {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            _ => out.push(*b),
+        }
+    }
+}
+
+pub(super) async fn stage(
+    tx: &mut PgConnection,
+    connector: &str,
+    unit_key: &str,
+    first_seq: i64,
+    records: &[StageRecord],
+) -> Result<(), sqlx::Error> {
+    let t = table(connector, unit_key);
+    sqlx::query(AssertSqlSafe(format!(
+        "CREATE UNLOGGED TABLE IF NOT EXISTS {t} (entity TEXT NOT NULL, external_id TEXT NOT NULL, customer_no TEXT, ref_no TEXT, \
+         data TEXT NOT NULL, hash TEXT NOT NULL, position TEXT NOT NULL, seq BIGINT NOT NULL)"
+    )))
+    .execute(&mut *tx)
+    .await?;
+    if records.is_empty() {
+        return Ok(());
+    }
+    let mut buf = Vec::with_capacity(records.len() * 400);
+    for (i, r) in records.iter().enumerate() {
+        let seq = (first_seq + i as i64).to_string();
+        let fields = [
+            Some(r.entity),
+            Some(r.external_id.as_str()),
+            r.customer_no.as_deref(),
+            r.ref_no.as_deref(),
+            Some(r.data.as_str()),
+            Some(r.hash.as_str()),
+            Some(r.position.as_str()),
+            Some(seq.as_str()),
+        ];
+        for (j, v) in fields.into_iter().enumerate() {
+            if j > 0 {
+                buf.push(b'\t');
+            }
+            copy_field(&mut buf, v);
+        }
+        buf.push(b'\n');
+    }
+    let mut copy = tx
+        .copy_in_raw(&format!("COPY {t} (entity, external_id, customer_no, ref_no, data, hash, position, seq) FROM STDIN"))
+        .await?;
+    copy.send(buf).await?;
+    copy.finish().await?;
+    Ok(())
+}
+
+async fn exists(conn: &mut PgConnection, t: &str) -> Result<bool, sqlx::Error> {
+    let found: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
+        .bind(t)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(found.is_some())
+}
+
+/// Rows staged for a unit.
+pub(super) async fn staged_rows(
+    conn: &mut PgConnection,
+    connector: &str,
+    unit_key: &str,
+) -> Result<u64, sqlx::Error> {
+    let t = table(connector, unit_key);
+    if !exists(conn, &t).await? {
+        return Ok(0);
+    }
+    let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT count(*) FROM {t}")))
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(u(n))
+}
+
+pub(super) async fn drop_unit(
+    tx: &mut PgConnection,
+    connector: &str,
+    unit_key: &str,
+) -> Result<(), sqlx::Error> {
+    let t = table(connector, unit_key);
+    sqlx::query(AssertSqlSafe(format!("DROP TABLE IF EXISTS {t}")))
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// One set-based upsert of a unit's staged records (the last row of a key wins).
+pub(super) async fn promote(
+    tx: &mut PgConnection,
+    connector: &str,
+    unit_key: &str,
+    run_id: RunId,
+    attempted: u64,
+    now: DateTime<Utc>,
+) -> Result<Counts, sqlx::Error> {
+    let t = table(connector, unit_key);
+    if !exists(tx, &t).await? {
+        return Ok(Counts::default());
+    }
+    // The last-row-wins sort of a large unit stays in memory instead of spilling to disk.
+    sqlx::query("SET LOCAL work_mem = '64MB'")
+        .execute(&mut *tx)
+        .await?;
+    // Changed rows are updated and new rows inserted by plain INSERT (no speculative
+    // insertion: single flight per connector means nobody else writes these keys). Both see
+    // the table as it was before, so they never touch the same key.
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "WITH s AS MATERIALIZED ( \
+           SELECT DISTINCT ON (entity, external_id) entity, external_id, customer_no, ref_no, data, hash, position \
+           FROM {t} ORDER BY entity, external_id, seq DESC \
+         ), upd AS ( \
+           UPDATE records r SET customer_no = s.customer_no, ref_no = s.ref_no, data = s.data, hash = s.hash, \
+             position = s.position, run_id = $2, synced_at = $3, closed_at = NULL, closed_run_id = NULL \
+           FROM s WHERE r.connector = $1 AND r.entity = s.entity AND r.external_id = s.external_id \
+             AND (r.hash <> s.hash OR r.closed_at IS NOT NULL) \
+           RETURNING 1 \
+         ), ins AS ( \
+           INSERT INTO records (connector, entity, external_id, customer_no, ref_no, data, hash, position, run_id, synced_at, first_seen_at) \
+           SELECT $1, entity, external_id, customer_no, ref_no, data, hash, position, $2, $3, $3 FROM s \
+           WHERE NOT EXISTS (SELECT 1 FROM records r WHERE r.connector = $1 AND r.entity = s.entity AND r.external_id = s.external_id) \
+           RETURNING 1 \
+         ) \
+         SELECT (SELECT count(*) FROM s) AS n, (SELECT count(*) FROM ins) AS ins, (SELECT count(*) FROM upd) AS upd"
+    )))
+    .bind(connector)
+    .bind(run_id)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    let (n, ins, upd) = (
+        u(row.try_get("n")?),
+        u(row.try_get("ins")?),
+        u(row.try_get("upd")?),
+    );
+    drop_unit(tx, connector, unit_key).await?;
+    Ok(Counts {
+        inserted: ins,
+        updated: upd,
+        unchanged: n - ins - upd + attempted.saturating_sub(n),
+        ..Counts::default()
+    })
+}

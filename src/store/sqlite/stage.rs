@@ -1,0 +1,178 @@
+//! SQLite staging: records of incomplete units live in a second database file
+//! (`<store>-staging`, attached as `st`), one table per unit, written without fsync. Its
+//! rollback journal keeps it consistent when the process is killed; a batch counter kept on
+//! both sides (`st.meta` and the checkpoint) detects a commit that reached only one of the two
+//! files, and the unit is then read again. Promotion copies a unit's table into `records` and
+//! drops it.
+
+use super::u;
+use crate::store::{Counts, RunId, StageRecord, values_list};
+use chrono::{DateTime, Utc};
+use sqlx::{AssertSqlSafe, Row, SqliteConnection};
+use std::path::PathBuf;
+
+/// Rows per multi-row INSERT (7 values each, well below SQLite's variable limit).
+const CHUNK: usize = 500;
+
+/// The staging file beside the store file (`None` for in-memory stores: a temp file then).
+pub(super) fn staging_path(url: &str) -> PathBuf {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path.starts_with(':') {
+        return std::env::temp_dir().join(format!("kontor-staging-{}.db", std::process::id()));
+    }
+    PathBuf::from(format!("{path}-staging"))
+}
+
+/// SQL run on every new connection: attach the staging file.
+pub(super) async fn attach(conn: &mut SqliteConnection, path: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("ATTACH DATABASE ? AS st")
+        .bind(path)
+        .execute(&mut *conn)
+        .await?;
+    for sql in [
+        "PRAGMA st.journal_mode = TRUNCATE",
+        "PRAGMA st.synchronous = OFF",
+        "CREATE TABLE IF NOT EXISTS st.meta (unit TEXT PRIMARY KEY, batches INTEGER NOT NULL)",
+    ] {
+        sqlx::query(sql).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The name of a unit's staging table.
+fn table(connector: &str, unit_key: &str) -> (String, String) {
+    let id = blake3::hash(format!("{connector}\0{unit_key}").as_bytes()).to_hex()[..20].to_string();
+    (format!("st.\"u_{id}\""), id)
+}
+
+/// Appends records to a unit's staging table (a later row with the same key replaces the
+/// earlier) and counts the batch.
+pub(super) async fn stage(
+    tx: &mut SqliteConnection,
+    connector: &str,
+    unit_key: &str,
+    records: &[StageRecord],
+) -> Result<(), sqlx::Error> {
+    let (t, id) = table(connector, unit_key);
+    sqlx::query(AssertSqlSafe(format!(
+        "CREATE TABLE IF NOT EXISTS {t} (entity TEXT NOT NULL, external_id TEXT NOT NULL, customer_no TEXT, ref_no TEXT, \
+         data TEXT NOT NULL, hash TEXT NOT NULL, position TEXT NOT NULL, PRIMARY KEY (entity, external_id)) WITHOUT ROWID"
+    )))
+    .execute(&mut *tx)
+    .await?;
+    for chunk in records.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO {t} (entity, external_id, customer_no, ref_no, data, hash, position) VALUES {} \
+             ON CONFLICT (entity, external_id) DO UPDATE SET customer_no = excluded.customer_no, ref_no = excluded.ref_no, \
+             data = excluded.data, hash = excluded.hash, position = excluded.position",
+            values_list(chunk.len(), 7, false)
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for r in chunk {
+            q = q
+                .bind(r.entity)
+                .bind(&r.external_id)
+                .bind(&r.customer_no)
+                .bind(&r.ref_no)
+                .bind(&r.data)
+                .bind(&r.hash)
+                .bind(&r.position);
+        }
+        q.execute(&mut *tx).await?;
+    }
+    sqlx::query("INSERT INTO st.meta (unit, batches) VALUES (?, 1) ON CONFLICT (unit) DO UPDATE SET batches = batches + 1")
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Batches the staging file holds for a unit.
+pub(super) async fn batches(
+    conn: &mut SqliteConnection,
+    connector: &str,
+    unit_key: &str,
+) -> Result<u64, sqlx::Error> {
+    let (_, id) = table(connector, unit_key);
+    let n: Option<i64> = sqlx::query_scalar("SELECT batches FROM st.meta WHERE unit = ?")
+        .bind(&id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(u(n.unwrap_or(0)))
+}
+
+/// Forgets a unit's staged records.
+pub(super) async fn drop_unit(
+    tx: &mut SqliteConnection,
+    connector: &str,
+    unit_key: &str,
+) -> Result<(), sqlx::Error> {
+    let (t, id) = table(connector, unit_key);
+    sqlx::query(AssertSqlSafe(format!("DROP TABLE IF EXISTS {t}")))
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM st.meta WHERE unit = ?")
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Moves a unit's staged records into `records`; returns inserted/updated/unchanged of the
+/// distinct keys (`attempted` rows were staged; the surplus were superseded duplicates).
+pub(super) async fn promote(
+    tx: &mut SqliteConnection,
+    connector: &str,
+    unit_key: &str,
+    run_id: RunId,
+    attempted: u64,
+    now: DateTime<Utc>,
+) -> Result<Counts, sqlx::Error> {
+    let (t, _) = table(connector, unit_key);
+    let exists: Option<String> =
+        sqlx::query_scalar("SELECT name FROM st.sqlite_master WHERE type = 'table' AND name = ?")
+            .bind(t.trim_start_matches("st.").trim_matches('"'))
+            .fetch_optional(&mut *tx)
+            .await?;
+    if exists.is_none() {
+        return Ok(Counts::default());
+    }
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT count(*) AS n, coalesce(sum(r.id IS NULL), 0) AS ins, \
+         coalesce(sum(r.id IS NOT NULL AND (r.hash <> s.hash OR r.closed_at IS NOT NULL)), 0) AS upd \
+         FROM {t} s LEFT JOIN records r ON r.connector = ?1 AND r.entity = s.entity AND r.external_id = s.external_id"
+    )))
+    .bind(connector)
+    .fetch_one(&mut *tx)
+    .await?;
+    let (n, ins, upd) = (
+        u(row.try_get("n")?),
+        u(row.try_get("ins")?),
+        u(row.try_get("upd")?),
+    );
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO records (connector, entity, external_id, customer_no, ref_no, data, hash, position, run_id, synced_at, first_seen_at) \
+         SELECT ?1, entity, external_id, customer_no, ref_no, data, hash, position, ?2, ?3, ?3 FROM {t} WHERE true \
+         ON CONFLICT (connector, entity, external_id) DO UPDATE SET customer_no = excluded.customer_no, ref_no = excluded.ref_no, \
+         data = excluded.data, hash = excluded.hash, position = excluded.position, run_id = excluded.run_id, \
+         synced_at = excluded.synced_at, closed_at = NULL, closed_run_id = NULL \
+         WHERE records.hash <> excluded.hash OR records.closed_at IS NOT NULL"
+    )))
+    .bind(connector)
+    .bind(run_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    drop_unit(tx, connector, unit_key).await?;
+    Ok(Counts {
+        inserted: ins,
+        updated: upd,
+        unchanged: n - ins - upd + attempted.saturating_sub(n),
+        ..Counts::default()
+    })
+}
