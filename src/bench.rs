@@ -40,10 +40,10 @@ pub fn write_invoice_export(
         let day = 1 + (i % 28);
         let month = 1 + (i / 28) % 12;
         let credit = i % 20 == 0;
-        let rate = if seed % 7 == 0 { 7 } else { 19 };
+        let rate = if seed.is_multiple_of(7) { 7 } else { 19 };
         let tax = cents * rate / 100;
         let gross = cents + tax;
-        let open = if seed % 3 == 0 { 0 } else { gross };
+        let open = if seed.is_multiple_of(3) { 0 } else { gross };
         let sign = if credit { "-" } else { "" };
         line.clear();
         use std::fmt::Write as _;
@@ -79,7 +79,7 @@ pub fn de_amount(cents: u64) -> String {
     let euros = (cents / 100).to_string();
     let mut grouped = String::with_capacity(euros.len() + euros.len() / 3);
     for (i, c) in euros.chars().enumerate() {
-        if i > 0 && (euros.len() - i) % 3 == 0 {
+        if i > 0 && (euros.len() - i).is_multiple_of(3) {
             grouped.push('.');
         }
         grouped.push(c);

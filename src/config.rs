@@ -180,7 +180,7 @@ impl Config {
         for key in doc.keys() {
             if !["store", "server", "sync", "connector"].contains(&key.as_str()) {
                 diags.push(at(
-                    &[key.clone()],
+                    std::slice::from_ref(key),
                     format!("unknown key `{key}` (expected store, server, sync, connector)"),
                 ));
             }

@@ -111,8 +111,9 @@ impl Compiler {
             None => def.key.to_vec(),
         };
         for k in &key {
-            let mapped = fields.iter().any(|f| f.name == *k);
-            if !mapped && !(entity == Entity::Stock && *k == "warehouse") {
+            // A stock record without a warehouse column is the default warehouse.
+            let optional = entity == Entity::Stock && *k == "warehouse";
+            if !optional && !fields.iter().any(|f| f.name == *k) {
                 self.err(
                     Some(spec.span()),
                     format!("{entity}: key field `{k}` is not mapped"),

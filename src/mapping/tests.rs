@@ -18,8 +18,7 @@ fn compile(text: &str) -> Mapping {
 
 fn errors(text: &str) -> Vec<String> {
     Mapping::from_text("t", "t.toml", text, no_builtins)
-        .err()
-        .expect("expected errors")
+        .expect_err("expected errors")
         .iter()
         .map(ToString::to_string)
         .collect()
