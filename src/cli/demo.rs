@@ -15,6 +15,7 @@ macro_rules! bundled {
 /// (path in the demo workspace, content). Sample data and licences: tests/fixtures/*/README.md.
 const FILES: &[(&str, &[u8])] = bundled! {
     "inbox/datev/EXTF_Buchungsstapel.csv" => "tests/fixtures/datev/EXTF_Buchungsstapel.csv",
+    "inbox/datev/EXTF_Buchungsstapel_2026-11.csv" => "mappings/datev-buchungsstapel.fixtures/november-2026.csv",
     "inbox/datev/EXTF_Stammdaten.csv" => "tests/fixtures/datev/EXTF_Stammdaten.csv",
     "inbox/datev/LICENSE" => "tests/fixtures/datev/LICENSE",
     "inbox/wawi/kunden.csv" => "tests/fixtures/wawi/kunden.csv",
@@ -47,7 +48,7 @@ url = "sqlite://kontor.db"
 [[connector]]
 name = "datev-buchungen"
 kind = "csv"
-path = "inbox/datev/EXTF_Buchungsstapel.csv"
+path = "inbox/datev/EXTF_Buchungsstapel*.csv"
 mapping = "mappings/datev-buchungsstapel.toml"
 
 [[connector]]

@@ -1,14 +1,14 @@
 //! Applying a mapping to one raw record.
 
+use super::assemble::{Values, assemble, derive, get, money};
 use super::compiled::*;
 use super::path::scalar;
 use crate::model::phone::normalise_phone;
 use crate::model::values::*;
 use crate::model::{CanonicalRecord, Entity, FieldType};
 use kontor_connector::{Fields, RawRecord};
-use rust_decimal::Decimal;
 use rustc_hash::FxHashMap as HashMap;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::borrow::Cow;
 use std::sync::Arc;
 
@@ -294,81 +294,6 @@ fn build(t: &Target, input: &Input, cache: &mut ColumnCache) -> Result<Canonical
         external_id: key_parts.join("/"),
         data: assemble(values),
     })
-}
-
-/// Field values of one record by canonical name (a handful: a list beats a map).
-type Values<'a> = Vec<(&'a str, Value)>;
-
-fn get<'v>(values: &'v Values, name: &str) -> Option<&'v Value> {
-    values.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
-}
-
-/// Defaults that follow from other fields.
-fn derive(entity: Entity, v: &mut Values, currency: &str) {
-    match entity {
-        Entity::Invoice => {
-            let gross = get(v, "gross").and_then(money_amount);
-            let open = get(v, "open_amount").and_then(money_amount);
-            if get(v, "status").is_none() {
-                let status = match (open, gross) {
-                    (Some(o), _) if o.is_zero() => "paid",
-                    (Some(o), Some(g)) if o.abs() < g.abs() => "partially_paid",
-                    _ => "open",
-                };
-                v.push(("status", Value::String(status.into())));
-            }
-            if open.is_none()
-                && let Some(g) = gross
-            {
-                let open = if get(v, "status").and_then(Value::as_str) == Some("open") {
-                    g
-                } else {
-                    Decimal::ZERO
-                };
-                v.push(("open_amount", money(open, currency)));
-            }
-        }
-        Entity::Order if get(v, "status").is_none() => {
-            v.push(("status", Value::String("open".into())))
-        }
-        _ => {}
-    }
-}
-
-fn money_amount(v: &Value) -> Option<Decimal> {
-    v.get("amount")?.as_str()?.parse().ok()
-}
-
-fn money(d: Decimal, currency: &str) -> Value {
-    let mut m = Map::with_capacity(2);
-    m.insert("amount".into(), Value::String(d.to_string()));
-    m.insert("currency".into(), Value::String(currency.to_owned()));
-    Value::Object(m)
-}
-
-/// Builds the canonical object (keys sorted: stable content hashes), nesting dotted names.
-fn assemble(values: Values) -> Value {
-    let mut obj = Map::new();
-    for (k, v) in values {
-        insert_dotted(&mut obj, k, v);
-    }
-    Value::Object(obj)
-}
-
-fn insert_dotted(obj: &mut Map<String, Value>, name: &str, v: Value) {
-    match name.split_once('.') {
-        None => {
-            obj.insert(name.to_owned(), v);
-        }
-        Some((head, rest)) => {
-            let child = obj
-                .entry(head.to_owned())
-                .or_insert_with(|| Value::Object(Map::new()));
-            if let Value::Object(m) = child {
-                insert_dotted(m, rest, v);
-            }
-        }
-    }
 }
 
 fn field_value(

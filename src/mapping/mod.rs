@@ -1,6 +1,7 @@
 //! The mapping engine: declarative files (`mappings/*.toml`) that turn raw records into
 //! canonical records. See `docs/mapping-format.md`.
 
+mod assemble;
 mod compile;
 mod compiled;
 mod eval;

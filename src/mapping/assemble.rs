@@ -1,0 +1,81 @@
+//! The canonical object of one mapped record: derived defaults (invoice status and open
+//! amount, order status) and the nesting of dotted field names.
+
+use crate::model::Entity;
+use rust_decimal::Decimal;
+use serde_json::{Map, Value};
+
+/// Field values of one record by canonical name (a handful: a list beats a map).
+pub(super) type Values<'a> = Vec<(&'a str, Value)>;
+
+pub(super) fn get<'v>(values: &'v Values, name: &str) -> Option<&'v Value> {
+    values.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+}
+
+/// Defaults that follow from other fields.
+pub(super) fn derive(entity: Entity, v: &mut Values, currency: &str) {
+    match entity {
+        Entity::Invoice => {
+            let gross = get(v, "gross").and_then(money_amount);
+            let open = get(v, "open_amount").and_then(money_amount);
+            if get(v, "status").is_none() {
+                let status = match (open, gross) {
+                    (Some(o), _) if o.is_zero() => "paid",
+                    (Some(o), Some(g)) if o.abs() < g.abs() => "partially_paid",
+                    _ => "open",
+                };
+                v.push(("status", Value::String(status.into())));
+            }
+            if open.is_none()
+                && let Some(g) = gross
+            {
+                let open = if get(v, "status").and_then(Value::as_str) == Some("open") {
+                    g
+                } else {
+                    Decimal::ZERO
+                };
+                v.push(("open_amount", money(open, currency)));
+            }
+        }
+        Entity::Order if get(v, "status").is_none() => {
+            v.push(("status", Value::String("open".into())))
+        }
+        _ => {}
+    }
+}
+
+fn money_amount(v: &Value) -> Option<Decimal> {
+    v.get("amount")?.as_str()?.parse().ok()
+}
+
+pub(super) fn money(d: Decimal, currency: &str) -> Value {
+    let mut m = Map::with_capacity(2);
+    m.insert("amount".into(), Value::String(d.to_string()));
+    m.insert("currency".into(), Value::String(currency.to_owned()));
+    Value::Object(m)
+}
+
+/// Builds the canonical object (keys sorted: stable content hashes), nesting dotted names.
+pub(super) fn assemble(values: Values) -> Value {
+    let mut obj = Map::new();
+    for (k, v) in values {
+        insert_dotted(&mut obj, k, v);
+    }
+    Value::Object(obj)
+}
+
+fn insert_dotted(obj: &mut Map<String, Value>, name: &str, v: Value) {
+    match name.split_once('.') {
+        None => {
+            obj.insert(name.to_owned(), v);
+        }
+        Some((head, rest)) => {
+            let child = obj
+                .entry(head.to_owned())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(m) = child {
+                insert_dotted(m, rest, v);
+            }
+        }
+    }
+}
