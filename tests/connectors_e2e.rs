@@ -17,6 +17,7 @@ macro_rules! both_backends {
 both_backends!(
     xml_documents_load_with_their_semantics_and_a_hostile_file_is_quarantined,
     rest_profile_loads_incrementally_and_a_resync_writes_nothing,
+    every_profile_syncs_with_correct_totals,
 );
 
 fn repo() -> PathBuf {
@@ -256,4 +257,100 @@ async fn rest_profile_loads_incrementally_and_a_resync_writes_nothing(backend: &
         .unwrap();
     assert_eq!(paid.data["open_amount"]["amount"], "0");
     assert_eq!(text(&paid.data, "status"), "paid", "{:?}", paid.data);
+}
+
+/// (profile, auth config, secret file content, invoice streams with their gross field).
+const PROFILES: &[(&str, &str, &str, &[&str], &str)] = &[
+    (
+        "erpnext",
+        "{ kind = \"token\", token_file = \"secret\" }",
+        kontor_rest::mock::ERPNEXT_TOKEN,
+        &["Sales Invoice"],
+        "grand_total",
+    ),
+    (
+        "sap-b1",
+        "{ kind = \"sap_b1_session\", company_db = \"SBODEMODE\", username = \"manager\", password_file = \"secret\" }",
+        kontor_rest::mock::SAP_PASSWORD,
+        &["Invoices", "CreditNotes"],
+        "DocTotal",
+    ),
+    (
+        "weclapp",
+        "{ kind = \"api_key\", header = \"AuthenticationToken\", key_file = \"secret\" }",
+        kontor_rest::mock::WECLAPP_TOKEN,
+        &["salesInvoice"],
+        "grossAmount",
+    ),
+];
+
+fn amount(v: &serde_json::Value) -> rust_decimal::Decimal {
+    let s = match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    s.parse::<rust_decimal::Decimal>()
+        .unwrap_or_else(|e| panic!("{s}: {e}"))
+        .abs()
+}
+
+async fn every_profile_syncs_with_correct_totals(backend: &str) {
+    let (store, _guard) = temp_store(backend).await.unwrap();
+    for (profile, auth, secret, invoice_streams, gross_field) in PROFILES {
+        let erp = kontor_rest::mock::MockErp::start(profile).await;
+        erp.require_auth(true);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("secret"), secret).unwrap();
+        let connectors = format!(
+            "[[connector]]\nname = \"{profile}\"\nkind = \"rest\"\nbase_url = \"{}\"\n\
+             profile = \"{profile}\"\nauth = {auth}\n",
+            erp.uri()
+        );
+        let report = run(&store, dir.path(), &connectors, profile).await;
+        assert_eq!(report.status, RunStatus::Ok, "{profile}: {report:?}");
+
+        let want: rust_decimal::Decimal = invoice_streams
+            .iter()
+            .flat_map(|s| erp.records(s))
+            .map(|r| amount(&r[*gross_field]))
+            .sum();
+        let want_docs: usize = invoice_streams.iter().map(|s| erp.records(s).len()).sum();
+        let mut docs = store
+            .records(Some(profile), Some("invoice"), 10_000)
+            .await
+            .unwrap();
+        docs.extend(
+            store
+                .records(Some(profile), Some("credit_note"), 10_000)
+                .await
+                .unwrap(),
+        );
+        let got: rust_decimal::Decimal = docs
+            .iter()
+            .map(|r| amount(&r.data["gross"]["amount"]))
+            .sum();
+        assert_eq!(docs.len(), want_docs, "{profile}: documents");
+        assert_eq!(
+            got, want,
+            "{profile}: total gross of invoices and credit notes"
+        );
+        assert!(
+            !store
+                .records(Some(profile), Some("customer"), 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{profile}: customers"
+        );
+        for e in ["order", "stock"] {
+            assert!(
+                !store
+                    .records(Some(profile), Some(e), 10)
+                    .await
+                    .unwrap()
+                    .is_empty(),
+                "{profile}: {e}"
+            );
+        }
+    }
 }

@@ -29,7 +29,8 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(30))
-            .pragma("cache_size", "-32000")
+            // Per connection (up to 4): bounds the memory of large promotions.
+            .pragma("cache_size", "-12000")
             .pragma("temp_store", "file")
             .log_statements(tracing::log::LevelFilter::Trace)
             .log_slow_statements(tracing::log::LevelFilter::Debug, Duration::from_secs(10));
