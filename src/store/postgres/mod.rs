@@ -9,6 +9,7 @@ use sqlx::{ConnectOptions, PgConnection, PgPool};
 use std::str::FromStr;
 use std::time::Duration;
 
+mod nodelay;
 mod rows;
 mod stage;
 
@@ -30,8 +31,15 @@ impl PgStore {
             .map_err(connect_err)?
             .log_statements(tracing::log::LevelFilter::Trace)
             .log_slow_statements(tracing::log::LevelFilter::Debug, Duration::from_secs(10));
+        let port = opts.get_port();
         let pool = PgPoolOptions::new()
             .max_connections(8)
+            .after_connect(move |_conn, _meta| {
+                Box::pin(async move {
+                    nodelay::set_on_sockets_to(port);
+                    Ok(())
+                })
+            })
             .acquire_slow_level(tracing::log::LevelFilter::Debug)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(opts)
@@ -214,7 +222,11 @@ impl Store for PgStore {
         let mut tx = self.pool.begin().await?;
         let before = lock_checkpoint(&mut tx, unit.connector, unit.key).await?;
         let first_seq = before.as_ref().map_or(0, |c| c.staged as i64);
-        stage::stage(&mut tx, unit.connector, unit.key, first_seq, &b.records).await?;
+        // A page with its cursor and nothing staged before it goes straight into `records`.
+        let direct = b.promote && first_seq == 0;
+        if !direct {
+            stage::stage(&mut tx, unit.connector, unit.key, first_seq, &b.records).await?;
+        }
         insert_rejects(
             &mut tx,
             b.run_id,
@@ -233,7 +245,10 @@ impl Store for PgStore {
                 .await?;
         }
         let mut counts = Counts::default();
-        if b.promote {
+        if direct {
+            counts =
+                stage::upsert_direct(&mut tx, unit.connector, b.run_id, &b.records, now).await?;
+        } else if b.promote {
             counts = stage::promote(
                 &mut tx,
                 unit.connector,

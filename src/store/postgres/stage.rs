@@ -139,14 +139,27 @@ pub(super) async fn promote(
     sqlx::query("SET LOCAL work_mem = '64MB'")
         .execute(&mut *tx)
         .await?;
-    // Changed rows are updated and new rows inserted by plain INSERT (no speculative
-    // insertion: single flight per connector means nobody else writes these keys). Both see
-    // the table as it was before, so they never touch the same key.
-    let row = sqlx::query(AssertSqlSafe(format!(
-        "WITH s AS MATERIALIZED ( \
-           SELECT DISTINCT ON (entity, external_id) entity, external_id, customer_no, ref_no, data, hash, position \
-           FROM {t} ORDER BY entity, external_id, seq DESC \
-         ), upd AS ( \
+    let row = sqlx::query(AssertSqlSafe(upsert_sql(&format!(
+        "SELECT DISTINCT ON (entity, external_id) entity, external_id, customer_no, ref_no, data, hash, position \
+         FROM {t} ORDER BY entity, external_id, seq DESC"
+    ))))
+    .bind(connector)
+    .bind(run_id)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    drop_unit(tx, connector, unit_key).await?;
+    counts(&row, attempted)
+}
+
+/// The upsert of `source` (distinct rows of entity, external_id, customer_no, ref_no, data,
+/// hash, position) into `records` of connector `$1` for run `$2` at `$3`. Changed rows are
+/// updated and new rows inserted by plain INSERT (no speculative insertion: single flight per
+/// connector means nobody else writes these keys). Both see the table as it was before, so
+/// they never touch the same key.
+fn upsert_sql(source: &str) -> String {
+    format!(
+        "WITH s AS MATERIALIZED ({source}), upd AS ( \
            UPDATE records r SET customer_no = s.customer_no, ref_no = s.ref_no, data = s.data, hash = s.hash, \
              position = s.position, run_id = $2, synced_at = $3, closed_at = NULL, closed_run_id = NULL \
            FROM s WHERE r.connector = $1 AND r.entity = s.entity AND r.external_id = s.external_id \
@@ -159,22 +172,56 @@ pub(super) async fn promote(
            RETURNING 1 \
          ) \
          SELECT (SELECT count(*) FROM s) AS n, (SELECT count(*) FROM ins) AS ins, (SELECT count(*) FROM upd) AS upd"
-    )))
-    .bind(connector)
-    .bind(run_id)
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
+    )
+}
+
+fn counts(row: &sqlx::postgres::PgRow, attempted: u64) -> Result<Counts, sqlx::Error> {
     let (n, ins, upd) = (
         u(row.try_get("n")?),
         u(row.try_get("ins")?),
         u(row.try_get("upd")?),
     );
-    drop_unit(tx, connector, unit_key).await?;
     Ok(Counts {
         inserted: ins,
         updated: upd,
         unchanged: n - ins - upd + attempted.saturating_sub(n),
         ..Counts::default()
     })
+}
+
+/// Upserts a batch that nothing was staged for (an API page with its cursor) straight from
+/// bound arrays: no staging table to create and drop per page.
+pub(super) async fn upsert_direct(
+    tx: &mut PgConnection,
+    connector: &str,
+    run_id: RunId,
+    records: &[StageRecord],
+    now: DateTime<Utc>,
+) -> Result<Counts, sqlx::Error> {
+    if records.is_empty() {
+        return Ok(Counts::default());
+    }
+    let col = |f: fn(&StageRecord) -> Option<&str>| -> Vec<Option<&str>> {
+        records.iter().map(f).collect()
+    };
+    let sql = upsert_sql(
+        "SELECT DISTINCT ON (entity, external_id) entity, external_id, customer_no, ref_no, data, hash, position \
+         FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) \
+           WITH ORDINALITY AS x(entity, external_id, customer_no, ref_no, data, hash, position, seq) \
+         ORDER BY entity, external_id, seq DESC",
+    );
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(connector)
+        .bind(run_id)
+        .bind(now)
+        .bind(col(|r| Some(r.entity)))
+        .bind(col(|r| Some(r.external_id.as_str())))
+        .bind(col(|r| r.customer_no.as_deref()))
+        .bind(col(|r| r.ref_no.as_deref()))
+        .bind(col(|r| Some(r.data.as_str())))
+        .bind(col(|r| Some(r.hash.as_str())))
+        .bind(col(|r| Some(r.position.as_str())))
+        .fetch_one(&mut *tx)
+        .await?;
+    counts(&row, records.len() as u64)
 }
