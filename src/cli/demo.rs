@@ -60,25 +60,25 @@ mapping = "mappings/datev-debitoren.toml"
 [[connector]]
 name = "wawi-kunden"
 kind = "csv"
-path = "inbox/wawi/kunden.csv"
+path = "inbox/wawi/kunden*.csv"
 mapping = "mappings/wawi-kunden.toml"
 
 [[connector]]
 name = "wawi-offene-posten"
 kind = "csv"
-path = "inbox/wawi/offene_posten.csv"
+path = "inbox/wawi/offene_posten*.csv"
 mapping = "mappings/wawi-offene-posten.toml"
 
 [[connector]]
 name = "wawi-auftraege"
 kind = "csv"
-path = "inbox/wawi/offene_auftraege.csv"
+path = "inbox/wawi/offene_auftraege*.csv"
 mapping = "mappings/wawi-auftraege.toml"
 
 [[connector]]
 name = "wawi-lager"
 kind = "csv"
-path = "inbox/wawi/lagerbestand.csv"
+path = "inbox/wawi/lagerbestand*.csv"
 mapping = "mappings/wawi-lager.toml"
 
 [[connector]]
@@ -156,8 +156,28 @@ pub async fn demo(cli: &Cli, dir: Option<&Path>) -> anyhow::Result<i32> {
     Ok(code)
 }
 
-/// Writes the bundled files and removes the store of an earlier demo.
-fn write_workspace(dir: &Path) -> std::io::Result<()> {
+const MARKER: &str = "# kontor demo workspace";
+
+/// Writes the bundled files into a fresh workspace. An earlier demo workspace (its
+/// kontor.toml starts with [`MARKER`]) is cleared first; any other existing kontor.toml is
+/// left alone and the demo refuses the folder.
+fn write_workspace(dir: &Path) -> anyhow::Result<()> {
+    match std::fs::read_to_string(dir.join("kontor.toml")) {
+        Ok(text) if !text.starts_with(MARKER) => anyhow::bail!(
+            "{} has a kontor.toml that `kontor demo` did not write; choose another --dir",
+            dir.display()
+        ),
+        Ok(_) => {
+            for sub in ["inbox", "mappings", "secrets"] {
+                match std::fs::remove_dir_all(dir.join(sub)) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                    _ => {}
+                }
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e.into()),
+    }
     for suffix in [
         "",
         "-wal",
@@ -167,7 +187,7 @@ fn write_workspace(dir: &Path) -> std::io::Result<()> {
         "-staging-shm",
     ] {
         match std::fs::remove_file(dir.join(format!("kontor.db{suffix}"))) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
             _ => {}
         }
     }
@@ -178,7 +198,8 @@ fn write_workspace(dir: &Path) -> std::io::Result<()> {
         }
         std::fs::write(path, bytes)?;
     }
-    std::fs::create_dir_all(dir.join("secrets"))
+    std::fs::create_dir_all(dir.join("secrets"))?;
+    Ok(())
 }
 
 fn print_counts(records: &[StoredRecord]) {
