@@ -402,3 +402,39 @@ fn missing_files_and_unreachable_databases_are_one_clear_message() {
         text(&out)
     );
 }
+
+#[test]
+fn demo_loads_every_sample_source_and_a_second_sync_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = kontor(dir.path(), &["demo"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    for line in [
+        "datev-buchungen      credit_note=1 invoice=4",
+        "datev-debitoren      customer=1",
+        "einvoices            credit_note=1 customer=4 invoice=3",
+        "erpnext              credit_note=1 customer=4 invoice=5 order=3 stock=5",
+        "opentrans            customer=1 delivery=1 invoice=1 order=1 order_confirmation=1",
+        "wawi-kunden          customer=7",
+        "wawi-offene-posten   credit_note=2 invoice=7",
+        "customer 00042 in 7 record(s)",
+    ] {
+        assert!(stdout.contains(line), "missing `{line}` in:\n{stdout}");
+    }
+    assert!(stdout.contains("Müller & Söhne GmbH"), "{stdout}");
+    let ws = dir.path().join("kontor-demo");
+    let again = kontor(&ws, &["sync", "--all"]);
+    let (stdout, stderr) = text(&again);
+    assert_eq!(again.status.code(), Some(0), "{stdout}{stderr}");
+    assert_eq!(
+        stdout.lines().count(),
+        8,
+        "the mock ERP's connector is disabled: {stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .all(|l| l.starts_with("read=0 inserted=0 updated=0")),
+        "{stdout}"
+    );
+}
