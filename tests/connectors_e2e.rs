@@ -257,6 +257,34 @@ async fn rest_profile_loads_incrementally_and_a_resync_writes_nothing(backend: &
         .unwrap();
     assert_eq!(paid.data["open_amount"]["amount"], "0");
     assert_eq!(text(&paid.data, "status"), "paid", "{:?}", paid.data);
+
+    // A record without its required customer goes to quarantine with URL, page and reason;
+    // the stored invoice keeps its last good version.
+    assert!(erp.with_data(|d| d.modify(
+        "Sales Invoice",
+        "RE-2026-0003",
+        "customer",
+        serde_json::Value::Null
+    )));
+    let fourth = run(&store, dir.path(), &connectors, "erp").await;
+    assert_eq!(fourth.counts.quarantined, 1, "{fourth:?}");
+    assert_eq!(fourth.status, RunStatus::Partial);
+    let q = store.quarantine(&Default::default()).await.unwrap();
+    assert_eq!(q.len(), 1);
+    assert!(
+        q[0].position.contains("/api/resource/Sales%20Invoice"),
+        "{:?}",
+        q[0]
+    );
+    assert!(q[0].position.contains("page="), "{:?}", q[0]);
+    assert!(q[0].reason.contains("customer_no"), "{:?}", q[0]);
+    assert!(
+        store
+            .record("erp", "invoice", "RE-2026-0003")
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
 
 /// (profile, auth config, secret file content, invoice streams with their gross field).
