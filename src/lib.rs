@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod config;
 pub mod diag;
+pub mod identity;
 pub mod mapping;
 pub mod model;
 pub mod registry;

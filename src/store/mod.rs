@@ -7,10 +7,14 @@
 //! nothing. Upserts are keyed by (connector, entity, external id); a content hash makes
 //! unchanged records count as `unchanged` without a write.
 
+mod identity;
 mod postgres;
 mod sqlite;
 mod types;
 
+pub use identity::{
+    DocumentHit, IdentityChanges, IdentitySnapshot, IdentityStore, KeyRow, Suggestion, TokenInfo,
+};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::*;
@@ -33,7 +37,7 @@ pub enum StoreError {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: IdentityStore + Send + Sync {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

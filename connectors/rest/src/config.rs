@@ -4,7 +4,6 @@
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 /// Kind-specific keys of a `kind = "rest"` connector.
 #[derive(Debug, Clone, Deserialize)]
@@ -284,50 +283,13 @@ pub struct DeriveConfig {
     pub date_from_epoch_ms: Option<String>,
 }
 
-/// `"30s"`, `"500ms"`, `"2m"`, `"1h"`, or a number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid duration `{s}` (e.g. 30s, 500ms, 2m)"))?;
-    let secs = match unit.trim() {
-        "" | "s" | "sec" => n,
-        "ms" => n / 1000.0,
-        "m" | "min" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return Err(format!("invalid duration unit in `{s}` (ms, s, m, h)")),
-    };
-    if !secs.is_finite() || secs < 0.0 {
-        return Err(format!("invalid duration `{s}`"));
-    }
-    Ok(Duration::from_secs_f64(secs))
-}
-
-/// `"5/s"`, `"300/min"`, `"1000/h"` → (requests, per period).
-pub fn parse_rate(s: &str) -> Result<(u32, Duration), String> {
-    let bad = || format!("invalid rate `{s}` (e.g. 5/s, 300/min, 1000/h)");
-    let (n, unit) = s.split_once('/').ok_or_else(bad)?;
-    let n: u32 = n.trim().parse().map_err(|_| bad())?;
-    if n == 0 {
-        return Err(bad());
-    }
-    let per = match unit.trim() {
-        "s" | "sec" | "second" => Duration::from_secs(1),
-        "m" | "min" | "minute" => Duration::from_secs(60),
-        "h" | "hour" => Duration::from_secs(3600),
-        _ => return Err(bad()),
-    };
-    Ok((n, per))
-}
+pub use kontor_connector::{parse_duration, parse_rate};
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use kontor_connector::{ConfigPart, parse_table};
+    use std::time::Duration;
 
     #[test]
     fn durations_and_rates() {

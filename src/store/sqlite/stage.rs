@@ -133,10 +133,10 @@ pub(super) async fn promote(
     attempted: u64,
     now: DateTime<Utc>,
 ) -> Result<Counts, sqlx::Error> {
-    let (t, _) = table(connector, unit_key);
+    let (t, id) = table(connector, unit_key);
     let exists: Option<String> =
         sqlx::query_scalar("SELECT name FROM st.sqlite_master WHERE type = 'table' AND name = ?")
-            .bind(t.trim_start_matches("st.").trim_matches('"'))
+            .bind(format!("u_{id}"))
             .fetch_optional(&mut *tx)
             .await?;
     if exists.is_none() {

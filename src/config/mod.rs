@@ -3,6 +3,10 @@
 //! `KONTOR_<SECTION>__<KEY>` (e.g. `KONTOR_STORE__URL`) and
 //! `KONTOR_CONNECTOR__<NAME>__<KEY>` (name upper-cased, `-` as `_`).
 
+mod sections;
+
+pub use sections::*;
+
 use crate::diag::{Diagnostic, SpanMap};
 use kontor_connector::{ConfigError, ConfigPart, parse_table};
 use serde::Deserialize;
@@ -17,73 +21,9 @@ pub struct Config {
     pub store: StoreSection,
     pub server: ServerSection,
     pub sync: SyncSection,
+    pub identity: IdentitySection,
     pub connectors: Vec<ConnectorConfig>,
     pub text: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StoreSection {
-    #[serde(default = "default_store_url")]
-    pub url: String,
-}
-
-fn default_store_url() -> String {
-    "sqlite://kontor.db".into()
-}
-
-impl Default for StoreSection {
-    fn default() -> Self {
-        Self {
-            url: default_store_url(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ServerSection {
-    #[serde(default = "default_listen")]
-    pub listen: String,
-}
-
-fn default_listen() -> String {
-    "127.0.0.1:8080".into()
-}
-
-impl Default for ServerSection {
-    fn default() -> Self {
-        Self {
-            listen: default_listen(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SyncSection {
-    /// Records per batch (one transaction each).
-    #[serde(default = "default_batch")]
-    pub batch_size: usize,
-    /// Default for connectors: a unit with a higher share of rejected rows loads nothing.
-    #[serde(default = "default_ratio")]
-    pub max_reject_ratio: f64,
-}
-
-fn default_batch() -> usize {
-    5000
-}
-fn default_ratio() -> f64 {
-    0.1
-}
-
-impl Default for SyncSection {
-    fn default() -> Self {
-        Self {
-            batch_size: default_batch(),
-            max_reject_ratio: default_ratio(),
-        }
-    }
 }
 
 /// One `[[connector]]` entry.
@@ -92,6 +32,9 @@ pub struct ConnectorConfig {
     pub index: usize,
     pub name: String,
     pub kind: String,
+    /// The system whose customer numbers this connector delivers (connectors of one ERP
+    /// share it); default: the connector's name.
+    pub system: String,
     pub mapping: Option<String>,
     pub schedule: Option<String>,
     pub enabled: bool,
@@ -116,6 +59,7 @@ pub enum SyncMode {
 struct Common {
     name: String,
     kind: String,
+    system: Option<String>,
     mapping: Option<String>,
     schedule: Option<String>,
     enabled: Option<bool>,
@@ -128,6 +72,7 @@ struct Common {
 const COMMON_KEYS: &[&str] = &[
     "name",
     "kind",
+    "system",
     "mapping",
     "schedule",
     "enabled",
@@ -178,10 +123,12 @@ impl Config {
         apply_env(&mut doc, env, label, &mut diags);
         let at = |path: &[String], msg: String| spans.at(spans.key_span(path), msg);
         for key in doc.keys() {
-            if !["store", "server", "sync", "connector"].contains(&key.as_str()) {
+            if !SECTIONS.contains(&key.as_str()) && key != "connector" {
                 diags.push(at(
                     std::slice::from_ref(key),
-                    format!("unknown key `{key}` (expected store, server, sync, connector)"),
+                    format!(
+                        "unknown key `{key}` (expected store, server, sync, identity, connector)"
+                    ),
                 ));
             }
         }
@@ -198,7 +145,12 @@ impl Config {
                 }
             }
         };
-        let (store_t, server_t, sync_t) = (section("store"), section("server"), section("sync"));
+        let (store_t, server_t, sync_t, identity_t) = (
+            section("store"),
+            section("server"),
+            section("sync"),
+            section("identity"),
+        );
         let mut sub = |name: &str, e: ConfigError| {
             let mut path = vec![name.to_owned()];
             path.extend(e.key.iter().cloned());
@@ -217,6 +169,14 @@ impl Config {
             sub("sync", e);
             SyncSection::default()
         });
+        let identity: IdentitySection = parse_table(&identity_t, ConfigPart::Settings)
+            .unwrap_or_else(|e| {
+                sub("identity", e);
+                IdentitySection::default()
+            });
+        for problem in server.problems().into_iter().chain(identity.problems()) {
+            diags.push(at(&problem.0, problem.1));
+        }
         let entries = match doc.get("connector") {
             None => Vec::new(),
             Some(toml::Value::Array(a)) => a.clone(),
@@ -265,12 +225,7 @@ impl Config {
                     continue;
                 }
             };
-            if common.name.is_empty()
-                || !common
-                    .name
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            {
+            if !valid_name(&common.name) {
                 diags.push(at(
                     &path(&["name"]),
                     format!("connector name `{}`: use a-z, 0-9 and -", common.name),
@@ -301,8 +256,17 @@ impl Config {
                     diags.push(at(&path(&[key]), format!("{key} must be between 0 and 1")));
                 }
             }
+            if let Some(system) = &common.system
+                && !valid_name(system)
+            {
+                diags.push(at(
+                    &path(&["system"]),
+                    format!("system `{system}`: use a-z, 0-9 and -"),
+                ));
+            }
             connectors.push(ConnectorConfig {
                 index: i,
+                system: common.system.unwrap_or_else(|| common.name.clone()),
                 name: common.name,
                 kind: common.kind,
                 mapping: common.mapping,
@@ -315,6 +279,16 @@ impl Config {
                 settings,
             });
         }
+        for (key, names) in identity.connector_lists() {
+            for (j, n) in names.iter().enumerate() {
+                if !connectors.iter().any(|c| &c.name == n) {
+                    let mut p = vec!["identity".to_owned()];
+                    p.extend(key.iter().cloned());
+                    p.push(j.to_string());
+                    diags.push(at(&p, format!("no connector named `{n}`")));
+                }
+            }
+        }
         if !diags.is_empty() {
             return Err(diags);
         }
@@ -324,6 +298,7 @@ impl Config {
             store: resolve_store(store, &spans_dir(label)),
             server,
             sync,
+            identity,
             connectors,
             text: text.to_owned(),
         })
@@ -359,6 +334,17 @@ impl Config {
             self.base_dir.join(p)
         }
     }
+}
+
+/// The plain sections (besides `[[connector]]`).
+const SECTIONS: &[&str] = &["store", "server", "sync", "identity"];
+
+/// Connector and system names: `[a-z0-9-]+`.
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 fn spans_dir(label: &str) -> PathBuf {
@@ -427,7 +413,7 @@ fn apply_env(
                 }
                 None => diags.push(env_diag(format!("no connector named `{want}`"))),
             }
-        } else if parts.len() == 2 && ["store", "server", "sync"].contains(&section.as_str()) {
+        } else if parts.len() == 2 && SECTIONS.contains(&section.as_str()) {
             let t = doc
                 .entry(section)
                 .or_insert_with(|| toml::Value::Table(toml::Table::new()));

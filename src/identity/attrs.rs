@@ -1,0 +1,112 @@
+//! What identity rules compare: the identifiers and names of a source customer, gathered from
+//! its customer records (one per connector of its system).
+
+use super::KeyId;
+use serde_json::Value;
+
+/// A source customer with everything its customer records say about who it is. A key known
+/// only from documents (an invoice's customer number) has no attributes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SourceCustomer {
+    pub key: KeyId,
+    pub names: Vec<String>,
+    pub vat_ids: Vec<String>,
+    pub glns: Vec<String>,
+    pub emails: Vec<String>,
+    /// E.164
+    pub phones: Vec<String>,
+    pub postcodes: Vec<String>,
+    pub cities: Vec<String>,
+}
+
+fn push_unique(list: &mut Vec<String>, v: Option<&str>) {
+    if let Some(v) = v.map(str::trim).filter(|v| !v.is_empty())
+        && !list.iter().any(|x| x == v)
+    {
+        list.push(v.to_owned());
+    }
+}
+
+impl SourceCustomer {
+    pub fn new(key: KeyId) -> Self {
+        Self {
+            key,
+            ..Self::default()
+        }
+    }
+
+    /// Adds what a canonical customer record (its JSON) says.
+    pub fn add_record(&mut self, data: &Value) {
+        let s = |k: &str| data.get(k).and_then(Value::as_str);
+        push_unique(&mut self.names, s("name"));
+        push_unique(&mut self.vat_ids, s("vat_id").map(normalise_vat).as_deref());
+        push_unique(&mut self.glns, s("gln"));
+        push_unique(
+            &mut self.emails,
+            s("email").map(|e| e.trim().to_lowercase()).as_deref(),
+        );
+        if let Some(phones) = data.get("phones").and_then(Value::as_array) {
+            for p in phones {
+                push_unique(&mut self.phones, p.as_str());
+            }
+        }
+        if let Some(addr) = data.get("address") {
+            let a = |k: &str| addr.get(k).and_then(Value::as_str);
+            push_unique(&mut self.postcodes, a("postcode"));
+            push_unique(&mut self.cities, a("city"));
+        }
+    }
+
+    /// Values of one deterministic rule.
+    pub fn values(&self, rule: &str) -> &[String] {
+        match rule {
+            "vat_id" => &self.vat_ids,
+            "gln" => &self.glns,
+            "email" => &self.emails,
+            "phone" => &self.phones,
+            _ => &[],
+        }
+    }
+
+    pub fn has_attributes(&self) -> bool {
+        !(self.names.is_empty()
+            && self.vat_ids.is_empty()
+            && self.glns.is_empty()
+            && self.emails.is_empty()
+            && self.phones.is_empty())
+    }
+}
+
+/// VAT ids compare without spaces, dots and dashes, upper-cased (`DE 123.456.788` =
+/// `DE123456788`).
+pub fn normalise_vat(v: &str) -> String {
+    v.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_uppercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gathers_attributes_of_several_records() {
+        let mut c = SourceCustomer::new(KeyId::new("wawi", "00042"));
+        c.add_record(&serde_json::json!({
+            "name": "Müller & Söhne GmbH", "vat_id": "DE 123 456 788", "email": "Info@Mueller.de ",
+            "phones": ["+4922147110"], "address": {"postcode": "50667", "city": "Köln"}
+        }));
+        c.add_record(&serde_json::json!({"name": "Müller & Söhne GmbH", "phones": ["+4922147110", "+491711"]}));
+        assert_eq!(c.names, ["Müller & Söhne GmbH"]);
+        assert_eq!(c.vat_ids, ["DE123456788"]);
+        assert_eq!(c.emails, ["info@mueller.de"]);
+        assert_eq!(c.phones, ["+4922147110", "+491711"]);
+        assert_eq!(
+            (c.postcodes[0].as_str(), c.cities[0].as_str()),
+            ("50667", "Köln")
+        );
+        assert!(c.has_attributes());
+        assert!(!SourceCustomer::new(KeyId::new("x", "1")).has_attributes());
+    }
+}

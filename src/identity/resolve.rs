@@ -1,0 +1,497 @@
+//! The resolution itself: a pure function from source customers, cross-references and ops
+//! decisions (plus the previous assignment, for stable ids) to customers, explanations and
+//! suggestions. Deterministic: the same input gives the same output.
+
+use super::attrs::SourceCustomer;
+use super::ids::assign_ids;
+use super::normalize::{company_key, name_similarity, phonetic_key};
+use super::{Assignment, Decision, DecisionKind, KeyId, MatchedOn, NewSuggestion, PrevKey};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+#[derive(Debug, Clone)]
+pub struct ResolveOptions {
+    /// Deterministic rules in order (`xref`, `vat_id`, `gln`, `email`, `phone`).
+    pub rules: Vec<String>,
+    /// Name similarity from which customers at one postcode are suggested as one.
+    pub suggest_threshold: f64,
+    /// An identifier shared by more source customers than this is not identifying (a tax
+    /// adviser's mailbox, a call centre's number): it is ignored.
+    pub max_shared: usize,
+}
+
+impl Default for ResolveOptions {
+    fn default() -> Self {
+        Self {
+            rules: crate::config::IDENTITY_RULES
+                .iter()
+                .map(|r| (*r).to_owned())
+                .collect(),
+            suggest_threshold: 0.85,
+            max_shared: 25,
+        }
+    }
+}
+
+/// What a resolution works on.
+#[derive(Debug, Clone, Copy)]
+pub struct ResolveInput<'a> {
+    /// Every source customer, with or without attributes.
+    pub customers: &'a [SourceCustomer],
+    /// Rows of the cross-reference files: keys that are one customer.
+    pub xref: &'a [Vec<KeyId>],
+    pub decisions: &'a [Decision],
+    pub prev: &'a HashMap<KeyId, PrevKey>,
+    /// Alias ids (merged into another) before this resolution.
+    pub aliases: &'a BTreeMap<i64, i64>,
+    /// The first id never used.
+    pub next_id: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Resolution {
+    /// One per source customer.
+    pub assignments: Vec<Assignment>,
+    /// The complete alias table (old id → the id it was merged into).
+    pub aliases: BTreeMap<i64, i64>,
+    pub suggestions: Vec<NewSuggestion>,
+    /// Number of customers.
+    pub customers: usize,
+    /// Identifier values ignored because too many source customers share them.
+    pub ambiguous: usize,
+}
+
+/// Why two clusters may not be merged.
+enum Blocked {
+    /// Ops said they are different.
+    Decided,
+    /// A rule would merge them, but something says they differ.
+    Guard(String),
+}
+
+#[derive(Default)]
+struct Cluster {
+    members: Vec<usize>,
+    systems: BTreeSet<String>,
+    vats: BTreeSet<String>,
+    glns: BTreeSet<String>,
+}
+
+struct Edge {
+    a: usize,
+    b: usize,
+    rule: String,
+    value: String,
+}
+
+struct Uf<'a> {
+    parent: Vec<usize>,
+    clusters: Vec<Cluster>,
+    unlinked: HashMap<usize, Vec<usize>>,
+    edges: Vec<Edge>,
+    customers: &'a [SourceCustomer],
+}
+
+impl<'a> Uf<'a> {
+    fn new(customers: &'a [SourceCustomer]) -> Self {
+        let clusters = customers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Cluster {
+                members: vec![i],
+                systems: BTreeSet::from([c.key.system.clone()]),
+                vats: c.vat_ids.iter().cloned().collect(),
+                glns: c.glns.iter().cloned().collect(),
+            })
+            .collect();
+        Self {
+            parent: (0..customers.len()).collect(),
+            clusters,
+            unlinked: HashMap::new(),
+            edges: Vec::new(),
+            customers,
+        }
+    }
+
+    fn find(&mut self, mut x: usize) -> usize {
+        while self.parent[x] != x {
+            self.parent[x] = self.parent[self.parent[x]];
+            x = self.parent[x];
+        }
+        x
+    }
+
+    fn blocked(&mut self, ra: usize, rb: usize, trusted: bool) -> Option<Blocked> {
+        let (small, other) = if self.clusters[ra].members.len() <= self.clusters[rb].members.len() {
+            (ra, rb)
+        } else {
+            (rb, ra)
+        };
+        let partners: Vec<usize> = self.clusters[small]
+            .members
+            .iter()
+            .filter_map(|m| self.unlinked.get(m))
+            .flatten()
+            .copied()
+            .collect();
+        if partners.into_iter().any(|p| self.find(p) == other) {
+            return Some(Blocked::Decided);
+        }
+        if trusted {
+            return None;
+        }
+        let (a, b) = (&self.clusters[ra], &self.clusters[rb]);
+        if let Some(s) = a.systems.intersection(&b.systems).next() {
+            return Some(Blocked::Guard(format!(
+                "both are customers of {s} under different numbers"
+            )));
+        }
+        for (what, x, y) in [("VAT IDs", &a.vats, &b.vats), ("GLNs", &a.glns, &b.glns)] {
+            if !x.is_empty() && !y.is_empty() && x.is_disjoint(y) {
+                return Some(Blocked::Guard(format!("different {what}")));
+            }
+        }
+        None
+    }
+
+    /// Joins the clusters of `a` and `b` unless blocked; `trusted` edges (ops decisions,
+    /// cross-references) skip the attribute guards.
+    fn union(
+        &mut self,
+        a: usize,
+        b: usize,
+        rule: &str,
+        value: &str,
+        trusted: bool,
+    ) -> Result<bool, Blocked> {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra == rb {
+            return Ok(false);
+        }
+        if let Some(why) = self.blocked(ra, rb, trusted) {
+            return Err(why);
+        }
+        let (big, small) = if self.clusters[ra].members.len() >= self.clusters[rb].members.len() {
+            (ra, rb)
+        } else {
+            (rb, ra)
+        };
+        let moved = std::mem::take(&mut self.clusters[small]);
+        let target = &mut self.clusters[big];
+        target.members.extend(moved.members);
+        target.systems.extend(moved.systems);
+        target.vats.extend(moved.vats);
+        target.glns.extend(moved.glns);
+        self.parent[small] = big;
+        self.edges.push(Edge {
+            a,
+            b,
+            rule: rule.to_owned(),
+            value: value.to_owned(),
+        });
+        Ok(true)
+    }
+}
+
+/// Suggestion candidates by cluster pair (roots ordered), best score kept.
+type Candidates = BTreeMap<(usize, usize), (f64, String, String)>;
+
+fn candidate(c: &mut Candidates, ra: usize, rb: usize, score: f64, rule: String, reason: String) {
+    let pair = (ra.min(rb), ra.max(rb));
+    match c.get(&pair) {
+        Some((s, _, _)) if *s >= score => {}
+        _ => {
+            c.insert(pair, (score, rule, reason));
+        }
+    }
+}
+
+/// Resolves source customers into customers.
+pub fn resolve(input: ResolveInput<'_>, opts: &ResolveOptions) -> Resolution {
+    let customers = input.customers;
+    let index: HashMap<&KeyId, usize> = customers
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (&c.key, i))
+        .collect();
+    let mut uf = Uf::new(customers);
+    for d in input
+        .decisions
+        .iter()
+        .filter(|d| d.kind == DecisionKind::Unlink)
+    {
+        if let (Some(&a), Some(&b)) = (index.get(&d.a), index.get(&d.b)) {
+            uf.unlinked.entry(a).or_default().push(b);
+            uf.unlinked.entry(b).or_default().push(a);
+        }
+    }
+    let mut held_back = Candidates::new();
+    let mut ambiguous = 0;
+    for rule in &opts.rules {
+        let groups: Vec<(String, Vec<usize>)> = if rule == "xref" {
+            input
+                .xref
+                .iter()
+                .map(|row| {
+                    let value = row
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" = ");
+                    (
+                        value,
+                        row.iter().filter_map(|k| index.get(k).copied()).collect(),
+                    )
+                })
+                .collect()
+        } else {
+            let mut by_value: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+            for (i, c) in customers.iter().enumerate() {
+                for v in c.values(rule) {
+                    by_value.entry(v.as_str()).or_default().push(i);
+                }
+            }
+            by_value
+                .into_iter()
+                .map(|(v, g)| (v.to_owned(), g))
+                .collect()
+        };
+        let trusted = rule == "xref";
+        for (value, group) in groups {
+            if group.len() < 2 {
+                continue;
+            }
+            if !trusted && group.len() > opts.max_shared {
+                ambiguous += 1;
+                continue;
+            }
+            for i in 1..group.len() {
+                if (0..i).any(|j| uf.find(group[j]) == uf.find(group[i])) {
+                    continue;
+                }
+                for j in 0..i {
+                    match uf.union(group[j], group[i], rule, &value, trusted) {
+                        Ok(_) => break,
+                        Err(Blocked::Decided) => {}
+                        Err(Blocked::Guard(why)) => {
+                            let (ra, rb) = (uf.find(group[j]), uf.find(group[i]));
+                            candidate(
+                                &mut held_back,
+                                ra,
+                                rb,
+                                0.7,
+                                format!("{rule}_blocked"),
+                                format!("same {rule} {value}, but {why}"),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // Ops links last: they join customers as the rules formed them, overriding the guards
+    // (not an unlink, though).
+    for d in input
+        .decisions
+        .iter()
+        .filter(|d| d.kind == DecisionKind::Link)
+    {
+        if let (Some(&a), Some(&b)) = (index.get(&d.a), index.get(&d.b)) {
+            let _ = uf.union(a, b, "manual", "confirmed by ops", true);
+        }
+    }
+    let mut cands = Candidates::new();
+    // Held-back candidates by their final clusters (they may have been merged since).
+    for ((a, b), (score, rule, reason)) in held_back {
+        let (ra, rb) = (uf.find(a), uf.find(b));
+        if ra != rb && uf.blocked(ra, rb, true).is_none() {
+            candidate(&mut cands, ra, rb, score, rule, reason);
+        }
+    }
+    fuzzy(&mut uf, opts.suggest_threshold, &mut cands);
+
+    let roots: Vec<usize> = (0..customers.len()).filter(|&i| uf.find(i) == i).collect();
+    let clusters: Vec<Vec<usize>> = roots
+        .iter()
+        .map(|&r| {
+            let mut m = uf.clusters[r].members.clone();
+            m.sort_by(|a, b| customers[*a].key.cmp(&customers[*b].key));
+            m
+        })
+        .collect();
+    let keys: Vec<KeyId> = customers.iter().map(|c| c.key.clone()).collect();
+    let ids = assign_ids(&clusters, &keys, input.prev, input.aliases, input.next_id);
+    let matched = explain(&uf, &clusters, input.prev);
+    let assignments = customers
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let m = matched[i].clone();
+            Assignment {
+                key: c.key.clone(),
+                customer_id: ids.cluster_ids[ids.cluster_of[i]],
+                home_id: ids.home_ids[i],
+                rule: m
+                    .as_ref()
+                    .map_or_else(|| "anchor".into(), |m| m.rule.clone()),
+                matched_on: m,
+            }
+        })
+        .collect();
+    let first_key = |root: usize| -> KeyId {
+        let members = &clusters[roots.binary_search(&root).unwrap_or(0)];
+        customers[members[0]].key.clone()
+    };
+    let suggestions = cands
+        .into_iter()
+        .map(|((ra, rb), (score, rule, reason))| {
+            let (a, b) = (first_key(ra), first_key(rb));
+            let (a, b) = if a <= b { (a, b) } else { (b, a) };
+            NewSuggestion {
+                a,
+                b,
+                score: (score * 1000.0).round() / 1000.0,
+                rule,
+                reason,
+            }
+        })
+        .collect();
+    Resolution {
+        assignments,
+        aliases: ids.aliases,
+        suggestions,
+        customers: clusters.len(),
+        ambiguous,
+    }
+}
+
+/// Similar names at the same postcode: suggestions (never automatic merges).
+fn fuzzy(uf: &mut Uf<'_>, threshold: f64, out: &mut Candidates) {
+    struct Summary {
+        names: Vec<String>,
+        phonetic: Vec<String>,
+    }
+    let customers = uf.customers;
+    let mut by_postcode: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
+    let mut summaries: HashMap<usize, Summary> = HashMap::new();
+    for (i, c) in customers.iter().enumerate() {
+        if c.names.is_empty() {
+            continue;
+        }
+        let root = uf.find(i);
+        for p in &c.postcodes {
+            let p: String = p.chars().filter(|c| !c.is_whitespace()).collect();
+            by_postcode.entry(p).or_default().insert(root);
+        }
+        let s = summaries.entry(root).or_insert_with(|| Summary {
+            names: Vec::new(),
+            phonetic: Vec::new(),
+        });
+        for n in &c.names {
+            if !s.names.contains(n) {
+                s.names.push(n.clone());
+                s.phonetic.push(phonetic_key(n));
+            }
+        }
+    }
+    for (postcode, roots) in by_postcode {
+        let roots: Vec<usize> = roots.into_iter().collect();
+        // A crowded postcode is compared within groups of the same first letter only.
+        let crowded = roots.len() > 300;
+        for (x, &ra) in roots.iter().enumerate() {
+            for &rb in &roots[x + 1..] {
+                let (sa, sb) = (&summaries[&ra], &summaries[&rb]);
+                if crowded
+                    && company_key(&sa.names[0]).chars().next()
+                        != company_key(&sb.names[0]).chars().next()
+                {
+                    continue;
+                }
+                let mut best = (0.0f64, String::new(), String::new(), false);
+                for (na, pa) in sa.names.iter().zip(&sa.phonetic) {
+                    for (nb, pb) in sb.names.iter().zip(&sb.phonetic) {
+                        let mut score = name_similarity(na, nb);
+                        let same_sound = !pa.is_empty() && pa == pb;
+                        if same_sound {
+                            score = score.max(0.9);
+                        }
+                        if score > best.0 {
+                            best = (score, na.clone(), nb.clone(), same_sound);
+                        }
+                    }
+                }
+                if best.0 < threshold {
+                    continue;
+                }
+                let (ra, rb) = (uf.find(ra), uf.find(rb));
+                if ra == rb {
+                    continue;
+                }
+                match uf.blocked(ra, rb, false) {
+                    Some(Blocked::Decided) => continue,
+                    Some(Blocked::Guard(why)) if why.starts_with("different") => continue,
+                    _ => {}
+                }
+                let sound = if best.3 {
+                    ", same Kölner Phonetik"
+                } else {
+                    ""
+                };
+                candidate(
+                    out,
+                    ra,
+                    rb,
+                    best.0,
+                    "name_postcode".into(),
+                    format!(
+                        "similar names `{}` / `{}` ({:.2}{sound}) at postcode {postcode}",
+                        best.1, best.2, best.0
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// `matched_on` per key: a walk over the merge edges from each customer's anchor.
+fn explain(
+    uf: &Uf<'_>,
+    clusters: &[Vec<usize>],
+    prev: &HashMap<KeyId, PrevKey>,
+) -> Vec<Option<MatchedOn>> {
+    let customers = uf.customers;
+    let mut adj: HashMap<usize, Vec<(usize, usize)>> = HashMap::new();
+    for (e, edge) in uf.edges.iter().enumerate() {
+        adj.entry(edge.a).or_default().push((edge.b, e));
+        adj.entry(edge.b).or_default().push((edge.a, e));
+    }
+    let mut out = vec![None; customers.len()];
+    for members in clusters {
+        let anchor = *members
+            .iter()
+            .min_by_key(|&&m| {
+                let c = &customers[m];
+                (
+                    prev.get(&c.key).map_or(i64::MAX, |p| p.home_id),
+                    !c.has_attributes(),
+                    &c.key,
+                )
+            })
+            .unwrap_or(&members[0]);
+        let mut seen = BTreeSet::from([anchor]);
+        let mut queue = VecDeque::from([anchor]);
+        while let Some(x) = queue.pop_front() {
+            for &(y, e) in adj.get(&x).map(Vec::as_slice).unwrap_or(&[]) {
+                if seen.insert(y) {
+                    let edge = &uf.edges[e];
+                    out[y] = Some(MatchedOn {
+                        rule: edge.rule.clone(),
+                        value: edge.value.clone(),
+                        via: customers[x].key.clone(),
+                    });
+                    queue.push_back(y);
+                }
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,182 @@
+//! Resolution against the store: read a snapshot, resolve, write what changed. Runs after
+//! every sync and after every ops decision; two resolutions at once (two nodes) are kept
+//! apart by the store's generation counter: the later one reads again.
+
+use super::attrs::SourceCustomer;
+use super::resolve::{ResolveInput, ResolveOptions, resolve};
+use super::{KeyId, PrevKey, xref};
+use crate::config::Config;
+use crate::diag::Diagnostic;
+use crate::store::{DynStore, IdentityChanges, KeyRow, StoreError};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Xref(Diagnostic),
+    #[error("identity resolution kept meeting concurrent resolutions; try again")]
+    Busy,
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// What a resolution did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ResolveSummary {
+    pub customers: usize,
+    pub source_customers: usize,
+    /// Keys whose customer or explanation changed.
+    pub changed: usize,
+    pub suggestions: usize,
+    pub ambiguous: usize,
+    pub generation: i64,
+}
+
+/// connector → system of the configured connectors.
+pub fn systems_of(cfg: &Config) -> BTreeMap<String, String> {
+    cfg.connectors
+        .iter()
+        .map(|c| (c.name.clone(), c.system.clone()))
+        .collect()
+}
+
+/// The rows of every configured cross-reference file.
+pub fn load_xref(cfg: &Config) -> Result<Vec<Vec<KeyId>>, IdentityError> {
+    let mut rows = Vec::new();
+    for x in &cfg.identity.xref {
+        rows.extend(xref::load(&cfg.path(x), x).map_err(IdentityError::Xref)?);
+    }
+    Ok(rows)
+}
+
+pub fn options(cfg: &Config) -> ResolveOptions {
+    ResolveOptions {
+        rules: cfg.identity.rules.clone(),
+        suggest_threshold: cfg.identity.suggest_threshold,
+        ..ResolveOptions::default()
+    }
+}
+
+/// Resolves the store's source customers and writes the result.
+pub async fn resolve_store(
+    store: &DynStore,
+    cfg: &Config,
+) -> Result<ResolveSummary, IdentityError> {
+    let systems = systems_of(cfg);
+    let xref = load_xref(cfg)?;
+    let opts = options(cfg);
+    let known: BTreeSet<&str> = systems.values().map(String::as_str).collect();
+    for _ in 0..8 {
+        let mut snap = store.identity_snapshot(false).await?;
+        let rescan = snap.systems != systems;
+        if rescan {
+            snap = store.identity_snapshot(true).await?;
+        }
+        let mut customers: BTreeMap<KeyId, SourceCustomer> = BTreeMap::new();
+        for k in &snap.keys {
+            if known.contains(k.key.system.as_str()) {
+                customers
+                    .entry(k.key.clone())
+                    .or_insert_with(|| SourceCustomer::new(k.key.clone()));
+            }
+        }
+        for r in &snap.customers {
+            let (Some(system), Some(no)) = (systems.get(&r.connector), r.customer_no.as_deref())
+            else {
+                continue;
+            };
+            let key = KeyId::new(system.clone(), no);
+            customers
+                .entry(key.clone())
+                .or_insert_with(|| SourceCustomer::new(key))
+                .add_record(&r.data);
+        }
+        for (connector, no) in &snap.doc_keys {
+            if let Some(system) = systems.get(connector) {
+                let key = KeyId::new(system.clone(), no.clone());
+                customers
+                    .entry(key.clone())
+                    .or_insert_with(|| SourceCustomer::new(key));
+            }
+        }
+        let customers: Vec<SourceCustomer> = customers.into_values().collect();
+        let prev: HashMap<KeyId, PrevKey> = snap
+            .keys
+            .iter()
+            .map(|k| {
+                (
+                    k.key.clone(),
+                    PrevKey {
+                        customer_id: k.customer_id,
+                        home_id: k.home_id,
+                    },
+                )
+            })
+            .collect();
+        let res = resolve(
+            ResolveInput {
+                customers: &customers,
+                xref: &xref,
+                decisions: &snap.decisions,
+                prev: &prev,
+                aliases: &snap.aliases,
+                next_id: snap.max_id + 1,
+            },
+            &opts,
+        );
+        let old: HashMap<&KeyId, &KeyRow> = snap.keys.iter().map(|k| (&k.key, k)).collect();
+        let upsert: Vec<KeyRow> = res
+            .assignments
+            .iter()
+            .map(|a| KeyRow {
+                key: a.key.clone(),
+                customer_id: a.customer_id,
+                home_id: a.home_id,
+                rule: a.rule.clone(),
+                matched_on: a.matched_on.clone(),
+            })
+            .filter(|row| old.get(&row.key).is_none_or(|o| *o != row))
+            .collect();
+        let present: BTreeSet<&KeyId> = customers.iter().map(|c| &c.key).collect();
+        let delete: Vec<KeyId> = snap
+            .keys
+            .iter()
+            .filter(|k| !present.contains(&k.key))
+            .map(|k| k.key.clone())
+            .collect();
+        let changes = IdentityChanges {
+            generation: snap.generation,
+            scan_to: snap.scan_to,
+            systems: rescan.then(|| systems.clone()),
+            alias_upsert: res
+                .aliases
+                .iter()
+                .filter(|(id, into)| snap.aliases.get(id) != Some(into))
+                .map(|(a, b)| (*a, *b))
+                .collect(),
+            alias_delete: snap
+                .aliases
+                .keys()
+                .filter(|id| !res.aliases.contains_key(id))
+                .copied()
+                .collect(),
+            upsert,
+            delete,
+            suggestions: res.suggestions.clone(),
+        };
+        if store.apply_identity(&changes).await? {
+            return Ok(ResolveSummary {
+                customers: res.customers,
+                source_customers: customers.len(),
+                changed: changes.upsert.len() + changes.delete.len(),
+                suggestions: res.suggestions.len(),
+                ambiguous: res.ambiguous,
+                generation: snap.generation + 1,
+            });
+        }
+        tracing::debug!("identity: another resolution was applied meanwhile; reading again");
+    }
+    Err(IdentityError::Busy)
+}

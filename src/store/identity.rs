@@ -1,0 +1,700 @@
+//! Store side of identity resolution, the merged view and API tokens: the same SQL on both
+//! backends (`$N` placeholders work on SQLite too), written once by [`identity_store!`].
+
+use super::{StoreError, StoredRecord};
+use crate::identity::{Decision, DecisionKind, KeyId, MatchedOn, NewSuggestion};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// A source customer's place as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyRow {
+    pub key: KeyId,
+    pub customer_id: i64,
+    pub home_id: i64,
+    pub rule: String,
+    pub matched_on: Option<MatchedOn>,
+}
+
+/// Everything a resolution reads, as of one generation.
+#[derive(Debug, Clone, Default)]
+pub struct IdentitySnapshot {
+    pub generation: i64,
+    pub keys: Vec<KeyRow>,
+    /// Open customer records.
+    pub customers: Vec<StoredRecord>,
+    /// (connector, customer number) of records synced since the last scan (all with
+    /// `rescan`).
+    pub doc_keys: Vec<(String, String)>,
+    /// Runs up to this id are scanned once the changes are applied.
+    pub scan_to: i64,
+    /// connector → system as of the last resolution.
+    pub systems: BTreeMap<String, String>,
+    pub decisions: Vec<Decision>,
+    pub aliases: BTreeMap<i64, i64>,
+    /// The largest customer id ever given.
+    pub max_id: i64,
+}
+
+/// What a resolution writes; applied only if the generation did not move meanwhile.
+#[derive(Debug, Clone, Default)]
+pub struct IdentityChanges {
+    pub generation: i64,
+    pub scan_to: i64,
+    /// Replaces connector → system when set.
+    pub systems: Option<BTreeMap<String, String>>,
+    pub upsert: Vec<KeyRow>,
+    pub delete: Vec<KeyId>,
+    pub alias_upsert: Vec<(i64, i64)>,
+    pub alias_delete: Vec<i64>,
+    /// The current suggestions: new ones are added, open ones missing here become obsolete,
+    /// decided ones stay as they are.
+    pub suggestions: Vec<NewSuggestion>,
+}
+
+/// A stored suggestion, with the customers its two sides belong to now.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Suggestion {
+    pub id: i64,
+    pub a: KeyId,
+    pub b: KeyId,
+    pub a_customer_id: Option<i64>,
+    pub b_customer_id: Option<i64>,
+    pub score: f64,
+    pub rule: String,
+    pub reason: String,
+    /// open | confirmed | rejected | obsolete
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A document found by its number.
+#[derive(Debug, Clone)]
+pub struct DocumentHit {
+    pub connector: String,
+    pub entity: String,
+    pub number: String,
+    pub customer_no: String,
+}
+
+/// An API token as stored (the token itself is never stored, only its hash).
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub name: String,
+    pub role: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[async_trait]
+pub trait IdentityStore: Send + Sync {
+    async fn identity_snapshot(&self, rescan: bool) -> Result<IdentitySnapshot, StoreError>;
+    /// Writes a resolution; `false` when another resolution was applied since the snapshot.
+    async fn apply_identity(&self, changes: &IdentityChanges) -> Result<bool, StoreError>;
+    async fn identity_generation(&self) -> Result<i64, StoreError>;
+    async fn record_decisions(
+        &self,
+        add: &[Decision],
+        remove: &[Decision],
+    ) -> Result<(), StoreError>;
+    async fn suggestions(
+        &self,
+        status: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Suggestion>, StoreError>;
+    async fn suggestion(&self, id: i64) -> Result<Option<Suggestion>, StoreError>;
+    async fn set_suggestion_status(&self, id: i64, status: &str) -> Result<(), StoreError>;
+    async fn customer_keys(&self) -> Result<Vec<KeyRow>, StoreError>;
+    async fn keys_of(&self, customer_id: i64) -> Result<Vec<KeyRow>, StoreError>;
+    /// The id an alias was merged into.
+    async fn alias_target(&self, id: i64) -> Result<Option<i64>, StoreError>;
+    /// Every record of a customer's keys (through the connectors of their systems).
+    async fn records_of_customer(&self, customer_id: i64) -> Result<Vec<StoredRecord>, StoreError>;
+    /// Records of these entities whose reference number is one of `refs`.
+    async fn records_by_ref(
+        &self,
+        entities: &[&str],
+        refs: &[String],
+    ) -> Result<Vec<StoredRecord>, StoreError>;
+    /// Documents (invoice, credit note, order, delivery) with exactly this number.
+    async fn documents_by_number(
+        &self,
+        numbers: &[String],
+        limit: i64,
+    ) -> Result<Vec<DocumentHit>, StoreError>;
+    /// connector → system as of the last resolution.
+    async fn connector_systems(&self) -> Result<BTreeMap<String, String>, StoreError>;
+    /// Per connector, when its last successful (ok or partial) run finished.
+    async fn last_successes(&self) -> Result<BTreeMap<String, DateTime<Utc>>, StoreError>;
+
+    // --- API tokens
+    async fn create_token(&self, name: &str, role: &str, hash: &str) -> Result<(), StoreError>;
+    async fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError>;
+    /// Active tokens by hash.
+    async fn active_tokens(&self) -> Result<Vec<(String, TokenInfo)>, StoreError>;
+    async fn revoke_token(&self, name: &str) -> Result<bool, StoreError>;
+}
+
+/// Rows per multi-row statement.
+const CHUNK: usize = 400;
+
+pub(crate) fn in_list(start: usize, n: usize) -> String {
+    (start..start + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn matched_json(m: &Option<MatchedOn>) -> Option<String> {
+    m.as_ref().and_then(|m| serde_json::to_string(m).ok())
+}
+
+fn decision_kind(s: &str) -> Result<DecisionKind, sqlx::Error> {
+    DecisionKind::parse(s).ok_or_else(|| sqlx::Error::Decode(format!("decision `{s}`").into()))
+}
+
+/// Implements [`IdentityStore`] for a store type with a `pool()`; the body is the same for
+/// both backends, the compiler checks it against each driver.
+macro_rules! identity_store {
+    ($store:ty) => {
+        #[async_trait]
+        impl IdentityStore for $store {
+            async fn identity_snapshot(
+                &self,
+                rescan: bool,
+            ) -> Result<IdentitySnapshot, StoreError> {
+                use sqlx::Row;
+                let pool = self.pool();
+                let state = sqlx::query("SELECT generation, scanned_run FROM identity_state WHERE id = 1")
+                    .fetch_one(pool)
+                    .await?;
+                let generation: i64 = state.try_get("generation")?;
+                let scanned: i64 = if rescan { 0 } else { state.try_get("scanned_run")? };
+                let max_run: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM sync_runs")
+                    .fetch_one(pool)
+                    .await?;
+                let running: Option<i64> =
+                    sqlx::query_scalar("SELECT min(id) FROM sync_runs WHERE status = 'running'")
+                        .fetch_one(pool)
+                        .await?;
+                let scan_to = max_run
+                    .unwrap_or(0)
+                    .min(running.map_or(i64::MAX, |r| r - 1))
+                    .max(scanned);
+                let keys = self.customer_keys().await?;
+                let customers = sqlx::query(
+                    "SELECT * FROM records WHERE entity = 'customer' AND closed_at IS NULL \
+                     ORDER BY connector, external_id",
+                )
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| stored_record!(r))
+                .collect::<Result<Vec<_>, sqlx::Error>>()?;
+                let doc_keys = sqlx::query(
+                    "SELECT DISTINCT connector, customer_no FROM records \
+                     WHERE run_id > $1 AND run_id <= $2 AND customer_no IS NOT NULL AND customer_no <> ''",
+                )
+                .bind(scanned)
+                .bind(scan_to)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get("connector")?, r.try_get("customer_no")?)))
+                .collect::<Result<Vec<_>, sqlx::Error>>()?;
+                let systems = self.connector_systems().await?;
+                let decisions = sqlx::query(
+                    "SELECT kind, a_system, a_no, b_system, b_no FROM identity_decisions ORDER BY id",
+                )
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(Decision::new(
+                        decision_kind(r.try_get("kind")?)?,
+                        KeyId::new(r.try_get::<String, _>("a_system")?, r.try_get::<String, _>("a_no")?),
+                        KeyId::new(r.try_get::<String, _>("b_system")?, r.try_get::<String, _>("b_no")?),
+                    ))
+                })
+                .collect::<Result<Vec<_>, sqlx::Error>>()?;
+                let aliases = sqlx::query("SELECT id, merged_into FROM customer_aliases")
+                    .fetch_all(pool)
+                    .await?
+                    .iter()
+                    .map(|r| Ok((r.try_get("id")?, r.try_get("merged_into")?)))
+                    .collect::<Result<BTreeMap<i64, i64>, sqlx::Error>>()?;
+                let max_id = keys
+                    .iter()
+                    .map(|k| k.customer_id.max(k.home_id))
+                    .chain(aliases.keys().copied())
+                    .max()
+                    .unwrap_or(0);
+                Ok(IdentitySnapshot {
+                    generation,
+                    keys,
+                    customers,
+                    doc_keys,
+                    scan_to,
+                    systems,
+                    decisions,
+                    aliases,
+                    max_id,
+                })
+            }
+
+            async fn apply_identity(&self, ch: &IdentityChanges) -> Result<bool, StoreError> {
+                let now = Utc::now();
+                let mut tx = self.begin_write().await?;
+                let moved = sqlx::query(
+                    "UPDATE identity_state SET generation = generation + 1, scanned_run = $2, resolved_at = $3 \
+                     WHERE id = 1 AND generation = $1",
+                )
+                .bind(ch.generation)
+                .bind(ch.scan_to)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                if moved.rows_affected() == 0 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                if let Some(systems) = &ch.systems {
+                    sqlx::query("DELETE FROM connector_systems").execute(&mut *tx).await?;
+                    for (c, s) in systems {
+                        sqlx::query("INSERT INTO connector_systems (connector, system) VALUES ($1, $2)")
+                            .bind(c)
+                            .bind(s)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                for k in &ch.delete {
+                    sqlx::query("DELETE FROM customer_keys WHERE system = $1 AND customer_no = $2")
+                        .bind(&k.system)
+                        .bind(&k.customer_no)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for chunk in ch.upsert.chunks(CHUNK) {
+                    let sql = format!(
+                        "INSERT INTO customer_keys (system, customer_no, customer_id, home_id, rule, matched_on, first_seen_at, updated_at) \
+                         VALUES {} ON CONFLICT (system, customer_no) DO UPDATE SET customer_id = excluded.customer_id, \
+                         home_id = excluded.home_id, rule = excluded.rule, matched_on = excluded.matched_on, updated_at = excluded.updated_at",
+                        super::values_list(chunk.len(), 8, true)
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for k in chunk {
+                        q = q
+                            .bind(&k.key.system)
+                            .bind(&k.key.customer_no)
+                            .bind(k.customer_id)
+                            .bind(k.home_id)
+                            .bind(&k.rule)
+                            .bind(matched_json(&k.matched_on))
+                            .bind(now)
+                            .bind(now);
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                for id in &ch.alias_delete {
+                    sqlx::query("DELETE FROM customer_aliases WHERE id = $1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for (id, into) in &ch.alias_upsert {
+                    sqlx::query(
+                        "INSERT INTO customer_aliases (id, merged_into, created_at) VALUES ($1, $2, $3) \
+                         ON CONFLICT (id) DO UPDATE SET merged_into = excluded.merged_into",
+                    )
+                    .bind(id)
+                    .bind(into)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                sqlx::query("UPDATE identity_suggestions SET status = 'obsolete' WHERE status = 'open'")
+                    .execute(&mut *tx)
+                    .await?;
+                for s in &ch.suggestions {
+                    sqlx::query(
+                        "INSERT INTO identity_suggestions (a_system, a_no, b_system, b_no, score, rule, reason, status, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8) \
+                         ON CONFLICT (a_system, a_no, b_system, b_no) DO UPDATE SET score = excluded.score, rule = excluded.rule, \
+                         reason = excluded.reason, \
+                         status = CASE WHEN identity_suggestions.status = 'obsolete' THEN 'open' ELSE identity_suggestions.status END",
+                    )
+                    .bind(&s.a.system)
+                    .bind(&s.a.customer_no)
+                    .bind(&s.b.system)
+                    .bind(&s.b.customer_no)
+                    .bind(s.score)
+                    .bind(&s.rule)
+                    .bind(&s.reason)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn identity_generation(&self) -> Result<i64, StoreError> {
+                Ok(sqlx::query_scalar("SELECT generation FROM identity_state WHERE id = 1")
+                    .fetch_one(self.pool())
+                    .await?)
+            }
+
+            async fn record_decisions(
+                &self,
+                add: &[Decision],
+                remove: &[Decision],
+            ) -> Result<(), StoreError> {
+                let now = Utc::now();
+                let mut tx = self.begin_write().await?;
+                for d in remove {
+                    sqlx::query(
+                        "DELETE FROM identity_decisions WHERE kind = $1 AND a_system = $2 AND a_no = $3 AND b_system = $4 AND b_no = $5",
+                    )
+                    .bind(d.kind.as_str())
+                    .bind(&d.a.system)
+                    .bind(&d.a.customer_no)
+                    .bind(&d.b.system)
+                    .bind(&d.b.customer_no)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for d in add {
+                    sqlx::query(
+                        "INSERT INTO identity_decisions (kind, a_system, a_no, b_system, b_no, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(d.kind.as_str())
+                    .bind(&d.a.system)
+                    .bind(&d.a.customer_no)
+                    .bind(&d.b.system)
+                    .bind(&d.b.customer_no)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn suggestions(
+                &self,
+                status: Option<&str>,
+                limit: i64,
+            ) -> Result<Vec<Suggestion>, StoreError> {
+                let rows = sqlx::query(SUGGESTIONS_SQL_BY_STATUS)
+                    .bind(status)
+                    .bind(if limit > 0 { limit } else { i64::MAX })
+                    .fetch_all(self.pool())
+                    .await?;
+                Ok(rows.iter().map(|r| suggestion!(r)).collect::<Result<_, sqlx::Error>>()?)
+            }
+
+            async fn suggestion(&self, id: i64) -> Result<Option<Suggestion>, StoreError> {
+                let row = sqlx::query(SUGGESTION_SQL_BY_ID)
+                    .bind(id)
+                    .fetch_optional(self.pool())
+                    .await?;
+                Ok(row.as_ref().map(|r| suggestion!(r)).transpose()?)
+            }
+
+            async fn set_suggestion_status(&self, id: i64, status: &str) -> Result<(), StoreError> {
+                sqlx::query("UPDATE identity_suggestions SET status = $1, decided_at = $2 WHERE id = $3")
+                    .bind(status)
+                    .bind(Utc::now())
+                    .bind(id)
+                    .execute(self.pool())
+                    .await?;
+                Ok(())
+            }
+
+            async fn customer_keys(&self) -> Result<Vec<KeyRow>, StoreError> {
+                let rows = sqlx::query("SELECT * FROM customer_keys ORDER BY customer_id, system, customer_no")
+                    .fetch_all(self.pool())
+                    .await?;
+                Ok(rows.iter().map(|r| key_row!(r)).collect::<Result<_, sqlx::Error>>()?)
+            }
+
+            async fn keys_of(&self, customer_id: i64) -> Result<Vec<KeyRow>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT * FROM customer_keys WHERE customer_id = $1 ORDER BY system, customer_no",
+                )
+                .bind(customer_id)
+                .fetch_all(self.pool())
+                .await?;
+                Ok(rows.iter().map(|r| key_row!(r)).collect::<Result<_, sqlx::Error>>()?)
+            }
+
+            async fn alias_target(&self, id: i64) -> Result<Option<i64>, StoreError> {
+                Ok(sqlx::query_scalar("SELECT merged_into FROM customer_aliases WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(self.pool())
+                    .await?)
+            }
+
+            async fn records_of_customer(
+                &self,
+                customer_id: i64,
+            ) -> Result<Vec<StoredRecord>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT r.* FROM customer_keys k \
+                     JOIN connector_systems s ON s.system = k.system \
+                     JOIN records r ON r.customer_no = k.customer_no AND r.connector = s.connector \
+                     WHERE k.customer_id = $1",
+                )
+                .bind(customer_id)
+                .fetch_all(self.pool())
+                .await?;
+                Ok(rows.iter().map(|r| stored_record!(r)).collect::<Result<_, sqlx::Error>>()?)
+            }
+
+            async fn records_by_ref(
+                &self,
+                entities: &[&str],
+                refs: &[String],
+            ) -> Result<Vec<StoredRecord>, StoreError> {
+                let mut out = Vec::new();
+                for chunk in refs.chunks(CHUNK) {
+                    let sql = format!(
+                        "SELECT * FROM records WHERE ref_no IN ({}) AND entity IN ({})",
+                        in_list(1, chunk.len()),
+                        in_list(chunk.len() + 1, entities.len())
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for r in chunk {
+                        q = q.bind(r);
+                    }
+                    for e in entities {
+                        q = q.bind(*e);
+                    }
+                    for r in q.fetch_all(self.pool()).await? {
+                        out.push(stored_record!(&r)?);
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn documents_by_number(
+                &self,
+                numbers: &[String],
+                limit: i64,
+            ) -> Result<Vec<DocumentHit>, StoreError> {
+                use sqlx::Row;
+                if numbers.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let sql = format!(
+                    "SELECT connector, entity, ref_no, customer_no FROM records \
+                     WHERE ref_no IN ({}) AND entity IN ('invoice', 'credit_note', 'order', 'delivery') \
+                     AND customer_no IS NOT NULL ORDER BY ref_no, connector LIMIT ${}",
+                    in_list(1, numbers.len()),
+                    numbers.len() + 1
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for n in numbers {
+                    q = q.bind(n);
+                }
+                let rows = q.bind(limit).fetch_all(self.pool()).await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| {
+                        Ok(DocumentHit {
+                            connector: r.try_get("connector")?,
+                            entity: r.try_get("entity")?,
+                            number: r.try_get("ref_no")?,
+                            customer_no: r.try_get("customer_no")?,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()?)
+            }
+
+            async fn connector_systems(&self) -> Result<BTreeMap<String, String>, StoreError> {
+                use sqlx::Row;
+                let rows = sqlx::query("SELECT connector, system FROM connector_systems")
+                    .fetch_all(self.pool())
+                    .await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| Ok((r.try_get("connector")?, r.try_get("system")?)))
+                    .collect::<Result<_, sqlx::Error>>()?)
+            }
+
+            async fn last_successes(&self) -> Result<BTreeMap<String, DateTime<Utc>>, StoreError> {
+                use sqlx::Row;
+                // The newest successful run per connector (its own row, so that the column
+                // keeps its type on both backends).
+                let rows = sqlx::query(
+                    "SELECT connector, finished_at FROM sync_runs r WHERE status IN ('ok', 'partial') \
+                     AND id = (SELECT max(id) FROM sync_runs s WHERE s.connector = r.connector AND s.status IN ('ok', 'partial'))",
+                )
+                .fetch_all(self.pool())
+                .await?;
+                let mut out = BTreeMap::new();
+                for r in rows {
+                    if let Some(t) = r.try_get::<Option<DateTime<Utc>>, _>("finished_at")? {
+                        out.insert(r.try_get("connector")?, t);
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn create_token(&self, name: &str, role: &str, hash: &str) -> Result<(), StoreError> {
+                let res = sqlx::query(
+                    "INSERT INTO api_tokens (name, role, hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                )
+                .bind(name)
+                .bind(role)
+                .bind(hash)
+                .bind(Utc::now())
+                .execute(self.pool())
+                .await?;
+                if res.rows_affected() == 0 {
+                    return Err(StoreError::Data(format!(
+                        "a token named `{name}` exists already (revoke it first, or choose another name)"
+                    )));
+                }
+                Ok(())
+            }
+
+            async fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
+                let rows = sqlx::query("SELECT * FROM api_tokens ORDER BY id")
+                    .fetch_all(self.pool())
+                    .await?;
+                Ok(rows.iter().map(|r| token!(r)).collect::<Result<_, sqlx::Error>>()?)
+            }
+
+            async fn active_tokens(&self) -> Result<Vec<(String, TokenInfo)>, StoreError> {
+                use sqlx::Row;
+                let rows = sqlx::query("SELECT * FROM api_tokens WHERE revoked_at IS NULL")
+                    .fetch_all(self.pool())
+                    .await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| Ok((r.try_get("hash")?, token!(r)?)))
+                    .collect::<Result<_, sqlx::Error>>()?)
+            }
+
+            async fn revoke_token(&self, name: &str) -> Result<bool, StoreError> {
+                let res = sqlx::query(
+                    "UPDATE api_tokens SET revoked_at = $1, name = name || '#' || id WHERE name = $2 AND revoked_at IS NULL",
+                )
+                .bind(Utc::now())
+                .bind(name)
+                .execute(self.pool())
+                .await?;
+                Ok(res.rows_affected() > 0)
+            }
+        }
+    };
+}
+
+macro_rules! suggestion_select {
+    () => {
+        "SELECT s.*, ka.customer_id AS a_customer_id, kb.customer_id AS b_customer_id \
+         FROM identity_suggestions s \
+         LEFT JOIN customer_keys ka ON ka.system = s.a_system AND ka.customer_no = s.a_no \
+         LEFT JOIN customer_keys kb ON kb.system = s.b_system AND kb.customer_no = s.b_no "
+    };
+}
+const SUGGESTIONS_SQL_BY_STATUS: &str = concat!(
+    suggestion_select!(),
+    "WHERE ($1 IS NULL OR s.status = $1) ORDER BY s.score DESC, s.id LIMIT $2"
+);
+const SUGGESTION_SQL_BY_ID: &str = concat!(suggestion_select!(), "WHERE s.id = $1");
+
+macro_rules! stored_record {
+    ($r:expr) => {{
+        use sqlx::Row;
+        let r = $r;
+        (|| -> Result<StoredRecord, sqlx::Error> {
+            let data: String = r.try_get("data")?;
+            Ok(StoredRecord {
+                connector: r.try_get("connector")?,
+                entity: r.try_get("entity")?,
+                external_id: r.try_get("external_id")?,
+                customer_no: r.try_get("customer_no")?,
+                ref_no: r.try_get("ref_no")?,
+                data: serde_json::from_str(&data).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+                hash: r.try_get("hash")?,
+                position: r.try_get("position")?,
+                run_id: r.try_get("run_id")?,
+                synced_at: r.try_get("synced_at")?,
+                closed_at: r.try_get("closed_at")?,
+            })
+        })()
+    }};
+}
+
+macro_rules! key_row {
+    ($r:expr) => {{
+        use sqlx::Row;
+        let r = $r;
+        (|| -> Result<KeyRow, sqlx::Error> {
+            let matched: Option<String> = r.try_get("matched_on")?;
+            Ok(KeyRow {
+                key: KeyId::new(
+                    r.try_get::<String, _>("system")?,
+                    r.try_get::<String, _>("customer_no")?,
+                ),
+                customer_id: r.try_get("customer_id")?,
+                home_id: r.try_get("home_id")?,
+                rule: r.try_get("rule")?,
+                matched_on: matched.and_then(|m| serde_json::from_str(&m).ok()),
+            })
+        })()
+    }};
+}
+
+macro_rules! suggestion {
+    ($r:expr) => {{
+        use sqlx::Row;
+        let r = $r;
+        (|| -> Result<Suggestion, sqlx::Error> {
+            Ok(Suggestion {
+                id: r.try_get("id")?,
+                a: KeyId::new(
+                    r.try_get::<String, _>("a_system")?,
+                    r.try_get::<String, _>("a_no")?,
+                ),
+                b: KeyId::new(
+                    r.try_get::<String, _>("b_system")?,
+                    r.try_get::<String, _>("b_no")?,
+                ),
+                a_customer_id: r.try_get("a_customer_id")?,
+                b_customer_id: r.try_get("b_customer_id")?,
+                score: r.try_get("score")?,
+                rule: r.try_get("rule")?,
+                reason: r.try_get("reason")?,
+                status: r.try_get("status")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })()
+    }};
+}
+
+macro_rules! token {
+    ($r:expr) => {{
+        use sqlx::Row;
+        let r = $r;
+        (|| -> Result<TokenInfo, sqlx::Error> {
+            Ok(TokenInfo {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                role: r.try_get("role")?,
+                created_at: r.try_get("created_at")?,
+                revoked_at: r.try_get("revoked_at")?,
+            })
+        })()
+    }};
+}
+
+identity_store!(super::SqliteStore);
+identity_store!(super::PgStore);
