@@ -412,16 +412,34 @@ fn demo_loads_every_sample_source_and_a_second_sync_writes_nothing() {
     for line in [
         "datev-buchungen      credit_note=1 invoice=4",
         "datev-debitoren      customer=1",
-        "einvoices            credit_note=1 customer=4 invoice=3",
+        "einvoices            credit_note=1 customer=5 invoice=4",
         "erpnext              credit_note=1 customer=4 invoice=5 order=3 stock=5",
-        "opentrans            customer=1 delivery=1 invoice=1 order=1 order_confirmation=1",
+        "opentrans            customer=2 delivery=1 invoice=1 order=1 order_confirmation=2",
         "wawi-kunden          customer=7",
         "wawi-offene-posten   credit_note=2 invoice=7",
-        "customer 00042 in 7 record(s)",
+        // The merged view of one customer from CSV, XML and REST.
+        "Müller & Söhne GmbH (customer ",
+        "open items: 5.449,60 EUR in 5 invoice(s)",
+        "promised 08.12.2026 (was 27.11.2026, confirmed by opentrans)",
+        "GS-2026-0001",
+        "GU-2026-0007",
     ] {
         assert!(stdout.contains(line), "missing `{line}` in:\n{stdout}");
     }
-    assert!(stdout.contains("Müller & Söhne GmbH"), "{stdout}");
+    for (connector, no) in [
+        ("erpnext", "CUST-10001"),
+        ("einvoices", "00042"),
+        ("opentrans", "00042"),
+        ("wawi-kunden", "00042"),
+    ] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.trim_start().starts_with(connector) && l.contains(no)),
+            "source {connector} {no} missing in:\n{stdout}"
+        );
+    }
+    assert!(stderr.contains("identity: "), "{stderr}");
     let ws = dir.path().join("kontor-demo");
     let again = kontor(&ws, &["sync", "--all"]);
     let (stdout, stderr) = text(&again);
@@ -437,4 +455,18 @@ fn demo_loads_every_sample_source_and_a_second_sync_writes_nothing() {
             .all(|l| l.starts_with("read=0 inserted=0 updated=0")),
         "{stdout}"
     );
+    // Search and caller-ID on the command line.
+    let found = kontor(&ws, &["customer", "Mueller", "--json"]);
+    let (stdout, stderr) = text(&found);
+    assert_eq!(found.status.code(), Some(0), "{stderr}");
+    let view: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(view["name"], "Müller & Söhne GmbH");
+    let id = view["id"].as_i64().unwrap();
+    let call = kontor(&ws, &["lookup", "+49 221 4711-23", "--json"]);
+    let (stdout, stderr) = text(&call);
+    assert_eq!(call.status.code(), Some(0), "{stderr}");
+    let r: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(r["candidates"][0]["customer_id"].as_i64(), Some(id), "{r}");
+    let none = kontor(&ws, &["customer", "xyzzy-nothing"]);
+    assert_eq!(none.status.code(), Some(1));
 }

@@ -48,6 +48,7 @@ pub async fn check(cli: &Cli) -> anyhow::Result<i32> {
             diags.extend(d);
         }
     }
+    diags.extend(check_xref(&cfg));
     for d in &diags {
         println!("{d}");
     }
@@ -61,6 +62,33 @@ pub async fn check(cli: &Cli) -> anyhow::Result<i32> {
         cfg.connectors.len()
     );
     Ok(0)
+}
+
+/// Cross-reference files load, and name only configured systems.
+fn check_xref(cfg: &Config) -> Vec<Diagnostic> {
+    let systems: BTreeSet<&str> = cfg.connectors.iter().map(|c| c.system.as_str()).collect();
+    let mut out = Vec::new();
+    for x in &cfg.identity.xref {
+        match kontor::identity::xref::load(&cfg.path(x), x) {
+            Ok(rows) => {
+                let named: BTreeSet<&str> =
+                    rows.iter().flatten().map(|k| k.system.as_str()).collect();
+                for s in named.difference(&systems) {
+                    out.push(Diagnostic {
+                        file: x.clone(),
+                        line: 1,
+                        col: 1,
+                        message: format!(
+                            "system `{s}` is not the system of any connector (set `system = \"{s}\"` on its connectors)"
+                        ),
+                        warning: false,
+                    });
+                }
+            }
+            Err(d) => out.push(d),
+        }
+    }
+    out
 }
 
 fn rel(cfg: &Config, p: &Path) -> String {

@@ -2,13 +2,18 @@
 //! quarantined rows (sync).
 
 mod bench;
+mod bench_api;
 mod check;
+mod customer;
 mod demo;
+mod identity;
 mod preview;
 mod progress;
 mod quarantine;
 mod runs;
+mod serve;
 mod sync;
+mod token;
 
 use clap::{Parser, Subcommand};
 use kontor::config::{self, Config};
@@ -76,18 +81,57 @@ pub enum Command {
     /// Rejected rows: list, show, replay after a mapping fix.
     #[command(subcommand)]
     Quarantine(quarantine::QuarantineCmd),
+    /// Search customers; with one hit (or --id) the merged view.
+    Customer {
+        /// Customer number, name, city, VAT ID, phone, e-mail, invoice or order number.
+        query: String,
+        /// QUERY is a customer id.
+        #[arg(long)]
+        id: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Caller-ID lookup: the customers a phone number belongs to.
+    Lookup {
+        number: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Identity resolution: suggestions, merge, split.
+    #[command(subcommand)]
+    Identity(identity::IdentityCmd),
+    /// API tokens.
+    #[command(subcommand)]
+    Token(token::TokenCmd),
+    /// Serve the HTTP API.
+    Serve {
+        /// Address to listen on (default: [server] listen).
+        #[arg(long)]
+        listen: Option<String>,
+    },
     /// Apply store migrations (also done on every start).
     Migrate,
     /// Build a demo workspace from bundled sample exports (DATEV/WaWi CSV, XRechnung and
-    /// openTRANS XML, a mocked ERPNext), sync it into a fresh SQLite store, print what loaded.
+    /// openTRANS XML, a mocked ERPNext), sync it into a fresh SQLite store, print one merged
+    /// customer.
     Demo {
         /// Workspace folder (default: ./kontor-demo); its store is replaced on every run.
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Then serve the API (and print a demo token) until Ctrl-C.
+        #[arg(long)]
+        serve: bool,
+        /// Address for --serve.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
     },
     /// Benchmark: sync a generated invoice export into each backend (rows/s, peak RSS) next
-    /// to the raw `sqlite3 .import` / `psql \copy` of the same file.
+    /// to the raw `sqlite3 .import` / `psql \copy` of the same file; `bench api`: the HTTP
+    /// API under load.
+    #[command(args_conflicts_with_subcommands = true)]
     Bench {
+        #[command(subcommand)]
+        what: Option<BenchCmd>,
         #[arg(long, default_value_t = 1_000_000)]
         rows: u64,
         /// Backends to measure (PostgreSQL: a throwaway database on $KONTOR_TEST_PG_URL).
@@ -96,6 +140,36 @@ pub enum Command {
         /// Keep the generated file and stores here instead of a temporary folder.
         #[arg(long)]
         dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCmd {
+    /// Merged view, caller-ID and search of `kontor serve` under load from `wrk` (a second
+    /// process), next to a plain one-query axum handler over the same database.
+    Api {
+        #[arg(long, default_value_t = 100_000)]
+        customers: u64,
+        #[arg(long, default_value_t = 5_000_000)]
+        documents: u64,
+        #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
+        backends: Vec<String>,
+        /// Seconds per measured phase.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Concurrent connections (caller-ID uses twice as many).
+        #[arg(long, default_value_t = 32)]
+        connections: u32,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// The benchmark's baseline server (one route, one query).
+    #[command(hide = true)]
+    BaselineServer {
+        #[arg(long)]
+        store: String,
+        #[arg(long)]
+        listen: String,
     },
 }
 
@@ -138,13 +212,47 @@ pub async fn main(cli: Cli) -> i32 {
             limit,
         } => runs::runs(&cli, connector.as_deref(), *json, *limit).await,
         Command::Quarantine(cmd) => quarantine::run(&cli, cmd).await,
+        Command::Customer { query, id, json } => customer::customer(&cli, query, *id, *json).await,
+        Command::Lookup { number, json } => customer::lookup(&cli, number, *json).await,
+        Command::Identity(cmd) => identity::run(&cli, cmd).await,
+        Command::Token(cmd) => token::run(&cli, cmd).await,
+        Command::Serve { listen } => serve::run(&cli, listen.as_deref()).await,
         Command::Migrate => migrate(&cli).await,
-        Command::Demo { dir } => demo::demo(&cli, dir.as_deref()).await,
+        Command::Demo { dir, serve, listen } => {
+            demo::demo(&cli, dir.as_deref(), serve.then_some(listen.as_str())).await
+        }
         Command::Bench {
+            what: None,
             rows,
             backends,
             dir,
         } => bench::bench(&cli, *rows, backends, dir.as_deref()).await,
+        Command::Bench {
+            what:
+                Some(BenchCmd::Api {
+                    customers,
+                    documents,
+                    backends,
+                    seconds,
+                    connections,
+                    dir,
+                }),
+            ..
+        } => {
+            let args = bench_api::ApiBenchArgs {
+                customers: *customers,
+                documents: *documents,
+                backends: backends.clone(),
+                seconds: *seconds,
+                connections: *connections,
+                dir: dir.clone(),
+            };
+            bench_api::bench_api(&cli, &args).await
+        }
+        Command::Bench {
+            what: Some(BenchCmd::BaselineServer { store, listen }),
+            ..
+        } => bench_api::baseline_server(store, listen).await,
     };
     match result {
         Ok(code) => code,

@@ -86,6 +86,17 @@ pub async fn sync_connectors(
             _ => failed = true,
         }
     }
+    // Who is who after the new data: merged customers, suggestions.
+    match kontor::identity::resolve_store(store, cfg).await {
+        Ok(r) => eprintln!(
+            "identity: {} customers from {} source customers ({} changed), {} open suggestion(s)",
+            r.customers, r.source_customers, r.changed, r.suggestions
+        ),
+        Err(e) => {
+            eprintln!("identity resolution failed: {e}");
+            failed = true;
+        }
+    }
     Ok(if failed {
         1
     } else if partial {

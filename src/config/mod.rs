@@ -256,6 +256,9 @@ impl Config {
                     diags.push(at(&path(&[key]), format!("{key} must be between 0 and 1")));
                 }
             }
+            if let Some(Err(e)) = common.schedule.as_deref().map(crate::schedule::parse) {
+                diags.push(at(&path(&["schedule"]), e));
+            }
             if let Some(system) = &common.system
                 && !valid_name(system)
             {
@@ -508,5 +511,35 @@ mod tests {
             errs[0].contains("KONTOR_STOER__URL") && errs[0].contains("unknown section"),
             "{errs:?}"
         );
+    }
+
+    #[test]
+    fn identity_server_and_schedule_errors_name_their_keys() {
+        let errs = parse(
+            "[server]\nrate_limit = \"fast\"\n[identity]\nrules = [\"vat_id\", \"shoe_size\"]\nconflict = \"loudest\"\n\
+             priority = [\"wawi\", \"nope\"]\nfield_priority = { birthday = [\"wawi\"] }\n\
+             [[connector]]\nname = \"wawi\"\nkind = \"csv\"\nsystem = \"Wa Wi\"\nschedule = \"*/10 * * *\"\n",
+            &[],
+        )
+        .unwrap_err();
+        let all = errs.join("\n");
+        for want in [
+            "k.toml:2:1: invalid rate `fast`",
+            "k.toml:4:20: unknown rule `shoe_size`",
+            "k.toml:5:1: conflict `loudest`",
+            "k.toml:6:21: no connector named `nope`",
+            "unknown field `birthday`",
+            "k.toml:11:1: system `Wa Wi`",
+            "k.toml:12:1: schedule `*/10 * * *`: use 5 fields",
+        ] {
+            assert!(all.contains(want), "missing {want} in\n{all}");
+        }
+        let ok = parse(
+            "[identity]\npriority = [\"wawi\"]\n[[connector]]\nname = \"wawi\"\nkind = \"csv\"\nschedule = \"*/10 * * * *\"\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(ok.connector("wawi").unwrap().system, "wawi");
+        assert_eq!(ok.identity.conflict, "newest");
     }
 }

@@ -10,6 +10,7 @@
 //! are stable: a merge keeps the older id (the other becomes an alias), a split gives keys
 //! back the id they had first.
 
+pub mod actions;
 pub mod attrs;
 pub mod ids;
 pub mod normalize;

@@ -470,9 +470,16 @@ fn explain(
             .iter()
             .min_by_key(|&&m| {
                 let c = &customers[m];
+                // The oldest key, else the one that says most about the customer.
+                let richness = c.names.len()
+                    + c.vat_ids.len()
+                    + c.glns.len()
+                    + c.emails.len()
+                    + c.phones.len()
+                    + c.postcodes.len();
                 (
                     prev.get(&c.key).map_or(i64::MAX, |p| p.home_id),
-                    !c.has_attributes(),
+                    std::cmp::Reverse(richness),
                     &c.key,
                 )
             })

@@ -23,7 +23,7 @@ pub enum IdentityError {
 }
 
 /// What a resolution did.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct ResolveSummary {
     pub customers: usize,
     pub source_customers: usize,

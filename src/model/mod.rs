@@ -278,6 +278,7 @@ pub static ORDER_CONFIRMATION: EntityDef = EntityDef {
     name: "order_confirmation",
     fields: &[
         f("order_number", Id),
+        f("supplier_order_number", Id),
         f("customer_no", Id),
         f("confirmation_date", Date),
         f("promised_date", Date),

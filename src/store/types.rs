@@ -6,7 +6,7 @@ use serde::Serialize;
 pub type RunId = i64;
 
 /// Outcome of a sync run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     Running,
@@ -42,7 +42,7 @@ impl RunStatus {
 }
 
 /// Row counts of a run or a unit.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Counts {
     pub read: u64,
     pub inserted: u64,
@@ -66,7 +66,7 @@ impl Counts {
 }
 
 /// A sync run as stored.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RunInfo {
     pub id: RunId,
     pub connector: String,

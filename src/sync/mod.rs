@@ -78,8 +78,19 @@ pub async fn run(
     p: &Prepared,
     opts: &SyncOptions,
 ) -> Result<RunReport, SyncError> {
+    let run_id = store.start_run(&p.cfg.name, &opts.node).await?;
+    run_started(store, p, opts, run_id).await
+}
+
+/// Carries out a run that [`Store::start_run`](crate::store::Store::start_run) registered
+/// already (the API answers with the run id before the run is done).
+pub async fn run_started(
+    store: &DynStore,
+    p: &Prepared,
+    opts: &SyncOptions,
+    run_id: RunId,
+) -> Result<RunReport, SyncError> {
     let name = p.cfg.name.as_str();
-    let run_id = store.start_run(name, &opts.node).await?;
     let aborted = store.abort_running(name, run_id).await?;
     if aborted > 0 {
         tracing::warn!(

@@ -1,10 +1,12 @@
 //! Generated inputs for benchmarks and crash tests (never committed: made at run time).
 
+pub mod customers;
+
 use std::io::Write;
 use std::path::Path;
 
 /// The mapping for [`write_invoice_export`] (shipped as `mappings/wawi-rechnungen.toml`).
-pub const INVOICE_MAPPING: &str = include_str!("../mappings/wawi-rechnungen.toml");
+pub const INVOICE_MAPPING: &str = include_str!("../../mappings/wawi-rechnungen.toml");
 
 const NAMES: &[&str] = &[
     "Müller & Söhne GmbH",
@@ -25,6 +27,16 @@ pub fn write_invoice_export(
     rows: u64,
     broken_every: Option<u64>,
 ) -> std::io::Result<u64> {
+    write_invoice_export_for(path, rows, 100_000, broken_every)
+}
+
+/// [`write_invoice_export`] for customers `000000` … `customers - 1`.
+pub fn write_invoice_export_for(
+    path: &Path,
+    rows: u64,
+    customers: u64,
+    broken_every: Option<u64>,
+) -> std::io::Result<u64> {
     let file = std::fs::File::create(path)?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
     let header = "Belegnr;Art;Kundennr;Kundenname;Belegdatum;Fällig;Netto;USt-Satz;USt;Brutto;Offen;Währung\r\n";
@@ -35,7 +47,7 @@ pub fn write_invoice_export(
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        let customer = seed % 100_000;
+        let customer = seed % customers.max(1);
         let cents = 100 + seed % 5_000_000;
         let day = 1 + (i % 28);
         let month = 1 + (i / 28) % 12;

@@ -1,0 +1,172 @@
+//! Front-office routes: search, merged view, caller-ID lookup, item availability, health.
+
+use super::auth::{CUSTOMER_READERS, PHONE_LOOKUP};
+use super::error::{ApiError, ErrorBody};
+use super::state::{AppState, Caller};
+use crate::directory::{PhoneLookup, SearchPage};
+use crate::view::{Availability, MergedView, availability, customer_view};
+use axum::Json;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+pub(super) fn path<T>(p: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
+    p.map(|Path(v)| v)
+        .map_err(|e| ApiError::bad_request(e.body_text()))
+}
+
+pub(super) fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(v)| v)
+        .map_err(|e| ApiError::bad_request(e.body_text()))
+}
+
+/// The business date (server's local calendar day).
+pub(super) fn today() -> chrono::NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// Customer number, name, city, postcode, VAT ID, phone, e-mail, invoice or order number.
+    pub q: Option<String>,
+    /// Hits per page (1–100, default 20).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Search customers.
+#[utoipa::path(get, path = "/api/v1/customers", params(SearchParams), tag = "customers",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Hits, best first", body = SearchPage),
+        (status = 400, description = "Bad query or cursor", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn search(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    params: Result<Query<SearchParams>, QueryRejection>,
+) -> Result<Json<SearchPage>, ApiError> {
+    caller.require(CUSTOMER_READERS)?;
+    let p = query(params)?;
+    let q = p.q.unwrap_or_default();
+    if q.trim().is_empty() {
+        return Err(ApiError::bad_request("q must not be empty"));
+    }
+    if q.chars().count() > 200 {
+        return Err(ApiError::bad_request("q is longer than 200 characters"));
+    }
+    let limit = p.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 100"));
+    }
+    let dir = state.directory();
+    let page = dir
+        .search(&state.store, &q, limit as usize, p.cursor.as_deref())
+        .await
+        .map_err(|e| match e {
+            crate::directory::SearchError::Cursor(_) => ApiError::bad_request(e.to_string()),
+            crate::directory::SearchError::Store(s) => s.into(),
+        })?;
+    Ok(Json(page))
+}
+
+/// The merged view of one customer.
+#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers",
+    params(("id" = i64, Path, description = "Customer id (an id merged into another answers with that one)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = MergedView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn customer(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<MergedView>, ApiError> {
+    caller.require(CUSTOMER_READERS)?;
+    let raw = path(id)?;
+    let id: i64 = raw
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("customer id `{raw}` is not a number")))?;
+    let view = customer_view(&state.store, &state.view, id, today())
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no customer {id}")))?;
+    Ok(Json(view))
+}
+
+/// Caller-ID lookup: the customers a phone number belongs to, best first.
+#[utoipa::path(get, path = "/api/v1/lookup/phone/{number}", tag = "lookup",
+    params(("number" = String, Path, description = "Any notation: +49 (0)89 1234-56, 0049 89 123456, 089/123456-0, 089 123456 Durchwahl 12")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = PhoneLookup),
+        (status = 400, description = "Not a phone number", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn lookup_phone(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    number: Result<Path<String>, PathRejection>,
+) -> Result<Json<PhoneLookup>, ApiError> {
+    caller.require(PHONE_LOOKUP)?;
+    let number = path(number)?;
+    if number.len() > 64 {
+        return Err(ApiError::bad_request(
+            "the number is longer than 64 characters",
+        ));
+    }
+    state
+        .directory()
+        .lookup_phone(&number)
+        .map(Json)
+        .map_err(ApiError::bad_request)
+}
+
+/// Stock of an item per warehouse and its next receipt date.
+#[utoipa::path(get, path = "/api/v1/items/{sku}/availability", tag = "items",
+    params(("sku" = String, Path, description = "Item number")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Availability),
+        (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
+pub async fn item_availability(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    sku: Result<Path<String>, PathRejection>,
+) -> Result<Json<Availability>, ApiError> {
+    caller.require(CUSTOMER_READERS)?;
+    let sku = path(sku)?;
+    let stock = state
+        .store
+        .records_by_ref(&["stock"], std::slice::from_ref(&sku))
+        .await?;
+    let refs: Vec<&crate::store::StoredRecord> = stock.iter().collect();
+    availability(&sku, &refs)
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no stock of item `{sku}`")))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// `ok` when the store answers.
+    pub status: String,
+    pub store: String,
+    pub customers: usize,
+    pub identity_generation: i64,
+}
+
+/// 200 when the store answers (no token needed).
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
+pub async fn healthz(State(state): State<Arc<AppState>>) -> Result<Json<Health>, ApiError> {
+    let generation = state.store.identity_generation().await?;
+    Ok(Json(Health {
+        status: "ok".into(),
+        store: state.store.backend().into(),
+        customers: state.directory().len(),
+        identity_generation: generation,
+    }))
+}

@@ -1,0 +1,261 @@
+//! Operations routes (role ops): sync runs, starting a run, identity decisions.
+
+use super::auth::OPERATORS;
+use super::error::{ApiError, ErrorBody};
+use super::handlers::{path, query};
+use super::state::{AppState, Caller};
+use crate::identity::{KeyId, ResolveSummary, actions};
+use crate::store::{RunInfo, Suggestion};
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RunsParams {
+    pub connector: Option<String>,
+    /// 1–1000, default 50.
+    pub limit: Option<i64>,
+}
+
+/// Recent sync runs with their counts.
+#[utoipa::path(get, path = "/api/v1/sync/runs", params(RunsParams), tag = "operations",
+    security(("bearer" = [])),
+    responses((status = 200, body = Vec<RunInfo>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn runs(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    params: Result<Query<RunsParams>, QueryRejection>,
+) -> Result<Json<Vec<RunInfo>>, ApiError> {
+    caller.require(OPERATORS)?;
+    let p = query(params)?;
+    let limit = p.limit.unwrap_or(50);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 1000"));
+    }
+    Ok(Json(state.store.runs(p.connector.as_deref(), limit).await?))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RunStarted {
+    pub run_id: i64,
+    pub connector: String,
+}
+
+/// Starts a sync run of a connector (answers at once; the run goes on in the server).
+#[utoipa::path(post, path = "/api/v1/sync/{connector}", tag = "operations",
+    params(("connector" = String, Path)),
+    security(("bearer" = [])),
+    responses((status = 202, body = RunStarted), (status = 404, body = ErrorBody),
+        (status = 409, description = "A run of this connector is going on", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn start_sync(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    name: Result<Path<String>, PathRejection>,
+) -> Result<(StatusCode, Json<RunStarted>), ApiError> {
+    caller.require(OPERATORS)?;
+    let name = path(name)?;
+    let cfg = state
+        .cfg
+        .connector(&name)
+        .ok_or_else(|| ApiError::not_found(format!("no connector `{name}`")))?;
+    let prepared = crate::sync::prepare(&state.cfg, cfg).map_err(|d| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "config",
+            d.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    })?;
+    {
+        let mut running = state
+            .running
+            .lock()
+            .map_err(|_| ApiError::conflict("busy"))?;
+        if !running.insert(name.clone()) {
+            return Err(ApiError::conflict(format!("a run of `{name}` is going on")));
+        }
+    }
+    let opts = crate::sync::SyncOptions {
+        node: crate::sync::node_name(),
+        ..Default::default()
+    };
+    let run_id = match state.store.start_run(&name, &opts.node).await {
+        Ok(id) => id,
+        Err(e) => {
+            if let Ok(mut r) = state.running.lock() {
+                r.remove(&name);
+            }
+            return Err(e.into());
+        }
+    };
+    tracing::info!(connector = %name, run_id, by = %caller.token_name, "sync started through the API");
+    let st = Arc::clone(&state);
+    let connector = name.clone();
+    tokio::spawn(async move {
+        match crate::sync::run_started(&st.store, &prepared, &opts, run_id).await {
+            Ok(report) => {
+                tracing::info!(connector = %connector, run_id, status = report.status.as_str(), "{}", report.summary_line())
+            }
+            Err(e) => tracing::error!(connector = %connector, run_id, error = %e, "sync failed"),
+        }
+        if let Err(e) = crate::identity::resolve_store(&st.store, &st.cfg).await {
+            tracing::error!(error = %e, "identity resolution after the sync failed");
+        }
+        if let Err(e) = st.refresh_directory(false).await {
+            tracing::warn!(error = %e, "directory refresh failed");
+        }
+        if let Ok(mut r) = st.running.lock() {
+            r.remove(&connector);
+        }
+    });
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(RunStarted {
+            run_id,
+            connector: name,
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SuggestionParams {
+    /// open (default), confirmed, rejected, obsolete, or all.
+    pub status: Option<String>,
+    pub limit: Option<i64>,
+}
+
+/// Possible duplicates for ops to decide, best score first.
+#[utoipa::path(get, path = "/api/v1/identity/suggestions", params(SuggestionParams), tag = "identity",
+    security(("bearer" = [])),
+    responses((status = 200, body = Vec<Suggestion>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn suggestions(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    params: Result<Query<SuggestionParams>, QueryRejection>,
+) -> Result<Json<Vec<Suggestion>>, ApiError> {
+    caller.require(OPERATORS)?;
+    let p = query(params)?;
+    let status = p.status.unwrap_or_else(|| "open".into());
+    if !["open", "confirmed", "rejected", "obsolete", "all"].contains(&status.as_str()) {
+        return Err(ApiError::bad_request(
+            "status: open, confirmed, rejected, obsolete or all",
+        ));
+    }
+    let limit = p.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 1000"));
+    }
+    let filter = (status != "all").then_some(status.as_str());
+    Ok(Json(state.store.suggestions(filter, limit).await?))
+}
+
+fn id_of(raw: &str) -> Result<i64, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::bad_request(format!("`{raw}` is not a number")))
+}
+
+async fn after_decision(
+    state: &AppState,
+    r: ResolveSummary,
+) -> Result<Json<ResolveSummary>, ApiError> {
+    state.refresh_directory(false).await?;
+    Ok(Json(r))
+}
+
+/// Confirms a suggestion: the two customers become one.
+#[utoipa::path(post, path = "/api/v1/identity/suggestions/{id}/confirm", tag = "identity",
+    params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = ResolveSummary), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn confirm(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<ResolveSummary>, ApiError> {
+    caller.require(OPERATORS)?;
+    let id = id_of(&path(id)?)?;
+    let r = actions::decide(&state.store, &state.cfg, id, true).await?;
+    after_decision(&state, r).await
+}
+
+/// Rejects a suggestion: the two stay apart and it is not suggested again.
+#[utoipa::path(post, path = "/api/v1/identity/suggestions/{id}/reject", tag = "identity",
+    params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = ResolveSummary), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn reject(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<ResolveSummary>, ApiError> {
+    caller.require(OPERATORS)?;
+    let id = id_of(&path(id)?)?;
+    let r = actions::decide(&state.store, &state.cfg, id, false).await?;
+    after_decision(&state, r).await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct MergeRequest {
+    /// The customer to merge into this one.
+    pub other: i64,
+}
+
+/// Merges another customer into this one (the older id stays).
+#[utoipa::path(post, path = "/api/v1/customers/{id}/merge", tag = "identity",
+    params(("id" = i64, Path)), request_body = MergeRequest, security(("bearer" = [])),
+    responses((status = 200, body = ResolveSummary), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn merge(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    id: Result<Path<String>, PathRejection>,
+    body: Result<Json<MergeRequest>, JsonRejection>,
+) -> Result<Json<ResolveSummary>, ApiError> {
+    caller.require(OPERATORS)?;
+    let id = id_of(&path(id)?)?;
+    let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let r = actions::merge(&state.store, &state.cfg, id, body.other).await?;
+    after_decision(&state, r).await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct SplitRequest {
+    /// Customer numbers to split off, as `system:number`.
+    pub keys: Vec<String>,
+}
+
+/// Splits customer numbers off a customer into a customer of their own.
+#[utoipa::path(post, path = "/api/v1/customers/{id}/split", tag = "identity",
+    params(("id" = i64, Path)), request_body = SplitRequest, security(("bearer" = [])),
+    responses((status = 200, body = ResolveSummary), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn split(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    id: Result<Path<String>, PathRejection>,
+    body: Result<Json<SplitRequest>, JsonRejection>,
+) -> Result<Json<ResolveSummary>, ApiError> {
+    caller.require(OPERATORS)?;
+    let id = id_of(&path(id)?)?;
+    let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let keys: Vec<KeyId> = body
+        .keys
+        .iter()
+        .map(|k| {
+            KeyId::parse(k)
+                .ok_or_else(|| ApiError::bad_request(format!("`{k}`: use system:number")))
+        })
+        .collect::<Result<_, _>>()?;
+    let r = actions::split(&state.store, &state.cfg, id, &keys).await?;
+    after_decision(&state, r).await
+}

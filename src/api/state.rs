@@ -1,0 +1,217 @@
+//! Shared state of the API server: the store, the in-memory directory (reloaded when the
+//! store's identity generation moves), the token cache and the per-token rate limit.
+
+use super::auth::{Role, hash_token};
+use super::error::ApiError;
+use crate::config::Config;
+use crate::directory::Directory;
+use crate::store::{DynStore, StoreError, TokenInfo};
+use crate::view::ViewContext;
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::collections::{HashMap, HashSet};
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+/// How often the server looks for a new identity generation (a sync on another node).
+const REFRESH_EVERY: Duration = Duration::from_secs(2);
+/// How often the token list is reloaded (revocations take effect within this).
+const TOKENS_EVERY: Duration = Duration::from_secs(10);
+
+struct Tokens {
+    by_hash: HashMap<String, TokenInfo>,
+    loaded: Instant,
+}
+
+pub struct AppState {
+    pub store: DynStore,
+    pub cfg: Arc<Config>,
+    pub view: ViewContext,
+    directory: RwLock<Arc<Directory>>,
+    tokens: RwLock<Tokens>,
+    limiter: DefaultKeyedRateLimiter<i64>,
+    /// Connectors with a run going on in this process.
+    pub running: Mutex<HashSet<String>>,
+    rebuild: tokio::sync::Mutex<()>,
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub token_name: String,
+    pub role: Role,
+}
+
+impl Caller {
+    /// 403 unless the caller has one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            let allowed: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            Err(ApiError::forbidden(format!(
+                "role {} may not do this (allowed: {})",
+                self.role,
+                allowed.join(", ")
+            )))
+        }
+    }
+}
+
+fn quota(rate: &str) -> Quota {
+    let (n, per) = kontor_connector::parse_rate(rate).unwrap_or((100, Duration::from_secs(1)));
+    let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
+    Quota::with_period(per / n.get())
+        .unwrap_or_else(|| Quota::per_second(n))
+        .allow_burst(n)
+}
+
+impl AppState {
+    pub async fn new(store: DynStore, cfg: Arc<Config>) -> Result<Arc<Self>, StoreError> {
+        let view = ViewContext::from_config(&cfg);
+        let directory = Directory::load(&store, &view.policy, &cfg.identity.phone_region).await?;
+        let tokens = store.active_tokens().await?.into_iter().collect();
+        Ok(Arc::new(Self {
+            limiter: RateLimiter::keyed(quota(&cfg.server.rate_limit)),
+            store,
+            cfg,
+            view,
+            directory: RwLock::new(Arc::new(directory)),
+            tokens: RwLock::new(Tokens {
+                by_hash: tokens,
+                loaded: Instant::now(),
+            }),
+            running: Mutex::new(HashSet::new()),
+            rebuild: tokio::sync::Mutex::new(()),
+        }))
+    }
+
+    pub fn directory(&self) -> Arc<Directory> {
+        self.directory
+            .read()
+            .map(|d| Arc::clone(&d))
+            .unwrap_or_else(|p| Arc::clone(&p.into_inner()))
+    }
+
+    /// Rebuilds the directory when the store's identity generation moved (or `force`).
+    pub async fn refresh_directory(&self, force: bool) -> Result<bool, StoreError> {
+        let _one_at_a_time = self.rebuild.lock().await;
+        let current = self.directory().generation;
+        if !force && self.store.identity_generation().await? == current {
+            return Ok(false);
+        }
+        let d = Directory::load(
+            &self.store,
+            &self.view.policy,
+            &self.cfg.identity.phone_region,
+        )
+        .await?;
+        tracing::debug!(
+            generation = d.generation,
+            customers = d.len(),
+            "directory reloaded"
+        );
+        if let Ok(mut slot) = self.directory.write() {
+            *slot = Arc::new(d);
+        }
+        Ok(true)
+    }
+
+    async fn reload_tokens(&self) -> Result<(), StoreError> {
+        let fresh: HashMap<String, TokenInfo> =
+            self.store.active_tokens().await?.into_iter().collect();
+        if let Ok(mut t) = self.tokens.write() {
+            t.by_hash = fresh;
+            t.loaded = Instant::now();
+        }
+        Ok(())
+    }
+
+    /// Keeps the directory and the tokens fresh until the process ends.
+    pub fn spawn_refresher(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let state = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(REFRESH_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = state.refresh_directory(false).await {
+                    tracing::warn!(error = %e, "directory refresh failed; keeping the last one");
+                }
+                let stale = state
+                    .tokens
+                    .read()
+                    .map(|t| t.loaded.elapsed() >= TOKENS_EVERY)
+                    .unwrap_or(true);
+                if stale && let Err(e) = state.reload_tokens().await {
+                    tracing::warn!(error = %e, "token reload failed");
+                }
+            }
+        })
+    }
+
+    fn token(&self, hash: &str) -> Option<TokenInfo> {
+        self.tokens.read().ok()?.by_hash.get(hash).cloned()
+    }
+
+    /// The caller behind an `Authorization` header: 401 without a valid token, 429 over the
+    /// token's rate limit.
+    pub async fn authenticate(&self, header: Option<&str>) -> Result<Caller, ApiError> {
+        let token = header
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ApiError::unauthorized("send `Authorization: Bearer <token>`"))?;
+        let hash = hash_token(token);
+        let mut info = self.token(&hash);
+        // A token created a moment ago: look again (at most once a second).
+        let reload = self
+            .tokens
+            .read()
+            .map(|t| t.loaded.elapsed() >= Duration::from_secs(1))
+            .unwrap_or(true);
+        if info.is_none() && reload {
+            self.reload_tokens().await?;
+            info = self.token(&hash);
+        }
+        let info = info.ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
+        let role = Role::parse(&info.role)
+            .ok_or_else(|| ApiError::unauthorized("the token has an unknown role"))?;
+        if let Err(not_until) = self.limiter.check_key(&info.id) {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            let mut e = ApiError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("more than {} for this token", self.cfg.server.rate_limit),
+            );
+            e.retry_after = Some(wait.as_secs().max(1));
+            return Err(e);
+        }
+        Ok(Caller {
+            token_name: info.name,
+            role,
+        })
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        state.authenticate(header).await
+    }
+}

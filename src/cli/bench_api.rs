@@ -1,0 +1,436 @@
+//! `kontor bench api`: generated customers and documents synced into each backend, then
+//! `kontor serve` in a child process under load from `wrk` (a second process) on loopback:
+//! merged view, caller-ID lookup, search, and as the baseline a plain one-query axum handler
+//! over the same database (`kontor bench baseline-server`, also a child process).
+
+use super::Cli;
+use kontor::api::auth::{Role, hash_token, new_token};
+use kontor::bench::customers;
+use kontor::config::Config;
+use kontor::store::DynStore;
+use kontor::testing::TempPg;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct ApiBenchArgs {
+    pub customers: u64,
+    pub documents: u64,
+    pub backends: Vec<String>,
+    pub seconds: u64,
+    pub connections: u32,
+    pub dir: Option<PathBuf>,
+}
+
+const MAPPING_KUNDEN: &str = include_str!("../../mappings/wawi-kunden.toml");
+
+fn workspace(ws: &Path, url: &str, data: &Path) -> anyhow::Result<Config> {
+    std::fs::create_dir_all(ws.join("mappings"))?;
+    std::fs::write(ws.join("mappings/kunden.toml"), MAPPING_KUNDEN)?;
+    std::fs::write(
+        ws.join("mappings/rechnungen.toml"),
+        kontor::bench::INVOICE_MAPPING,
+    )?;
+    let d = data.display();
+    let text = format!(
+        "[store]\nurl = \"{url}\"\n[server]\nrate_limit = \"1000000/s\"\n\n\
+         [[connector]]\nname = \"wawi-kunden\"\nkind = \"csv\"\nsystem = \"wawi\"\npath = \"{d}/kunden.csv\"\nmapping = \"mappings/kunden.toml\"\nmin_age_seconds = 0\n\n\
+         [[connector]]\nname = \"crm-kunden\"\nkind = \"csv\"\nsystem = \"crm\"\npath = \"{d}/crm.csv\"\nmapping = \"mappings/kunden.toml\"\nmin_age_seconds = 0\n\n\
+         [[connector]]\nname = \"wawi-rechnungen\"\nkind = \"csv\"\nsystem = \"wawi\"\npath = \"{d}/rechnungen.csv\"\nmapping = \"mappings/rechnungen.toml\"\nmin_age_seconds = 0\n"
+    );
+    std::fs::write(ws.join("kontor.toml"), &text)?;
+    Config::parse("kontor.toml", &text, ws.to_path_buf(), Vec::new())
+        .map_err(|d| anyhow::anyhow!(super::diags_text(&d)))
+}
+
+fn kontor_cmd() -> Command {
+    Command::new(std::env::current_exe().unwrap_or_else(|_| PathBuf::from("kontor")))
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Server {
+    /// Peak resident memory of the child so far.
+    fn peak_rss_mib(&self) -> f64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.0.id()))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmHWM:"))
+                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+            })
+            .map_or(0.0, |kib| kib / 1024.0)
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Waits until `GET /healthz` on `addr` answers 200 (the server loads its directory first).
+async fn wait_ready(addr: &str) -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    for _ in 0..1200 {
+        if let Ok(mut s) = tokio::net::TcpStream::connect(addr).await {
+            let _ = s.write_all(b"GET /healthz HTTP/1.0\r\n\r\n").await;
+            let mut buf = [0u8; 12];
+            if s.read_exact(&mut buf).await.is_ok() && buf.ends_with(b"200") {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("{addr} did not answer within 120 s")
+}
+
+/// One wrk run: latency percentiles (ms) and requests per second.
+struct Load {
+    p50: f64,
+    p90: f64,
+    p99: f64,
+    rps: f64,
+    errors: u64,
+    requests: u64,
+}
+
+fn ms(s: &str) -> f64 {
+    let s = s.trim();
+    let (num, factor) = if let Some(v) = s.strip_suffix("us") {
+        (v, 0.001)
+    } else if let Some(v) = s.strip_suffix("ms") {
+        (v, 1.0)
+    } else if let Some(v) = s.strip_suffix('s') {
+        (v, 1000.0)
+    } else {
+        (s, 1.0)
+    };
+    num.parse::<f64>().map_or(f64::NAN, |n| n * factor)
+}
+
+fn wrk(
+    dir: &Path,
+    base: &str,
+    paths: &[String],
+    token: Option<&str>,
+    seconds: u64,
+    conns: u32,
+) -> anyhow::Result<Load> {
+    let list = dir.join("paths.txt");
+    std::fs::write(&list, paths.join("\n") + "\n")?;
+    let script = dir.join("paths.lua");
+    std::fs::write(
+        &script,
+        format!(
+            "local paths = {{}}\nfor line in io.lines(\"{}\") do paths[#paths + 1] = line end\n\
+             math.randomseed(os.time())\nrequest = function()\n  return wrk.format(nil, paths[math.random(#paths)])\nend\n",
+            list.display()
+        ),
+    )?;
+    let mut c = Command::new("wrk");
+    c.args([
+        "-t2",
+        &format!("-c{conns}"),
+        &format!("-d{seconds}s"),
+        "--latency",
+        "-s",
+    ])
+    .arg(&script);
+    if let Some(t) = token {
+        c.args(["-H", &format!("Authorization: Bearer {t}")]);
+    }
+    let out = c.arg(base).output()?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    if !out.status.success() {
+        anyhow::bail!("wrk failed: {text}{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let pct = |p: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(p))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .map_or(f64::NAN, ms)
+    };
+    let num = |prefix: &str, idx: usize| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(prefix))
+            .and_then(|l| l.split_whitespace().nth(idx))
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    Ok(Load {
+        p50: pct("50%"),
+        p90: pct("90%"),
+        p99: pct("99%"),
+        rps: num("Requests/sec:", 1).unwrap_or(0.0),
+        errors: num("Non-2xx", 4).unwrap_or(0.0) as u64,
+        requests: text
+            .lines()
+            .find(|l| l.contains("requests in"))
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+    })
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub async fn bench_api(_cli: &Cli, a: &ApiBenchArgs) -> anyhow::Result<i32> {
+    if Command::new("wrk").arg("--version").output().is_err() {
+        anyhow::bail!(
+            "the load comes from `wrk` in a second process: install it (apt-get install wrk)"
+        );
+    }
+    let tmp = tempfile::tempdir()?;
+    let root = a.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    let data = root.join("data");
+    std::fs::create_dir_all(&data)?;
+    let t = Instant::now();
+    customers::write_customer_master(&data.join("kunden.csv"), a.customers)?;
+    customers::write_second_master(&data.join("crm.csv"), a.customers)?;
+    kontor::bench::write_invoice_export_for(
+        &data.join("rechnungen.csv"),
+        a.documents,
+        a.customers,
+        None,
+    )?;
+    eprintln!(
+        "generated {} customers (+{} in a second system) and {} documents in {:.0}s",
+        a.customers,
+        a.customers.div_ceil(3),
+        a.documents,
+        t.elapsed().as_secs_f64()
+    );
+    println!("| backend | phase | p50 ms | p90 ms | p99 ms | req/s | requests | non-2xx |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    for backend in &a.backends {
+        let (url, _pg) = match backend.as_str() {
+            "sqlite" => (
+                format!("sqlite://{}", root.join("bench-api.db").display()),
+                None,
+            ),
+            "postgres" => {
+                let pg = TempPg::create().await?;
+                (pg.url.clone(), Some(pg))
+            }
+            other => anyhow::bail!("unknown backend `{other}` (sqlite, postgres)"),
+        };
+        let ws = root.join(format!("ws-{backend}"));
+        let cfg = workspace(&ws, &url, &data)?;
+        let store = kontor::store::open(&cfg.store.url).await?;
+        let t = Instant::now();
+        let mut load = kontor_cmd();
+        load.args(["--config"])
+            .arg(ws.join("kontor.toml"))
+            .args(["sync", "--all"]);
+        let status = load
+            .env("KONTOR_LOG", "warn")
+            .stdout(Stdio::null())
+            .status()?;
+        if !status.success() {
+            anyhow::bail!("{backend}: kontor sync --all failed");
+        }
+        eprintln!(
+            "{backend}: synced and resolved in {:.0}s",
+            t.elapsed().as_secs_f64()
+        );
+        run_phases(backend, &store, &ws, &url, a).await?;
+    }
+    Ok(0)
+}
+
+async fn run_phases(
+    backend: &str,
+    store: &DynStore,
+    ws: &Path,
+    url: &str,
+    a: &ApiBenchArgs,
+) -> anyhow::Result<()> {
+    let token = new_token();
+    let name = format!("bench-{}", std::process::id());
+    store
+        .create_token(&name, Role::Sales.as_str(), &hash_token(&token))
+        .await?;
+    let keys = store.customer_keys().await?;
+    let mut ids: Vec<i64> = keys.iter().map(|k| k.customer_id).collect();
+    ids.dedup();
+    let sample = |n: usize, step: usize| (0..n).map(move |i| (i * step) as u64);
+    let step = (a.customers as usize / 5000).max(1);
+
+    let port = free_port()?;
+    let server = Server(
+        kontor_cmd()
+            .args(["--config"])
+            .arg(ws.join("kontor.toml"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .env("KONTOR_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()?,
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&format!("127.0.0.1:{port}")).await?;
+    let bport = free_port()?;
+    let baseline = Server(
+        kontor_cmd()
+            .args([
+                "bench",
+                "baseline-server",
+                "--store",
+                url,
+                "--listen",
+                &format!("127.0.0.1:{bport}"),
+            ])
+            .env("KONTOR_LOG", "warn")
+            .spawn()?,
+    );
+    let bbase = format!("http://127.0.0.1:{bport}");
+    wait_ready(&format!("127.0.0.1:{bport}")).await?;
+
+    let views: Vec<String> = ids
+        .iter()
+        .step_by((ids.len() / 5000).max(1))
+        .map(|id| format!("/api/v1/customers/{id}"))
+        .collect();
+    let baseline_paths: Vec<String> = sample(5000, step)
+        .map(|i| format!("/customer/{i:06}"))
+        .collect();
+    let lookups: Vec<String> = sample(5000, step)
+        .map(|i| {
+            let c = customers::customer(i);
+            // Half as written in the master, half as a caller's extension of the main number.
+            let n = if i % 2 == 0 {
+                c.phone.clone()
+            } else {
+                format!("{}-{}", c.phone.trim_end_matches("-0"), 10 + i % 80)
+            };
+            format!("/api/v1/lookup/phone/{}", urlencode(&n))
+        })
+        .collect();
+    let searches: Vec<String> = sample(5000, step)
+        .map(|i| {
+            let c = customers::customer(i);
+            let q = match i % 4 {
+                0 => c.number.clone(),
+                1 => c.name.split(' ').take(2).collect::<Vec<_>>().join(" "),
+                2 => c
+                    .name
+                    .replace('ü', "ue")
+                    .replace('ö', "oe")
+                    .replace('ä', "ae"),
+                _ => format!("{} {}", c.name.split(' ').next().unwrap_or(""), c.city),
+            };
+            format!("/api/v1/customers?q={}&limit=20", urlencode(&q))
+        })
+        .collect();
+    let dir = ws.join("wrk");
+    std::fs::create_dir_all(&dir)?;
+    // (phase, base URL, paths, token, connections)
+    type Phase<'a> = (&'a str, &'a str, &'a [String], Option<&'a str>, u32);
+    let phases: [Phase; 4] = [
+        (
+            "baseline: one-query axum handler",
+            &bbase,
+            &baseline_paths,
+            None,
+            a.connections,
+        ),
+        (
+            "merged view GET /customers/{id}",
+            &base,
+            &views,
+            Some(&token),
+            a.connections,
+        ),
+        (
+            "caller-ID GET /lookup/phone/{n}",
+            &base,
+            &lookups,
+            Some(&token),
+            a.connections * 2,
+        ),
+        (
+            "search GET /customers?q=",
+            &base,
+            &searches,
+            Some(&token),
+            a.connections,
+        ),
+    ];
+    for (phase, b, paths, tok, conns) in phases {
+        // Warm up (caches, connection pools), then measure.
+        wrk(&dir, b, paths, tok, 3, conns)?;
+        let l = wrk(&dir, b, paths, tok, a.seconds, conns)?;
+        println!(
+            "| {backend} | {phase} (c={conns}) | {:.2} | {:.2} | {:.2} | {:.0} | {} | {} |",
+            l.p50, l.p90, l.p99, l.rps, l.requests, l.errors
+        );
+    }
+    eprintln!(
+        "{backend}: peak RSS of kontor serve {:.0} MiB, of the baseline server {:.0} MiB",
+        server.peak_rss_mib(),
+        baseline.peak_rss_mib()
+    );
+    Ok(())
+}
+
+/// The baseline: one route, one SQL query per request, no auth, no merging.
+pub async fn baseline_server(store_url: &str, listen: &str) -> anyhow::Result<i32> {
+    use axum::extract::{Path as P, State};
+    use axum::routing::get;
+    #[derive(Clone)]
+    enum Pool {
+        Sqlite(sqlx::SqlitePool),
+        Pg(sqlx::PgPool),
+    }
+    const SQL: &str = "SELECT data FROM records WHERE customer_no = $1 LIMIT 200";
+    async fn one(
+        State(pool): State<Pool>,
+        P(no): P<String>,
+    ) -> Result<String, axum::http::StatusCode> {
+        let rows: Vec<String> = match &pool {
+            Pool::Sqlite(p) => sqlx::query_scalar(SQL).bind(&no).fetch_all(p).await,
+            Pool::Pg(p) => sqlx::query_scalar(SQL).bind(&no).fetch_all(p).await,
+        }
+        .map_err(|_| axum::http::StatusCode::SERVICE_UNAVAILABLE)?;
+        Ok(format!("[{}]", rows.join(",")))
+    }
+    // The same pools as kontor's store (SQLite: WAL, 4 connections; PostgreSQL: 8, with
+    // TCP_NODELAY), so only the handler differs.
+    let pool = if store_url.starts_with("sqlite:") {
+        Pool::Sqlite(
+            kontor::store::SqliteStore::open(store_url)
+                .await?
+                .pool()
+                .clone(),
+        )
+    } else {
+        Pool::Pg(
+            kontor::store::PgStore::open(store_url)
+                .await?
+                .pool()
+                .clone(),
+        )
+    };
+    let app = axum::Router::new()
+        .route("/customer/{no}", get(one))
+        .route("/healthz", get(|| async { "ok" }))
+        .with_state(pool);
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    axum::serve(listener, app).await?;
+    Ok(0)
+}

@@ -1,0 +1,166 @@
+//! The demo workspace: bundled sample exports (DATEV and WaWi CSV, XRechnung and openTRANS
+//! XML) with their mappings and a `kontor.toml`; a mocked ERPNext completes it. Used by
+//! `kontor demo` and by the end-to-end tests.
+
+use std::path::Path;
+
+macro_rules! bundled {
+    ($($dst:literal => $src:literal),* $(,)?) => {
+        &[$(($dst, include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/", $src)) as &[u8])),*]
+    };
+}
+
+/// (path in the demo workspace, content). Sample data and licences: tests/fixtures/*/README.md.
+pub const FILES: &[(&str, &[u8])] = bundled! {
+    "inbox/datev/EXTF_Buchungsstapel.csv" => "tests/fixtures/datev/EXTF_Buchungsstapel.csv",
+    "inbox/datev/EXTF_Buchungsstapel_2026-11.csv" => "mappings/datev-buchungsstapel.fixtures/november-2026.csv",
+    "inbox/datev/EXTF_Stammdaten.csv" => "tests/fixtures/datev/EXTF_Stammdaten.csv",
+    "inbox/datev/LICENSE" => "tests/fixtures/datev/LICENSE",
+    "inbox/wawi/kunden.csv" => "tests/fixtures/wawi/kunden.csv",
+    "inbox/wawi/offene_posten.csv" => "tests/fixtures/wawi/offene_posten.csv",
+    "inbox/wawi/offene_auftraege.csv" => "tests/fixtures/wawi/offene_auftraege.csv",
+    "inbox/wawi/lagerbestand.csv" => "tests/fixtures/wawi/lagerbestand.csv",
+    "inbox/xrechnung/01.01a-INVOICE_ubl.xml" => "tests/fixtures/xrechnung/01.01a-INVOICE_ubl.xml",
+    "inbox/xrechnung/01.01a-INVOICE_uncefact.xml" => "tests/fixtures/xrechnung/01.01a-INVOICE_uncefact.xml",
+    "inbox/xrechnung/01.05a-INVOICE_ubl.xml" => "tests/fixtures/xrechnung/01.05a-INVOICE_ubl.xml",
+    "inbox/xrechnung/03.03a-INVOICE_uncefact.xml" => "tests/fixtures/xrechnung/03.03a-INVOICE_uncefact.xml",
+    "inbox/xrechnung/ubl_creditnote_381.xml" => "connectors/xml/tests/data/ubl_creditnote_381.xml",
+    "inbox/xrechnung/LICENSE" => "tests/fixtures/xrechnung/LICENSE",
+    "inbox/xrechnung/XRechnung_RE-2026-1008.xml" => "tests/fixtures/demo/XRechnung_RE-2026-1008.xml",
+    "inbox/opentrans/ORDER_Bestellung.xml" => "tests/fixtures/opentrans/Example_ORDER_Testdistributor_Bestellung.xml",
+    "inbox/opentrans/ORDERRESPONSE_Auftragsbestaetigung.xml" => "tests/fixtures/opentrans/Example_ORDERRESPONSE_Testdistributor_Auftragsbestaetigung.xml",
+    "inbox/opentrans/DISPATCHNOTIFICATION_Lieferavis.xml" => "tests/fixtures/opentrans/Example_DISPATCHNOTIFICATION_Testdistributor_Lieferavis.xml",
+    "inbox/opentrans/INVOICE_Rechnung.xml" => "tests/fixtures/opentrans/Example_INVOICE_Testdistributor_Rechnung.xml",
+    "inbox/opentrans/LICENSE" => "tests/fixtures/opentrans/LICENSE",
+    "inbox/opentrans/ORDERRESPONSE_AB-50001.xml" => "tests/fixtures/demo/ORDERRESPONSE_AB-50001.xml",
+    "mappings/datev-buchungsstapel.toml" => "mappings/datev-buchungsstapel.toml",
+    "mappings/datev-debitoren.toml" => "mappings/datev-debitoren.toml",
+    "mappings/wawi-kunden.toml" => "mappings/wawi-kunden.toml",
+    "mappings/wawi-offene-posten.toml" => "mappings/wawi-offene-posten.toml",
+    "mappings/wawi-auftraege.toml" => "mappings/wawi-auftraege.toml",
+    "mappings/wawi-lager.toml" => "mappings/wawi-lager.toml",
+};
+
+pub const CONFIG: &str = r#"# kontor demo workspace, written by `kontor demo` (run it again to start afresh).
+[store]
+url = "sqlite://kontor.db"
+
+# Who is who across sources: when they disagree on a field, the newest value wins
+# (or conflict = "priority" with priority = ["wawi-kunden", …]).
+[identity]
+conflict = "newest"
+
+# Connectors of one ERP share its customer numbers: `system` names that ERP.
+
+[[connector]]
+name = "datev-buchungen"
+kind = "csv"
+system = "datev"
+path = "inbox/datev/EXTF_Buchungsstapel*.csv"
+mapping = "mappings/datev-buchungsstapel.toml"
+
+[[connector]]
+name = "datev-debitoren"
+kind = "csv"
+system = "datev"
+path = "inbox/datev/EXTF_Stammdaten.csv"
+mapping = "mappings/datev-debitoren.toml"
+
+[[connector]]
+name = "wawi-kunden"
+kind = "csv"
+system = "wawi"
+path = "inbox/wawi/kunden*.csv"
+mapping = "mappings/wawi-kunden.toml"
+
+[[connector]]
+name = "wawi-offene-posten"
+kind = "csv"
+system = "wawi"
+path = "inbox/wawi/offene_posten*.csv"
+mapping = "mappings/wawi-offene-posten.toml"
+
+[[connector]]
+name = "wawi-auftraege"
+kind = "csv"
+system = "wawi"
+path = "inbox/wawi/offene_auftraege*.csv"
+mapping = "mappings/wawi-auftraege.toml"
+
+[[connector]]
+name = "wawi-lager"
+kind = "csv"
+system = "wawi"
+path = "inbox/wawi/lagerbestand*.csv"
+mapping = "mappings/wawi-lager.toml"
+
+[[connector]]
+name = "einvoices"
+kind = "xml"
+path = "inbox/xrechnung/"
+format = "auto"
+
+[[connector]]
+name = "opentrans"
+kind = "xml"
+path = "inbox/opentrans/"
+format = "auto"
+"#;
+
+/// The workspace's `kontor.toml` with the REST connector for the mocked ERPNext at `erp_uri`
+/// (its token in `secrets/erpnext`).
+pub fn config(erp_uri: &str) -> String {
+    format!(
+        "{CONFIG}\n[[connector]]\nname = \"erpnext\"\nkind = \"rest\"\nbase_url = \"{erp_uri}\"\n\
+         profile = \"erpnext\"\nauth = {{ kind = \"token\", token_file = \"secrets/erpnext\" }}\n\
+         rate_limit = \"50/s\"\n"
+    )
+}
+
+const MARKER: &str = "# kontor demo workspace";
+
+/// Writes the bundled files into a fresh workspace. An earlier demo workspace (its
+/// kontor.toml starts with [`MARKER`]) is cleared first; any other existing kontor.toml is
+/// left alone and the demo refuses the folder.
+pub fn write_workspace(dir: &Path) -> std::io::Result<()> {
+    match std::fs::read_to_string(dir.join("kontor.toml")) {
+        Ok(text) if !text.starts_with(MARKER) => {
+            return Err(std::io::Error::other(format!(
+                "{} has a kontor.toml that `kontor demo` did not write; choose another --dir",
+                dir.display()
+            )));
+        }
+        Ok(_) => {
+            for sub in ["inbox", "mappings", "secrets"] {
+                match std::fs::remove_dir_all(dir.join(sub)) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
+                }
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    for suffix in [
+        "",
+        "-wal",
+        "-shm",
+        "-staging",
+        "-staging-wal",
+        "-staging-shm",
+    ] {
+        match std::fs::remove_file(dir.join(format!("kontor.db{suffix}"))) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    for (rel, bytes) in FILES {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(path, bytes)?;
+    }
+    std::fs::create_dir_all(dir.join("secrets"))?;
+    Ok(())
+}

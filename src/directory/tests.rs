@@ -1,0 +1,185 @@
+use super::*;
+use crate::identity::KeyId;
+use crate::store::KeyRow;
+use chrono::{TimeZone, Utc};
+
+fn rec(connector: &str, entity: &str, no: &str, data: serde_json::Value) -> StoredRecord {
+    StoredRecord {
+        connector: connector.into(),
+        entity: entity.into(),
+        external_id: no.into(),
+        customer_no: Some(no.into()),
+        ref_no: None,
+        data,
+        hash: String::new(),
+        position: None,
+        run_id: Some(1),
+        synced_at: Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap(),
+        closed_at: None,
+    }
+}
+
+fn key(system: &str, no: &str, id: i64) -> KeyRow {
+    KeyRow {
+        key: KeyId::new(system, no),
+        customer_id: id,
+        home_id: id,
+        rule: "anchor".into(),
+        matched_on: None,
+    }
+}
+
+fn directory() -> Directory {
+    let keys = [
+        key("wawi", "00042", 1),
+        key("erpnext", "CUST-10001", 1),
+        key("wawi", "00043", 2),
+        key("wawi", "00044", 3),
+        key("wawi", "00046", 4),
+    ];
+    let systems = BTreeMap::from([
+        ("wawi-kunden".to_owned(), "wawi".to_owned()),
+        ("erpnext".to_owned(), "erpnext".to_owned()),
+    ]);
+    let customers = [
+        rec(
+            "wawi-kunden",
+            "customer",
+            "00042",
+            serde_json::json!({"name": "Müller & Söhne GmbH", "vat_id": "DE123456788",
+            "email": "info@mueller-soehne.de", "phones": ["+4922147110"], "address": {"city": "Köln", "postcode": "50667"}}),
+        ),
+        rec(
+            "erpnext",
+            "customer",
+            "CUST-10001",
+            serde_json::json!({"name": "Müller & Söhne GmbH", "phones": ["+492214711230"]}),
+        ),
+        rec(
+            "wawi-kunden",
+            "customer",
+            "00043",
+            serde_json::json!({"name": "Bäckerei Weiß e.K.", "phones": ["+4989123456", "+491712345678"],
+            "address": {"city": "München", "postcode": "80331"}}),
+        ),
+        rec(
+            "wawi-kunden",
+            "customer",
+            "00044",
+            serde_json::json!({"name": "Schröder Elektrotechnik GmbH & Co. KG", "phones": ["+49351987650"],
+            "address": {"city": "Dresden", "postcode": "01067"}}),
+        ),
+        rec(
+            "wawi-kunden",
+            "customer",
+            "00046",
+            serde_json::json!({"name": "Großhandel Nord AG", "phones": ["+494030303030"], "fax": "+494030303031",
+            "address": {"city": "Hamburg", "postcode": "20457"}}),
+        ),
+    ];
+    let contacts = [rec(
+        "wawi-kunden",
+        "contact_person",
+        "00044",
+        serde_json::json!({"name": "Frau Schulz", "phones": ["+4935198765012"]}),
+    )];
+    Directory::build(
+        7,
+        &keys,
+        systems,
+        &customers,
+        &contacts,
+        &Policy::default(),
+        "DE",
+    )
+}
+
+#[test]
+fn caller_id_in_awkward_notations() {
+    let d = directory();
+    // (input, customer, confidence at least, how, via)
+    let table: &[(&str, i64, f64, &str, &str)] = &[
+        ("+49 (0)89 1234-56", 2, 1.0, "exact", "customer"),
+        ("0049 89 123456", 2, 1.0, "exact", "customer"),
+        ("089/123456-0", 2, 0.9, "main_number", "customer"),
+        ("089 123456 Durchwahl 12", 2, 0.9, "main_number", "customer"),
+        ("0221 4711-0", 1, 1.0, "exact", "customer"),
+        ("+49 221 4711-23", 1, 0.9, "main_number", "customer"),
+        ("0221 471123", 1, 0.75, "main_number", "customer"),
+        ("0221/4711230", 1, 1.0, "exact", "customer"),
+        ("0351 98765012", 3, 0.95, "exact", "contact_person"),
+        ("0351 987650 55", 3, 0.8, "main_number", "customer"),
+        ("040 30303031", 4, 0.6, "exact", "fax"),
+        ("0171 2345678", 2, 1.0, "exact", "customer"),
+    ];
+    for &(input, id, conf, how, via) in table {
+        let r = d
+            .lookup_phone(input)
+            .unwrap_or_else(|e| panic!("{input}: {e}"));
+        let best = r
+            .candidates
+            .first()
+            .unwrap_or_else(|| panic!("{input}: no candidate"));
+        assert_eq!(
+            (best.customer_id, best.matched.as_str(), best.via.as_str()),
+            (id, how, via),
+            "{input}: {r:?}"
+        );
+        assert!(best.confidence >= conf - 1e-9, "{input}: {r:?}");
+    }
+    assert!(d.lookup_phone("030 999999").unwrap().candidates.is_empty());
+    assert!(d.lookup_phone("siehe Notiz").is_err());
+    let c = &d.lookup_phone("0351 98765012").unwrap().candidates[0];
+    assert_eq!(c.contact.as_deref(), Some("Frau Schulz"));
+}
+
+fn first(d: &Directory, q: &str) -> Option<(i64, Vec<(String, String)>)> {
+    let mut s: Vec<(u32, (f64, Vec<Match>))> = d.score_local(q).into_iter().collect();
+    s.sort_by(|a, b| b.1.0.total_cmp(&a.1.0));
+    s.first().map(|(e, (_, ms))| {
+        (
+            d.entries[*e as usize].id,
+            ms.iter()
+                .map(|m| (m.field.clone(), m.how.clone()))
+                .collect(),
+        )
+    })
+}
+
+#[test]
+fn search_table() {
+    let d = directory();
+    let table: &[(&str, i64, &str, &str)] = &[
+        ("Mueller", 1, "name", "exact"),
+        ("Müller", 1, "name", "exact"),
+        ("müller söhne", 1, "name", "exact"),
+        ("Mülller", 1, "name", "phonetic"),
+        ("Müsller", 1, "name", "typo"),
+        ("Schroeder", 3, "name", "exact"),
+        ("Schröter", 3, "name", "phonetic"),
+        ("Bäck", 2, "name", "prefix"),
+        ("Baeckerei Weiss", 2, "name", "exact"),
+        ("Grosshandel", 4, "name", "exact"),
+        ("Köln", 1, "city", "exact"),
+        ("Muenchen", 2, "city", "exact"),
+        ("DE 123 456 788", 1, "vat_id", "exact"),
+        ("00042", 1, "customer_no", "exact"),
+        ("cust-10001", 1, "customer_no", "exact"),
+        ("INFO@mueller-soehne.de", 1, "email", "exact"),
+        ("089 123456", 2, "phone", "exact"),
+        ("80331", 2, "postcode", "exact"),
+    ];
+    for &(q, id, field, how) in table {
+        let (got, matches) = first(&d, q).unwrap_or_else(|| panic!("{q}: no hit"));
+        assert_eq!(got, id, "{q}: {matches:?}");
+        assert!(
+            matches.iter().any(|(f, h)| f == field && h == how),
+            "{q}: {matches:?}"
+        );
+    }
+    // Several words: all must match (name and city).
+    assert_eq!(first(&d, "Müller Köln").map(|h| h.0), Some(1));
+    assert_eq!(first(&d, "Müller Dresden"), None);
+    assert_eq!(first(&d, "xyzzy"), None);
+    assert_eq!(first(&d, ""), None);
+}

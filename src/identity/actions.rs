@@ -1,0 +1,107 @@
+//! What ops do about identities (CLI and API alike): merge two customers, split keys off a
+//! customer, confirm or reject a suggestion. Each records its decision and resolves again, so
+//! the decision holds on every later resolution.
+
+use super::run::IdentityError;
+use super::{
+    Decision, DecisionKind, KeyId, ResolveSummary, merge_decisions, resolve_store, split_decisions,
+};
+use crate::config::Config;
+use crate::store::DynStore;
+
+async fn keys(store: &DynStore, id: i64) -> Result<Vec<KeyId>, IdentityError> {
+    let keys: Vec<KeyId> = store
+        .keys_of(id)
+        .await?
+        .into_iter()
+        .map(|k| k.key)
+        .collect();
+    if keys.is_empty() {
+        return Err(IdentityError::Invalid(format!("no customer {id}")));
+    }
+    Ok(keys)
+}
+
+/// Merges customer `b` into `a` (the older id stays).
+pub async fn merge(
+    store: &DynStore,
+    cfg: &Config,
+    a: i64,
+    b: i64,
+) -> Result<ResolveSummary, IdentityError> {
+    if a == b {
+        return Err(IdentityError::Invalid(
+            "a customer cannot be merged with itself".into(),
+        ));
+    }
+    let (x, y) = (keys(store, a).await?, keys(store, b).await?);
+    let (add, remove) = merge_decisions(&x, &y);
+    store.record_decisions(&add, &remove).await?;
+    resolve_store(store, cfg).await
+}
+
+/// Splits `moved` (keys of customer `id`) off into a customer of their own.
+pub async fn split(
+    store: &DynStore,
+    cfg: &Config,
+    id: i64,
+    moved: &[KeyId],
+) -> Result<ResolveSummary, IdentityError> {
+    let all = keys(store, id).await?;
+    if moved.is_empty() {
+        return Err(IdentityError::Invalid(
+            "name the customer numbers to split off".into(),
+        ));
+    }
+    for k in moved {
+        if !all.contains(k) {
+            return Err(IdentityError::Invalid(format!(
+                "{k} is not a customer number of customer {id}"
+            )));
+        }
+    }
+    if moved.len() == all.len() {
+        return Err(IdentityError::Invalid(
+            "keep at least one customer number (split off the others)".into(),
+        ));
+    }
+    let (add, remove) = split_decisions(&all, moved);
+    store.record_decisions(&add, &remove).await?;
+    resolve_store(store, cfg).await
+}
+
+/// Confirms (`true`) or rejects an open suggestion.
+pub async fn decide(
+    store: &DynStore,
+    cfg: &Config,
+    suggestion: i64,
+    confirm: bool,
+) -> Result<ResolveSummary, IdentityError> {
+    let s = store
+        .suggestion(suggestion)
+        .await?
+        .ok_or_else(|| IdentityError::Invalid(format!("no suggestion {suggestion}")))?;
+    if s.status != "open" {
+        return Err(IdentityError::Invalid(format!(
+            "suggestion {suggestion} is {} already",
+            s.status
+        )));
+    }
+    if confirm {
+        // Link the two customers as they are now.
+        let (a, b) = (
+            s.a_customer_id.unwrap_or_default(),
+            s.b_customer_id.unwrap_or_default(),
+        );
+        let (x, y) = (keys(store, a).await?, keys(store, b).await?);
+        let (add, remove) = merge_decisions(&x, &y);
+        store.record_decisions(&add, &remove).await?;
+    } else {
+        let d = Decision::new(DecisionKind::Unlink, s.a.clone(), s.b.clone());
+        store.record_decisions(&[d], &[]).await?;
+    }
+    store
+        .set_suggestion_status(suggestion, if confirm { "confirmed" } else { "rejected" })
+        .await?;
+    resolve_store(store, cfg).await
+}

@@ -1,0 +1,218 @@
+//! Invoices and credit notes of a merged customer: open items (what is owed, what is
+//! overdue) and credit notes. A document delivered by several sources (the WaWi's open-items
+//! export and the XRechnung) is shown once, from the source the policy prefers.
+
+use super::{Money, Policy, Provenance, date, money, text};
+use crate::store::StoredRecord;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct InvoiceView {
+    pub number: String,
+    pub issue_date: Option<NaiveDate>,
+    pub due_date: Option<NaiveDate>,
+    pub gross: Option<Money>,
+    pub open_amount: Money,
+    /// open | partially_paid | …
+    pub status: String,
+    /// Days past the due date (0 when not overdue).
+    pub days_overdue: i64,
+    pub overdue: bool,
+    pub order_ref: Option<String>,
+    /// A self-billed invoice (type code 389).
+    pub self_billed: bool,
+    pub source: Provenance,
+    /// The same invoice in other sources.
+    pub also_in: Vec<Provenance>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CurrencyTotal {
+    pub total: Money,
+    pub overdue: Money,
+}
+
+/// What the customer owes.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OpenItems {
+    /// Sum of the open amounts (in the customer's main currency).
+    pub total: Money,
+    /// Sum of the open amounts past their due date.
+    pub overdue: Money,
+    pub count: usize,
+    pub overdue_count: usize,
+    /// Open invoices, oldest due date first.
+    pub invoices: Vec<InvoiceView>,
+    /// Totals of open items in further currencies.
+    pub other_currencies: Vec<CurrencyTotal>,
+    /// Invoices replaced by a corrected invoice (type code 384): not open any more.
+    pub superseded: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CreditNoteView {
+    pub number: String,
+    pub issue_date: Option<NaiveDate>,
+    pub gross: Option<Money>,
+    pub invoice_ref: Option<String>,
+    pub source: Provenance,
+    pub also_in: Vec<Provenance>,
+}
+
+/// Groups documents by number; per group the record the policy prefers among those carrying
+/// `prefer_field`, booked records (open-items exports, the ERP) before e-invoices.
+pub(super) fn dedupe<'a>(
+    records: &[&'a StoredRecord],
+    policy: &Policy,
+    prefer_field: Option<&str>,
+) -> Vec<(&'a StoredRecord, Vec<Provenance>)> {
+    let mut groups: BTreeMap<String, Vec<&StoredRecord>> = BTreeMap::new();
+    for r in records.iter().filter(|r| r.closed_at.is_none()) {
+        let number = text(&r.data, "number").unwrap_or_else(|| r.external_id.clone());
+        groups.entry(number).or_default().push(r);
+    }
+    groups
+        .into_values()
+        .filter_map(|group| {
+            let with: Vec<&StoredRecord> = match prefer_field {
+                Some(f) => group
+                    .iter()
+                    .filter(|r| r.data.get(f).is_some())
+                    .copied()
+                    .collect(),
+                None => Vec::new(),
+            };
+            let pool = if with.is_empty() { group.clone() } else { with };
+            // An e-invoice (it has a type code) is what was sent; an open-items export or
+            // the ERP knows what was paid since.
+            let booked: Vec<&StoredRecord> = pool
+                .iter()
+                .filter(|r| r.data.get("type_code").is_none())
+                .copied()
+                .collect();
+            let pool = if booked.is_empty() { pool } else { booked };
+            let best = policy.best("documents", &pool)?;
+            let also = group
+                .iter()
+                .filter(|r| !std::ptr::eq(**r, best))
+                .map(|r| Provenance::of(r))
+                .collect();
+            Some((best, also))
+        })
+        .collect()
+}
+
+pub(super) fn build(
+    invoices: &[&StoredRecord],
+    credit_notes: &[&StoredRecord],
+    policy: &Policy,
+    today: NaiveDate,
+) -> (OpenItems, Vec<CreditNoteView>) {
+    let invoices = dedupe(invoices, policy, Some("open_amount"));
+    let superseded: BTreeSet<String> = invoices
+        .iter()
+        .filter_map(|(r, _)| text(&r.data, "supersedes"))
+        .collect();
+    let mut open: Vec<InvoiceView> = Vec::new();
+    for (r, also_in) in invoices {
+        let d = &r.data;
+        let number = text(d, "number").unwrap_or_else(|| r.external_id.clone());
+        let status = text(d, "status").unwrap_or_else(|| "open".into());
+        if superseded.contains(&number)
+            || ["paid", "cancelled", "closed"].contains(&status.as_str())
+        {
+            continue;
+        }
+        let gross = money(d, "gross");
+        let Some(open_amount) = money(d, "open_amount").or_else(|| gross.clone()) else {
+            continue;
+        };
+        if open_amount.amount <= Decimal::ZERO {
+            continue;
+        }
+        let due_date = date(d, "due_date");
+        let days_overdue = due_date.map_or(0, |due| (today - due).num_days().max(0));
+        open.push(InvoiceView {
+            number,
+            issue_date: date(d, "issue_date"),
+            due_date,
+            gross,
+            open_amount,
+            status,
+            days_overdue,
+            overdue: days_overdue > 0,
+            order_ref: text(d, "order_ref"),
+            self_billed: d
+                .get("self_billed")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false),
+            source: Provenance::of(r),
+            also_in,
+        });
+    }
+    open.sort_by(|a, b| {
+        (a.due_date.is_none(), a.due_date, &a.number).cmp(&(
+            b.due_date.is_none(),
+            b.due_date,
+            &b.number,
+        ))
+    });
+    // Totals per currency; the main currency is the one with the most open items.
+    let mut per: BTreeMap<&str, (Decimal, Decimal, usize)> = BTreeMap::new();
+    for i in &open {
+        let e = per.entry(i.open_amount.currency.as_str()).or_default();
+        e.0 += i.open_amount.amount;
+        if i.overdue {
+            e.1 += i.open_amount.amount;
+        }
+        e.2 += 1;
+    }
+    let main = per
+        .iter()
+        .max_by_key(|(c, v)| (v.2, **c == "EUR"))
+        .map_or("EUR", |(c, _)| *c)
+        .to_owned();
+    let m = |amount: Decimal, currency: &str| Money {
+        amount,
+        currency: currency.to_owned(),
+    };
+    let (total, overdue, _) = per.get(main.as_str()).copied().unwrap_or_default();
+    let other_currencies = per
+        .iter()
+        .filter(|(c, _)| **c != main)
+        .map(|(c, v)| CurrencyTotal {
+            total: m(v.0, c),
+            overdue: m(v.1, c),
+        })
+        .collect();
+    let overdue_count = open.iter().filter(|i| i.overdue).count();
+    let items = OpenItems {
+        total: m(total, &main),
+        overdue: m(overdue, &main),
+        count: open.len(),
+        overdue_count,
+        invoices: open,
+        other_currencies,
+        superseded: superseded.into_iter().collect(),
+    };
+    let mut notes: Vec<CreditNoteView> = dedupe(credit_notes, policy, None)
+        .into_iter()
+        .map(|(r, also_in)| CreditNoteView {
+            number: text(&r.data, "number").unwrap_or_else(|| r.external_id.clone()),
+            issue_date: date(&r.data, "issue_date"),
+            gross: money(&r.data, "gross"),
+            invoice_ref: text(&r.data, "invoice_ref"),
+            source: Provenance::of(r),
+            also_in,
+        })
+        .collect();
+    notes.sort_by(|a, b| {
+        b.issue_date
+            .cmp(&a.issue_date)
+            .then(a.number.cmp(&b.number))
+    });
+    (items, notes)
+}

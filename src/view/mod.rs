@@ -1,0 +1,289 @@
+//! The merged front-office view of one customer: master data with per-field provenance, open
+//! items, credit notes, open orders with promised dates and availability, contacts, and how
+//! fresh each source is.
+
+mod documents;
+pub mod fields;
+mod orders;
+
+pub use documents::{CreditNoteView, CurrencyTotal, InvoiceView, OpenItems};
+pub use fields::{FieldValue, OtherValue, Policy};
+pub use orders::{Availability, OrderLineView, OrderView, WarehouseStock, availability};
+
+use crate::identity::{KeyId, MatchedOn};
+use crate::store::{DynStore, StoreError, StoredRecord};
+use chrono::{DateTime, NaiveDate, Utc};
+use croner::Cron;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+/// Where a value comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Provenance {
+    pub connector: String,
+    pub external_id: String,
+    /// `file:line`, or URL and page.
+    pub position: Option<String>,
+}
+
+impl Provenance {
+    pub fn of(r: &StoredRecord) -> Self {
+        Self {
+            connector: r.connector.clone(),
+            external_id: r.external_id.clone(),
+            position: r.position.clone(),
+        }
+    }
+}
+
+/// An amount in a currency; the amount is a decimal string.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Money {
+    #[schema(value_type = String, example = "1234.56")]
+    pub amount: Decimal,
+    #[schema(example = "EUR")]
+    pub currency: String,
+}
+
+/// A source of a merged customer: one customer number in one connector.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SourceInfo {
+    pub connector: String,
+    pub system: String,
+    /// The customer number in that system.
+    pub external_id: String,
+    /// Records per entity.
+    pub records: BTreeMap<String, usize>,
+    /// When the newest of its records changed.
+    pub last_synced_at: Option<DateTime<Utc>>,
+    /// How this customer number joined the customer (`anchor`, `vat_id`, `manual`, …).
+    pub rule: String,
+    pub matched_on: Option<MatchedOn>,
+    /// When the connector's last successful run finished.
+    pub connector_last_success: Option<DateTime<Utc>>,
+    /// The connector's schedule allows an older last success than this.
+    pub stale: bool,
+}
+
+/// A contact person at the customer.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ContactView {
+    pub name: String,
+    pub function: Option<String>,
+    pub department: Option<String>,
+    pub email: Option<String>,
+    pub phones: Vec<String>,
+    pub source: Provenance,
+}
+
+/// The merged view of one customer (`GET /api/v1/customers/{id}`).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MergedView {
+    pub id: i64,
+    /// Set when the requested id was merged into this customer.
+    pub requested_id: Option<i64>,
+    pub name: Option<String>,
+    /// Master data: per field the winning value with its source.
+    pub fields: BTreeMap<String, FieldValue>,
+    pub sources: Vec<SourceInfo>,
+    pub open_items: OpenItems,
+    pub credit_notes: Vec<CreditNoteView>,
+    pub open_orders: Vec<OrderView>,
+    pub contacts: Vec<ContactView>,
+    /// Complaints and tickets (front-office features; empty until they are recorded).
+    #[schema(value_type = Vec<Object>)]
+    pub tickets: Vec<Value>,
+    /// Reminders (front-office features; empty until they are recorded).
+    #[schema(value_type = Vec<Object>)]
+    pub reminders: Vec<Value>,
+    /// The business date open items were judged on.
+    pub as_of: NaiveDate,
+}
+
+/// What building a view needs besides the store.
+#[derive(Debug, Clone, Default)]
+pub struct ViewContext {
+    pub policy: Policy,
+    pub schedules: BTreeMap<String, Cron>,
+    /// Since when the process knows the schedules (a source that never succeeded is stale
+    /// once a slot passed after this).
+    pub since: Option<DateTime<Utc>>,
+}
+
+impl ViewContext {
+    pub fn from_config(cfg: &crate::config::Config) -> Self {
+        Self {
+            policy: Policy::from_config(&cfg.identity),
+            schedules: cfg
+                .connectors
+                .iter()
+                .filter_map(|c| {
+                    let s = c.schedule.as_deref()?;
+                    Some((c.name.clone(), crate::schedule::parse(s).ok()?))
+                })
+                .collect(),
+            since: Some(Utc::now()),
+        }
+    }
+}
+
+pub(crate) fn text(d: &Value, k: &str) -> Option<String> {
+    d.get(k)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+pub(crate) fn date(d: &Value, k: &str) -> Option<NaiveDate> {
+    d.get(k)?.as_str()?.parse().ok()
+}
+
+pub(crate) fn decimal(d: &Value, k: &str) -> Option<Decimal> {
+    match d.get(k)? {
+        Value::String(s) => Decimal::from_str(s).ok(),
+        Value::Number(n) => Decimal::from_str(&n.to_string()).ok(),
+        _ => None,
+    }
+}
+
+pub(crate) fn money(d: &Value, k: &str) -> Option<Money> {
+    let m = d.get(k)?;
+    Some(Money {
+        amount: decimal(m, "amount")?,
+        currency: text(m, "currency")
+            .or_else(|| text(d, "currency"))
+            .unwrap_or_else(|| "EUR".into()),
+    })
+}
+
+/// Builds the merged view of customer `id` (following an alias once); `None` when there is
+/// no such customer.
+pub async fn customer_view(
+    store: &DynStore,
+    ctx: &ViewContext,
+    id: i64,
+    today: NaiveDate,
+) -> Result<Option<MergedView>, StoreError> {
+    let mut id = id;
+    let mut requested_id = None;
+    let mut keys = store.keys_of(id).await?;
+    if keys.is_empty() {
+        let Some(target) = store.alias_target(id).await? else {
+            return Ok(None);
+        };
+        requested_id = Some(id);
+        id = target;
+        keys = store.keys_of(id).await?;
+        if keys.is_empty() {
+            return Ok(None);
+        }
+    }
+    let records = store.records_of_customer(id).await?;
+    let systems = store.connector_systems().await?;
+    let successes = store.last_successes().await?;
+    let mut by_entity: BTreeMap<&str, Vec<&StoredRecord>> = BTreeMap::new();
+    for r in &records {
+        by_entity.entry(r.entity.as_str()).or_default().push(r);
+    }
+    let take = |e: &str| by_entity.get(e).cloned().unwrap_or_default();
+    let open_customers: Vec<&StoredRecord> = take("customer")
+        .into_iter()
+        .filter(|r| r.closed_at.is_none())
+        .collect();
+    let fields = fields::merge(&open_customers, &ctx.policy);
+    let name = fields
+        .get("name")
+        .and_then(|f| f.value.as_str())
+        .map(str::to_owned);
+
+    let (open_items, credit_notes) =
+        documents::build(&take("invoice"), &take("credit_note"), &ctx.policy, today);
+    let open_orders =
+        orders::build(store, &take("order"), &take("order_line"), &ctx.policy).await?;
+    let mut contacts: Vec<ContactView> = take("contact_person")
+        .into_iter()
+        .filter(|r| r.closed_at.is_none())
+        .map(|r| ContactView {
+            name: text(&r.data, "name").unwrap_or_else(|| r.external_id.clone()),
+            function: text(&r.data, "function"),
+            department: text(&r.data, "department"),
+            email: text(&r.data, "email"),
+            phones: r.data["phones"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|p| p.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            source: Provenance::of(r),
+        })
+        .collect();
+    contacts.sort_by(|a, b| {
+        a.name
+            .cmp(&b.name)
+            .then(a.source.connector.cmp(&b.source.connector))
+    });
+
+    // Sources: every (connector, customer number) with records, plus keys without any yet.
+    let key_rows: BTreeMap<&KeyId, _> = keys.iter().map(|k| (&k.key, k)).collect();
+    let mut sources: BTreeMap<(String, String), SourceInfo> = BTreeMap::new();
+    for r in &records {
+        let Some(no) = r.customer_no.clone() else {
+            continue;
+        };
+        let system = systems
+            .get(&r.connector)
+            .cloned()
+            .unwrap_or_else(|| r.connector.clone());
+        let key = KeyId::new(system.clone(), no.clone());
+        let s = sources
+            .entry((r.connector.clone(), no.clone()))
+            .or_insert_with(|| SourceInfo {
+                connector: r.connector.clone(),
+                system,
+                external_id: no,
+                records: BTreeMap::new(),
+                last_synced_at: None,
+                rule: key_rows
+                    .get(&key)
+                    .map_or_else(|| "anchor".into(), |k| k.rule.clone()),
+                matched_on: key_rows.get(&key).and_then(|k| k.matched_on.clone()),
+                connector_last_success: successes.get(&r.connector).copied(),
+                stale: false,
+            });
+        *s.records.entry(r.entity.clone()).or_default() += 1;
+        s.last_synced_at = s.last_synced_at.max(Some(r.synced_at));
+    }
+    let now = Utc::now();
+    let mut sources: Vec<SourceInfo> = sources.into_values().collect();
+    for s in &mut sources {
+        if let Some(cron) = ctx.schedules.get(&s.connector) {
+            s.stale = crate::schedule::is_stale(
+                cron,
+                s.connector_last_success,
+                ctx.since.unwrap_or(now),
+                now,
+            );
+        }
+    }
+    // The anchor first, then by how they joined.
+    sources.sort_by_key(|s| (s.rule != "anchor", s.system.clone(), s.connector.clone()));
+    Ok(Some(MergedView {
+        id,
+        requested_id,
+        name,
+        fields,
+        sources,
+        open_items,
+        credit_notes,
+        open_orders,
+        contacts,
+        tickets: Vec::new(),
+        reminders: Vec::new(),
+        as_of: today,
+    }))
+}
