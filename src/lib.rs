@@ -14,6 +14,7 @@ pub mod registry;
 pub mod schedule;
 pub mod store;
 pub mod sync;
+pub mod sys;
 #[doc(hidden)]
 pub mod testing;
 pub mod view;

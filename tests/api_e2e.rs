@@ -655,3 +655,106 @@ async fn ops_merge_split_and_suggestions_through_the_api(backend: &str) {
         .await;
     assert_eq!(rejected[0]["id"].as_i64(), Some(a));
 }
+
+/// A source whose schedule had two slots since its last successful run is stale.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_behind_its_schedule_is_stale() {
+    use sqlx::Connection;
+    let w = world("sqlite", "").await;
+    let id = w.id_of("00042").await;
+    let url = w._guard.url().to_owned();
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let old = chrono::Utc::now() - chrono::Duration::hours(5);
+    sqlx::query("UPDATE sync_runs SET finished_at = $1 WHERE connector = 'wawi-kunden'")
+        .bind(old)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let mut ctx = kontor::view::ViewContext::default();
+    ctx.schedules.insert(
+        "wawi-kunden".into(),
+        kontor::schedule::parse("0 * * * *").unwrap(),
+    );
+    ctx.schedules.insert(
+        "erpnext".into(),
+        kontor::schedule::parse("0 * * * *").unwrap(),
+    );
+    let today = chrono::Local::now().date_naive();
+    let v = kontor::view::customer_view(&w.store, &ctx, id, today)
+        .await
+        .unwrap()
+        .unwrap();
+    let stale: BTreeMap<&str, bool> = v
+        .sources
+        .iter()
+        .map(|s| (s.connector.as_str(), s.stale))
+        .collect();
+    assert!(stale["wawi-kunden"], "{stale:?}");
+    assert!(!stale["erpnext"], "{stale:?}");
+    assert!(!stale["einvoices"], "no schedule: {stale:?}");
+}
+
+/// Random paths, queries and bodies on every route with every role: never a 5xx, always JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_requests_never_get_a_server_error() {
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::TestRunner;
+    let w = world("sqlite", "").await;
+    let segment = proptest::prop_oneof![
+        ".{0,24}",
+        "[0-9]{1,30}",
+        "-[0-9]{1,20}",
+        proptest::strategy::Just("%00".to_owned()),
+        proptest::strategy::Just("..%2F..%2Fetc%2Fpasswd".to_owned()),
+        "[+0-9 ()/-]{0,30}",
+        "[a-zA-ZäöüßÄÖÜ&. -]{0,40}",
+    ];
+    let templates = [
+        ("GET", "/api/v1/customers?q={}&limit={}&cursor={}"),
+        ("GET", "/api/v1/customers/{}"),
+        ("GET", "/api/v1/lookup/phone/{}"),
+        ("GET", "/api/v1/items/{}/availability"),
+        ("GET", "/api/v1/sync/runs?connector={}&limit={}"),
+        ("GET", "/api/v1/identity/suggestions?status={}&limit={}"),
+        ("POST", "/api/v1/customers/{}/merge"),
+        ("POST", "/api/v1/customers/{}/split"),
+        ("POST", "/api/v1/identity/suggestions/{}/reject"),
+        ("GET", "/api/v1/{}"),
+    ];
+    let mut runner = TestRunner::deterministic();
+    let strategy = (
+        0..templates.len(),
+        proptest::collection::vec(segment, 3),
+        0..4usize,
+        ".{0,60}",
+    );
+    let enc = |s: &str| -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();
+    for _ in 0..600 {
+        let (t, segs, role, body) = strategy.new_tree(&mut runner).unwrap().current();
+        let (method, template) = templates[t];
+        let mut path = template.to_owned();
+        for s in &segs {
+            path = path.replacen("{}", &enc(s), 1);
+        }
+        let role = ["sales", "service", "ops", "cti"][role];
+        let body = serde_json::json!({"other": body, "keys": [body]});
+        let (status, json) = w.call(method, &path, Some(role), Some(body)).await;
+        assert!(
+            status.as_u16() < 500,
+            "{method} {path} as {role}: {status} {json}"
+        );
+        *statuses.entry(status.as_u16()).or_default() += 1;
+    }
+    // The inputs reached the handlers, not only the auth layer.
+    assert!(statuses.len() >= 3, "{statuses:?}");
+}

@@ -4,7 +4,7 @@ use super::auth::{CUSTOMER_READERS, PHONE_LOOKUP};
 use super::error::{ApiError, ErrorBody};
 use super::state::{AppState, Caller};
 use crate::directory::{PhoneLookup, SearchPage};
-use crate::view::{Availability, MergedView, availability, customer_view};
+use crate::view::{Availability, MergedView, availability, customer_view, customer_view_known};
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -91,9 +91,15 @@ pub async fn customer(
     let id: i64 = raw
         .parse()
         .map_err(|_| ApiError::bad_request(format!("customer id `{raw}` is not a number")))?;
-    let view = customer_view(&state.store, &state.view, id, today())
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no customer {id}")))?;
+    // Customers in the in-memory directory need one query; others (an alias, a customer
+    // newer than the directory) are looked up in the store.
+    let dir = state.directory();
+    let view = match dir.known(id) {
+        Some(known) => customer_view_known(&state.store, &state.view, id, known, today()).await?,
+        None => customer_view(&state.store, &state.view, id, today())
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("no customer {id}")))?,
+    };
     Ok(Json(view))
 }
 

@@ -171,11 +171,11 @@ impl AppState {
             .ok_or_else(|| ApiError::unauthorized("send `Authorization: Bearer <token>`"))?;
         let hash = hash_token(token);
         let mut info = self.token(&hash);
-        // A token created a moment ago: look again (at most once a second).
+        // A token created a moment ago: look again (at most four times a second).
         let reload = self
             .tokens
             .read()
-            .map(|t| t.loaded.elapsed() >= Duration::from_secs(1))
+            .map(|t| t.loaded.elapsed() >= Duration::from_millis(250))
             .unwrap_or(true);
         if info.is_none() && reload {
             self.reload_tokens().await?;

@@ -163,6 +163,7 @@ pub struct GeneratedCustomer {
     pub number: String,
     pub name: String,
     pub city: &'static str,
+    pub postcode: String,
     pub phone: String,
     pub vat_id: String,
 }
@@ -182,10 +183,12 @@ pub fn customer(i: u64) -> GeneratedCustomer {
     let trade = TRADES[((h >> 8) % TRADES.len() as u64) as usize];
     let form = FORMS[((h >> 16) % FORMS.len() as u64) as usize];
     let (city, _, area) = CITIES[((h >> 24) % CITIES.len() as u64) as usize];
-    let name = if (h >> 32).is_multiple_of(2) {
-        format!("{trade} {surname} {form}")
-    } else {
-        format!("{surname} {trade} {form}")
+    let other = SURNAMES[((h >> 40) % SURNAMES.len() as u64) as usize];
+    let name = match (h >> 32) % 4 {
+        0 => format!("{trade} {surname} {form}"),
+        1 => format!("{surname} {trade} {form}"),
+        2 => format!("{surname} & {other} {form}"),
+        _ => format!("{trade} {surname}-{other} {form}"),
     };
     // Unique numbers; every third written with the switchboard's `-0`.
     let local = 2_000_000 + i;
@@ -194,10 +197,17 @@ pub fn customer(i: u64) -> GeneratedCustomer {
     } else {
         format!("0{area} {local}")
     };
+    // Five postcodes per city.
+    let (_, base, _) = CITIES[((h >> 24) % CITIES.len() as u64) as usize];
+    let postcode = format!(
+        "{:05}",
+        base.parse::<u32>().unwrap_or(10_000) + ((h >> 48) % 5) as u32
+    );
     GeneratedCustomer {
         number: format!("{i:06}"),
         name,
         city,
+        postcode,
         phone,
         vat_id: format!("DE{:09}", 100_000_000 + i),
     }

@@ -18,7 +18,7 @@ pub struct ApiBenchArgs {
     pub documents: u64,
     pub backends: Vec<String>,
     pub seconds: u64,
-    pub connections: u32,
+    pub connections: Vec<u32>,
     pub dir: Option<PathBuf>,
 }
 
@@ -216,8 +216,10 @@ pub async fn bench_api(_cli: &Cli, a: &ApiBenchArgs) -> anyhow::Result<i32> {
         a.documents,
         t.elapsed().as_secs_f64()
     );
-    println!("| backend | phase | p50 ms | p90 ms | p99 ms | req/s | requests | non-2xx |");
-    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| backend | phase | connections | p50 ms | p90 ms | p99 ms | req/s | requests | non-2xx |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
     for backend in &a.backends {
         let (url, _pg) = match backend.as_str() {
             "sqlite" => (
@@ -339,46 +341,39 @@ async fn run_phases(
         .collect();
     let dir = ws.join("wrk");
     std::fs::create_dir_all(&dir)?;
-    // (phase, base URL, paths, token, connections)
-    type Phase<'a> = (&'a str, &'a str, &'a [String], Option<&'a str>, u32);
+    // (phase, base URL, paths, token)
+    type Phase<'a> = (&'a str, &'a str, &'a [String], Option<&'a str>);
     let phases: [Phase; 4] = [
         (
             "baseline: one-query axum handler",
             &bbase,
             &baseline_paths,
             None,
-            a.connections,
         ),
         (
             "merged view GET /customers/{id}",
             &base,
             &views,
             Some(&token),
-            a.connections,
         ),
         (
             "caller-ID GET /lookup/phone/{n}",
             &base,
             &lookups,
             Some(&token),
-            a.connections * 2,
         ),
-        (
-            "search GET /customers?q=",
-            &base,
-            &searches,
-            Some(&token),
-            a.connections,
-        ),
+        ("search GET /customers?q=", &base, &searches, Some(&token)),
     ];
-    for (phase, b, paths, tok, conns) in phases {
-        // Warm up (caches, connection pools), then measure.
-        wrk(&dir, b, paths, tok, 3, conns)?;
-        let l = wrk(&dir, b, paths, tok, a.seconds, conns)?;
-        println!(
-            "| {backend} | {phase} (c={conns}) | {:.2} | {:.2} | {:.2} | {:.0} | {} | {} |",
-            l.p50, l.p90, l.p99, l.rps, l.requests, l.errors
-        );
+    for (phase, b, paths, tok) in phases {
+        // Warm up (caches, connection pools), then measure at each concurrency.
+        wrk(&dir, b, paths, tok, 3, a.connections[0])?;
+        for &conns in &a.connections {
+            let l = wrk(&dir, b, paths, tok, a.seconds, conns)?;
+            println!(
+                "| {backend} | {phase} | {conns} | {:.2} | {:.2} | {:.2} | {:.0} | {} | {} |",
+                l.p50, l.p90, l.p99, l.rps, l.requests, l.errors
+            );
+        }
     }
     eprintln!(
         "{backend}: peak RSS of kontor serve {:.0} MiB, of the baseline server {:.0} MiB",

@@ -157,9 +157,9 @@ pub enum BenchCmd {
         /// Seconds per measured phase.
         #[arg(long, default_value_t = 20)]
         seconds: u64,
-        /// Concurrent connections (caller-ID uses twice as many).
-        #[arg(long, default_value_t = 32)]
-        connections: u32,
+        /// Concurrent connections of the load generator; each phase runs at each.
+        #[arg(long, value_delimiter = ',', default_value = "8,32")]
+        connections: Vec<u32>,
         #[arg(long)]
         dir: Option<PathBuf>,
     },
@@ -244,7 +244,7 @@ pub async fn main(cli: Cli) -> i32 {
                 documents: *documents,
                 backends: backends.clone(),
                 seconds: *seconds,
-                connections: *connections,
+                connections: connections.clone(),
                 dir: dir.clone(),
             };
             bench_api::bench_api(&cli, &args).await

@@ -13,9 +13,9 @@ pub use phone::{PhoneCandidate, PhoneLookup};
 pub use search::{Match, SearchError, SearchHit, SearchPage};
 
 use crate::identity::KeyId;
-use crate::identity::attrs::normalise_vat;
+use crate::identity::attrs::{CustomerData, CustomerRow, normalise_vat};
 use crate::identity::normalize::{fold, koelner_phonetik, trigrams};
-use crate::store::{DynStore, StoreError, StoredRecord};
+use crate::store::{DynStore, StoreError};
 use crate::view::Policy;
 use std::collections::{BTreeMap, HashMap};
 
@@ -25,6 +25,8 @@ pub struct Entry {
     pub id: i64,
     pub name: Option<String>,
     pub keys: Vec<KeyId>,
+    /// The keys as stored (with how they joined), for the merged view.
+    pub rows: Vec<crate::store::KeyRow>,
     pub city: Option<String>,
     pub postcode: Option<String>,
 }
@@ -94,6 +96,7 @@ pub struct Directory {
     exact: HashMap<String, Vec<(u32, Field, u32)>>,
     key_index: HashMap<KeyId, u32>,
     systems: BTreeMap<String, String>,
+    successes: BTreeMap<String, chrono::DateTime<chrono::Utc>>,
     pub region: String,
 }
 
@@ -103,11 +106,15 @@ impl Directory {
         let generation = store.identity_generation().await?;
         let keys = store.customer_keys().await?;
         let systems = store.connector_systems().await?;
-        let customers = store.records(None, Some("customer"), 0).await?;
-        let contacts = store.records(None, Some("contact_person"), 0).await?;
-        Ok(Self::build(
+        let customers = store.customer_rows("customer").await?;
+        let contacts = store.customer_rows("contact_person").await?;
+        let mut d = Self::build(
             generation, &keys, systems, &customers, &contacts, policy, region,
-        ))
+        );
+        d.successes = store.last_successes().await?;
+        drop((customers, contacts, keys));
+        crate::sys::trim_heap();
+        Ok(d)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -115,8 +122,8 @@ impl Directory {
         generation: i64,
         keys: &[crate::store::KeyRow],
         systems: BTreeMap<String, String>,
-        customers: &[StoredRecord],
-        contacts: &[StoredRecord],
+        customers: &[CustomerRow],
+        contacts: &[CustomerRow],
         policy: &Policy,
         region: &str,
     ) -> Self {
@@ -140,6 +147,7 @@ impl Directory {
                 }
             };
             d.entries[idx as usize].keys.push(k.key.clone());
+            d.entries[idx as usize].rows.push(k.clone());
             d.key_index.insert(k.key.clone(), idx);
             d.add_exact(
                 &k.key.customer_no.to_lowercase(),
@@ -148,87 +156,64 @@ impl Directory {
                 &k.key.customer_no,
             );
         }
-        let mut per_entry: HashMap<u32, Vec<&StoredRecord>> = HashMap::new();
-        for r in customers.iter().filter(|r| r.closed_at.is_none()) {
-            if let Some(idx) = d.entry_of(&r.connector, r.customer_no.as_deref()) {
+        let mut per_entry: HashMap<u32, Vec<&CustomerRow>> = HashMap::new();
+        for r in customers {
+            if let Some(idx) = d.entry_of(&r.connector, Some(&r.customer_no)) {
                 per_entry.entry(idx).or_default().push(r);
             }
         }
         for (idx, recs) in &per_entry {
-            let fields = crate::view::fields::merge(recs, policy);
-            let s = |f: &str| {
-                fields
-                    .get(f)
-                    .and_then(|v| v.value.as_str())
-                    .map(str::to_owned)
+            // Name and address as the merged view shows them (the field policy decides).
+            let pick = |field: &str, has: &dyn Fn(&CustomerData) -> bool| {
+                recs.iter()
+                    .filter(|r| has(&r.data))
+                    .min_by_key(|r| {
+                        (
+                            policy.rank(field, &r.connector, r.synced_at),
+                            r.connector.clone(),
+                        )
+                    })
+                    .map(|r| &r.data)
             };
-            let addr = fields.get("address").map(|a| &a.value);
-            let a = |k: &str| {
-                addr.and_then(|a| a.get(k))
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned)
-            };
+            let name = pick("name", &|d| d.name.is_some()).and_then(|d| d.name.clone());
+            let addr =
+                pick("address", &|d| d.address != Default::default()).map(|d| d.address.clone());
             let e = &mut d.entries[*idx as usize];
-            e.name = s("name");
-            e.city = a("city");
-            e.postcode = a("postcode");
+            e.name = name;
+            e.city = addr.as_ref().and_then(|a| a.city.clone());
+            e.postcode = addr.and_then(|a| a.postcode);
             // Every source's values are searchable, not only the winning ones.
             for r in recs {
                 let data = &r.data;
-                let get = |k: &str| data.get(k).and_then(|v| v.as_str());
-                for (field, v) in [(Field::Name, get("name")), (Field::Name, get("name2"))] {
-                    if let Some(v) = v {
-                        d.add_words(v, *idx, field);
-                    }
+                for v in [&data.name, &data.name2].into_iter().flatten() {
+                    d.add_words(v, *idx, Field::Name);
                 }
-                if let Some(addr) = data.get("address") {
-                    if let Some(c) = addr.get("city").and_then(|v| v.as_str()) {
-                        d.add_words(c, *idx, Field::City);
-                    }
-                    if let Some(p) = addr.get("postcode").and_then(|v| v.as_str()) {
-                        d.add_exact(&p.to_lowercase(), *idx, Field::Postcode, p);
-                    }
+                if let Some(c) = &data.address.city {
+                    d.add_words(c, *idx, Field::City);
                 }
-                if let Some(v) = get("vat_id") {
+                if let Some(p) = &data.address.postcode {
+                    d.add_exact(&p.to_lowercase(), *idx, Field::Postcode, p);
+                }
+                if let Some(v) = &data.vat_id {
                     d.add_exact(&normalise_vat(v).to_lowercase(), *idx, Field::VatId, v);
                 }
-                if let Some(v) = get("email") {
+                if let Some(v) = &data.email {
                     d.add_exact(&v.to_lowercase(), *idx, Field::Email, v);
                 }
-                for p in data
-                    .get("phones")
-                    .and_then(|v| v.as_array())
-                    .into_iter()
-                    .flatten()
-                {
-                    if let Some(p) = p.as_str() {
-                        d.add_phone(p, *idx, PhoneKind::Customer, None);
-                    }
+                for p in &data.phones {
+                    d.add_phone(p, *idx, PhoneKind::Customer, None);
                 }
-                if let Some(f) = get("fax") {
+                if let Some(f) = &data.fax {
                     d.add_phone(f, *idx, PhoneKind::Fax, None);
                 }
             }
         }
-        for r in contacts.iter().filter(|r| r.closed_at.is_none()) {
-            let Some(idx) = d.entry_of(&r.connector, r.customer_no.as_deref()) else {
+        for r in contacts {
+            let Some(idx) = d.entry_of(&r.connector, Some(&r.customer_no)) else {
                 continue;
             };
-            let name = r
-                .data
-                .get("name")
-                .and_then(|v| v.as_str())
-                .map(str::to_owned);
-            for p in r
-                .data
-                .get("phones")
-                .and_then(|v| v.as_array())
-                .into_iter()
-                .flatten()
-            {
-                if let Some(p) = p.as_str() {
-                    d.add_phone(p, idx, PhoneKind::ContactPerson, name.clone());
-                }
+            for p in &r.data.phones {
+                d.add_phone(p, idx, PhoneKind::ContactPerson, r.data.name.clone());
             }
         }
         for (i, t) in d.terms.iter().enumerate() {
@@ -326,6 +311,15 @@ impl Directory {
 
     pub fn entry(&self, id: i64) -> Option<&Entry> {
         self.by_id.get(&id).map(|&i| &self.entries[i as usize])
+    }
+
+    /// What the merged view of a customer in the directory needs besides its records.
+    pub fn known(&self, id: i64) -> Option<crate::view::Known<'_>> {
+        self.entry(id).map(|e| crate::view::Known {
+            keys: &e.rows,
+            systems: &self.systems,
+            successes: &self.successes,
+        })
     }
 
     /// The customer a source customer number belongs to.

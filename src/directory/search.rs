@@ -6,7 +6,7 @@ use crate::identity::attrs::normalise_vat;
 use crate::identity::normalize::{edit_distance_within, fold, koelner_phonetik, trigrams};
 use crate::store::{DynStore, StoreError};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// What made a customer a hit.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -50,9 +50,17 @@ pub enum SearchError {
     Store(#[from] StoreError),
 }
 
-type Scores = HashMap<u32, (f64, Vec<Match>)>;
+/// What matched, cheap to keep for every candidate: a stored value by index, or a text of
+/// its own (phone numbers, document numbers). Only the returned page becomes [`Match`]es.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum MatchRef {
+    Value(u32, &'static str),
+    Text(String, String, String),
+}
 
-fn add(scores: &mut Scores, entry: u32, score: f64, m: Match) {
+pub(super) type Scores = HashMap<u32, (f64, Vec<MatchRef>)>;
+
+fn add(scores: &mut Scores, entry: u32, score: f64, m: MatchRef) {
     let e = scores.entry(entry).or_insert((0.0, Vec::new()));
     e.0 = e.0.max(score);
     if !e.1.contains(&m) {
@@ -60,12 +68,8 @@ fn add(scores: &mut Scores, entry: u32, score: f64, m: Match) {
     }
 }
 
-fn m(field: &str, value: &str, how: &str) -> Match {
-    Match {
-        field: field.to_owned(),
-        value: value.to_owned(),
-        how: how.to_owned(),
-    }
+fn text(field: &str, value: &str, how: &str) -> MatchRef {
+    MatchRef::Text(field.to_owned(), value.to_owned(), how.to_owned())
 }
 
 fn looks_like_phone(q: &str) -> bool {
@@ -102,7 +106,8 @@ impl Directory {
         };
         let mut scores = self.score_local(q);
         let q = q.trim();
-        if !q.is_empty() && q.len() <= 64 {
+        // Document numbers have digits; other queries need no database.
+        if !q.is_empty() && q.len() <= 64 && q.bytes().any(|b| b.is_ascii_digit()) {
             let mut numbers = vec![q.to_owned()];
             if q.to_uppercase() != q {
                 numbers.push(q.to_uppercase());
@@ -110,27 +115,27 @@ impl Directory {
             for hit in store.documents_by_number(&numbers, 50).await? {
                 if let Some(idx) = self.entry_of(&hit.connector, Some(&hit.customer_no)) {
                     let field = format!("{}_number", hit.entity);
-                    add(&mut scores, idx, 0.95, m(&field, &hit.number, "exact"));
+                    add(&mut scores, idx, 0.95, text(&field, &hit.number, "exact"));
                 }
             }
         }
-        let mut ranked: Vec<(u32, f64, Vec<Match>)> =
+        let mut ranked: Vec<(u32, f64, Vec<MatchRef>)> =
             scores.into_iter().map(|(e, (s, ms))| (e, s, ms)).collect();
-        ranked.sort_by(|a, b| {
+        let order = |a: &(u32, f64, Vec<MatchRef>), b: &(u32, f64, Vec<MatchRef>)| {
+            let (ea, eb) = (&self.entries[a.0 as usize], &self.entries[b.0 as usize]);
             b.1.total_cmp(&a.1)
-                .then_with(|| {
-                    self.entries[a.0 as usize]
-                        .name
-                        .cmp(&self.entries[b.0 as usize].name)
-                })
-                .then_with(|| {
-                    self.entries[a.0 as usize]
-                        .id
-                        .cmp(&self.entries[b.0 as usize].id)
-                })
-        });
+                .then_with(|| ea.name.cmp(&eb.name))
+                .then_with(|| ea.id.cmp(&eb.id))
+        };
         let total = ranked.len();
         let limit = limit.clamp(1, 100);
+        // Only the hits up to this page need sorting.
+        let want = offset.saturating_add(limit).min(total);
+        if want < total {
+            ranked.select_nth_unstable_by(want, order);
+            ranked.truncate(want);
+        }
+        ranked.sort_by(order);
         let hits: Vec<SearchHit> = ranked
             .into_iter()
             .skip(offset)
@@ -145,7 +150,7 @@ impl Directory {
                     city: e.city.clone(),
                     postcode: e.postcode.clone(),
                     score: (score * 1000.0).round() / 1000.0,
-                    matched_on,
+                    matched_on: matched_on.iter().map(|m| self.materialize(m)).collect(),
                 }
             })
             .collect();
@@ -155,6 +160,24 @@ impl Directory {
             hits,
             total,
         })
+    }
+
+    pub(super) fn materialize(&self, m: &MatchRef) -> Match {
+        match m {
+            MatchRef::Value(v, how) => {
+                let (_, field, value) = &self.values[*v as usize];
+                Match {
+                    field: field.as_str().to_owned(),
+                    value: value.clone(),
+                    how: (*how).to_owned(),
+                }
+            }
+            MatchRef::Text(field, value, how) => Match {
+                field: field.clone(),
+                value: value.clone(),
+                how: how.clone(),
+            },
+        }
     }
 
     /// Scores of everything the directory itself can match.
@@ -168,12 +191,7 @@ impl Directory {
         for key in [lower.clone(), normalise_vat(q).to_lowercase()] {
             for &(idx, field, value) in self.exact.get(&key).into_iter().flatten() {
                 let score = if field == Field::Postcode { 0.6 } else { 1.0 };
-                add(
-                    &mut scores,
-                    idx,
-                    score,
-                    m(field.as_str(), &self.values[value as usize].2, "exact"),
-                );
+                add(&mut scores, idx, score, MatchRef::Value(value, "exact"));
             }
         }
         if looks_like_phone(q)
@@ -185,7 +203,7 @@ impl Directory {
                         &mut scores,
                         idx,
                         c.confidence,
-                        m("phone", &c.matched_number, &c.matched),
+                        text("phone", &c.matched_number, &c.matched),
                     );
                 }
             }
@@ -198,40 +216,65 @@ impl Directory {
         if tokens.is_empty() || tokens.len() > 8 {
             return scores;
         }
-        // Per token: entry → (score, value, how).
-        let per_token: Vec<HashMap<u32, (f64, u32, &'static str)>> = tokens
+        // Per token its matching terms; the token with the fewest postings drives, the
+        // others only confirm its entries (all words must match).
+        let per_token: Vec<Vec<(u32, f64, &'static str)>> = tokens
             .iter()
             .enumerate()
-            .map(|(i, t)| self.token_matches(t, i + 1 == tokens.len()))
+            .map(|(i, t)| self.token_terms(t, i + 1 == tokens.len()))
             .collect();
-        let all: Vec<u32> = per_token[0]
-            .keys()
-            .filter(|e| per_token.iter().all(|p| p.contains_key(e)))
-            .copied()
+        let postings = |terms: &[(u32, f64, &str)]| -> usize {
+            terms
+                .iter()
+                .map(|(t, _, _)| self.terms[*t as usize].postings.len())
+                .sum()
+        };
+        let Some(driver) = (0..per_token.len()).min_by_key(|&i| postings(&per_token[i])) else {
+            return scores;
+        };
+        let mut found: HashMap<u32, Vec<(f64, u32, &'static str)>> = self
+            .entries_of::<()>(&per_token[driver], None)
+            .into_iter()
+            .map(|(e, m)| (e, vec![m]))
             .collect();
-        for e in all {
-            let mut total = 0.0;
-            let mut matches: BTreeMap<u32, &str> = BTreeMap::new();
-            for p in &per_token {
-                let (s, value, how) = p[&e];
-                total += s;
-                matches.entry(value).or_insert(how);
+        for (i, terms) in per_token.iter().enumerate() {
+            if i == driver {
+                continue;
             }
-            let score = total / per_token.len() as f64;
-            for (value, how) in matches {
-                let (_, field, text) = &self.values[value as usize];
-                add(&mut scores, e, score, m(field.as_str(), text, how));
+            let matched = self.entries_of(terms, Some(&found));
+            found.retain(|e, _| matched.contains_key(e));
+            for (e, m) in matched {
+                if let Some(list) = found.get_mut(&e) {
+                    list.push(m);
+                }
+            }
+        }
+        for (e, ms) in found {
+            let score = ms.iter().map(|m| m.0).sum::<f64>() / ms.len() as f64;
+            let mut seen = Vec::new();
+            for (_, value, how) in ms {
+                if seen.contains(&value) {
+                    continue;
+                }
+                seen.push(value);
+                add(&mut scores, e, score, MatchRef::Value(value, how));
             }
         }
         scores
     }
 
-    /// Entries a query word matches: exact word, prefix (the last word, as typed), Kölner
-    /// Phonetik, or up to one typo (two for long words).
-    fn token_matches(&self, token: &str, last: bool) -> HashMap<u32, (f64, u32, &'static str)> {
+    /// Best match per entry of a word's terms (only among `within` when given).
+    fn entries_of<T>(
+        &self,
+        terms: &[(u32, f64, &'static str)],
+        within: Option<&HashMap<u32, T>>,
+    ) -> HashMap<u32, (f64, u32, &'static str)> {
         let mut out: HashMap<u32, (f64, u32, &'static str)> = HashMap::new();
-        let mut take = |term: u32, score: f64, how: &'static str| {
+        for &(term, score, how) in terms {
             for &(e, field, value) in &self.terms[term as usize].postings {
+                if within.is_some_and(|w| !w.contains_key(&e)) {
+                    continue;
+                }
                 let s = if field == Field::Name {
                     score
                 } else {
@@ -242,8 +285,23 @@ impl Directory {
                     *cur = (s, value, how);
                 }
             }
+        }
+        out
+    }
+
+    /// Terms a query word matches: the word itself, words it begins (the last word, as
+    /// typed), words that sound the same (Kölner Phonetik), and, when the word is not known
+    /// as such, words within one typo (two for long words).
+    fn token_terms(&self, token: &str, last: bool) -> Vec<(u32, f64, &'static str)> {
+        let mut out: HashMap<u32, (f64, &'static str)> = HashMap::new();
+        let mut take = |term: u32, score: f64, how: &'static str| {
+            let cur = out.entry(term).or_insert((score, how));
+            if score > cur.0 {
+                *cur = (score, how);
+            }
         };
-        if let Some(&id) = self.term_ids.get(token) {
+        let exact = self.term_ids.get(token).copied();
+        if let Some(id) = exact {
             take(id, 1.0, "exact");
         }
         if last && token.chars().count() >= 2 {
@@ -263,7 +321,7 @@ impl Directory {
                 take(id, 0.85, "phonetic");
             }
         }
-        if len >= 4 {
+        if len >= 4 && exact.is_none() {
             let max = if len >= 8 { 2 } else { 1 };
             let grams = trigrams(token);
             let mut shared: HashMap<u32, usize> = HashMap::new();
@@ -285,6 +343,6 @@ impl Directory {
                 }
             }
         }
-        out
+        out.into_iter().map(|(t, (s, h))| (t, s, h)).collect()
     }
 }

@@ -3,19 +3,13 @@ use crate::identity::KeyId;
 use crate::store::KeyRow;
 use chrono::{TimeZone, Utc};
 
-fn rec(connector: &str, entity: &str, no: &str, data: serde_json::Value) -> StoredRecord {
-    StoredRecord {
+fn rec(connector: &str, entity: &str, no: &str, data: serde_json::Value) -> CustomerRow {
+    CustomerRow {
         connector: connector.into(),
         entity: entity.into(),
-        external_id: no.into(),
-        customer_no: Some(no.into()),
-        ref_no: None,
-        data,
-        hash: String::new(),
-        position: None,
-        run_id: Some(1),
+        customer_no: no.into(),
         synced_at: Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap(),
-        closed_at: None,
+        data: serde_json::from_value(data).unwrap(),
     }
 }
 
@@ -134,14 +128,13 @@ fn caller_id_in_awkward_notations() {
 }
 
 fn first(d: &Directory, q: &str) -> Option<(i64, Vec<(String, String)>)> {
-    let mut s: Vec<(u32, (f64, Vec<Match>))> = d.score_local(q).into_iter().collect();
+    let mut s: Vec<_> = d.score_local(q).into_iter().collect();
     s.sort_by(|a, b| b.1.0.total_cmp(&a.1.0));
     s.first().map(|(e, (_, ms))| {
+        let ms = ms.iter().map(|m| d.materialize(m));
         (
             d.entries[*e as usize].id,
-            ms.iter()
-                .map(|m| (m.field.clone(), m.how.clone()))
-                .collect(),
+            ms.map(|m| (m.field, m.how)).collect(),
         )
     })
 }

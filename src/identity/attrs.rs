@@ -2,7 +2,43 @@
 //! its customer records (one per connector of its system).
 
 use super::KeyId;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use serde_json::Value;
+
+/// The identity-relevant fields of a canonical customer or contact-person record, read
+/// straight from its JSON (compact: no generic JSON tree per record).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct CustomerData {
+    pub name: Option<String>,
+    pub name2: Option<String>,
+    pub vat_id: Option<String>,
+    pub gln: Option<String>,
+    pub email: Option<String>,
+    pub phones: Vec<String>,
+    pub fax: Option<String>,
+    pub address: Address,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Address {
+    pub street: Option<String>,
+    pub postcode: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+}
+
+/// A customer (or contact-person) record as identity resolution and the directory read it.
+#[derive(Debug, Clone)]
+pub struct CustomerRow {
+    pub connector: String,
+    pub entity: String,
+    pub customer_no: String,
+    pub synced_at: DateTime<Utc>,
+    pub data: CustomerData,
+}
 
 /// A source customer with everything its customer records say about who it is. A key known
 /// only from documents (an invoice's customer number) has no attributes.
@@ -37,24 +73,29 @@ impl SourceCustomer {
 
     /// Adds what a canonical customer record (its JSON) says.
     pub fn add_record(&mut self, data: &Value) {
-        let s = |k: &str| data.get(k).and_then(Value::as_str);
-        push_unique(&mut self.names, s("name"));
-        push_unique(&mut self.vat_ids, s("vat_id").map(normalise_vat).as_deref());
-        push_unique(&mut self.glns, s("gln"));
+        self.add(&CustomerData::deserialize(data).unwrap_or_default());
+    }
+
+    /// Adds what a customer record says.
+    pub fn add(&mut self, d: &CustomerData) {
+        push_unique(&mut self.names, d.name.as_deref());
+        push_unique(
+            &mut self.vat_ids,
+            d.vat_id.as_deref().map(normalise_vat).as_deref(),
+        );
+        push_unique(&mut self.glns, d.gln.as_deref());
         push_unique(
             &mut self.emails,
-            s("email").map(|e| e.trim().to_lowercase()).as_deref(),
+            d.email
+                .as_deref()
+                .map(|e| e.trim().to_lowercase())
+                .as_deref(),
         );
-        if let Some(phones) = data.get("phones").and_then(Value::as_array) {
-            for p in phones {
-                push_unique(&mut self.phones, p.as_str());
-            }
+        for p in &d.phones {
+            push_unique(&mut self.phones, Some(p));
         }
-        if let Some(addr) = data.get("address") {
-            let a = |k: &str| addr.get(k).and_then(Value::as_str);
-            push_unique(&mut self.postcodes, a("postcode"));
-            push_unique(&mut self.cities, a("city"));
-        }
+        push_unique(&mut self.postcodes, d.address.postcode.as_deref());
+        push_unique(&mut self.cities, d.address.city.as_deref());
     }
 
     /// Values of one deterministic rule.

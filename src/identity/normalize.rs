@@ -277,20 +277,31 @@ fn token_set_score(a: &str, b: &str) -> f64 {
 /// (1.0 against the same text).
 pub fn name_similarity(a: &str, b: &str) -> f64 {
     let (ka, kb) = (company_key(a), company_key(b));
+    if ka.is_empty() || kb.is_empty() {
+        return f64::from(u8::from(
+            ka.is_empty() && kb.is_empty() && a.trim() == b.trim(),
+        ));
+    }
+    key_similarity(&ka, &kb)
+}
+
+/// [`name_similarity`] of two [`company_key`]s (for callers that compare one name with many
+/// and compute its key once).
+pub fn key_similarity(ka: &str, kb: &str) -> f64 {
     // Canonical order makes every tie-break, and so the result, exactly symmetric.
     let (ka, kb) = if ka <= kb { (ka, kb) } else { (kb, ka) };
     if ka.is_empty() {
-        return f64::from(u8::from(kb.is_empty() && a.trim() == b.trim()));
+        return f64::from(u8::from(kb.is_empty()));
     }
     if ka == kb {
         return 1.0;
     }
     let compact = |k: &str| k.replace(' ', "").chars().take(128).collect::<String>();
-    let (xa, xb) = (compact(&ka), compact(&kb));
+    let (xa, xb) = (compact(ka), compact(kb));
     let longest = xa.len().max(xb.len()).max(1);
     let dist = edit_distance_within(&xa, &xb, longest).unwrap_or(longest);
     let whole = 1.0 - dist as f64 / longest as f64;
-    whole.max(token_set_score(&ka, &kb)).clamp(0.0, 0.99)
+    whole.max(token_set_score(ka, kb)).clamp(0.0, 0.99)
 }
 
 /// Damerau-Levenshtein distance (optimal string alignment: adjacent transpositions count 1, no

@@ -4,7 +4,7 @@
 
 use super::attrs::SourceCustomer;
 use super::ids::assign_ids;
-use super::normalize::{company_key, name_similarity, phonetic_key};
+use super::normalize::{company_key, key_similarity, koelner_phonetik};
 use super::{Assignment, Decision, DecisionKind, KeyId, MatchedOn, NewSuggestion, PrevKey};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
@@ -364,66 +364,99 @@ pub fn resolve(input: ResolveInput<'_>, opts: &ResolveOptions) -> Resolution {
     }
 }
 
+/// A name prepared for comparison: its company key, and its blocking keys.
+struct Prepared {
+    name: String,
+    key: String,
+    sound: String,
+}
+
+/// Blocking keys of a name: its sound (Kölner Phonetik of the words, in any order) and the
+/// start and end of its letters without spaces ("Alpen Technik" = "Alpentechnik"). Two names
+/// are compared only when they share one: near-duplicates do, different companies rarely.
+fn blocking_keys(p: &Prepared) -> Vec<String> {
+    let compact: Vec<char> = p.key.chars().filter(|c| *c != ' ').collect();
+    let mut out = Vec::new();
+    if !p.sound.is_empty() {
+        out.push(format!("s:{}", p.sound));
+    }
+    if compact.len() >= 4 {
+        let head: String = compact.iter().take(5).collect();
+        let tail: String = compact[compact.len().saturating_sub(3)..].iter().collect();
+        out.push(format!("c:{head}|{tail}"));
+    }
+    out
+}
+
+/// A blocking key shared by more clusters than this (in one postcode) is not compared.
+const MAX_BLOCK: usize = 50;
+
 /// Similar names at the same postcode: suggestions (never automatic merges).
 fn fuzzy(uf: &mut Uf<'_>, threshold: f64, out: &mut Candidates) {
-    struct Summary {
-        names: Vec<String>,
-        phonetic: Vec<String>,
-    }
     let customers = uf.customers;
-    let mut by_postcode: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
-    let mut summaries: HashMap<usize, Summary> = HashMap::new();
+    // (postcode, blocking key) → clusters, with the cluster's prepared names.
+    let mut blocks: BTreeMap<(String, String), BTreeSet<usize>> = BTreeMap::new();
+    let mut names: HashMap<usize, Vec<Prepared>> = HashMap::new();
     for (i, c) in customers.iter().enumerate() {
-        if c.names.is_empty() {
+        if c.names.is_empty() || c.postcodes.is_empty() {
             continue;
         }
         let root = uf.find(i);
-        for p in &c.postcodes {
-            let p: String = p.chars().filter(|c| !c.is_whitespace()).collect();
-            by_postcode.entry(p).or_default().insert(root);
-        }
-        let s = summaries.entry(root).or_insert_with(|| Summary {
-            names: Vec::new(),
-            phonetic: Vec::new(),
-        });
+        let prepared = names.entry(root).or_default();
         for n in &c.names {
-            if !s.names.contains(n) {
-                s.names.push(n.clone());
-                s.phonetic.push(phonetic_key(n));
+            if prepared.iter().any(|p| &p.name == n) {
+                continue;
+            }
+            let key = company_key(n);
+            let mut sound: Vec<String> = key
+                .split(' ')
+                .map(koelner_phonetik)
+                .filter(|s| !s.is_empty())
+                .collect();
+            sound.sort();
+            prepared.push(Prepared {
+                name: n.clone(),
+                key,
+                sound: sound.join(" "),
+            });
+        }
+        for p in &c.postcodes {
+            let postcode: String = p.chars().filter(|c| !c.is_whitespace()).collect();
+            for prep in names.get(&root).into_iter().flatten() {
+                for b in blocking_keys(prep) {
+                    blocks
+                        .entry((postcode.clone(), b))
+                        .or_default()
+                        .insert(root);
+                }
             }
         }
     }
-    for (postcode, roots) in by_postcode {
+    let mut compared: BTreeSet<(usize, usize)> = BTreeSet::new();
+    for ((postcode, _), roots) in blocks {
+        if roots.len() < 2 || roots.len() > MAX_BLOCK {
+            continue;
+        }
         let roots: Vec<usize> = roots.into_iter().collect();
-        // A crowded postcode is compared within groups of the same first letter only.
-        let crowded = roots.len() > 300;
         for (x, &ra) in roots.iter().enumerate() {
             for &rb in &roots[x + 1..] {
-                let (sa, sb) = (&summaries[&ra], &summaries[&rb]);
-                if crowded
-                    && company_key(&sa.names[0]).chars().next()
-                        != company_key(&sb.names[0]).chars().next()
-                {
+                if !compared.insert((ra, rb)) {
                     continue;
                 }
-                let mut best = (0.0f64, String::new(), String::new(), false);
-                for (na, pa) in sa.names.iter().zip(&sa.phonetic) {
-                    for (nb, pb) in sb.names.iter().zip(&sb.phonetic) {
-                        let mut score = name_similarity(na, nb);
-                        let same_sound = !pa.is_empty() && pa == pb;
+                let mut best = (0.0f64, "", "", false);
+                for pa in &names[&ra] {
+                    for pb in &names[&rb] {
+                        let same_sound = !pa.sound.is_empty() && pa.sound == pb.sound;
+                        let mut score = key_similarity(&pa.key, &pb.key);
                         if same_sound {
                             score = score.max(0.9);
                         }
                         if score > best.0 {
-                            best = (score, na.clone(), nb.clone(), same_sound);
+                            best = (score, pa.name.as_str(), pb.name.as_str(), same_sound);
                         }
                     }
                 }
                 if best.0 < threshold {
-                    continue;
-                }
-                let (ra, rb) = (uf.find(ra), uf.find(rb));
-                if ra == rb {
                     continue;
                 }
                 match uf.blocked(ra, rb, false) {
@@ -436,17 +469,11 @@ fn fuzzy(uf: &mut Uf<'_>, threshold: f64, out: &mut Candidates) {
                 } else {
                     ""
                 };
-                candidate(
-                    out,
-                    ra,
-                    rb,
-                    best.0,
-                    "name_postcode".into(),
-                    format!(
-                        "similar names `{}` / `{}` ({:.2}{sound}) at postcode {postcode}",
-                        best.1, best.2, best.0
-                    ),
+                let reason = format!(
+                    "similar names `{}` / `{}` ({:.2}{sound}) at postcode {postcode}",
+                    best.1, best.2, best.0
                 );
+                candidate(out, ra, rb, best.0, "name_postcode".into(), reason);
             }
         }
     }

@@ -83,15 +83,14 @@ pub async fn resolve_store(
             }
         }
         for r in &snap.customers {
-            let (Some(system), Some(no)) = (systems.get(&r.connector), r.customer_no.as_deref())
-            else {
+            let Some(system) = systems.get(&r.connector) else {
                 continue;
             };
-            let key = KeyId::new(system.clone(), no);
+            let key = KeyId::new(system.clone(), r.customer_no.clone());
             customers
                 .entry(key.clone())
                 .or_insert_with(|| SourceCustomer::new(key))
-                .add_record(&r.data);
+                .add(&r.data);
         }
         for (connector, no) in &snap.doc_keys {
             if let Some(system) = systems.get(connector) {
@@ -167,14 +166,17 @@ pub async fn resolve_store(
             suggestions: res.suggestions.clone(),
         };
         if store.apply_identity(&changes).await? {
-            return Ok(ResolveSummary {
+            let summary = ResolveSummary {
                 customers: res.customers,
                 source_customers: customers.len(),
                 changed: changes.upsert.len() + changes.delete.len(),
                 suggestions: res.suggestions.len(),
                 ambiguous: res.ambiguous,
                 generation: snap.generation + 1,
-            });
+            };
+            drop((snap, customers, res, changes));
+            crate::sys::trim_heap();
+            return Ok(summary);
         }
         tracing::debug!("identity: another resolution was applied meanwhile; reading again");
     }

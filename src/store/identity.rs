@@ -2,6 +2,7 @@
 //! backends (`$N` placeholders work on SQLite too), written once by [`identity_store!`].
 
 use super::{StoreError, StoredRecord};
+use crate::identity::attrs::{CustomerData, CustomerRow};
 use crate::identity::{Decision, DecisionKind, KeyId, MatchedOn, NewSuggestion};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -24,7 +25,7 @@ pub struct IdentitySnapshot {
     pub generation: i64,
     pub keys: Vec<KeyRow>,
     /// Open customer records.
-    pub customers: Vec<StoredRecord>,
+    pub customers: Vec<CustomerRow>,
     /// (connector, customer number) of records synced since the last scan (all with
     /// `rescan`).
     pub doc_keys: Vec<(String, String)>,
@@ -108,6 +109,8 @@ pub trait IdentityStore: Send + Sync {
     async fn suggestion(&self, id: i64) -> Result<Option<Suggestion>, StoreError>;
     async fn set_suggestion_status(&self, id: i64, status: &str) -> Result<(), StoreError>;
     async fn customer_keys(&self) -> Result<Vec<KeyRow>, StoreError>;
+    /// Open records of `entity` (`customer`, `contact_person`), read compactly row by row.
+    async fn customer_rows(&self, entity: &str) -> Result<Vec<CustomerRow>, StoreError>;
     async fn keys_of(&self, customer_id: i64) -> Result<Vec<KeyRow>, StoreError>;
     /// The id an alias was merged into.
     async fn alias_target(&self, id: i64) -> Result<Option<i64>, StoreError>;
@@ -185,15 +188,7 @@ macro_rules! identity_store {
                     .min(running.map_or(i64::MAX, |r| r - 1))
                     .max(scanned);
                 let keys = self.customer_keys().await?;
-                let customers = sqlx::query(
-                    "SELECT * FROM records WHERE entity = 'customer' AND closed_at IS NULL \
-                     ORDER BY connector, external_id",
-                )
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|r| stored_record!(r))
-                .collect::<Result<Vec<_>, sqlx::Error>>()?;
+                let customers = self.customer_rows("customer").await?;
                 let doc_keys = sqlx::query(
                     "SELECT DISTINCT connector, customer_no FROM records \
                      WHERE run_id > $1 AND run_id <= $2 AND customer_no IS NOT NULL AND customer_no <> ''",
@@ -421,6 +416,29 @@ macro_rules! identity_store {
                     .fetch_all(self.pool())
                     .await?;
                 Ok(rows.iter().map(|r| key_row!(r)).collect::<Result<_, sqlx::Error>>()?)
+            }
+
+            async fn customer_rows(&self, entity: &str) -> Result<Vec<CustomerRow>, StoreError> {
+                use futures::TryStreamExt;
+                use sqlx::Row;
+                let mut rows = sqlx::query(
+                    "SELECT connector, entity, customer_no, synced_at, data FROM records \
+                     WHERE entity = $1 AND closed_at IS NULL AND customer_no IS NOT NULL ORDER BY connector, external_id",
+                )
+                .bind(entity)
+                .fetch(self.pool());
+                let mut out = Vec::new();
+                while let Some(r) = rows.try_next().await? {
+                    let data: &str = r.try_get("data")?;
+                    out.push(CustomerRow {
+                        connector: r.try_get("connector")?,
+                        entity: r.try_get("entity")?,
+                        customer_no: r.try_get("customer_no")?,
+                        synced_at: r.try_get("synced_at")?,
+                        data: serde_json::from_str::<CustomerData>(data).unwrap_or_default(),
+                    });
+                }
+                Ok(out)
             }
 
             async fn keys_of(&self, customer_id: i64) -> Result<Vec<KeyRow>, StoreError> {

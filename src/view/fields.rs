@@ -28,7 +28,7 @@ impl Policy {
     }
 
     /// Sort key of a candidate: lower wins.
-    fn rank(&self, field: &str, connector: &str, synced_at: DateTime<Utc>) -> (usize, i64) {
+    pub fn rank(&self, field: &str, connector: &str, synced_at: DateTime<Utc>) -> (usize, i64) {
         let list = self
             .fields
             .get(field)

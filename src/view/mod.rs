@@ -11,7 +11,7 @@ pub use fields::{FieldValue, OtherValue, Policy};
 pub use orders::{Availability, OrderLineView, OrderView, WarehouseStock, availability};
 
 use crate::identity::{KeyId, MatchedOn};
-use crate::store::{DynStore, StoreError, StoredRecord};
+use crate::store::{DynStore, KeyRow, StoreError, StoredRecord};
 use chrono::{DateTime, NaiveDate, Utc};
 use croner::Cron;
 use rust_decimal::Decimal;
@@ -159,6 +159,15 @@ pub(crate) fn money(d: &Value, k: &str) -> Option<Money> {
     })
 }
 
+/// What a view needs to know besides the customer's records: its keys, the connectors'
+/// systems, their last successful runs. The API server keeps them in memory.
+#[derive(Debug, Clone, Copy)]
+pub struct Known<'a> {
+    pub keys: &'a [KeyRow],
+    pub systems: &'a BTreeMap<String, String>,
+    pub successes: &'a BTreeMap<String, DateTime<Utc>>,
+}
+
 /// Builds the merged view of customer `id` (following an alias once); `None` when there is
 /// no such customer.
 pub async fn customer_view(
@@ -181,9 +190,33 @@ pub async fn customer_view(
             return Ok(None);
         }
     }
-    let records = store.records_of_customer(id).await?;
     let systems = store.connector_systems().await?;
     let successes = store.last_successes().await?;
+    let known = Known {
+        keys: &keys,
+        systems: &systems,
+        successes: &successes,
+    };
+    let mut view = customer_view_known(store, ctx, id, known, today).await?;
+    view.requested_id = requested_id;
+    Ok(Some(view))
+}
+
+/// Builds the merged view of customer `id` whose keys are known.
+pub async fn customer_view_known(
+    store: &DynStore,
+    ctx: &ViewContext,
+    id: i64,
+    known: Known<'_>,
+    today: NaiveDate,
+) -> Result<MergedView, StoreError> {
+    let Known {
+        keys,
+        systems,
+        successes,
+    } = known;
+    let requested_id = None;
+    let records = store.records_of_customer(id).await?;
     let mut by_entity: BTreeMap<&str, Vec<&StoredRecord>> = BTreeMap::new();
     for r in &records {
         by_entity.entry(r.entity.as_str()).or_default().push(r);
@@ -272,7 +305,7 @@ pub async fn customer_view(
     }
     // The anchor first, then by how they joined.
     sources.sort_by_key(|s| (s.rule != "anchor", s.system.clone(), s.connector.clone()));
-    Ok(Some(MergedView {
+    Ok(MergedView {
         id,
         requested_id,
         name,
@@ -285,5 +318,5 @@ pub async fn customer_view(
         tickets: Vec::new(),
         reminders: Vec::new(),
         as_of: today,
-    }))
+    })
 }
