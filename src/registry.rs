@@ -9,6 +9,7 @@ pub fn kinds() -> Vec<(&'static str, BuildFn)> {
         (kontor_csv::KIND, kontor_csv::build),
         ("xml", kontor_xml::build),
         (kontor_rest::KIND, kontor_rest::build),
+        (kontor_plugin::KIND, kontor_plugin::build),
     ]
 }
 

@@ -5,10 +5,11 @@ use chrono::{DateTime, Local, Utc};
 use croner::Cron;
 use std::str::FromStr;
 
-/// Parses a 5-field cron expression (minute hour day-of-month month day-of-week).
+/// Parses a 5-field cron expression (minute hour day-of-month month day-of-week); a 6th
+/// leading field gives seconds (`*/5 * * * * *`: every 5 seconds).
 pub fn parse(expr: &str) -> Result<Cron, String> {
     let fields = expr.split_whitespace().count();
-    if fields != 5 && !expr.trim_start().starts_with('@') {
+    if !(5..=6).contains(&fields) && !expr.trim_start().starts_with('@') {
         return Err(format!(
             "schedule `{expr}`: use 5 fields (minute hour day month weekday), e.g. \"*/10 * * * *\""
         ));
@@ -54,7 +55,14 @@ mod tests {
     #[test]
     fn five_fields_only_and_staleness() {
         assert!(parse("*/10 * * * *").is_ok());
-        assert!(parse("0 */10 * * * *").unwrap_err().contains("5 fields"));
+        assert!(parse("*/10 * * *").unwrap_err().contains("5 fields"));
+        assert!(parse("0 0 */10 * * * *").unwrap_err().contains("5 fields"));
+        let every_5s = parse("*/5 * * * * *").unwrap();
+        let t0 = Utc.with_ymd_and_hms(2026, 12, 1, 10, 0, 2).unwrap();
+        assert_eq!(
+            next_after(&every_5s, t0),
+            Some(Utc.with_ymd_and_hms(2026, 12, 1, 10, 0, 5).unwrap())
+        );
         assert!(parse("61 * * * *").is_err());
         let every_10 = parse("*/10 * * * *").unwrap();
         let t = |h, m| Utc.with_ymd_and_hms(2026, 12, 1, h, m, 30).unwrap();

@@ -100,3 +100,9 @@ impl TempGuard {
         }
     }
 }
+
+/// An HTTP client for tests (reqwest is built without a bundled TLS provider: install ring).
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}

@@ -73,14 +73,19 @@ async fn world(backend: &str, extra_config: &str) -> World {
     for role in Role::ALL {
         let t = new_token();
         store
-            .create_token(&format!("test-{role}"), role.as_str(), &hash_token(&t))
+            .create_token(
+                &format!("test-{role}"),
+                role.as_str(),
+                Some("vertrieb-nord"),
+                &hash_token(&t),
+            )
             .await
             .unwrap();
         tokens.insert(role.as_str(), t);
     }
     let revoked = new_token();
     store
-        .create_token("gone", "sales", &hash_token(&revoked))
+        .create_token("gone", "sales", None, &hash_token(&revoked))
         .await
         .unwrap();
     assert!(store.revoke_token("gone").await.unwrap());
@@ -96,7 +101,7 @@ async fn world(backend: &str, extra_config: &str) -> World {
     World {
         base,
         tokens,
-        http: reqwest::Client::new(),
+        http: kontor::testing::http_client(),
         store,
         _guard: guard,
         _dir: dir,
@@ -243,13 +248,39 @@ async fn every_route_answers_each_role_as_spec_says(backend: &str) {
         .call("POST", "/api/v1/sync/no-such-connector", Some("ops"), None)
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    // No token needed: health and the OpenAPI document.
+    // No token needed: health (with every connector's state), metrics, the OpenAPI document.
     let (s, health) = w.call("GET", "/healthz", None, None).await;
     assert_eq!(
         (s, health["status"].as_str()),
         (StatusCode::OK, Some("ok")),
         "{health}"
     );
+    let kunden = health["connectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "wawi-kunden")
+        .unwrap();
+    assert_eq!(kunden["last_run_status"], "ok", "{health}");
+    let metrics = w
+        .http
+        .get(format!("{}/metrics", w.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for want in [
+        "kontor_sync_runs_total{connector=\"wawi-kunden\",status=\"ok\"} 2",
+        "kontor_sync_rows_total{connector=\"wawi-kunden\",outcome=\"inserted\"} 7",
+        "kontor_sync_last_success_timestamp_seconds{connector=\"erpnext\"}",
+        "kontor_sync_run_duration_seconds_count{connector=\"wawi-kunden\"} 2",
+        "route=\"/api/v1/customers/{id}\"",
+        "# EOF",
+    ] {
+        assert!(metrics.contains(want), "missing {want} in\n{metrics}");
+    }
     let (s, doc) = w.call("GET", "/api/v1/openapi.json", None, None).await;
     assert_eq!(s, StatusCode::OK);
     for p in [

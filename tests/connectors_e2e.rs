@@ -47,6 +47,7 @@ async fn run(store: &DynStore, dir: &Path, connectors: &str, name: &str) -> RunR
         sync::prepare(&cfg, cfg.connector(name).unwrap()).unwrap_or_else(|d| panic!("{d:?}"));
     let opts = SyncOptions {
         reprocess: false,
+        force: false,
         node: "test".into(),
         cancel: None,
         progress: None,

@@ -91,6 +91,7 @@ pub async fn customer(
     let id: i64 = raw
         .parse()
         .map_err(|_| ApiError::bad_request(format!("customer id `{raw}` is not a number")))?;
+    state.audit(&caller, "view_customer", Some(id));
     // Customers in the in-memory directory need one query; others (an alias, a customer
     // newer than the directory) are looked up in the store.
     let dir = state.directory();
@@ -157,22 +158,52 @@ pub async fn item_availability(
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Health {
-    /// `ok` when the store answers.
+    /// `ok`, or `degraded` when a connector's last run failed or a scheduled source is stale
+    /// (still 200: the store answers).
     pub status: String,
     pub store: String,
     pub customers: usize,
     pub identity_generation: i64,
+    pub connectors: Vec<ConnectorHealth>,
 }
 
-/// 200 when the store answers (no token needed).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ConnectorHealth {
+    pub name: String,
+    pub schedule: Option<String>,
+    pub last_run_status: Option<String>,
+    pub last_run_error: Option<String>,
+    pub last_success: Option<chrono::DateTime<chrono::Utc>>,
+    pub stale: bool,
+}
+
+/// 200 when the store answers (no token needed), with each connector's state.
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
 pub async fn healthz(State(state): State<Arc<AppState>>) -> Result<Json<Health>, ApiError> {
     let generation = state.store.identity_generation().await?;
+    let successes = state.store.last_successes().await?;
+    let stale = super::watch::stale_connectors(&state).await;
+    let mut connectors = Vec::new();
+    for c in state.cfg.connectors.iter().filter(|c| c.enabled) {
+        let last = state.store.runs(Some(&c.name), 1).await?.into_iter().next();
+        connectors.push(ConnectorHealth {
+            name: c.name.clone(),
+            schedule: c.schedule.clone(),
+            last_run_status: last.as_ref().map(|r| r.status.as_str().to_owned()),
+            last_run_error: last.and_then(|r| r.error),
+            last_success: successes.get(&c.name).copied(),
+            stale: stale.contains(&c.name),
+        });
+    }
+    let degraded = connectors
+        .iter()
+        .any(|c| c.stale || c.last_run_status.as_deref() == Some("failed"));
     Ok(Json(Health {
-        status: "ok".into(),
+        status: if degraded { "degraded" } else { "ok" }.into(),
         store: state.store.backend().into(),
         customers: state.directory().len(),
         identity_generation: generation,
+        connectors,
     }))
 }

@@ -3,9 +3,12 @@
 
 pub mod auth;
 pub mod error;
+mod front;
 mod handlers;
 mod ops;
 pub mod state;
+mod watch;
+mod web;
 
 pub use state::AppState;
 
@@ -22,7 +25,10 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
     paths(
         handlers::search, handlers::customer, handlers::lookup_phone, handlers::item_availability,
         handlers::healthz, ops::runs, ops::start_sync, ops::suggestions, ops::confirm, ops::reject,
-        ops::merge, ops::split
+        ops::merge, ops::split, front::customer_timeline, front::add_activity, front::incoming_call,
+        front::screenpop, front::add_reminder, front::reminders, front::reminder_done,
+        front::reminder_snooze, front::add_complaint, front::list_complaints, front::complaint,
+        front::complaint_status, front::erase, front::export, front::audit, front::contact_report
     ),
     modifiers(&BearerAuth),
     tags(
@@ -30,7 +36,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         (name = "lookup", description = "Caller-ID (roles cti, sales, service)"),
         (name = "items", description = "Stock (roles sales, service)"),
         (name = "operations", description = "Sync runs (role ops), health"),
-        (name = "identity", description = "Duplicates, merge and split (role ops)")
+        (name = "identity", description = "Duplicates, merge and split (role ops)"),
+        (name = "front office", description = "Timeline, calls, reminders, complaints (sales, service; calls: cti)"),
+        (name = "privacy", description = "Erasure, export, audit log, team reports (role ops)")
     )
 )]
 pub struct ApiDoc;
@@ -63,9 +71,46 @@ async fn method_not_allowed() -> error::ApiError {
     )
 }
 
-/// The API's routes.
+async fn metrics(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+) -> Result<axum::response::Response, error::ApiError> {
+    use axum::response::IntoResponse;
+    let text = state.metrics.render(&state.store).await?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}
+
+/// Records each request's latency by route template.
+async fn track(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let method = req.method().as_str().to_owned();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let started = std::time::Instant::now();
+    let res = next.run(req).await;
+    state.metrics.observe_http(
+        &method,
+        &route,
+        res.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    res
+}
+
+/// The API's routes (with `/metrics` unless it has a listener of its own).
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+    let mut r = Router::new()
         .route("/healthz", get(handlers::healthz))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/customers", get(handlers::search))
@@ -88,22 +133,108 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/v1/identity/suggestions/{id}/reject",
             post(ops::reject),
         )
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+        .route(
+            "/api/v1/customers/{id}/timeline",
+            get(front::customer_timeline),
+        )
+        .route(
+            "/api/v1/customers/{id}/activities",
+            post(front::add_activity),
+        )
+        .route("/api/v1/calls", post(front::incoming_call))
+        .route("/api/v1/screenpop", get(front::screenpop))
+        .route(
+            "/api/v1/reminders",
+            get(front::reminders).post(front::add_reminder),
+        )
+        .route("/api/v1/reminders/{id}/done", post(front::reminder_done))
+        .route(
+            "/api/v1/reminders/{id}/snooze",
+            post(front::reminder_snooze),
+        )
+        .route(
+            "/api/v1/complaints",
+            get(front::list_complaints).post(front::add_complaint),
+        )
+        .route("/api/v1/complaints/{id}", get(front::complaint))
+        .route(
+            "/api/v1/complaints/{id}/status",
+            post(front::complaint_status),
+        )
+        .route("/api/v1/privacy/erase", post(front::erase))
+        .route("/api/v1/privacy/export", post(front::export))
+        .route("/api/v1/audit", get(front::audit))
+        .route("/api/v1/reports/contacts", get(front::contact_report))
+        .merge(web::routes());
+    if state.cfg.server.metrics_listen.is_none() {
+        r = r.route("/metrics", get(metrics));
+    }
+    r.route_layer(axum::middleware::from_fn_with_state(
+        Arc::clone(&state),
+        track,
+    ))
+    .fallback(not_found)
+    .method_not_allowed_fallback(method_not_allowed)
+    .with_state(state)
 }
 
-/// Serves the API on `listener` until `shutdown` resolves (in-flight requests finish).
+/// Serves the API on `listener` until `shutdown` resolves, with the scheduler (unless
+/// `[server] scheduler = false`). On shutdown: the scheduler stops, runs stop after their
+/// current batch (and resume on the next start), requests in flight finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let refresher = state.spawn_refresher();
-    let app = router(state);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut background = vec![
+        refresher,
+        tokio::spawn(watch::events(Arc::clone(&state))),
+        tokio::spawn(watch::audit_writer(Arc::clone(&state))),
+        tokio::spawn(watch::housekeeping(Arc::clone(&state), stop_rx.clone())),
+    ];
+    background.push(tokio::spawn(watch::staleness(
+        Arc::clone(&state),
+        stop_rx.clone(),
+    )));
+    let scheduler = state.cfg.server.scheduler.then(|| {
+        tokio::spawn(crate::scheduler::schedule(
+            Arc::clone(&state.runner),
+            stop_rx.clone(),
+        ))
+    });
+    if let Some(addr) = &state.cfg.server.metrics_listen {
+        let l = tokio::net::TcpListener::bind(addr).await?;
+        let app = Router::new()
+            .route("/metrics", get(metrics))
+            .with_state(Arc::clone(&state));
+        let mut stop = stop_rx.clone();
+        background.push(tokio::spawn(async move {
+            let _ = axum::serve(l, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.changed().await;
+                })
+                .await;
+        }));
+    }
+    let runner = Arc::clone(&state.runner);
+    let app = router(Arc::clone(&state));
     let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            runner
+                .cancel
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            let _ = stop_tx.send(true);
+        })
         .await;
-    refresher.abort();
+    if let Some(s) = scheduler {
+        let _ = s.await;
+    }
+    state.runner.drain(std::time::Duration::from_secs(60)).await;
+    for b in background {
+        b.abort();
+    }
     result
 }

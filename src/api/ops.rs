@@ -64,58 +64,19 @@ pub async fn start_sync(
         .cfg
         .connector(&name)
         .ok_or_else(|| ApiError::not_found(format!("no connector `{name}`")))?;
-    let prepared = crate::sync::prepare(&state.cfg, cfg).map_err(|d| {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            "config",
-            d.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
-    })?;
-    {
-        let mut running = state
-            .running
-            .lock()
-            .map_err(|_| ApiError::conflict("busy"))?;
-        if !running.insert(name.clone()) {
-            return Err(ApiError::conflict(format!("a run of `{name}` is going on")));
-        }
-    }
-    let opts = crate::sync::SyncOptions {
-        node: crate::sync::node_name(),
-        ..Default::default()
-    };
-    let run_id = match state.store.start_run(&name, &opts.node).await {
+    use crate::scheduler::StartError;
+    let run_id = match state.runner.start(&cfg.name, None).await {
         Ok(id) => id,
-        Err(e) => {
-            if let Ok(mut r) = state.running.lock() {
-                r.remove(&name);
-            }
-            return Err(e.into());
+        Err(StartError::NoConnector(n)) => {
+            return Err(ApiError::not_found(format!("no connector `{n}`")));
         }
+        Err(e @ StartError::Busy(_)) => return Err(ApiError::conflict(e.to_string())),
+        Err(StartError::Config(m)) => {
+            return Err(ApiError::new(StatusCode::CONFLICT, "config", m));
+        }
+        Err(StartError::Store(e)) => return Err(e.into()),
     };
     tracing::info!(connector = %name, run_id, by = %caller.token_name, "sync started through the API");
-    let st = Arc::clone(&state);
-    let connector = name.clone();
-    tokio::spawn(async move {
-        match crate::sync::run_started(&st.store, &prepared, &opts, run_id).await {
-            Ok(report) => {
-                tracing::info!(connector = %connector, run_id, status = report.status.as_str(), "{}", report.summary_line())
-            }
-            Err(e) => tracing::error!(connector = %connector, run_id, error = %e, "sync failed"),
-        }
-        if let Err(e) = crate::identity::resolve_store(&st.store, &st.cfg).await {
-            tracing::error!(error = %e, "identity resolution after the sync failed");
-        }
-        if let Err(e) = st.refresh_directory(false).await {
-            tracing::warn!(error = %e, "directory refresh failed");
-        }
-        if let Ok(mut r) = st.running.lock() {
-            r.remove(&connector);
-        }
-    });
     Ok((
         StatusCode::ACCEPTED,
         Json(RunStarted {

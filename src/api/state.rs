@@ -12,7 +12,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -34,9 +34,25 @@ pub struct AppState {
     directory: RwLock<Arc<Directory>>,
     tokens: RwLock<Tokens>,
     limiter: DefaultKeyedRateLimiter<i64>,
-    /// Connectors with a run going on in this process.
-    pub running: Mutex<HashSet<String>>,
+    /// Starts runs (schedule, API) and tracks them for the shutdown.
+    pub runner: Arc<crate::scheduler::Runner>,
+    events: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<crate::scheduler::RunEvent>>>,
+    pub metrics: crate::metrics::Metrics,
+    audit_tx: tokio::sync::mpsc::UnboundedSender<AuditRecord>,
+    audit_rx: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<AuditRecord>>>,
+    /// When this server started (a scheduled source that never succeeded is stale once a slot
+    /// passed since).
+    pub started: chrono::DateTime<chrono::Utc>,
     rebuild: tokio::sync::Mutex<()>,
+}
+
+/// An audit log entry on its way to the store.
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    pub token_name: String,
+    pub role: String,
+    pub action: String,
+    pub customer_id: Option<i64>,
 }
 
 /// The authenticated caller of a request.
@@ -44,6 +60,8 @@ pub struct AppState {
 pub struct Caller {
     pub token_name: String,
     pub role: Role,
+    /// The token's team (for the contacts it logs).
+    pub team: Option<String>,
 }
 
 impl Caller {
@@ -75,6 +93,12 @@ impl AppState {
         let view = ViewContext::from_config(&cfg);
         let directory = Directory::load(&store, &view.policy, &cfg.identity.phone_region).await?;
         let tokens = store.active_tokens().await?.into_iter().collect();
+        let (runner, events) = crate::scheduler::Runner::new(
+            store.clone(),
+            Arc::clone(&cfg),
+            crate::sync::node_name(),
+        );
+        let (audit_tx, audit_rx) = tokio::sync::mpsc::unbounded_channel();
         Ok(Arc::new(Self {
             limiter: RateLimiter::keyed(quota(&cfg.server.rate_limit)),
             store,
@@ -85,9 +109,37 @@ impl AppState {
                 by_hash: tokens,
                 loaded: Instant::now(),
             }),
-            running: Mutex::new(HashSet::new()),
+            runner,
+            events: Mutex::new(Some(events)),
+            metrics: crate::metrics::Metrics::new(),
+            audit_tx,
+            audit_rx: Mutex::new(Some(audit_rx)),
+            started: chrono::Utc::now(),
             rebuild: tokio::sync::Mutex::new(()),
         }))
+    }
+
+    /// Notes that `caller` did `action` (on a customer) in the audit log (written in the
+    /// background, in order).
+    pub fn audit(&self, caller: &Caller, action: &str, customer_id: Option<i64>) {
+        let _ = self.audit_tx.send(AuditRecord {
+            token_name: caller.token_name.clone(),
+            role: caller.role.as_str().to_owned(),
+            action: action.to_owned(),
+            customer_id,
+        });
+    }
+
+    /// The audit queue (once: the writer takes it).
+    pub fn take_audit(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<AuditRecord>> {
+        self.audit_rx.lock().ok()?.take()
+    }
+
+    /// The run events (once: the server's event loop takes them).
+    pub fn take_events(
+        &self,
+    ) -> Option<tokio::sync::mpsc::UnboundedReceiver<crate::scheduler::RunEvent>> {
+        self.events.lock().ok()?.take()
     }
 
     pub fn directory(&self) -> Arc<Directory> {
@@ -197,6 +249,7 @@ impl AppState {
         Ok(Caller {
             token_name: info.name,
             role,
+            team: info.team,
         })
     }
 }

@@ -108,6 +108,12 @@ const SURNAMES: &[&str] = &[
     "Wolff",
     "Pfeiffer",
 ];
+const FIRST: &[&str] = &[
+    "Hans", "Peter", "Klaus", "Jürgen", "Anna", "Sabine", "Ursula", "Thomas", "Michael", "Andreas",
+    "Stefan", "Monika", "Petra", "Wolfgang", "Jörg", "Birgit", "Frank", "Gabriele", "Uwe", "Karin",
+    "Dieter", "Renate", "Bernd", "Helga", "Günter", "Ingrid", "Horst", "Brigitte", "Ralf", "Heike",
+    "Martina", "Markus", "Claudia", "Sven", "Tanja", "Björn", "Katrin", "Lars", "Nicole", "Jens",
+];
 const TRADES: &[&str] = &[
     "Bäckerei",
     "Metzgerei",
@@ -184,11 +190,12 @@ pub fn customer(i: u64) -> GeneratedCustomer {
     let form = FORMS[((h >> 16) % FORMS.len() as u64) as usize];
     let (city, _, area) = CITIES[((h >> 24) % CITIES.len() as u64) as usize];
     let other = SURNAMES[((h >> 40) % SURNAMES.len() as u64) as usize];
+    let first = FIRST[((h >> 56) % FIRST.len() as u64) as usize];
     let name = match (h >> 32) % 4 {
-        0 => format!("{trade} {surname} {form}"),
+        0 => format!("{trade} {first} {surname} {form}"),
         1 => format!("{surname} {trade} {form}"),
         2 => format!("{surname} & {other} {form}"),
-        _ => format!("{trade} {surname}-{other} {form}"),
+        _ => format!("{trade} {first} {surname}-{other} {form}"),
     };
     // Unique numbers; every third written with the switchboard's `-0`.
     let local = 2_000_000 + i;

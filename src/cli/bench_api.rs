@@ -137,7 +137,7 @@ fn wrk(
     )?;
     let mut c = Command::new("wrk");
     c.args([
-        "-t2",
+        "-t1",
         &format!("-c{conns}"),
         &format!("-d{seconds}s"),
         "--latency",
@@ -266,7 +266,7 @@ async fn run_phases(
     let token = new_token();
     let name = format!("bench-{}", std::process::id());
     store
-        .create_token(&name, Role::Sales.as_str(), &hash_token(&token))
+        .create_token(&name, Role::Sales.as_str(), None, &hash_token(&token))
         .await?;
     let keys = store.customer_keys().await?;
     let mut ids: Vec<i64> = keys.iter().map(|k| k.customer_id).collect();

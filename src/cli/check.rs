@@ -49,6 +49,7 @@ pub async fn check(cli: &Cli) -> anyhow::Result<i32> {
         }
     }
     diags.extend(check_xref(&cfg));
+    diags.extend(dropped_fields(&cfg).await);
     for d in &diags {
         println!("{d}");
     }
@@ -62,6 +63,113 @@ pub async fn check(cli: &Cli) -> anyhow::Result<i32> {
         cfg.connectors.len()
     );
     Ok(0)
+}
+
+/// Fields the merged view shows, per entity.
+const SHOWN: &[(&str, &[&str])] = &[
+    ("customer", kontor::config::MERGED_FIELDS),
+    (
+        "invoice",
+        &[
+            "number",
+            "issue_date",
+            "due_date",
+            "gross",
+            "open_amount",
+            "order_ref",
+        ],
+    ),
+    (
+        "credit_note",
+        &["number", "issue_date", "gross", "invoice_ref"],
+    ),
+    (
+        "order",
+        &[
+            "number",
+            "order_date",
+            "promised_date",
+            "total",
+            "customer_order_ref",
+            "lines",
+        ],
+    ),
+    (
+        "order_line",
+        &[
+            "line_no",
+            "sku",
+            "description",
+            "quantity",
+            "delivered_quantity",
+            "promised_date",
+        ],
+    ),
+    (
+        "contact_person",
+        &["name", "function", "department", "email", "phones"],
+    ),
+    ("stock", &["on_hand", "available", "next_receipt_date"]),
+];
+
+/// Warnings for a mapping that no longer fills a field the merged view shows while stored
+/// records of its connector have it (the next sync would remove it). Needs an existing store;
+/// without one there is nothing to compare.
+async fn dropped_fields(cfg: &Config) -> Vec<Diagnostic> {
+    let url = &cfg.store.url;
+    if let Some(path) = url.strip_prefix("sqlite://")
+        && !Path::new(path.split('?').next().unwrap_or(path)).exists()
+    {
+        return Vec::new();
+    }
+    let Ok(store) = kontor::store::open(url).await else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for c in &cfg.connectors {
+        let Ok(p) = prepare(cfg, c) else { continue };
+        for (entity, shown) in SHOWN {
+            let Some(e) = kontor::model::Entity::parse(entity) else {
+                continue;
+            };
+            let mapped: BTreeSet<String> =
+                p.mappings.all().flat_map(|m| m.field_names(e)).collect();
+            if mapped.is_empty() {
+                continue;
+            }
+            let Ok(sample) = store.records(Some(&c.name), Some(entity), 200).await else {
+                continue;
+            };
+            for field in *shown {
+                let have = sample
+                    .iter()
+                    .filter(|r| r.data.get(*field).is_some())
+                    .count();
+                if have > 0
+                    && !mapped.contains(*field)
+                    && !(*field == "lines" && mapped.iter().any(|m| m.starts_with("lines")))
+                {
+                    let label = c
+                        .mapping
+                        .clone()
+                        .unwrap_or_else(|| "the built-in mapping".into());
+                    out.push(Diagnostic {
+                        warning: true,
+                        ..cfg.connector_diag(
+                            c.index,
+                            &["mapping".into()],
+                            format!(
+                                "{}: {label} no longer fills `{field}` of {entity} records, which the merged view shows; \
+                                 {have} stored record(s) have it and the next sync removes it (`kontor preview {} --diff` shows the effect)",
+                                c.name, c.name
+                            ),
+                        )
+                    });
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Cross-reference files load, and name only configured systems.

@@ -41,7 +41,7 @@ pub async fn demo(cli: &Cli, dir: Option<&Path>, serve: Option<&str>) -> anyhow:
     let cfg = load_config(&cli)?;
     let store = open_store(&cfg).await?;
     let all: Vec<_> = cfg.connectors.iter().collect();
-    let code = sync_connectors(&cfg, &store, &all, false).await?;
+    let code = sync_connectors(&cfg, &store, &all, false, false).await?;
 
     let records = store.records(None, None, i64::MAX).await?;
     println!();
@@ -74,7 +74,7 @@ pub async fn demo(cli: &Cli, dir: Option<&Path>, serve: Option<&str>) -> anyhow:
             let token = new_token();
             let name = format!("demo-{role}-{}", std::process::id());
             store
-                .create_token(&name, role.as_str(), &hash_token(&token))
+                .create_token(&name, role.as_str(), Some("demo"), &hash_token(&token))
                 .await?;
             tokens.push((role, token));
         }

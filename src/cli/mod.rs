@@ -6,6 +6,7 @@ mod bench_api;
 mod check;
 mod customer;
 mod demo;
+mod front;
 mod identity;
 mod preview;
 mod progress;
@@ -59,6 +60,16 @@ pub enum Command {
         /// Read this file instead of the connector's path.
         #[arg(long)]
         file: Option<PathBuf>,
+        /// Compare with the store instead: how many records a sync would insert, update,
+        /// leave, close or quarantine, with field-level samples (old → new).
+        #[arg(long)]
+        diff: bool,
+        /// Field changes to show with --diff.
+        #[arg(long, default_value_t = 10)]
+        samples: usize,
+        /// --diff as one JSON object.
+        #[arg(long)]
+        json: bool,
     },
     /// One sync run per connector.
     Sync {
@@ -68,6 +79,10 @@ pub enum Command {
         /// Read files again although they were loaded already.
         #[arg(long)]
         reprocess: bool,
+        /// Load a snapshot although it is much smaller than what is open now (min_snapshot_ratio),
+        /// and read files refused earlier again.
+        #[arg(long)]
+        force: bool,
     },
     /// Recent sync runs.
     Runs {
@@ -103,11 +118,29 @@ pub enum Command {
     /// API tokens.
     #[command(subcommand)]
     Token(token::TokenCmd),
+    /// Data protection: erase or export a person, apply retention.
+    #[command(subcommand)]
+    Privacy(front::PrivacyCmd),
+    /// Reminders: suggest now, list what is due.
+    #[command(subcommand)]
+    Reminders(front::RemindersCmd),
     /// Serve the HTTP API.
     Serve {
         /// Address to listen on (default: [server] listen).
         #[arg(long)]
         listen: Option<String>,
+    },
+    /// The connector conformance kit against a configured connector (scratch stores only).
+    Conformance {
+        connector: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ask the local server's /healthz (container health checks); exit 0 when healthy.
+    Health {
+        /// host:port (default: [server] listen).
+        #[arg(long)]
+        addr: Option<String>,
     },
     /// Apply store migrations (also done on every start).
     Migrate,
@@ -158,7 +191,7 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 20)]
         seconds: u64,
         /// Concurrent connections of the load generator; each phase runs at each.
-        #[arg(long, value_delimiter = ',', default_value = "8,32")]
+        #[arg(long, value_delimiter = ',', default_value = "4,8,32")]
         connections: Vec<u32>,
         #[arg(long)]
         dir: Option<PathBuf>,
@@ -200,12 +233,22 @@ pub async fn main(cli: Cli) -> i32 {
             connector,
             limit,
             file,
-        } => preview::preview(&cli, connector, *limit, file.as_deref()).await,
+            diff,
+            samples,
+            json,
+        } => {
+            let d = diff.then_some(preview::DiffArgs {
+                samples: *samples,
+                json: *json,
+            });
+            preview::preview(&cli, connector, *limit, file.as_deref(), d).await
+        }
         Command::Sync {
             connectors,
             all,
             reprocess,
-        } => sync::sync(&cli, connectors, *all, *reprocess).await,
+            force,
+        } => sync::sync(&cli, connectors, *all, *reprocess, *force).await,
         Command::Runs {
             connector,
             json,
@@ -216,7 +259,11 @@ pub async fn main(cli: Cli) -> i32 {
         Command::Lookup { number, json } => customer::lookup(&cli, number, *json).await,
         Command::Identity(cmd) => identity::run(&cli, cmd).await,
         Command::Token(cmd) => token::run(&cli, cmd).await,
+        Command::Privacy(cmd) => front::privacy(&cli, cmd).await,
+        Command::Reminders(cmd) => front::reminders(&cli, cmd).await,
         Command::Serve { listen } => serve::run(&cli, listen.as_deref()).await,
+        Command::Health { addr } => serve::health(&cli, addr.as_deref()).await,
+        Command::Conformance { connector, json } => conformance(&cli, connector, *json).await,
         Command::Migrate => migrate(&cli).await,
         Command::Demo { dir, serve, listen } => {
             demo::demo(&cli, dir.as_deref(), serve.then_some(listen.as_str())).await
@@ -278,6 +325,27 @@ pub fn diags_text(d: &[Diagnostic]) -> String {
 
 pub async fn open_store(cfg: &Config) -> anyhow::Result<kontor::store::DynStore> {
     Ok(kontor::store::open(&cfg.store.url).await?)
+}
+
+async fn conformance(cli: &Cli, name: &str, json: bool) -> anyhow::Result<i32> {
+    let cfg = load_config(cli)?;
+    let Some(c) = cfg.connector(name) else {
+        anyhow::bail!("no connector `{name}` in {}", cfg.label);
+    };
+    let report = kontor::conformance::run(&cfg, c).await;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        for c in &report.checks {
+            let v = match c.verdict {
+                kontor::conformance::Verdict::Pass => "PASS",
+                kontor::conformance::Verdict::Fail => "FAIL",
+                kontor::conformance::Verdict::Skip => "skip",
+            };
+            println!("{v}  {:<55} {}", c.name, c.detail);
+        }
+    }
+    Ok(if report.failed() { 1 } else { 0 })
 }
 
 async fn migrate(cli: &Cli) -> anyhow::Result<i32> {

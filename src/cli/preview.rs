@@ -5,11 +5,18 @@ use kontor::mapping::ColumnCache;
 use kontor::sync::{self, map_items};
 use std::path::Path;
 
+/// What `--diff` asks for.
+pub struct DiffArgs {
+    pub samples: usize,
+    pub json: bool,
+}
+
 pub async fn preview(
     cli: &Cli,
     name: &str,
     limit: usize,
     file: Option<&Path>,
+    diff: Option<DiffArgs>,
 ) -> anyhow::Result<i32> {
     let cfg = load_config(cli)?;
     let Some(c) = cfg.connector(name) else {
@@ -27,6 +34,9 @@ pub async fn preview(
         );
     }
     let p = sync::prepare(&cfg, &c).map_err(|d| anyhow::anyhow!(diags_text(&d)))?;
+    if let Some(d) = diff {
+        return show_diff(&cfg, &p, &d).await;
+    }
     let mut cache = ColumnCache::default();
     let (mut shown, mut rejects, mut skipped, mut units) = (0usize, 0u64, 0u64, 0u64);
     'units: for unit in p.connector.discover().await? {
@@ -75,6 +85,47 @@ pub async fn preview(
     }
     eprintln!(
         "{shown} record(s) shown, {rejects} rejected, {skipped} skipped, from {units} unit(s); nothing was written"
+    );
+    Ok(0)
+}
+
+/// `--diff`: what a sync with the current mapping would change, without writing.
+async fn show_diff(
+    cfg: &kontor::config::Config,
+    p: &sync::Prepared,
+    args: &DiffArgs,
+) -> anyhow::Result<i32> {
+    let store = super::open_store(cfg).await?;
+    let r = sync::diff::diff(&store, p, args.samples)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&r)?);
+        return Ok(0);
+    }
+    println!(
+        "read={} insert={} update={} unchanged={} close={} quarantine={} skipped={}",
+        r.read, r.insert, r.update, r.unchanged, r.close, r.quarantine, r.skipped
+    );
+    for c in &r.samples {
+        println!(
+            "  {} {}  {}: {} → {}",
+            c.entity, c.external_id, c.field, c.old, c.new
+        );
+    }
+    for (pos, field, reason) in &r.rejects {
+        eprintln!(
+            "  {pos}: {}{reason}",
+            field
+                .as_deref()
+                .map(|f| format!("{f}: "))
+                .unwrap_or_default()
+        );
+    }
+    eprintln!(
+        "nothing was written (compared with the store's {} records of `{}`)",
+        r.update + r.unchanged,
+        p.cfg.name
     );
     Ok(0)
 }

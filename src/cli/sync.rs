@@ -5,9 +5,16 @@ use kontor::config::{Config, ConnectorConfig};
 use kontor::store::{DynStore, RunStatus};
 use kontor::sync::{self, SyncOptions};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-pub async fn sync(cli: &Cli, names: &[String], all: bool, reprocess: bool) -> anyhow::Result<i32> {
+pub async fn sync(
+    cli: &Cli,
+    names: &[String],
+    all: bool,
+    reprocess: bool,
+    force: bool,
+) -> anyhow::Result<i32> {
     let cfg = load_config(cli)?;
     let selected: Vec<_> = if all {
         cfg.connectors.iter().filter(|c| c.enabled).collect()
@@ -32,7 +39,7 @@ pub async fn sync(cli: &Cli, names: &[String], all: bool, reprocess: bool) -> an
         v
     };
     let store = open_store(&cfg).await?;
-    sync_connectors(&cfg, &store, &selected, reprocess).await
+    sync_connectors(&cfg, &store, &selected, reprocess, force).await
 }
 
 /// Runs each connector once, printing its summary line. Exit code: 1 when any run failed
@@ -42,11 +49,22 @@ pub async fn sync_connectors(
     store: &DynStore,
     selected: &[&ConnectorConfig],
     reprocess: bool,
+    force: bool,
 ) -> anyhow::Result<i32> {
+    // SIGTERM / Ctrl-C: the current batch commits (or rolls back), the run ends as
+    // `aborted`, and the next run resumes from there.
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&cancel);
+    let watcher = tokio::spawn(async move {
+        super::serve::shutdown_signal().await;
+        eprintln!("stopping after the current batch (the next run resumes)");
+        flag.store(true, Ordering::Relaxed);
+    });
     let opts = SyncOptions {
         reprocess,
+        force,
         node: sync::node_name(),
-        cancel: None,
+        cancel: Some(Arc::clone(&cancel)),
         progress: Some(Arc::new(CliProgress::new())),
     };
     let (mut failed, mut partial) = (false, false);
@@ -59,8 +77,19 @@ pub async fn sync_connectors(
                 continue;
             }
         };
+        if cancel.load(Ordering::Relaxed) {
+            break;
+        }
         let started = Instant::now();
-        let report = sync::run(store, &prepared, &opts).await?;
+        let report = match sync::run(store, &prepared, &opts).await {
+            Ok(r) => r,
+            Err(e @ sync::SyncError::Busy { .. }) => {
+                eprintln!("{}: {e}", c.name);
+                failed = true;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         eprintln!(
             "{}: run {} {} ({} unit(s) loaded, {} unchanged, {:.1}s)",
             report.connector,
@@ -85,6 +114,10 @@ pub async fn sync_connectors(
             RunStatus::Partial => partial = true,
             _ => failed = true,
         }
+    }
+    watcher.abort();
+    if cancel.load(Ordering::Relaxed) {
+        return Ok(1);
     }
     // Who is who after the new data: merged customers, suggestions.
     match kontor::identity::resolve_store(store, cfg).await {

@@ -14,6 +14,9 @@ pub enum TokenCmd {
         /// Who uses it (a team, an application): shown by `list`, used to revoke it.
         #[arg(long)]
         name: String,
+        /// The team whose contacts it logs (works-council mode records teams, not people).
+        #[arg(long)]
+        team: Option<String>,
     },
     /// Tokens with role and state (never the tokens themselves).
     List,
@@ -25,7 +28,7 @@ pub async fn run(cli: &Cli, cmd: &TokenCmd) -> anyhow::Result<i32> {
     let cfg = load_config(cli)?;
     let store = open_store(&cfg).await?;
     match cmd {
-        TokenCmd::Create { role, name } => {
+        TokenCmd::Create { role, name, team } => {
             let Some(role) = Role::parse(role) else {
                 anyhow::bail!("role `{role}`: use sales, service, ops or cti");
             };
@@ -34,7 +37,7 @@ pub async fn run(cli: &Cli, cmd: &TokenCmd) -> anyhow::Result<i32> {
             }
             let token = new_token();
             store
-                .create_token(name, role.as_str(), &hash_token(&token))
+                .create_token(name, role.as_str(), team.as_deref(), &hash_token(&token))
                 .await?;
             eprintln!("token `{name}` (role {role}) created; it is shown only now:");
             println!("{token}");

@@ -22,6 +22,9 @@ pub struct Config {
     pub server: ServerSection,
     pub sync: SyncSection,
     pub identity: IdentitySection,
+    pub complaints: ComplaintsSection,
+    pub reminders: RemindersSection,
+    pub privacy: PrivacySection,
     pub connectors: Vec<ConnectorConfig>,
     pub text: String,
 }
@@ -127,7 +130,8 @@ impl Config {
                 diags.push(at(
                     std::slice::from_ref(key),
                     format!(
-                        "unknown key `{key}` (expected store, server, sync, identity, connector)"
+                        "unknown key `{key}` (expected {}, connector)",
+                        SECTIONS.join(", ")
                     ),
                 ));
             }
@@ -150,6 +154,11 @@ impl Config {
             section("server"),
             section("sync"),
             section("identity"),
+        );
+        let (complaints_t, reminders_t, privacy_t) = (
+            section("complaints"),
+            section("reminders"),
+            section("privacy"),
         );
         let mut sub = |name: &str, e: ConfigError| {
             let mut path = vec![name.to_owned()];
@@ -174,7 +183,30 @@ impl Config {
                 sub("identity", e);
                 IdentitySection::default()
             });
-        for problem in server.problems().into_iter().chain(identity.problems()) {
+        let complaints: ComplaintsSection = parse_table(&complaints_t, ConfigPart::Settings)
+            .unwrap_or_else(|e| {
+                sub("complaints", e);
+                ComplaintsSection::default()
+            });
+        let reminders: RemindersSection = parse_table(&reminders_t, ConfigPart::Settings)
+            .unwrap_or_else(|e| {
+                sub("reminders", e);
+                RemindersSection::default()
+            });
+        let privacy: PrivacySection =
+            parse_table(&privacy_t, ConfigPart::Settings).unwrap_or_else(|e| {
+                sub("privacy", e);
+                PrivacySection::default()
+            });
+        for problem in server
+            .problems()
+            .into_iter()
+            .chain(identity.problems())
+            .chain(sync.problems())
+            .chain(complaints.problems())
+            .chain(reminders.problems())
+            .chain(privacy.problems())
+        {
             diags.push(at(&problem.0, problem.1));
         }
         let entries = match doc.get("connector") {
@@ -302,6 +334,9 @@ impl Config {
             server,
             sync,
             identity,
+            complaints,
+            reminders,
+            privacy,
             connectors,
             text: text.to_owned(),
         })
@@ -340,7 +375,15 @@ impl Config {
 }
 
 /// The plain sections (besides `[[connector]]`).
-const SECTIONS: &[&str] = &["store", "server", "sync", "identity"];
+const SECTIONS: &[&str] = &[
+    "store",
+    "server",
+    "sync",
+    "identity",
+    "complaints",
+    "reminders",
+    "privacy",
+];
 
 /// Connector and system names: `[a-z0-9-]+`.
 fn valid_name(name: &str) -> bool {

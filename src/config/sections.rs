@@ -29,6 +29,19 @@ pub struct ServerSection {
     /// Requests per API token: `"100/s"`, `"3000/m"`; a burst of the same size is allowed.
     #[serde(default = "default_rate_limit")]
     pub rate_limit: String,
+    /// Serve `/metrics` on this (loopback) address instead of `listen`.
+    #[serde(default)]
+    pub metrics_listen: Option<String>,
+    /// POSTed a JSON message when a run fails or a source becomes stale.
+    #[serde(default)]
+    pub alert_webhook: Option<String>,
+    /// Whether `kontor serve` runs the connectors' schedules.
+    #[serde(default = "yes")]
+    pub scheduler: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_listen() -> String {
@@ -44,6 +57,9 @@ impl Default for ServerSection {
         Self {
             listen: default_listen(),
             rate_limit: default_rate_limit(),
+            metrics_listen: None,
+            alert_webhook: None,
+            scheduler: true,
         }
     }
 }
@@ -57,6 +73,22 @@ pub struct SyncSection {
     /// Default for connectors: a unit with a higher share of rejected rows loads nothing.
     #[serde(default = "default_ratio")]
     pub max_reject_ratio: f64,
+    /// Scheduled runs start up to this much after their slot (spreads load): `"5s"`.
+    #[serde(default = "default_jitter")]
+    pub jitter: String,
+}
+
+fn default_jitter() -> String {
+    "5s".into()
+}
+
+impl SyncSection {
+    pub fn problems(&self) -> Vec<Problem> {
+        match kontor_connector::parse_duration(&self.jitter) {
+            Ok(_) => Vec::new(),
+            Err(e) => vec![(key(&["sync", "jitter"]), e)],
+        }
+    }
 }
 
 fn default_batch() -> usize {
@@ -71,6 +103,7 @@ impl Default for SyncSection {
         Self {
             batch_size: default_batch(),
             max_reject_ratio: default_ratio(),
+            jitter: default_jitter(),
         }
     }
 }
@@ -153,6 +186,22 @@ impl ServerSection {
         if let Err(e) = kontor_connector::parse_rate(&self.rate_limit) {
             out.push((key(&["server", "rate_limit"]), e));
         }
+        if let Some(m) = &self.metrics_listen
+            && let Err(e) = m.parse::<std::net::SocketAddr>()
+        {
+            out.push((
+                key(&["server", "metrics_listen"]),
+                format!("metrics_listen `{m}`: {e}"),
+            ));
+        }
+        if let Some(w) = &self.alert_webhook
+            && !(w.starts_with("http://") || w.starts_with("https://"))
+        {
+            out.push((
+                key(&["server", "alert_webhook"]),
+                format!("alert_webhook `{w}`: use an http(s) URL"),
+            ));
+        }
         out
     }
 }
@@ -224,6 +273,192 @@ impl IdentitySection {
         let mut out = vec![(key(&["priority"]), self.priority.as_slice())];
         for (field, list) in &self.field_priority {
             out.push((key(&["field_priority", field]), list.as_slice()));
+        }
+        out
+    }
+}
+
+/// `[complaints]`: categories with their deadline.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComplaintsSection {
+    /// Category → time to resolve (`"3d"`, `"48h"`).
+    #[serde(default = "default_categories")]
+    pub categories: std::collections::BTreeMap<String, String>,
+}
+
+fn default_categories() -> std::collections::BTreeMap<String, String> {
+    [
+        ("lieferung", "3d"),
+        ("qualitaet", "5d"),
+        ("rechnung", "10d"),
+        ("sonstiges", "7d"),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    .collect()
+}
+
+impl Default for ComplaintsSection {
+    fn default() -> Self {
+        Self {
+            categories: default_categories(),
+        }
+    }
+}
+
+/// `[reminders]`: when kontor suggests a reminder after a sync.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemindersSection {
+    /// An invoice this many days overdue …
+    #[serde(default = "default_overdue_days")]
+    pub overdue_days: i64,
+    /// … with at least this open amount.
+    #[serde(default = "default_overdue_amount")]
+    pub overdue_amount: String,
+    /// No contact for this many days …
+    #[serde(default = "default_no_contact_days")]
+    pub no_contact_days: i64,
+    /// … with a customer whose invoiced gross of the last 12 months reaches this.
+    #[serde(default = "default_revenue")]
+    pub revenue_threshold: String,
+    /// Who suggested reminders are for (a team).
+    #[serde(default)]
+    pub assignee: Option<String>,
+}
+
+fn default_overdue_days() -> i64 {
+    14
+}
+fn default_overdue_amount() -> String {
+    "500".into()
+}
+fn default_no_contact_days() -> i64 {
+    90
+}
+fn default_revenue() -> String {
+    "10000".into()
+}
+
+impl Default for RemindersSection {
+    fn default() -> Self {
+        Self {
+            overdue_days: default_overdue_days(),
+            overdue_amount: default_overdue_amount(),
+            no_contact_days: default_no_contact_days(),
+            revenue_threshold: default_revenue(),
+            assignee: None,
+        }
+    }
+}
+
+/// `[privacy]`: retention, works-council mode, teams.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacySection {
+    /// Table → how long rows are kept (`activities`, `tickets` (closed ones), `reminders`
+    /// (done ones), `audit_log`).
+    #[serde(default = "default_retention")]
+    pub retention: std::collections::BTreeMap<String, String>,
+    /// Works-council mode: contacts record teams, reports only for groups of at least
+    /// `min_group_size` people.
+    #[serde(default = "yes")]
+    pub works_council: bool,
+    #[serde(default = "default_group")]
+    pub min_group_size: u32,
+    /// Team → number of members (for the group-size rule).
+    #[serde(default)]
+    pub teams: std::collections::BTreeMap<String, u32>,
+}
+
+fn default_retention() -> std::collections::BTreeMap<String, String> {
+    [
+        ("activities", "3y"),
+        ("tickets", "5y"),
+        ("reminders", "1y"),
+        ("audit_log", "90d"),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    .collect()
+}
+fn default_group() -> u32 {
+    5
+}
+
+impl Default for PrivacySection {
+    fn default() -> Self {
+        Self {
+            retention: default_retention(),
+            works_council: true,
+            min_group_size: default_group(),
+            teams: Default::default(),
+        }
+    }
+}
+
+/// `"3d"`, `"48h"`, `"90d"`, `"3y"`, `"30m"` → a time span.
+pub fn parse_span(s: &str) -> Result<chrono::TimeDelta, String> {
+    let s = s.trim();
+    let bad = || format!("`{s}`: use a number and a unit: 30m, 48h, 3d, 2w, 3y");
+    let split = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (n, unit) = s.split_at(split);
+    let n: i64 = n.parse().map_err(|_| bad())?;
+    let days = |d: i64| chrono::TimeDelta::try_days(d).ok_or_else(bad);
+    match unit.trim() {
+        "m" | "min" => chrono::TimeDelta::try_minutes(n).ok_or_else(bad),
+        "h" => chrono::TimeDelta::try_hours(n).ok_or_else(bad),
+        "d" => days(n),
+        "w" => days(n * 7),
+        "y" => days(n * 365),
+        _ => Err(bad()),
+    }
+}
+
+impl ComplaintsSection {
+    pub fn problems(&self) -> Vec<Problem> {
+        self.categories
+            .iter()
+            .filter_map(|(k, v)| {
+                parse_span(v)
+                    .err()
+                    .map(|e| (key(&["complaints", "categories", k]), e))
+            })
+            .collect()
+    }
+}
+
+impl RemindersSection {
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        for (k, v) in [
+            ("overdue_amount", &self.overdue_amount),
+            ("revenue_threshold", &self.revenue_threshold),
+        ] {
+            if v.parse::<rust_decimal::Decimal>().is_err() {
+                out.push((
+                    key(&["reminders", k]),
+                    format!("{k} `{v}`: a decimal amount such as 500 or 1000.50"),
+                ));
+            }
+        }
+        out
+    }
+}
+
+impl PrivacySection {
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        for (k, v) in &self.retention {
+            if !["activities", "tickets", "reminders", "audit_log"].contains(&k.as_str()) {
+                out.push((
+                    key(&["privacy", "retention", k]),
+                    format!("unknown table `{k}` (activities, tickets, reminders, audit_log)"),
+                ));
+            } else if let Err(e) = parse_span(v) {
+                out.push((key(&["privacy", "retention", k]), e));
+            }
         }
         out
     }

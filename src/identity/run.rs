@@ -4,7 +4,7 @@
 
 use super::attrs::SourceCustomer;
 use super::resolve::{ResolveInput, ResolveOptions, resolve};
-use super::{KeyId, PrevKey, xref};
+use super::{KeyId, NewSuggestion, PrevKey, xref};
 use crate::config::Config;
 use crate::diag::Diagnostic;
 use crate::store::{DynStore, IdentityChanges, KeyRow, StoreError};
@@ -163,8 +163,32 @@ pub async fn resolve_store(
                 .collect(),
             upsert,
             delete,
-            suggestions: res.suggestions.clone(),
+            ..IdentityChanges::default()
         };
+        let mut changes = changes;
+        let existing: HashMap<(&KeyId, &KeyId), &(i64, NewSuggestion, String)> = snap
+            .suggestions
+            .iter()
+            .map(|e| ((&e.1.a, &e.1.b), e))
+            .collect();
+        let mut found = std::collections::HashSet::new();
+        for s in &res.suggestions {
+            match existing.get(&(&s.a, &s.b)) {
+                None => changes.suggestion_insert.push(s.clone()),
+                Some((id, old, status)) => {
+                    found.insert(*id);
+                    if old != s || status != "open" {
+                        changes.suggestion_update.push((*id, s.clone()));
+                    }
+                }
+            }
+        }
+        changes.suggestion_obsolete = snap
+            .suggestions
+            .iter()
+            .filter(|(id, _, status)| status == "open" && !found.contains(id))
+            .map(|(id, _, _)| *id)
+            .collect();
         if store.apply_identity(&changes).await? {
             let summary = ResolveSummary {
                 customers: res.customers,

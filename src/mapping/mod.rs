@@ -42,6 +42,35 @@ pub struct Mapping {
 }
 
 impl Mapping {
+    /// The entities this mapping makes of records of `stream` (a target without a stream
+    /// applies to every stream).
+    pub fn stream_entities(&self, stream: Option<&str>) -> Vec<crate::model::Entity> {
+        let mut out: Vec<crate::model::Entity> = self
+            .targets
+            .iter()
+            .filter(|t| t.stream.is_none() || t.stream.as_deref() == stream)
+            .map(|t| t.entity)
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The canonical fields this mapping fills for `entity` (`address.city` also counts as
+    /// `address`).
+    pub fn field_names(&self, entity: crate::model::Entity) -> std::collections::BTreeSet<String> {
+        let mut out = std::collections::BTreeSet::new();
+        for t in self.targets.iter().filter(|t| t.entity == entity) {
+            for f in &t.fields {
+                out.insert(f.name.clone());
+                if let Some((head, _)) = f.name.split_once('.') {
+                    out.insert(head.to_owned());
+                }
+            }
+        }
+        out
+    }
+
     /// Reads and compiles a mapping file.
     pub fn load(path: &Path, label: &str, builtins: Builtins) -> Result<Mapping, Vec<Diagnostic>> {
         let text = std::fs::read_to_string(path).map_err(|e| {

@@ -22,10 +22,11 @@ pub enum Entity {
     Delivery,
     Stock,
     ContactPerson,
+    Activity,
 }
 
 impl Entity {
-    pub const ALL: [Entity; 9] = [
+    pub const ALL: [Entity; 10] = [
         Entity::Customer,
         Entity::Invoice,
         Entity::CreditNote,
@@ -35,6 +36,7 @@ impl Entity {
         Entity::Delivery,
         Entity::Stock,
         Entity::ContactPerson,
+        Entity::Activity,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +58,7 @@ impl Entity {
             Entity::Delivery => &DELIVERY,
             Entity::Stock => &STOCK,
             Entity::ContactPerson => &CONTACT_PERSON,
+            Entity::Activity => &ACTIVITY,
         }
     }
 }
@@ -338,6 +341,29 @@ pub static CONTACT_PERSON: EntityDef = EntityDef {
     required: &[],
     customer_field: Some("customer_no"),
     ref_field: Some("name"),
+};
+
+pub const ACTIVITY_KINDS: &[&str] = &["call", "email", "visit", "note"];
+
+/// A contact from another system's history (calls, e-mails, visits, notes), imported through
+/// a mapping; shown in the customer's timeline with the ones recorded in kontor.
+pub static ACTIVITY: EntityDef = EntityDef {
+    name: "activity",
+    fields: &[
+        f("id", Id),
+        f("customer_no", Id),
+        f("kind", Enum(ACTIVITY_KINDS)),
+        f("direction", Enum(&["in", "out"])),
+        f("date", Date),
+        f("time", Text),
+        f("subject", Text),
+        f("text", Text),
+        f("team", Text),
+    ],
+    key: &["id"],
+    required: &["customer_no", "date"],
+    customer_field: Some("customer_no"),
+    ref_field: Some("id"),
 };
 
 /// A canonical record ready for the store.

@@ -37,6 +37,8 @@ pub struct IdentitySnapshot {
     pub aliases: BTreeMap<i64, i64>,
     /// The largest customer id ever given.
     pub max_id: i64,
+    /// Open and obsolete suggestions (decided ones stay as they are).
+    pub suggestions: Vec<(i64, NewSuggestion, String)>,
 }
 
 /// What a resolution writes; applied only if the generation did not move meanwhile.
@@ -50,9 +52,12 @@ pub struct IdentityChanges {
     pub delete: Vec<KeyId>,
     pub alias_upsert: Vec<(i64, i64)>,
     pub alias_delete: Vec<i64>,
-    /// The current suggestions: new ones are added, open ones missing here become obsolete,
-    /// decided ones stay as they are.
-    pub suggestions: Vec<NewSuggestion>,
+    /// New suggestions (a pair decided already is left as it is).
+    pub suggestion_insert: Vec<NewSuggestion>,
+    /// Suggestions found again, changed or obsolete before: open with these values.
+    pub suggestion_update: Vec<(i64, NewSuggestion)>,
+    /// Open suggestions not found any more.
+    pub suggestion_obsolete: Vec<i64>,
 }
 
 /// A stored suggestion, with the customers its two sides belong to now.
@@ -86,6 +91,8 @@ pub struct TokenInfo {
     pub id: i64,
     pub name: String,
     pub role: String,
+    /// The team the token works for (recorded with the contacts it logs).
+    pub team: Option<String>,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
@@ -115,7 +122,13 @@ pub trait IdentityStore: Send + Sync {
     /// The id an alias was merged into.
     async fn alias_target(&self, id: i64) -> Result<Option<i64>, StoreError>;
     /// Every record of a customer's keys (through the connectors of their systems).
-    async fn records_of_customer(&self, customer_id: i64) -> Result<Vec<StoredRecord>, StoreError>;
+    async fn records_of(&self, pairs: &[(String, String)])
+    -> Result<Vec<StoredRecord>, StoreError>;
+    /// (entity, external id, hash, closed) of every record of a connector.
+    async fn record_hashes(
+        &self,
+        connector: &str,
+    ) -> Result<Vec<(String, String, String, bool)>, StoreError>;
     /// Records of these entities whose reference number is one of `refs`.
     async fn records_by_ref(
         &self,
@@ -134,7 +147,13 @@ pub trait IdentityStore: Send + Sync {
     async fn last_successes(&self) -> Result<BTreeMap<String, DateTime<Utc>>, StoreError>;
 
     // --- API tokens
-    async fn create_token(&self, name: &str, role: &str, hash: &str) -> Result<(), StoreError>;
+    async fn create_token(
+        &self,
+        name: &str,
+        role: &str,
+        team: Option<&str>,
+        hash: &str,
+    ) -> Result<(), StoreError>;
     async fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError>;
     /// Active tokens by hash.
     async fn active_tokens(&self) -> Result<Vec<(String, TokenInfo)>, StoreError>;
@@ -147,6 +166,27 @@ const CHUNK: usize = 400;
 pub(crate) fn in_list(start: usize, n: usize) -> String {
     (start..start + n)
         .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// `($1,…,$7,'open',$8),(…)`: suggestion rows with a literal status.
+fn values_with_status(rows: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let b = r * 8;
+            format!(
+                "(${},${},${},${},${},${},${},'open',${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8
+            )
+        })
         .collect::<Vec<_>>()
         .join(",")
 }
@@ -221,6 +261,27 @@ macro_rules! identity_store {
                     .iter()
                     .map(|r| Ok((r.try_get("id")?, r.try_get("merged_into")?)))
                     .collect::<Result<BTreeMap<i64, i64>, sqlx::Error>>()?;
+                let suggestions = sqlx::query(
+                    "SELECT id, a_system, a_no, b_system, b_no, score, rule, reason, status FROM identity_suggestions \
+                     WHERE status IN ('open', 'obsolete')",
+                )
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok((
+                        r.try_get("id")?,
+                        NewSuggestion {
+                            a: KeyId::new(r.try_get::<String, _>("a_system")?, r.try_get::<String, _>("a_no")?),
+                            b: KeyId::new(r.try_get::<String, _>("b_system")?, r.try_get::<String, _>("b_no")?),
+                            score: r.try_get("score")?,
+                            rule: r.try_get("rule")?,
+                            reason: r.try_get("reason")?,
+                        },
+                        r.try_get("status")?,
+                    ))
+                })
+                .collect::<Result<Vec<_>, sqlx::Error>>()?;
                 let max_id = keys
                     .iter()
                     .map(|k| k.customer_id.max(k.home_id))
@@ -237,6 +298,7 @@ macro_rules! identity_store {
                     decisions,
                     aliases,
                     max_id,
+                    suggestions,
                 })
             }
 
@@ -311,27 +373,48 @@ macro_rules! identity_store {
                     .execute(&mut *tx)
                     .await?;
                 }
-                sqlx::query("UPDATE identity_suggestions SET status = 'obsolete' WHERE status = 'open'")
-                    .execute(&mut *tx)
-                    .await?;
-                for s in &ch.suggestions {
+                for chunk in ch.suggestion_obsolete.chunks(CHUNK) {
+                    let sql = format!(
+                        "UPDATE identity_suggestions SET status = 'obsolete' WHERE status = 'open' AND id IN ({})",
+                        in_list(1, chunk.len())
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for id in chunk {
+                        q = q.bind(id);
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                for (id, s) in &ch.suggestion_update {
                     sqlx::query(
-                        "INSERT INTO identity_suggestions (a_system, a_no, b_system, b_no, score, rule, reason, status, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8) \
-                         ON CONFLICT (a_system, a_no, b_system, b_no) DO UPDATE SET score = excluded.score, rule = excluded.rule, \
-                         reason = excluded.reason, \
-                         status = CASE WHEN identity_suggestions.status = 'obsolete' THEN 'open' ELSE identity_suggestions.status END",
+                        "UPDATE identity_suggestions SET score = $2, rule = $3, reason = $4, status = 'open' \
+                         WHERE id = $1 AND status IN ('open', 'obsolete')",
                     )
-                    .bind(&s.a.system)
-                    .bind(&s.a.customer_no)
-                    .bind(&s.b.system)
-                    .bind(&s.b.customer_no)
+                    .bind(id)
                     .bind(s.score)
                     .bind(&s.rule)
                     .bind(&s.reason)
-                    .bind(now)
                     .execute(&mut *tx)
                     .await?;
+                }
+                for chunk in ch.suggestion_insert.chunks(CHUNK / 2) {
+                    let sql = format!(
+                        "INSERT INTO identity_suggestions (a_system, a_no, b_system, b_no, score, rule, reason, status, created_at) \
+                         VALUES {} ON CONFLICT (a_system, a_no, b_system, b_no) DO NOTHING",
+                        values_with_status(chunk.len())
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for s in chunk {
+                        q = q
+                            .bind(&s.a.system)
+                            .bind(&s.a.customer_no)
+                            .bind(&s.b.system)
+                            .bind(&s.b.customer_no)
+                            .bind(s.score)
+                            .bind(&s.rule)
+                            .bind(&s.reason)
+                            .bind(now);
+                    }
+                    q.execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(true)
@@ -458,20 +541,59 @@ macro_rules! identity_store {
                     .await?)
             }
 
-            async fn records_of_customer(
+            async fn records_of(
                 &self,
-                customer_id: i64,
+                pairs: &[(String, String)],
             ) -> Result<Vec<StoredRecord>, StoreError> {
-                let rows = sqlx::query(
-                    "SELECT r.* FROM customer_keys k \
-                     JOIN connector_systems s ON s.system = k.system \
-                     JOIN records r ON r.customer_no = k.customer_no AND r.connector = s.connector \
-                     WHERE k.customer_id = $1",
+                // Explicit lists (not a join) so that both planners use the
+                // (customer_no, connector) index whatever their statistics say.
+                let mut nos: Vec<&str> = pairs.iter().map(|p| p.1.as_str()).collect();
+                let mut connectors: Vec<&str> = pairs.iter().map(|p| p.0.as_str()).collect();
+                nos.sort_unstable();
+                nos.dedup();
+                connectors.sort_unstable();
+                connectors.dedup();
+                if nos.is_empty() || connectors.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let sql = format!(
+                    "SELECT * FROM records WHERE customer_no IN ({}) AND connector IN ({})",
+                    in_list(1, nos.len()),
+                    in_list(nos.len() + 1, connectors.len())
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for n in &nos {
+                    q = q.bind(*n);
+                }
+                for c in &connectors {
+                    q = q.bind(*c);
+                }
+                let mut out = Vec::new();
+                for r in q.fetch_all(self.pool()).await? {
+                    let rec = stored_record!(&r)?;
+                    if pairs.iter().any(|(c, n)| *c == rec.connector && Some(n) == rec.customer_no.as_ref()) {
+                        out.push(rec);
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn record_hashes(
+                &self,
+                connector: &str,
+            ) -> Result<Vec<(String, String, String, bool)>, StoreError> {
+                use futures::TryStreamExt;
+                use sqlx::Row;
+                let mut rows = sqlx::query(
+                    "SELECT entity, external_id, hash, closed_at IS NOT NULL AS closed FROM records WHERE connector = $1",
                 )
-                .bind(customer_id)
-                .fetch_all(self.pool())
-                .await?;
-                Ok(rows.iter().map(|r| stored_record!(r)).collect::<Result<_, sqlx::Error>>()?)
+                .bind(connector)
+                .fetch(self.pool());
+                let mut out = Vec::new();
+                while let Some(r) = rows.try_next().await? {
+                    out.push((r.try_get("entity")?, r.try_get("external_id")?, r.try_get("hash")?, r.try_get("closed")?));
+                }
+                Ok(out)
             }
 
             async fn records_by_ref(
@@ -564,14 +686,21 @@ macro_rules! identity_store {
                 Ok(out)
             }
 
-            async fn create_token(&self, name: &str, role: &str, hash: &str) -> Result<(), StoreError> {
+            async fn create_token(
+                &self,
+                name: &str,
+                role: &str,
+                team: Option<&str>,
+                hash: &str,
+            ) -> Result<(), StoreError> {
                 let res = sqlx::query(
-                    "INSERT INTO api_tokens (name, role, hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                    "INSERT INTO api_tokens (name, role, hash, created_at, team) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
                 )
                 .bind(name)
                 .bind(role)
                 .bind(hash)
                 .bind(Utc::now())
+                .bind(team)
                 .execute(self.pool())
                 .await?;
                 if res.rows_affected() == 0 {
@@ -707,6 +836,7 @@ macro_rules! token {
                 id: r.try_get("id")?,
                 name: r.try_get("name")?,
                 role: r.try_get("role")?,
+                team: r.try_get("team")?,
                 created_at: r.try_get("created_at")?,
                 revoked_at: r.try_get("revoked_at")?,
             })

@@ -7,14 +7,22 @@
 //! nothing. Upserts are keyed by (connector, entity, external id); a content hash makes
 //! unchanged records count as `unchanged` without a write.
 
+#[macro_use]
 mod identity;
+mod front;
+mod ops;
 mod postgres;
 mod sqlite;
 mod types;
 
+pub use front::{
+    Activity, AuditEntry, FrontStore, NewActivity, NewReminder, NewTicket, Reminder,
+    ReminderFilter, Ticket,
+};
 pub use identity::{
     DocumentHit, IdentityChanges, IdentitySnapshot, IdentityStore, KeyRow, Suggestion, TokenInfo,
 };
+pub use ops::{DURATION_BUCKETS, OpsStore, RunLock, RunStats, Slot};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::*;
@@ -37,7 +45,7 @@ pub enum StoreError {
 }
 
 #[async_trait]
-pub trait Store: IdentityStore + Send + Sync {
+pub trait Store: IdentityStore + OpsStore + FrontStore + Send + Sync {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 
@@ -82,6 +90,16 @@ pub trait Store: IdentityStore + Send + Sync {
         unit: UnitRef<'_>,
         run_id: RunId,
         max_reject_ratio: f64,
+    ) -> Result<UnitOutcome, StoreError>;
+    /// Completes a snapshot unit: like [`Store::finish_unit`], and in the same transaction
+    /// closes the records of the rule's entities that the unit does not have — or refuses the
+    /// unit when it has fewer than `min_ratio` of the open records.
+    async fn finish_snapshot_unit(
+        &self,
+        unit: UnitRef<'_>,
+        run_id: RunId,
+        max_reject_ratio: f64,
+        rule: &SnapshotRule,
     ) -> Result<UnitOutcome, StoreError>;
 
     // --- quarantine

@@ -198,6 +198,23 @@ pub enum UnitOutcome {
         read: u64,
         rejected: u64,
     },
+    /// A snapshot much smaller than what is open now (a truncated export?): nothing committed.
+    SnapshotRefused {
+        read: u64,
+        staged: u64,
+        previous: u64,
+    },
+}
+
+/// A unit that is a complete list of its entities (`mode = "snapshot"`): records of those
+/// entities that it lacks are closed when it is promoted.
+#[derive(Debug, Clone)]
+pub struct SnapshotRule {
+    pub entities: Vec<&'static str>,
+    /// Refuse a snapshot with fewer records than this share of the open ones.
+    pub min_ratio: f64,
+    /// Load it anyway.
+    pub force: bool,
 }
 
 /// A quarantined row.

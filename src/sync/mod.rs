@@ -1,15 +1,18 @@
 //! Sync runs: discover units, read them batch by batch, map, and commit each batch with its
 //! position; complete atomic units by promotion (or refuse them by reject ratio).
 
+pub mod diff;
 mod mapper;
 mod prepare;
 
 pub use mapper::{Mapped, map_items, reject_of_record, stage_record};
 pub use prepare::{MappingSet, Prepared, prepare};
 
+use crate::config::SyncMode;
 use crate::mapping::ColumnCache;
 use crate::store::{
-    Counts, DynStore, RunId, RunStatus, StoreError, UnitOutcome, UnitRef, UnitStatus, WriteBatch,
+    Counts, DynStore, RunId, RunLock, RunStatus, SnapshotRule, StoreError, UnitOutcome, UnitRef,
+    UnitStatus, WriteBatch,
 };
 use kontor_connector::{CommitMode, ConnectorError, Unit};
 use std::sync::Arc;
@@ -19,6 +22,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub enum SyncError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Single flight: another process (or node) runs this connector now.
+    #[error("a run of `{connector}` is going on{}; try again when it is done", .node.as_ref().map(|n| format!(" on {n}")).unwrap_or_default())]
+    Busy {
+        connector: String,
+        node: Option<String>,
+    },
 }
 
 /// Progress callbacks (a terminal progress bar, log lines, metrics).
@@ -33,6 +42,9 @@ pub trait Progress: Send + Sync {
 pub struct SyncOptions {
     /// Read units again although they were done (after manual fixes).
     pub reprocess: bool,
+    /// Load a snapshot although it is much smaller than what is open now, and read units
+    /// refused earlier again.
+    pub force: bool,
     /// Which node runs this (host:pid).
     pub node: String,
     /// Set to stop after the current batch (graceful shutdown).
@@ -72,18 +84,40 @@ pub fn node_name() -> String {
     format!("{host}:{}", std::process::id())
 }
 
-/// One sync run of a connector.
+/// The connector's run lock (single flight across processes and nodes), or
+/// [`SyncError::Busy`] naming the node that runs it.
+pub async fn lock(store: &DynStore, connector: &str) -> Result<RunLock, SyncError> {
+    match store.try_lock_run(connector).await? {
+        Some(l) => Ok(l),
+        None => {
+            let node = store
+                .runs(Some(connector), 1)
+                .await?
+                .into_iter()
+                .find(|r| r.status == RunStatus::Running)
+                .and_then(|r| r.node);
+            Err(SyncError::Busy {
+                connector: connector.to_owned(),
+                node,
+            })
+        }
+    }
+}
+
+/// One sync run of a connector (holding its run lock).
 pub async fn run(
     store: &DynStore,
     p: &Prepared,
     opts: &SyncOptions,
 ) -> Result<RunReport, SyncError> {
+    let _lock = lock(store, &p.cfg.name).await?;
     let run_id = store.start_run(&p.cfg.name, &opts.node).await?;
     run_started(store, p, opts, run_id).await
 }
 
 /// Carries out a run that [`Store::start_run`](crate::store::Store::start_run) registered
-/// already (the API answers with the run id before the run is done).
+/// already (the API answers with the run id before the run is done). The caller holds the
+/// connector's [`lock`].
 pub async fn run_started(
     store: &DynStore,
     p: &Prepared,
@@ -108,7 +142,8 @@ pub async fn run_started(
         units_done: 0,
         units_skipped: 0,
     };
-    let result = run_units(store, p, opts, &mut report).await;
+    let tombstones = crate::front::privacy::Tombstones::load(store).await?;
+    let result = run_units(store, p, opts, &mut report, &tombstones).await;
     let mut failed = !report.errors.is_empty();
     if let Err(e) = &result {
         report.errors.push(e.to_string());
@@ -142,6 +177,7 @@ async fn run_units(
     p: &Prepared,
     opts: &SyncOptions,
     report: &mut RunReport,
+    tombstones: &crate::front::privacy::Tombstones,
 ) -> Result<(), SyncError> {
     let units = match p.connector.discover().await {
         Ok(u) => u,
@@ -165,7 +201,7 @@ async fn run_units(
             archive(p, &unit, report).await;
             continue;
         }
-        run_unit(store, p, opts, &unit, report).await?;
+        run_unit(store, p, opts, &unit, report, tombstones).await?;
     }
     Ok(())
 }
@@ -184,6 +220,11 @@ async fn start_state(
     opts: &SyncOptions,
 ) -> Result<Option<Option<serde_json::Value>>, StoreError> {
     let name = p.cfg.name.as_str();
+    if p.cfg.mode == SyncMode::Snapshot && unit.commit == CommitMode::Incremental {
+        // A snapshot stream is read whole every time (no cursor) and staged.
+        store.reset_unit(name, &unit.key).await?;
+        return Ok(Some(None));
+    }
     let Some(cp) = store.checkpoint(name, &unit.key).await? else {
         return Ok(Some(None));
     };
@@ -193,8 +234,12 @@ async fn start_state(
         CommitMode::Incremental if cp.mapping_hash == p.mappings.hash => Ok(Some(cp.position)),
         CommitMode::Atomic if same && !opts.reprocess => match cp.status {
             UnitStatus::Done => Ok(None),
+            UnitStatus::Failed if opts.force => {
+                store.reset_unit(name, &unit.key).await?;
+                Ok(Some(None))
+            }
             UnitStatus::Failed => {
-                tracing::warn!(connector = name, unit = %unit.label, "refused earlier and unchanged since; fix the file or the mapping");
+                tracing::warn!(connector = name, unit = %unit.label, "refused earlier and unchanged since; fix the file or the mapping (or sync --force)");
                 Ok(None)
             }
             UnitStatus::Staging if store.staging_intact(name, &cp).await? => Ok(Some(cp.position)),
@@ -216,6 +261,7 @@ async fn run_unit(
     opts: &SyncOptions,
     unit: &Unit,
     report: &mut RunReport,
+    tombstones: &crate::front::privacy::Tombstones,
 ) -> Result<(), SyncError> {
     let name = p.cfg.name.as_str();
     let Some(state) = start_state(store, p, unit, opts).await? else {
@@ -232,7 +278,8 @@ async fn run_unit(
         fingerprint: unit.fingerprint.as_deref(),
         mapping_hash: &p.mappings.hash,
     };
-    let incremental = unit.commit == CommitMode::Incremental;
+    let snapshot = p.cfg.mode == SyncMode::Snapshot;
+    let incremental = unit.commit == CommitMode::Incremental && !snapshot;
     if let Some(pr) = &opts.progress {
         pr.unit_started(name, &unit.label, unit.size);
     }
@@ -270,7 +317,13 @@ async fn run_unit(
             match reader.next_batch().await {
                 Ok(Some(batch)) => {
                     let bytes = batch.bytes_read;
-                    let m = map_items(&p.mappings, batch.items, &mut cache);
+                    let mut m = map_items(&p.mappings, batch.items, &mut cache);
+                    // Erased people stay erased.
+                    if !tombstones.is_empty() {
+                        m.records.iter_mut().for_each(|r| {
+                            tombstones.scrub(r);
+                        });
+                    }
                     Ok(Some((m, batch.position, bytes)))
                 }
                 Ok(None) => Ok(None),
@@ -309,10 +362,28 @@ async fn run_unit(
         report.units_done += 1;
         return Ok(());
     }
-    match store
-        .finish_unit(uref, report.run_id, p.cfg.max_reject_ratio)
-        .await?
-    {
+    let outcome = if snapshot {
+        let rule = SnapshotRule {
+            entities: p
+                .mappings
+                .for_stream(unit.stream.as_deref())
+                .map(|m| m.stream_entities(unit.stream.as_deref()))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|e| e.as_str())
+                .collect(),
+            min_ratio: p.cfg.min_snapshot_ratio,
+            force: opts.force,
+        };
+        store
+            .finish_snapshot_unit(uref, report.run_id, p.cfg.max_reject_ratio, &rule)
+            .await?
+    } else {
+        store
+            .finish_unit(uref, report.run_id, p.cfg.max_reject_ratio)
+            .await?
+    };
+    match outcome {
         UnitOutcome::Promoted(c) => {
             report.counts.add(&c);
             report.units_done += 1;
@@ -326,6 +397,18 @@ async fn run_unit(
                 unit.label,
                 100.0 * rejected as f64 / read as f64,
                 100.0 * p.cfg.max_reject_ratio
+            ));
+        }
+        UnitOutcome::SnapshotRefused {
+            read,
+            staged,
+            previous,
+        } => {
+            report.counts.read += read;
+            report.errors.push(format!(
+                "{}: snapshot refused: {staged} records, {previous} open now (below min_snapshot_ratio {}); \
+                 nothing changed — a truncated export? `kontor sync {name} --force` loads it anyway",
+                unit.label, p.cfg.min_snapshot_ratio
             ));
         }
     }

@@ -93,12 +93,10 @@ pub struct MergedView {
     pub credit_notes: Vec<CreditNoteView>,
     pub open_orders: Vec<OrderView>,
     pub contacts: Vec<ContactView>,
-    /// Complaints and tickets (front-office features; empty until they are recorded).
-    #[schema(value_type = Vec<Object>)]
-    pub tickets: Vec<Value>,
-    /// Reminders (front-office features; empty until they are recorded).
-    #[schema(value_type = Vec<Object>)]
-    pub reminders: Vec<Value>,
+    /// Complaints and tickets, newest first.
+    pub tickets: Vec<crate::store::Ticket>,
+    /// Open reminders, soonest first.
+    pub reminders: Vec<crate::store::Reminder>,
     /// The business date open items were judged on.
     pub as_of: NaiveDate,
 }
@@ -216,7 +214,16 @@ pub async fn customer_view_known(
         successes,
     } = known;
     let requested_id = None;
-    let records = store.records_of_customer(id).await?;
+    let pairs: Vec<(String, String)> = keys
+        .iter()
+        .flat_map(|k| {
+            systems
+                .iter()
+                .filter(move |(_, s)| **s == k.key.system)
+                .map(move |(c, _)| (c.clone(), k.key.customer_no.clone()))
+        })
+        .collect();
+    let records = store.records_of(&pairs).await?;
     let mut by_entity: BTreeMap<&str, Vec<&StoredRecord>> = BTreeMap::new();
     for r in &records {
         by_entity.entry(r.entity.as_str()).or_default().push(r);
@@ -315,8 +322,14 @@ pub async fn customer_view_known(
         credit_notes,
         open_orders,
         contacts,
-        tickets: Vec::new(),
-        reminders: Vec::new(),
+        tickets: store.tickets(Some(id), false, 50).await?,
+        reminders: store
+            .reminders(&crate::store::ReminderFilter {
+                customer_id: Some(id),
+                limit: 50,
+                ..Default::default()
+            })
+            .await?,
         as_of: today,
     })
 }

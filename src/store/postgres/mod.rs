@@ -19,6 +19,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 
 pub struct PgStore {
     pool: PgPool,
+    options: PgConnectOptions,
 }
 
 impl PgStore {
@@ -32,6 +33,7 @@ impl PgStore {
             .log_statements(tracing::log::LevelFilter::Trace)
             .log_slow_statements(tracing::log::LevelFilter::Debug, Duration::from_secs(10));
         let port = opts.get_port();
+        let options = opts.clone();
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .after_connect(move |_conn, _meta| {
@@ -46,7 +48,11 @@ impl PgStore {
             .await
             .map_err(connect_err)?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, options })
+    }
+
+    pub(crate) fn connect_options(&self) -> PgConnectOptions {
+        self.options.clone()
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -300,41 +306,18 @@ impl Store for PgStore {
         run_id: RunId,
         max_reject_ratio: f64,
     ) -> Result<UnitOutcome, StoreError> {
-        let now = Utc::now();
-        let mut tx = self.pool.begin().await?;
-        let cp = lock_checkpoint(&mut tx, unit.connector, unit.key).await?;
-        let (read, rejected, skipped, staged) =
-            cp.map_or((0, 0, 0, 0), |c| (c.read, c.rejected, c.skipped, c.staged));
-        let refused = read > 0 && rejected as f64 / read as f64 > max_reject_ratio;
-        let mut counts = Counts::default();
-        if refused {
-            stage::drop_unit(&mut tx, unit.connector, unit.key).await?;
-        } else {
-            counts = stage::promote(&mut tx, unit.connector, unit.key, run_id, staged, now).await?;
-        }
-        sqlx::query(
-            "INSERT INTO checkpoints (connector, unit_key, label, status, fingerprint, mapping_hash, position, read, rejected, skipped, staged, run_id, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, NULL, 0, 0, 0, 0, $7, $8) \
-             ON CONFLICT (connector, unit_key) DO UPDATE SET status = $4, staged = 0, batches = 0, run_id = $7, updated_at = $8",
-        )
-        .bind(unit.connector)
-        .bind(unit.key)
-        .bind(unit.label)
-        .bind(if refused { "failed" } else { "done" })
-        .bind(unit.fingerprint)
-        .bind(unit.mapping_hash)
-        .bind(run_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        if refused {
-            return Ok(UnitOutcome::Refused { read, rejected });
-        }
-        counts.read = read;
-        counts.quarantined = rejected;
-        counts.skipped = skipped;
-        Ok(UnitOutcome::Promoted(counts))
+        self.finish(unit, run_id, max_reject_ratio, None).await
+    }
+
+    async fn finish_snapshot_unit(
+        &self,
+        unit: UnitRef<'_>,
+        run_id: RunId,
+        max_reject_ratio: f64,
+        rule: &SnapshotRule,
+    ) -> Result<UnitOutcome, StoreError> {
+        self.finish(unit, run_id, max_reject_ratio, Some(rule))
+            .await
     }
 
     async fn quarantine(&self, f: &QuarantineFilter) -> Result<Vec<QuarantineEntry>, StoreError> {
@@ -405,5 +388,86 @@ impl Store for PgStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(u(n))
+    }
+}
+
+impl PgStore {
+    async fn finish(
+        &self,
+        unit: UnitRef<'_>,
+        run_id: RunId,
+        max_reject_ratio: f64,
+        snapshot: Option<&SnapshotRule>,
+    ) -> Result<UnitOutcome, StoreError> {
+        let now = Utc::now();
+        let mut tx = self.pool.begin().await?;
+        let cp = lock_checkpoint(&mut tx, unit.connector, unit.key).await?;
+        let (read, rejected, skipped, staged) =
+            cp.map_or((0, 0, 0, 0), |c| (c.read, c.rejected, c.skipped, c.staged));
+        let mut refused = read > 0 && rejected as f64 / read as f64 > max_reject_ratio;
+        let mut too_small = None;
+        if let Some(rule) = snapshot.filter(|_| !refused) {
+            let keys = stage::staged_keys(&mut tx, unit.connector, unit.key).await?;
+            let previous = stage::open_count(&mut tx, unit.connector, &rule.entities).await?;
+            if !rule.force && previous > 0 && (keys as f64) < rule.min_ratio * previous as f64 {
+                too_small = Some((keys, previous));
+                refused = true;
+            }
+        }
+        let mut counts = Counts::default();
+        if refused {
+            stage::drop_unit(&mut tx, unit.connector, unit.key).await?;
+        } else {
+            let closed = match snapshot {
+                Some(rule) => {
+                    stage::close_missing(
+                        &mut tx,
+                        unit.connector,
+                        unit.key,
+                        &rule.entities,
+                        run_id,
+                        now,
+                    )
+                    .await?
+                }
+                None => 0,
+            };
+            counts = stage::promote(&mut tx, unit.connector, unit.key, run_id, staged, now).await?;
+            counts.closed = closed;
+        }
+        sqlx::query(
+            "INSERT INTO checkpoints (connector, unit_key, label, status, fingerprint, mapping_hash, position, read, rejected, skipped, staged, run_id, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, NULL, 0, 0, 0, 0, $7, $8) \
+             ON CONFLICT (connector, unit_key) DO UPDATE SET status = $4, staged = 0, batches = 0, run_id = $7, updated_at = $8",
+        )
+        .bind(unit.connector)
+        .bind(unit.key)
+        .bind(unit.label)
+        .bind(if refused { "failed" } else { "done" })
+        .bind(unit.fingerprint)
+        .bind(unit.mapping_hash)
+        .bind(run_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        // After a bulk load the planner needs fresh statistics (autovacuum comes later).
+        if counts.inserted + counts.updated > 50_000 {
+            sqlx::query("ANALYZE records").execute(&self.pool).await?;
+        }
+        if let Some((staged, previous)) = too_small {
+            return Ok(UnitOutcome::SnapshotRefused {
+                read,
+                staged,
+                previous,
+            });
+        }
+        if refused {
+            return Ok(UnitOutcome::Refused { read, rejected });
+        }
+        counts.read = read;
+        counts.quarantined = rejected;
+        counts.skipped = skipped;
+        Ok(UnitOutcome::Promoted(counts))
     }
 }

@@ -225,3 +225,67 @@ pub(super) async fn upsert_direct(
         .await?;
     counts(&row, records.len() as u64)
 }
+
+/// Distinct keys staged for a unit (0 when nothing was staged).
+pub(super) async fn staged_keys(
+    tx: &mut PgConnection,
+    connector: &str,
+    unit_key: &str,
+) -> Result<u64, sqlx::Error> {
+    let t = table(connector, unit_key);
+    if !exists(tx, &t).await? {
+        return Ok(0);
+    }
+    let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT count(*) FROM (SELECT DISTINCT entity, external_id FROM {t}) k"
+    )))
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(u(n))
+}
+
+/// Open records of a connector of these entities.
+pub(super) async fn open_count(
+    tx: &mut PgConnection,
+    connector: &str,
+    entities: &[&str],
+) -> Result<u64, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM records WHERE connector = $1 AND closed_at IS NULL AND entity = ANY($2)",
+    )
+    .bind(connector)
+    .bind(entities)
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(u(n))
+}
+
+/// Closes the open records of a connector of these entities that the unit did not stage.
+pub(super) async fn close_missing(
+    tx: &mut PgConnection,
+    connector: &str,
+    unit_key: &str,
+    entities: &[&str],
+    run_id: RunId,
+    now: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    let t = table(connector, unit_key);
+    let not_staged = if exists(tx, &t).await? {
+        format!(
+            "AND NOT EXISTS (SELECT 1 FROM {t} s WHERE s.entity = r.entity AND s.external_id = r.external_id)"
+        )
+    } else {
+        String::new()
+    };
+    let res = sqlx::query(AssertSqlSafe(format!(
+        "UPDATE records r SET closed_at = $3, closed_run_id = $2 WHERE r.connector = $1 \
+         AND r.closed_at IS NULL AND r.entity = ANY($4) {not_staged}"
+    )))
+    .bind(connector)
+    .bind(run_id)
+    .bind(now)
+    .bind(entities)
+    .execute(&mut *tx)
+    .await?;
+    Ok(res.rows_affected())
+}

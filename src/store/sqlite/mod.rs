@@ -16,6 +16,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Where run locks live (beside the store file).
+    locks: std::path::PathBuf,
 }
 
 impl SqliteStore {
@@ -34,7 +36,15 @@ impl SqliteStore {
             .pragma("temp_store", "file")
             .log_statements(tracing::log::LevelFilter::Trace)
             .log_slow_statements(tracing::log::LevelFilter::Debug, Duration::from_secs(10));
-        let staging = stage::staging_path(url).display().to_string();
+        let staging_file = stage::staging_path(url);
+        let locks = std::path::PathBuf::from(format!(
+            "{}-locks",
+            staging_file
+                .display()
+                .to_string()
+                .trim_end_matches("-staging")
+        ));
+        let staging = staging_file.display().to_string();
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .after_connect(move |conn, _| {
@@ -57,7 +67,11 @@ impl SqliteStore {
         if staging == 0 {
             sqlx::query("VACUUM st").execute(&pool).await?;
         }
-        Ok(Self { pool })
+        Ok(Self { pool, locks })
+    }
+
+    pub(crate) fn lock_dir(&self) -> std::path::PathBuf {
+        self.locks.clone()
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -289,48 +303,18 @@ impl Store for SqliteStore {
         run_id: RunId,
         max_reject_ratio: f64,
     ) -> Result<UnitOutcome, StoreError> {
-        let now = Utc::now();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let cp = sqlx::query("SELECT * FROM checkpoints WHERE connector = ? AND unit_key = ?")
-            .bind(unit.connector)
-            .bind(unit.key)
-            .fetch_optional(&mut *tx)
-            .await?
-            .as_ref()
-            .map(checkpoint)
-            .transpose()?;
-        let (read, rejected, skipped, staged) =
-            cp.map_or((0, 0, 0, 0), |c| (c.read, c.rejected, c.skipped, c.staged));
-        let refused = read > 0 && rejected as f64 / read as f64 > max_reject_ratio;
-        let mut counts = Counts::default();
-        if refused {
-            stage::drop_unit(&mut tx, unit.connector, unit.key).await?;
-        } else {
-            counts = stage::promote(&mut tx, unit.connector, unit.key, run_id, staged, now).await?;
-        }
-        sqlx::query(
-            "INSERT INTO checkpoints (connector, unit_key, label, status, fingerprint, mapping_hash, position, read, rejected, skipped, staged, run_id, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, 0, 0, 0, 0, ?7, ?8) \
-             ON CONFLICT (connector, unit_key) DO UPDATE SET status = ?4, staged = 0, batches = 0, run_id = ?7, updated_at = ?8",
-        )
-        .bind(unit.connector)
-        .bind(unit.key)
-        .bind(unit.label)
-        .bind(if refused { "failed" } else { "done" })
-        .bind(unit.fingerprint)
-        .bind(unit.mapping_hash)
-        .bind(run_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        if refused {
-            return Ok(UnitOutcome::Refused { read, rejected });
-        }
-        counts.read = read;
-        counts.quarantined = rejected;
-        counts.skipped = skipped;
-        Ok(UnitOutcome::Promoted(counts))
+        self.finish(unit, run_id, max_reject_ratio, None).await
+    }
+
+    async fn finish_snapshot_unit(
+        &self,
+        unit: UnitRef<'_>,
+        run_id: RunId,
+        max_reject_ratio: f64,
+        rule: &SnapshotRule,
+    ) -> Result<UnitOutcome, StoreError> {
+        self.finish(unit, run_id, max_reject_ratio, Some(rule))
+            .await
     }
 
     async fn quarantine(&self, f: &QuarantineFilter) -> Result<Vec<QuarantineEntry>, StoreError> {
@@ -400,5 +384,89 @@ impl Store for SqliteStore {
                 .fetch_one(&self.pool)
                 .await?;
         Ok(u(n))
+    }
+}
+
+impl SqliteStore {
+    async fn finish(
+        &self,
+        unit: UnitRef<'_>,
+        run_id: RunId,
+        max_reject_ratio: f64,
+        snapshot: Option<&SnapshotRule>,
+    ) -> Result<UnitOutcome, StoreError> {
+        let now = Utc::now();
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let cp = sqlx::query("SELECT * FROM checkpoints WHERE connector = ? AND unit_key = ?")
+            .bind(unit.connector)
+            .bind(unit.key)
+            .fetch_optional(&mut *tx)
+            .await?
+            .as_ref()
+            .map(checkpoint)
+            .transpose()?;
+        let (read, rejected, skipped, staged) =
+            cp.map_or((0, 0, 0, 0), |c| (c.read, c.rejected, c.skipped, c.staged));
+        let mut refused = read > 0 && rejected as f64 / read as f64 > max_reject_ratio;
+        let mut too_small = None;
+        if let Some(rule) = snapshot.filter(|_| !refused) {
+            let keys = stage::staged_keys(&mut tx, unit.connector, unit.key).await?;
+            let previous = stage::open_count(&mut tx, unit.connector, &rule.entities).await?;
+            if !rule.force && previous > 0 && (keys as f64) < rule.min_ratio * previous as f64 {
+                too_small = Some((keys, previous));
+                refused = true;
+            }
+        }
+        let mut counts = Counts::default();
+        if refused {
+            stage::drop_unit(&mut tx, unit.connector, unit.key).await?;
+        } else {
+            let closed = match snapshot {
+                Some(rule) => {
+                    stage::close_missing(
+                        &mut tx,
+                        unit.connector,
+                        unit.key,
+                        &rule.entities,
+                        run_id,
+                        now,
+                    )
+                    .await?
+                }
+                None => 0,
+            };
+            counts = stage::promote(&mut tx, unit.connector, unit.key, run_id, staged, now).await?;
+            counts.closed = closed;
+        }
+        sqlx::query(
+            "INSERT INTO checkpoints (connector, unit_key, label, status, fingerprint, mapping_hash, position, read, rejected, skipped, staged, run_id, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, 0, 0, 0, 0, ?7, ?8) \
+             ON CONFLICT (connector, unit_key) DO UPDATE SET status = ?4, staged = 0, batches = 0, run_id = ?7, updated_at = ?8",
+        )
+        .bind(unit.connector)
+        .bind(unit.key)
+        .bind(unit.label)
+        .bind(if refused { "failed" } else { "done" })
+        .bind(unit.fingerprint)
+        .bind(unit.mapping_hash)
+        .bind(run_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        if let Some((staged, previous)) = too_small {
+            return Ok(UnitOutcome::SnapshotRefused {
+                read,
+                staged,
+                previous,
+            });
+        }
+        if refused {
+            return Ok(UnitOutcome::Refused { read, rejected });
+        }
+        counts.read = read;
+        counts.quarantined = rejected;
+        counts.skipped = skipped;
+        Ok(UnitOutcome::Promoted(counts))
     }
 }

@@ -176,3 +176,77 @@ pub(super) async fn promote(
         ..Counts::default()
     })
 }
+
+/// Distinct keys staged for a unit (0 when nothing was staged).
+pub(super) async fn staged_keys(
+    tx: &mut SqliteConnection,
+    connector: &str,
+    unit_key: &str,
+) -> Result<u64, sqlx::Error> {
+    let (t, id) = table(connector, unit_key);
+    if !exists(tx, &id).await? {
+        return Ok(0);
+    }
+    let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT count(*) FROM {t}")))
+        .fetch_one(&mut *tx)
+        .await?;
+    Ok(u(n))
+}
+
+async fn exists(tx: &mut SqliteConnection, id: &str) -> Result<bool, sqlx::Error> {
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT name FROM st.sqlite_master WHERE type = 'table' AND name = ?")
+            .bind(format!("u_{id}"))
+            .fetch_optional(&mut *tx)
+            .await?;
+    Ok(found.is_some())
+}
+
+/// Open records of a connector of these entities.
+pub(super) async fn open_count(
+    tx: &mut SqliteConnection,
+    connector: &str,
+    entities: &[&str],
+) -> Result<u64, sqlx::Error> {
+    let sql = format!(
+        "SELECT count(*) FROM records WHERE connector = ? AND closed_at IS NULL AND entity IN ({})",
+        vec!["?"; entities.len()].join(",")
+    );
+    let mut q = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql)).bind(connector);
+    for e in entities {
+        q = q.bind(*e);
+    }
+    Ok(u(q.fetch_one(&mut *tx).await?))
+}
+
+/// Closes the open records of a connector of these entities that the unit did not stage.
+pub(super) async fn close_missing(
+    tx: &mut SqliteConnection,
+    connector: &str,
+    unit_key: &str,
+    entities: &[&str],
+    run_id: RunId,
+    now: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    let (t, id) = table(connector, unit_key);
+    let not_staged = if exists(tx, &id).await? {
+        format!(
+            "AND NOT EXISTS (SELECT 1 FROM {t} s WHERE s.entity = records.entity AND s.external_id = records.external_id)"
+        )
+    } else {
+        String::new()
+    };
+    let sql = format!(
+        "UPDATE records SET closed_at = ?, closed_run_id = ? WHERE connector = ? AND closed_at IS NULL \
+         AND entity IN ({}) {not_staged}",
+        vec!["?"; entities.len()].join(",")
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql))
+        .bind(now)
+        .bind(run_id)
+        .bind(connector);
+    for e in entities {
+        q = q.bind(*e);
+    }
+    Ok(q.execute(&mut *tx).await?.rows_affected())
+}

@@ -1,0 +1,137 @@
+//! Background duties of the server: react to finished runs (reload the directory, alert on
+//! failures) and watch scheduled sources for staleness.
+
+use super::AppState;
+use crate::alert::{Alert, post};
+use crate::store::RunStatus;
+use chrono::Utc;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+async fn alert(
+    state: &AppState,
+    kind: &str,
+    connector: &str,
+    message: String,
+    run_id: Option<i64>,
+) {
+    tracing::warn!(connector, kind, "{message}");
+    if let Some(url) = &state.cfg.server.alert_webhook {
+        let a = Alert {
+            kind: kind.to_owned(),
+            connector: connector.to_owned(),
+            message,
+            run_id,
+            node: state.runner.node.clone(),
+            at: Utc::now(),
+        };
+        post(url, &a).await;
+    }
+}
+
+/// After every run of this process: the directory reloads, a failed run alerts.
+pub(super) async fn events(state: Arc<AppState>) {
+    let Some(mut rx) = state.take_events() else {
+        return;
+    };
+    while let Some(ev) = rx.recv().await {
+        if let Err(e) = state.refresh_directory(false).await {
+            tracing::warn!(error = %e, "directory refresh after a run failed");
+        }
+        let dir = state.directory();
+        if let Err(e) = crate::front::reminders::after_sync(&state.store, &state.cfg, &dir).await {
+            tracing::warn!(error = %e, "reminder suggestions after a run failed");
+        }
+        if ev.status == RunStatus::Failed {
+            let msg = format!(
+                "run {} of {} failed: {}",
+                ev.run_id,
+                ev.connector,
+                ev.error.unwrap_or_default()
+            );
+            alert(&state, "run_failed", &ev.connector, msg, Some(ev.run_id)).await;
+        }
+    }
+}
+
+/// Connectors whose schedule allows an older last success than they have.
+pub(super) async fn stale_connectors(state: &AppState) -> BTreeSet<String> {
+    let Ok(successes) = state.store.last_successes().await else {
+        return BTreeSet::new();
+    };
+    let now = Utc::now();
+    state
+        .view
+        .schedules
+        .iter()
+        .filter(|(name, cron)| {
+            crate::schedule::is_stale(cron, successes.get(*name).copied(), state.started, now)
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// Every 30 s: a source that became stale (or fresh again) is reported once.
+pub(super) async fn staleness(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut known: BTreeSet<String> = BTreeSet::new();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+            _ = stop.changed() => return,
+        }
+        let now = stale_connectors(&state).await;
+        for c in now.difference(&known) {
+            let msg =
+                format!("{c} is stale: its last successful run is older than its schedule allows");
+            alert(&state, "stale", c, msg, None).await;
+        }
+        for c in known.difference(&now) {
+            alert(&state, "fresh", c, format!("{c} is fresh again"), None).await;
+        }
+        known = now;
+    }
+}
+
+/// Writes the audit log in the background (requests do not wait for it).
+pub(super) async fn audit_writer(state: Arc<AppState>) {
+    let Some(mut rx) = state.take_audit() else {
+        return;
+    };
+    while let Some(a) = rx.recv().await {
+        if let Err(e) = state
+            .store
+            .audit(&a.token_name, &a.role, &a.action, a.customer_id)
+            .await
+        {
+            tracing::warn!(error = %e, "audit log entry not written");
+        }
+    }
+}
+
+/// Hourly: retention (`[privacy] retention`) and the daily reminder suggestions.
+pub(super) async fn housekeeping(
+    state: Arc<AppState>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        match crate::front::purge(&state.store, &state.cfg).await {
+            Ok(done) => {
+                for (table, n) in done.iter().filter(|(_, n)| *n > 0) {
+                    tracing::info!(table, rows = n, "retention: deleted old rows");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "retention failed"),
+        }
+        let dir = state.directory();
+        match crate::front::reminders::after_sync(&state.store, &state.cfg, &dir).await {
+            Ok(s) if s.created > 0 => tracing::info!(created = s.created, "reminders suggested"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "reminder suggestions failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! `kontor privacy …` (erasure, export, retention) and `kontor reminders …`.
+
+use super::{Cli, load_config, open_store};
+use clap::Subcommand;
+use kontor::directory::Directory;
+use kontor::front::privacy::Person;
+use kontor::view::ViewContext;
+
+#[derive(clap::Args, Debug)]
+pub struct PersonArgs {
+    #[arg(long)]
+    email: Option<String>,
+    #[arg(long)]
+    phone: Option<String>,
+    #[arg(long)]
+    name: Option<String>,
+}
+
+impl PersonArgs {
+    fn person(&self) -> anyhow::Result<Person> {
+        if self.email.is_none() && self.phone.is_none() && self.name.is_none() {
+            anyhow::bail!("name the person: --email, --phone and/or --name");
+        }
+        Ok(Person {
+            email: self.email.clone(),
+            phone: self.phone.clone(),
+            name: self.name.clone(),
+        })
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PrivacyCmd {
+    /// Erase a person everywhere; a tombstone keeps later syncs from bringing the data back.
+    Erase(PersonArgs),
+    /// Everything stored about a person, as JSON.
+    Export(PersonArgs),
+    /// Delete what is older than its retention ([privacy] retention).
+    Purge,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RemindersCmd {
+    /// Suggest reminders now (all rules, including the invoice scan).
+    Suggest,
+    /// Reminders due today or overdue.
+    Due {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn privacy(cli: &Cli, cmd: &PrivacyCmd) -> anyhow::Result<i32> {
+    let cfg = load_config(cli)?;
+    let store = open_store(&cfg).await?;
+    let region = cfg.identity.phone_region.clone();
+    match cmd {
+        PrivacyCmd::Erase(p) => {
+            let s = kontor::front::privacy::erase(&store, &p.person()?, &region).await?;
+            println!(
+                "records={} activities={} complaints={} tombstones={}",
+                s.records, s.activities, s.tickets, s.tombstones
+            );
+        }
+        PrivacyCmd::Export(p) => {
+            let e = kontor::front::privacy::export(&store, &p.person()?, &region).await?;
+            println!("{}", serde_json::to_string_pretty(&e)?);
+        }
+        PrivacyCmd::Purge => {
+            for (table, n) in kontor::front::purge(&store, &cfg).await? {
+                println!("{table}: {n} row(s) deleted");
+            }
+        }
+    }
+    Ok(0)
+}
+
+pub async fn reminders(cli: &Cli, cmd: &RemindersCmd) -> anyhow::Result<i32> {
+    let cfg = load_config(cli)?;
+    let store = open_store(&cfg).await?;
+    let today = chrono::Local::now().date_naive();
+    match cmd {
+        RemindersCmd::Suggest => {
+            let ctx = ViewContext::from_config(&cfg);
+            let dir = Directory::load(&store, &ctx.policy, &cfg.identity.phone_region).await?;
+            let s =
+                kontor::front::reminders::suggest(&store, &cfg.reminders, &ctx, &dir, today, true)
+                    .await?;
+            println!(
+                "created={} known={} invoices_checked={}",
+                s.created, s.known, s.invoices_checked
+            );
+        }
+        RemindersCmd::Due { json } => {
+            let list = store
+                .reminders(&kontor::store::ReminderFilter {
+                    due_by: Some(today),
+                    limit: 500,
+                    ..Default::default()
+                })
+                .await?;
+            for r in &list {
+                if *json {
+                    println!("{}", serde_json::to_string(r)?);
+                } else {
+                    println!(
+                        "{:>5}  {}  {:<50} {}{}",
+                        r.id,
+                        r.due_date.format("%d.%m.%Y"),
+                        r.title,
+                        r.reason.as_deref().unwrap_or(""),
+                        r.customer_id
+                            .map(|c| format!("  (Kunde {c})"))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,221 @@
+//! Suggested reminders, after syncs: an invoice long overdue, a promised delivery date moved
+//! later, a complaint past its deadline, no contact for long with a customer of some revenue.
+//! Each carries its reason and a rule key, so a re-sync never suggests it twice (nor after
+//! it was done).
+
+use crate::config::RemindersSection;
+use crate::directory::Directory;
+use crate::store::{DynStore, NewReminder, StoreError};
+use crate::view::{ViewContext, customer_view_known};
+use chrono::{Datelike, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SuggestSummary {
+    pub created: usize,
+    /// Suggestions that existed already (open or done).
+    pub known: usize,
+    pub invoices_checked: u64,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Amount {
+    amount: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct InvoiceData {
+    number: Option<String>,
+    status: Option<String>,
+    due_date: Option<String>,
+    issue_date: Option<String>,
+    gross: Amount,
+    open_amount: Option<Amount>,
+}
+
+fn dec(s: &str) -> Decimal {
+    Decimal::from_str(s).unwrap_or_default()
+}
+
+/// Runs every rule; `full` also scans all open invoices (done once a day).
+pub async fn suggest(
+    store: &DynStore,
+    cfg: &RemindersSection,
+    ctx: &ViewContext,
+    dir: &Directory,
+    today: NaiveDate,
+    full: bool,
+) -> Result<SuggestSummary, StoreError> {
+    let mut new: Vec<NewReminder> = Vec::new();
+    let assignee = cfg.assignee.clone();
+    let mut sum = SuggestSummary::default();
+    if full {
+        let threshold = dec(&cfg.overdue_amount);
+        let revenue_threshold = dec(&cfg.revenue_threshold);
+        let year_ago = today - chrono::Days::new(365);
+        let mut revenue: BTreeMap<i64, Decimal> = BTreeMap::new();
+        let mut overdue: Vec<NewReminder> = Vec::new();
+        sum.invoices_checked = store
+            .for_each_record("invoice", &mut |connector, customer_no, data| {
+                let Some(id) = customer_no.and_then(|no| dir.customer_of(connector, no)) else {
+                    return;
+                };
+                let Ok(inv) = serde_json::from_str::<InvoiceData>(data) else {
+                    return;
+                };
+                if inv
+                    .issue_date
+                    .as_deref()
+                    .and_then(|d| d.parse::<NaiveDate>().ok())
+                    .is_some_and(|d| d >= year_ago)
+                {
+                    *revenue.entry(id).or_default() += dec(&inv.gross.amount);
+                }
+                let status = inv.status.as_deref().unwrap_or("open");
+                if ["paid", "cancelled", "closed"].contains(&status) {
+                    return;
+                }
+                let open = inv.open_amount.map_or_else(|| dec(&inv.gross.amount), |a| dec(&a.amount));
+                let Some(due) = inv.due_date.as_deref().and_then(|d| d.parse::<NaiveDate>().ok()) else {
+                    return;
+                };
+                let days = (today - due).num_days();
+                if days > cfg.overdue_days && open >= threshold {
+                    let number = inv.number.unwrap_or_default();
+                    overdue.push(NewReminder {
+                        customer_id: Some(id),
+                        title: format!("Offene Rechnung {number} nachfassen"),
+                        due_date: today,
+                        assignee: assignee.clone(),
+                        source: "overdue_invoice".into(),
+                        reason: Some(format!(
+                            "Rechnung {number} ist seit {days} Tagen fällig, offen {open} (ab {} Tagen und {threshold})",
+                            cfg.overdue_days
+                        )),
+                        rule_key: Some(format!("overdue_invoice:{connector}:{number}")),
+                    });
+                }
+            })
+            .await?;
+        new.extend(overdue);
+        // No contact for long with a customer of some revenue.
+        let last: BTreeMap<i64, chrono::DateTime<Utc>> =
+            store.last_contacts().await?.into_iter().collect();
+        for (id, rev) in revenue.into_iter().filter(|(_, r)| *r >= revenue_threshold) {
+            let since = last.get(&id).map(|t| t.date_naive());
+            if since.is_some_and(|d| (today - d).num_days() <= cfg.no_contact_days) {
+                continue;
+            }
+            let name = dir
+                .entry(id)
+                .and_then(|e| e.name.clone())
+                .unwrap_or_else(|| format!("Kunde {id}"));
+            new.push(NewReminder {
+                customer_id: Some(id),
+                title: format!("{name} anrufen"),
+                due_date: today,
+                assignee: assignee.clone(),
+                source: "no_contact".into(),
+                reason: Some(match since {
+                    Some(d) => format!(
+                        "letzter Kontakt am {}, Umsatz 12 Monate {rev}",
+                        d.format("%d.%m.%Y")
+                    ),
+                    None => format!("noch kein Kontakt erfasst, Umsatz 12 Monate {rev}"),
+                }),
+                rule_key: Some(format!(
+                    "no_contact:{id}:{}",
+                    since.map_or_else(|| format!("never-{}", today.year()), |d| d.to_string())
+                )),
+            });
+        }
+    }
+    // Promised delivery dates moved later (by an order confirmation).
+    let mut customers: BTreeSet<i64> = BTreeSet::new();
+    store
+        .for_each_record("order_confirmation", &mut |connector, customer_no, _| {
+            if let Some(id) = customer_no.and_then(|no| dir.customer_of(connector, no)) {
+                customers.insert(id);
+            }
+        })
+        .await?;
+    for id in customers.into_iter().take(5_000) {
+        let Some(known) = dir.known(id) else { continue };
+        let view = customer_view_known(store, ctx, id, known, today).await?;
+        for o in &view.open_orders {
+            for l in &o.lines {
+                if let (Some(before), Some(now)) = (l.promised_date_before, l.promised_date)
+                    && now > before
+                {
+                    let line = l.line_no.clone().unwrap_or_default();
+                    new.push(NewReminder {
+                        customer_id: Some(id),
+                        title: format!("Kunde über neuen Liefertermin zu {} informieren", o.number),
+                        due_date: today,
+                        assignee: assignee.clone(),
+                        source: "delivery_moved".into(),
+                        reason: Some(format!(
+                            "Auftrag {} Pos. {line} ({}): Liefertermin vom {} auf den {} verschoben",
+                            o.number,
+                            l.sku.clone().unwrap_or_default(),
+                            before.format("%d.%m.%Y"),
+                            now.format("%d.%m.%Y")
+                        )),
+                        rule_key: Some(format!("delivery_moved:{}:{line}:{now}", o.number)),
+                    });
+                }
+            }
+        }
+    }
+    // Complaints past their deadline.
+    for t in store.tickets(None, true, 0).await? {
+        if t.overdue {
+            new.push(NewReminder {
+                customer_id: Some(t.customer_id),
+                title: format!("Reklamation „{}“ ist überfällig", t.title),
+                due_date: today,
+                assignee: assignee.clone(),
+                source: "complaint_overdue".into(),
+                reason: Some(format!(
+                    "Frist {} überschritten (Status {})",
+                    t.deadline
+                        .map(|d| d.format("%d.%m.%Y %H:%M").to_string())
+                        .unwrap_or_default(),
+                    t.status
+                )),
+                rule_key: Some(format!("complaint_overdue:{}", t.id)),
+            });
+        }
+    }
+    for r in &new {
+        match store.add_reminder(r).await? {
+            Some(_) => sum.created += 1,
+            None => sum.known += 1,
+        }
+    }
+    Ok(sum)
+}
+
+/// After a sync: the cheap rules every time, the invoice scan once a day.
+pub async fn after_sync(
+    store: &DynStore,
+    cfg: &crate::config::Config,
+    dir: &Directory,
+) -> Result<SuggestSummary, StoreError> {
+    let today = chrono::Local::now().date_naive();
+    let full = store
+        .job_last_run("reminders_full")
+        .await?
+        .is_none_or(|t| t.with_timezone(&chrono::Local).date_naive() < today);
+    let ctx = ViewContext::from_config(cfg);
+    let s = suggest(store, &cfg.reminders, &ctx, dir, today, full).await?;
+    if full {
+        store.job_ran("reminders_full", Utc::now()).await?;
+    }
+    Ok(s)
+}

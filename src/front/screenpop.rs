@@ -1,0 +1,86 @@
+//! The screen-pop of an incoming call: who is calling and what matters right now — open
+//! items and what is overdue, open orders with their next delivery date, open complaints,
+//! due reminders. Built from the in-memory directory and one merged view.
+
+use crate::directory::{Directory, PhoneCandidate};
+use crate::store::{DynStore, Reminder, ReminderFilter, StoreError, Ticket};
+use crate::view::{Money, ViewContext, customer_view_known};
+use chrono::NaiveDate;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OrderDue {
+    pub number: String,
+    pub next_delivery_date: Option<NaiveDate>,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CustomerSummary {
+    pub id: i64,
+    pub name: Option<String>,
+    pub customer_no: Option<String>,
+    pub city: Option<String>,
+    pub open_items_total: Money,
+    pub overdue_total: Money,
+    pub overdue_count: usize,
+    pub open_orders: Vec<OrderDue>,
+    pub open_complaints: Vec<Ticket>,
+    pub due_reminders: Vec<Reminder>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ScreenPop {
+    /// The caller's number as E.164.
+    pub number: String,
+    /// Everyone the number may belong to, best first.
+    pub candidates: Vec<PhoneCandidate>,
+    /// The best candidate's summary (none when nobody has the number).
+    pub customer: Option<CustomerSummary>,
+    /// The call as recorded in the contact history.
+    pub call_id: Option<i64>,
+}
+
+/// The summary of one customer on `today`.
+pub async fn summary(
+    store: &DynStore,
+    ctx: &ViewContext,
+    dir: &Directory,
+    id: i64,
+    today: NaiveDate,
+) -> Result<Option<CustomerSummary>, StoreError> {
+    let Some(known) = dir.known(id) else {
+        return Ok(None);
+    };
+    let view = customer_view_known(store, ctx, id, known, today).await?;
+    let entry = dir.entry(id);
+    let open_complaints = store.tickets(Some(id), true, 20).await?;
+    let due_reminders = store
+        .reminders(&ReminderFilter {
+            customer_id: Some(id),
+            due_by: Some(today),
+            limit: 20,
+            ..ReminderFilter::default()
+        })
+        .await?;
+    Ok(Some(CustomerSummary {
+        id,
+        name: view.name.clone(),
+        customer_no: entry.and_then(|e| e.keys.first().map(|k| k.customer_no.clone())),
+        city: entry.and_then(|e| e.city.clone()),
+        open_items_total: view.open_items.total.clone(),
+        overdue_total: view.open_items.overdue.clone(),
+        overdue_count: view.open_items.overdue_count,
+        open_orders: view
+            .open_orders
+            .iter()
+            .map(|o| OrderDue {
+                number: o.number.clone(),
+                next_delivery_date: o.next_delivery_date,
+                status: o.status.clone(),
+            })
+            .collect(),
+        open_complaints,
+        due_reminders,
+    }))
+}

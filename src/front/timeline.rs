@@ -1,0 +1,211 @@
+//! One timeline per customer: contacts (recorded in kontor or imported), invoices, credit
+//! notes, orders, deliveries and complaints — newest first, paged, filterable by kind.
+
+use crate::store::{Activity, DynStore, StoreError, StoredRecord, Ticket};
+use crate::view::{Known, Provenance};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use serde::Serialize;
+
+/// Kinds of timeline items.
+pub const KINDS: &[&str] = &[
+    "call",
+    "email",
+    "visit",
+    "note",
+    "invoice",
+    "credit_note",
+    "order",
+    "delivery",
+    "complaint",
+];
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TimelineItem {
+    pub kind: String,
+    pub at: DateTime<Utc>,
+    pub title: String,
+    pub detail: Option<String>,
+    /// Document number, complaint or activity id.
+    pub reference: String,
+    /// Where it comes from (records of a connector); absent for what kontor recorded itself.
+    pub source: Option<Provenance>,
+    /// The team that handled a contact.
+    pub team: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TimelinePage {
+    pub items: Vec<TimelineItem>,
+    pub next_cursor: Option<String>,
+}
+
+fn day(d: Option<NaiveDate>, fallback: DateTime<Utc>) -> DateTime<Utc> {
+    d.map_or(fallback, |d| d.and_time(NaiveTime::MIN).and_utc())
+}
+
+fn text(v: &serde_json::Value, k: &str) -> Option<String> {
+    v.get(k).and_then(|x| x.as_str()).map(str::to_owned)
+}
+
+fn date(v: &serde_json::Value, k: &str) -> Option<NaiveDate> {
+    v.get(k)?.as_str()?.parse().ok()
+}
+
+fn money(v: &serde_json::Value, k: &str) -> Option<String> {
+    let m = v.get(k)?;
+    Some(format!(
+        "{} {}",
+        m.get("amount")?.as_str()?,
+        m.get("currency")?.as_str()?
+    ))
+}
+
+fn from_record(r: &StoredRecord) -> Option<TimelineItem> {
+    let d = &r.data;
+    let number = text(d, "number").unwrap_or_else(|| r.external_id.clone());
+    let (kind, at, title, detail) = match r.entity.as_str() {
+        "invoice" => (
+            "invoice",
+            day(date(d, "issue_date"), r.synced_at),
+            format!("Rechnung {number}"),
+            money(d, "gross")
+                .map(|g| format!("{g}, fällig {}", text(d, "due_date").unwrap_or_default())),
+        ),
+        "credit_note" => (
+            "credit_note",
+            day(date(d, "issue_date"), r.synced_at),
+            format!("Gutschrift {number}"),
+            money(d, "gross"),
+        ),
+        "order" => (
+            "order",
+            day(date(d, "order_date"), r.synced_at),
+            format!("Auftrag {number}"),
+            text(d, "status"),
+        ),
+        "delivery" => (
+            "delivery",
+            day(date(d, "dispatch_date"), r.synced_at),
+            format!("Lieferung {number}"),
+            text(d, "order_number").map(|o| format!("zu Auftrag {o}")),
+        ),
+        "activity" => {
+            let time = text(d, "time")
+                .and_then(|t| NaiveTime::parse_from_str(&t, "%H:%M").ok())
+                .unwrap_or(NaiveTime::MIN);
+            let at = date(d, "date").map_or(r.synced_at, |dt| dt.and_time(time).and_utc());
+            (
+                "note",
+                at,
+                text(d, "subject").unwrap_or_else(|| "Kontakt".into()),
+                text(d, "text"),
+            )
+        }
+        _ => return None,
+    };
+    let kind = if r.entity == "activity" {
+        text(d, "kind")
+            .filter(|k| KINDS[..4].contains(&k.as_str()))
+            .unwrap_or_else(|| kind.to_owned())
+    } else {
+        kind.to_owned()
+    };
+    Some(TimelineItem {
+        kind,
+        at,
+        title,
+        detail,
+        reference: number,
+        source: Some(Provenance::of(r)),
+        team: text(d, "team"),
+    })
+}
+
+fn from_activity(a: &Activity) -> TimelineItem {
+    let label = match a.kind.as_str() {
+        "call" => "Anruf",
+        "email" => "E-Mail",
+        "visit" => "Besuch",
+        _ => "Notiz",
+    };
+    let dir = match a.direction.as_deref() {
+        Some("in") => " (eingehend)",
+        Some("out") => " (ausgehend)",
+        _ => "",
+    };
+    TimelineItem {
+        kind: a.kind.clone(),
+        at: a.at,
+        title: a.subject.clone().unwrap_or_else(|| format!("{label}{dir}")),
+        detail: a.text.clone().or_else(|| a.phone.clone()),
+        reference: format!("A{}", a.id),
+        source: None,
+        team: a.team.clone(),
+    }
+}
+
+fn from_ticket(t: &Ticket) -> TimelineItem {
+    TimelineItem {
+        kind: "complaint".into(),
+        at: t.created_at,
+        title: format!("Reklamation: {}", t.title),
+        detail: Some(format!("{} ({})", t.status, t.category)),
+        reference: format!("R{}", t.id),
+        source: None,
+        team: t.team.clone(),
+    }
+}
+
+/// The customer's timeline page: `kinds` filters (empty: all), `cursor` continues.
+pub async fn timeline(
+    store: &DynStore,
+    id: i64,
+    known: Known<'_>,
+    kinds: &[String],
+    limit: usize,
+    cursor: Option<&str>,
+) -> Result<TimelinePage, StoreError> {
+    let offset: usize = cursor.and_then(|c| c.parse().ok()).unwrap_or(0);
+    let wanted = |k: &str| kinds.is_empty() || kinds.iter().any(|x| x == k);
+    let mut items: Vec<TimelineItem> = Vec::new();
+    let pairs: Vec<(String, String)> = known
+        .keys
+        .iter()
+        .flat_map(|k| {
+            known
+                .systems
+                .iter()
+                .filter(move |(_, s)| **s == k.key.system)
+                .map(move |(c, _)| (c.clone(), k.key.customer_no.clone()))
+        })
+        .collect();
+    for r in store.records_of(&pairs).await? {
+        if let Some(item) = from_record(&r).filter(|i| wanted(&i.kind)) {
+            items.push(item);
+        }
+    }
+    // All of the customer's own activities (a customer has hundreds, not millions).
+    for a in store.activities(id, None, 10_000).await? {
+        if wanted(&a.kind) {
+            items.push(from_activity(&a));
+        }
+    }
+    if wanted("complaint") {
+        items.extend(
+            store
+                .tickets(Some(id), false, 0)
+                .await?
+                .iter()
+                .map(from_ticket),
+        );
+    }
+    items.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.reference.cmp(&a.reference)));
+    let limit = limit.clamp(1, 200);
+    let total = items.len();
+    let page: Vec<TimelineItem> = items.into_iter().skip(offset).take(limit).collect();
+    let next = offset + page.len();
+    Ok(TimelinePage {
+        next_cursor: (next < total).then(|| next.to_string()),
+        items: page,
+    })
+}

@@ -1,0 +1,301 @@
+//! Runs in `kontor serve`: the scheduler (a cron schedule per connector, with jitter) and the
+//! runner that also carries out runs started through the API.
+//!
+//! Single flight: a run holds its connector's run lock (an advisory lock on PostgreSQL, a file
+//! lock beside a SQLite store), so two runs of one connector never overlap — in one process,
+//! between processes, between nodes. Every schedule slot runs once: the node that claims the
+//! slot in the store runs it; the others skip it. When a node dies during a run, its lock goes
+//! with it, and another node takes the unfinished slot over (the run resumes from the last
+//! committed batch).
+
+use crate::config::Config;
+use crate::store::{DynStore, RunId, RunLock, RunStatus, StoreError};
+use crate::sync::{self, SyncError, SyncOptions};
+use chrono::{DateTime, Utc};
+use croner::Cron;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// A slot claimed this long ago and not finished, with its run lock free, lost its node.
+const TAKEOVER_AFTER: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
+/// How often the scheduler looks for such slots.
+const TAKEOVER_EVERY: Duration = Duration::from_secs(2);
+
+/// What happened to a run (for the directory refresh, alerts, logs).
+#[derive(Debug, Clone)]
+pub struct RunEvent {
+    pub connector: String,
+    pub run_id: RunId,
+    pub status: RunStatus,
+    pub error: Option<String>,
+    pub slot: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("no connector `{0}`")]
+    NoConnector(String),
+    #[error("{0}")]
+    Config(String),
+    #[error(transparent)]
+    Busy(SyncError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Starts and tracks the runs of this process.
+pub struct Runner {
+    pub store: DynStore,
+    pub cfg: Arc<Config>,
+    pub node: String,
+    /// Set on shutdown: runs stop after their current batch.
+    pub cancel: Arc<AtomicBool>,
+    events: mpsc::UnboundedSender<RunEvent>,
+    tasks: tokio::sync::Mutex<tokio::task::JoinSet<()>>,
+}
+
+impl Runner {
+    pub fn new(
+        store: DynStore,
+        cfg: Arc<Config>,
+        node: String,
+    ) -> (Arc<Self>, mpsc::UnboundedReceiver<RunEvent>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (
+            Arc::new(Self {
+                store,
+                cfg,
+                node,
+                cancel: Arc::new(AtomicBool::new(false)),
+                events: tx,
+                tasks: tokio::sync::Mutex::new(tokio::task::JoinSet::new()),
+            }),
+            rx,
+        )
+    }
+
+    /// Starts a run of `connector` (taking its run lock); returns the run id at once.
+    pub async fn start(
+        self: &Arc<Self>,
+        connector: &str,
+        slot: Option<DateTime<Utc>>,
+    ) -> Result<RunId, StartError> {
+        let lock = sync::lock(&self.store, connector)
+            .await
+            .map_err(|e| match e {
+                SyncError::Store(s) => StartError::Store(s),
+                busy => StartError::Busy(busy),
+            })?;
+        self.start_locked(connector, slot, lock).await
+    }
+
+    /// Starts a run while holding its lock.
+    async fn start_locked(
+        self: &Arc<Self>,
+        connector: &str,
+        slot: Option<DateTime<Utc>>,
+        lock: RunLock,
+    ) -> Result<RunId, StartError> {
+        let c = self
+            .cfg
+            .connector(connector)
+            .ok_or_else(|| StartError::NoConnector(connector.to_owned()))?;
+        let prepared = sync::prepare(&self.cfg, c).map_err(|d| {
+            StartError::Config(
+                d.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })?;
+        let run_id = self.store.start_run(connector, &self.node).await?;
+        if let Some(at) = slot {
+            self.store
+                .update_slot(connector, at, "running", Some(run_id), None)
+                .await?;
+        }
+        let opts = SyncOptions {
+            node: self.node.clone(),
+            cancel: Some(Arc::clone(&self.cancel)),
+            ..Default::default()
+        };
+        let me = Arc::clone(self);
+        let name = connector.to_owned();
+        self.tasks.lock().await.spawn(async move {
+            let _lock = lock;
+            let result = sync::run_started(&me.store, &prepared, &opts, run_id).await;
+            let (status, error) = match &result {
+                Ok(r) => (r.status, (!r.errors.is_empty()).then(|| r.errors.join("; "))),
+                Err(e) => (RunStatus::Failed, Some(e.to_string())),
+            };
+            match &result {
+                Ok(r) => tracing::info!(connector = %name, run_id, status = status.as_str(), "{}", r.summary_line()),
+                Err(e) => tracing::error!(connector = %name, run_id, error = %e, "run failed"),
+            }
+            if let Some(at) = slot {
+                // A run stopped by a shutdown leaves its slot to be taken over.
+                let slot_status = match status {
+                    RunStatus::Ok | RunStatus::Partial => "done",
+                    RunStatus::Aborted => "claimed",
+                    _ => "failed",
+                };
+                if let Err(e) = me.store.update_slot(&name, at, slot_status, Some(run_id), error.as_deref()).await {
+                    tracing::warn!(error = %e, "could not record the slot's outcome");
+                }
+            }
+            if status != RunStatus::Aborted
+                && let Err(e) = crate::identity::resolve_store(&me.store, &me.cfg).await
+            {
+                tracing::error!(error = %e, "identity resolution after the run failed");
+            }
+            let _ = me.events.send(RunEvent {
+                connector: name,
+                run_id,
+                status,
+                error,
+                slot,
+            });
+        });
+        Ok(run_id)
+    }
+
+    /// Runs a claimed schedule slot (or records why it did not run).
+    async fn run_slot(self: &Arc<Self>, connector: &str, slot: DateTime<Utc>) {
+        match self.store.claim_slot(connector, slot, &self.node).await {
+            Ok(true) => {}
+            Ok(false) => return, // another node has it
+            Err(e) => {
+                tracing::warn!(connector, error = %e, "could not claim the slot");
+                return;
+            }
+        }
+        if let Err(e) = self.start(connector, Some(slot)).await {
+            tracing::warn!(connector, %slot, error = %e, "scheduled run skipped");
+            let _ = self
+                .store
+                .update_slot(connector, slot, "skipped", None, Some(&e.to_string()))
+                .await;
+        }
+    }
+
+    /// Takes over slots whose node stopped: unfinished, claimed a while ago, run lock free.
+    async fn take_over_stale(self: &Arc<Self>) {
+        let before = Utc::now() - TAKEOVER_AFTER;
+        let Ok(slots) = self.store.unfinished_slots(before).await else {
+            return;
+        };
+        for s in slots {
+            if self.cancel.load(Ordering::Relaxed) || self.cfg.connector(&s.connector).is_none() {
+                continue;
+            }
+            // The lock first: while the slot's node is alive and running, it holds it.
+            let Ok(Some(lock)) = self.store.try_lock_run(&s.connector).await else {
+                continue;
+            };
+            match self
+                .store
+                .take_over_slot(&s.connector, s.slot_at, &self.node, before)
+                .await
+            {
+                Ok(true) => {
+                    tracing::warn!(connector = %s.connector, slot = %s.slot_at, from = %s.node, "taking over a slot whose node stopped");
+                    if let Err(e) = self.start_locked(&s.connector, Some(s.slot_at), lock).await {
+                        tracing::warn!(connector = %s.connector, error = %e, "taken-over run did not start");
+                    }
+                }
+                _ => drop(lock),
+            }
+        }
+    }
+
+    /// Waits for the runs of this process to end (they stop after their current batch once
+    /// `cancel` is set), at most `timeout`.
+    pub async fn drain(&self, timeout: Duration) {
+        let mut tasks = self.tasks.lock().await;
+        let all = async { while tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(timeout, all).await.is_err() {
+            tracing::warn!("runs did not stop in time; they resume on the next start");
+        }
+    }
+}
+
+fn jitter(max: Duration) -> chrono::TimeDelta {
+    if max.is_zero() {
+        return chrono::TimeDelta::zero();
+    }
+    let ms = rand::random_range(0..=max.as_millis() as u64);
+    chrono::TimeDelta::milliseconds(ms as i64)
+}
+
+/// The schedule loop: until `shutdown` turns true.
+pub async fn schedule(runner: Arc<Runner>, mut shutdown: watch::Receiver<bool>) {
+    let crons: Vec<(String, Cron)> = runner
+        .cfg
+        .connectors
+        .iter()
+        .filter(|c| c.enabled)
+        .filter_map(|c| {
+            Some((
+                c.name.clone(),
+                crate::schedule::parse(c.schedule.as_deref()?).ok()?,
+            ))
+        })
+        .collect();
+    let max_jitter = kontor_connector::parse_duration(&runner.cfg.sync.jitter).unwrap_or_default();
+    // connector → (slot, when to fire it)
+    let mut next: BTreeMap<String, (DateTime<Utc>, DateTime<Utc>)> = BTreeMap::new();
+    let now = Utc::now();
+    for (name, cron) in &crons {
+        if let Some(slot) = crate::schedule::next_after(cron, now) {
+            next.insert(name.clone(), (slot, slot + jitter(max_jitter)));
+        }
+    }
+    tracing::info!(connectors = crons.len(), node = %runner.node, "scheduler started");
+    let mut takeover = tokio::time::interval(TAKEOVER_EVERY);
+    takeover.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let soonest = next.values().map(|(_, fire)| *fire).min();
+        let wait = soonest
+            .map(|t| (t - Utc::now()).to_std().unwrap_or(Duration::ZERO))
+            .unwrap_or(Duration::from_secs(3600));
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = takeover.tick() => runner.take_over_stale().await,
+            _ = shutdown.changed() => {}
+        }
+        if *shutdown.borrow() {
+            break;
+        }
+        let now = Utc::now();
+        for (name, cron) in &crons {
+            let Some(&(slot, fire)) = next.get(name) else {
+                continue;
+            };
+            if fire > now {
+                continue;
+            }
+            let r = Arc::clone(&runner);
+            let n = name.clone();
+            tokio::spawn(async move { r.run_slot(&n, slot).await });
+            // The next slot; slots missed while this node was busy or down are not caught up.
+            let after =
+                if let Some(s) = crate::schedule::next_after(cron, slot).filter(|s| *s > now) {
+                    Some(s)
+                } else {
+                    crate::schedule::next_after(cron, now)
+                };
+            match after {
+                Some(s) => {
+                    next.insert(name.clone(), (s, s + jitter(max_jitter)));
+                }
+                None => {
+                    next.remove(name);
+                }
+            }
+        }
+    }
+    tracing::info!("scheduler stopped");
+}

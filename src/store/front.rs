@@ -1,0 +1,870 @@
+//! Store side of the front-office features: contact history, complaints (with a full-text
+//! index of German-stemmed words: FTS5 on SQLite, a GIN `tsvector` index on PostgreSQL),
+//! reminders, the audit log and erasure tombstones.
+
+use super::{PgStore, SqliteStore, Store, StoreError, StoredRecord};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+/// A call, e-mail, visit or note.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Activity {
+    pub id: i64,
+    pub customer_id: Option<i64>,
+    /// call | email | visit | note
+    pub kind: String,
+    /// in | out
+    pub direction: Option<String>,
+    pub at: DateTime<Utc>,
+    pub subject: Option<String>,
+    pub text: Option<String>,
+    /// The team that handled it (never a person).
+    pub team: Option<String>,
+    /// Calls: the other side's number (E.164).
+    pub phone: Option<String>,
+    /// api | cti | import
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewActivity {
+    pub customer_id: Option<i64>,
+    pub kind: String,
+    pub direction: Option<String>,
+    pub at: DateTime<Utc>,
+    pub subject: Option<String>,
+    pub text: Option<String>,
+    pub team: Option<String>,
+    pub phone: Option<String>,
+    pub source: String,
+}
+
+/// A complaint or service ticket.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Ticket {
+    pub id: i64,
+    pub customer_id: i64,
+    pub category: String,
+    pub title: String,
+    pub text: String,
+    pub invoice_ref: Option<String>,
+    pub order_ref: Option<String>,
+    pub sku: Option<String>,
+    /// new | in_progress | waiting | resolved | closed
+    pub status: String,
+    pub deadline: Option<DateTime<Utc>>,
+    pub resolution: Option<String>,
+    pub team: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// Past its deadline and not resolved.
+    pub overdue: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewTicket {
+    pub customer_id: i64,
+    pub category: String,
+    pub title: String,
+    pub text: String,
+    pub invoice_ref: Option<String>,
+    pub order_ref: Option<String>,
+    pub sku: Option<String>,
+    pub deadline: Option<DateTime<Utc>>,
+    pub team: Option<String>,
+    /// German-stemmed words of title and text.
+    pub terms: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Reminder {
+    pub id: i64,
+    pub customer_id: Option<i64>,
+    pub title: String,
+    pub due_date: NaiveDate,
+    pub assignee: Option<String>,
+    /// open | done | snoozed
+    pub status: String,
+    pub snoozed_until: Option<NaiveDate>,
+    /// manual, or the rule that suggested it.
+    pub source: String,
+    pub reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub done_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewReminder {
+    pub customer_id: Option<i64>,
+    pub title: String,
+    pub due_date: NaiveDate,
+    pub assignee: Option<String>,
+    pub source: String,
+    pub reason: Option<String>,
+    /// Suggested reminders: their identity (never created twice).
+    pub rule_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ReminderFilter {
+    pub customer_id: Option<i64>,
+    pub assignee: Option<String>,
+    /// Open (or snoozed past their date) and due on or before this day.
+    pub due_by: Option<NaiveDate>,
+    pub include_done: bool,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub token_name: String,
+    pub role: String,
+    pub action: String,
+    pub customer_id: Option<i64>,
+}
+
+#[async_trait]
+pub trait FrontStore: Send + Sync {
+    async fn add_activity(&self, a: &NewActivity) -> Result<i64, StoreError>;
+    /// A customer's activities, newest first, before (`at`, `id`) when paging.
+    async fn activities(
+        &self,
+        customer_id: i64,
+        before: Option<(DateTime<Utc>, i64)>,
+        limit: i64,
+    ) -> Result<Vec<Activity>, StoreError>;
+    /// When the customer was last contacted.
+    async fn last_contacts(&self) -> Result<Vec<(i64, DateTime<Utc>)>, StoreError>;
+    /// Contacts per team in a period.
+    async fn contacts_by_team(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(Option<String>, String, i64)>, StoreError>;
+
+    async fn add_ticket(&self, t: &NewTicket) -> Result<i64, StoreError>;
+    async fn ticket(&self, id: i64) -> Result<Option<Ticket>, StoreError>;
+    async fn tickets(
+        &self,
+        customer_id: Option<i64>,
+        open_only: bool,
+        limit: i64,
+    ) -> Result<Vec<Ticket>, StoreError>;
+    async fn set_ticket_status(
+        &self,
+        id: i64,
+        status: &str,
+        resolution: Option<&str>,
+    ) -> Result<(), StoreError>;
+    /// Tickets whose stemmed words share any of `terms`, best first: (id, score).
+    async fn tickets_matching(
+        &self,
+        terms: &[String],
+        limit: i64,
+    ) -> Result<Vec<(i64, f64)>, StoreError>;
+    /// Tickets about the same item, order or invoice.
+    async fn tickets_about(
+        &self,
+        sku: Option<&str>,
+        order_ref: Option<&str>,
+        invoice_ref: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<i64>, StoreError>;
+
+    /// `None` when a reminder with the same `rule_key` exists (done ones too).
+    async fn add_reminder(&self, r: &NewReminder) -> Result<Option<i64>, StoreError>;
+    async fn reminder(&self, id: i64) -> Result<Option<Reminder>, StoreError>;
+    async fn reminders(&self, f: &ReminderFilter) -> Result<Vec<Reminder>, StoreError>;
+    async fn set_reminder(
+        &self,
+        id: i64,
+        status: &str,
+        snoozed_until: Option<NaiveDate>,
+    ) -> Result<(), StoreError>;
+
+    async fn audit(
+        &self,
+        token_name: &str,
+        role: &str,
+        action: &str,
+        customer_id: Option<i64>,
+    ) -> Result<(), StoreError>;
+    async fn audit_entries(
+        &self,
+        customer_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Deletes what is older than its retention: (table, rows).
+    async fn purge_before(&self, table: &str, before: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    async fn add_tombstone(&self, kind: &str, hash: &str) -> Result<(), StoreError>;
+    async fn tombstones(&self) -> Result<Vec<(String, String)>, StoreError>;
+    /// Replaces a stored record's data (erasure) and its hash.
+    async fn replace_record_data(
+        &self,
+        connector: &str,
+        entity: &str,
+        external_id: &str,
+        data: &str,
+        hash: &str,
+    ) -> Result<(), StoreError>;
+    /// Anonymises activities with this phone number or mentioning `needles` in their text.
+    async fn erase_activities(
+        &self,
+        phones: &[String],
+        needles: &[String],
+    ) -> Result<u64, StoreError>;
+    /// Activities with this phone number or mentioning `needles`.
+    async fn activities_about(
+        &self,
+        phones: &[String],
+        needles: &[String],
+    ) -> Result<Vec<Activity>, StoreError>;
+    /// Removes `needles` from ticket texts.
+    async fn erase_in_tickets(&self, needles: &[String]) -> Result<u64, StoreError>;
+    /// Tickets mentioning `needles`.
+    async fn tickets_mentioning(&self, needles: &[String]) -> Result<Vec<Ticket>, StoreError>;
+    /// Calls `f` with (connector, customer number, data) of every open record of `entity`,
+    /// streamed (constant memory).
+    async fn for_each_record(
+        &self,
+        entity: &str,
+        f: &mut (dyn for<'a> FnMut(&'a str, Option<&'a str>, &'a str) + Send),
+    ) -> Result<u64, StoreError>;
+    /// When a periodic job last ran.
+    async fn job_last_run(&self, name: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
+    async fn job_ran(&self, name: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Records (customer, contact person) with one of these e-mails, phones or names.
+    async fn records_of_person(
+        &self,
+        emails: &[String],
+        phones: &[String],
+        names: &[String],
+    ) -> Result<Vec<StoredRecord>, StoreError>;
+}
+
+macro_rules! activity {
+    ($r:expr) => {{
+        use sqlx::Row;
+        let r = $r;
+        (|| -> Result<Activity, sqlx::Error> {
+            Ok(Activity {
+                id: r.try_get("id")?,
+                customer_id: r.try_get("customer_id")?,
+                kind: r.try_get("kind")?,
+                direction: r.try_get("direction")?,
+                at: r.try_get("at")?,
+                subject: r.try_get("subject")?,
+                text: r.try_get("text")?,
+                team: r.try_get("team")?,
+                phone: r.try_get("phone")?,
+                source: r.try_get("source")?,
+            })
+        })()
+    }};
+}
+
+macro_rules! ticket {
+    ($r:expr) => {{
+        use sqlx::Row;
+        let r = $r;
+        (|| -> Result<Ticket, sqlx::Error> {
+            let status: String = r.try_get("status")?;
+            let deadline: Option<DateTime<Utc>> = r.try_get("deadline")?;
+            Ok(Ticket {
+                overdue: deadline.is_some_and(|d| d < Utc::now())
+                    && !["resolved", "closed"].contains(&status.as_str()),
+                id: r.try_get("id")?,
+                customer_id: r.try_get("customer_id")?,
+                category: r.try_get("category")?,
+                title: r.try_get("title")?,
+                text: r.try_get("text")?,
+                invoice_ref: r.try_get("invoice_ref")?,
+                order_ref: r.try_get("order_ref")?,
+                sku: r.try_get("sku")?,
+                status,
+                deadline,
+                resolution: r.try_get("resolution")?,
+                team: r.try_get("team")?,
+                created_at: r.try_get("created_at")?,
+                updated_at: r.try_get("updated_at")?,
+                resolved_at: r.try_get("resolved_at")?,
+            })
+        })()
+    }};
+}
+
+macro_rules! reminder {
+    ($r:expr) => {{
+        use sqlx::Row;
+        let r = $r;
+        (|| -> Result<Reminder, sqlx::Error> {
+            Ok(Reminder {
+                id: r.try_get("id")?,
+                customer_id: r.try_get("customer_id")?,
+                title: r.try_get("title")?,
+                due_date: r.try_get("due_date")?,
+                assignee: r.try_get("assignee")?,
+                status: r.try_get("status")?,
+                snoozed_until: r.try_get("snoozed_until")?,
+                source: r.try_get("source")?,
+                reason: r.try_get("reason")?,
+                created_at: r.try_get("created_at")?,
+                done_at: r.try_get("done_at")?,
+            })
+        })()
+    }};
+}
+
+/// A `LIKE` pattern that matches `needle` literally anywhere.
+fn contains_pattern(needle: &str) -> String {
+    let escaped = needle
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+macro_rules! front_store {
+    ($store:ty) => {
+        #[async_trait]
+        impl FrontStore for $store {
+            async fn add_activity(&self, a: &NewActivity) -> Result<i64, StoreError> {
+                Ok(sqlx::query_scalar(
+                    "INSERT INTO activities (customer_id, kind, direction, at, subject, text, team, phone, source, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                )
+                .bind(a.customer_id)
+                .bind(&a.kind)
+                .bind(&a.direction)
+                .bind(a.at)
+                .bind(&a.subject)
+                .bind(&a.text)
+                .bind(&a.team)
+                .bind(&a.phone)
+                .bind(&a.source)
+                .bind(Utc::now())
+                .fetch_one(self.pool())
+                .await?)
+            }
+
+            async fn activities(
+                &self,
+                customer_id: i64,
+                before: Option<(DateTime<Utc>, i64)>,
+                limit: i64,
+            ) -> Result<Vec<Activity>, StoreError> {
+                let rows = match before {
+                    None => sqlx::query("SELECT * FROM activities WHERE customer_id = $1 ORDER BY at DESC, id DESC LIMIT $2")
+                        .bind(customer_id)
+                        .bind(limit)
+                        .fetch_all(self.pool())
+                        .await?,
+                    Some((at, id)) => sqlx::query(
+                        "SELECT * FROM activities WHERE customer_id = $1 AND (at < $2 OR (at = $2 AND id < $3)) \
+                         ORDER BY at DESC, id DESC LIMIT $4",
+                    )
+                    .bind(customer_id)
+                    .bind(at)
+                    .bind(id)
+                    .bind(limit)
+                    .fetch_all(self.pool())
+                    .await?,
+                };
+                Ok(rows.iter().map(|r| activity!(r)).collect::<Result<_, sqlx::Error>>()?)
+            }
+
+            async fn last_contacts(&self) -> Result<Vec<(i64, DateTime<Utc>)>, StoreError> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT a.customer_id, a.at FROM activities a WHERE a.customer_id IS NOT NULL \
+                     AND a.id = (SELECT max(b.id) FROM activities b WHERE b.customer_id = a.customer_id \
+                     AND b.at = (SELECT max(c.at) FROM activities c WHERE c.customer_id = a.customer_id))",
+                )
+                .fetch_all(self.pool())
+                .await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| Ok((r.try_get("customer_id")?, r.try_get("at")?)))
+                    .collect::<Result<_, sqlx::Error>>()?)
+            }
+
+            async fn contacts_by_team(
+                &self,
+                from: DateTime<Utc>,
+                to: DateTime<Utc>,
+            ) -> Result<Vec<(Option<String>, String, i64)>, StoreError> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT team, kind, count(*) AS n FROM activities WHERE at >= $1 AND at < $2 GROUP BY team, kind ORDER BY team, kind",
+                )
+                .bind(from)
+                .bind(to)
+                .fetch_all(self.pool())
+                .await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| Ok((r.try_get("team")?, r.try_get("kind")?, r.try_get("n")?)))
+                    .collect::<Result<_, sqlx::Error>>()?)
+            }
+
+            async fn add_ticket(&self, t: &NewTicket) -> Result<i64, StoreError> {
+                let now = Utc::now();
+                let mut tx = self.begin_write().await?;
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO tickets (customer_id, category, title, text, invoice_ref, order_ref, sku, status, deadline, team, \
+                     created_at, updated_at, terms) VALUES ($1, $2, $3, $4, $5, $6, $7, 'new', $8, $9, $10, $10, $11) RETURNING id",
+                )
+                .bind(t.customer_id)
+                .bind(&t.category)
+                .bind(&t.title)
+                .bind(&t.text)
+                .bind(&t.invoice_ref)
+                .bind(&t.order_ref)
+                .bind(&t.sku)
+                .bind(t.deadline)
+                .bind(&t.team)
+                .bind(now)
+                .bind(&t.terms)
+                .fetch_one(&mut *tx)
+                .await?;
+                if self.backend() == "sqlite" {
+                    sqlx::query("INSERT INTO tickets_fts (rowid, terms) VALUES ($1, $2)")
+                        .bind(id)
+                        .bind(&t.terms)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(id)
+            }
+
+            async fn ticket(&self, id: i64) -> Result<Option<Ticket>, StoreError> {
+                let row = sqlx::query("SELECT * FROM tickets WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(self.pool())
+                    .await?;
+                Ok(row.as_ref().map(|r| ticket!(r)).transpose()?)
+            }
+
+            async fn tickets(
+                &self,
+                customer_id: Option<i64>,
+                open_only: bool,
+                limit: i64,
+            ) -> Result<Vec<Ticket>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT * FROM tickets WHERE ($1 IS NULL OR customer_id = $1) \
+                     AND (NOT $2 OR status NOT IN ('resolved', 'closed')) ORDER BY created_at DESC, id DESC LIMIT $3",
+                )
+                .bind(customer_id)
+                .bind(open_only)
+                .bind(if limit > 0 { limit } else { i64::MAX })
+                .fetch_all(self.pool())
+                .await?;
+                Ok(rows.iter().map(|r| ticket!(r)).collect::<Result<_, sqlx::Error>>()?)
+            }
+
+            async fn set_ticket_status(
+                &self,
+                id: i64,
+                status: &str,
+                resolution: Option<&str>,
+            ) -> Result<(), StoreError> {
+                let now = Utc::now();
+                let resolved = ["resolved", "closed"].contains(&status).then_some(now);
+                sqlx::query(
+                    "UPDATE tickets SET status = $2, resolution = coalesce($3, resolution), updated_at = $4, \
+                     resolved_at = coalesce(resolved_at, $5) WHERE id = $1",
+                )
+                .bind(id)
+                .bind(status)
+                .bind(resolution)
+                .bind(now)
+                .bind(resolved)
+                .execute(self.pool())
+                .await?;
+                Ok(())
+            }
+
+            async fn tickets_matching(
+                &self,
+                terms: &[String],
+                limit: i64,
+            ) -> Result<Vec<(i64, f64)>, StoreError> {
+                use sqlx::Row;
+                let words: Vec<&String> = terms
+                    .iter()
+                    .filter(|t| !t.is_empty() && t.chars().all(|c| c.is_alphanumeric()))
+                    .collect();
+                if words.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let rows = if self.backend() == "sqlite" {
+                    let q = words.iter().map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(" OR ");
+                    sqlx::query(
+                        "SELECT rowid AS id, -bm25(tickets_fts) AS score FROM tickets_fts WHERE tickets_fts MATCH $1 \
+                         ORDER BY score DESC LIMIT $2",
+                    )
+                    .bind(q)
+                    .bind(limit)
+                    .fetch_all(self.pool())
+                    .await?
+                } else {
+                    let q = words.iter().map(|w| w.as_str()).collect::<Vec<_>>().join(" | ");
+                    sqlx::query(
+                        "SELECT id, ts_rank(to_tsvector('simple', terms), to_tsquery('simple', $1))::float8 AS score \
+                         FROM tickets WHERE to_tsvector('simple', terms) @@ to_tsquery('simple', $1) \
+                         ORDER BY score DESC LIMIT $2",
+                    )
+                    .bind(q)
+                    .bind(limit)
+                    .fetch_all(self.pool())
+                    .await?
+                };
+                Ok(rows
+                    .iter()
+                    .map(|r| Ok((r.try_get("id")?, r.try_get("score")?)))
+                    .collect::<Result<_, sqlx::Error>>()?)
+            }
+
+            async fn tickets_about(
+                &self,
+                sku: Option<&str>,
+                order_ref: Option<&str>,
+                invoice_ref: Option<&str>,
+                limit: i64,
+            ) -> Result<Vec<i64>, StoreError> {
+                if sku.is_none() && order_ref.is_none() && invoice_ref.is_none() {
+                    return Ok(Vec::new());
+                }
+                Ok(sqlx::query_scalar(
+                    "SELECT id FROM tickets WHERE ($1 IS NOT NULL AND sku = $1) OR ($2 IS NOT NULL AND order_ref = $2) \
+                     OR ($3 IS NOT NULL AND invoice_ref = $3) ORDER BY created_at DESC LIMIT $4",
+                )
+                .bind(sku)
+                .bind(order_ref)
+                .bind(invoice_ref)
+                .bind(limit)
+                .fetch_all(self.pool())
+                .await?)
+            }
+
+            async fn add_reminder(&self, r: &NewReminder) -> Result<Option<i64>, StoreError> {
+                Ok(sqlx::query_scalar(
+                    "INSERT INTO reminders (customer_id, title, due_date, assignee, status, source, reason, rule_key, created_at) \
+                     VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id",
+                )
+                .bind(r.customer_id)
+                .bind(&r.title)
+                .bind(r.due_date)
+                .bind(&r.assignee)
+                .bind(&r.source)
+                .bind(&r.reason)
+                .bind(&r.rule_key)
+                .bind(Utc::now())
+                .fetch_optional(self.pool())
+                .await?)
+            }
+
+            async fn reminder(&self, id: i64) -> Result<Option<Reminder>, StoreError> {
+                let row = sqlx::query("SELECT * FROM reminders WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(self.pool())
+                    .await?;
+                Ok(row.as_ref().map(|r| reminder!(r)).transpose()?)
+            }
+
+            async fn reminders(&self, f: &ReminderFilter) -> Result<Vec<Reminder>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT * FROM reminders WHERE ($1 IS NULL OR customer_id = $1) AND ($2 IS NULL OR assignee = $2) \
+                     AND ($3 OR status <> 'done') \
+                     AND ($4 IS NULL OR (CASE WHEN status = 'snoozed' THEN snoozed_until ELSE due_date END) <= $4) \
+                     ORDER BY due_date, id LIMIT $5",
+                )
+                .bind(f.customer_id)
+                .bind(&f.assignee)
+                .bind(f.include_done)
+                .bind(f.due_by)
+                .bind(if f.limit > 0 { f.limit } else { i64::MAX })
+                .fetch_all(self.pool())
+                .await?;
+                Ok(rows.iter().map(|r| reminder!(r)).collect::<Result<_, sqlx::Error>>()?)
+            }
+
+            async fn set_reminder(
+                &self,
+                id: i64,
+                status: &str,
+                snoozed_until: Option<NaiveDate>,
+            ) -> Result<(), StoreError> {
+                let done = (status == "done").then(Utc::now);
+                sqlx::query("UPDATE reminders SET status = $2, snoozed_until = $3, done_at = $4 WHERE id = $1")
+                    .bind(id)
+                    .bind(status)
+                    .bind(snoozed_until)
+                    .bind(done)
+                    .execute(self.pool())
+                    .await?;
+                Ok(())
+            }
+
+            async fn audit(
+                &self,
+                token_name: &str,
+                role: &str,
+                action: &str,
+                customer_id: Option<i64>,
+            ) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO audit_log (at, token_name, role, action, customer_id) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(Utc::now())
+                    .bind(token_name)
+                    .bind(role)
+                    .bind(action)
+                    .bind(customer_id)
+                    .execute(self.pool())
+                    .await?;
+                Ok(())
+            }
+
+            async fn audit_entries(
+                &self,
+                customer_id: Option<i64>,
+                limit: i64,
+            ) -> Result<Vec<AuditEntry>, StoreError> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT * FROM audit_log WHERE ($1 IS NULL OR customer_id = $1) ORDER BY id DESC LIMIT $2",
+                )
+                .bind(customer_id)
+                .bind(limit)
+                .fetch_all(self.pool())
+                .await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| {
+                        Ok(AuditEntry {
+                            id: r.try_get("id")?,
+                            at: r.try_get("at")?,
+                            token_name: r.try_get("token_name")?,
+                            role: r.try_get("role")?,
+                            action: r.try_get("action")?,
+                            customer_id: r.try_get("customer_id")?,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()?)
+            }
+
+            async fn purge_before(&self, table: &str, before: DateTime<Utc>) -> Result<u64, StoreError> {
+                let (table, column) = match table {
+                    "audit_log" => ("audit_log", "at"),
+                    "activities" => ("activities", "at"),
+                    "tickets" => ("tickets", "updated_at"),
+                    "reminders" => ("reminders", "created_at"),
+                    other => return Err(StoreError::Data(format!("no retention for `{other}`"))),
+                };
+                let extra = match table {
+                    "tickets" => " AND status = 'closed'",
+                    "reminders" => " AND status = 'done'",
+                    _ => "",
+                };
+                let res = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DELETE FROM {table} WHERE {column} < $1{extra}"
+                )))
+                .bind(before)
+                .execute(self.pool())
+                .await?;
+                Ok(res.rows_affected())
+            }
+
+            async fn add_tombstone(&self, kind: &str, hash: &str) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO tombstones (kind, hash, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                    .bind(kind)
+                    .bind(hash)
+                    .bind(Utc::now())
+                    .execute(self.pool())
+                    .await?;
+                Ok(())
+            }
+
+            async fn tombstones(&self) -> Result<Vec<(String, String)>, StoreError> {
+                use sqlx::Row;
+                let rows = sqlx::query("SELECT kind, hash FROM tombstones").fetch_all(self.pool()).await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| Ok((r.try_get("kind")?, r.try_get("hash")?)))
+                    .collect::<Result<_, sqlx::Error>>()?)
+            }
+
+            async fn replace_record_data(
+                &self,
+                connector: &str,
+                entity: &str,
+                external_id: &str,
+                data: &str,
+                hash: &str,
+            ) -> Result<(), StoreError> {
+                sqlx::query("UPDATE records SET data = $4, hash = $5 WHERE connector = $1 AND entity = $2 AND external_id = $3")
+                    .bind(connector)
+                    .bind(entity)
+                    .bind(external_id)
+                    .bind(data)
+                    .bind(hash)
+                    .execute(self.pool())
+                    .await?;
+                Ok(())
+            }
+
+            async fn erase_activities(&self, phones: &[String], needles: &[String]) -> Result<u64, StoreError> {
+                let mut n = 0;
+                for p in phones {
+                    n += sqlx::query("UPDATE activities SET phone = NULL, text = '[gelöscht]', subject = '[gelöscht]' WHERE phone = $1")
+                        .bind(p)
+                        .execute(self.pool())
+                        .await?
+                        .rows_affected();
+                }
+                for s in needles {
+                    n += sqlx::query(
+                        "UPDATE activities SET text = '[gelöscht]', subject = '[gelöscht]' WHERE text LIKE $1 ESCAPE '\\' OR subject LIKE $1 ESCAPE '\\'",
+                    )
+                    .bind(contains_pattern(s))
+                    .execute(self.pool())
+                    .await?
+                    .rows_affected();
+                }
+                Ok(n)
+            }
+
+            async fn activities_about(
+                &self,
+                phones: &[String],
+                needles: &[String],
+            ) -> Result<Vec<Activity>, StoreError> {
+                let mut out = Vec::new();
+                for p in phones {
+                    for r in sqlx::query("SELECT * FROM activities WHERE phone = $1").bind(p).fetch_all(self.pool()).await? {
+                        out.push(activity!(&r)?);
+                    }
+                }
+                for s in needles {
+                    for r in sqlx::query("SELECT * FROM activities WHERE text LIKE $1 ESCAPE '\\' OR subject LIKE $1 ESCAPE '\\'")
+                        .bind(contains_pattern(s))
+                        .fetch_all(self.pool())
+                        .await?
+                    {
+                        out.push(activity!(&r)?);
+                    }
+                }
+                out.sort_by_key(|a| a.id);
+                out.dedup_by_key(|a| a.id);
+                Ok(out)
+            }
+
+            async fn erase_in_tickets(&self, needles: &[String]) -> Result<u64, StoreError> {
+                let mut n = 0;
+                for s in needles {
+                    n += sqlx::query("UPDATE tickets SET text = replace(text, $1, '[gelöscht]'), title = replace(title, $1, '[gelöscht]') \
+                                      WHERE text LIKE $2 ESCAPE '\\' OR title LIKE $2 ESCAPE '\\'")
+                        .bind(s)
+                        .bind(contains_pattern(s))
+                        .execute(self.pool())
+                        .await?
+                        .rows_affected();
+                }
+                Ok(n)
+            }
+
+            async fn tickets_mentioning(&self, needles: &[String]) -> Result<Vec<Ticket>, StoreError> {
+                let mut out = Vec::new();
+                for s in needles {
+                    for r in sqlx::query("SELECT * FROM tickets WHERE text LIKE $1 ESCAPE '\\' OR title LIKE $1 ESCAPE '\\'")
+                        .bind(contains_pattern(s))
+                        .fetch_all(self.pool())
+                        .await?
+                    {
+                        out.push(ticket!(&r)?);
+                    }
+                }
+                out.sort_by_key(|t| t.id);
+                out.dedup_by_key(|t| t.id);
+                Ok(out)
+            }
+
+            async fn for_each_record(
+                &self,
+                entity: &str,
+                f: &mut (dyn for<'a> FnMut(&'a str, Option<&'a str>, &'a str) + Send),
+            ) -> Result<u64, StoreError> {
+                use futures::TryStreamExt;
+                use sqlx::Row;
+                let mut rows = sqlx::query(
+                    "SELECT connector, customer_no, data FROM records WHERE entity = $1 AND closed_at IS NULL",
+                )
+                .bind(entity)
+                .fetch(self.pool());
+                let mut n = 0;
+                while let Some(r) = rows.try_next().await? {
+                    let c: &str = r.try_get("connector")?;
+                    let no: Option<&str> = r.try_get("customer_no")?;
+                    let d: &str = r.try_get("data")?;
+                    f(c, no, d);
+                    n += 1;
+                }
+                Ok(n)
+            }
+
+            async fn job_last_run(&self, name: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+                Ok(sqlx::query_scalar("SELECT last_run FROM jobs WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(self.pool())
+                    .await?)
+            }
+
+            async fn job_ran(&self, name: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO jobs (name, last_run) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET last_run = excluded.last_run",
+                )
+                .bind(name)
+                .bind(at)
+                .execute(self.pool())
+                .await?;
+                Ok(())
+            }
+
+            async fn records_of_person(
+                &self,
+                emails: &[String],
+                phones: &[String],
+                names: &[String],
+            ) -> Result<Vec<StoredRecord>, StoreError> {
+                // Candidates by a cheap text match, confirmed on the parsed data.
+                let mut needles: Vec<&String> = emails.iter().chain(phones).chain(names).collect();
+                needles.dedup();
+                let mut out: Vec<StoredRecord> = Vec::new();
+                for n in needles {
+                    let rows = sqlx::query(
+                        "SELECT * FROM records WHERE entity IN ('customer', 'contact_person') AND data LIKE $1 ESCAPE '\\'",
+                    )
+                    .bind(contains_pattern(n))
+                    .fetch_all(self.pool())
+                    .await?;
+                    for r in &rows {
+                        let rec = stored_record!(r)?;
+                        if !out.iter().any(|o| o.connector == rec.connector && o.entity == rec.entity && o.external_id == rec.external_id) {
+                            out.push(rec);
+                        }
+                    }
+                }
+                Ok(out)
+            }
+        }
+    };
+}
+
+front_store!(SqliteStore);
+front_store!(PgStore);

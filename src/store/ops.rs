@@ -1,0 +1,323 @@
+//! Store side of operations: schedule slots (each runs once across nodes), the per-connector
+//! run lock (single flight across processes and nodes), and run statistics for `/metrics`.
+
+use super::{RunId, SqliteStore, StoreError};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// A claimed schedule slot.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Slot {
+    pub connector: String,
+    pub slot_at: DateTime<Utc>,
+    pub node: String,
+    pub claimed_at: DateTime<Utc>,
+    /// claimed | running | done | failed | skipped
+    pub status: String,
+    pub run_id: Option<RunId>,
+    pub note: Option<String>,
+}
+
+/// Runs of one connector with one status: how many, their row counts, their durations.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunStats {
+    pub connector: String,
+    pub status: String,
+    pub runs: u64,
+    pub read: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub quarantined: u64,
+    pub skipped: u64,
+    pub closed: u64,
+    /// Finished runs with a duration ≤ each of [`DURATION_BUCKETS`] seconds.
+    pub le: Vec<u64>,
+    pub duration_sum_secs: f64,
+    /// Finished runs the durations are of.
+    pub samples: u64,
+}
+
+/// Histogram buckets (seconds) of run durations.
+pub const DURATION_BUCKETS: &[f64] = &[1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0];
+
+/// Held while a connector runs; dropping it releases the lock (also when the process dies:
+/// the operating system closes the file or the database connection).
+pub struct RunLock {
+    _inner: Box<dyn Send + Sync>,
+}
+
+#[async_trait]
+pub trait OpsStore: Send + Sync {
+    /// The run lock of a connector, or `None` when another process holds it.
+    async fn try_lock_run(&self, connector: &str) -> Result<Option<RunLock>, StoreError>;
+    /// Claims a slot for `node`; `false` when another node has it.
+    async fn claim_slot(
+        &self,
+        connector: &str,
+        slot_at: DateTime<Utc>,
+        node: &str,
+    ) -> Result<bool, StoreError>;
+    /// Takes over a slot whose node stopped (claimed before `stale_before`, not finished).
+    async fn take_over_slot(
+        &self,
+        connector: &str,
+        slot_at: DateTime<Utc>,
+        node: &str,
+        stale_before: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    async fn update_slot(
+        &self,
+        connector: &str,
+        slot_at: DateTime<Utc>,
+        status: &str,
+        run_id: Option<RunId>,
+        note: Option<&str>,
+    ) -> Result<(), StoreError>;
+    /// Slots, newest first.
+    async fn slots(&self, connector: Option<&str>, limit: i64) -> Result<Vec<Slot>, StoreError>;
+    /// Unfinished slots claimed before `before`.
+    async fn unfinished_slots(&self, before: DateTime<Utc>) -> Result<Vec<Slot>, StoreError>;
+    async fn run_stats(&self) -> Result<Vec<RunStats>, StoreError>;
+}
+
+macro_rules! slot {
+    ($r:expr) => {{
+        use sqlx::Row;
+        let r = $r;
+        (|| -> Result<Slot, sqlx::Error> {
+            Ok(Slot {
+                connector: r.try_get("connector")?,
+                slot_at: r.try_get("slot_at")?,
+                node: r.try_get("node")?,
+                claimed_at: r.try_get("claimed_at")?,
+                status: r.try_get("status")?,
+                run_id: r.try_get("run_id")?,
+                note: r.try_get("note")?,
+            })
+        })()
+    }};
+}
+
+fn u(v: i64) -> u64 {
+    v.max(0) as u64
+}
+
+/// The part of [`OpsStore`] that is the same SQL on both backends.
+macro_rules! ops_store {
+    ($store:ty) => {
+        #[async_trait]
+        impl OpsStore for $store {
+            async fn try_lock_run(&self, connector: &str) -> Result<Option<RunLock>, StoreError> {
+                self.lock_run(connector).await
+            }
+
+            async fn claim_slot(
+                &self,
+                connector: &str,
+                slot_at: DateTime<Utc>,
+                node: &str,
+            ) -> Result<bool, StoreError> {
+                let res = sqlx::query(
+                    "INSERT INTO schedule_slots (connector, slot_at, node, claimed_at, status) \
+                     VALUES ($1, $2, $3, $4, 'claimed') ON CONFLICT DO NOTHING",
+                )
+                .bind(connector)
+                .bind(slot_at)
+                .bind(node)
+                .bind(Utc::now())
+                .execute(self.pool())
+                .await?;
+                Ok(res.rows_affected() == 1)
+            }
+
+            async fn take_over_slot(
+                &self,
+                connector: &str,
+                slot_at: DateTime<Utc>,
+                node: &str,
+                stale_before: DateTime<Utc>,
+            ) -> Result<bool, StoreError> {
+                let res = sqlx::query(
+                    "UPDATE schedule_slots SET node = $3, claimed_at = $4, status = 'claimed', \
+                     note = 'taken over from ' || node \
+                     WHERE connector = $1 AND slot_at = $2 AND status IN ('claimed', 'running') AND claimed_at < $5",
+                )
+                .bind(connector)
+                .bind(slot_at)
+                .bind(node)
+                .bind(Utc::now())
+                .bind(stale_before)
+                .execute(self.pool())
+                .await?;
+                Ok(res.rows_affected() == 1)
+            }
+
+            async fn update_slot(
+                &self,
+                connector: &str,
+                slot_at: DateTime<Utc>,
+                status: &str,
+                run_id: Option<RunId>,
+                note: Option<&str>,
+            ) -> Result<(), StoreError> {
+                let finished = (!["claimed", "running"].contains(&status)).then(Utc::now);
+                sqlx::query(
+                    "UPDATE schedule_slots SET status = $3, run_id = coalesce($4, run_id), \
+                     note = coalesce($5, note), finished_at = $6 WHERE connector = $1 AND slot_at = $2",
+                )
+                .bind(connector)
+                .bind(slot_at)
+                .bind(status)
+                .bind(run_id)
+                .bind(note)
+                .bind(finished)
+                .execute(self.pool())
+                .await?;
+                Ok(())
+            }
+
+            async fn slots(&self, connector: Option<&str>, limit: i64) -> Result<Vec<Slot>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT * FROM schedule_slots WHERE ($1 IS NULL OR connector = $1) \
+                     ORDER BY slot_at DESC, connector LIMIT $2",
+                )
+                .bind(connector)
+                .bind(if limit > 0 { limit } else { i64::MAX })
+                .fetch_all(self.pool())
+                .await?;
+                Ok(rows.iter().map(|r| slot!(r)).collect::<Result<_, sqlx::Error>>()?)
+            }
+
+            async fn unfinished_slots(&self, before: DateTime<Utc>) -> Result<Vec<Slot>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT * FROM schedule_slots WHERE status IN ('claimed', 'running') AND claimed_at < $1 \
+                     ORDER BY slot_at",
+                )
+                .bind(before)
+                .fetch_all(self.pool())
+                .await?;
+                Ok(rows.iter().map(|r| slot!(r)).collect::<Result<_, sqlx::Error>>()?)
+            }
+
+            async fn run_stats(&self) -> Result<Vec<RunStats>, StoreError> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT connector, status, count(*) AS runs, CAST(sum(read) AS BIGINT) AS read, CAST(sum(inserted) AS BIGINT) AS inserted, \
+                     CAST(sum(updated) AS BIGINT) AS updated, CAST(sum(unchanged) AS BIGINT) AS unchanged, CAST(sum(quarantined) AS BIGINT) AS quarantined, \
+                     CAST(sum(skipped) AS BIGINT) AS skipped, CAST(sum(closed) AS BIGINT) AS closed FROM sync_runs GROUP BY connector, status \
+                     ORDER BY connector, status",
+                )
+                .fetch_all(self.pool())
+                .await?;
+                let mut out = Vec::new();
+                for r in rows {
+                    let n = |c: &str| -> Result<u64, sqlx::Error> {
+                        Ok(u(r.try_get::<Option<i64>, _>(c)?.unwrap_or(0)))
+                    };
+                    out.push(RunStats {
+                        connector: r.try_get("connector")?,
+                        status: r.try_get("status")?,
+                        runs: n("runs")?,
+                        read: n("read")?,
+                        inserted: n("inserted")?,
+                        updated: n("updated")?,
+                        unchanged: n("unchanged")?,
+                        quarantined: n("quarantined")?,
+                        skipped: n("skipped")?,
+                        closed: n("closed")?,
+                        le: vec![0; DURATION_BUCKETS.len()],
+                        duration_sum_secs: 0.0,
+                        samples: 0,
+                    });
+                }
+                // Durations of finished runs (bounded: the newest 10 000 per scrape).
+                let rows = sqlx::query(
+                    "SELECT connector, status, started_at, finished_at FROM sync_runs \
+                     WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 10000",
+                )
+                .fetch_all(self.pool())
+                .await?;
+                for r in rows {
+                    let (c, s): (String, String) = (r.try_get("connector")?, r.try_get("status")?);
+                    let started: DateTime<Utc> = r.try_get("started_at")?;
+                    let finished: DateTime<Utc> = r.try_get("finished_at")?;
+                    let secs = (finished - started).num_milliseconds().max(0) as f64 / 1000.0;
+                    if let Some(st) = out.iter_mut().find(|x| x.connector == c && x.status == s) {
+                        st.duration_sum_secs += secs;
+                        st.samples += 1;
+                        for (i, b) in DURATION_BUCKETS.iter().enumerate() {
+                            if secs <= *b {
+                                st.le[i] += 1;
+                            }
+                        }
+                    }
+                }
+                Ok(out)
+            }
+        }
+    };
+}
+
+ops_store!(SqliteStore);
+ops_store!(super::PgStore);
+
+impl SqliteStore {
+    /// SQLite runs on one machine: an exclusive `flock` on a file beside the store guards
+    /// against two processes; the OS drops it when the process ends.
+    async fn lock_run(&self, connector: &str) -> Result<Option<RunLock>, StoreError> {
+        use std::os::fd::AsRawFd;
+        let dir = self.lock_dir();
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| StoreError::Data(format!("{}: {e}", dir.display())))?;
+        let path = dir.join(format!("{connector}.lock"));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| StoreError::Data(format!("{}: {e}", path.display())))?;
+        // SAFETY: flock on a descriptor this function owns.
+        let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if r != 0 {
+            return Ok(None);
+        }
+        Ok(Some(RunLock {
+            _inner: Box::new(file),
+        }))
+    }
+}
+
+impl super::PgStore {
+    /// Several nodes share PostgreSQL: a session advisory lock on a connection of its own.
+    /// When the node dies, its connection closes and the server releases the lock (keepalives
+    /// are short, so a node that vanished from the network is noticed within ~30 s too).
+    async fn lock_run(&self, connector: &str) -> Result<Option<RunLock>, StoreError> {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect_with(&self.connect_options()).await?;
+        for sql in [
+            "SET tcp_keepalives_idle = 10",
+            "SET tcp_keepalives_interval = 5",
+            "SET tcp_keepalives_count = 3",
+        ] {
+            sqlx::query(sql).execute(&mut conn).await?;
+        }
+        let key = i64::from_be_bytes(
+            blake3::hash(format!("kontor-run\0{connector}").as_bytes()).as_bytes()[..8]
+                .try_into()
+                .unwrap_or_default(),
+        );
+        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(key)
+            .fetch_one(&mut conn)
+            .await?;
+        if !got {
+            let _ = conn.close().await;
+            return Ok(None);
+        }
+        Ok(Some(RunLock {
+            _inner: Box::new(tokio::sync::Mutex::new(conn)),
+        }))
+    }
+}

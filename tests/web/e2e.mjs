@@ -1,0 +1,278 @@
+// End-to-end test of kontor's web page in headless Chromium (Debian's /usr/bin/chromium,
+// driven by playwright-core; no browser download).
+//
+//   node tests/web/e2e.mjs <base url> <sales token> <screenshot dir>
+//
+// Expects the demo workspace served at <base url> with one resolved complaint about
+// damaged Spannzangen (item 0815-A) for customer 00042 – tests/web_e2e.rs sets that up.
+// Exits 0 when every step passed; prints each step and, on failure, what went wrong.
+
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const [base, token, shots] = process.argv.slice(2);
+if (!base || !token || !shots) {
+  console.error('usage: node e2e.mjs <base url> <token> <screenshot dir>');
+  process.exit(2);
+}
+const executablePath = process.env.KONTOR_CHROMIUM || '/usr/bin/chromium';
+const TIMEOUT = 15_000;
+
+const started = Date.now();
+function step(text) {
+  console.log(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${text}`);
+}
+
+function check(cond, what) {
+  if (!cond) throw new Error('check failed: ' + what);
+}
+
+/** Text content with all whitespace (incl. no-break spaces) as single spaces. */
+async function text(locator) {
+  return ((await locator.textContent({ timeout: TIMEOUT })) || '').replace(/\s+/g, ' ').trim();
+}
+
+const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kontor-chromium-'));
+fs.mkdirSync(shots, { recursive: true });
+
+const context = await chromium.launchPersistentContext(userDataDir, {
+  executablePath,
+  headless: true,
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+  viewport: { width: 1280, height: 900 },
+  locale: 'de-DE',
+  timezoneId: 'Europe/Berlin',
+});
+context.setDefaultTimeout(TIMEOUT);
+
+const problems = [];
+function watch(page, name) {
+  page.on('pageerror', (e) => problems.push(`${name}: uncaught ${e.message}`));
+  page.on('console', (m) => {
+    // 401/403/404 answers the page handles show up as console errors of the network layer.
+    if (m.type() === 'error' && !/status of 40[134]/.test(m.text())) problems.push(`${name}: console ${m.text()}`);
+  });
+}
+
+let failed = false;
+try {
+  const page = context.pages()[0] || (await context.newPage());
+  watch(page, 'laptop');
+  const tid = (id) => page.getByTestId(id);
+
+  // --- login ---------------------------------------------------------------------------
+  step('open the page: the login asks for the token');
+  await page.goto(base + '/');
+  await tid('login-token').waitFor();
+  await tid('login-token').fill(token);
+  await tid('login-submit').click();
+  await tid('search-input').waitFor();
+  check((await page.evaluate(() => localStorage.getItem('kontor.token'))) === token, 'token kept in localStorage');
+
+  // --- search ----------------------------------------------------------------------------
+  step('search "Mueller" (debounced, as typed)');
+  await tid('search-input').pressSequentially('Mueller', { delay: 60 });
+  const hit = tid('search-hit').filter({ hasText: 'Müller & Söhne GmbH' });
+  await hit.first().waitFor();
+  const hitText = await text(hit.first());
+  check(hitText.includes('00042'), 'hit shows the customer number: ' + hitText);
+  check(hitText.includes('Köln'), 'hit shows the city: ' + hitText);
+  check(/Gefunden über Name/.test(hitText), 'hit says what matched: ' + hitText);
+  check(new URL(page.url()).search === '?q=Mueller', 'the query is in the address: ' + page.url());
+
+  step('open Müller & Söhne GmbH');
+  await hit.first().click();
+  await page.waitForURL(/\/kunde\/\d+$/);
+  const cardUrl = page.url();
+  await tid('customer-name').filter({ hasText: 'Müller & Söhne GmbH' }).waitFor();
+  check((await text(tid('customer-numbers'))).includes('00042'), 'card shows customer number 00042');
+
+  // --- open items ------------------------------------------------------------------------
+  step('open items: amounts in German format, overdue days, totals');
+  const invoices = tid('open-items').getByTestId('invoice-row');
+  await invoices.first().waitFor();
+  check((await invoices.count()) >= 3, 'several open invoices');
+  const row1001 = invoices.filter({ hasText: 'RE-2026-1001' });
+  check((await row1001.count()) === 1, 'invoice RE-2026-1001 listed');
+  const row1001Text = await text(row1001);
+  check(/1\.190,00 €/.test(row1001Text), 'open amount 1.190,00 €: ' + row1001Text);
+  check(row1001Text.includes('01.11.2026'), 'due date as dd.mm.yyyy: ' + row1001Text);
+  check((await tid('invoice-overdue').count()) >= 1 && /\d+ Tage? überfällig/.test(await text(tid('invoice-overdue').first())), 'overdue invoices flagged "n Tage überfällig"');
+  const total = await text(tid('open-total'));
+  check(/\d{1,3}(\.\d{3})*,\d{2} €/.test(total), 'total in German format: ' + total);
+  check(/5\.449,60 €/.test(await text(tid('kpi-open'))), 'open items total 5.449,60 €: ' + (await text(tid('kpi-open'))));
+
+  // --- master data and sources -------------------------------------------------------------
+  step('master data shows its sources, sources how they were matched');
+  const emailTitle = await tid('field-email').getAttribute('title');
+  check(/^Quelle: \S+ \(.+\), Stand \d\d\.\d\d\.\d{4}/.test(emailTitle), 'field source on hover: ' + emailTitle);
+  check(/Andere Werte: /.test(emailTitle), 'other values on hover: ' + emailTitle);
+  const sourcesText = await text(tid('sources'));
+  check(/verknüpft über USt-IdNr\. DE123456788/.test(sourcesText), 'sources say how they were matched: ' + sourcesText);
+
+  // --- orders ----------------------------------------------------------------------------
+  step('order AB-50001 with its moved delivery date and availability');
+  const order = tid('order').filter({ hasText: 'AB-50001' });
+  check((await order.count()) === 1, 'order AB-50001 listed');
+  const line = order.getByTestId('order-line').filter({ hasText: '0815-A' });
+  const lineText = await text(line);
+  check(lineText.includes('08.12.2026'), 'new promised date 08.12.2026: ' + lineText);
+  check(lineText.includes('verschoben vom 27.11.2026'), 'moved from 27.11.2026: ' + lineText);
+  check(/verfügbar/.test(lineText), 'availability shown: ' + lineText);
+  check((await text(order.getByTestId('order-next'))).includes('08.12.2026'), 'next delivery date of the order');
+
+  // --- the earlier complaint ---------------------------------------------------------------
+  step('the earlier complaint is listed as resolved');
+  const earlier = tid('complaints').getByTestId('complaint').filter({ hasText: 'Spannzangen beschädigt geliefert' });
+  check((await earlier.count()) === 1, 'earlier complaint listed');
+  check((await text(earlier.getByTestId('complaint-status'))) === 'gelöst', 'earlier complaint resolved');
+  const complaintsBefore = await tid('complaints').getByTestId('complaint').count();
+
+  // --- contact ---------------------------------------------------------------------------
+  step('Kontakt erfassen: a call shows up in the timeline');
+  await tid('tab-activity').click();
+  await tid('activity-kind').selectOption('call');
+  await tid('activity-direction').selectOption('in');
+  await tid('activity-subject').fill('Rückfrage zum Liefertermin AB-50001');
+  await tid('activity-text').fill('Kunde informiert: Lieferung am 08.12.');
+  await tid('activity-submit').click();
+  await tid('activity-message').filter({ hasText: 'Kontakt gespeichert' }).waitFor();
+  await tid('timeline-items').getByTestId('timeline-item').filter({ hasText: 'Rückfrage zum Liefertermin AB-50001' }).first().waitFor();
+
+  // --- timeline ----------------------------------------------------------------------------
+  step('timeline (now 11 entries): pages with "Mehr laden", filter chips');
+  const tlItems = tid('timeline-items').getByTestId('timeline-item');
+  await tlItems.first().waitFor();
+  const firstPage = await tlItems.count();
+  check(firstPage === 10, 'first page has 10 entries, got ' + firstPage);
+  await tid('timeline-more').click();
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="timeline-item"]').length > n, firstPage);
+  await tid('timeline').getByTestId('timeline-chip').filter({ hasText: 'Rechnung' }).click();
+  await page.waitForFunction(() => {
+    const items = Array.from(document.querySelectorAll('[data-testid="timeline-item"]'));
+    return items.length > 0 && items.every((i) => i.dataset.kind === 'invoice');
+  });
+  await tid('timeline').getByTestId('timeline-chip').filter({ hasText: 'Alle' }).click();
+  await page.waitForFunction(() => new Set(Array.from(document.querySelectorAll('[data-testid="timeline-item"]')).map((i) => i.dataset.kind)).size > 1);
+
+  // --- reminder ----------------------------------------------------------------------------
+  step('Wiedervorlage anlegen, verschieben, erledigen');
+  await tid('tab-reminder').click();
+  await tid('reminder-title-input').fill('Liefertermin AB-50001 bestätigen lassen');
+  await tid('reminder-submit').click();
+  const reminder = tid('reminders').getByTestId('reminder').filter({ hasText: 'Liefertermin AB-50001 bestätigen lassen' });
+  await reminder.waitFor();
+  await reminder.getByTestId('reminder-snooze').click();
+  await reminder.getByTestId('snooze-date').waitFor();
+  const until = await reminder.getByTestId('snooze-date').inputValue();
+  await reminder.getByTestId('snooze-confirm').click();
+  const [y, m, d] = until.split('-');
+  await reminder.getByTestId('reminder-snoozed').filter({ hasText: `verschoben bis ${d}.${m}.${y}` }).waitFor();
+  await reminder.getByTestId('reminder-done').click();
+  await reminder.waitFor({ state: 'detached' });
+
+  // --- complaint with similar cases --------------------------------------------------------
+  step('Reklamation erfassen: similar cases show the earlier one with its resolution');
+  await tid('tab-complaint').click();
+  await tid('complaint-category').selectOption('lieferung');
+  await tid('complaint-title-input').fill('Spannzangen beim Auspacken beschädigt');
+  await tid('complaint-text').fill('Zwei Spannzangen ER32 mit Transportschaden, Karton eingedrückt.');
+  await tid('complaint-sku').fill('0815-A');
+  await tid('complaint-submit').click();
+  await tid('similar-cases').waitFor();
+  const similar = tid('similar-case').filter({ hasText: 'Spannzangen beschädigt geliefert' });
+  await similar.first().waitFor();
+  const similarText = await text(similar.first());
+  check((await text(similar.first().getByTestId('similar-resolution'))) === 'Lösung: Ersatz geliefert, Spedition informiert', 'similar case shows the resolution: ' + similarText);
+  check(/gleicher Artikel 0815-A/.test(similarText), 'similar case says why: ' + similarText);
+  check(/\d+ % ähnlich/.test(similarText), 'similar case has a score: ' + similarText);
+  await page.waitForFunction(
+    (n) => document.querySelectorAll('[data-testid="complaints"] [data-testid="complaint"]').length === n + 1,
+    complaintsBefore,
+  );
+  const fresh = tid('complaints').getByTestId('complaint').filter({ hasText: 'Spannzangen beim Auspacken beschädigt' });
+  check((await text(fresh.getByTestId('complaint-status'))) === 'neu', 'the new complaint is listed as new');
+
+  step('screenshot of the card (1280x900)');
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: path.join(shots, 'screenshot-kunde.png') });
+
+  // --- history -----------------------------------------------------------------------------
+  step('back button returns to the search results');
+  await page.goBack();
+  await page.waitForURL((u) => u.pathname === '/' && u.search === '?q=Mueller');
+  await tid('search-hit').filter({ hasText: 'Müller & Söhne GmbH' }).first().waitFor();
+  check((await tid('search-input').inputValue()) === 'Mueller', 'search box keeps the query');
+  await page.goForward();
+  await page.waitForURL(cardUrl);
+  await tid('customer-name').filter({ hasText: 'Müller & Söhne GmbH' }).waitFor();
+
+  step('API errors are shown readably');
+  await page.goto(base + '/kunde/999999');
+  await page.getByText('Nicht gefunden: no customer 999999').waitFor();
+
+  // --- incoming call on a tablet ---------------------------------------------------------
+  step('screen-pop for 0221 4711-0 on a tablet (768x1024)');
+  const tablet = await context.newPage();
+  watch(tablet, 'tablet');
+  await tablet.setViewportSize({ width: 768, height: 1024 });
+  await tablet.goto(base + '/anruf?nummer=0221%204711-0');
+  const pop = tablet.getByTestId('screenpop');
+  const customer = pop.getByTestId('pop-customer');
+  await customer.filter({ hasText: 'Müller & Söhne GmbH' }).waitFor();
+  check((await text(pop.getByTestId('pop-number'))).startsWith('0221 4711-0'), 'caller number shown');
+  check(/5\.449,60 €/.test(await text(pop.getByTestId('pop-open'))), 'open items total');
+  check(/€/.test(await text(pop.getByTestId('pop-overdue'))), 'overdue total');
+  const popOrder = await text(pop.getByTestId('pop-order').filter({ hasText: 'AB-50001' }));
+  check(popOrder.includes('nächste Lieferung 08.12.2026'), 'order with next delivery date: ' + popOrder);
+  check((await pop.getByTestId('pop-complaint').filter({ hasText: 'Spannzangen beim Auspacken beschädigt' }).count()) === 1, 'open complaint listed');
+  check((await pop.getByTestId('pop-complaint').filter({ hasText: 'Spannzangen beschädigt geliefert' }).count()) === 0, 'resolved complaint not listed as open');
+  check(/100 % sicher/.test(await text(pop.getByTestId('pop-confidence'))), 'confidence of the best candidate');
+  await tablet.screenshot({ path: path.join(shots, 'screenshot-anruf.png') });
+
+  step('the screen-pop links to the card');
+  await customer.click();
+  await tablet.waitForURL(/\/kunde\/\d+$/);
+  await tablet.getByTestId('customer-name').filter({ hasText: 'Müller & Söhne GmbH' }).waitFor();
+
+  step('an unknown number');
+  await tablet.goto(base + '/anruf?nummer=030%2099887766');
+  await tablet.getByTestId('pop-unknown').filter({ hasText: 'Unbekannte Nummer' }).waitFor();
+
+  // --- a token that stops working -----------------------------------------------------------
+  step('a revoked or wrong token: back to the login');
+  await page.evaluate(() => localStorage.setItem('kontor.token', 'kontor_not-a-valid-token'));
+  await page.goto(base + '/?q=Mueller');
+  await page.getByTestId('login-message').waitFor();
+  check((await page.evaluate(() => localStorage.getItem('kontor.token'))) === null, 'the bad token is cleared');
+
+  check(problems.length === 0, 'no script errors in the page:\n  ' + problems.join('\n  '));
+  step('all steps passed');
+} catch (e) {
+  failed = true;
+  console.error('FAILED: ' + (e && e.stack ? e.stack : e));
+  try {
+    for (const [i, p] of context.pages().entries()) {
+      await p.screenshot({ path: path.join(shots, `failure-${i}.png`), fullPage: true });
+      console.error(`page ${i} (${p.url()}), screenshot in ${path.join(shots, `failure-${i}.png`)}`);
+    }
+  } catch (_) {
+    /* the browser may be gone */
+  }
+  if (problems.length) console.error('page problems:\n  ' + problems.join('\n  '));
+} finally {
+  await context.close().catch(() => {});
+  fs.rmSync(userDataDir, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);
