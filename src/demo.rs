@@ -20,6 +20,7 @@ pub const FILES: &[(&str, &[u8])] = bundled! {
     "inbox/wawi/offene_posten.csv" => "tests/fixtures/wawi/offene_posten.csv",
     "inbox/wawi/offene_auftraege.csv" => "tests/fixtures/wawi/offene_auftraege.csv",
     "inbox/wawi/lagerbestand.csv" => "tests/fixtures/wawi/lagerbestand.csv",
+    "inbox/wawi/kontakte.csv" => "tests/fixtures/wawi/kontakte.csv",
     "inbox/xrechnung/01.01a-INVOICE_ubl.xml" => "tests/fixtures/xrechnung/01.01a-INVOICE_ubl.xml",
     "inbox/xrechnung/01.01a-INVOICE_uncefact.xml" => "tests/fixtures/xrechnung/01.01a-INVOICE_uncefact.xml",
     "inbox/xrechnung/01.05a-INVOICE_ubl.xml" => "tests/fixtures/xrechnung/01.05a-INVOICE_ubl.xml",
@@ -39,6 +40,7 @@ pub const FILES: &[(&str, &[u8])] = bundled! {
     "mappings/wawi-offene-posten.toml" => "mappings/wawi-offene-posten.toml",
     "mappings/wawi-auftraege.toml" => "mappings/wawi-auftraege.toml",
     "mappings/wawi-lager.toml" => "mappings/wawi-lager.toml",
+    "mappings/wawi-kontakte.toml" => "mappings/wawi-kontakte.toml",
 };
 
 pub const CONFIG: &str = r#"# kontor demo workspace, written by `kontor demo` (run it again to start afresh).
@@ -93,6 +95,13 @@ kind = "csv"
 system = "wawi"
 path = "inbox/wawi/lagerbestand*.csv"
 mapping = "mappings/wawi-lager.toml"
+
+[[connector]]
+name = "wawi-kontakte"
+kind = "csv"
+system = "wawi"
+path = "inbox/wawi/kontakte*.csv"
+mapping = "mappings/wawi-kontakte.toml"
 
 [[connector]]
 name = "einvoices"

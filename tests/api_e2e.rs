@@ -3,16 +3,11 @@
 //! loopback; every route with every role, the merged view's content, search, caller-ID, ops
 //! decisions, errors and the rate limit.
 
-use kontor::api::auth::{Role, hash_token, new_token};
-use kontor::api::{AppState, serve};
-use kontor::config::Config;
-use kontor::store::DynStore;
-use kontor::sync::{self, SyncOptions};
-use kontor::testing::{TempGuard, temp_store};
+mod common;
+
+use common::world;
 use reqwest::StatusCode;
-use serde_json::Value;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {
@@ -27,133 +22,6 @@ both_backends!(
     search_and_caller_id_find_the_right_customer,
     ops_merge_split_and_suggestions_through_the_api,
 );
-
-struct World {
-    base: String,
-    tokens: BTreeMap<&'static str, String>,
-    http: reqwest::Client,
-    store: DynStore,
-    _guard: TempGuard,
-    _dir: tempfile::TempDir,
-    _erp: kontor_rest::mock::MockErp,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
-/// The demo workspace, synced into a fresh store of `backend` and served on loopback.
-async fn world(backend: &str, extra_config: &str) -> World {
-    let (store, guard) = temp_store(backend).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    kontor::demo::write_workspace(dir.path()).unwrap();
-    let erp = kontor_rest::mock::MockErp::start("erpnext").await;
-    std::fs::write(
-        dir.path().join("secrets/erpnext"),
-        kontor_rest::mock::ERPNEXT_TOKEN,
-    )
-    .unwrap();
-    let text = format!("{}\n{extra_config}", kontor::demo::config(&erp.uri()));
-    let cfg = Config::parse("kontor.toml", &text, dir.path().to_path_buf(), Vec::new())
-        .unwrap_or_else(|d| panic!("{d:?}"));
-    let opts = SyncOptions {
-        node: "test".into(),
-        ..Default::default()
-    };
-    for c in &cfg.connectors {
-        let p = sync::prepare(&cfg, c).unwrap_or_else(|d| panic!("{d:?}"));
-        let r = sync::run(&store, &p, &opts).await.unwrap();
-        assert!(r.errors.is_empty(), "{}: {:?}", c.name, r.errors);
-    }
-    kontor::identity::resolve_store(&store, &cfg).await.unwrap();
-    let mut tokens = BTreeMap::new();
-    for role in Role::ALL {
-        let t = new_token();
-        store
-            .create_token(
-                &format!("test-{role}"),
-                role.as_str(),
-                Some("vertrieb-nord"),
-                &hash_token(&t),
-            )
-            .await
-            .unwrap();
-        tokens.insert(role.as_str(), t);
-    }
-    let revoked = new_token();
-    store
-        .create_token("gone", "sales", None, &hash_token(&revoked))
-        .await
-        .unwrap();
-    assert!(store.revoke_token("gone").await.unwrap());
-    tokens.insert("revoked", revoked);
-    let state = AppState::new(store.clone(), Arc::new(cfg)).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move {
-        serve(listener, state, std::future::pending())
-            .await
-            .unwrap();
-    });
-    World {
-        base,
-        tokens,
-        http: kontor::testing::http_client(),
-        store,
-        _guard: guard,
-        _dir: dir,
-        _erp: erp,
-        server,
-    }
-}
-
-impl World {
-    async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let url = format!("{}{path}", self.base);
-        let mut req = match method {
-            "POST" => self.http.post(&url),
-            "DELETE" => self.http.delete(&url),
-            _ => self.http.get(&url),
-        };
-        if let Some(t) = token {
-            let t = self.tokens.get(t).map_or(t, String::as_str);
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status();
-        let text = res.text().await.unwrap();
-        let json = serde_json::from_str(&text)
-            .unwrap_or_else(|_| panic!("{method} {path}: not JSON: {text}"));
-        (status, json)
-    }
-
-    async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
-        self.call("GET", path, Some(token), None).await
-    }
-
-    /// The customer id of a source customer number (through the search).
-    async fn id_of(&self, customer_no: &str) -> i64 {
-        let (s, page) = self
-            .get(&format!("/api/v1/customers?q={customer_no}"), "sales")
-            .await;
-        assert_eq!(s, StatusCode::OK, "{page}");
-        page["hits"][0]["id"]
-            .as_i64()
-            .unwrap_or_else(|| panic!("{customer_no}: {page}"))
-    }
-}
 
 async fn every_route_answers_each_role_as_spec_says(backend: &str) {
     let w = world(backend, "").await;

@@ -12,6 +12,7 @@
   const app = document.getElementById('app');
   const banner = document.getElementById('banner');
   const logoutButton = document.getElementById('logout');
+  const nav = document.getElementById('nav');
 
   // ---------------------------------------------------------------- labels (German)
 
@@ -438,6 +439,7 @@
       return;
     }
     logoutButton.hidden = false;
+    if (nav) nav.hidden = false;
     const gen = ++viewGeneration;
     const path = location.pathname;
     markNav(path);
@@ -461,6 +463,7 @@
   function showLogin(message) {
     viewGeneration++;
     logoutButton.hidden = true;
+    if (nav) nav.hidden = true;
     hideBanner();
     document.title = 'Anmelden – kontor';
     const input = h('input', {
@@ -775,6 +778,14 @@
     );
   }
 
+  /** The label of a totals row: over the 4 columns before "Offen", 2 on narrow screens. */
+  function footLabel(text) {
+    return [
+      h('th', { colspan: 4, scope: 'row', class: 'foot-label hide-narrow' }, text),
+      h('th', { colspan: 2, scope: 'row', class: 'foot-label hide-wide' }, text),
+    ];
+  }
+
   function renderOpenItems(card) {
     const oi = card.view.open_items;
     if (!oi.invoices.length) {
@@ -799,16 +810,16 @@
       ),
     );
     const foot = [
-      h('tr', { testid: 'open-total' }, h('th', { colspan: 4, scope: 'row', class: 'foot-label' }, 'Summe offen (' + plural(oi.count, 'Rechnung', 'Rechnungen') + ')'), h('td', { class: 'num strong' }, fmtMoney(oi.total)), h('td', { class: 'hide-narrow' })),
+      h('tr', { testid: 'open-total' }, footLabel('Summe offen (' + plural(oi.count, 'Rechnung', 'Rechnungen') + ')'), h('td', { class: 'num strong' }, fmtMoney(oi.total)), h('td', { class: 'hide-narrow' })),
       h(
         'tr',
         { testid: 'overdue-total', class: isPositive(oi.overdue) ? 'overdue' : null },
-        h('th', { colspan: 4, scope: 'row', class: 'foot-label' }, 'davon überfällig (' + plural(oi.overdue_count, 'Rechnung', 'Rechnungen') + ')'),
+        footLabel('davon überfällig (' + plural(oi.overdue_count, 'Rechnung', 'Rechnungen') + ')'),
         h('td', { class: 'num strong' }, fmtMoney(oi.overdue)),
         h('td', { class: 'hide-narrow' }),
       ),
       (oi.other_currencies || []).map((c) =>
-        h('tr', null, h('th', { colspan: 4, scope: 'row', class: 'foot-label' }, 'in ' + c.total.currency + ' (davon überfällig ' + fmtMoney(c.overdue) + ')'), h('td', { class: 'num' }, fmtMoney(c.total)), h('td', { class: 'hide-narrow' })),
+        h('tr', null, footLabel('in ' + c.total.currency + ' (davon überfällig ' + fmtMoney(c.overdue) + ')'), h('td', { class: 'num' }, fmtMoney(c.total)), h('td', { class: 'hide-narrow' })),
       ),
     ];
     replaceBody(
@@ -1389,7 +1400,7 @@
     fill('dl-skus', (v.open_orders || []).flatMap((o) => (o.lines || []).map((l) => l.sku)));
   }
 
-  function similarList(similar) {
+  function similarList(similar, customerId) {
     if (!similar.length) return h('p', { class: 'muted', testid: 'similar-none' }, 'Keine ähnlichen Fälle bekannt.');
     return h(
       'ul',
@@ -1415,7 +1426,7 @@
           t.resolution
             ? h('div', { class: 'resolution', testid: 'similar-resolution' }, 'Lösung: ' + t.resolution)
             : h('div', { class: 'muted small', testid: 'similar-resolution' }, 'Noch keine Lösung erfasst.'),
-          h('div', { class: 'small' }, link('/kunde/' + t.customer_id, null, 'Kunde ansehen')),
+          t.customer_id !== customerId ? h('div', { class: 'small' }, link('/kunde/' + t.customer_id, null, 'Fall eines anderen Kunden ansehen')) : null,
         );
       }),
     );
@@ -1464,7 +1475,7 @@
         });
         const t = res.complaint;
         inlineOk(msg, 'Reklamation „' + t.title + '“ erfasst' + (t.deadline ? ', Frist bis ' + fmtDateTime(t.deadline) : '') + '.');
-        result.replaceChildren(h('h3', { testid: 'similar-cases' }, 'Ähnliche Fälle'), similarList(res.similar || []));
+        result.replaceChildren(h('h3', { testid: 'similar-cases' }, 'Ähnliche Fälle'), similarList(res.similar || [], card.id));
         for (const el of [title, text, invoice, order, sku]) el.value = '';
         reloadCard(card);
       } catch (err) {

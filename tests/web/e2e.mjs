@@ -206,6 +206,7 @@ try {
 
   step('screenshot of the card (1280x900)');
   await page.evaluate(() => window.scrollTo(0, 0));
+  await page.mouse.move(0, 0);
   await page.screenshot({ path: path.join(shots, 'screenshot-kunde.png') });
 
   // --- history -----------------------------------------------------------------------------

@@ -1,0 +1,142 @@
+//! Shared by the API end-to-end tests: the demo workspace synced into a fresh store and
+//! served on loopback, with a token per role.
+
+#![allow(dead_code)]
+
+use kontor::api::auth::{Role, hash_token, new_token};
+use kontor::api::{AppState, serve};
+use kontor::config::Config;
+use kontor::store::DynStore;
+use kontor::sync::{self, SyncOptions};
+use kontor::testing::{TempGuard, temp_store};
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub struct World {
+    pub base: String,
+    pub tokens: BTreeMap<&'static str, String>,
+    pub http: reqwest::Client,
+    pub store: DynStore,
+    pub _guard: TempGuard,
+    pub _dir: tempfile::TempDir,
+    pub _erp: kontor_rest::mock::MockErp,
+    pub server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// The demo workspace, synced into a fresh store of `backend` and served on loopback.
+pub async fn world(backend: &str, extra_config: &str) -> World {
+    let (store, guard) = temp_store(backend).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    kontor::demo::write_workspace(dir.path()).unwrap();
+    let erp = kontor_rest::mock::MockErp::start("erpnext").await;
+    std::fs::write(
+        dir.path().join("secrets/erpnext"),
+        kontor_rest::mock::ERPNEXT_TOKEN,
+    )
+    .unwrap();
+    let text = format!("{}\n{extra_config}", kontor::demo::config(&erp.uri()));
+    let cfg = Config::parse("kontor.toml", &text, dir.path().to_path_buf(), Vec::new())
+        .unwrap_or_else(|d| panic!("{d:?}"));
+    let opts = SyncOptions {
+        node: "test".into(),
+        ..Default::default()
+    };
+    for c in &cfg.connectors {
+        let p = sync::prepare(&cfg, c).unwrap_or_else(|d| panic!("{d:?}"));
+        let r = sync::run(&store, &p, &opts).await.unwrap();
+        assert!(r.errors.is_empty(), "{}: {:?}", c.name, r.errors);
+    }
+    kontor::identity::resolve_store(&store, &cfg).await.unwrap();
+    let mut tokens = BTreeMap::new();
+    for role in Role::ALL {
+        let t = new_token();
+        store
+            .create_token(
+                &format!("test-{role}"),
+                role.as_str(),
+                Some("vertrieb-nord"),
+                &hash_token(&t),
+            )
+            .await
+            .unwrap();
+        tokens.insert(role.as_str(), t);
+    }
+    let revoked = new_token();
+    store
+        .create_token("gone", "sales", None, &hash_token(&revoked))
+        .await
+        .unwrap();
+    assert!(store.revoke_token("gone").await.unwrap());
+    tokens.insert("revoked", revoked);
+    let state = AppState::new(store.clone(), Arc::new(cfg)).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        serve(listener, state, std::future::pending())
+            .await
+            .unwrap();
+    });
+    World {
+        base,
+        tokens,
+        http: kontor::testing::http_client(),
+        store,
+        _guard: guard,
+        _dir: dir,
+        _erp: erp,
+        server,
+    }
+}
+
+impl World {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let url = format!("{}{path}", self.base);
+        let mut req = match method {
+            "POST" => self.http.post(&url),
+            "DELETE" => self.http.delete(&url),
+            _ => self.http.get(&url),
+        };
+        if let Some(t) = token {
+            let t = self.tokens.get(t).map_or(t, String::as_str);
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        let json = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("{method} {path}: not JSON: {text}"));
+        (status, json)
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call("GET", path, Some(token), None).await
+    }
+
+    /// The customer id of a source customer number (through the search).
+    pub async fn id_of(&self, customer_no: &str) -> i64 {
+        let (s, page) = self
+            .get(&format!("/api/v1/customers?q={customer_no}"), "sales")
+            .await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        page["hits"][0]["id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{customer_no}: {page}"))
+    }
+}
