@@ -68,12 +68,42 @@ enum Blocked {
     Guard(String),
 }
 
+/// A cluster's members and what its guards compare (interned: most clusters have one member).
 #[derive(Default)]
 struct Cluster {
     members: Vec<usize>,
-    systems: BTreeSet<String>,
-    vats: BTreeSet<String>,
-    glns: BTreeSet<String>,
+    systems: Vec<u32>,
+    vats: Vec<u32>,
+    glns: Vec<u32>,
+}
+
+/// Values as small numbers.
+#[derive(Default)]
+struct Interner<'a> {
+    ids: HashMap<&'a str, u32>,
+    names: Vec<&'a str>,
+}
+
+impl<'a> Interner<'a> {
+    fn id(&mut self, s: &'a str) -> u32 {
+        if let Some(&i) = self.ids.get(s) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.ids.insert(s, i);
+        self.names.push(s);
+        i
+    }
+}
+
+fn merge_sorted(into: &mut Vec<u32>, from: Vec<u32>) {
+    into.extend(from);
+    into.sort_unstable();
+    into.dedup();
+}
+
+fn disjoint(a: &[u32], b: &[u32]) -> bool {
+    !a.iter().any(|x| b.contains(x))
 }
 
 struct Edge {
@@ -86,6 +116,7 @@ struct Edge {
 struct Uf<'a> {
     parent: Vec<usize>,
     clusters: Vec<Cluster>,
+    interned: Interner<'a>,
     unlinked: HashMap<usize, Vec<usize>>,
     edges: Vec<Edge>,
     customers: &'a [SourceCustomer],
@@ -93,19 +124,27 @@ struct Uf<'a> {
 
 impl<'a> Uf<'a> {
     fn new(customers: &'a [SourceCustomer]) -> Self {
+        let mut interned = Interner::default();
+        let list = |values: &'a [String], interned: &mut Interner<'a>| {
+            let mut v: Vec<u32> = values.iter().map(|s| interned.id(s)).collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
         let clusters = customers
             .iter()
             .enumerate()
             .map(|(i, c)| Cluster {
                 members: vec![i],
-                systems: BTreeSet::from([c.key.system.clone()]),
-                vats: c.vat_ids.iter().cloned().collect(),
-                glns: c.glns.iter().cloned().collect(),
+                systems: vec![interned.id(&c.key.system)],
+                vats: list(&c.vat_ids, &mut interned),
+                glns: list(&c.glns, &mut interned),
             })
             .collect();
         Self {
             parent: (0..customers.len()).collect(),
             clusters,
+            interned,
             unlinked: HashMap::new(),
             edges: Vec::new(),
             customers,
@@ -140,13 +179,14 @@ impl<'a> Uf<'a> {
             return None;
         }
         let (a, b) = (&self.clusters[ra], &self.clusters[rb]);
-        if let Some(s) = a.systems.intersection(&b.systems).next() {
+        if let Some(s) = a.systems.iter().find(|s| b.systems.contains(s)) {
             return Some(Blocked::Guard(format!(
-                "both are customers of {s} under different numbers"
+                "both are customers of {} under different numbers",
+                self.interned.names[*s as usize]
             )));
         }
         for (what, x, y) in [("VAT IDs", &a.vats, &b.vats), ("GLNs", &a.glns, &b.glns)] {
-            if !x.is_empty() && !y.is_empty() && x.is_disjoint(y) {
+            if !x.is_empty() && !y.is_empty() && disjoint(x, y) {
                 return Some(Blocked::Guard(format!("different {what}")));
             }
         }
@@ -178,9 +218,9 @@ impl<'a> Uf<'a> {
         let moved = std::mem::take(&mut self.clusters[small]);
         let target = &mut self.clusters[big];
         target.members.extend(moved.members);
-        target.systems.extend(moved.systems);
-        target.vats.extend(moved.vats);
-        target.glns.extend(moved.glns);
+        merge_sorted(&mut target.systems, moved.systems);
+        merge_sorted(&mut target.vats, moved.vats);
+        merge_sorted(&mut target.glns, moved.glns);
         self.parent[small] = big;
         self.edges.push(Edge {
             a,
@@ -299,6 +339,7 @@ pub fn resolve(input: ResolveInput<'_>, opts: &ResolveOptions) -> Resolution {
             let _ = uf.union(a, b, "manual", "confirmed by ops", true);
         }
     }
+    tracing::debug!("identity: rules applied");
     let mut cands = Candidates::new();
     // Held-back candidates by their final clusters (they may have been merged since).
     for ((a, b), (score, rule, reason)) in held_back {
@@ -308,6 +349,7 @@ pub fn resolve(input: ResolveInput<'_>, opts: &ResolveOptions) -> Resolution {
         }
     }
     fuzzy(&mut uf, opts.suggest_threshold, &mut cands);
+    tracing::debug!(candidates = cands.len(), "identity: fuzzy rules applied");
 
     let roots: Vec<usize> = (0..customers.len()).filter(|&i| uf.find(i) == i).collect();
     let clusters: Vec<Vec<usize>> = roots
@@ -371,19 +413,21 @@ struct Prepared {
     sound: String,
 }
 
-/// Blocking keys of a name: its sound (Kölner Phonetik of the words, in any order) and the
-/// start and end of its letters without spaces ("Alpen Technik" = "Alpentechnik"). Two names
-/// are compared only when they share one: near-duplicates do, different companies rarely.
-fn blocking_keys(p: &Prepared) -> Vec<String> {
-    let compact: Vec<char> = p.key.chars().filter(|c| *c != ' ').collect();
+/// Blocking keys of a name: its sound (Kölner Phonetik of the words, in any order) and its
+/// letters without spaces ("Alpen Technik" = "Alpentechnik"). Two names are compared only
+/// when they share one: near-duplicates do, different companies rarely.
+fn blocking_keys(p: &Prepared) -> Vec<u64> {
+    let hash = |s: &str| {
+        let h = blake3::hash(s.as_bytes());
+        u64::from_le_bytes(h.as_bytes()[..8].try_into().unwrap_or_default())
+    };
+    let compact: String = p.key.chars().filter(|c| *c != ' ').collect();
     let mut out = Vec::new();
     if !p.sound.is_empty() {
-        out.push(format!("s:{}", p.sound));
+        out.push(hash(&format!("s:{}", p.sound)));
     }
-    if compact.len() >= 4 {
-        let head: String = compact.iter().take(5).collect();
-        let tail: String = compact[compact.len().saturating_sub(3)..].iter().collect();
-        out.push(format!("c:{head}|{tail}"));
+    if compact.chars().count() >= 4 {
+        out.push(hash(&format!("c:{compact}")));
     }
     out
 }
@@ -395,7 +439,7 @@ const MAX_BLOCK: usize = 50;
 fn fuzzy(uf: &mut Uf<'_>, threshold: f64, out: &mut Candidates) {
     let customers = uf.customers;
     // (postcode, blocking key) → clusters, with the cluster's prepared names.
-    let mut blocks: BTreeMap<(String, String), BTreeSet<usize>> = BTreeMap::new();
+    let mut blocks: HashMap<(String, u64), Vec<usize>> = HashMap::new();
     let mut names: HashMap<usize, Vec<Prepared>> = HashMap::new();
     for (i, c) in customers.iter().enumerate() {
         if c.names.is_empty() || c.postcodes.is_empty() {
@@ -424,20 +468,23 @@ fn fuzzy(uf: &mut Uf<'_>, threshold: f64, out: &mut Candidates) {
             let postcode: String = p.chars().filter(|c| !c.is_whitespace()).collect();
             for prep in names.get(&root).into_iter().flatten() {
                 for b in blocking_keys(prep) {
-                    blocks
-                        .entry((postcode.clone(), b))
-                        .or_default()
-                        .insert(root);
+                    let block = blocks.entry((postcode.clone(), b)).or_default();
+                    if !block.contains(&root) {
+                        block.push(root);
+                    }
                 }
             }
         }
     }
-    let mut compared: BTreeSet<(usize, usize)> = BTreeSet::new();
-    for ((postcode, _), roots) in blocks {
+    let mut compared: std::collections::HashSet<(usize, usize)> = Default::default();
+    // Deterministic order (the candidates keep the best score per pair either way).
+    let mut blocks: Vec<((String, u64), Vec<usize>)> = blocks.into_iter().collect();
+    blocks.sort_unstable();
+    for ((postcode, _), mut roots) in blocks {
         if roots.len() < 2 || roots.len() > MAX_BLOCK {
             continue;
         }
-        let roots: Vec<usize> = roots.into_iter().collect();
+        roots.sort_unstable();
         for (x, &ra) in roots.iter().enumerate() {
             for &rb in &roots[x + 1..] {
                 if !compared.insert((ra, rb)) {

@@ -69,6 +69,7 @@ pub async fn resolve_store(
     let opts = options(cfg);
     let known: BTreeSet<&str> = systems.values().map(String::as_str).collect();
     for _ in 0..8 {
+        let started = std::time::Instant::now();
         let mut snap = store.identity_snapshot(false).await?;
         let rescan = snap.systems != systems;
         if rescan {
@@ -82,16 +83,19 @@ pub async fn resolve_store(
                     .or_insert_with(|| SourceCustomer::new(k.key.clone()));
             }
         }
-        for r in &snap.customers {
-            let Some(system) = systems.get(&r.connector) else {
-                continue;
-            };
-            let key = KeyId::new(system.clone(), r.customer_no.clone());
-            customers
-                .entry(key.clone())
-                .or_insert_with(|| SourceCustomer::new(key))
-                .add(&r.data);
-        }
+        // Customer records one by one: only what identity compares is kept.
+        store
+            .each_customer_row("customer", &mut |r| {
+                let Some(system) = systems.get(&r.connector) else {
+                    return;
+                };
+                let key = KeyId::new(system.clone(), r.customer_no);
+                customers
+                    .entry(key.clone())
+                    .or_insert_with(|| SourceCustomer::new(key))
+                    .add(&r.data);
+            })
+            .await?;
         for (connector, no) in &snap.doc_keys {
             if let Some(system) = systems.get(connector) {
                 let key = KeyId::new(system.clone(), no.clone());
@@ -114,6 +118,11 @@ pub async fn resolve_store(
                 )
             })
             .collect();
+        tracing::debug!(
+            ms = started.elapsed().as_millis() as u64,
+            keys = customers.len(),
+            "identity: snapshot read"
+        );
         let res = resolve(
             ResolveInput {
                 customers: &customers,
@@ -124,6 +133,10 @@ pub async fn resolve_store(
                 next_id: snap.max_id + 1,
             },
             &opts,
+        );
+        tracing::debug!(
+            ms = started.elapsed().as_millis() as u64,
+            "identity: resolved"
         );
         let old: HashMap<&KeyId, &KeyRow> = snap.keys.iter().map(|k| (&k.key, k)).collect();
         let upsert: Vec<KeyRow> = res
@@ -189,7 +202,13 @@ pub async fn resolve_store(
             .filter(|(id, _, status)| status == "open" && !found.contains(id))
             .map(|(id, _, _)| *id)
             .collect();
-        if store.apply_identity(&changes).await? {
+        let applied = store.apply_identity(&changes).await?;
+        tracing::debug!(
+            ms = started.elapsed().as_millis() as u64,
+            applied,
+            "identity: written"
+        );
+        if applied {
             let summary = ResolveSummary {
                 customers: res.customers,
                 source_customers: customers.len(),

@@ -24,8 +24,7 @@ pub struct KeyRow {
 pub struct IdentitySnapshot {
     pub generation: i64,
     pub keys: Vec<KeyRow>,
-    /// Open customer records.
-    pub customers: Vec<CustomerRow>,
+
     /// (connector, customer number) of records synced since the last scan (all with
     /// `rescan`).
     pub doc_keys: Vec<(String, String)>,
@@ -117,7 +116,17 @@ pub trait IdentityStore: Send + Sync {
     async fn set_suggestion_status(&self, id: i64, status: &str) -> Result<(), StoreError>;
     async fn customer_keys(&self) -> Result<Vec<KeyRow>, StoreError>;
     /// Open records of `entity` (`customer`, `contact_person`), read compactly row by row.
-    async fn customer_rows(&self, entity: &str) -> Result<Vec<CustomerRow>, StoreError>;
+    async fn customer_rows(&self, entity: &str) -> Result<Vec<CustomerRow>, StoreError> {
+        let mut out = Vec::new();
+        self.each_customer_row(entity, &mut |r| out.push(r)).await?;
+        Ok(out)
+    }
+    /// The same, one at a time (constant memory).
+    async fn each_customer_row(
+        &self,
+        entity: &str,
+        f: &mut (dyn FnMut(CustomerRow) + Send),
+    ) -> Result<(), StoreError>;
     async fn keys_of(&self, customer_id: i64) -> Result<Vec<KeyRow>, StoreError>;
     /// The id an alias was merged into.
     async fn alias_target(&self, id: i64) -> Result<Option<i64>, StoreError>;
@@ -228,7 +237,6 @@ macro_rules! identity_store {
                     .min(running.map_or(i64::MAX, |r| r - 1))
                     .max(scanned);
                 let keys = self.customer_keys().await?;
-                let customers = self.customer_rows("customer").await?;
                 let doc_keys = sqlx::query(
                     "SELECT DISTINCT connector, customer_no FROM records \
                      WHERE run_id > $1 AND run_id <= $2 AND customer_no IS NOT NULL AND customer_no <> ''",
@@ -291,7 +299,6 @@ macro_rules! identity_store {
                 Ok(IdentitySnapshot {
                     generation,
                     keys,
-                    customers,
                     doc_keys,
                     scan_to,
                     systems,
@@ -501,7 +508,11 @@ macro_rules! identity_store {
                 Ok(rows.iter().map(|r| key_row!(r)).collect::<Result<_, sqlx::Error>>()?)
             }
 
-            async fn customer_rows(&self, entity: &str) -> Result<Vec<CustomerRow>, StoreError> {
+            async fn each_customer_row(
+                &self,
+                entity: &str,
+                f: &mut (dyn FnMut(CustomerRow) + Send),
+            ) -> Result<(), StoreError> {
                 use futures::TryStreamExt;
                 use sqlx::Row;
                 let mut rows = sqlx::query(
@@ -510,10 +521,9 @@ macro_rules! identity_store {
                 )
                 .bind(entity)
                 .fetch(self.pool());
-                let mut out = Vec::new();
                 while let Some(r) = rows.try_next().await? {
                     let data: &str = r.try_get("data")?;
-                    out.push(CustomerRow {
+                    f(CustomerRow {
                         connector: r.try_get("connector")?,
                         entity: r.try_get("entity")?,
                         customer_no: r.try_get("customer_no")?,
@@ -521,7 +531,7 @@ macro_rules! identity_store {
                         data: serde_json::from_str::<CustomerData>(data).unwrap_or_default(),
                     });
                 }
-                Ok(out)
+                Ok(())
             }
 
             async fn keys_of(&self, customer_id: i64) -> Result<Vec<KeyRow>, StoreError> {
