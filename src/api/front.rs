@@ -1,39 +1,34 @@
-//! Front-office routes: timeline and contacts, incoming calls (screen-pop), reminders,
-//! complaints with similar cases; for ops: erasure, export, audit log, team reports.
+//! Front-office routes: timeline and contacts, incoming calls (screen-pop) and
+//! reminders (complaints: [`super::cases`], privacy and reports: [`super::privacy`]).
 
-use super::auth::{CUSTOMER_READERS, OPERATORS, PHONE_LOOKUP, Role};
+use super::auth::{CUSTOMER_READERS, PHONE_LOOKUP, Role};
 use super::error::{ApiError, ErrorBody};
 use super::handlers::{path, query, today};
 use super::state::{AppState, Caller};
-use crate::front::complaints::{self, ComplaintError, NewComplaint, SimilarCase};
-use crate::front::privacy::{ErasureSummary, Person, PersonExport};
-use crate::front::reports::ContactReport;
 use crate::front::screenpop::{ScreenPop, summary};
 use crate::front::timeline::{KINDS, TimelinePage, timeline};
-use crate::store::{
-    Activity, AuditEntry, NewActivity, NewReminder, Reminder, ReminderFilter, Ticket,
-};
+use crate::store::{Activity, NewActivity, NewReminder, Reminder, ReminderFilter};
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::sync::Arc;
 
-fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+pub(super) fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     b.map(|Json(v)| v)
         .map_err(|e| ApiError::bad_request(e.body_text()))
 }
 
-fn id(raw: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
+pub(super) fn id(raw: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
     let raw = path(raw)?;
     raw.parse()
         .map_err(|_| ApiError::bad_request(format!("`{raw}` is not a number")))
 }
 
 /// The customer must exist (in the directory).
-fn customer_known(state: &AppState, id: i64) -> Result<(), ApiError> {
+pub(super) fn customer_known(state: &AppState, id: i64) -> Result<(), ApiError> {
     if state.directory().entry(id).is_none() {
         return Err(ApiError::not_found(format!("no customer {id}")));
     }
@@ -397,288 +392,5 @@ pub async fn reminder_snooze(
             .reminder(rid)
             .await?
             .ok_or_else(|| ApiError::not_found("vanished"))?,
-    ))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct ComplaintRequest {
-    pub customer_id: i64,
-    /// A configured category (`[complaints] categories`), e.g. lieferung, qualitaet, rechnung.
-    pub category: String,
-    pub title: String,
-    #[serde(default)]
-    pub text: String,
-    pub invoice_ref: Option<String>,
-    pub order_ref: Option<String>,
-    pub sku: Option<String>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ComplaintCreated {
-    pub complaint: Ticket,
-    /// Known cases like it (same item, order or invoice; similar text), with their resolution.
-    pub similar: Vec<SimilarCase>,
-}
-
-fn complaint_error(e: ComplaintError) -> ApiError {
-    match e {
-        ComplaintError::Invalid(m) => ApiError::bad_request(m),
-        ComplaintError::Store(s) => s.into(),
-    }
-}
-
-/// Files a complaint; answers with similar known cases.
-#[utoipa::path(post, path = "/api/v1/complaints", tag = "front office", request_body = ComplaintRequest,
-    security(("bearer" = [])),
-    responses((status = 201, body = ComplaintCreated), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn add_complaint(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    req: Result<Json<ComplaintRequest>, JsonRejection>,
-) -> Result<(StatusCode, Json<ComplaintCreated>), ApiError> {
-    caller.require(CUSTOMER_READERS)?;
-    let r = body(req)?;
-    customer_known(&state, r.customer_id)?;
-    let (complaint, similar) = complaints::create(
-        &state.store,
-        &state.cfg.complaints,
-        NewComplaint {
-            customer_id: r.customer_id,
-            category: r.category,
-            title: r.title,
-            text: r.text,
-            invoice_ref: r.invoice_ref,
-            order_ref: r.order_ref,
-            sku: r.sku,
-            team: caller.team.clone(),
-        },
-    )
-    .await
-    .map_err(complaint_error)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(ComplaintCreated { complaint, similar }),
-    ))
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ComplaintParams {
-    pub customer_id: Option<i64>,
-    /// Only open ones (not resolved or closed).
-    pub open: Option<bool>,
-    pub limit: Option<i64>,
-}
-
-/// Complaints, newest first.
-#[utoipa::path(get, path = "/api/v1/complaints", tag = "front office", params(ComplaintParams),
-    security(("bearer" = [])),
-    responses((status = 200, body = Vec<Ticket>), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn list_complaints(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    params: Result<Query<ComplaintParams>, QueryRejection>,
-) -> Result<Json<Vec<Ticket>>, ApiError> {
-    caller.require(CUSTOMER_READERS)?;
-    let p = query(params)?;
-    let limit = p.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request("limit must be between 1 and 1000"));
-    }
-    Ok(Json(
-        state
-            .store
-            .tickets(p.customer_id, p.open.unwrap_or(false), limit)
-            .await?,
-    ))
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ComplaintDetail {
-    pub complaint: Ticket,
-    pub similar: Vec<SimilarCase>,
-}
-
-/// One complaint with its similar cases.
-#[utoipa::path(get, path = "/api/v1/complaints/{id}", tag = "front office", params(("id" = i64, Path)),
-    security(("bearer" = [])),
-    responses((status = 200, body = ComplaintDetail), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn complaint(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    tid: Result<Path<String>, PathRejection>,
-) -> Result<Json<ComplaintDetail>, ApiError> {
-    caller.require(CUSTOMER_READERS)?;
-    let tid = id(tid)?;
-    let t = state
-        .store
-        .ticket(tid)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no complaint {tid}")))?;
-    let similar = complaints::similar(&state.store, &t, 5).await?;
-    Ok(Json(ComplaintDetail {
-        complaint: t,
-        similar,
-    }))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct StatusRequest {
-    /// new → in_progress → waiting → resolved → closed
-    pub status: String,
-    /// How it was resolved (kept and shown with similar cases).
-    pub resolution: Option<String>,
-}
-
-/// Moves a complaint along its workflow.
-#[utoipa::path(post, path = "/api/v1/complaints/{id}/status", tag = "front office", params(("id" = i64, Path)),
-    request_body = StatusRequest, security(("bearer" = [])),
-    responses((status = 200, body = Ticket), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody),
-        (status = 409, description = "Not allowed from the current status", body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn complaint_status(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    tid: Result<Path<String>, PathRejection>,
-    req: Result<Json<StatusRequest>, JsonRejection>,
-) -> Result<Json<Ticket>, ApiError> {
-    caller.require(CUSTOMER_READERS)?;
-    let tid = id(tid)?;
-    let r = body(req)?;
-    if !complaints::STATUSES.contains(&r.status.as_str()) {
-        return Err(ApiError::bad_request(format!(
-            "status: {}",
-            complaints::STATUSES.join(", ")
-        )));
-    }
-    let t = state
-        .store
-        .ticket(tid)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no complaint {tid}")))?;
-    if !complaints::allowed(&t.status, &r.status) {
-        return Err(ApiError::conflict(format!(
-            "{} → {} is not allowed",
-            t.status, r.status
-        )));
-    }
-    if r.status == "resolved"
-        && r.resolution.as_deref().is_none_or(|s| s.trim().is_empty())
-        && t.resolution.is_none()
-    {
-        return Err(ApiError::bad_request(
-            "say how it was resolved (resolution)",
-        ));
-    }
-    state
-        .store
-        .set_ticket_status(tid, &r.status, r.resolution.as_deref())
-        .await?;
-    Ok(Json(
-        state
-            .store
-            .ticket(tid)
-            .await?
-            .ok_or_else(|| ApiError::not_found("vanished"))?,
-    ))
-}
-
-/// Erases a person everywhere (role ops); a later sync does not bring the data back.
-#[utoipa::path(post, path = "/api/v1/privacy/erase", tag = "privacy", request_body = Person,
-    security(("bearer" = [])),
-    responses((status = 200, body = ErasureSummary), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn erase(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    req: Result<Json<Person>, JsonRejection>,
-) -> Result<Json<ErasureSummary>, ApiError> {
-    caller.require(OPERATORS)?;
-    let p = body(req)?;
-    let s = crate::front::privacy::erase(&state.store, &p, &state.cfg.identity.phone_region)
-        .await
-        .map_err(|e| match e {
-            crate::store::StoreError::Data(m) => ApiError::bad_request(m),
-            other => other.into(),
-        })?;
-    state.refresh_directory(true).await?;
-    Ok(Json(s))
-}
-
-/// Everything stored about a person (role ops).
-#[utoipa::path(post, path = "/api/v1/privacy/export", tag = "privacy", request_body = Person,
-    security(("bearer" = [])),
-    responses((status = 200, body = PersonExport), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn export(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    req: Result<Json<Person>, JsonRejection>,
-) -> Result<Json<PersonExport>, ApiError> {
-    caller.require(OPERATORS)?;
-    let p = body(req)?;
-    if p.email.is_none() && p.phone.is_none() && p.name.is_none() {
-        return Err(ApiError::bad_request(
-            "name an e-mail, a phone number or a name",
-        ));
-    }
-    Ok(Json(
-        crate::front::privacy::export(&state.store, &p, &state.cfg.identity.phone_region).await?,
-    ))
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AuditParams {
-    pub customer_id: Option<i64>,
-    pub limit: Option<i64>,
-}
-
-/// Who opened which customer (role ops; kept 90 days).
-#[utoipa::path(get, path = "/api/v1/audit", tag = "privacy", params(AuditParams), security(("bearer" = [])),
-    responses((status = 200, body = Vec<AuditEntry>), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn audit(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    params: Result<Query<AuditParams>, QueryRejection>,
-) -> Result<Json<Vec<AuditEntry>>, ApiError> {
-    caller.require(OPERATORS)?;
-    let p = query(params)?;
-    let limit = p.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request("limit must be between 1 and 1000"));
-    }
-    Ok(Json(state.store.audit_entries(p.customer_id, limit).await?))
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ReportParams {
-    pub from: DateTime<Utc>,
-    pub to: DateTime<Utc>,
-}
-
-/// Contacts per team in a period (role ops): teams below the minimum group size are not shown
-/// on their own; there is no report per person.
-#[utoipa::path(get, path = "/api/v1/reports/contacts", tag = "privacy", params(ReportParams),
-    security(("bearer" = [])),
-    responses((status = 200, body = ContactReport), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn contact_report(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    params: Result<Query<ReportParams>, QueryRejection>,
-) -> Result<Json<ContactReport>, ApiError> {
-    caller.require(OPERATORS)?;
-    let p = query(params)?;
-    if p.to <= p.from {
-        return Err(ApiError::bad_request("to must be after from"));
-    }
-    Ok(Json(
-        crate::front::reports::contacts(&state.store, &state.cfg.privacy, p.from, p.to).await?,
     ))
 }

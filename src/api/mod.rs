@@ -2,10 +2,12 @@
 //! as JSON, OpenAPI generated from the code at `/api/v1/openapi.json`.
 
 pub mod auth;
+mod cases;
 pub mod error;
 mod front;
 mod handlers;
 mod ops;
+mod privacy;
 pub mod state;
 mod watch;
 mod web;
@@ -27,8 +29,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         handlers::healthz, ops::runs, ops::start_sync, ops::suggestions, ops::confirm, ops::reject,
         ops::merge, ops::split, front::customer_timeline, front::add_activity, front::incoming_call,
         front::screenpop, front::add_reminder, front::reminders, front::reminder_done,
-        front::reminder_snooze, front::add_complaint, front::list_complaints, front::complaint,
-        front::complaint_status, front::erase, front::export, front::audit, front::contact_report
+        front::reminder_snooze, cases::add_complaint, cases::list_complaints, cases::complaint,
+        cases::complaint_status, privacy::erase, privacy::export, privacy::audit, privacy::contact_report
     ),
     modifiers(&BearerAuth),
     tags(
@@ -154,17 +156,17 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route(
             "/api/v1/complaints",
-            get(front::list_complaints).post(front::add_complaint),
+            get(cases::list_complaints).post(cases::add_complaint),
         )
-        .route("/api/v1/complaints/{id}", get(front::complaint))
+        .route("/api/v1/complaints/{id}", get(cases::complaint))
         .route(
             "/api/v1/complaints/{id}/status",
-            post(front::complaint_status),
+            post(cases::complaint_status),
         )
-        .route("/api/v1/privacy/erase", post(front::erase))
-        .route("/api/v1/privacy/export", post(front::export))
-        .route("/api/v1/audit", get(front::audit))
-        .route("/api/v1/reports/contacts", get(front::contact_report))
+        .route("/api/v1/privacy/erase", post(privacy::erase))
+        .route("/api/v1/privacy/export", post(privacy::export))
+        .route("/api/v1/audit", get(privacy::audit))
+        .route("/api/v1/reports/contacts", get(privacy::contact_report))
         .merge(web::routes());
     if state.cfg.server.metrics_listen.is_none() {
         r = r.route("/metrics", get(metrics));

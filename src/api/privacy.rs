@@ -1,0 +1,113 @@
+//! Ops routes for data protection: erasure, export, the audit log and team reports.
+
+use super::auth::OPERATORS;
+use super::error::{ApiError, ErrorBody};
+use super::front::body;
+use super::handlers::query;
+use super::state::{AppState, Caller};
+use crate::front::privacy::{ErasureSummary, Person, PersonExport};
+use crate::front::reports::ContactReport;
+use crate::store::AuditEntry;
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Query, State};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// Erases a person everywhere (role ops); a later sync does not bring the data back.
+#[utoipa::path(post, path = "/api/v1/privacy/erase", tag = "privacy", request_body = Person,
+    security(("bearer" = [])),
+    responses((status = 200, body = ErasureSummary), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn erase(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    req: Result<Json<Person>, JsonRejection>,
+) -> Result<Json<ErasureSummary>, ApiError> {
+    caller.require(OPERATORS)?;
+    let p = body(req)?;
+    let s = crate::front::privacy::erase(&state.store, &p, &state.cfg.identity.phone_region)
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::Data(m) => ApiError::bad_request(m),
+            other => other.into(),
+        })?;
+    state.refresh_directory(true).await?;
+    Ok(Json(s))
+}
+
+/// Everything stored about a person (role ops).
+#[utoipa::path(post, path = "/api/v1/privacy/export", tag = "privacy", request_body = Person,
+    security(("bearer" = [])),
+    responses((status = 200, body = PersonExport), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn export(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    req: Result<Json<Person>, JsonRejection>,
+) -> Result<Json<PersonExport>, ApiError> {
+    caller.require(OPERATORS)?;
+    let p = body(req)?;
+    if p.email.is_none() && p.phone.is_none() && p.name.is_none() {
+        return Err(ApiError::bad_request(
+            "name an e-mail, a phone number or a name",
+        ));
+    }
+    Ok(Json(
+        crate::front::privacy::export(&state.store, &p, &state.cfg.identity.phone_region).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditParams {
+    pub customer_id: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+/// Who opened which customer (role ops; kept 90 days).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "privacy", params(AuditParams), security(("bearer" = [])),
+    responses((status = 200, body = Vec<AuditEntry>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn audit(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    params: Result<Query<AuditParams>, QueryRejection>,
+) -> Result<Json<Vec<AuditEntry>>, ApiError> {
+    caller.require(OPERATORS)?;
+    let p = query(params)?;
+    let limit = p.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 1000"));
+    }
+    Ok(Json(state.store.audit_entries(p.customer_id, limit).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportParams {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+/// Contacts per team in a period (role ops): teams below the minimum group size are not shown
+/// on their own; there is no report per person.
+#[utoipa::path(get, path = "/api/v1/reports/contacts", tag = "privacy", params(ReportParams),
+    security(("bearer" = [])),
+    responses((status = 200, body = ContactReport), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn contact_report(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    params: Result<Query<ReportParams>, QueryRejection>,
+) -> Result<Json<ContactReport>, ApiError> {
+    caller.require(OPERATORS)?;
+    let p = query(params)?;
+    if p.to <= p.from {
+        return Err(ApiError::bad_request("to must be after from"));
+    }
+    Ok(Json(
+        crate::front::reports::contacts(&state.store, &state.cfg.privacy, p.from, p.to).await?,
+    ))
+}

@@ -1,0 +1,334 @@
+//! Store side of the front-office features: contact history, complaints (with a full-text
+//! index of German-stemmed words: FTS5 on SQLite, a GIN `tsvector` index on PostgreSQL),
+//! reminders, the audit log and erasure tombstones.
+
+use super::{Store, StoreError, StoredRecord};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+/// A call, e-mail, visit or note.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Activity {
+    pub id: i64,
+    pub customer_id: Option<i64>,
+    /// call | email | visit | note
+    pub kind: String,
+    /// in | out
+    pub direction: Option<String>,
+    pub at: DateTime<Utc>,
+    pub subject: Option<String>,
+    pub text: Option<String>,
+    /// The team that handled it (never a person).
+    pub team: Option<String>,
+    /// Calls: the other side's number (E.164).
+    pub phone: Option<String>,
+    /// api | cti | import
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewActivity {
+    pub customer_id: Option<i64>,
+    pub kind: String,
+    pub direction: Option<String>,
+    pub at: DateTime<Utc>,
+    pub subject: Option<String>,
+    pub text: Option<String>,
+    pub team: Option<String>,
+    pub phone: Option<String>,
+    pub source: String,
+}
+
+/// A complaint or service ticket.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Ticket {
+    pub id: i64,
+    pub customer_id: i64,
+    pub category: String,
+    pub title: String,
+    pub text: String,
+    pub invoice_ref: Option<String>,
+    pub order_ref: Option<String>,
+    pub sku: Option<String>,
+    /// new | in_progress | waiting | resolved | closed
+    pub status: String,
+    pub deadline: Option<DateTime<Utc>>,
+    pub resolution: Option<String>,
+    pub team: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// Past its deadline and not resolved.
+    pub overdue: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewTicket {
+    pub customer_id: i64,
+    pub category: String,
+    pub title: String,
+    pub text: String,
+    pub invoice_ref: Option<String>,
+    pub order_ref: Option<String>,
+    pub sku: Option<String>,
+    pub deadline: Option<DateTime<Utc>>,
+    pub team: Option<String>,
+    /// German-stemmed words of title and text.
+    pub terms: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Reminder {
+    pub id: i64,
+    pub customer_id: Option<i64>,
+    pub title: String,
+    pub due_date: NaiveDate,
+    pub assignee: Option<String>,
+    /// open | done | snoozed
+    pub status: String,
+    pub snoozed_until: Option<NaiveDate>,
+    /// manual, or the rule that suggested it.
+    pub source: String,
+    pub reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub done_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewReminder {
+    pub customer_id: Option<i64>,
+    pub title: String,
+    pub due_date: NaiveDate,
+    pub assignee: Option<String>,
+    pub source: String,
+    pub reason: Option<String>,
+    /// Suggested reminders: their identity (never created twice).
+    pub rule_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ReminderFilter {
+    pub customer_id: Option<i64>,
+    pub assignee: Option<String>,
+    /// Open (or snoozed past their date) and due on or before this day.
+    pub due_by: Option<NaiveDate>,
+    pub include_done: bool,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub token_name: String,
+    pub role: String,
+    pub action: String,
+    pub customer_id: Option<i64>,
+}
+
+#[async_trait]
+pub trait FrontStore: Send + Sync {
+    async fn add_activity(&self, a: &NewActivity) -> Result<i64, StoreError>;
+    /// A customer's activities, newest first, before (`at`, `id`) when paging.
+    async fn activities(
+        &self,
+        customer_id: i64,
+        before: Option<(DateTime<Utc>, i64)>,
+        limit: i64,
+    ) -> Result<Vec<Activity>, StoreError>;
+    /// When the customer was last contacted.
+    async fn last_contacts(&self) -> Result<Vec<(i64, DateTime<Utc>)>, StoreError>;
+    /// Contacts per team in a period.
+    async fn contacts_by_team(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(Option<String>, String, i64)>, StoreError>;
+
+    async fn add_ticket(&self, t: &NewTicket) -> Result<i64, StoreError>;
+    async fn ticket(&self, id: i64) -> Result<Option<Ticket>, StoreError>;
+    async fn tickets(
+        &self,
+        customer_id: Option<i64>,
+        open_only: bool,
+        limit: i64,
+    ) -> Result<Vec<Ticket>, StoreError>;
+    async fn set_ticket_status(
+        &self,
+        id: i64,
+        status: &str,
+        resolution: Option<&str>,
+    ) -> Result<(), StoreError>;
+    /// Tickets whose stemmed words share any of `terms`, best first: (id, score).
+    async fn tickets_matching(
+        &self,
+        terms: &[String],
+        limit: i64,
+    ) -> Result<Vec<(i64, f64)>, StoreError>;
+    /// Tickets about the same item, order or invoice.
+    async fn tickets_about(
+        &self,
+        sku: Option<&str>,
+        order_ref: Option<&str>,
+        invoice_ref: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<i64>, StoreError>;
+
+    /// `None` when a reminder with the same `rule_key` exists (done ones too).
+    async fn add_reminder(&self, r: &NewReminder) -> Result<Option<i64>, StoreError>;
+    /// Adds many in one transaction (multi-row statements); returns how many were new.
+    async fn add_reminders(&self, rs: &[NewReminder]) -> Result<u64, StoreError>;
+    async fn reminder(&self, id: i64) -> Result<Option<Reminder>, StoreError>;
+    async fn reminders(&self, f: &ReminderFilter) -> Result<Vec<Reminder>, StoreError>;
+    async fn set_reminder(
+        &self,
+        id: i64,
+        status: &str,
+        snoozed_until: Option<NaiveDate>,
+    ) -> Result<(), StoreError>;
+
+    async fn audit(
+        &self,
+        token_name: &str,
+        role: &str,
+        action: &str,
+        customer_id: Option<i64>,
+    ) -> Result<(), StoreError>;
+    async fn audit_entries(
+        &self,
+        customer_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Deletes what is older than its retention: (table, rows).
+    async fn purge_before(&self, table: &str, before: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    async fn add_tombstone(&self, kind: &str, hash: &str) -> Result<(), StoreError>;
+    async fn tombstones(&self) -> Result<Vec<(String, String)>, StoreError>;
+    /// Replaces a stored record's data (erasure) and its hash.
+    async fn replace_record_data(
+        &self,
+        connector: &str,
+        entity: &str,
+        external_id: &str,
+        data: &str,
+        hash: &str,
+    ) -> Result<(), StoreError>;
+    /// Anonymises activities with this phone number or mentioning `needles` in their text.
+    async fn erase_activities(
+        &self,
+        phones: &[String],
+        needles: &[String],
+    ) -> Result<u64, StoreError>;
+    /// Activities with this phone number or mentioning `needles`.
+    async fn activities_about(
+        &self,
+        phones: &[String],
+        needles: &[String],
+    ) -> Result<Vec<Activity>, StoreError>;
+    /// Removes `needles` from ticket texts.
+    async fn erase_in_tickets(&self, needles: &[String]) -> Result<u64, StoreError>;
+    /// Tickets mentioning `needles`.
+    async fn tickets_mentioning(&self, needles: &[String]) -> Result<Vec<Ticket>, StoreError>;
+    /// Calls `f` with (connector, customer number, data) of every open record of `entity`,
+    /// streamed (constant memory).
+    async fn for_each_record(
+        &self,
+        entity: &str,
+        f: &mut (dyn for<'a> FnMut(&'a str, Option<&'a str>, &'a str) + Send),
+    ) -> Result<u64, StoreError>;
+    /// When a periodic job last ran.
+    async fn job_last_run(&self, name: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
+    async fn job_ran(&self, name: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Records (customer, contact person) with one of these e-mails, phones or names.
+    async fn records_of_person(
+        &self,
+        emails: &[String],
+        phones: &[String],
+        names: &[String],
+    ) -> Result<Vec<StoredRecord>, StoreError>;
+}
+
+macro_rules! activity {
+    ($r:expr) => {{
+        use sqlx::Row;
+        let r = $r;
+        (|| -> Result<Activity, sqlx::Error> {
+            Ok(Activity {
+                id: r.try_get("id")?,
+                customer_id: r.try_get("customer_id")?,
+                kind: r.try_get("kind")?,
+                direction: r.try_get("direction")?,
+                at: r.try_get("at")?,
+                subject: r.try_get("subject")?,
+                text: r.try_get("text")?,
+                team: r.try_get("team")?,
+                phone: r.try_get("phone")?,
+                source: r.try_get("source")?,
+            })
+        })()
+    }};
+}
+
+macro_rules! ticket {
+    ($r:expr) => {{
+        use sqlx::Row;
+        let r = $r;
+        (|| -> Result<Ticket, sqlx::Error> {
+            let status: String = r.try_get("status")?;
+            let deadline: Option<DateTime<Utc>> = r.try_get("deadline")?;
+            Ok(Ticket {
+                overdue: deadline.is_some_and(|d| d < Utc::now())
+                    && !["resolved", "closed"].contains(&status.as_str()),
+                id: r.try_get("id")?,
+                customer_id: r.try_get("customer_id")?,
+                category: r.try_get("category")?,
+                title: r.try_get("title")?,
+                text: r.try_get("text")?,
+                invoice_ref: r.try_get("invoice_ref")?,
+                order_ref: r.try_get("order_ref")?,
+                sku: r.try_get("sku")?,
+                status,
+                deadline,
+                resolution: r.try_get("resolution")?,
+                team: r.try_get("team")?,
+                created_at: r.try_get("created_at")?,
+                updated_at: r.try_get("updated_at")?,
+                resolved_at: r.try_get("resolved_at")?,
+            })
+        })()
+    }};
+}
+
+macro_rules! reminder {
+    ($r:expr) => {{
+        use sqlx::Row;
+        let r = $r;
+        (|| -> Result<Reminder, sqlx::Error> {
+            Ok(Reminder {
+                id: r.try_get("id")?,
+                customer_id: r.try_get("customer_id")?,
+                title: r.try_get("title")?,
+                due_date: r.try_get("due_date")?,
+                assignee: r.try_get("assignee")?,
+                status: r.try_get("status")?,
+                snoozed_until: r.try_get("snoozed_until")?,
+                source: r.try_get("source")?,
+                reason: r.try_get("reason")?,
+                created_at: r.try_get("created_at")?,
+                done_at: r.try_get("done_at")?,
+            })
+        })()
+    }};
+}
+
+/// A `LIKE` pattern that matches `needle` literally anywhere.
+fn contains_pattern(needle: &str) -> String {
+    let escaped = needle
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+mod sql;

@@ -1,0 +1,298 @@
+//! Store side of identity resolution, the merged view and API tokens: the same SQL on both
+//! backends (`$N` placeholders work on SQLite too), written once by [`identity_store!`].
+
+use super::{StoreError, StoredRecord};
+use crate::identity::attrs::{CustomerData, CustomerRow};
+use crate::identity::{Decision, DecisionKind, KeyId, MatchedOn, NewSuggestion};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// A source customer's place as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyRow {
+    pub key: KeyId,
+    pub customer_id: i64,
+    pub home_id: i64,
+    pub rule: String,
+    pub matched_on: Option<MatchedOn>,
+}
+
+/// Everything a resolution reads, as of one generation.
+#[derive(Debug, Clone, Default)]
+pub struct IdentitySnapshot {
+    pub generation: i64,
+    pub keys: Vec<KeyRow>,
+
+    /// (connector, customer number) of records synced since the last scan (all with
+    /// `rescan`).
+    pub doc_keys: Vec<(String, String)>,
+    /// Runs up to this id are scanned once the changes are applied.
+    pub scan_to: i64,
+    /// connector → system as of the last resolution.
+    pub systems: BTreeMap<String, String>,
+    pub decisions: Vec<Decision>,
+    pub aliases: BTreeMap<i64, i64>,
+    /// The largest customer id ever given.
+    pub max_id: i64,
+    /// Open and obsolete suggestions (decided ones stay as they are).
+    pub suggestions: Vec<(i64, NewSuggestion, String)>,
+}
+
+/// What a resolution writes; applied only if the generation did not move meanwhile.
+#[derive(Debug, Clone, Default)]
+pub struct IdentityChanges {
+    pub generation: i64,
+    pub scan_to: i64,
+    /// Replaces connector → system when set.
+    pub systems: Option<BTreeMap<String, String>>,
+    pub upsert: Vec<KeyRow>,
+    pub delete: Vec<KeyId>,
+    pub alias_upsert: Vec<(i64, i64)>,
+    pub alias_delete: Vec<i64>,
+    /// New suggestions (a pair decided already is left as it is).
+    pub suggestion_insert: Vec<NewSuggestion>,
+    /// Suggestions found again, changed or obsolete before: open with these values.
+    pub suggestion_update: Vec<(i64, NewSuggestion)>,
+    /// Open suggestions not found any more.
+    pub suggestion_obsolete: Vec<i64>,
+}
+
+/// A stored suggestion, with the customers its two sides belong to now.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Suggestion {
+    pub id: i64,
+    pub a: KeyId,
+    pub b: KeyId,
+    pub a_customer_id: Option<i64>,
+    pub b_customer_id: Option<i64>,
+    pub score: f64,
+    pub rule: String,
+    pub reason: String,
+    /// open | confirmed | rejected | obsolete
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A document found by its number.
+#[derive(Debug, Clone)]
+pub struct DocumentHit {
+    pub connector: String,
+    pub entity: String,
+    pub number: String,
+    pub customer_no: String,
+}
+
+/// An API token as stored (the token itself is never stored, only its hash).
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub name: String,
+    pub role: String,
+    /// The team the token works for (recorded with the contacts it logs).
+    pub team: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[async_trait]
+pub trait IdentityStore: Send + Sync {
+    async fn identity_snapshot(&self, rescan: bool) -> Result<IdentitySnapshot, StoreError>;
+    /// Writes a resolution; `false` when another resolution was applied since the snapshot.
+    async fn apply_identity(&self, changes: &IdentityChanges) -> Result<bool, StoreError>;
+    async fn identity_generation(&self) -> Result<i64, StoreError>;
+    async fn record_decisions(
+        &self,
+        add: &[Decision],
+        remove: &[Decision],
+    ) -> Result<(), StoreError>;
+    async fn suggestions(
+        &self,
+        status: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Suggestion>, StoreError>;
+    async fn suggestion(&self, id: i64) -> Result<Option<Suggestion>, StoreError>;
+    async fn set_suggestion_status(&self, id: i64, status: &str) -> Result<(), StoreError>;
+    async fn customer_keys(&self) -> Result<Vec<KeyRow>, StoreError>;
+    /// Open records of `entity` (`customer`, `contact_person`), read compactly row by row.
+    async fn customer_rows(&self, entity: &str) -> Result<Vec<CustomerRow>, StoreError> {
+        let mut out = Vec::new();
+        self.each_customer_row(entity, &mut |r| out.push(r)).await?;
+        Ok(out)
+    }
+    /// The same, one at a time (constant memory).
+    async fn each_customer_row(
+        &self,
+        entity: &str,
+        f: &mut (dyn FnMut(CustomerRow) + Send),
+    ) -> Result<(), StoreError>;
+    async fn keys_of(&self, customer_id: i64) -> Result<Vec<KeyRow>, StoreError>;
+    /// The id an alias was merged into.
+    async fn alias_target(&self, id: i64) -> Result<Option<i64>, StoreError>;
+    /// Every record of a customer's keys (through the connectors of their systems).
+    async fn records_of(&self, pairs: &[(String, String)])
+    -> Result<Vec<StoredRecord>, StoreError>;
+    /// (entity, external id, hash, closed) of every record of a connector.
+    async fn record_hashes(
+        &self,
+        connector: &str,
+    ) -> Result<Vec<(String, String, String, bool)>, StoreError>;
+    /// Records of these entities whose reference number is one of `refs`.
+    async fn records_by_ref(
+        &self,
+        entities: &[&str],
+        refs: &[String],
+    ) -> Result<Vec<StoredRecord>, StoreError>;
+    /// Documents (invoice, credit note, order, delivery) with exactly this number.
+    async fn documents_by_number(
+        &self,
+        numbers: &[String],
+        limit: i64,
+    ) -> Result<Vec<DocumentHit>, StoreError>;
+    /// connector → system as of the last resolution.
+    async fn connector_systems(&self) -> Result<BTreeMap<String, String>, StoreError>;
+    /// Per connector, when its last successful (ok or partial) run finished.
+    async fn last_successes(&self) -> Result<BTreeMap<String, DateTime<Utc>>, StoreError>;
+
+    // --- API tokens
+    async fn create_token(
+        &self,
+        name: &str,
+        role: &str,
+        team: Option<&str>,
+        hash: &str,
+    ) -> Result<(), StoreError>;
+    async fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError>;
+    /// Active tokens by hash.
+    async fn active_tokens(&self) -> Result<Vec<(String, TokenInfo)>, StoreError>;
+    async fn revoke_token(&self, name: &str) -> Result<bool, StoreError>;
+}
+
+/// Rows per multi-row statement.
+const CHUNK: usize = 400;
+
+pub(crate) fn in_list(start: usize, n: usize) -> String {
+    (start..start + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// `($1,…,$7,'open',$8),(…)`: suggestion rows with a literal status.
+fn values_with_status(rows: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let b = r * 8;
+            format!(
+                "(${},${},${},${},${},${},${},'open',${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn matched_json(m: &Option<MatchedOn>) -> Option<String> {
+    m.as_ref().and_then(|m| serde_json::to_string(m).ok())
+}
+
+fn decision_kind(s: &str) -> Result<DecisionKind, sqlx::Error> {
+    DecisionKind::parse(s).ok_or_else(|| sqlx::Error::Decode(format!("decision `{s}`").into()))
+}
+
+macro_rules! key_row {
+    ($r:expr) => {{
+        use sqlx::Row;
+        let r = $r;
+        (|| -> Result<KeyRow, sqlx::Error> {
+            let matched: Option<String> = r.try_get("matched_on")?;
+            Ok(KeyRow {
+                key: KeyId::new(
+                    r.try_get::<String, _>("system")?,
+                    r.try_get::<String, _>("customer_no")?,
+                ),
+                customer_id: r.try_get("customer_id")?,
+                home_id: r.try_get("home_id")?,
+                rule: r.try_get("rule")?,
+                matched_on: matched.and_then(|m| serde_json::from_str(&m).ok()),
+            })
+        })()
+    }};
+}
+
+macro_rules! suggestion {
+    ($r:expr) => {{
+        use sqlx::Row;
+        let r = $r;
+        (|| -> Result<Suggestion, sqlx::Error> {
+            Ok(Suggestion {
+                id: r.try_get("id")?,
+                a: KeyId::new(
+                    r.try_get::<String, _>("a_system")?,
+                    r.try_get::<String, _>("a_no")?,
+                ),
+                b: KeyId::new(
+                    r.try_get::<String, _>("b_system")?,
+                    r.try_get::<String, _>("b_no")?,
+                ),
+                a_customer_id: r.try_get("a_customer_id")?,
+                b_customer_id: r.try_get("b_customer_id")?,
+                score: r.try_get("score")?,
+                rule: r.try_get("rule")?,
+                reason: r.try_get("reason")?,
+                status: r.try_get("status")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })()
+    }};
+}
+
+macro_rules! token {
+    ($r:expr) => {{
+        use sqlx::Row;
+        let r = $r;
+        (|| -> Result<TokenInfo, sqlx::Error> {
+            Ok(TokenInfo {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                role: r.try_get("role")?,
+                team: r.try_get("team")?,
+                created_at: r.try_get("created_at")?,
+                revoked_at: r.try_get("revoked_at")?,
+            })
+        })()
+    }};
+}
+
+macro_rules! stored_record {
+    ($r:expr) => {{
+        use sqlx::Row;
+        let r = $r;
+        (|| -> Result<StoredRecord, sqlx::Error> {
+            let data: String = r.try_get("data")?;
+            Ok(StoredRecord {
+                connector: r.try_get("connector")?,
+                entity: r.try_get("entity")?,
+                external_id: r.try_get("external_id")?,
+                customer_no: r.try_get("customer_no")?,
+                ref_no: r.try_get("ref_no")?,
+                data: serde_json::from_str(&data).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+                hash: r.try_get("hash")?,
+                position: r.try_get("position")?,
+                run_id: r.try_get("run_id")?,
+                synced_at: r.try_get("synced_at")?,
+                closed_at: r.try_get("closed_at")?,
+            })
+        })()
+    }};
+}
+
+mod sql;

@@ -1,0 +1,226 @@
+// kontor web page – the forms on the customer card: contact, reminder, complaint.
+
+import {
+  ACTIVITY_KINDS, ApiError, CATEGORIES, CATEGORY_LABELS, COMPLAINT_STATUS, SIMILAR_WHY, addDays,
+  api, fmtDate, fmtDateTime, h, inlineError, inlineOk, link, localToday, percent,
+} from './lib.js';
+import { loadTimeline, reloadCard } from './card.js';
+
+// ---------------------------------------------------------------- forms
+
+function field(label, control, hint) {
+  return h('label', { class: 'form-field' }, h('span', { class: 'form-label' }, label), control, hint ? h('small', { class: 'muted' }, hint) : null);
+}
+
+function select(testid, options, value) {
+  return h('select', { testid: testid, value: value }, options.map(([v, l]) => h('option', { value: v }, l)));
+}
+
+export function actionsPanel(card) {
+  const tabs = [
+    ['activity', 'Kontakt erfassen', activityForm(card)],
+    ['reminder', 'Wiedervorlage anlegen', reminderForm(card)],
+    ['complaint', 'Reklamation erfassen', complaintForm(card)],
+  ];
+  const buttons = tabs.map(([key, label]) =>
+    h(
+      'button',
+      {
+        type: 'button',
+        role: 'tab',
+        class: 'tab',
+        id: 'tab-' + key,
+        'aria-controls': 'pane-' + key,
+        testid: 'tab-' + key,
+        onclick: () => show(key),
+      },
+      label,
+    ),
+  );
+  const panes = tabs.map(([key, , form]) => h('div', { role: 'tabpanel', id: 'pane-' + key, 'aria-labelledby': 'tab-' + key, class: 'pane' }, form));
+  function show(key) {
+    tabs.forEach(([k], i) => {
+      buttons[i].setAttribute('aria-selected', String(k === key));
+      panes[i].hidden = k !== key;
+    });
+  }
+  show('activity');
+  return h('section', { class: 'panel', testid: 'actions' }, h('h2', null, 'Erfassen'), h('div', { class: 'tabs', role: 'tablist' }, buttons), panes);
+}
+
+function submitting(form, on) {
+  form.querySelectorAll('button, input, select, textarea').forEach((c) => (c.disabled = on));
+}
+
+function activityForm(card) {
+  const kind = select('activity-kind', ACTIVITY_KINDS, 'call');
+  const direction = select('activity-direction', [['', '–'], ['in', 'eingehend'], ['out', 'ausgehend']], 'out');
+  const subject = h('input', { type: 'text', testid: 'activity-subject', maxlength: '200', placeholder: 'z. B. Rückfrage Liefertermin' });
+  const text = h('textarea', { testid: 'activity-text', rows: '3', placeholder: 'Was wurde besprochen?' });
+  const msg = h('p', { class: 'form-message', testid: 'activity-message', role: 'status' });
+  const form = h(
+    'form',
+    { class: 'form', testid: 'form-activity' },
+    h('div', { class: 'form-row' }, field('Art', kind), field('Richtung', direction)),
+    field('Betreff', subject),
+    field('Notiz', text),
+    h('button', { type: 'submit', class: 'btn btn-primary', testid: 'activity-submit' }, 'Kontakt speichern'),
+    msg,
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!subject.value.trim() && !text.value.trim()) {
+      inlineError(msg, new ApiError(400, 'bad_request', 'bitte Betreff oder Notiz angeben'));
+      return;
+    }
+    submitting(form, true);
+    try {
+      await api('POST', '/api/v1/customers/' + card.id + '/activities', {
+        kind: kind.value,
+        direction: direction.value || undefined,
+        subject: subject.value.trim() || undefined,
+        text: text.value.trim() || undefined,
+      });
+      subject.value = '';
+      text.value = '';
+      inlineOk(msg, 'Kontakt gespeichert.');
+      loadTimeline(card, true);
+    } catch (err) {
+      inlineError(msg, err);
+    } finally {
+      submitting(form, false);
+    }
+  });
+  return form;
+}
+
+function reminderForm(card) {
+  const title = h('input', { type: 'text', required: true, maxlength: '200', testid: 'reminder-title-input', placeholder: 'z. B. Zahlung nachfassen' });
+  const due = h('input', { type: 'date', required: true, testid: 'reminder-due-input', value: addDays(card.view.as_of || localToday(), 1) });
+  const msg = h('p', { class: 'form-message', testid: 'reminder-message', role: 'status' });
+  const form = h(
+    'form',
+    { class: 'form', testid: 'form-reminder' },
+    field('Titel', title),
+    field('Fällig am', due),
+    h('button', { type: 'submit', class: 'btn btn-primary', testid: 'reminder-submit' }, 'Wiedervorlage anlegen'),
+    msg,
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!title.value.trim() || !due.value) {
+      inlineError(msg, new ApiError(400, 'bad_request', 'Titel und Datum angeben'));
+      return;
+    }
+    submitting(form, true);
+    try {
+      const r = await api('POST', '/api/v1/reminders', { customer_id: card.id, title: title.value.trim(), due_date: due.value });
+      title.value = '';
+      inlineOk(msg, 'Wiedervorlage „' + r.title + '“ für den ' + fmtDate(r.due_date) + ' angelegt.');
+      reloadCard(card);
+    } catch (err) {
+      inlineError(msg, err);
+    } finally {
+      submitting(form, false);
+    }
+  });
+  return form;
+}
+
+export function fillDatalists(card) {
+  const v = card.view;
+  const fill = (id, values) => {
+    const dl = document.getElementById(id);
+    if (dl) dl.replaceChildren(...Array.from(new Set(values.filter(Boolean))).map((x) => h('option', { value: x })));
+  };
+  fill('dl-invoices', (v.open_items.invoices || []).map((i) => i.number).concat((v.credit_notes || []).map((n) => n.invoice_ref)));
+  fill('dl-orders', (v.open_orders || []).map((o) => o.number));
+  fill('dl-skus', (v.open_orders || []).flatMap((o) => (o.lines || []).map((l) => l.sku)));
+}
+
+function similarList(similar, customerId) {
+  if (!similar.length) return h('p', { class: 'muted', testid: 'similar-none' }, 'Keine ähnlichen Fälle bekannt.');
+  return h(
+    'ul',
+    { class: 'items-list' },
+    similar.map((s) => {
+      const t = s.complaint;
+      const why = (s.why || []).map((w) => {
+        for (const [re, de] of SIMILAR_WHY) if (re.test(w)) return w.replace(re, de);
+        return w;
+      });
+      return h(
+        'li',
+        { class: 'item similar', testid: 'similar-case', 'data-id': t.id },
+        h('div', { class: 'item-title' }, h('span', { testid: 'similar-title' }, t.title), ' ', h('span', { class: 'badge score', testid: 'similar-score' }, percent(s.score) + ' ähnlich')),
+        h(
+          'div',
+          { class: 'item-meta' },
+          h('span', { class: 'badge status-' + t.status }, COMPLAINT_STATUS[t.status] || t.status),
+          h('span', null, CATEGORY_LABELS[t.category] || t.category),
+          h('span', null, 'vom ' + fmtDate(t.created_at)),
+          why.length ? h('span', { testid: 'similar-why' }, why.join(', ')) : null,
+        ),
+        t.resolution
+          ? h('div', { class: 'resolution', testid: 'similar-resolution' }, 'Lösung: ' + t.resolution)
+          : h('div', { class: 'muted small', testid: 'similar-resolution' }, 'Noch keine Lösung erfasst.'),
+        t.customer_id !== customerId ? h('div', { class: 'small' }, link('/kunde/' + t.customer_id, null, 'Fall eines anderen Kunden ansehen')) : null,
+      );
+    }),
+  );
+}
+
+function complaintForm(card) {
+  const category = select('complaint-category', CATEGORIES, 'lieferung');
+  const title = h('input', { type: 'text', required: true, maxlength: '200', testid: 'complaint-title-input', placeholder: 'z. B. Ware beschädigt geliefert' });
+  const text = h('textarea', { rows: '3', testid: 'complaint-text', placeholder: 'Was ist passiert?' });
+  const invoice = h('input', { type: 'text', list: 'dl-invoices', testid: 'complaint-invoice', autocomplete: 'off' });
+  const order = h('input', { type: 'text', list: 'dl-orders', testid: 'complaint-order', autocomplete: 'off' });
+  const sku = h('input', { type: 'text', list: 'dl-skus', testid: 'complaint-sku', autocomplete: 'off' });
+  const msg = h('p', { class: 'form-message', testid: 'complaint-message', role: 'status' });
+  const result = h('div', { class: 'similar-box', testid: 'complaint-result' });
+  const form = h(
+    'form',
+    { class: 'form', testid: 'form-complaint' },
+    field('Kategorie', category),
+    field('Titel', title),
+    field('Beschreibung', text),
+    h('div', { class: 'form-row form-row-3' }, field('Rechnung', invoice, 'optional'), field('Auftrag', order, 'optional'), field('Artikel', sku, 'optional')),
+    h('datalist', { id: 'dl-invoices' }),
+    h('datalist', { id: 'dl-orders' }),
+    h('datalist', { id: 'dl-skus' }),
+    h('button', { type: 'submit', class: 'btn btn-primary', testid: 'complaint-submit' }, 'Reklamation erfassen'),
+    msg,
+    result,
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!title.value.trim()) {
+      inlineError(msg, new ApiError(400, 'bad_request', 'bitte einen Titel angeben'));
+      return;
+    }
+    submitting(form, true);
+    const opt = (el) => el.value.trim() || undefined;
+    try {
+      const res = await api('POST', '/api/v1/complaints', {
+        customer_id: card.id,
+        category: category.value,
+        title: title.value.trim(),
+        text: text.value.trim(),
+        invoice_ref: opt(invoice),
+        order_ref: opt(order),
+        sku: opt(sku),
+      });
+      const t = res.complaint;
+      inlineOk(msg, 'Reklamation „' + t.title + '“ erfasst' + (t.deadline ? ', Frist bis ' + fmtDateTime(t.deadline) : '') + '.');
+      result.replaceChildren(h('h3', { testid: 'similar-cases' }, 'Ähnliche Fälle'), similarList(res.similar || [], card.id));
+      for (const el of [title, text, invoice, order, sku]) el.value = '';
+      reloadCard(card);
+    } catch (err) {
+      inlineError(msg, err);
+    } finally {
+      submitting(form, false);
+    }
+  });
+  return form;
+}

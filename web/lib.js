@@ -1,0 +1,396 @@
+// kontor web page – the shared part: German labels, DOM helpers, formatting, messages and
+// the API client with the user's token. Every text from the server goes into text nodes or
+// attributes (never innerHTML).
+
+import { showLogin } from './app.js';
+
+const TOKEN_KEY = 'kontor.token';
+
+export const app = document.getElementById('app');
+const banner = document.getElementById('banner');
+
+// ---------------------------------------------------------------- labels (German)
+
+export const FIELD_LABELS = {
+  name: 'Name',
+  name2: 'Namenszusatz',
+  address: 'Anschrift',
+  email: 'E-Mail',
+  phones: 'Telefon',
+  fax: 'Fax',
+  vat_id: 'USt-IdNr.',
+  gln: 'GLN',
+  payment_terms_days: 'Zahlungsziel',
+};
+export const FIELD_ORDER = Object.keys(FIELD_LABELS);
+
+export const MATCH_FIELDS = {
+  customer_no: 'Kundennummer',
+  name: 'Name',
+  city: 'Ort',
+  postcode: 'PLZ',
+  vat_id: 'USt-IdNr.',
+  email: 'E-Mail',
+  phone: 'Telefon',
+  invoice_number: 'Rechnung',
+  order_number: 'Auftrag',
+  credit_note_number: 'Gutschrift',
+  delivery_number: 'Lieferschein',
+};
+export const MATCH_HOW = { exact: 'genau', prefix: 'Anfang', phonetic: 'klingt ähnlich', typo: 'Tippfehler' };
+
+export const RULES = {
+  anchor: 'Ausgangskunde',
+  xref: 'Querverweis der Kundennummern',
+  vat_id: 'USt-IdNr.',
+  gln: 'GLN',
+  email: 'E-Mail',
+  phone: 'Telefon',
+  manual: 'manuell zusammengeführt',
+};
+
+export const ENTITIES = {
+  customer: ['Stammsatz', 'Stammsätze'],
+  invoice: ['Rechnung', 'Rechnungen'],
+  credit_note: ['Gutschrift', 'Gutschriften'],
+  order: ['Auftrag', 'Aufträge'],
+  order_line: ['Auftragsposition', 'Auftragspositionen'],
+  order_confirmation: ['Auftragsbestätigung', 'Auftragsbestätigungen'],
+  delivery: ['Lieferung', 'Lieferungen'],
+  contact_person: ['Ansprechpartner', 'Ansprechpartner'],
+  activity: ['Kontakt', 'Kontakte'],
+  stock: ['Lagerbestand', 'Lagerbestände'],
+};
+
+export const INVOICE_STATUS = {
+  open: 'offen',
+  partially_paid: 'teilweise bezahlt',
+  paid: 'bezahlt',
+  cancelled: 'storniert',
+  closed: 'erledigt',
+};
+export const ORDER_STATUS = {
+  open: 'offen',
+  confirmed: 'bestätigt',
+  partially_delivered: 'teilweise geliefert',
+  delivered: 'geliefert',
+  closed: 'abgeschlossen',
+  cancelled: 'storniert',
+};
+export const COMPLAINT_STATUS = {
+  new: 'neu',
+  in_progress: 'in Bearbeitung',
+  waiting: 'wartet',
+  resolved: 'gelöst',
+  closed: 'abgeschlossen',
+};
+export const CATEGORIES = [
+  ['lieferung', 'Lieferung'],
+  ['qualitaet', 'Qualität'],
+  ['rechnung', 'Rechnung'],
+  ['sonstiges', 'Sonstiges'],
+];
+export const CATEGORY_LABELS = Object.fromEntries(CATEGORIES);
+
+export const KINDS = [
+  ['call', 'Anruf'],
+  ['email', 'E-Mail'],
+  ['visit', 'Besuch'],
+  ['note', 'Notiz'],
+  ['invoice', 'Rechnung'],
+  ['credit_note', 'Gutschrift'],
+  ['order', 'Auftrag'],
+  ['delivery', 'Lieferung'],
+  ['complaint', 'Reklamation'],
+];
+export const KIND_LABELS = Object.fromEntries(KINDS);
+export const ACTIVITY_KINDS = KINDS.slice(0, 4);
+
+export const PHONE_MATCH = {
+  exact: 'genau diese Nummer',
+  main_number: 'Zentrale (Durchwahl gewählt)',
+  extension_of_main: 'Durchwahl dieser Nummer',
+};
+export const PHONE_VIA = { customer: 'Firma', contact_person: 'Ansprechpartner', fax: 'Fax' };
+
+const ERROR_LABELS = {
+  bad_request: 'Ungültige Eingabe',
+  not_found: 'Nicht gefunden',
+  forbidden: 'Keine Berechtigung für diese Aktion',
+  conflict: 'Konflikt',
+  rate_limited: 'Zu viele Anfragen – bitte einen Moment warten',
+  store_unavailable: 'Datenbank nicht erreichbar – bitte später erneut versuchen',
+  method_not_allowed: 'Nicht erlaubt',
+  unauthorized: 'Nicht angemeldet',
+  network: 'Server nicht erreichbar',
+};
+
+export const SIMILAR_WHY = [
+  [/^same item (.+)$/, 'gleicher Artikel $1'],
+  [/^same order (.+)$/, 'gleicher Auftrag $1'],
+  [/^same invoice (.+)$/, 'gleiche Rechnung $1'],
+  [/^similar text$/, 'ähnlicher Text'],
+];
+
+// ---------------------------------------------------------------- DOM helpers
+
+function append(el, children) {
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false || c === '') continue;
+    el.appendChild(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+/** Creates an element; attributes are set as text, children become text nodes. */
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  let value;
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k === 'testid') el.setAttribute('data-testid', v);
+    else if (k === 'value') value = v;
+    else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  append(el, children);
+  if (value !== undefined) el.value = value;
+  return el;
+}
+
+/** A link inside the page (client-side routing). */
+export function link(href, attrs, ...children) {
+  return h('a', Object.assign({ href: href, 'data-link': true }, attrs), ...children);
+}
+
+export function section(title, testid, ...children) {
+  return h('section', { class: 'panel', testid: testid }, h('h2', null, title), ...children);
+}
+
+export function empty(text) {
+  return h('p', { class: 'muted empty' }, text);
+}
+
+// ---------------------------------------------------------------- formatting
+
+const numberFormat = new Intl.NumberFormat('de-DE', { maximumFractionDigits: 3 });
+const moneyFormat = new Intl.NumberFormat('de-DE', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const CURRENCY_SIGNS = { EUR: '€', USD: '$', GBP: '£', CHF: 'CHF' };
+
+function pad(n) {
+  return String(n).padStart(2, '0');
+}
+
+/** `2026-12-08` (or a timestamp's date) → `08.12.2026`. */
+export function fmtDate(iso) {
+  if (!iso) return '–';
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(String(iso));
+  return m ? m[3] + '.' + m[2] + '.' + m[1] : String(iso);
+}
+
+/** A timestamp in local time: `01.12.2026, 14:04`. */
+export function fmtDateTime(iso) {
+  if (!iso) return '–';
+  const d = new Date(iso);
+  if (isNaN(d.getTime())) return String(iso);
+  return pad(d.getDate()) + '.' + pad(d.getMonth() + 1) + '.' + d.getFullYear() + ', ' + pad(d.getHours()) + ':' + pad(d.getMinutes());
+}
+
+/** Documents are dated at midnight UTC: those show as a day, contacts with their time. */
+export function fmtWhen(iso) {
+  return /T00:00:00(\.0+)?Z$/.test(String(iso)) ? fmtDate(iso) : fmtDateTime(iso);
+}
+
+export function fmtNumber(v) {
+  if (v === null || v === undefined || v === '') return '–';
+  const n = Number(v);
+  return isNaN(n) ? String(v) : numberFormat.format(n);
+}
+
+/** `{amount: "1234.56", currency: "EUR"}` → `1.234,56 €`. */
+export function fmtMoney(m) {
+  if (!m || m.amount === undefined || m.amount === null) return '–';
+  const n = Number(m.amount);
+  const amount = isNaN(n) ? String(m.amount) : moneyFormat.format(n);
+  return amount + '\u00a0' + (CURRENCY_SIGNS[m.currency] || m.currency || '');
+}
+
+/** Amounts and ISO dates in texts the server wrote (timeline details). */
+export function prettify(text) {
+  return String(text)
+    .replace(/(-?\d+(?:\.\d+)?) ([A-Z]{3})\b/g, (_, a, c) => fmtMoney({ amount: a, currency: c }))
+    .replace(/\b(\d{4})-(\d{2})-(\d{2})\b/g, '$3.$2.$1')
+    .replace(/(?<![\d.,])(\d+)\.(\d{2})(?![\d.])/g, (_, a, b) => moneyFormat.format(Number(a + '.' + b)));
+}
+
+export function addDays(isoDate, days) {
+  const d = new Date(isoDate + 'T00:00:00Z');
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+export function localToday() {
+  const d = new Date();
+  return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate());
+}
+
+export function plural(n, one, many) {
+  return n + ' ' + (n === 1 ? one : many);
+}
+
+export function percent(x) {
+  return Math.round(Number(x) * 100) + '\u00a0%';
+}
+
+export function isPositive(m) {
+  return m && Number(m.amount) > 0;
+}
+
+export function fmtValue(key, v) {
+  if (v === null || v === undefined) return '–';
+  if (key === 'payment_terms_days' && typeof v === 'number') return plural(v, 'Tag', 'Tage');
+  if (key === 'address' && typeof v === 'object' && !Array.isArray(v)) {
+    const place = [v.postcode, v.city].filter(Boolean).join(' ');
+    return [v.street, v.street2, place, v.country && v.country !== 'DE' ? v.country : null].filter(Boolean).join(', ') || '–';
+  }
+  if (Array.isArray(v)) return v.map((x) => fmtValue('', x)).join(', ');
+  if (typeof v === 'boolean') return v ? 'ja' : 'nein';
+  if (typeof v === 'object') {
+    return Object.entries(v).map(([k, x]) => k + ': ' + fmtValue(k, x)).join(', ');
+  }
+  return String(v);
+}
+
+export function where(source) {
+  if (!source) return '';
+  return source.connector + ' (' + (source.position || source.external_id) + ')';
+}
+
+/** The tooltip of a value: where it comes from, as of when, what other sources say. */
+export function provenance(source, syncedAt, others, key) {
+  let t = 'Quelle: ' + where(source);
+  if (syncedAt) t += ', Stand ' + fmtDateTime(syncedAt);
+  if (others && others.length) {
+    t += '\nAndere Werte: ' + others.map((o) => fmtValue(key, o.value) + ' (' + o.source.connector + ', Stand ' + fmtDateTime(o.synced_at) + ')').join('; ');
+  }
+  return t;
+}
+
+export function docSource(doc) {
+  let t = 'Quelle: ' + where(doc.source);
+  if (doc.also_in && doc.also_in.length) t += '\nAuch in: ' + doc.also_in.map(where).join('; ');
+  return t;
+}
+
+export function splitNumber(n) {
+  const i = String(n).indexOf(':');
+  return i < 0 ? [null, String(n)] : [n.slice(0, i), n.slice(i + 1)];
+}
+
+export function numberChip(system, no) {
+  return h('span', { class: 'chip', title: system ? 'Kundennummer im System ' + system : null }, no, system ? h('small', null, ' ' + system) : null);
+}
+
+// ---------------------------------------------------------------- messages
+
+export function describe(e) {
+  if (!e) return 'Unbekannter Fehler';
+  const label = ERROR_LABELS[e.code];
+  if (e.code === 'network') return label + ' – bitte Verbindung prüfen.';
+  if (label && e.message) return label + ': ' + e.message;
+  if (label) return label;
+  return 'Fehler' + (e.status ? ' ' + e.status : '') + (e.message ? ': ' + e.message : '');
+}
+
+export function showError(e) {
+  if (e && e.status === 401) return; // the login shows instead
+  if (e && !(e instanceof ApiError)) console.error(e);
+  banner.replaceChildren(
+    h('span', { testid: 'error-text' }, describe(e)),
+    h('button', { type: 'button', class: 'btn btn-quiet', 'aria-label': 'Meldung schließen', onclick: hideBanner }, 'Schließen'),
+  );
+  banner.hidden = false;
+}
+
+export function hideBanner() {
+  banner.hidden = true;
+  banner.replaceChildren();
+}
+
+export function inlineError(el, e) {
+  if (e && e.status === 401) return;
+  el.className = 'form-message error';
+  el.textContent = describe(e);
+}
+
+export function inlineOk(el, text) {
+  el.className = 'form-message ok';
+  el.textContent = text;
+}
+
+// ---------------------------------------------------------------- API
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export function getToken() {
+  try {
+    return localStorage.getItem(TOKEN_KEY) || '';
+  } catch (_) {
+    return '';
+  }
+}
+
+export function setToken(t) {
+  try {
+    if (t) localStorage.setItem(TOKEN_KEY, t);
+    else localStorage.removeItem(TOKEN_KEY);
+  } catch (_) {
+    /* private mode: the token lives only as long as the page */
+  }
+}
+
+/** A request to the API with the token; errors become ApiError, a 401 shows the login. */
+export async function api(method, path, body) {
+  const token = getToken();
+  if (!token) {
+    showLogin();
+    throw new ApiError(401, 'unauthorized', 'nicht angemeldet');
+  }
+  const init = { method: method, headers: { Authorization: 'Bearer ' + token, Accept: 'application/json' } };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch (_) {
+    throw new ApiError(0, 'network', 'Server nicht erreichbar');
+  }
+  const text = await res.text();
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch (_) {
+      data = null;
+    }
+  }
+  if (res.status === 401) {
+    setToken('');
+    showLogin('Die Anmeldung ist abgelaufen oder das Token ist ungültig – bitte neu anmelden.');
+    throw new ApiError(401, 'unauthorized', 'Token ungültig');
+  }
+  if (!res.ok) {
+    const err = (data && data.error) || {};
+    throw new ApiError(res.status, err.code || 'http_' + res.status, err.message || res.statusText);
+  }
+  return data;
+}
