@@ -224,6 +224,42 @@ async fn reminders_manual_and_suggested_never_twice(backend: &str) {
         sources.contains(&"overdue_invoice") && sources.contains(&"delivery_moved"),
         "{mine}"
     );
+    // Overdue invoices: one reminder per customer, counting each invoice once (the view
+    // merges a booked invoice with its e-invoice; the reminder scan must agree).
+    let (_, view) = w.get(&format!("/api/v1/customers/{id}"), "sales").await;
+    let overdue: Vec<&Value> = view["open_items"]["invoices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| {
+            i["days_overdue"].as_i64().unwrap() > 14
+                && i["open_amount"]["amount"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<rust_decimal::Decimal>()
+                    .unwrap()
+                    >= rust_decimal::Decimal::from(500)
+        })
+        .collect();
+    let reminded: Vec<&Value> = mine
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["source"] == "overdue_invoice")
+        .collect();
+    assert_eq!(reminded.len(), 1, "{mine}");
+    let reason = reminded[0]["reason"].as_str().unwrap();
+    match overdue.len() {
+        0 => panic!("the test world has overdue invoices: {view}"),
+        1 => assert!(
+            reason.contains(overdue[0]["number"].as_str().unwrap()),
+            "{reason}"
+        ),
+        n => assert!(
+            reason.starts_with(&format!("{n} Rechnungen überfällig")),
+            "{reason} / {overdue:?}"
+        ),
+    }
     let moved = mine
         .as_array()
         .unwrap()

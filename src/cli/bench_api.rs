@@ -59,11 +59,20 @@ impl Drop for Server {
 impl Server {
     /// Peak resident memory of the child so far.
     fn peak_rss_mib(&self) -> f64 {
+        self.status_mib("VmHWM:")
+    }
+
+    /// Resident memory of the child now.
+    fn rss_mib(&self) -> f64 {
+        self.status_mib("VmRSS:")
+    }
+
+    fn status_mib(&self, field: &str) -> f64 {
         std::fs::read_to_string(format!("/proc/{}/status", self.0.id()))
             .ok()
             .and_then(|s| {
                 s.lines()
-                    .find(|l| l.starts_with("VmHWM:"))
+                    .find(|l| l.starts_with(field))
                     .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
             })
             .map_or(0.0, |kib| kib / 1024.0)
@@ -251,9 +260,46 @@ pub async fn bench_api(_cli: &Cli, a: &ApiBenchArgs) -> anyhow::Result<i32> {
             "{backend}: synced and resolved in {:.0}s",
             t.elapsed().as_secs_f64()
         );
+        settle(backend, &ws, &url).await?;
         run_phases(backend, &store, &ws, &url, a).await?;
     }
     Ok(0)
+}
+
+/// Brings the store to its steady state before measuring: the daily reminder scan has run
+/// (else the server starts it and competes with the load) and the planner statistics are
+/// fresh (else autovacuum works through the bulk load during the measurement).
+async fn settle(backend: &str, ws: &Path, url: &str) -> anyhow::Result<()> {
+    let t = Instant::now();
+    let status = kontor_cmd()
+        .args(["--config"])
+        .arg(ws.join("kontor.toml"))
+        .args(["reminders", "suggest"])
+        .env("KONTOR_LOG", "warn")
+        .stdout(Stdio::null())
+        .status()?;
+    if !status.success() {
+        anyhow::bail!("{backend}: kontor reminders suggest failed");
+    }
+    eprintln!(
+        "{backend}: daily reminder scan (all invoices) in {:.1}s",
+        t.elapsed().as_secs_f64()
+    );
+    let t = Instant::now();
+    if backend == "postgres" {
+        use sqlx::Connection;
+        let mut c = sqlx::PgConnection::connect(url).await?;
+        sqlx::query("VACUUM (ANALYZE)").execute(&mut c).await?;
+    } else {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(url).await?;
+        sqlx::query("ANALYZE").execute(&mut c).await?;
+    }
+    eprintln!(
+        "{backend}: VACUUM/ANALYZE in {:.1}s",
+        t.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 async fn run_phases(
@@ -286,6 +332,10 @@ async fn run_phases(
     );
     let base = format!("http://127.0.0.1:{port}");
     wait_ready(&format!("127.0.0.1:{port}")).await?;
+    eprintln!(
+        "{backend}: kontor serve ready, RSS {:.0} MiB",
+        server.rss_mib()
+    );
     let bport = free_port()?;
     let baseline = Server(
         kontor_cmd()

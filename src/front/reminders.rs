@@ -10,7 +10,7 @@ use crate::view::{ViewContext, customer_view_known};
 use chrono::{Datelike, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::str::FromStr;
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -38,6 +38,64 @@ struct InvoiceData {
     open_amount: Option<Amount>,
 }
 
+/// A customer's overdue invoices: how many, the open total, the oldest (due date, connector,
+/// number).
+/// An invoice that is both booked and came as an e-invoice counts once (by its number).
+struct Overdue {
+    oldest: (NaiveDate, String, String),
+    count: usize,
+    total: Decimal,
+    seen: HashSet<u64>,
+}
+
+impl Overdue {
+    fn reminder(
+        self,
+        id: i64,
+        today: NaiveDate,
+        cfg: &RemindersSection,
+        threshold: Decimal,
+        assignee: &Option<String>,
+    ) -> NewReminder {
+        let (due, connector, number) = self.oldest;
+        let days = (today - due).num_days();
+        let (title, reason) = if self.count == 1 {
+            (
+                format!("Offene Rechnung {number} nachfassen"),
+                format!(
+                    "Rechnung {number} ist seit {days} Tagen fällig, offen {} (ab {} Tagen und {threshold})",
+                    self.total, cfg.overdue_days
+                ),
+            )
+        } else {
+            (
+                format!(
+                    "{} offene Rechnungen nachfassen (älteste {number})",
+                    self.count
+                ),
+                format!(
+                    "{} Rechnungen überfällig, offen zusammen {}; die älteste, {number}, ist seit {days} Tagen fällig (ab {} Tagen und {threshold} je Rechnung)",
+                    self.count, self.total, cfg.overdue_days
+                ),
+            )
+        };
+        NewReminder {
+            customer_id: Some(id),
+            title,
+            due_date: today,
+            assignee: assignee.clone(),
+            source: "overdue_invoice".into(),
+            reason: Some(reason),
+            rule_key: Some(format!("overdue_invoice:{connector}:{number}")),
+        }
+    }
+}
+
+fn number_hash(number: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(number)
+}
+
 fn dec(s: &str) -> Decimal {
     Decimal::from_str(s).unwrap_or_default()
 }
@@ -59,7 +117,9 @@ pub async fn suggest(
         let revenue_threshold = dec(&cfg.revenue_threshold);
         let year_ago = today - chrono::Days::new(365);
         let mut revenue: BTreeMap<i64, Decimal> = BTreeMap::new();
-        let mut overdue: Vec<NewReminder> = Vec::new();
+        // Overdue invoices, gathered per customer: one reminder each (memory per customer,
+        // not per invoice), keyed by the oldest overdue invoice.
+        let mut overdue: BTreeMap<i64, Overdue> = BTreeMap::new();
         sum.invoices_checked = store
             .for_each_record("invoice", &mut |connector, customer_no, data| {
                 let Some(id) = customer_no.and_then(|no| dir.customer_of(connector, no)) else {
@@ -80,29 +140,41 @@ pub async fn suggest(
                 if ["paid", "cancelled", "closed"].contains(&status) {
                     return;
                 }
-                let open = inv.open_amount.map_or_else(|| dec(&inv.gross.amount), |a| dec(&a.amount));
-                let Some(due) = inv.due_date.as_deref().and_then(|d| d.parse::<NaiveDate>().ok()) else {
+                let open = inv
+                    .open_amount
+                    .map_or_else(|| dec(&inv.gross.amount), |a| dec(&a.amount));
+                let Some(due) = inv
+                    .due_date
+                    .as_deref()
+                    .and_then(|d| d.parse::<NaiveDate>().ok())
+                else {
                     return;
                 };
-                let days = (today - due).num_days();
-                if days > cfg.overdue_days && open >= threshold {
+                if (today - due).num_days() > cfg.overdue_days && open >= threshold {
                     let number = inv.number.unwrap_or_default();
-                    overdue.push(NewReminder {
-                        customer_id: Some(id),
-                        title: format!("Offene Rechnung {number} nachfassen"),
-                        due_date: today,
-                        assignee: assignee.clone(),
-                        source: "overdue_invoice".into(),
-                        reason: Some(format!(
-                            "Rechnung {number} ist seit {days} Tagen fällig, offen {open} (ab {} Tagen und {threshold})",
-                            cfg.overdue_days
-                        )),
-                        rule_key: Some(format!("overdue_invoice:{connector}:{number}")),
+                    let o = overdue.entry(id).or_insert_with(|| Overdue {
+                        oldest: (due, connector.to_owned(), number.clone()),
+                        count: 0,
+                        total: Decimal::ZERO,
+                        seen: HashSet::new(),
                     });
+                    if !o.seen.insert(number_hash(&number)) {
+                        return;
+                    }
+                    o.count += 1;
+                    o.total += open;
+                    let candidate = (due, connector.to_owned(), number);
+                    if candidate < o.oldest {
+                        o.oldest = candidate;
+                    }
                 }
             })
             .await?;
-        new.extend(overdue);
+        new.extend(
+            overdue
+                .into_iter()
+                .map(|(id, o)| o.reminder(id, today, cfg, threshold, &assignee)),
+        );
         // No contact for long with a customer of some revenue.
         let last: BTreeMap<i64, chrono::DateTime<Utc>> =
             store.last_contacts().await?.into_iter().collect();
@@ -192,12 +264,9 @@ pub async fn suggest(
             });
         }
     }
-    for r in &new {
-        match store.add_reminder(r).await? {
-            Some(_) => sum.created += 1,
-            None => sum.known += 1,
-        }
-    }
+    let created = store.add_reminders(&new).await? as usize;
+    sum.created = created;
+    sum.known = new.len() - created;
     Ok(sum)
 }
 

@@ -223,7 +223,17 @@ pub async fn customer_view_known(
                 .map(move |(c, _)| (c.clone(), k.key.customer_no.clone()))
         })
         .collect();
-    let records = store.records_of(&pairs).await?;
+    // The customer's records, complaints and reminders: independent reads, side by side.
+    let reminder_filter = crate::store::ReminderFilter {
+        customer_id: Some(id),
+        limit: 50,
+        ..Default::default()
+    };
+    let (records, tickets, reminders) = tokio::try_join!(
+        store.records_of(&pairs),
+        store.tickets(Some(id), false, 50),
+        store.reminders(&reminder_filter),
+    )?;
     let mut by_entity: BTreeMap<&str, Vec<&StoredRecord>> = BTreeMap::new();
     for r in &records {
         by_entity.entry(r.entity.as_str()).or_default().push(r);
@@ -322,14 +332,8 @@ pub async fn customer_view_known(
         credit_notes,
         open_orders,
         contacts,
-        tickets: store.tickets(Some(id), false, 50).await?,
-        reminders: store
-            .reminders(&crate::store::ReminderFilter {
-                customer_id: Some(id),
-                limit: 50,
-                ..Default::default()
-            })
-            .await?,
+        tickets,
+        reminders,
         as_of: today,
     })
 }
