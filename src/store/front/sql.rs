@@ -131,10 +131,12 @@ macro_rules! front_store {
                 open_only: bool,
                 limit: i64,
             ) -> Result<Vec<Ticket>, StoreError> {
-                let rows = sqlx::query(
-                    "SELECT * FROM tickets WHERE ($1 IS NULL OR customer_id = $1) \
+                let sql = format!(
+                    "SELECT * FROM tickets WHERE {} \
                      AND (NOT $2 OR status NOT IN ('resolved', 'closed')) ORDER BY created_at DESC, id DESC LIMIT $3",
-                )
+                    optional_eq(customer_id.is_some(), "customer_id", 1)
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(customer_id)
                 .bind(open_only)
                 .bind(if limit > 0 { limit } else { i64::MAX })
@@ -283,12 +285,15 @@ macro_rules! front_store {
             }
 
             async fn reminders(&self, f: &ReminderFilter) -> Result<Vec<Reminder>, StoreError> {
-                let rows = sqlx::query(
-                    "SELECT * FROM reminders WHERE ($1 IS NULL OR customer_id = $1) AND ($2 IS NULL OR assignee = $2) \
+                let sql = format!(
+                    "SELECT * FROM reminders WHERE {} AND {} \
                      AND ($3 OR status <> 'done') \
                      AND ($4 IS NULL OR (CASE WHEN status = 'snoozed' THEN snoozed_until ELSE due_date END) <= $4) \
                      ORDER BY due_date, id LIMIT $5",
-                )
+                    optional_eq(f.customer_id.is_some(), "customer_id", 1),
+                    optional_eq(f.assignee.is_some(), "assignee", 2)
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(f.customer_id)
                 .bind(&f.assignee)
                 .bind(f.include_done)
@@ -340,9 +345,11 @@ macro_rules! front_store {
                 limit: i64,
             ) -> Result<Vec<AuditEntry>, StoreError> {
                 use sqlx::Row;
-                let rows = sqlx::query(
-                    "SELECT * FROM audit_log WHERE ($1 IS NULL OR customer_id = $1) ORDER BY id DESC LIMIT $2",
-                )
+                let sql = format!(
+                    "SELECT * FROM audit_log WHERE {} ORDER BY id DESC LIMIT $2",
+                    optional_eq(customer_id.is_some(), "customer_id", 1)
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(customer_id)
                 .bind(limit)
                 .fetch_all(self.pool())
