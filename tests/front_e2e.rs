@@ -557,20 +557,27 @@ async fn erasure_holds_across_a_resync_and_audit_and_reports_follow_the_rules(ba
             .any(|r| r.entity == "invoice" && r.customer_no.as_deref() == Some("10000"))
     );
 
-    // Audit log: who opened which customer; ops only.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let (s, audit) = w
-        .get(&format!("/api/v1/audit?customer_id={sabine}"), "ops")
-        .await;
-    assert_eq!(s, StatusCode::OK);
-    assert!(
-        audit
+    // Audit log: who opened which customer; ops only. Written in batches within a second.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let (s, audit) = w
+            .get(&format!("/api/v1/audit?customer_id={sabine}"), "ops")
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let seen = audit
             .as_array()
             .unwrap()
             .iter()
-            .any(|a| a["token_name"] == "test-sales" && a["action"] == "view_customer"),
-        "{audit}"
-    );
+            .any(|a| a["token_name"] == "test-sales" && a["action"] == "view_customer");
+        if seen {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not in the audit log: {audit}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let (s, _) = w.get("/api/v1/audit", "sales").await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 

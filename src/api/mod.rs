@@ -190,10 +190,11 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let refresher = state.spawn_refresher();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (audit_done, audit_rx) = tokio::sync::watch::channel(false);
+    let audit = tokio::spawn(watch::audit_writer(Arc::clone(&state), audit_rx));
     let mut background = vec![
         refresher,
         tokio::spawn(watch::events(Arc::clone(&state))),
-        tokio::spawn(watch::audit_writer(Arc::clone(&state))),
         tokio::spawn(watch::housekeeping(Arc::clone(&state), stop_rx.clone())),
     ];
     background.push(tokio::spawn(watch::staleness(
@@ -235,6 +236,9 @@ pub async fn serve(
         let _ = s.await;
     }
     state.runner.drain(std::time::Duration::from_secs(60)).await;
+    // Requests have finished: the audit log gets the rest of its queue.
+    let _ = audit_done.send(true);
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), audit).await;
     for b in background {
         b.abort();
     }

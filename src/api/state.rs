@@ -5,7 +5,7 @@ use super::auth::{Role, hash_token};
 use super::error::ApiError;
 use crate::config::Config;
 use crate::directory::Directory;
-use crate::store::{DynStore, StoreError, TokenInfo};
+use crate::store::{DynStore, NewAudit, StoreError, TokenInfo};
 use crate::view::ViewContext;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -38,21 +38,12 @@ pub struct AppState {
     pub runner: Arc<crate::scheduler::Runner>,
     events: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<crate::scheduler::RunEvent>>>,
     pub metrics: crate::metrics::Metrics,
-    audit_tx: tokio::sync::mpsc::UnboundedSender<AuditRecord>,
-    audit_rx: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<AuditRecord>>>,
+    audit_tx: tokio::sync::mpsc::UnboundedSender<NewAudit>,
+    audit_rx: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<NewAudit>>>,
     /// When this server started (a scheduled source that never succeeded is stale once a slot
     /// passed since).
     pub started: chrono::DateTime<chrono::Utc>,
     rebuild: tokio::sync::Mutex<()>,
-}
-
-/// An audit log entry on its way to the store.
-#[derive(Debug, Clone)]
-pub struct AuditRecord {
-    pub token_name: String,
-    pub role: String,
-    pub action: String,
-    pub customer_id: Option<i64>,
 }
 
 /// The authenticated caller of a request.
@@ -120,9 +111,10 @@ impl AppState {
     }
 
     /// Notes that `caller` did `action` (on a customer) in the audit log (written in the
-    /// background, in order).
+    /// background, in order, batched: see `watch::audit_writer`).
     pub fn audit(&self, caller: &Caller, action: &str, customer_id: Option<i64>) {
-        let _ = self.audit_tx.send(AuditRecord {
+        let _ = self.audit_tx.send(NewAudit {
+            at: chrono::Utc::now(),
             token_name: caller.token_name.clone(),
             role: caller.role.as_str().to_owned(),
             action: action.to_owned(),
@@ -131,7 +123,7 @@ impl AppState {
     }
 
     /// The audit queue (once: the writer takes it).
-    pub fn take_audit(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<AuditRecord>> {
+    pub fn take_audit(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<NewAudit>> {
         self.audit_rx.lock().ok()?.take()
     }
 

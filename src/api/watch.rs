@@ -94,20 +94,47 @@ pub(super) async fn staleness(state: Arc<AppState>, mut stop: tokio::sync::watch
 }
 
 /// Writes the audit log in the background (requests do not wait for it).
-pub(super) async fn audit_writer(state: Arc<AppState>) {
+/// Writes the audit log in batches, at most once per [`AUDIT_WINDOW`]: on SQLite every write
+/// makes the other connections drop their page cache, so one insert per request would make
+/// every merged view read its pages again. Entries keep the time of the access. When `done`
+/// is set (after the HTTP server has drained), the rest of the queue is written and it ends.
+pub(super) async fn audit_writer(
+    state: Arc<AppState>,
+    mut done: tokio::sync::watch::Receiver<bool>,
+) {
+    const MAX: usize = 2000;
     let Some(mut rx) = state.take_audit() else {
         return;
     };
-    while let Some(a) = rx.recv().await {
-        if let Err(e) = state
-            .store
-            .audit(&a.token_name, &a.role, &a.action, a.customer_id)
-            .await
-        {
-            tracing::warn!(error = %e, "audit log entry not written");
+    let mut batch = Vec::new();
+    loop {
+        let mut closing = tokio::select! {
+            n = rx.recv_many(&mut batch, MAX) => n == 0,
+            _ = done.changed() => true,
+        };
+        if !closing && batch.len() < MAX {
+            tokio::select! {
+                _ = tokio::time::sleep(AUDIT_WINDOW) => {}
+                _ = done.changed() => closing = true,
+            }
+        }
+        while let Ok(a) = rx.try_recv() {
+            batch.push(a);
+        }
+        if !batch.is_empty() {
+            if let Err(e) = state.store.add_audit(&batch).await {
+                tracing::warn!(error = %e, entries = batch.len(), "audit log entries not written");
+            }
+            batch.clear();
+        }
+        if closing {
+            return;
         }
     }
 }
+
+/// How long the audit writer gathers entries before it writes them.
+pub(super) const AUDIT_WINDOW: Duration = Duration::from_millis(500);
 
 /// Hourly: retention (`[privacy] retention`) and the daily reminder suggestions.
 pub(super) async fn housekeeping(

@@ -86,6 +86,8 @@ pub async fn reminders(cli: &Cli, cmd: &RemindersCmd) -> anyhow::Result<i32> {
             let s =
                 kontor::front::reminders::suggest(&store, &cfg.reminders, &ctx, &dir, today, true)
                     .await?;
+            // The server's daily scan need not repeat it today.
+            store.job_ran("reminders_full", chrono::Utc::now()).await?;
             println!(
                 "created={} known={} invoices_checked={}",
                 s.created, s.known, s.invoices_checked

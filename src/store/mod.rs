@@ -16,7 +16,7 @@ mod sqlite;
 mod types;
 
 pub use front::{
-    Activity, AuditEntry, FrontStore, NewActivity, NewReminder, NewTicket, Reminder,
+    Activity, AuditEntry, FrontStore, NewActivity, NewAudit, NewReminder, NewTicket, Reminder,
     ReminderFilter, Ticket,
 };
 pub use identity::{

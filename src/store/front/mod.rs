@@ -127,6 +127,16 @@ pub struct AuditEntry {
     pub customer_id: Option<i64>,
 }
 
+/// An audit log entry to write: `at` is when the access happened.
+#[derive(Debug, Clone)]
+pub struct NewAudit {
+    pub at: DateTime<Utc>,
+    pub token_name: String,
+    pub role: String,
+    pub action: String,
+    pub customer_id: Option<i64>,
+}
+
 #[async_trait]
 pub trait FrontStore: Send + Sync {
     async fn add_activity(&self, a: &NewActivity) -> Result<i64, StoreError>;
@@ -188,13 +198,8 @@ pub trait FrontStore: Send + Sync {
         snoozed_until: Option<NaiveDate>,
     ) -> Result<(), StoreError>;
 
-    async fn audit(
-        &self,
-        token_name: &str,
-        role: &str,
-        action: &str,
-        customer_id: Option<i64>,
-    ) -> Result<(), StoreError>;
+    /// Appends entries to the audit log (one transaction).
+    async fn add_audit(&self, entries: &[NewAudit]) -> Result<(), StoreError>;
     async fn audit_entries(
         &self,
         customer_id: Option<i64>,

@@ -321,21 +321,25 @@ macro_rules! front_store {
                 Ok(())
             }
 
-            async fn audit(
-                &self,
-                token_name: &str,
-                role: &str,
-                action: &str,
-                customer_id: Option<i64>,
-            ) -> Result<(), StoreError> {
-                sqlx::query("INSERT INTO audit_log (at, token_name, role, action, customer_id) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(Utc::now())
-                    .bind(token_name)
-                    .bind(role)
-                    .bind(action)
-                    .bind(customer_id)
-                    .execute(self.pool())
-                    .await?;
+            async fn add_audit(&self, entries: &[NewAudit]) -> Result<(), StoreError> {
+                let mut tx = self.pool().begin().await?;
+                for chunk in entries.chunks(400) {
+                    let sql = format!(
+                        "INSERT INTO audit_log (at, token_name, role, action, customer_id) VALUES {}",
+                        crate::store::values_list(chunk.len(), 5, true)
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for a in chunk {
+                        q = q
+                            .bind(a.at)
+                            .bind(&a.token_name)
+                            .bind(&a.role)
+                            .bind(&a.action)
+                            .bind(a.customer_id);
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
                 Ok(())
             }
 
