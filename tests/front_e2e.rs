@@ -21,6 +21,7 @@ both_backends!(
     reminders_manual_and_suggested_never_twice,
     complaints_with_similar_cases_and_their_workflow,
     erasure_holds_across_a_resync_and_audit_and_reports_follow_the_rules,
+    audit_entries_still_queued_at_shutdown_are_written,
 );
 
 const TEAMS: &str = "[privacy]\nteams = { vertrieb-nord = 7, klein = 2 }\n[complaints]\ncategories = { lieferung = \"3d\", eilig = \"0m\" }\n";
@@ -627,4 +628,23 @@ async fn erasure_holds_across_a_resync_and_audit_and_reports_follow_the_rules(ba
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let _: Value = rep;
+}
+
+async fn audit_entries_still_queued_at_shutdown_are_written(backend: &str) {
+    let mut w = world(backend, "").await;
+    let id = w.id_of("00042").await;
+    let before = w.store.audit_entries(Some(id), 100).await.unwrap().len();
+    for _ in 0..3 {
+        let (s, _) = w.get(&format!("/api/v1/customers/{id}"), "sales").await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    // Right away, well within the writer's batching window.
+    w.shutdown().await;
+    let after = w.store.audit_entries(Some(id), 100).await.unwrap();
+    let views = after
+        .iter()
+        .filter(|a| a.token_name == "test-sales" && a.action == "view_customer")
+        .count();
+    assert_eq!(after.len() - before, 3, "{after:?}");
+    assert_eq!(views, 3, "{after:?}");
 }

@@ -23,6 +23,7 @@ pub struct World {
     pub _dir: tempfile::TempDir,
     pub _erp: kontor_rest::mock::MockErp,
     pub server: tokio::task::JoinHandle<()>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Drop for World {
@@ -79,10 +80,13 @@ pub async fn world(backend: &str, extra_config: &str) -> World {
     let state = AppState::new(store.clone(), Arc::new(cfg)).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
-        serve(listener, state, std::future::pending())
-            .await
-            .unwrap();
+        serve(listener, state, async move {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
     });
     World {
         base,
@@ -93,10 +97,19 @@ pub async fn world(backend: &str, extra_config: &str) -> World {
         _dir: dir,
         _erp: erp,
         server,
+        stop: Some(stop),
     }
 }
 
 impl World {
+    /// Shuts the server down as SIGTERM does and waits until `serve` has returned.
+    pub async fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.server).await.unwrap();
+    }
+
     pub async fn call(
         &self,
         method: &str,
