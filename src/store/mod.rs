@@ -153,6 +153,18 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// The filter "`col` = parameter `n`, if given" in a form whose index the planner can use:
+/// the comparison when the value is given, else the (always true) test that the parameter is
+/// NULL, so the parameters keep their numbers. (`($n IS NULL OR col = $n)` makes SQLite scan
+/// the whole table.)
+pub(crate) fn optional_eq(given: bool, col: &str, n: usize) -> String {
+    if given {
+        format!("{col} = ${n}")
+    } else {
+        format!("${n} IS NULL")
+    }
+}
+
 /// The SQL placeholders of a multi-row VALUES list.
 pub(crate) fn values_list(rows: usize, cols: usize, numbered: bool) -> String {
     let mut s = String::with_capacity(rows * cols * 5);

@@ -179,10 +179,11 @@ macro_rules! ops_store {
             }
 
             async fn slots(&self, connector: Option<&str>, limit: i64) -> Result<Vec<Slot>, StoreError> {
-                let rows = sqlx::query(
-                    "SELECT * FROM schedule_slots WHERE ($1 IS NULL OR connector = $1) \
-                     ORDER BY slot_at DESC, connector LIMIT $2",
-                )
+                let sql = format!(
+                    "SELECT * FROM schedule_slots WHERE {} ORDER BY slot_at DESC, connector LIMIT $2",
+                    crate::store::optional_eq(connector.is_some(), "connector", 1)
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(connector)
                 .bind(if limit > 0 { limit } else { i64::MAX })
                 .fetch_all(self.pool())

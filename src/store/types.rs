@@ -217,6 +217,18 @@ pub struct SnapshotRule {
     pub force: bool,
 }
 
+impl SnapshotRule {
+    /// Whether a snapshot of `staged` records is refused while `open` records are open now.
+    pub fn refuses(&self, staged: u64, open: u64) -> bool {
+        !self.force && open > 0 && (staged as f64) < self.min_ratio * open as f64
+    }
+}
+
+/// Whether a unit with `rejected` of `read` rows quarantined is refused.
+pub fn too_many_rejects(read: u64, rejected: u64, max_reject_ratio: f64) -> bool {
+    read > 0 && rejected as f64 / read as f64 > max_reject_ratio
+}
+
 /// A quarantined row.
 #[derive(Debug, Clone, Serialize)]
 pub struct QuarantineEntry {

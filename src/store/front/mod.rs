@@ -327,18 +327,6 @@ macro_rules! reminder {
     }};
 }
 
-/// The filter "`col` = parameter `n`, if given" in a form whose index the planner can use:
-/// the comparison when the value is given, else the (always true) test that the parameter is
-/// NULL, so the parameters keep their numbers. (`($n IS NULL OR col = $n)` makes SQLite scan
-/// the whole table.)
-fn optional_eq(given: bool, col: &str, n: usize) -> String {
-    if given {
-        format!("{col} = ${n}")
-    } else {
-        format!("${n} IS NULL")
-    }
-}
-
 /// A `LIKE` pattern that matches `needle` literally anywhere.
 fn contains_pattern(needle: &str) -> String {
     let escaped = needle

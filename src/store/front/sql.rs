@@ -1,7 +1,7 @@
 //! [`FrontStore`] for both backends: the same SQL (`$N` placeholders work on SQLite too).
 
 use super::*;
-use crate::store::{PgStore, SqliteStore};
+use crate::store::{PgStore, SqliteStore, optional_eq};
 
 macro_rules! front_store {
     ($store:ty) => {

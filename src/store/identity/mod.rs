@@ -179,27 +179,6 @@ pub(crate) fn in_list(start: usize, n: usize) -> String {
         .join(",")
 }
 
-/// `($1,…,$7,'open',$8),(…)`: suggestion rows with a literal status.
-fn values_with_status(rows: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let b = r * 8;
-            format!(
-                "(${},${},${},${},${},${},${},'open',${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 fn matched_json(m: &Option<MatchedOn>) -> Option<String> {
     m.as_ref().and_then(|m| serde_json::to_string(m).ok())
 }

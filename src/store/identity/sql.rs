@@ -201,7 +201,7 @@ macro_rules! identity_store {
                     let sql = format!(
                         "INSERT INTO identity_suggestions (a_system, a_no, b_system, b_no, score, rule, reason, status, created_at) \
                          VALUES {} ON CONFLICT (a_system, a_no, b_system, b_no) DO NOTHING",
-                        values_with_status(chunk.len())
+                        crate::store::values_list(chunk.len(), 9, true)
                     );
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                     for s in chunk {
@@ -213,6 +213,7 @@ macro_rules! identity_store {
                             .bind(s.score)
                             .bind(&s.rule)
                             .bind(&s.reason)
+                            .bind("open")
                             .bind(now);
                     }
                     q.execute(&mut *tx).await?;

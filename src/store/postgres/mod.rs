@@ -404,12 +404,12 @@ impl PgStore {
         let cp = lock_checkpoint(&mut tx, unit.connector, unit.key).await?;
         let (read, rejected, skipped, staged) =
             cp.map_or((0, 0, 0, 0), |c| (c.read, c.rejected, c.skipped, c.staged));
-        let mut refused = read > 0 && rejected as f64 / read as f64 > max_reject_ratio;
+        let mut refused = too_many_rejects(read, rejected, max_reject_ratio);
         let mut too_small = None;
         if let Some(rule) = snapshot.filter(|_| !refused) {
             let keys = stage::staged_keys(&mut tx, unit.connector, unit.key).await?;
             let previous = stage::open_count(&mut tx, unit.connector, &rule.entities).await?;
-            if !rule.force && previous > 0 && (keys as f64) < rule.min_ratio * previous as f64 {
+            if rule.refuses(keys, previous) {
                 too_small = Some((keys, previous));
                 refused = true;
             }
