@@ -125,9 +125,7 @@ pub async fn erase(
         if !matches(&r.data, &ids) {
             continue;
         }
-        let data = anonymised(&r.data);
-        let text = serde_json::to_string(&data).unwrap_or_default();
-        let hash = blake3::hash(text.as_bytes()).to_hex()[..32].to_string();
+        let (text, hash) = crate::model::encode_data(&anonymised(&r.data));
         store
             .replace_record_data(&r.connector, &r.entity, &r.external_id, &text, &hash)
             .await?;
@@ -228,8 +226,7 @@ impl Tombstones {
         if !self.erased(&data) {
             return false;
         }
-        r.data = serde_json::to_string(&anonymised(&data)).unwrap_or_default();
-        r.hash = blake3::hash(r.data.as_bytes()).to_hex()[..32].to_string();
+        (r.data, r.hash) = crate::model::encode_data(&anonymised(&data));
         true
     }
 }

@@ -387,10 +387,16 @@ impl CanonicalRecord {
     }
     /// Serialized data and its content hash (BLAKE3, first 16 bytes, hex).
     pub fn encode(&self) -> (String, String) {
-        let text = serde_json::to_string(&self.data).unwrap_or_default();
-        let hash = blake3::hash(text.as_bytes());
-        (text, hash.to_hex()[..32].to_string())
+        encode_data(&self.data)
     }
+}
+
+/// A record's data as stored, and its content hash (BLAKE3, first 16 bytes, hex): what a sync
+/// compares to tell a changed record from an unchanged one.
+pub fn encode_data(data: &serde_json::Value) -> (String, String) {
+    let text = serde_json::to_string(data).unwrap_or_default();
+    let hash = blake3::hash(text.as_bytes());
+    (text, hash.to_hex()[..32].to_string())
 }
 
 #[cfg(test)]
