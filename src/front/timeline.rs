@@ -168,18 +168,7 @@ pub async fn timeline(
     let offset: usize = cursor.and_then(|c| c.parse().ok()).unwrap_or(0);
     let wanted = |k: &str| kinds.is_empty() || kinds.iter().any(|x| x == k);
     let mut items: Vec<TimelineItem> = Vec::new();
-    let pairs: Vec<(String, String)> = known
-        .keys
-        .iter()
-        .flat_map(|k| {
-            known
-                .systems
-                .iter()
-                .filter(move |(_, s)| **s == k.key.system)
-                .map(move |(c, _)| (c.clone(), k.key.customer_no.clone()))
-        })
-        .collect();
-    for r in store.records_of(&pairs).await? {
+    for r in store.records_of(&known.record_pairs()).await? {
         if let Some(item) = from_record(&r).filter(|i| wanted(&i.kind)) {
             items.push(item);
         }

@@ -166,6 +166,22 @@ pub struct Known<'a> {
     pub successes: &'a BTreeMap<String, DateTime<Utc>>,
 }
 
+impl Known<'_> {
+    /// (connector, customer number) of every connector that holds one of the customer's
+    /// numbers: what `records_of` reads.
+    pub fn record_pairs(&self) -> Vec<(String, String)> {
+        self.keys
+            .iter()
+            .flat_map(|k| {
+                self.systems
+                    .iter()
+                    .filter(move |(_, s)| **s == k.key.system)
+                    .map(move |(c, _)| (c.clone(), k.key.customer_no.clone()))
+            })
+            .collect()
+    }
+}
+
 /// Builds the merged view of customer `id` (following an alias once); `None` when there is
 /// no such customer.
 pub async fn customer_view(
@@ -214,15 +230,7 @@ pub async fn customer_view_known(
         successes,
     } = known;
     let requested_id = None;
-    let pairs: Vec<(String, String)> = keys
-        .iter()
-        .flat_map(|k| {
-            systems
-                .iter()
-                .filter(move |(_, s)| **s == k.key.system)
-                .map(move |(c, _)| (c.clone(), k.key.customer_no.clone()))
-        })
-        .collect();
+    let pairs = known.record_pairs();
     // The customer's records, complaints and reminders: independent reads, side by side.
     let reminder_filter = crate::store::ReminderFilter {
         customer_id: Some(id),
