@@ -183,7 +183,7 @@ pub struct ConnectorHealth {
 pub async fn healthz(State(state): State<Arc<AppState>>) -> Result<Json<Health>, ApiError> {
     let generation = state.store.identity_generation().await?;
     let successes = state.store.last_successes().await?;
-    let stale = super::watch::stale_connectors(&state).await;
+    let stale = super::watch::stale_among(&state, &successes);
     let mut connectors = Vec::new();
     for c in state.cfg.connectors.iter().filter(|c| c.enabled) {
         let last = state.store.runs(Some(&c.name), 1).await?.into_iter().next();

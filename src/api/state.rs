@@ -40,9 +40,6 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     audit_tx: tokio::sync::mpsc::UnboundedSender<NewAudit>,
     audit_rx: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<NewAudit>>>,
-    /// When this server started (a scheduled source that never succeeded is stale once a slot
-    /// passed since).
-    pub started: chrono::DateTime<chrono::Utc>,
     rebuild: tokio::sync::Mutex<()>,
 }
 
@@ -105,7 +102,6 @@ impl AppState {
             metrics: crate::metrics::Metrics::new(),
             audit_tx,
             audit_rx: Mutex::new(Some(audit_rx)),
-            started: chrono::Utc::now(),
             rebuild: tokio::sync::Mutex::new(()),
         }))
     }

@@ -4,8 +4,8 @@
 use super::AppState;
 use crate::alert::{Alert, post};
 use crate::store::RunStatus;
-use chrono::Utc;
-use std::collections::BTreeSet;
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,17 +56,26 @@ pub(super) async fn events(state: Arc<AppState>) {
 }
 
 /// Connectors whose schedule allows an older last success than they have.
-pub(super) async fn stale_connectors(state: &AppState) -> BTreeSet<String> {
-    let Ok(successes) = state.store.last_successes().await else {
-        return BTreeSet::new();
-    };
+async fn stale_connectors(state: &AppState) -> BTreeSet<String> {
+    match state.store.last_successes().await {
+        Ok(successes) => stale_among(state, &successes),
+        Err(_) => BTreeSet::new(),
+    }
+}
+
+/// Connectors whose schedule allows an older last success than `successes` gives them.
+pub(super) fn stale_among(
+    state: &AppState,
+    successes: &BTreeMap<String, DateTime<Utc>>,
+) -> BTreeSet<String> {
     let now = Utc::now();
+    let since = state.view.since.unwrap_or(now);
     state
         .view
         .schedules
         .iter()
         .filter(|(name, cron)| {
-            crate::schedule::is_stale(cron, successes.get(*name).copied(), state.started, now)
+            crate::schedule::is_stale(cron, successes.get(*name).copied(), since, now)
         })
         .map(|(name, _)| name.clone())
         .collect()
