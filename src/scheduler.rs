@@ -124,7 +124,10 @@ impl Runner {
         };
         let me = Arc::clone(self);
         let name = connector.to_owned();
-        self.tasks.lock().await.spawn(async move {
+        let mut tasks = self.tasks.lock().await;
+        // Finished runs leave the set here, not only at shutdown.
+        while tasks.try_join_next().is_some() {}
+        tasks.spawn(async move {
             let _lock = lock;
             let result = sync::run_started(&me.store, &prepared, &opts, run_id).await;
             let (status, error) = match &result {
