@@ -3,18 +3,12 @@
 //! loopback; every route with every role, the merged view's content, search, caller-ID, ops
 //! decisions, errors and the rate limit.
 
+#[macro_use]
 mod common;
 
 use common::world;
 use reqwest::StatusCode;
 use std::collections::BTreeMap;
-
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name("sqlite").await } )* }
-        mod postgres { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name("postgres").await } )* }
-    };
-}
 
 both_backends!(
     every_route_answers_each_role_as_spec_says,
@@ -591,69 +585,4 @@ async fn a_source_behind_its_schedule_is_stale() {
     assert!(stale["wawi-kunden"], "{stale:?}");
     assert!(!stale["erpnext"], "{stale:?}");
     assert!(!stale["einvoices"], "no schedule: {stale:?}");
-}
-
-/// Random paths, queries and bodies on every route with every role: never a 5xx, always JSON.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn random_requests_never_get_a_server_error() {
-    use proptest::strategy::{Strategy, ValueTree};
-    use proptest::test_runner::TestRunner;
-    let w = world("sqlite", "").await;
-    let segment = proptest::prop_oneof![
-        ".{0,24}",
-        "[0-9]{1,30}",
-        "-[0-9]{1,20}",
-        proptest::strategy::Just("%00".to_owned()),
-        proptest::strategy::Just("..%2F..%2Fetc%2Fpasswd".to_owned()),
-        "[+0-9 ()/-]{0,30}",
-        "[a-zA-ZäöüßÄÖÜ&. -]{0,40}",
-    ];
-    let templates = [
-        ("GET", "/api/v1/customers?q={}&limit={}&cursor={}"),
-        ("GET", "/api/v1/customers/{}"),
-        ("GET", "/api/v1/lookup/phone/{}"),
-        ("GET", "/api/v1/items/{}/availability"),
-        ("GET", "/api/v1/sync/runs?connector={}&limit={}"),
-        ("GET", "/api/v1/identity/suggestions?status={}&limit={}"),
-        ("POST", "/api/v1/customers/{}/merge"),
-        ("POST", "/api/v1/customers/{}/split"),
-        ("POST", "/api/v1/identity/suggestions/{}/reject"),
-        ("GET", "/api/v1/{}"),
-    ];
-    let mut runner = TestRunner::deterministic();
-    let strategy = (
-        0..templates.len(),
-        proptest::collection::vec(segment, 3),
-        0..4usize,
-        ".{0,60}",
-    );
-    let enc = |s: &str| -> String {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect()
-    };
-    let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();
-    for _ in 0..600 {
-        let (t, segs, role, body) = strategy.new_tree(&mut runner).unwrap().current();
-        let (method, template) = templates[t];
-        let mut path = template.to_owned();
-        for s in &segs {
-            path = path.replacen("{}", &enc(s), 1);
-        }
-        let role = ["sales", "service", "ops", "cti"][role];
-        let body = serde_json::json!({"other": body, "keys": [body]});
-        let (status, json) = w.call(method, &path, Some(role), Some(body)).await;
-        assert!(
-            status.as_u16() < 500,
-            "{method} {path} as {role}: {status} {json}"
-        );
-        *statuses.entry(status.as_u16()).or_default() += 1;
-    }
-    // The inputs reached the handlers, not only the auth layer.
-    assert!(statuses.len() >= 3, "{statuses:?}");
 }

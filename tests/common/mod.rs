@@ -14,6 +14,18 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// Runs each named `async fn name(backend: &str)` as a test on SQLite and on PostgreSQL.
+#[allow(unused_macros)]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name("sqlite").await } )* }
+        mod postgres { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name("postgres").await } )* }
+    };
+}
+
+/// Teams of the works-council rule (one big enough, one too small) and complaint deadlines.
+pub const TEAMS: &str = "[privacy]\nteams = { vertrieb-nord = 7, klein = 2 }\n[complaints]\ncategories = { lieferung = \"3d\", eilig = \"0m\" }\n";
+
 pub struct World {
     pub base: String,
     pub tokens: BTreeMap<&'static str, String>,
