@@ -13,6 +13,7 @@ both_backends!(
     contacts_calls_and_the_timeline,
     reminders_manual_and_suggested_never_twice,
     complaints_with_similar_cases_and_their_workflow,
+    a_backdated_contact_is_answered_behind_many_newer_ones,
 );
 
 async fn contacts_calls_and_the_timeline(backend: &str) {
@@ -454,4 +455,38 @@ async fn complaints_with_similar_cases_and_their_workflow(backend: &str) {
         "{}",
         view["tickets"]
     );
+}
+
+/// A contact logged late (its `at` long past) is answered with itself even when the customer
+/// has hundreds of newer ones.
+async fn a_backdated_contact_is_answered_behind_many_newer_ones(backend: &str) {
+    let w = world(backend, "").await;
+    let id = w.id_of("00042").await;
+    for i in 0..205 {
+        w.store
+            .add_activity(&kontor::store::NewActivity {
+                customer_id: Some(id),
+                kind: "note".into(),
+                direction: None,
+                at: chrono::Utc::now(),
+                subject: Some(format!("Notiz {i}")),
+                text: None,
+                team: None,
+                phone: None,
+                source: "import".into(),
+            })
+            .await
+            .unwrap();
+    }
+    let (s, a) = w
+        .call(
+            "POST",
+            &format!("/api/v1/customers/{id}/activities"),
+            Some("sales"),
+            Some(json!({"kind": "call", "direction": "in", "at": "2025-03-04T09:00:00Z", "subject": "Nachgetragen"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
+    assert_eq!(a["subject"], "Nachgetragen", "{a}");
+    assert_eq!(a["at"], "2025-03-04T09:00:00Z", "{a}");
 }

@@ -139,10 +139,8 @@ pub async fn add_activity(
     let aid = state.store.add_activity(&new).await?;
     let a = state
         .store
-        .activities(cid, None, 200)
+        .activity(aid)
         .await?
-        .into_iter()
-        .find(|a| a.id == aid)
         .ok_or_else(|| ApiError::not_found("the activity vanished"))?;
     Ok((StatusCode::CREATED, Json(a)))
 }

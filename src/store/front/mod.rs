@@ -140,6 +140,7 @@ pub struct NewAudit {
 #[async_trait]
 pub trait FrontStore: Send + Sync {
     async fn add_activity(&self, a: &NewActivity) -> Result<i64, StoreError>;
+    async fn activity(&self, id: i64) -> Result<Option<Activity>, StoreError>;
     /// A customer's activities, newest first, before (`at`, `id`) when paging.
     async fn activities(
         &self,

@@ -26,6 +26,14 @@ macro_rules! front_store {
                 .await?)
             }
 
+            async fn activity(&self, id: i64) -> Result<Option<Activity>, StoreError> {
+                let row = sqlx::query("SELECT * FROM activities WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(self.pool())
+                    .await?;
+                Ok(row.as_ref().map(|r| activity!(r)).transpose()?)
+            }
+
             async fn activities(
                 &self,
                 customer_id: i64,
