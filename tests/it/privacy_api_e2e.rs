@@ -2,8 +2,7 @@
 //! re-sync, the export, the audit log (ops only, written before the server stops) and the
 //! group-size rule of team reports.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::{TEAMS, world};
 use reqwest::StatusCode;

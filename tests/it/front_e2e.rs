@@ -2,8 +2,7 @@
 //! timeline, incoming calls, reminders (manual and suggested, never twice), complaints with
 //! similar cases and their workflow. Data protection through the API: privacy_api_e2e.rs.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::{TEAMS, world};
 use reqwest::StatusCode;

@@ -3,8 +3,7 @@
 //! loopback; every route with every role, the merged view's content, search, caller-ID, ops
 //! decisions, errors and the rate limit.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::world;
 use reqwest::StatusCode;

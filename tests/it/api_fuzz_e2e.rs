@@ -2,7 +2,7 @@
 //! every role never get a server error (the property-based companion of the schemathesis run in
 //! docs/api.md).
 
-mod common;
+use crate::common;
 
 use common::world;
 use std::collections::BTreeMap;

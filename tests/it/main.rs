@@ -1,0 +1,25 @@
+//! kontor's integration tests in one binary (one link instead of one per file): each file
+//! is a module; `common` holds the shared test world and the `both_backends!` macro.
+
+#[macro_use]
+mod common;
+
+mod api_e2e;
+mod api_fuzz_e2e;
+mod builtin_mappings;
+mod cli_e2e;
+mod conformance;
+mod connectors_e2e;
+mod diff_e2e;
+mod docker_files;
+mod front_e2e;
+mod kill_resume;
+mod kill_resume_rest;
+mod plugin_singer;
+mod privacy_api_e2e;
+mod privacy_e2e;
+mod scheduler_e2e;
+mod secrets_cli;
+mod snapshot_e2e;
+mod store_suite;
+mod web_e2e;
