@@ -40,12 +40,23 @@ impl Rejection {
 /// Column-name → index resolution, cached per header.
 #[derive(Debug, Default)]
 pub struct ColumnCache {
+    /// The store's salt for personal key parts ([`crate::model::personal_key`]); zeros when
+    /// no store is involved (previews, fixtures).
+    pub key_salt: [u8; 32],
     header: Option<Arc<Vec<String>>>,
     index: HashMap<String, usize>,
     folded: HashMap<String, usize>,
 }
 
 impl ColumnCache {
+    /// A cache whose personal key parts are hashed with the store's `salt`.
+    pub fn salted(salt: [u8; 32]) -> Self {
+        Self {
+            key_salt: salt,
+            ..Self::default()
+        }
+    }
+
     fn resolve(&mut self, header: &Arc<Vec<String>>, name: &str) -> Option<usize> {
         if !self.header.as_ref().is_some_and(|h| Arc::ptr_eq(h, header)) {
             self.index.clear();
@@ -261,6 +272,9 @@ fn build(t: &Target, input: &Input, cache: &mut ColumnCache) -> Result<Canonical
     let mut key_parts = Vec::with_capacity(t.key.len());
     for k in &t.key {
         match get(&values, k).and_then(scalar) {
+            Some(v) if !v.is_empty() && crate::model::PERSONAL_FIELDS.contains(k) => {
+                key_parts.push(crate::model::personal_key(&cache.key_salt, &v))
+            }
             Some(v) if !v.is_empty() => key_parts.push(v.into_owned()),
             _ if t.entity == Entity::Stock && *k == "warehouse" => key_parts.push(String::new()),
             _ => {

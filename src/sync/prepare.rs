@@ -47,6 +47,8 @@ pub struct Prepared {
     pub cfg: ConnectorConfig,
     pub connector: DynConnector,
     pub mappings: MappingSet,
+    /// `[identity] phone_region`: how phone numbers of erased people are recognised.
+    pub phone_region: String,
 }
 
 /// Loads the mapping, builds the connector, resolves built-in mappings. Every problem is a
@@ -150,5 +152,6 @@ pub fn prepare(config: &Config, cfg: &ConnectorConfig) -> Result<Prepared, Vec<D
         cfg: cfg.clone(),
         connector,
         mappings,
+        phone_region: config.identity.phone_region.clone(),
     })
 }

@@ -18,6 +18,7 @@ mod kill_resume_rest;
 mod plugin_singer;
 mod privacy_api_e2e;
 mod privacy_e2e;
+mod privacy_erase_e2e;
 mod scheduler_e2e;
 mod secrets_cli;
 mod snapshot_e2e;

@@ -48,8 +48,17 @@ async fn erasure_holds_across_a_resync_and_audit_and_reports_follow_the_rules(ba
         )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+    let sabine_ids = json!({"email": "sabine@mustermann.de", "phone": "0221/1234567", "name": "Sabine Mustermann"});
+    let mut dry = sabine_ids.clone();
+    dry["dry_run"] = json!(true);
+    let (s, plan) = w
+        .call("POST", "/api/v1/privacy/erase", Some("ops"), Some(dry))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{plan}");
+    let mut go = sabine_ids;
+    go["confirm"] = plan["total"].clone();
     let (s, erased) = w
-        .call("POST", "/api/v1/privacy/erase", Some("ops"), Some(json!({"email": "sabine@mustermann.de", "phone": "0221/1234567", "name": "Sabine Mustermann"})))
+        .call("POST", "/api/v1/privacy/erase", Some("ops"), Some(go))
         .await;
     assert_eq!(s, StatusCode::OK, "{erased}");
     assert!(

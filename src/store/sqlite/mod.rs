@@ -30,6 +30,10 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
+            // Deleted and overwritten content is zeroed, not left in free space (erasure);
+            // new stores give freed pages back on `incremental_vacuum`.
+            .pragma("secure_delete", "ON")
+            .auto_vacuum(sqlx::sqlite::SqliteAutoVacuum::Incremental)
             .busy_timeout(Duration::from_secs(30))
             // Per connection (up to 4): bounds the memory of large promotions.
             .pragma("cache_size", "-12000")
