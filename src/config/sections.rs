@@ -76,6 +76,10 @@ pub struct SyncSection {
     /// Scheduled runs start up to this much after their slot (spreads load): `"5s"`.
     #[serde(default = "default_jitter")]
     pub jitter: String,
+    /// Folders outside the config's folder that connectors may read from and archive to
+    /// (`path`, `archive`); everything else must stay inside the config's folder.
+    #[serde(default)]
+    pub allowed_roots: Vec<String>,
 }
 
 fn default_jitter() -> String {
@@ -104,6 +108,7 @@ impl Default for SyncSection {
             batch_size: default_batch(),
             max_reject_ratio: default_ratio(),
             jitter: default_jitter(),
+            allowed_roots: Vec::new(),
         }
     }
 }

@@ -54,7 +54,7 @@ pub struct Prepared {
 /// Loads the mapping, builds the connector, resolves built-in mappings. Every problem is a
 /// diagnostic pointing into kontor.toml or the mapping file.
 pub fn prepare(config: &Config, cfg: &ConnectorConfig) -> Result<Prepared, Vec<Diagnostic>> {
-    let mut diags = Vec::new();
+    let mut diags = config.path_problems(cfg);
     let mapping = match &cfg.mapping {
         Some(rel) => match Mapping::load(&config.path(rel), rel, registry::builtin_mapping) {
             Ok(m) => Some(m),

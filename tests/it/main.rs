@@ -12,6 +12,7 @@ mod conformance;
 mod connectors_e2e;
 mod diff_e2e;
 mod docker_files;
+mod files_inside;
 mod front_e2e;
 mod kill_resume;
 mod kill_resume_rest;
