@@ -2,7 +2,7 @@
 
 use super::auth::OPERATORS;
 use super::error::{ApiError, ErrorBody};
-use super::front::body;
+use super::front::{body, limit};
 use super::handlers::query;
 use super::state::{AppState, Caller};
 use crate::front::privacy::{ErasureError, ErasureRequest, ErasureSummary, Person, PersonExport};
@@ -14,6 +14,14 @@ use axum::extract::{Query, State};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::sync::Arc;
+
+fn person_limits(p: &Person) -> Result<(), ApiError> {
+    limit(&[
+        ("email", p.email.as_deref(), 254),
+        ("phone", p.phone.as_deref(), 64),
+        ("name", p.name.as_deref(), 200),
+    ])
+}
 
 fn erasure_error(e: ErasureError) -> ApiError {
     match e {
@@ -37,6 +45,7 @@ pub async fn erase(
 ) -> Result<Json<ErasureSummary>, ApiError> {
     caller.require(OPERATORS)?;
     let r = body(req)?;
+    person_limits(&r.person)?;
     if !r.dry_run && r.confirm.is_none() {
         return Err(ApiError::bad_request(
             "confirm: the `total` of a dry run (`\"dry_run\": true` first)",
@@ -48,6 +57,17 @@ pub async fn erase(
     if !s.dry_run {
         state.refresh_directory(true).await?;
     }
+    // Who erased when and how much — not whom (that would keep the person).
+    state.audit_detail(
+        &caller,
+        if s.dry_run {
+            "privacy_erase_dry_run"
+        } else {
+            "privacy_erase"
+        },
+        None,
+        Some(format!("{} change(s)", s.total)),
+    );
     Ok(Json(s))
 }
 
@@ -63,11 +83,17 @@ pub async fn export(
 ) -> Result<Json<PersonExport>, ApiError> {
     caller.require(OPERATORS)?;
     let p = body(req)?;
-    Ok(Json(
-        crate::front::privacy::export(&state.store, &p, &state.cfg.identity.phone_region)
-            .await
-            .map_err(erasure_error)?,
-    ))
+    person_limits(&p)?;
+    let e = crate::front::privacy::export(&state.store, &p, &state.cfg.identity.phone_region)
+        .await
+        .map_err(erasure_error)?;
+    state.audit_detail(
+        &caller,
+        "privacy_export",
+        None,
+        Some(format!("{} record(s)", e.records.len())),
+    );
+    Ok(Json(e))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -92,6 +118,7 @@ pub async fn audit(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request("limit must be between 1 and 1000"));
     }
+    state.audit(&caller, "view_audit", p.customer_id);
     Ok(Json(state.store.audit_entries(p.customer_id, limit).await?))
 }
 

@@ -234,6 +234,16 @@ pub fn apply_targets(
     }
 }
 
+/// Contacts happen between 1970 and tomorrow (a date outside is a typo that would sort first
+/// forever or vanish at the next retention run).
+fn activity_date_ok(iso: &str) -> bool {
+    let Ok(d) = chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d") else {
+        return true;
+    };
+    let latest = chrono::Local::now().date_naive() + chrono::TimeDelta::days(1);
+    d >= chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(d) && d <= latest
+}
+
 fn elements(v: Option<&Value>) -> Vec<&Value> {
     match v {
         Some(Value::Array(items)) => items.iter().collect(),
@@ -269,6 +279,20 @@ fn build(t: &Target, input: &Input, cache: &mut ColumnCache) -> Result<Canonical
         return Err(Rejection::new(first.field.as_deref(), reason));
     }
     derive(t.entity, &mut values, &currency);
+    if t.entity == Entity::Activity
+        && let Some(d) = get(&values, "date").and_then(scalar)
+        && !activity_date_ok(&d)
+    {
+        let label = t
+            .fields
+            .iter()
+            .find(|f| f.name == "date")
+            .map(|f| f.label.as_str());
+        return Err(Rejection::new(
+            label,
+            format!("date: {d} is not between 1970-01-01 and tomorrow"),
+        ));
+    }
     let mut key_parts = Vec::with_capacity(t.key.len());
     for k in &t.key {
         match get(&values, k).and_then(scalar) {

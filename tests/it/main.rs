@@ -14,6 +14,7 @@ mod diff_e2e;
 mod docker_files;
 mod files_inside;
 mod front_e2e;
+mod http_hardening_e2e;
 mod kill_resume;
 mod kill_resume_rest;
 mod plugin_singer;

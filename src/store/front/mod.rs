@@ -125,6 +125,8 @@ pub struct AuditEntry {
     pub role: String,
     pub action: String,
     pub customer_id: Option<i64>,
+    /// What else it was about: a looked-up number, an erasure's count (never free text).
+    pub detail: Option<String>,
 }
 
 /// An audit log entry to write: `at` is when the access happened.
@@ -135,6 +137,7 @@ pub struct NewAudit {
     pub role: String,
     pub action: String,
     pub customer_id: Option<i64>,
+    pub detail: Option<String>,
 }
 
 #[async_trait]

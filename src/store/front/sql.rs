@@ -333,8 +333,8 @@ macro_rules! front_store {
                 let mut tx = self.pool().begin().await?;
                 for chunk in entries.chunks(400) {
                     let sql = format!(
-                        "INSERT INTO audit_log (at, token_name, role, action, customer_id) VALUES {}",
-                        crate::store::values_list(chunk.len(), 5, true)
+                        "INSERT INTO audit_log (at, token_name, role, action, customer_id, detail) VALUES {}",
+                        crate::store::values_list(chunk.len(), 6, true)
                     );
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                     for a in chunk {
@@ -343,7 +343,8 @@ macro_rules! front_store {
                             .bind(&a.token_name)
                             .bind(&a.role)
                             .bind(&a.action)
-                            .bind(a.customer_id);
+                            .bind(a.customer_id)
+                            .bind(&a.detail);
                     }
                     q.execute(&mut *tx).await?;
                 }
@@ -376,6 +377,7 @@ macro_rules! front_store {
                             role: r.try_get("role")?,
                             action: r.try_get("action")?,
                             customer_id: r.try_get("customer_id")?,
+                            detail: r.try_get("detail")?,
                         })
                     })
                     .collect::<Result<_, sqlx::Error>>()?)
@@ -384,7 +386,8 @@ macro_rules! front_store {
             async fn purge_before(&self, table: &str, before: DateTime<Utc>) -> Result<u64, StoreError> {
                 let (table, column) = match table {
                     "audit_log" => ("audit_log", "at"),
-                    "activities" => ("activities", "at"),
+                    // When it was stored, not the date it claims (an import dated 9999).
+                    "activities" => ("activities", "created_at"),
                     "tickets" => ("tickets", "updated_at"),
                     "reminders" => ("reminders", "created_at"),
                     other => return Err(StoreError::Data(format!("no retention for `{other}`"))),
