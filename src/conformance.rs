@@ -376,7 +376,12 @@ async fn unreachable_source(
         );
         return;
     }
-    let outcome = match sync::prepare(cfg, &gone) {
+    // The made-up folder is allowed: the check is about the connector's own error.
+    let mut cfg = cfg.clone();
+    cfg.sync
+        .allowed_roots
+        .push("/nonexistent/kontor-conformance".into());
+    let outcome = match sync::prepare(&cfg, &gone) {
         Err(d) => Err(d
             .iter()
             .map(ToString::to_string)
@@ -426,8 +431,12 @@ async fn empty_source(cfg: &Config, cc: &ConnectorConfig, report: &mut Report) {
     empty
         .settings
         .insert("path".into(), dir.path().display().to_string().into());
+    let mut cfg = cfg.clone();
+    cfg.sync
+        .allowed_roots
+        .push(dir.path().display().to_string());
     let result = async {
-        let p = sync::prepare(cfg, &empty).map_err(|d| d[0].to_string())?;
+        let p = sync::prepare(&cfg, &empty).map_err(|d| d[0].to_string())?;
         let (store, _d) = scratch().await?;
         let opts = SyncOptions {
             node: "conformance".into(),

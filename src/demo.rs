@@ -171,5 +171,6 @@ pub fn write_workspace(dir: &Path) -> std::io::Result<()> {
         std::fs::write(path, bytes)?;
     }
     std::fs::create_dir_all(dir.join("secrets"))?;
+    crate::sys::owner_only(&dir.join("secrets"))?;
     Ok(())
 }

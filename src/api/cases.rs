@@ -2,7 +2,7 @@
 
 use super::auth::CUSTOMER_READERS;
 use super::error::{ApiError, ErrorBody};
-use super::front::{body, customer_known, id};
+use super::front::{REF_MAX, TEXT_MAX, TITLE_MAX, body, customer_known, id, limit};
 use super::handlers::query;
 use super::state::{AppState, Caller};
 use crate::front::complaints::{self, ComplaintError, NewComplaint, SimilarCase};
@@ -53,6 +53,14 @@ pub async fn add_complaint(
 ) -> Result<(StatusCode, Json<ComplaintCreated>), ApiError> {
     caller.require(CUSTOMER_READERS)?;
     let r = body(req)?;
+    limit(&[
+        ("category", Some(&r.category), REF_MAX),
+        ("title", Some(&r.title), TITLE_MAX),
+        ("text", Some(&r.text), TEXT_MAX),
+        ("invoice_ref", r.invoice_ref.as_deref(), REF_MAX),
+        ("order_ref", r.order_ref.as_deref(), REF_MAX),
+        ("sku", r.sku.as_deref(), REF_MAX),
+    ])?;
     customer_known(&state, r.customer_id)?;
     let (complaint, similar) = complaints::create(
         &state.store,
@@ -101,6 +109,7 @@ pub async fn list_complaints(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request("limit must be between 1 and 1000"));
     }
+    state.audit(&caller, "list_complaints", p.customer_id);
     Ok(Json(
         state
             .store
@@ -132,6 +141,12 @@ pub async fn complaint(
         .ticket(tid)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no complaint {tid}")))?;
+    state.audit_detail(
+        &caller,
+        "view_complaint",
+        Some(t.customer_id),
+        Some(format!("complaint {tid}")),
+    );
     let similar = complaints::similar(&state.store, &t, 5).await?;
     Ok(Json(ComplaintDetail {
         complaint: t,
@@ -162,6 +177,7 @@ pub async fn complaint_status(
     caller.require(CUSTOMER_READERS)?;
     let tid = id(tid)?;
     let r = body(req)?;
+    limit(&[("resolution", r.resolution.as_deref(), TEXT_MAX)])?;
     if !complaints::STATUSES.contains(&r.status.as_str()) {
         return Err(ApiError::bad_request(format!(
             "status: {}",

@@ -17,8 +17,48 @@ use serde::Deserialize;
 use std::sync::Arc;
 
 pub(super) fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    b.map(|Json(v)| v)
-        .map_err(|e| ApiError::bad_request(e.body_text()))
+    b.map(|Json(v)| v).map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the body is larger than {} bytes", super::BODY_LIMIT),
+            )
+        } else {
+            ApiError::bad_request(e.body_text())
+        }
+    })
+}
+
+/// Longest texts (characters) of the fields people type: a title, a long text, a reference.
+pub(super) const TITLE_MAX: usize = 200;
+pub(super) const TEXT_MAX: usize = 10_000;
+pub(super) const REF_MAX: usize = 100;
+
+/// Contacts happen between 1970 and tomorrow: a date outside is a typo (and would sort first
+/// forever, or vanish at the next retention run).
+pub(super) fn bounded_date(field: &str, at: DateTime<Utc>) -> Result<(), ApiError> {
+    let earliest = DateTime::<Utc>::UNIX_EPOCH;
+    let latest = Utc::now() + chrono::TimeDelta::days(1);
+    if at < earliest || at > latest {
+        return Err(ApiError::bad_request(format!(
+            "{field}: {} is not between 1970-01-01 and tomorrow",
+            at.to_rfc3339()
+        )));
+    }
+    Ok(())
+}
+
+/// 400 naming the field when a text is longer than `max` characters.
+pub(super) fn limit(fields: &[(&str, Option<&str>, usize)]) -> Result<(), ApiError> {
+    for (name, value, max) in fields {
+        if value.is_some_and(|v| v.chars().count() > *max) {
+            return Err(ApiError::bad_request(format!(
+                "{name}: longer than {max} characters"
+            )));
+        }
+    }
+    Ok(())
 }
 
 pub(super) fn id(raw: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
@@ -58,6 +98,13 @@ pub async fn customer_timeline(
     caller.require(CUSTOMER_READERS)?;
     let cid = id(cid)?;
     let p = query(params)?;
+    if let Some(c) = p.cursor.as_deref()
+        && c.parse::<usize>().is_err()
+    {
+        return Err(ApiError::bad_request(format!(
+            "cursor `{c}`: use the next_cursor of the previous page"
+        )));
+    }
     let kinds: Vec<String> = p
         .kind
         .map(|k| {
@@ -77,6 +124,7 @@ pub async fn customer_timeline(
     let known = dir
         .known(cid)
         .ok_or_else(|| ApiError::not_found(format!("no customer {cid}")))?;
+    state.audit(&caller, "view_timeline", Some(cid));
     let page = timeline(
         &state.store,
         cid,
@@ -115,6 +163,10 @@ pub async fn add_activity(
     caller.require(CUSTOMER_READERS)?;
     let cid = id(cid)?;
     let r = body(req)?;
+    limit(&[
+        ("subject", r.subject.as_deref(), TITLE_MAX),
+        ("text", r.text.as_deref(), TEXT_MAX),
+    ])?;
     if !crate::model::ACTIVITY_KINDS.contains(&r.kind.as_str()) {
         return Err(ApiError::bad_request("kind: call, email, visit or note"));
     }
@@ -124,12 +176,14 @@ pub async fn add_activity(
     {
         return Err(ApiError::bad_request("direction: in or out"));
     }
+    let at = r.at.unwrap_or_else(Utc::now);
+    bounded_date("at", at)?;
     customer_known(&state, cid)?;
     let new = NewActivity {
         customer_id: Some(cid),
         kind: r.kind,
         direction: r.direction,
-        at: r.at.unwrap_or_else(Utc::now),
+        at,
         subject: r.subject,
         text: r.text,
         team: caller.team.clone(),
@@ -166,6 +220,10 @@ pub async fn incoming_call(
 ) -> Result<Json<ScreenPop>, ApiError> {
     caller.require(&[Role::Cti])?;
     let r = body(req)?;
+    limit(&[("from", Some(&r.from), 64), ("to", r.to.as_deref(), 64)])?;
+    if let Some(at) = r.at {
+        bounded_date("at", at)?;
+    }
     let mut pop = screen_pop(&state, &r.from).await?;
     let call = NewActivity {
         customer_id: pop.customer.as_ref().map(|c| c.id),
@@ -179,6 +237,12 @@ pub async fn incoming_call(
         source: "cti".into(),
     };
     pop.call_id = Some(state.store.add_activity(&call).await?);
+    state.audit_detail(
+        &caller,
+        "incoming_call",
+        pop.customer.as_ref().map(|c| c.id),
+        Some(pop.number.clone()),
+    );
     Ok(Json(pop))
 }
 
@@ -220,7 +284,14 @@ pub async fn screenpop(
 ) -> Result<Json<ScreenPop>, ApiError> {
     caller.require(PHONE_LOOKUP)?;
     let p = query(params)?;
-    Ok(Json(screen_pop(&state, &p.number).await?))
+    let pop = screen_pop(&state, &p.number).await?;
+    state.audit_detail(
+        &caller,
+        "screen_pop",
+        pop.customer.as_ref().map(|c| c.id),
+        Some(pop.number.clone()),
+    );
+    Ok(Json(pop))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -244,6 +315,10 @@ pub async fn add_reminder(
 ) -> Result<(StatusCode, Json<Reminder>), ApiError> {
     caller.require(CUSTOMER_READERS)?;
     let r = body(req)?;
+    limit(&[
+        ("title", Some(&r.title), TITLE_MAX),
+        ("assignee", r.assignee.as_deref(), REF_MAX),
+    ])?;
     if r.title.trim().is_empty() {
         return Err(ApiError::bad_request("title must not be empty"));
     }

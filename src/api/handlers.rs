@@ -124,11 +124,17 @@ pub async fn lookup_phone(
             "the number is longer than 64 characters",
         ));
     }
-    state
+    let found = state
         .directory()
         .lookup_phone(&number)
-        .map(Json)
-        .map_err(ApiError::bad_request)
+        .map_err(ApiError::bad_request)?;
+    state.audit_detail(
+        &caller,
+        "lookup_phone",
+        found.candidates.first().map(|c| c.customer_id),
+        Some(found.number.clone()),
+    );
+    Ok(Json(found))
 }
 
 /// Stock of an item per warehouse and its next receipt date.

@@ -6,6 +6,7 @@ mod cases;
 pub mod error;
 mod front;
 mod handlers;
+pub mod listen;
 mod ops;
 mod privacy;
 pub mod state;
@@ -73,9 +74,38 @@ async fn method_not_allowed() -> error::ApiError {
     )
 }
 
+/// `/metrics` on its own listener: no token (bind it to loopback or a monitoring network).
 async fn metrics(
     axum::extract::State(state): axum::extract::State<Arc<AppState>>,
 ) -> Result<axum::response::Response, error::ApiError> {
+    metrics_text(&state).await
+}
+
+/// `/metrics` on the main listener: the metrics token or an ops API token.
+async fn metrics_guarded(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+) -> Result<axum::response::Response, error::ApiError> {
+    let auth = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let scraper = state
+        .cfg
+        .server
+        .metrics_token_file
+        .as_ref()
+        .is_some_and(|f| {
+            let want = std::fs::read_to_string(state.cfg.path(f)).unwrap_or_default();
+            let given = auth.and_then(state::bearer).unwrap_or_default();
+            !want.trim().is_empty() && given == want.trim()
+        });
+    if !scraper {
+        state.authenticate(auth).await?.require(auth::OPERATORS)?;
+    }
+    metrics_text(&state).await
+}
+
+async fn metrics_text(state: &AppState) -> Result<axum::response::Response, error::ApiError> {
     use axum::response::IntoResponse;
     let text = state.metrics.render(&state.store).await?;
     Ok((
@@ -169,16 +199,33 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/reports/contacts", get(privacy::contact_report))
         .merge(web::routes());
     if state.cfg.server.metrics_listen.is_none() {
-        r = r.route("/metrics", get(metrics));
+        r = r.route("/metrics", get(metrics_guarded));
     }
+    let (_, request_timeout) = state.cfg.server.timeouts();
+    let guard = Arc::new(listen::Guard {
+        hosts: state.cfg.server.hosts(),
+        hsts: state
+            .cfg
+            .server
+            .public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://")),
+        request_timeout,
+        max_uri: 8 * 1024,
+    });
     r.route_layer(axum::middleware::from_fn_with_state(
         Arc::clone(&state),
         track,
     ))
     .fallback(not_found)
     .method_not_allowed_fallback(method_not_allowed)
+    .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
     .with_state(state)
+    .layer(axum::middleware::from_fn_with_state(guard, listen::guard))
 }
+
+/// The largest request body (every field has its own, smaller limit).
+pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// Serves the API on `listener` until `shutdown` resolves, with the scheduler (unless
 /// `[server] scheduler = false`). On shutdown: the scheduler stops, runs stop after their
@@ -207,31 +254,35 @@ pub async fn serve(
             stop_rx.clone(),
         ))
     });
+    let (header_timeout, _) = state.cfg.server.timeouts();
+    let limits = listen::Limits {
+        header_timeout,
+        per_ip: state.cfg.server.max_connections_per_ip,
+    };
     if let Some(addr) = &state.cfg.server.metrics_listen {
         let l = tokio::net::TcpListener::bind(addr).await?;
         let app = Router::new()
             .route("/metrics", get(metrics))
             .with_state(Arc::clone(&state));
         let mut stop = stop_rx.clone();
+        let limits = limits.clone();
         background.push(tokio::spawn(async move {
-            let _ = axum::serve(l, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.changed().await;
-                })
-                .await;
+            let _ = listen::serve_app(l, app, limits, async move {
+                let _ = stop.changed().await;
+            })
+            .await;
         }));
     }
     let runner = Arc::clone(&state.runner);
     let app = router(Arc::clone(&state));
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            runner
-                .cancel
-                .store(true, std::sync::atomic::Ordering::Relaxed);
-            let _ = stop_tx.send(true);
-        })
-        .await;
+    let result = listen::serve_app(listener, app, limits, async move {
+        shutdown.await;
+        runner
+            .cancel
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = stop_tx.send(true);
+    })
+    .await;
     if let Some(s) = scheduler {
         let _ = s.await;
     }

@@ -125,6 +125,25 @@ fn id_of(raw: &str) -> Result<i64, ApiError> {
         .map_err(|_| ApiError::bad_request(format!("`{raw}` is not a number")))
 }
 
+/// 404 unless the customer (or an id merged into one) exists.
+async fn customer_exists(state: &AppState, id: i64) -> Result<(), ApiError> {
+    if state.directory().entry(id).is_some() || state.store.alias_target(id).await?.is_some() {
+        return Ok(());
+    }
+    if state.store.keys_of(id).await?.is_empty() {
+        return Err(ApiError::not_found(format!("no customer {id}")));
+    }
+    Ok(())
+}
+
+/// 404 unless the suggestion exists.
+async fn suggestion_exists(state: &AppState, id: i64) -> Result<(), ApiError> {
+    match state.store.suggestion(id).await? {
+        Some(_) => Ok(()),
+        None => Err(ApiError::not_found(format!("no suggestion {id}"))),
+    }
+}
+
 async fn after_decision(
     state: &AppState,
     r: ResolveSummary,
@@ -136,7 +155,7 @@ async fn after_decision(
 /// Confirms a suggestion: the two customers become one.
 #[utoipa::path(post, path = "/api/v1/identity/suggestions/{id}/confirm", tag = "identity",
     params(("id" = i64, Path)), security(("bearer" = [])),
-    responses((status = 200, body = ResolveSummary), (status = 400, body = ErrorBody),
+    responses((status = 200, body = ResolveSummary), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn confirm(
     State(state): State<Arc<AppState>>,
@@ -145,14 +164,21 @@ pub async fn confirm(
 ) -> Result<Json<ResolveSummary>, ApiError> {
     caller.require(OPERATORS)?;
     let id = id_of(&path(id)?)?;
+    suggestion_exists(&state, id).await?;
     let r = actions::decide(&state.store, &state.cfg, id, true).await?;
+    state.audit_detail(
+        &caller,
+        "identity_confirm",
+        None,
+        Some(format!("suggestion {id}")),
+    );
     after_decision(&state, r).await
 }
 
 /// Rejects a suggestion: the two stay apart and it is not suggested again.
 #[utoipa::path(post, path = "/api/v1/identity/suggestions/{id}/reject", tag = "identity",
     params(("id" = i64, Path)), security(("bearer" = [])),
-    responses((status = 200, body = ResolveSummary), (status = 400, body = ErrorBody),
+    responses((status = 200, body = ResolveSummary), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn reject(
     State(state): State<Arc<AppState>>,
@@ -161,7 +187,14 @@ pub async fn reject(
 ) -> Result<Json<ResolveSummary>, ApiError> {
     caller.require(OPERATORS)?;
     let id = id_of(&path(id)?)?;
+    suggestion_exists(&state, id).await?;
     let r = actions::decide(&state.store, &state.cfg, id, false).await?;
+    state.audit_detail(
+        &caller,
+        "identity_reject",
+        None,
+        Some(format!("suggestion {id}")),
+    );
     after_decision(&state, r).await
 }
 
@@ -174,7 +207,7 @@ pub struct MergeRequest {
 /// Merges another customer into this one (the older id stays).
 #[utoipa::path(post, path = "/api/v1/customers/{id}/merge", tag = "identity",
     params(("id" = i64, Path)), request_body = MergeRequest, security(("bearer" = [])),
-    responses((status = 200, body = ResolveSummary), (status = 400, body = ErrorBody),
+    responses((status = 200, body = ResolveSummary), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn merge(
     State(state): State<Arc<AppState>>,
@@ -184,8 +217,16 @@ pub async fn merge(
 ) -> Result<Json<ResolveSummary>, ApiError> {
     caller.require(OPERATORS)?;
     let id = id_of(&path(id)?)?;
-    let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let body = super::front::body(body)?;
+    customer_exists(&state, id).await?;
+    customer_exists(&state, body.other).await?;
     let r = actions::merge(&state.store, &state.cfg, id, body.other).await?;
+    state.audit_detail(
+        &caller,
+        "identity_merge",
+        Some(id),
+        Some(format!("customer {}", body.other)),
+    );
     after_decision(&state, r).await
 }
 
@@ -198,7 +239,7 @@ pub struct SplitRequest {
 /// Splits customer numbers off a customer into a customer of their own.
 #[utoipa::path(post, path = "/api/v1/customers/{id}/split", tag = "identity",
     params(("id" = i64, Path)), request_body = SplitRequest, security(("bearer" = [])),
-    responses((status = 200, body = ResolveSummary), (status = 400, body = ErrorBody),
+    responses((status = 200, body = ResolveSummary), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn split(
     State(state): State<Arc<AppState>>,
@@ -208,7 +249,8 @@ pub async fn split(
 ) -> Result<Json<ResolveSummary>, ApiError> {
     caller.require(OPERATORS)?;
     let id = id_of(&path(id)?)?;
-    let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let body = super::front::body(body)?;
+    customer_exists(&state, id).await?;
     let keys: Vec<KeyId> = body
         .keys
         .iter()
@@ -218,5 +260,6 @@ pub async fn split(
         })
         .collect::<Result<_, _>>()?;
     let r = actions::split(&state.store, &state.cfg, id, &keys).await?;
+    state.audit(&caller, "identity_split", Some(id));
     after_decision(&state, r).await
 }

@@ -2,10 +2,10 @@
 
 use super::auth::OPERATORS;
 use super::error::{ApiError, ErrorBody};
-use super::front::body;
+use super::front::{body, limit};
 use super::handlers::query;
 use super::state::{AppState, Caller};
-use crate::front::privacy::{ErasureSummary, Person, PersonExport};
+use crate::front::privacy::{ErasureError, ErasureRequest, ErasureSummary, Person, PersonExport};
 use crate::front::reports::ContactReport;
 use crate::store::AuditEntry;
 use axum::Json;
@@ -15,25 +15,59 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::sync::Arc;
 
+fn person_limits(p: &Person) -> Result<(), ApiError> {
+    limit(&[
+        ("email", p.email.as_deref(), 254),
+        ("phone", p.phone.as_deref(), 64),
+        ("name", p.name.as_deref(), 200),
+    ])
+}
+
+fn erasure_error(e: ErasureError) -> ApiError {
+    match e {
+        ErasureError::Invalid(m) => ApiError::bad_request(m),
+        e @ ErasureError::Mismatch { .. } => ApiError::conflict(e.to_string()),
+        ErasureError::Store(s) => s.into(),
+    }
+}
+
 /// Erases a person everywhere (role ops); a later sync does not bring the data back.
-#[utoipa::path(post, path = "/api/v1/privacy/erase", tag = "privacy", request_body = Person,
+/// `dry_run: true` lists what would change; the erasure itself needs `confirm` with the dry
+/// run's `total` (409 when the store changed meanwhile).
+#[utoipa::path(post, path = "/api/v1/privacy/erase", tag = "privacy", request_body = ErasureRequest,
     security(("bearer" = [])),
     responses((status = 200, body = ErasureSummary), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn erase(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    req: Result<Json<Person>, JsonRejection>,
+    req: Result<Json<ErasureRequest>, JsonRejection>,
 ) -> Result<Json<ErasureSummary>, ApiError> {
     caller.require(OPERATORS)?;
-    let p = body(req)?;
-    let s = crate::front::privacy::erase(&state.store, &p, &state.cfg.identity.phone_region)
+    let r = body(req)?;
+    person_limits(&r.person)?;
+    if !r.dry_run && r.confirm.is_none() {
+        return Err(ApiError::bad_request(
+            "confirm: the `total` of a dry run (`\"dry_run\": true` first)",
+        ));
+    }
+    let s = crate::front::privacy::erase(&state.store, &r, &state.cfg.identity.phone_region)
         .await
-        .map_err(|e| match e {
-            crate::store::StoreError::Data(m) => ApiError::bad_request(m),
-            other => other.into(),
-        })?;
-    state.refresh_directory(true).await?;
+        .map_err(erasure_error)?;
+    if !s.dry_run {
+        state.refresh_directory(true).await?;
+    }
+    // Who erased when and how much — not whom (that would keep the person).
+    state.audit_detail(
+        &caller,
+        if s.dry_run {
+            "privacy_erase_dry_run"
+        } else {
+            "privacy_erase"
+        },
+        None,
+        Some(format!("{} change(s)", s.total)),
+    );
     Ok(Json(s))
 }
 
@@ -49,14 +83,17 @@ pub async fn export(
 ) -> Result<Json<PersonExport>, ApiError> {
     caller.require(OPERATORS)?;
     let p = body(req)?;
-    if p.email.is_none() && p.phone.is_none() && p.name.is_none() {
-        return Err(ApiError::bad_request(
-            "name an e-mail, a phone number or a name",
-        ));
-    }
-    Ok(Json(
-        crate::front::privacy::export(&state.store, &p, &state.cfg.identity.phone_region).await?,
-    ))
+    person_limits(&p)?;
+    let e = crate::front::privacy::export(&state.store, &p, &state.cfg.identity.phone_region)
+        .await
+        .map_err(erasure_error)?;
+    state.audit_detail(
+        &caller,
+        "privacy_export",
+        None,
+        Some(format!("{} record(s)", e.records.len())),
+    );
+    Ok(Json(e))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -81,6 +118,7 @@ pub async fn audit(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request("limit must be between 1 and 1000"));
     }
+    state.audit(&caller, "view_audit", p.customer_id);
     Ok(Json(state.store.audit_entries(p.customer_id, limit).await?))
 }
 

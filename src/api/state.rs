@@ -109,12 +109,24 @@ impl AppState {
     /// Notes that `caller` did `action` (on a customer) in the audit log (written in the
     /// background, in order, batched: see `watch::audit_writer`).
     pub fn audit(&self, caller: &Caller, action: &str, customer_id: Option<i64>) {
+        self.audit_detail(caller, action, customer_id, None);
+    }
+
+    /// [`AppState::audit`] with a detail (a looked-up number, a count; never free text).
+    pub fn audit_detail(
+        &self,
+        caller: &Caller,
+        action: &str,
+        customer_id: Option<i64>,
+        detail: Option<String>,
+    ) {
         let _ = self.audit_tx.send(NewAudit {
             at: chrono::Utc::now(),
             token_name: caller.token_name.clone(),
             role: caller.role.as_str().to_owned(),
             action: action.to_owned(),
             customer_id,
+            detail,
         });
     }
 
@@ -202,12 +214,7 @@ impl AppState {
     /// token's rate limit.
     pub async fn authenticate(&self, header: Option<&str>) -> Result<Caller, ApiError> {
         let token = header
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
+            .and_then(bearer)
             .ok_or_else(|| ApiError::unauthorized("send `Authorization: Bearer <token>`"))?;
         let hash = hash_token(token);
         let mut info = self.token(&hash);
@@ -240,6 +247,13 @@ impl AppState {
             team: info.team,
         })
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` header (the scheme in any case, RFC 7235).
+pub fn bearer(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 impl FromRequestParts<Arc<AppState>> for Caller {

@@ -37,6 +37,19 @@ fn script(body: &'static str) -> impl IntoResponse {
     )
 }
 
+/// The page's icon (a file of its own: the CSP allows no `data:` URLs).
+const ICON: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 16 16\"><rect width=\"16\" height=\"16\" rx=\"3\" fill=\"#1f4e79\"/><path d=\"M5 3v10M5 8l5-5M5 8l5 5\" stroke=\"#fff\" stroke-width=\"2\" fill=\"none\"/></svg>";
+
+async fn icon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "max-age=86400"),
+        ],
+        ICON,
+    )
+}
+
 async fn css() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], APP_CSS)
 }
@@ -47,7 +60,8 @@ pub fn routes() -> Router<Arc<super::AppState>> {
         .route("/", get(index))
         .route("/kunde/{id}", get(index))
         .route("/anruf", get(index))
-        .route("/static/app.css", get(css));
+        .route("/static/app.css", get(css))
+        .route("/static/icon.svg", get(icon));
     for &(name, body) in SCRIPTS {
         router = router.route(
             &format!("/static/{name}"),

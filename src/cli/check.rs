@@ -49,6 +49,7 @@ pub async fn check(cli: &Cli) -> anyhow::Result<i32> {
         }
     }
     diags.extend(check_xref(&cfg));
+    diags.extend(shared_secrets(&cfg));
     diags.extend(dropped_fields(&cfg).await);
     for d in &diags {
         println!("{d}");
@@ -63,6 +64,53 @@ pub async fn check(cli: &Cli) -> anyhow::Result<i32> {
         cfg.connectors.len()
     );
     Ok(0)
+}
+
+/// Secret files (`*_file` settings) and the SQLite store readable by group or others.
+fn shared_secrets(cfg: &Config) -> Vec<Diagnostic> {
+    fn files(t: &toml::Table, key: &mut Vec<String>, out: &mut Vec<(Vec<String>, String)>) {
+        for (k, v) in t {
+            key.push(k.clone());
+            match v {
+                toml::Value::String(s) if k.ends_with("_file") => {
+                    out.push((key.clone(), s.clone()))
+                }
+                toml::Value::Table(t) => files(t, key, out),
+                _ => {}
+            }
+            key.pop();
+        }
+    }
+    let mut out = Vec::new();
+    for c in &cfg.connectors {
+        let mut found = Vec::new();
+        files(&c.settings, &mut Vec::new(), &mut found);
+        for (key, rel) in found {
+            if let Some(mode) = kontor::sys::shared_mode(&cfg.path(&rel)) {
+                out.push(Diagnostic {
+                    warning: true,
+                    ..cfg.connector_diag(
+                        c.index,
+                        &key,
+                        format!("secret file {rel} is readable by group or others (mode {mode:03o}): chmod 600 {rel}"),
+                    )
+                });
+            }
+        }
+    }
+    if let Some(db) = cfg.store.url.strip_prefix("sqlite://") {
+        let db = db.split('?').next().unwrap_or_default();
+        if let Some(mode) = kontor::sys::shared_mode(Path::new(db)) {
+            out.push(Diagnostic {
+                file: cfg.label.clone(),
+                line: 1,
+                col: 1,
+                message: format!("store file {db} is readable by group or others (mode {mode:03o}): chmod 600 {db}*"),
+                warning: true,
+            });
+        }
+    }
+    out
 }
 
 /// Fields the merged view shows, per entity.

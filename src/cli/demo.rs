@@ -20,9 +20,9 @@ pub async fn demo(cli: &Cli, dir: Option<&Path>, serve: Option<&str>) -> anyhow:
 
     // A mocked ERPNext on loopback stands in for a REST ERP; it lives as long as the demo.
     let erp = kontor_rest::mock::MockErp::start("erpnext").await;
-    std::fs::write(
-        dir.join("secrets/erpnext"),
-        kontor_rest::mock::ERPNEXT_TOKEN,
+    kontor::sys::write_secret(
+        &dir.join("secrets/erpnext"),
+        kontor_rest::mock::ERPNEXT_TOKEN.as_bytes(),
     )?;
     let config = kontor::demo::config(&erp.uri());
     let config_path = dir.join("kontor.toml");

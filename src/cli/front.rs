@@ -29,10 +29,25 @@ impl PersonArgs {
     }
 }
 
+#[derive(clap::Args, Debug)]
+pub struct EraseArgs {
+    #[command(flatten)]
+    person: PersonArgs,
+    /// Only list what would change.
+    #[arg(long)]
+    dry_run: bool,
+    /// Erase: the number of changes the dry run listed (it must still be the same).
+    #[arg(long)]
+    confirm: Option<u64>,
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum PrivacyCmd {
-    /// Erase a person everywhere; a tombstone keeps later syncs from bringing the data back.
-    Erase(PersonArgs),
+    /// Erase a person everywhere (exact e-mail, phone number, full name); a tombstone keeps
+    /// later syncs from bringing the data back. `--dry-run` first, then `--confirm N`.
+    Erase(EraseArgs),
     /// Everything stored about a person, as JSON.
     Export(PersonArgs),
     /// Delete what is older than its retention ([privacy] retention).
@@ -55,12 +70,38 @@ pub async fn privacy(cli: &Cli, cmd: &PrivacyCmd) -> anyhow::Result<i32> {
     let store = open_store(&cfg).await?;
     let region = cfg.identity.phone_region.clone();
     match cmd {
-        PrivacyCmd::Erase(p) => {
-            let s = kontor::front::privacy::erase(&store, &p.person()?, &region).await?;
-            println!(
-                "records={} activities={} complaints={} tombstones={}",
-                s.records, s.activities, s.tickets, s.tombstones
-            );
+        PrivacyCmd::Erase(a) => {
+            let req = kontor::front::privacy::ErasureRequest {
+                person: a.person.person()?,
+                dry_run: a.dry_run || a.confirm.is_none(),
+                confirm: a.confirm,
+            };
+            let s = kontor::front::privacy::erase(&store, &req, &region).await?;
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+            } else {
+                for c in &s.changes {
+                    println!("{:<9} {:<20} {}", c.action, c.table, c.key);
+                }
+                println!(
+                    "{}total={} records={} activities={} complaints={} quarantine={} other={} tombstones={}",
+                    if s.dry_run { "dry run: " } else { "erased: " },
+                    s.total,
+                    s.records,
+                    s.activities,
+                    s.tickets,
+                    s.quarantine,
+                    s.other,
+                    s.tombstones
+                );
+            }
+            if s.dry_run && !a.dry_run {
+                eprintln!(
+                    "nothing erased yet: check the list, then run again with --confirm {}",
+                    s.total
+                );
+                return Ok(2);
+            }
         }
         PrivacyCmd::Export(p) => {
             let e = kontor::front::privacy::export(&store, &p.person()?, &region).await?;

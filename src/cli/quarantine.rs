@@ -149,7 +149,7 @@ async fn replay(
         let run_id = store.start_run(&name, &sync::node_name()).await?;
         let mut records = Vec::new();
         let mut resolves = Vec::new();
-        let mut cache = ColumnCache::default();
+        let mut cache = ColumnCache::salted(store.key_salt().await?);
         for q in &entries {
             let Some(fields) = q
                 .record

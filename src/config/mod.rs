@@ -359,6 +359,42 @@ impl Config {
         spans.at(span, message)
     }
 
+    /// A file connector's `path` and `archive` must stay inside the config's folder or a
+    /// `[sync] allowed_roots` folder, after `..` and symlinks: one diagnostic per key that
+    /// leaves them.
+    pub fn path_problems(&self, c: &ConnectorConfig) -> Vec<Diagnostic> {
+        if !["csv", "xml"].contains(&c.kind.as_str()) {
+            return Vec::new();
+        }
+        let mut roots = vec![self.base_dir.clone()];
+        roots.extend(self.sync.allowed_roots.iter().map(|r| self.path(r)));
+        let roots: Vec<PathBuf> = roots.iter().map(|r| real_path(r)).collect();
+        let mut out = Vec::new();
+        for key in ["path", "archive"] {
+            let Some(p) = c.settings.get(key).and_then(|v| v.as_str()) else {
+                continue;
+            };
+            // The folder part of a glob.
+            let folder: PathBuf = Path::new(p)
+                .components()
+                .take_while(|x| !x.as_os_str().to_string_lossy().contains(['*', '?', '[']))
+                .collect();
+            let real = real_path(&self.path(&folder.to_string_lossy()));
+            if !roots.iter().any(|r| real.starts_with(r)) {
+                out.push(self.connector_diag(
+                    c.index,
+                    &[key.to_owned()],
+                    format!(
+                        "{key} `{p}` resolves to {}, outside the config's folder {}: move the files there or list their folder in [sync] allowed_roots",
+                        real.display(),
+                        roots[0].display()
+                    ),
+                ));
+            }
+        }
+        out
+    }
+
     pub fn connector(&self, name: &str) -> Option<&ConnectorConfig> {
         self.connectors.iter().find(|c| c.name == name)
     }
@@ -372,6 +408,50 @@ impl Config {
             self.base_dir.join(p)
         }
     }
+}
+
+/// A path with `.` and `..` resolved and, as far as it exists, symlinks followed.
+fn real_path(p: &Path) -> PathBuf {
+    let abs;
+    let p = if p.is_absolute() {
+        p
+    } else {
+        abs = std::env::current_dir().unwrap_or_default().join(p);
+        &abs
+    };
+    let mut lexical = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                lexical.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => lexical.push(other),
+        }
+    }
+    // The longest existing prefix, canonicalised, plus the rest.
+    let mut existing = lexical.clone();
+    let mut rest = Vec::new();
+    while !existing.as_os_str().is_empty() {
+        if let Ok(real) = std::fs::canonicalize(&existing) {
+            let mut out = real;
+            for r in rest.iter().rev() {
+                out.push(r);
+            }
+            return out;
+        }
+        match (
+            existing.file_name().map(|f| f.to_owned()),
+            existing.parent(),
+        ) {
+            (Some(f), Some(parent)) => {
+                rest.push(f);
+                existing = parent.to_path_buf();
+            }
+            _ => break,
+        }
+    }
+    lexical
 }
 
 /// The plain sections (besides `[[connector]]`).

@@ -38,6 +38,70 @@ pub struct ServerSection {
     /// Whether `kontor serve` runs the connectors' schedules.
     #[serde(default = "yes")]
     pub scheduler: bool,
+    /// Host names the server answers to (the `Host` header, without port). Default: when
+    /// listening on loopback, `localhost`, `127.0.0.1` and `[::1]` (no DNS rebinding);
+    /// otherwise any — set it when serving on a network.
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    /// The address people use (`https://kontor.example.com` behind a TLS reverse proxy):
+    /// `https` turns on HSTS.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// A client must send a request's headers within this (idle connections close after it).
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout: String,
+    /// A request (body included) must be done within this.
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout: String,
+    /// Open connections per client address.
+    #[serde(default = "default_per_ip")]
+    pub max_connections_per_ip: usize,
+    /// `/metrics` on the main listener needs `Authorization: Bearer` with this file's token
+    /// (or an ops API token); not needed with `metrics_listen`.
+    #[serde(default)]
+    pub metrics_token_file: Option<String>,
+}
+
+fn default_header_timeout() -> String {
+    "10s".into()
+}
+fn default_request_timeout() -> String {
+    "60s".into()
+}
+fn default_per_ip() -> usize {
+    64
+}
+
+impl ServerSection {
+    /// The host names the server answers to (empty: any).
+    pub fn hosts(&self) -> Vec<String> {
+        if !self.allowed_hosts.is_empty() {
+            return self
+                .allowed_hosts
+                .iter()
+                .map(|h| h.trim().to_ascii_lowercase())
+                .collect();
+        }
+        let loopback = self
+            .listen
+            .parse::<std::net::SocketAddr>()
+            .is_ok_and(|a| a.ip().is_loopback());
+        if loopback {
+            ["localhost", "127.0.0.1", "[::1]"]
+                .map(String::from)
+                .to_vec()
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Header and request time limits.
+    pub fn timeouts(&self) -> (std::time::Duration, std::time::Duration) {
+        let d = |s: &str, default: u64| {
+            kontor_connector::parse_duration(s).unwrap_or(std::time::Duration::from_secs(default))
+        };
+        (d(&self.header_timeout, 10), d(&self.request_timeout, 60))
+    }
 }
 
 fn yes() -> bool {
@@ -60,6 +124,12 @@ impl Default for ServerSection {
             metrics_listen: None,
             alert_webhook: None,
             scheduler: true,
+            allowed_hosts: Vec::new(),
+            public_url: None,
+            header_timeout: default_header_timeout(),
+            request_timeout: default_request_timeout(),
+            max_connections_per_ip: default_per_ip(),
+            metrics_token_file: None,
         }
     }
 }
@@ -76,6 +146,10 @@ pub struct SyncSection {
     /// Scheduled runs start up to this much after their slot (spreads load): `"5s"`.
     #[serde(default = "default_jitter")]
     pub jitter: String,
+    /// Folders outside the config's folder that connectors may read from and archive to
+    /// (`path`, `archive`); everything else must stay inside the config's folder.
+    #[serde(default)]
+    pub allowed_roots: Vec<String>,
 }
 
 fn default_jitter() -> String {
@@ -104,6 +178,7 @@ impl Default for SyncSection {
             batch_size: default_batch(),
             max_reject_ratio: default_ratio(),
             jitter: default_jitter(),
+            allowed_roots: Vec::new(),
         }
     }
 }
@@ -192,6 +267,28 @@ impl ServerSection {
             out.push((
                 key(&["server", "metrics_listen"]),
                 format!("metrics_listen `{m}`: {e}"),
+            ));
+        }
+        for (k, v) in [
+            ("header_timeout", &self.header_timeout),
+            ("request_timeout", &self.request_timeout),
+        ] {
+            if let Err(e) = kontor_connector::parse_duration(v) {
+                out.push((key(&["server", k]), e));
+            }
+        }
+        if self.max_connections_per_ip == 0 {
+            out.push((
+                key(&["server", "max_connections_per_ip"]),
+                "max_connections_per_ip must be at least 1".into(),
+            ));
+        }
+        if let Some(u) = &self.public_url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            out.push((
+                key(&["server", "public_url"]),
+                format!("public_url `{u}`: use an http(s) URL"),
             ));
         }
         if let Some(w) = &self.alert_webhook

@@ -317,7 +317,15 @@ impl Directory {
         let len = token.chars().count();
         if len >= 3 {
             let code = koelner_phonetik(token);
-            for &id in self.phonetic_index.get(&code).into_iter().flatten() {
+            // A code of vowels only ("aaaaaaaaaa" → 0) sounds like every vowel-led name.
+            let sounds = code.chars().filter(|c| *c != '0').count() > 0;
+            for &id in self
+                .phonetic_index
+                .get(&code)
+                .filter(|_| sounds)
+                .into_iter()
+                .flatten()
+            {
                 take(id, 0.85, "phonetic");
             }
         }

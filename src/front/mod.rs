@@ -4,6 +4,7 @@
 
 pub mod complaints;
 pub mod privacy;
+mod redact;
 pub mod reminders;
 pub mod reports;
 pub mod screenpop;

@@ -40,12 +40,23 @@ impl Rejection {
 /// Column-name → index resolution, cached per header.
 #[derive(Debug, Default)]
 pub struct ColumnCache {
+    /// The store's salt for personal key parts ([`crate::model::personal_key`]); zeros when
+    /// no store is involved (previews, fixtures).
+    pub key_salt: [u8; 32],
     header: Option<Arc<Vec<String>>>,
     index: HashMap<String, usize>,
     folded: HashMap<String, usize>,
 }
 
 impl ColumnCache {
+    /// A cache whose personal key parts are hashed with the store's `salt`.
+    pub fn salted(salt: [u8; 32]) -> Self {
+        Self {
+            key_salt: salt,
+            ..Self::default()
+        }
+    }
+
     fn resolve(&mut self, header: &Arc<Vec<String>>, name: &str) -> Option<usize> {
         if !self.header.as_ref().is_some_and(|h| Arc::ptr_eq(h, header)) {
             self.index.clear();
@@ -223,6 +234,16 @@ pub fn apply_targets(
     }
 }
 
+/// Contacts happen between 1970 and tomorrow (a date outside is a typo that would sort first
+/// forever or vanish at the next retention run).
+fn activity_date_ok(iso: &str) -> bool {
+    let Ok(d) = chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d") else {
+        return true;
+    };
+    let latest = chrono::Local::now().date_naive() + chrono::TimeDelta::days(1);
+    d >= chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(d) && d <= latest
+}
+
 fn elements(v: Option<&Value>) -> Vec<&Value> {
     match v {
         Some(Value::Array(items)) => items.iter().collect(),
@@ -258,9 +279,26 @@ fn build(t: &Target, input: &Input, cache: &mut ColumnCache) -> Result<Canonical
         return Err(Rejection::new(first.field.as_deref(), reason));
     }
     derive(t.entity, &mut values, &currency);
+    if t.entity == Entity::Activity
+        && let Some(d) = get(&values, "date").and_then(scalar)
+        && !activity_date_ok(&d)
+    {
+        let label = t
+            .fields
+            .iter()
+            .find(|f| f.name == "date")
+            .map(|f| f.label.as_str());
+        return Err(Rejection::new(
+            label,
+            format!("date: {d} is not between 1970-01-01 and tomorrow"),
+        ));
+    }
     let mut key_parts = Vec::with_capacity(t.key.len());
     for k in &t.key {
         match get(&values, k).and_then(scalar) {
+            Some(v) if !v.is_empty() && crate::model::PERSONAL_FIELDS.contains(k) => {
+                key_parts.push(crate::model::personal_key(&cache.key_salt, &v))
+            }
             Some(v) if !v.is_empty() => key_parts.push(v.into_owned()),
             _ if t.entity == Entity::Stock && *k == "warehouse" => key_parts.push(String::new()),
             _ => {

@@ -417,3 +417,44 @@ on_hand = "3"
         "{diff}"
     );
 }
+
+#[test]
+fn contact_dates_outside_1970_to_tomorrow_and_personal_keys() {
+    let m = compile(
+        "[[target]]\nentity = \"activity\"\n[target.fields]\nid = \"Id\"\ncustomer_no = \"K\"\ndate = { column = \"D\", date = \"%d.%m.%Y\" }\n\
+         [[target]]\nentity = \"contact_person\"\n[target.fields]\ncustomer_no = \"K\"\nname = \"N\"\n",
+    );
+    for (d, ok) in [
+        ("01.01.9999", false),
+        ("01.01.0001", false),
+        ("24.11.2026", true),
+    ] {
+        let o = apply(
+            &m,
+            &row(&[
+                ("Id", "1"),
+                ("K", "7"),
+                ("D", d),
+                ("N", "Hildegard Quastenflosser"),
+            ]),
+        );
+        match o {
+            Outcome::Records(r) => {
+                assert!(ok, "{d} accepted");
+                let cp = r
+                    .iter()
+                    .find(|r| r.entity == Entity::ContactPerson)
+                    .unwrap();
+                assert!(cp.external_id.starts_with("7/p-") && !cp.external_id.contains("Quasten"));
+            }
+            Outcome::Rejected(rej) => {
+                assert!(!ok, "{d}: {rej:?}");
+                assert!(
+                    rej.reason.contains("not between 1970-01-01 and tomorrow"),
+                    "{rej:?}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

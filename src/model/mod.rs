@@ -329,6 +329,8 @@ pub static CONTACT_PERSON: EntityDef = EntityDef {
     name: "contact_person",
     fields: &[
         f("customer_no", Id),
+        // The source's own id of the contact person (`key = ["customer_no", "id"]`).
+        f("id", Id),
         f("name", Text),
         f("first_name", Text),
         f("last_name", Text),
@@ -337,11 +339,34 @@ pub static CONTACT_PERSON: EntityDef = EntityDef {
         f("email", Email),
         f("phones", Phones),
     ],
+    // The name part of the key is stored as a salted hash (see [`PERSONAL_FIELDS`]).
     key: &["customer_no", "name"],
     required: &[],
     customer_field: Some("customer_no"),
-    ref_field: Some("name"),
+    ref_field: None,
 };
+
+/// Fields that describe a person. A record key built from one of them is stored as a salted
+/// hash (`p-…`), never as the value: keys and positions outlive an erasure's data rewrite.
+pub const PERSONAL_FIELDS: &[&str] = &[
+    "name",
+    "name2",
+    "first_name",
+    "last_name",
+    "email",
+    "phones",
+    "fax",
+    "function",
+    "department",
+];
+
+/// The stored form of a personal key part: `p-` and 32 hex digits of a BLAKE3 hash keyed with
+/// the store's salt, over the case- and umlaut-folded value.
+pub fn personal_key(salt: &[u8; 32], value: &str) -> String {
+    let folded = crate::identity::normalize::fold(value);
+    let h = blake3::keyed_hash(salt, folded.as_bytes());
+    format!("p-{}", &h.to_hex()[..32])
+}
 
 pub const ACTIVITY_KINDS: &[&str] = &["call", "email", "visit", "note"];
 

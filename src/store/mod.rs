@@ -16,8 +16,8 @@ mod sqlite;
 mod types;
 
 pub use front::{
-    Activity, AuditEntry, FrontStore, NewActivity, NewAudit, NewReminder, NewTicket, Reminder,
-    ReminderFilter, Ticket,
+    Activity, AuditEntry, ERASABLE, Erasable, FrontStore, NewActivity, NewAudit, NewReminder,
+    NewTicket, Reminder, ReminderFilter, Ticket,
 };
 pub use identity::{
     DocumentHit, IdentityChanges, IdentitySnapshot, IdentityStore, KeyRow, Suggestion, TokenInfo,

@@ -230,7 +230,7 @@ pub fn too_many_rejects(read: u64, rejected: u64, max_reject_ratio: f64) -> bool
 }
 
 /// A quarantined row.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct QuarantineEntry {
     pub id: i64,
     pub run_id: Option<RunId>,

@@ -90,7 +90,7 @@ pub async fn diff(
     let mut report = DiffReport::default();
     let mut seen: HashSet<(String, String)> = HashSet::new();
     let mut scope: HashSet<&'static str> = HashSet::new();
-    let mut cache = ColumnCache::default();
+    let mut cache = ColumnCache::salted(store.key_salt().await.map_err(|e| e.to_string())?);
     let units = p.connector.discover().await.map_err(|e| e.to_string())?;
     for unit in units {
         if let Some(m) = p.mappings.for_stream(unit.stream.as_deref()) {

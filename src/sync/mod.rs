@@ -142,7 +142,7 @@ pub async fn run_started(
         units_done: 0,
         units_skipped: 0,
     };
-    let tombstones = crate::front::privacy::Tombstones::load(store).await?;
+    let tombstones = crate::front::privacy::Tombstones::load(store, &p.phone_region).await?;
     let result = run_units(store, p, opts, &mut report, &tombstones).await;
     let mut failed = !report.errors.is_empty();
     if let Err(e) = &result {
@@ -287,7 +287,7 @@ async fn run_unit(
         Ok(r) => r,
         Err(e) => return unit_error(store, p, uref, report, e).await,
     };
-    let mut cache = ColumnCache::default();
+    let mut cache = ColumnCache::salted(tombstones.salt);
     let mut pending: Option<WriteBatch> = None;
     loop {
         if opts
@@ -320,9 +320,12 @@ async fn run_unit(
                     let mut m = map_items(&p.mappings, batch.items, &mut cache);
                     // Erased people stay erased.
                     if !tombstones.is_empty() {
-                        m.records.iter_mut().for_each(|r| {
-                            tombstones.scrub(r);
-                        });
+                        let before = m.records.len();
+                        m.records.retain_mut(|r| tombstones.keep(r));
+                        m.skipped += (before - m.records.len()) as u64;
+                        m.rejects
+                            .iter_mut()
+                            .for_each(|r| tombstones.scrub_reject(r));
                     }
                     Ok(Some((m, batch.position, bytes)))
                 }

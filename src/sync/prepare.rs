@@ -47,12 +47,14 @@ pub struct Prepared {
     pub cfg: ConnectorConfig,
     pub connector: DynConnector,
     pub mappings: MappingSet,
+    /// `[identity] phone_region`: how phone numbers of erased people are recognised.
+    pub phone_region: String,
 }
 
 /// Loads the mapping, builds the connector, resolves built-in mappings. Every problem is a
 /// diagnostic pointing into kontor.toml or the mapping file.
 pub fn prepare(config: &Config, cfg: &ConnectorConfig) -> Result<Prepared, Vec<Diagnostic>> {
-    let mut diags = Vec::new();
+    let mut diags = config.path_problems(cfg);
     let mapping = match &cfg.mapping {
         Some(rel) => match Mapping::load(&config.path(rel), rel, registry::builtin_mapping) {
             Ok(m) => Some(m),
@@ -150,5 +152,6 @@ pub fn prepare(config: &Config, cfg: &ConnectorConfig) -> Result<Prepared, Vec<D
         cfg: cfg.clone(),
         connector,
         mappings,
+        phone_region: config.identity.phone_region.clone(),
     })
 }

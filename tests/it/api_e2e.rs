@@ -109,7 +109,8 @@ async fn every_route_answers_each_role_as_spec_says(backend: &str) {
         .call("POST", "/api/v1/sync/no-such-connector", Some("ops"), None)
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    // No token needed: health (with every connector's state), metrics, the OpenAPI document.
+    // No token needed: health (with every connector's state), the OpenAPI document; metrics
+    // with an ops token.
     let (s, health) = w.call("GET", "/healthz", None, None).await;
     assert_eq!(
         (s, health["status"].as_str()),
@@ -126,6 +127,7 @@ async fn every_route_answers_each_role_as_spec_says(backend: &str) {
     let metrics = w
         .http
         .get(format!("{}/metrics", w.base))
+        .bearer_auth(&w.tokens["ops"])
         .send()
         .await
         .unwrap()

@@ -471,3 +471,48 @@ fn demo_loads_every_sample_source_and_a_second_sync_writes_nothing() {
     let none = kontor(&ws, &["customer", "xyzzy-nothing"]);
     assert_eq!(none.status.code(), Some(1));
 }
+
+#[test]
+fn privacy_erase_lists_first_and_erases_only_with_the_confirmed_count() {
+    let ws = workspace(
+        "[[connector]]\nname = \"wawi-kunden\"\nkind = \"csv\"\npath = \"inbox/kunden.csv\"\n\
+         mapping = \"mappings/wawi-kunden.toml\"\nmin_age_seconds = 0\n",
+    );
+    copy_fixture(ws.path(), "wawi/kunden.csv", "kunden.csv");
+    assert_eq!(kontor(ws.path(), &["sync", "--all"]).status.code(), Some(0));
+    // Vague: refused.
+    let out = kontor(ws.path(), &["privacy", "erase", "--name", "e"]);
+    assert_eq!(out.status.code(), Some(1), "{:?}", text(&out));
+    assert!(
+        text(&out).1.contains("give the full name"),
+        "{:?}",
+        text(&out)
+    );
+    // Without --confirm: the list, nothing erased (exit 2).
+    let args = ["privacy", "erase", "--email", "Info@Mueller-Soehne.de"];
+    let out = kontor(ws.path(), &args);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(stdout.contains("anonymise records"), "{stdout}");
+    let total = stdout
+        .split("total=")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    assert!(stderr.contains(&format!("--confirm {total}")), "{stderr}");
+    let shown = kontor(ws.path(), &["customer", "00042", "--json"]);
+    assert!(text(&shown).0.contains("info@mueller-soehne.de"));
+    // A wrong count erases nothing; the listed one does.
+    let wrong = kontor(ws.path(), &[&args[..], &["--confirm", "99"]].concat());
+    assert_eq!(wrong.status.code(), Some(1), "{:?}", text(&wrong));
+    let out = kontor(ws.path(), &[&args[..], &["--confirm", &total]].concat());
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert!(text(&out).0.contains(&format!("erased: total={total}")));
+    let shown = kontor(ws.path(), &["customer", "00042", "--json"]);
+    assert!(
+        !text(&shown).0.contains("info@mueller-soehne.de"),
+        "{:?}",
+        text(&shown)
+    );
+}

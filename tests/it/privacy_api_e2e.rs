@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 both_backends!(
     erasure_holds_across_a_resync_and_audit_and_reports_follow_the_rules,
     audit_entries_still_queued_at_shutdown_are_written,
+    every_read_of_personal_data_is_audited_and_retention_is_by_storage_date,
 );
 
 async fn erasure_holds_across_a_resync_and_audit_and_reports_follow_the_rules(backend: &str) {
@@ -48,8 +49,17 @@ async fn erasure_holds_across_a_resync_and_audit_and_reports_follow_the_rules(ba
         )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+    let sabine_ids = json!({"email": "sabine@mustermann.de", "phone": "0221/1234567", "name": "Sabine Mustermann"});
+    let mut dry = sabine_ids.clone();
+    dry["dry_run"] = json!(true);
+    let (s, plan) = w
+        .call("POST", "/api/v1/privacy/erase", Some("ops"), Some(dry))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{plan}");
+    let mut go = sabine_ids;
+    go["confirm"] = plan["total"].clone();
     let (s, erased) = w
-        .call("POST", "/api/v1/privacy/erase", Some("ops"), Some(json!({"email": "sabine@mustermann.de", "phone": "0221/1234567", "name": "Sabine Mustermann"})))
+        .call("POST", "/api/v1/privacy/erase", Some("ops"), Some(go))
         .await;
     assert_eq!(s, StatusCode::OK, "{erased}");
     assert!(
@@ -193,4 +203,149 @@ async fn audit_entries_still_queued_at_shutdown_are_written(backend: &str) {
         .count();
     assert_eq!(after.len() - before, 3, "{after:?}");
     assert_eq!(views, 3, "{after:?}");
+}
+
+/// Audit entries until `want` are all there (the writer flushes every 0.5 s: a kill loses at
+/// most that much), at most 3 s.
+async fn audit_until(w: &common::World, want: &[&str]) -> Vec<kontor::store::AuditEntry> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        let entries = w.store.audit_entries(None, 1000).await.unwrap();
+        if want.iter().all(|a| entries.iter().any(|e| e.action == *a)) {
+            return entries;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "missing some of {want:?} in {entries:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+async fn every_read_of_personal_data_is_audited_and_retention_is_by_storage_date(backend: &str) {
+    let w = world(backend, TEAMS).await;
+    let muller = w.id_of("00042").await;
+    for (token, path) in [
+        ("sales", format!("/api/v1/customers/{muller}/timeline")),
+        ("sales", format!("/api/v1/complaints?customer_id={muller}")),
+        ("sales", "/api/v1/screenpop?number=0221%204711-0".to_owned()),
+        ("cti", "/api/v1/lookup/phone/0221%201234567".to_owned()),
+    ] {
+        let (s, v) = w.get(&path, token).await;
+        assert_eq!(s, StatusCode::OK, "{path}: {v}");
+    }
+    let (s, _) = w
+        .call(
+            "POST",
+            "/api/v1/calls",
+            Some("cti"),
+            Some(json!({"from": "0221 4711-0"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let sabine = json!({"email": "sabine@mustermann.de", "phone": "0221 1234567"});
+    let (s, _) = w
+        .call(
+            "POST",
+            "/api/v1/privacy/export",
+            Some("ops"),
+            Some(sabine.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let entries = audit_until(
+        &w,
+        &[
+            "view_timeline",
+            "list_complaints",
+            "screen_pop",
+            "lookup_phone",
+            "incoming_call",
+            "privacy_export",
+        ],
+    )
+    .await;
+    let lookup = entries.iter().find(|e| e.action == "lookup_phone").unwrap();
+    assert_eq!(
+        (
+            lookup.token_name.as_str(),
+            lookup.role.as_str(),
+            lookup.detail.as_deref()
+        ),
+        ("test-cti", "cti", Some("+492211234567"))
+    );
+    let timeline = entries
+        .iter()
+        .find(|e| e.action == "view_timeline")
+        .unwrap();
+    assert_eq!(timeline.customer_id, Some(muller));
+    // Erasing her rewrites the audit's reference to her number; the erasure itself is
+    // audited with its size, not with her.
+    let mut dry = sabine.clone();
+    dry["dry_run"] = json!(true);
+    let (_, plan) = w
+        .call("POST", "/api/v1/privacy/erase", Some("ops"), Some(dry))
+        .await;
+    let mut go = sabine;
+    go["confirm"] = plan["total"].clone();
+    let (s, v) = w
+        .call("POST", "/api/v1/privacy/erase", Some("ops"), Some(go))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let entries = audit_until(&w, &["privacy_erase_dry_run", "privacy_erase"]).await;
+    for e in &entries {
+        let d = e.detail.as_deref().unwrap_or("");
+        assert!(!d.contains("1234567") && !d.contains("mustermann"), "{e:?}");
+    }
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.action == "lookup_phone" && e.detail.as_deref() == Some("[gelöscht]")),
+        "{entries:?}"
+    );
+
+    // Contacts dated outside 1970..tomorrow are refused; retention counts from storage.
+    for at in [
+        "9999-01-01T00:00:00Z",
+        "0001-01-01T00:00:00Z",
+        "1969-12-31T00:00:00Z",
+    ] {
+        let (s, v) = w
+            .call(
+                "POST",
+                &format!("/api/v1/customers/{muller}/activities"),
+                Some("sales"),
+                Some(json!({"kind": "call", "at": at})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{at}: {v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().starts_with("at:"),
+            "{v}"
+        );
+    }
+    let old = w
+        .store
+        .add_activity(&kontor::store::NewActivity {
+            customer_id: Some(muller),
+            kind: "visit".into(),
+            at: chrono::Utc::now() - chrono::TimeDelta::days(3650),
+            source: "import".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let purged = w
+        .store
+        .purge_before(
+            "activities",
+            chrono::Utc::now() - chrono::TimeDelta::days(3 * 365),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        purged, 0,
+        "a contact stored today is not purged for its old date"
+    );
+    assert!(w.store.activity(old).await.unwrap().is_some());
 }

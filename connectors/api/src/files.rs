@@ -31,6 +31,65 @@ impl Default for FileRules {
     }
 }
 
+/// The folder a connector's `path` reads from: the folder itself, a file's folder, or a glob's
+/// longest folder without wildcards. Files whose real location (symlinks followed) is not
+/// below it are refused.
+pub fn inbox_root(base_dir: &Path, pattern: &str) -> PathBuf {
+    let full = if Path::new(pattern).is_absolute() {
+        PathBuf::from(pattern)
+    } else {
+        base_dir.join(pattern)
+    };
+    if pattern.contains(['*', '?', '[']) {
+        let mut root = PathBuf::new();
+        for c in full.components() {
+            if c.as_os_str().to_string_lossy().contains(['*', '?', '[']) {
+                break;
+            }
+            root.push(c);
+        }
+        root
+    } else if full.is_dir() {
+        full
+    } else {
+        full.parent().map(Path::to_path_buf).unwrap_or(full)
+    }
+}
+
+/// Refuses a file whose real location (symlinks followed) is not below `root`: the reason,
+/// naming where it points. Nothing of the file is read.
+pub fn ensure_inside(root: &Path, path: &Path) -> Result<(), String> {
+    let root_real = std::fs::canonicalize(root).map_err(|e| format!("{}: {e}", root.display()))?;
+    let real = std::fs::canonicalize(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if real.starts_with(&root_real) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} points to {}, outside the inbox {}: refused, not read",
+            path.display(),
+            real.display(),
+            root_real.display()
+        ))
+    }
+}
+
+/// Before a connector opens `path` (a unit of its `pattern`): a file that leaves the inbox is
+/// a unit error (quarantined with the reason by the sync engine), never read.
+pub fn check_open(
+    base_dir: &Path,
+    pattern: &str,
+    path: &Path,
+    label: &str,
+) -> Result<(), ConnectorError> {
+    ensure_inside(&inbox_root(base_dir, pattern), path).map_err(|reason| ConnectorError::Unit {
+        position: crate::Position {
+            source: label.into(),
+            ..Default::default()
+        },
+        reason,
+    })
+}
+
 /// A file ready to be read.
 #[derive(Debug, Clone)]
 pub struct FoundFile {
@@ -38,8 +97,11 @@ pub struct FoundFile {
     /// The path as shown to people (relative to the config folder when below it).
     pub label: String,
     pub size: u64,
-    /// Content fingerprint (BLAKE3, hex).
+    /// Content fingerprint (BLAKE3, hex); for a refused file a hash of where it points.
     pub hash: String,
+    /// Why the file is not read (a symlink leaving the inbox): the connector quarantines it
+    /// with this reason when it is opened.
+    pub refused: Option<String>,
 }
 
 /// A file left alone this time, with the reason.
@@ -93,8 +155,10 @@ pub fn discover(
     }
     candidates.sort();
 
+    let root = inbox_root(base_dir, pattern);
     let mut skipped = Vec::new();
     let mut looks = Vec::new();
+    let mut found = Vec::new();
     for path in candidates {
         let name = path
             .file_name()
@@ -114,6 +178,20 @@ pub fn discover(
             });
             continue;
         }
+        if let Err(reason) = ensure_inside(&root, &path) {
+            let target = std::fs::canonicalize(&path).unwrap_or_default();
+            let hash = blake3::hash(
+                format!("refused\0{}\0{}", path.display(), target.display()).as_bytes(),
+            );
+            found.push(FoundFile {
+                label: label_for(base_dir, &path),
+                path,
+                size: 0,
+                hash: hash.to_hex().to_string(),
+                refused: Some(reason),
+            });
+            continue;
+        }
         let first = look(&path).map_err(|e| ConnectorError::io(path.display().to_string(), e))?;
         looks.push((path, first));
     }
@@ -123,7 +201,6 @@ pub fn discover(
     if looks.iter().any(|(_, (_, t))| young(*t)) {
         std::thread::sleep(rules.settle);
     }
-    let mut found = Vec::new();
     for (path, first) in looks {
         let io = |e| ConnectorError::io(path.display().to_string(), e);
         if young(first.1) && look(&path).map_err(io)? != first {
@@ -140,6 +217,7 @@ pub fn discover(
             path,
             size: first.0,
             hash,
+            refused: None,
         });
     }
     Ok((found, skipped))
@@ -241,6 +319,37 @@ mod tests {
         let (found, _) = discover(dir.path(), "b.csv", &rules()).unwrap();
         assert_eq!(found[0].hash, hash_file(&dir.path().join("b.csv")).unwrap());
         assert!(discover(dir.path(), "missing.csv", &rules()).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_leaving_the_inbox_are_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let inbox = dir.path().join("inbox");
+        std::fs::create_dir_all(&inbox).unwrap();
+        let secret = dir.path().join("secret.csv");
+        std::fs::write(&secret, "geheim").unwrap();
+        std::fs::write(inbox.join("a.csv"), "x").unwrap();
+        std::os::unix::fs::symlink(&secret, inbox.join("b.csv")).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", inbox.join("c.csv")).unwrap();
+        std::os::unix::fs::symlink(inbox.join("a.csv"), inbox.join("d.csv")).unwrap();
+        for pattern in ["inbox", "inbox/*.csv"] {
+            let (found, _) = discover(dir.path(), pattern, &rules()).unwrap();
+            let refused: Vec<_> = found.iter().filter(|f| f.refused.is_some()).collect();
+            assert_eq!(refused.len(), 2, "{found:?}");
+            assert!(
+                refused
+                    .iter()
+                    .all(|f| f.hash != hash_file(&f.path).unwrap())
+            );
+            assert!(refused[1].refused.as_ref().unwrap().contains("/etc/passwd"));
+            // A link that stays inside is read.
+            assert!(
+                found
+                    .iter()
+                    .any(|f| f.label.ends_with("d.csv") && f.refused.is_none())
+            );
+        }
     }
 
     #[test]

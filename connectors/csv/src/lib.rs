@@ -109,6 +109,7 @@ impl Connector for CsvConnector {
         let mut warnings: Vec<String> = skipped
             .iter()
             .map(|s| format!("{}: {}", s.path.display(), s.reason))
+            .chain(found.iter().filter_map(|f| f.refused.clone()))
             .collect();
         if found.is_empty() {
             warnings.push(format!("{}: no files to read", self.path));
@@ -150,6 +151,7 @@ impl Connector for CsvConnector {
             .unwrap_or(0);
         let (tx, rx) = mpsc::channel(2);
         let path = self.file_path(unit);
+        files::check_open(&self.base_dir, &self.path, &path, &unit.label)?;
         let label = unit.label.clone();
         let opts = self.opts.clone();
         let hash = unit.fingerprint.clone();

@@ -239,6 +239,12 @@ impl Connector for XmlConnector {
             .and_then(|s| s.get("records"))
             .and_then(serde_json::Value::as_u64)
             .unwrap_or(0);
+        files::check_open(
+            &self.base_dir,
+            &self.settings.path,
+            &self.resolve(&unit.label),
+            &unit.label,
+        )?;
         Ok(Box::new(open_file(
             self.resolve(&unit.label),
             unit.label.as_str().into(),

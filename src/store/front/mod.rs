@@ -125,6 +125,8 @@ pub struct AuditEntry {
     pub role: String,
     pub action: String,
     pub customer_id: Option<i64>,
+    /// What else it was about: a looked-up number, an erasure's count (never free text).
+    pub detail: Option<String>,
 }
 
 /// An audit log entry to write: `at` is when the access happened.
@@ -135,6 +137,7 @@ pub struct NewAudit {
     pub role: String,
     pub action: String,
     pub customer_id: Option<i64>,
+    pub detail: Option<String>,
 }
 
 #[async_trait]
@@ -211,31 +214,36 @@ pub trait FrontStore: Send + Sync {
 
     async fn add_tombstone(&self, kind: &str, hash: &str) -> Result<(), StoreError>;
     async fn tombstones(&self) -> Result<Vec<(String, String)>, StoreError>;
-    /// Replaces a stored record's data (erasure) and its hash.
-    async fn replace_record_data(
+    /// Replaces a stored record's data, hash and position (erasure).
+    async fn replace_record(
         &self,
         connector: &str,
         entity: &str,
         external_id: &str,
         data: &str,
         hash: &str,
+        position: Option<&str>,
     ) -> Result<(), StoreError>;
-    /// Anonymises activities with this phone number or mentioning `needles` in their text.
-    async fn erase_activities(
+    /// Deletes records by (connector, entity, external id) (erasure of contact persons).
+    async fn delete_records(&self, keys: &[(String, String, String)]) -> Result<(), StoreError>;
+    /// Calls `f` with the key (columns joined by U+001F) and the text columns of every row of
+    /// an erasable table, streamed.
+    async fn scan_erasable(
         &self,
-        phones: &[String],
-        needles: &[String],
-    ) -> Result<u64, StoreError>;
-    /// Activities with this phone number or mentioning `needles`.
-    async fn activities_about(
+        t: &'static Erasable,
+        f: &mut (dyn FnMut(String, Vec<Option<String>>) + Send),
+    ) -> Result<(), StoreError>;
+    /// Writes new values of an erasable table's text columns (one transaction; complaints'
+    /// full-text index follows).
+    async fn rewrite_erasable(
         &self,
-        phones: &[String],
-        needles: &[String],
-    ) -> Result<Vec<Activity>, StoreError>;
-    /// Removes `needles` from ticket texts.
-    async fn erase_in_tickets(&self, needles: &[String]) -> Result<u64, StoreError>;
-    /// Tickets mentioning `needles`.
-    async fn tickets_mentioning(&self, needles: &[String]) -> Result<Vec<Ticket>, StoreError>;
+        t: &'static Erasable,
+        rows: &[(String, Vec<Option<String>>)],
+    ) -> Result<(), StoreError>;
+    /// After an erasure: nothing of the old values stays in the store's files (SQLite: the
+    /// full-text index merged, the WAL checkpointed and truncated, free pages zeroed by
+    /// `secure_delete`; PostgreSQL: the affected tables vacuumed).
+    async fn after_erasure(&self) -> Result<(), StoreError>;
     /// Calls `f` with (connector, customer number, data) of every open record of `entity`,
     /// streamed (constant memory).
     async fn for_each_record(
@@ -246,14 +254,73 @@ pub trait FrontStore: Send + Sync {
     /// When a periodic job last ran.
     async fn job_last_run(&self, name: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
     async fn job_ran(&self, name: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
-    /// Records (customer, contact person) with one of these e-mails, phones or names.
-    async fn records_of_person(
-        &self,
-        emails: &[String],
-        phones: &[String],
-        names: &[String],
-    ) -> Result<Vec<StoredRecord>, StoreError>;
+    /// The store's random salt for personal key parts (created on first use, the same for
+    /// every node of the store).
+    async fn key_salt(&self) -> Result<[u8; 32], StoreError>;
+    /// Records (customer, contact person) whose data contains one of `needles` (ignoring
+    /// ASCII case): the candidates of a person's records.
+    async fn records_of_person(&self, needles: &[String]) -> Result<Vec<StoredRecord>, StoreError>;
 }
+
+/// A table with text that can mention a person, and the columns an erasure rewrites.
+#[derive(Debug)]
+pub struct Erasable {
+    pub table: &'static str,
+    pub key: &'static [&'static str],
+    pub columns: &'static [&'static str],
+    /// Columns recomputed from the others (not searched).
+    pub derived: &'static [&'static str],
+    /// Rows considered (SQL condition).
+    pub filter: &'static str,
+}
+
+const fn erasable(
+    table: &'static str,
+    key: &'static [&'static str],
+    columns: &'static [&'static str],
+) -> Erasable {
+    Erasable {
+        table,
+        key,
+        columns,
+        derived: &[],
+        filter: "TRUE",
+    }
+}
+
+/// Every free text of the store an erasure looks at (customer and contact-person records are
+/// handled by their fields).
+pub const ERASABLE: &[Erasable] = &[
+    erasable("activities", &["id"], &["subject", "text", "phone"]),
+    Erasable {
+        derived: &["terms"],
+        ..erasable(
+            "tickets",
+            &["id"],
+            &["title", "text", "resolution", "terms"],
+        )
+    },
+    erasable(
+        "quarantine",
+        &["id"],
+        &["raw", "record", "context", "reason", "position", "source"],
+    ),
+    erasable("identity_suggestions", &["id"], &["reason"]),
+    erasable("customer_keys", &["system", "customer_no"], &["matched_on"]),
+    erasable("audit_log", &["id"], &["detail"]),
+    erasable("sync_runs", &["id"], &["error"]),
+    erasable("checkpoints", &["connector", "unit_key"], &["label"]),
+    // Imported contact history.
+    Erasable {
+        derived: &["hash"],
+        filter: "entity = 'activity'",
+        ..erasable(
+            "records",
+            &["connector", "entity", "external_id"],
+            &["data", "position", "hash"],
+        )
+    },
+];
 
 macro_rules! activity {
     ($r:expr) => {{
@@ -326,6 +393,43 @@ macro_rules! reminder {
             })
         })()
     }};
+}
+
+/// `SELECT` and `UPDATE` of an erasable table (keys compared as text, so one statement fits
+/// every key type on both backends).
+fn erasable_sql(t: &Erasable) -> (String, String) {
+    let keys: Vec<String> = t
+        .key
+        .iter()
+        .enumerate()
+        .map(|(i, k)| format!("CAST({k} AS TEXT) AS k{i}"))
+        .collect();
+    let select = format!(
+        "SELECT {}, {} FROM {} WHERE {}",
+        keys.join(", "),
+        t.columns.join(", "),
+        t.table,
+        t.filter
+    );
+    let sets: Vec<String> = t
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{c} = ${}", i + 1))
+        .collect();
+    let wheres: Vec<String> = t
+        .key
+        .iter()
+        .enumerate()
+        .map(|(i, k)| format!("CAST({k} AS TEXT) = ${}", t.columns.len() + i + 1))
+        .collect();
+    let update = format!(
+        "UPDATE {} SET {} WHERE {}",
+        t.table,
+        sets.join(", "),
+        wheres.join(" AND ")
+    );
+    (select, update)
 }
 
 /// A `LIKE` pattern that matches `needle` literally anywhere.

@@ -333,8 +333,8 @@ macro_rules! front_store {
                 let mut tx = self.pool().begin().await?;
                 for chunk in entries.chunks(400) {
                     let sql = format!(
-                        "INSERT INTO audit_log (at, token_name, role, action, customer_id) VALUES {}",
-                        crate::store::values_list(chunk.len(), 5, true)
+                        "INSERT INTO audit_log (at, token_name, role, action, customer_id, detail) VALUES {}",
+                        crate::store::values_list(chunk.len(), 6, true)
                     );
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                     for a in chunk {
@@ -343,7 +343,8 @@ macro_rules! front_store {
                             .bind(&a.token_name)
                             .bind(&a.role)
                             .bind(&a.action)
-                            .bind(a.customer_id);
+                            .bind(a.customer_id)
+                            .bind(&a.detail);
                     }
                     q.execute(&mut *tx).await?;
                 }
@@ -376,6 +377,7 @@ macro_rules! front_store {
                             role: r.try_get("role")?,
                             action: r.try_get("action")?,
                             customer_id: r.try_get("customer_id")?,
+                            detail: r.try_get("detail")?,
                         })
                     })
                     .collect::<Result<_, sqlx::Error>>()?)
@@ -384,7 +386,8 @@ macro_rules! front_store {
             async fn purge_before(&self, table: &str, before: DateTime<Utc>) -> Result<u64, StoreError> {
                 let (table, column) = match table {
                     "audit_log" => ("audit_log", "at"),
-                    "activities" => ("activities", "at"),
+                    // When it was stored, not the date it claims (an import dated 9999).
+                    "activities" => ("activities", "created_at"),
                     "tickets" => ("tickets", "updated_at"),
                     "reminders" => ("reminders", "created_at"),
                     other => return Err(StoreError::Data(format!("no retention for `{other}`"))),
@@ -422,99 +425,128 @@ macro_rules! front_store {
                     .collect::<Result<_, sqlx::Error>>()?)
             }
 
-            async fn replace_record_data(
+            async fn replace_record(
                 &self,
                 connector: &str,
                 entity: &str,
                 external_id: &str,
                 data: &str,
                 hash: &str,
+                position: Option<&str>,
             ) -> Result<(), StoreError> {
-                sqlx::query("UPDATE records SET data = $4, hash = $5 WHERE connector = $1 AND entity = $2 AND external_id = $3")
+                sqlx::query("UPDATE records SET data = $4, hash = $5, position = $6 WHERE connector = $1 AND entity = $2 AND external_id = $3")
                     .bind(connector)
                     .bind(entity)
                     .bind(external_id)
                     .bind(data)
                     .bind(hash)
+                    .bind(position)
                     .execute(self.pool())
                     .await?;
                 Ok(())
             }
 
-            async fn erase_activities(&self, phones: &[String], needles: &[String]) -> Result<u64, StoreError> {
-                let mut n = 0;
-                for p in phones {
-                    n += sqlx::query("UPDATE activities SET phone = NULL, text = '[gelöscht]', subject = '[gelöscht]' WHERE phone = $1")
-                        .bind(p)
-                        .execute(self.pool())
-                        .await?
-                        .rows_affected();
+            async fn delete_records(&self, keys: &[(String, String, String)]) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                for (c, e, x) in keys {
+                    sqlx::query("DELETE FROM records WHERE connector = $1 AND entity = $2 AND external_id = $3")
+                        .bind(c)
+                        .bind(e)
+                        .bind(x)
+                        .execute(&mut *tx)
+                        .await?;
                 }
-                for s in needles {
-                    n += sqlx::query(
-                        "UPDATE activities SET text = '[gelöscht]', subject = '[gelöscht]' WHERE text LIKE $1 ESCAPE '\\' OR subject LIKE $1 ESCAPE '\\'",
-                    )
-                    .bind(contains_pattern(s))
-                    .execute(self.pool())
-                    .await?
-                    .rows_affected();
-                }
-                Ok(n)
+                tx.commit().await?;
+                Ok(())
             }
 
-            async fn activities_about(
+            async fn scan_erasable(
                 &self,
-                phones: &[String],
-                needles: &[String],
-            ) -> Result<Vec<Activity>, StoreError> {
-                let mut out = Vec::new();
-                for p in phones {
-                    for r in sqlx::query("SELECT * FROM activities WHERE phone = $1").bind(p).fetch_all(self.pool()).await? {
-                        out.push(activity!(&r)?);
+                t: &'static Erasable,
+                f: &mut (dyn FnMut(String, Vec<Option<String>>) + Send),
+            ) -> Result<(), StoreError> {
+                use futures::TryStreamExt;
+                use sqlx::Row;
+                let (select, _) = erasable_sql(t);
+                let mut rows = sqlx::query(sqlx::AssertSqlSafe(select)).fetch(self.pool());
+                while let Some(r) = rows.try_next().await? {
+                    let mut key = Vec::with_capacity(t.key.len());
+                    for i in 0..t.key.len() {
+                        let k: Option<String> = r.try_get(i)?;
+                        key.push(k.unwrap_or_default());
                     }
-                }
-                for s in needles {
-                    for r in sqlx::query("SELECT * FROM activities WHERE text LIKE $1 ESCAPE '\\' OR subject LIKE $1 ESCAPE '\\'")
-                        .bind(contains_pattern(s))
-                        .fetch_all(self.pool())
-                        .await?
-                    {
-                        out.push(activity!(&r)?);
+                    let mut values = Vec::with_capacity(t.columns.len());
+                    for i in 0..t.columns.len() {
+                        values.push(r.try_get::<Option<String>, _>(t.key.len() + i)?);
                     }
+                    f(key.join("\u{1f}"), values);
                 }
-                out.sort_by_key(|a| a.id);
-                out.dedup_by_key(|a| a.id);
-                Ok(out)
+                Ok(())
             }
 
-            async fn erase_in_tickets(&self, needles: &[String]) -> Result<u64, StoreError> {
-                let mut n = 0;
-                for s in needles {
-                    n += sqlx::query("UPDATE tickets SET text = replace(text, $1, '[gelöscht]'), title = replace(title, $1, '[gelöscht]') \
-                                      WHERE text LIKE $2 ESCAPE '\\' OR title LIKE $2 ESCAPE '\\'")
-                        .bind(s)
-                        .bind(contains_pattern(s))
+            async fn rewrite_erasable(
+                &self,
+                t: &'static Erasable,
+                rows: &[(String, Vec<Option<String>>)],
+            ) -> Result<(), StoreError> {
+                let (_, update) = erasable_sql(t);
+                let fts = t.table == "tickets" && self.backend() == "sqlite";
+                let mut tx = self.begin_write().await?;
+                for (key, values) in rows {
+                    if fts {
+                        // The contentless index forgets a row by its old words.
+                        let old: Option<(i64, String)> = sqlx::query_as("SELECT id, terms FROM tickets WHERE CAST(id AS TEXT) = $1")
+                            .bind(key)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                        if let Some((id, terms)) = old {
+                            sqlx::query("INSERT INTO tickets_fts (tickets_fts, rowid, terms) VALUES ('delete', $1, $2)")
+                                .bind(id)
+                                .bind(terms)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                    }
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(update.clone()));
+                    for v in values {
+                        q = q.bind(v.clone());
+                    }
+                    for k in key.split('\u{1f}') {
+                        q = q.bind(k.to_owned());
+                    }
+                    q.execute(&mut *tx).await?;
+                    if fts {
+                        sqlx::query("INSERT INTO tickets_fts (rowid, terms) SELECT id, terms FROM tickets WHERE CAST(id AS TEXT) = $1")
+                            .bind(key)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn after_erasure(&self) -> Result<(), StoreError> {
+                if self.backend() == "sqlite" {
+                    // Old index segments (with the erased words) are merged away; freed pages
+                    // are zeroed (secure_delete), given back, and the WAL emptied.
+                    for sql in [
+                        "INSERT INTO tickets_fts (tickets_fts) VALUES ('optimize')",
+                        "PRAGMA main.incremental_vacuum",
+                        "PRAGMA main.wal_checkpoint(TRUNCATE)",
+                    ] {
+                        sqlx::query(sql).execute(self.pool()).await?;
+                    }
+                } else {
+                    let mut tables: Vec<&str> = ERASABLE.iter().map(|t| t.table).collect();
+                    tables.extend(["records", "tombstones"]);
+                    tables.sort_unstable();
+                    tables.dedup();
+                    sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM (ANALYZE) {}", tables.join(", "))))
                         .execute(self.pool())
-                        .await?
-                        .rows_affected();
+                        .await?;
                 }
-                Ok(n)
-            }
-
-            async fn tickets_mentioning(&self, needles: &[String]) -> Result<Vec<Ticket>, StoreError> {
-                let mut out = Vec::new();
-                for s in needles {
-                    for r in sqlx::query("SELECT * FROM tickets WHERE text LIKE $1 ESCAPE '\\' OR title LIKE $1 ESCAPE '\\'")
-                        .bind(contains_pattern(s))
-                        .fetch_all(self.pool())
-                        .await?
-                    {
-                        out.push(ticket!(&r)?);
-                    }
-                }
-                out.sort_by_key(|t| t.id);
-                out.dedup_by_key(|t| t.id);
-                Ok(out)
+                Ok(())
             }
 
             async fn for_each_record(
@@ -558,19 +590,33 @@ macro_rules! front_store {
                 Ok(())
             }
 
-            async fn records_of_person(
-                &self,
-                emails: &[String],
-                phones: &[String],
-                names: &[String],
-            ) -> Result<Vec<StoredRecord>, StoreError> {
-                // Candidates by a cheap text match, confirmed on the parsed data.
-                let mut needles: Vec<&String> = emails.iter().chain(phones).chain(names).collect();
-                needles.dedup();
+            async fn key_salt(&self) -> Result<[u8; 32], StoreError> {
+                use rand::RngCore;
+                let mut fresh = [0u8; 32];
+                rand::rng().fill_bytes(&mut fresh);
+                let hex: String = fresh.iter().map(|b| format!("{b:02x}")).collect();
+                sqlx::query("INSERT INTO store_settings (name, value) VALUES ('key_salt', $1) ON CONFLICT (name) DO NOTHING")
+                    .bind(&hex)
+                    .execute(self.pool())
+                    .await?;
+                let stored: String = sqlx::query_scalar("SELECT value FROM store_settings WHERE name = 'key_salt'")
+                    .fetch_one(self.pool())
+                    .await?;
+                let mut salt = [0u8; 32];
+                for (i, b) in salt.iter_mut().enumerate() {
+                    *b = stored
+                        .get(2 * i..2 * i + 2)
+                        .and_then(|h| u8::from_str_radix(h, 16).ok())
+                        .ok_or_else(|| StoreError::Data("store_settings.key_salt is damaged".into()))?;
+                }
+                Ok(salt)
+            }
+
+            async fn records_of_person(&self, needles: &[String]) -> Result<Vec<StoredRecord>, StoreError> {
                 let mut out: Vec<StoredRecord> = Vec::new();
                 for n in needles {
                     let rows = sqlx::query(
-                        "SELECT * FROM records WHERE entity IN ('customer', 'contact_person') AND data LIKE $1 ESCAPE '\\'",
+                        "SELECT * FROM records WHERE entity IN ('customer', 'contact_person') AND lower(data) LIKE lower($1) ESCAPE '\\'",
                     )
                     .bind(contains_pattern(n))
                     .fetch_all(self.pool())

@@ -4,6 +4,7 @@ use super::*;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, SqliteConnection, SqlitePool};
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -30,6 +31,10 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
+            // Deleted and overwritten content is zeroed, not left in free space (erasure);
+            // new stores give freed pages back on `incremental_vacuum`.
+            .pragma("secure_delete", "ON")
+            .auto_vacuum(sqlx::sqlite::SqliteAutoVacuum::Incremental)
             .busy_timeout(Duration::from_secs(30))
             // Per connection (up to 4): bounds the memory of large promotions.
             .pragma("cache_size", "-12000")
@@ -37,6 +42,40 @@ impl SqliteStore {
             .log_statements(tracing::log::LevelFilter::Trace)
             .log_slow_statements(tracing::log::LevelFilter::Debug, Duration::from_secs(10));
         let staging_file = stage::staging_path(url);
+        // A new store: its folder (when kontor creates it) and files for the owner only.
+        let db_file = PathBuf::from(
+            staging_file
+                .display()
+                .to_string()
+                .trim_end_matches("-staging"),
+        );
+        let fresh = !db_file.exists();
+        if fresh
+            && let Some(dir) = db_file
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+        {
+            std::fs::create_dir_all(dir)
+                .and_then(|()| crate::sys::owner_only(dir))
+                .map_err(|e| StoreError::Connect {
+                    url: url.to_owned(),
+                    message: format!("{}: {e}", dir.display()),
+                })?;
+        }
+        if fresh {
+            // SQLite creates the WAL and shared-memory files with the database file's mode.
+            let _ = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&db_file)
+                .and_then(|_| crate::sys::owner_only(&db_file));
+            let _ = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&staging_file)
+                .and_then(|_| crate::sys::owner_only(&staging_file));
+        }
         let locks = std::path::PathBuf::from(format!(
             "{}-locks",
             staging_file
