@@ -349,6 +349,7 @@ pub async fn read_and_map(
         source: mapping.source.clone(),
         base_dir: PathBuf::from("."),
         batch_size: 500,
+        own: Default::default(),
     })
     .map_err(|e| e.to_string())?;
     let set = kontor::sync::MappingSet::single(mapping.clone());

@@ -100,6 +100,7 @@ async fn main() {
         source: toml::from_str("record = \"/Export/Kunden/Kunde\"").expect("source"),
         base_dir: tmp.path().to_path_buf(),
         batch_size: 1000,
+        own: Default::default(),
     };
     let conn = kontor_xml::build(spec).expect("connector");
     let units = conn.discover().await.expect("discover");

@@ -34,6 +34,7 @@ pub fn fuzz_limits() -> Limits {
         max_file_bytes: 1 << 20,
         max_record_bytes: 16 * 1024,
         max_lines: 1000,
+        max_pdf_bytes: 1 << 20,
     }
 }
 
