@@ -217,7 +217,7 @@ impl Tombstones {
 
     /// Anonymises a customer or contact-person record of an erased person (and says so).
     pub fn scrub(&self, r: &mut StageRecord) -> bool {
-        if self.set.is_empty() || !["customer", "contact_person"].contains(&r.entity) {
+        if self.set.is_empty() || !["customer", "supplier", "contact_person"].contains(&r.entity) {
             return false;
         }
         let Ok(data) = serde_json::from_str::<Value>(&r.data) else {

@@ -11,6 +11,7 @@ mod cli_e2e;
 mod conformance;
 mod connectors_e2e;
 mod diff_e2e;
+mod einvoice_e2e;
 mod docker_files;
 mod front_e2e;
 mod kill_resume;
