@@ -217,7 +217,10 @@ async fn system_notes(
         let mine: Vec<&kontor::store::SourceSystem> =
             named.iter().filter(|n| n.connector == c.name).collect();
         if mine.len() > 1 && !c.system_set {
-            let list: Vec<String> = mine.iter().map(|n| format!("{} ({})", n.system, n.label)).collect();
+            let list: Vec<String> = mine
+                .iter()
+                .map(|n| format!("{} ({})", n.system, n.label))
+                .collect();
             out.push(Diagnostic {
                 warning: true,
                 ..cfg.connector_diag(
@@ -242,7 +245,9 @@ async fn system_notes(
         if sa == sb {
             continue;
         }
-        let Some(c) = cfg.connector(&s.b) else { continue };
+        let Some(c) = cfg.connector(&s.b) else {
+            continue;
+        };
         out.push(Diagnostic {
             warning: true,
             ..cfg.connector_diag(

@@ -76,7 +76,10 @@ pub async fn preview(
                 // Warnings go to stderr as well, beside the rejects.
                 for w in kontor::view::texts(&v, "warnings") {
                     warned += 1;
-                    eprintln!("warning: {}: {} {}: {w}", r.position, r.entity, r.external_id);
+                    eprintln!(
+                        "warning: {}: {} {}: {w}",
+                        r.position, r.entity, r.external_id
+                    );
                 }
                 if let Some(obj) = v.as_object_mut() {
                     let mut out = serde_json::Map::new();

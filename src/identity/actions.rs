@@ -57,7 +57,10 @@ pub async fn split(
     // (`datev:1001:456`) is matched by the whole text against the customer's keys.
     let mut given = Vec::with_capacity(moved.len());
     for k in moved {
-        match all.iter().find(|a| *a == k || a.to_string() == k.to_string()) {
+        match all
+            .iter()
+            .find(|a| *a == k || a.to_string() == k.to_string())
+        {
             Some(a) => given.push(a.clone()),
             None => {
                 return Err(IdentityError::Invalid(format!(

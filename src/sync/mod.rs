@@ -343,9 +343,7 @@ async fn run_unit(
             add_incremental(report, sizes, counts, incremental);
         }
         if let (Some(system), false) = (&detected, noted) {
-            store
-                .note_source_system(name, system, &unit.label)
-                .await?;
+            store.note_source_system(name, system, &unit.label).await?;
             noted = true;
         }
         match next {

@@ -91,7 +91,11 @@ pub(super) fn supplier_invoices(records: &[&StoredRecord]) -> Vec<SupplierInvoic
             source: Provenance::of(r),
         })
         .collect();
-    out.sort_by(|a, b| b.issue_date.cmp(&a.issue_date).then(a.number.cmp(&b.number)));
+    out.sort_by(|a, b| {
+        b.issue_date
+            .cmp(&a.issue_date)
+            .then(a.number.cmp(&b.number))
+    });
     out.truncate(50);
     out
 }

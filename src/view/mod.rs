@@ -48,7 +48,11 @@ impl Provenance {
 pub fn texts(d: &Value, k: &str) -> Vec<String> {
     d.get(k)
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 

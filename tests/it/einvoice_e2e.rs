@@ -66,7 +66,8 @@ async fn a_mixed_einvoice_folder_loads_and_only_invalid_documents_are_refused(ba
     let fixtures = repo().join("tests/fixtures");
     let n = copy_all(&fixtures.join("xrechnung"), &inbox, &["xml"])
         + copy_all(&fixtures.join("opentrans"), &inbox, &["xml"])
-        + copy_all(&fixtures.join("zugferd"), &inbox, &["pdf", "xml"]);
+        + copy_all(&fixtures.join("zugferd"), &inbox, &["pdf", "xml"])
+        + copy_all(&fixtures.join("en16931"), &inbox, &["xml"]);
     // An invoice whose sums do not add up: loads with warnings.
     let bad = std::fs::read_to_string(fixtures.join("xrechnung/01.01a-INVOICE_uncefact.xml"))
         .unwrap()
@@ -87,7 +88,8 @@ async fn a_mixed_einvoice_folder_loads_and_only_invalid_documents_are_refused(ba
     assert_eq!(r.counts.quarantined, 1, "{:?}", r.errors);
     assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
     assert!(
-        r.errors[0].contains("blankoA3.pdf") && r.errors[0].contains("PDF enthält keine E-Rechnung"),
+        r.errors[0].contains("blankoA3.pdf")
+            && r.errors[0].contains("PDF enthält keine E-Rechnung"),
         "{:?}",
         r.errors
     );
@@ -231,8 +233,16 @@ async fn datev_postings_and_debtors_join_without_a_configured_system(backend: &s
         std::fs::create_dir(d.join(sub)).unwrap();
     }
     let fixtures = repo().join("tests/fixtures/datev");
-    std::fs::copy(fixtures.join("EXTF_Buchungsstapel.csv"), d.join("buchungen/EXTF_Buchungsstapel.csv")).unwrap();
-    std::fs::copy(fixtures.join("EXTF_Stammdaten.csv"), d.join("stamm/EXTF_Stammdaten.csv")).unwrap();
+    std::fs::copy(
+        fixtures.join("EXTF_Buchungsstapel.csv"),
+        d.join("buchungen/EXTF_Buchungsstapel.csv"),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixtures.join("EXTF_Stammdaten.csv"),
+        d.join("stamm/EXTF_Stammdaten.csv"),
+    )
+    .unwrap();
     let mappings = repo().join("mappings");
     let cfg = config(
         d,
@@ -253,7 +263,10 @@ async fn datev_postings_and_debtors_join_without_a_configured_system(backend: &s
     // Every debtor with postings is one customer with its invoices: the documents' numbers
     // are keys of the debtors' customers, no key stands alone.
     let keys = store.customer_keys().await.unwrap();
-    assert!(keys.iter().all(|k| k.key.system == "datev:1001:456"), "{keys:?}");
+    assert!(
+        keys.iter().all(|k| k.key.system == "datev:1001:456"),
+        "{keys:?}"
+    );
     let docs = store
         .records(Some("datev-buchungen"), None, 10_000)
         .await
@@ -262,15 +275,18 @@ async fn datev_postings_and_debtors_join_without_a_configured_system(backend: &s
         .records(Some("datev-stamm"), Some("customer"), 10_000)
         .await
         .unwrap();
-    let debtor_nos: std::collections::BTreeSet<String> =
-        debtors.iter().filter_map(|r| r.customer_no.clone()).collect();
-    let booked: std::collections::BTreeSet<String> = docs
+    let debtor_nos: std::collections::BTreeSet<String> = debtors
         .iter()
         .filter_map(|r| r.customer_no.clone())
         .collect();
+    let booked: std::collections::BTreeSet<String> =
+        docs.iter().filter_map(|r| r.customer_no.clone()).collect();
     assert!(!booked.is_empty());
     let joined: Vec<&String> = booked.intersection(&debtor_nos).collect();
-    assert!(!joined.is_empty(), "postings {booked:?} debtors {debtor_nos:?}");
+    assert!(
+        !joined.is_empty(),
+        "postings {booked:?} debtors {debtor_nos:?}"
+    );
     for no in joined {
         let k = keys.iter().find(|k| &k.key.customer_no == no).unwrap();
         let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();

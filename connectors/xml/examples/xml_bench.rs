@@ -144,7 +144,8 @@ async fn main() {
     let dir = tmp.path().join("attachment");
     std::fs::create_dir(&dir).expect("dir");
     let doc = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/xrechnung/01.01a-INVOICE_ubl.xml"),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/xrechnung/01.01a-INVOICE_ubl.xml"),
     )
     .expect("sample");
     let (head, tail) = doc
@@ -163,7 +164,9 @@ async fn main() {
         out.write_all(tail.as_bytes()).expect("write");
         out.flush().expect("flush");
     }
-    let att_size = std::fs::metadata(dir.join("anlage.xml")).expect("size").len();
+    let att_size = std::fs::metadata(dir.join("anlage.xml"))
+        .expect("size")
+        .len();
     let spec = ConnectorSpec {
         name: "anlage".into(),
         settings: toml::from_str("path = \"attachment\"").expect("settings"),
