@@ -233,26 +233,13 @@ async fn main() {
         batch_size: 1000,
         ..ConnectorSpec::default()
     };
-    let conn = kontor_xml::build(spec).expect("connector");
-    let t = Instant::now();
-    let units = conn.discover().await.expect("discover");
-    let discover_secs = t.elapsed().as_secs_f64();
-    assert_eq!(units.len() as u64, n);
-    let t = Instant::now();
-    let cpu0 = cpu_secs();
-    let mut docs = 0u64;
-    let mut rss = Vec::new();
-    for (i, unit) in units.iter().enumerate() {
-        let mut reader = conn.open(unit, None).await.expect("open");
-        while let Some(batch) = reader.next_batch().await.expect("document") {
-            docs += batch.items.len() as u64;
-        }
-        if (i + 1) % (units.len() / 10).max(1) == 0 {
-            rss.push(format!("{:.1}", mib(status("VmRSS:"))));
-        }
-    }
-    let secs = t.elapsed().as_secs_f64();
-    let cpu = cpu_secs() - cpu0;
+    let Folder {
+        docs,
+        secs,
+        cpu,
+        discover_secs,
+        rss,
+    } = read_folder(spec, n).await;
     assert_eq!(docs, n);
     println!(
         "e-invoices: {docs} documents ({} samples x {copies}) read in {secs:.2}s = {:.0} docs/s wall, CPU {cpu:.2}s = {:.0} docs per CPU second (discover incl. hashing {discover_secs:.2}s, {:.0} files/s); RSS MiB after each 10%: [{}]; peak RSS (VmHWM) {:.1} MiB",
@@ -319,26 +306,13 @@ async fn bench_pdfs(tmp: &Path, mb: u64) {
         batch_size: 1000,
         ..ConnectorSpec::default()
     };
-    let conn = kontor_xml::build(spec).expect("connector");
-    let t = Instant::now();
-    let units = conn.discover().await.expect("discover");
-    let discover_secs = t.elapsed().as_secs_f64();
-    assert_eq!(units.len() as u64, n);
-    let t = Instant::now();
-    let cpu0 = cpu_secs();
-    let mut docs = 0u64;
-    let mut rss = Vec::new();
-    for (i, unit) in units.iter().enumerate() {
-        let mut reader = conn.open(unit, None).await.expect("open");
-        while let Some(batch) = reader.next_batch().await.expect("PDF invoice") {
-            docs += batch.items.len() as u64;
-        }
-        if (i + 1) % (units.len() / 10).max(1) == 0 {
-            rss.push(format!("{:.1}", mib(status("VmRSS:"))));
-        }
-    }
-    let secs = t.elapsed().as_secs_f64();
-    let cpu = cpu_secs() - cpu0;
+    let Folder {
+        docs,
+        secs,
+        cpu,
+        discover_secs,
+        rss,
+    } = read_folder(spec, n).await;
     assert_eq!(docs, n, "every PDF holds an invoice");
     println!(
         "hybrid PDFs: {docs} e-invoices from {:.0} MiB of PDFs in {secs:.1}s = {:.0} e-invoices/s wall ({:.1} MB/s), CPU {cpu:.1}s = {:.0} e-invoices per CPU second (discover incl. hashing {discover_secs:.1}s); RSS MiB after each 10%: [{}]; peak RSS (VmHWM) {:.1} MiB",
@@ -350,4 +324,43 @@ async fn bench_pdfs(tmp: &Path, mb: u64) {
         mib(status("VmHWM:"))
     );
     std::fs::remove_dir_all(&dir).expect("remove");
+}
+
+/// What reading a folder of documents took.
+struct Folder {
+    docs: u64,
+    secs: f64,
+    cpu: f64,
+    discover_secs: f64,
+    /// RSS (MiB) after each tenth of the folder.
+    rss: Vec<String>,
+}
+
+/// Discovers the `n` files of the connector's folder and reads them all, one unit each.
+async fn read_folder(spec: ConnectorSpec, n: u64) -> Folder {
+    let conn = kontor_xml::build(spec).expect("connector");
+    let t = Instant::now();
+    let units = conn.discover().await.expect("discover");
+    let discover_secs = t.elapsed().as_secs_f64();
+    assert_eq!(units.len() as u64, n);
+    let t = Instant::now();
+    let cpu0 = cpu_secs();
+    let mut docs = 0u64;
+    let mut rss = Vec::new();
+    for (i, unit) in units.iter().enumerate() {
+        let mut reader = conn.open(unit, None).await.expect("open");
+        while let Some(batch) = reader.next_batch().await.expect("document") {
+            docs += batch.items.len() as u64;
+        }
+        if (i + 1) % (units.len() / 10).max(1) == 0 {
+            rss.push(format!("{:.1}", mib(status("VmRSS:"))));
+        }
+    }
+    Folder {
+        docs,
+        secs: t.elapsed().as_secs_f64(),
+        cpu: cpu_secs() - cpu0,
+        discover_secs,
+        rss,
+    }
 }
