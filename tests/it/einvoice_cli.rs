@@ -91,7 +91,7 @@ fn check_preview_and_runs_tell_ops_about_einvoices_and_datev_systems() {
     assert_eq!(code, 0, "{out}{err}");
     let line = out
         .lines()
-        .find(|l| l.contains("same customer numbers"))
+        .find(|l| l.contains("same customer numbers") && l.contains("`fibu`"))
         .unwrap_or_else(|| panic!("{out}"));
     assert!(
         line.contains("`datev:1001:456`") && line.contains("`fibu`"),
