@@ -109,12 +109,15 @@ fn xml(rel: &str) -> Vec<u8> {
     std::fs::read(fixture(rel)).unwrap()
 }
 
+/// What a sample PDF gives: (embedded name, number, buyer's customer number), or the reason.
+type Expected = Result<(&'static str, &'static str, &'static str), &'static str>;
+
 /// Every shared ZUGFeRD/Factur-X PDF: loads with the invoice inside, or is refused with the
 /// documented reason.
 #[test]
 fn every_shared_hybrid_pdf_loads_or_is_refused_with_its_reason() {
     // (file, Ok(embedded name, number, buyer's customer number) | Err(reason))
-    let table: &[(&str, Result<(&str, &str, &str), &str>)] = &[
+    let table: &[(&str, Expected)] = &[
         (
             "EN16931_1_Teilrechnung.pdf",
             Ok(("factur-x.xml", "471102", "GE2020211")),
