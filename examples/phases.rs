@@ -31,6 +31,7 @@ async fn main() {
         source: mapping.source.clone(),
         base_dir: dir.path().into(),
         batch_size: 5000,
+        own: Default::default(),
     })
     .unwrap();
     let set = MappingSet::single(mapping);

@@ -9,7 +9,7 @@
 
 import {
   MATCH_FIELDS, MATCH_HOW, ORDER_STATUS, PHONE_MATCH, PHONE_VIA, api, app, describe, empty, fmtDate,
-  fmtMoney, getToken, h, hideBanner, isPositive, link, numberChip, percent, plural, section,
+  fmtMoney, getToken, h, hideBanner, isPositive, link, numberChip, percent, plural, roleBadge, section,
   setToken, showError, splitNumber,
 } from './lib.js';
 import { cardView, kpi } from './card.js';
@@ -228,6 +228,7 @@ function hitItem(hit) {
       '/kunde/' + encodeURIComponent(hit.id),
       { class: 'hit', testid: 'search-hit', 'data-id': hit.id },
       h('span', { class: 'hit-name', testid: 'hit-name' }, hit.name || 'Kunde ' + hit.id),
+      roleBadge(hit.roles),
       place ? h('span', { class: 'hit-place' }, place) : null,
       h('span', { class: 'hit-numbers' }, (hit.customer_numbers || []).map((n) => numberChip(...splitNumber(n)))),
       matches.length ? h('span', { class: 'hit-match', testid: 'hit-match' }, 'Gefunden über ' + matches.join(' · ')) : null,
@@ -298,7 +299,7 @@ function screenPop(nummer, pop) {
   if (c) {
     document.title = 'Anruf: ' + (c.name || 'Kunde ' + c.id) + ' – kontor';
     parts.push(
-      h('h1', { class: 'pop-name' }, link('/kunde/' + c.id, { testid: 'pop-customer' }, c.name || 'Kunde ' + c.id)),
+      h('h1', { class: 'pop-name' }, link('/kunde/' + c.id, { testid: 'pop-customer' }, c.name || 'Kunde ' + c.id), ' ', roleBadge((best || {}).roles)),
       h(
         'p',
         { class: 'pop-meta' },
@@ -341,7 +342,7 @@ function screenPop(nummer, pop) {
       h('p', null, link('/kunde/' + c.id, { class: 'btn btn-primary btn-big', testid: 'pop-open-card' }, 'Kundenkarte öffnen')),
     );
   } else {
-    parts.push(h('h1', { class: 'pop-name' }, link('/kunde/' + best.customer_id, { testid: 'pop-customer' }, best.name || 'Kunde ' + best.customer_id)));
+    parts.push(h('h1', { class: 'pop-name' }, link('/kunde/' + best.customer_id, { testid: 'pop-customer' }, best.name || 'Kunde ' + best.customer_id), ' ', roleBadge(best.roles)));
   }
   const others = candidates.slice(1);
   if (others.length) {

@@ -3,7 +3,7 @@
 import {
   CATEGORY_LABELS, COMPLAINT_STATUS, INVOICE_STATUS, KINDS, KIND_LABELS, ORDER_STATUS, api, app,
   describe, docSource, empty, fmtDate, fmtMoney, fmtNumber, fmtValue, fmtWhen, h, isPositive, link,
-  numberChip, plural, prettify, section, showError, where,
+  numberChip, plural, prettify, roleBadge, section, showError, where,
 } from './lib.js';
 import { renderComplaints, renderMaster, renderReminders, renderSources } from './side.js';
 import { actionsPanel, fillDatalists } from './forms.js';
@@ -137,7 +137,7 @@ function renderHead(card) {
     h(
       'div',
       { class: 'who' },
-      h('h1', { testid: 'customer-name' }, v.name || 'Kunde ' + v.id),
+      h('h1', { testid: 'customer-name' }, v.name || 'Kunde ' + v.id, ' ', roleBadge(v.roles)),
       v.requested_id ? h('p', { class: 'notice' }, 'Kunde ' + v.requested_id + ' wurde mit diesem Kunden zusammengeführt.') : null,
       h('p', { class: 'numbers', testid: 'customer-numbers' }, customerNumbers(v).map(([s, n]) => numberChip(s, n))),
       h(

@@ -288,6 +288,13 @@ export function splitNumber(n) {
   return i < 0 ? [null, String(n)] : [n.slice(0, i), n.slice(i + 1)];
 }
 
+/** The party's role when it is (also) our supplier: callers and hits are customers or suppliers. */
+export function roleBadge(roles) {
+  if (!(roles || []).includes('supplier')) return null;
+  const text = roles.includes('customer') ? 'Kunde und Lieferant' : 'Lieferant';
+  return h('span', { class: 'badge badge-role', testid: 'role-badge' }, text);
+}
+
 export function numberChip(system, no) {
   return h('span', { class: 'chip', title: system ? 'Kundennummer im System ' + system : null }, no, system ? h('small', null, ' ' + system) : null);
 }

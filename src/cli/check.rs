@@ -48,9 +48,18 @@ pub async fn check(cli: &Cli) -> anyhow::Result<i32> {
             diags.extend(d);
         }
     }
-    diags.extend(check_xref(&cfg));
+    diags.extend(own_party_note(&cfg));
+    let store = existing_store(&cfg).await;
+    let named = match &store {
+        Some(s) => s.source_systems().await.unwrap_or_default(),
+        None => Vec::new(),
+    };
+    diags.extend(check_xref(&cfg, &named));
     diags.extend(shared_secrets(&cfg));
-    diags.extend(dropped_fields(&cfg).await);
+    if let Some(store) = &store {
+        diags.extend(dropped_fields(&cfg, store).await);
+        diags.extend(system_notes(&cfg, store, &named).await);
+    }
     for d in &diags {
         println!("{d}");
     }
@@ -163,16 +172,7 @@ const SHOWN: &[(&str, &[&str])] = &[
 /// Warnings for a mapping that no longer fills a field the merged view shows while stored
 /// records of its connector have it (the next sync would remove it). Needs an existing store;
 /// without one there is nothing to compare.
-async fn dropped_fields(cfg: &Config) -> Vec<Diagnostic> {
-    let url = &cfg.store.url;
-    if let Some(path) = url.strip_prefix("sqlite://")
-        && !Path::new(path.split('?').next().unwrap_or(path)).exists()
-    {
-        return Vec::new();
-    }
-    let Ok(store) = kontor::store::open(url).await else {
-        return Vec::new();
-    };
+async fn dropped_fields(cfg: &Config, store: &kontor::store::DynStore) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for c in &cfg.connectors {
         let Ok(p) = prepare(cfg, c) else { continue };
@@ -220,9 +220,102 @@ async fn dropped_fields(cfg: &Config) -> Vec<Diagnostic> {
     out
 }
 
+/// The store, when there is one already (a check never creates it).
+async fn existing_store(cfg: &Config) -> Option<kontor::store::DynStore> {
+    let url = &cfg.store.url;
+    if let Some(path) = url.strip_prefix("sqlite://")
+        && !Path::new(path.split('?').next().unwrap_or(path)).exists()
+    {
+        return None;
+    }
+    kontor::store::open(url).await.ok()
+}
+
+/// Once: without `[identity] own_vat_ids` (or `own_glns`) every e-invoice counts as sent.
+fn own_party_note(cfg: &Config) -> Option<Diagnostic> {
+    let id = &cfg.identity;
+    let xml = cfg.connectors.iter().find(|c| c.kind == "xml")?;
+    if !(id.own_vat_ids.is_empty() && id.own_glns.is_empty()) {
+        return None;
+    }
+    Some(Diagnostic {
+        warning: true,
+        ..cfg.connector_diag(
+            xml.index,
+            &["kind".into()],
+            "note: [identity] own_vat_ids (or own_glns) is not set, so every e-invoice is read as sent by us: \
+             its buyer becomes a customer. Set own_vat_ids = [\"DE…\"] so that invoices to us are read as \
+             supplier invoices (their seller a supplier), never as a customer's open item"
+                .to_owned(),
+        )
+    })
+}
+
+/// Connectors whose files named several systems, and connectors of different systems that
+/// deliver the same customer numbers (two exports of one DATEV client under two systems do not
+/// join).
+async fn system_notes(
+    cfg: &Config,
+    store: &kontor::store::DynStore,
+    named: &[kontor::store::SourceSystem],
+) -> Vec<Diagnostic> {
+    let systems = kontor::identity::run::systems_of(cfg, named);
+    let mut out = Vec::new();
+    for c in &cfg.connectors {
+        let mine: Vec<&kontor::store::SourceSystem> =
+            named.iter().filter(|n| n.connector == c.name).collect();
+        if mine.len() > 1 && !c.system_set {
+            let list: Vec<String> = mine
+                .iter()
+                .map(|n| format!("{} ({})", n.system, n.label))
+                .collect();
+            out.push(Diagnostic {
+                warning: true,
+                ..cfg.connector_diag(
+                    c.index,
+                    &["name".into()],
+                    format!(
+                        "{}: its files name several systems: {}; it uses the first. Give each client's files their own connector (or set `system`)",
+                        c.name,
+                        list.join(", ")
+                    ),
+                )
+            });
+        }
+    }
+    let Ok(shared) = store.shared_customer_numbers().await else {
+        return out;
+    };
+    for s in shared {
+        let (Some(sa), Some(sb)) = (systems.get(&s.a), systems.get(&s.b)) else {
+            continue;
+        };
+        if sa == sb {
+            continue;
+        }
+        let Some(c) = cfg.connector(&s.b) else {
+            continue;
+        };
+        out.push(Diagnostic {
+            warning: true,
+            ..cfg.connector_diag(
+                c.index,
+                &["system".into()],
+                format!(
+                    "{} (system `{sb}`) and {} (system `{sa}`) deliver {} of the same customer numbers (e.g. {}) under different systems, \
+                     so they do not join; if the numbers are the same customers, give both connectors one `system`",
+                    s.b, s.a, s.count, s.example
+                ),
+            )
+        });
+    }
+    out
+}
+
 /// Cross-reference files load, and name only configured systems.
-fn check_xref(cfg: &Config) -> Vec<Diagnostic> {
-    let systems: BTreeSet<&str> = cfg.connectors.iter().map(|c| c.system.as_str()).collect();
+fn check_xref(cfg: &Config, named: &[kontor::store::SourceSystem]) -> Vec<Diagnostic> {
+    let effective = kontor::identity::run::systems_of(cfg, named);
+    let systems: BTreeSet<&str> = effective.values().map(String::as_str).collect();
     let mut out = Vec::new();
     for x in &cfg.identity.xref {
         match kontor::identity::xref::load(&cfg.path(x), x) {
@@ -397,6 +490,7 @@ pub async fn read_and_map(
         source: mapping.source.clone(),
         base_dir: PathBuf::from("."),
         batch_size: 500,
+        own: Default::default(),
     })
     .map_err(|e| e.to_string())?;
     let set = kontor::sync::MappingSet::single(mapping.clone());

@@ -39,6 +39,7 @@ pub async fn preview(
     }
     let mut cache = ColumnCache::default();
     let (mut shown, mut rejects, mut skipped, mut units) = (0usize, 0u64, 0u64, 0u64);
+    let mut warned = 0u64;
     'units: for unit in p.connector.discover().await? {
         units += 1;
         let mut reader = p.connector.open(&unit, None).await?;
@@ -72,6 +73,14 @@ pub async fn preview(
                 }
                 shown += 1;
                 let mut v: serde_json::Value = serde_json::from_str(&r.data)?;
+                // Warnings go to stderr as well, beside the rejects.
+                for w in kontor::view::texts(&v, "warnings") {
+                    warned += 1;
+                    eprintln!(
+                        "warning: {}: {} {}: {w}",
+                        r.position, r.entity, r.external_id
+                    );
+                }
                 if let Some(obj) = v.as_object_mut() {
                     let mut out = serde_json::Map::new();
                     out.insert("entity".into(), r.entity.into());
@@ -84,7 +93,7 @@ pub async fn preview(
         }
     }
     eprintln!(
-        "{shown} record(s) shown, {rejects} rejected, {skipped} skipped, from {units} unit(s); nothing was written"
+        "{shown} record(s) shown, {rejects} rejected, {skipped} skipped, {warned} warning(s), from {units} unit(s); nothing was written"
     );
     Ok(0)
 }

@@ -20,7 +20,7 @@ pub async fn runs(
         return Ok(0);
     }
     println!(
-        "{:>5}  {:<20} {:<8} {:<20} {:>9} {:>8} {:>8} {:>8} {:>9} {:>6} {:>7}  error",
+        "{:>5}  {:<20} {:<8} {:<20} {:>9} {:>8} {:>8} {:>8} {:>9} {:>6} {:>7} {:>8}  error",
         "id",
         "connector",
         "status",
@@ -31,7 +31,8 @@ pub async fn runs(
         "updated",
         "unchanged",
         "quar.",
-        "skipped"
+        "skipped",
+        "warnings"
     );
     for r in &runs {
         let c = &r.counts;
@@ -40,7 +41,7 @@ pub async fn runs(
             .map(|ms| format!("{:.1}s", ms as f64 / 1000.0))
             .unwrap_or_else(|| "-".into());
         println!(
-            "{:>5}  {:<20} {:<8} {:<20} {:>9} {:>8} {:>8} {:>8} {:>9} {:>6} {:>7}  {}",
+            "{:>5}  {:<20} {:<8} {:<20} {:>9} {:>8} {:>8} {:>8} {:>9} {:>6} {:>7} {:>8}  {}",
             r.id,
             r.connector,
             r.status.as_str(),
@@ -52,6 +53,7 @@ pub async fn runs(
             c.unchanged,
             c.quarantined,
             c.skipped,
+            c.warnings,
             r.error.as_deref().unwrap_or("")
         );
     }

@@ -36,8 +36,12 @@ pub struct ConnectorConfig {
     pub name: String,
     pub kind: String,
     /// The system whose customer numbers this connector delivers (connectors of one ERP
-    /// share it); default: the connector's name.
+    /// share it); default: the connector's name (or, see [`ConnectorConfig::system_set`],
+    /// the system its files name: `datev:<Berater>:<Mandant>`).
     pub system: String,
+    /// `system` was given in the config; without it a connector whose files name their
+    /// system (DATEV EXTF) takes that one.
+    pub system_set: bool,
     pub mapping: Option<String>,
     pub schedule: Option<String>,
     pub enabled: bool,
@@ -292,15 +296,16 @@ impl Config {
                 diags.push(at(&path(&["schedule"]), e));
             }
             if let Some(system) = &common.system
-                && !valid_name(system)
+                && !valid_system(system)
             {
                 diags.push(at(
                     &path(&["system"]),
-                    format!("system `{system}`: use a-z, 0-9 and -"),
+                    format!("system `{system}`: use a-z, 0-9, - and : (as in datev:1001:456)"),
                 ));
             }
             connectors.push(ConnectorConfig {
                 index: i,
+                system_set: common.system.is_some(),
                 system: common.system.unwrap_or_else(|| common.name.clone()),
                 name: common.name,
                 kind: common.kind,
@@ -466,6 +471,11 @@ const SECTIONS: &[&str] = &[
 ];
 
 /// Connector and system names: `[a-z0-9-]+`.
+/// A system: like a name, and `:` (DATEV's `datev:<Berater>:<Mandant>`).
+fn valid_system(name: &str) -> bool {
+    !name.starts_with(':') && name.split(':').all(valid_name)
+}
+
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name

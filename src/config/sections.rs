@@ -210,6 +210,13 @@ pub struct IdentitySection {
     /// Name similarity (0..1) from which two customers at one postcode are suggested as one.
     #[serde(default = "default_threshold")]
     pub suggest_threshold: f64,
+    /// Our own VAT IDs: an e-invoice whose buyer has one of them was received (its seller is a
+    /// supplier, the document a supplier invoice), not sent.
+    #[serde(default)]
+    pub own_vat_ids: Vec<String>,
+    /// Our own GLNs, used like `own_vat_ids`.
+    #[serde(default)]
+    pub own_glns: Vec<String>,
 }
 
 /// The deterministic identity rules kontor knows.
@@ -238,6 +245,8 @@ impl Default for IdentitySection {
             field_priority: Default::default(),
             phone_region: default_region(),
             suggest_threshold: default_threshold(),
+            own_vat_ids: Vec::new(),
+            own_glns: Vec::new(),
         }
     }
 }

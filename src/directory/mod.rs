@@ -29,6 +29,25 @@ pub struct Entry {
     pub rows: Vec<crate::store::KeyRow>,
     pub city: Option<String>,
     pub postcode: Option<String>,
+    /// Known from supplier records (we buy from it).
+    pub supplier: bool,
+    /// Known from customer records, or from documents only.
+    pub customer: bool,
+}
+
+impl Entry {
+    /// `customer`, `supplier` or both: what the party is to us. A party known from documents
+    /// only is a customer (as before suppliers existed).
+    pub fn roles(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.customer || !self.supplier {
+            out.push("customer".to_owned());
+        }
+        if self.supplier {
+            out.push("supplier".to_owned());
+        }
+        out
+    }
 }
 
 /// Where a phone number of a customer comes from.
@@ -106,7 +125,9 @@ impl Directory {
         let generation = store.identity_generation().await?;
         let keys = store.customer_keys().await?;
         let systems = store.connector_systems().await?;
-        let customers = store.customer_rows("customer").await?;
+        // Customers and suppliers: both are found by search and caller-ID, marked by role.
+        let mut customers = store.customer_rows("customer").await?;
+        customers.extend(store.customer_rows("supplier").await?);
         let contacts = store.customer_rows("contact_person").await?;
         let mut d = Self::build(
             generation, &keys, systems, &customers, &contacts, policy, region,
@@ -180,6 +201,8 @@ impl Directory {
                 pick("address", &|d| d.address != Default::default()).map(|d| d.address.clone());
             let e = &mut d.entries[*idx as usize];
             e.name = name;
+            e.supplier = recs.iter().any(|r| r.entity == "supplier");
+            e.customer = recs.iter().any(|r| r.entity != "supplier");
             e.city = addr.as_ref().and_then(|a| a.city.clone());
             e.postcode = addr.and_then(|a| a.postcode);
             // Every source's values are searchable, not only the winning ones.

@@ -21,6 +21,8 @@ pub struct PhoneCandidate {
     pub via: String,
     /// The contact person whose number it is.
     pub contact: Option<String>,
+    /// `customer`, `supplier` or both: callers are customers or suppliers.
+    pub roles: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -132,6 +134,7 @@ impl Directory {
                 }
                 .to_owned(),
                 contact: r.contact.clone(),
+                roles: e.roles(),
             });
         }
         candidates.sort_by(|a, b| {

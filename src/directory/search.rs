@@ -32,6 +32,8 @@ pub struct SearchHit {
     pub postcode: Option<String>,
     pub score: f64,
     pub matched_on: Vec<Match>,
+    /// `customer`, `supplier` or both (a party that is also our supplier).
+    pub roles: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -151,6 +153,7 @@ impl Directory {
                     postcode: e.postcode.clone(),
                     score: (score * 1000.0).round() / 1000.0,
                     matched_on: matched_on.iter().map(|m| self.materialize(m)).collect(),
+                    roles: e.roles(),
                 }
             })
             .collect();

@@ -494,7 +494,7 @@ impl Tombstones {
     /// Scrubs a record of an erased person: a customer is anonymised, a contact person is
     /// dropped (`false`: do not store it). Other records pass.
     pub fn keep(&self, r: &mut StageRecord) -> bool {
-        if self.set.is_empty() || !["customer", "contact_person"].contains(&r.entity) {
+        if self.set.is_empty() || !["customer", "supplier", "contact_person"].contains(&r.entity) {
             return true;
         }
         let Ok(data) = serde_json::from_str::<Value>(&r.data) else {

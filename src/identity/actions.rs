@@ -53,13 +53,23 @@ pub async fn split(
             "name the customer numbers to split off".into(),
         ));
     }
+    // `system:number` is read at the first `:`; a system with colons of its own
+    // (`datev:1001:456`) is matched by the whole text against the customer's keys.
+    let mut given = Vec::with_capacity(moved.len());
     for k in moved {
-        if !all.contains(k) {
-            return Err(IdentityError::Invalid(format!(
-                "{k} is not a customer number of customer {id}"
-            )));
+        match all
+            .iter()
+            .find(|a| *a == k || a.to_string() == k.to_string())
+        {
+            Some(a) => given.push(a.clone()),
+            None => {
+                return Err(IdentityError::Invalid(format!(
+                    "{k} is not a customer number of customer {id}"
+                )));
+            }
         }
     }
+    let moved = given.as_slice();
     if moved.len() == all.len() {
         return Err(IdentityError::Invalid(
             "keep at least one customer number (split off the others)".into(),

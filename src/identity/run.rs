@@ -34,12 +34,29 @@ pub struct ResolveSummary {
     pub generation: i64,
 }
 
-/// connector → system of the configured connectors.
-pub fn systems_of(cfg: &Config) -> BTreeMap<String, String> {
+/// connector → system of the configured connectors: the configured `system`; without one,
+/// the system the connector's files named first (a DATEV EXTF header:
+/// `datev:<Berater>:<Mandant>`, see [`crate::store::IdentityStore::source_systems`]), else the
+/// connector's name.
+pub fn systems_of(cfg: &Config, named: &[crate::store::SourceSystem]) -> BTreeMap<String, String> {
     cfg.connectors
         .iter()
-        .map(|c| (c.name.clone(), c.system.clone()))
+        .map(|c| {
+            let system = match named.iter().find(|n| n.connector == c.name) {
+                Some(n) if !c.system_set => n.system.clone(),
+                _ => c.system.clone(),
+            };
+            (c.name.clone(), system)
+        })
         .collect()
+}
+
+/// The same, with the named systems read from the store.
+pub async fn systems(
+    store: &DynStore,
+    cfg: &Config,
+) -> Result<BTreeMap<String, String>, StoreError> {
+    Ok(systems_of(cfg, &store.source_systems().await?))
 }
 
 /// The rows of every configured cross-reference file.
@@ -64,7 +81,7 @@ pub async fn resolve_store(
     store: &DynStore,
     cfg: &Config,
 ) -> Result<ResolveSummary, IdentityError> {
-    let systems = systems_of(cfg);
+    let systems = systems(store, cfg).await?;
     let xref = load_xref(cfg)?;
     let opts = options(cfg);
     let known: BTreeSet<&str> = systems.values().map(String::as_str).collect();
@@ -83,19 +100,22 @@ pub async fn resolve_store(
                     .or_insert_with(|| SourceCustomer::new(k.key.clone()));
             }
         }
-        // Customer records one by one: only what identity compares is kept.
-        store
-            .each_customer_row("customer", &mut |r| {
-                let Some(system) = systems.get(&r.connector) else {
-                    return;
-                };
-                let key = KeyId::new(system.clone(), r.customer_no);
-                customers
-                    .entry(key.clone())
-                    .or_insert_with(|| SourceCustomer::new(key))
-                    .add(&r.data);
-            })
-            .await?;
+        // Party records (customers and suppliers, the same rules) one by one: only what
+        // identity compares is kept.
+        for entity in crate::model::Entity::PARTIES {
+            store
+                .each_customer_row(entity.as_str(), &mut |r| {
+                    let Some(system) = systems.get(&r.connector) else {
+                        return;
+                    };
+                    let key = KeyId::new(system.clone(), r.customer_no);
+                    customers
+                        .entry(key.clone())
+                        .or_insert_with(|| SourceCustomer::new(key))
+                        .add(&r.data);
+                })
+                .await?;
+        }
         for (connector, no) in &snap.doc_keys {
             if let Some(system) = systems.get(connector) {
                 let key = KeyId::new(system.clone(), no.clone());

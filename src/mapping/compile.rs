@@ -261,10 +261,10 @@ impl Compiler {
             );
             return None;
         }
-        if s.list.is_some() && ty != FieldType::Phones {
+        if s.list.is_some() && !matches!(ty, FieldType::Phones | FieldType::Texts) {
             self.err(
                 span.clone(),
-                format!("`{name}`: `list` only applies to list fields (phones)"),
+                format!("`{name}`: `list` only applies to list fields (phones, warnings)"),
             );
         }
         Some(if let Some(c) = &s.column {

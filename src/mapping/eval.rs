@@ -361,8 +361,8 @@ fn field_value(
         }
         return Ok((!lines.is_empty()).then_some(Value::Array(lines)));
     }
-    if f.ty == FieldType::Phones {
-        return phones(f, input, cache).map_err(reject);
+    if matches!(f.ty, FieldType::Phones | FieldType::Texts) {
+        return list(f, input, cache).map_err(reject);
     }
     let raw = match raw_value(f, input, cache) {
         Got::Value(v) => Some(v),
@@ -543,11 +543,15 @@ fn typed(
             }
             Value::String(v)
         }
-        FieldType::Phones | FieldType::Lines(_) => return Err("internal: list type".into()),
+        FieldType::Phones | FieldType::Texts | FieldType::Lines(_) => {
+            return Err("internal: list type".into());
+        }
     })
 }
 
-fn phones(f: &Field, input: &Input, cache: &mut ColumnCache) -> Result<Option<Value>, String> {
+/// A list field: phone numbers (E.164, deduplicated) or texts, from several columns/paths or
+/// one path to an array.
+fn list(f: &Field, input: &Input, cache: &mut ColumnCache) -> Result<Option<Value>, String> {
     let mut raw: Vec<Cow<str>> = Vec::new();
     match &f.source {
         Source::List(refs) => {
@@ -568,7 +572,11 @@ fn phones(f: &Field, input: &Input, cache: &mut ColumnCache) -> Result<Option<Va
         if t.is_empty() {
             continue;
         }
-        match normalise_phone(&t, &f.tf.region) {
+        let item = match f.ty {
+            FieldType::Phones => normalise_phone(&t, &f.tf.region),
+            _ => Ok(t.into_owned()),
+        };
+        match item {
             Ok(p) => {
                 let v = Value::String(p);
                 if !out.contains(&v) {

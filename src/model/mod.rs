@@ -23,10 +23,12 @@ pub enum Entity {
     Stock,
     ContactPerson,
     Activity,
+    Supplier,
+    SupplierInvoice,
 }
 
 impl Entity {
-    pub const ALL: [Entity; 10] = [
+    pub const ALL: [Entity; 12] = [
         Entity::Customer,
         Entity::Invoice,
         Entity::CreditNote,
@@ -37,7 +39,12 @@ impl Entity {
         Entity::Stock,
         Entity::ContactPerson,
         Entity::Activity,
+        Entity::Supplier,
+        Entity::SupplierInvoice,
     ];
+
+    /// The entities whose records are parties (who someone is): customers and suppliers.
+    pub const PARTIES: [Entity; 2] = [Entity::Customer, Entity::Supplier];
 
     pub fn as_str(self) -> &'static str {
         self.def().name
@@ -59,6 +66,8 @@ impl Entity {
             Entity::Stock => &STOCK,
             Entity::ContactPerson => &CONTACT_PERSON,
             Entity::Activity => &ACTIVITY,
+            Entity::Supplier => &SUPPLIER,
+            Entity::SupplierInvoice => &SUPPLIER_INVOICE,
         }
     }
 }
@@ -86,6 +95,8 @@ pub enum FieldType {
     Phone,
     /// A list of phone numbers.
     Phones,
+    /// A list of texts (warnings of a document).
+    Texts,
     Email,
     Vat,
     Gln,
@@ -172,23 +183,33 @@ const DELIVERY_LINE: &[FieldDef] = &[
     f("quantity", Decimal),
 ];
 
+/// What a party record (customer, supplier) says about who it is, after its number.
+macro_rules! party_fields {
+    ($no:literal) => {
+        &[
+            f($no, Id),
+            f("name", Text),
+            f("name2", Text),
+            f("vat_id", Vat),
+            f("gln", Gln),
+            f("email", Email),
+            f("phones", Phones),
+            f("fax", Phone),
+            f("address.street", Text),
+            f("address.postcode", Id),
+            f("address.city", Text),
+            f("address.country", Country),
+            f("payment_terms_days", Int),
+            // The number is kontor's key `name:<hash>` of name and address (an e-invoice
+            // party without any identifier).
+            f("synthetic_key", Bool),
+        ]
+    };
+}
+
 pub static CUSTOMER: EntityDef = EntityDef {
     name: "customer",
-    fields: &[
-        f("customer_no", Id),
-        f("name", Text),
-        f("name2", Text),
-        f("vat_id", Vat),
-        f("gln", Gln),
-        f("email", Email),
-        f("phones", Phones),
-        f("fax", Phone),
-        f("address.street", Text),
-        f("address.postcode", Id),
-        f("address.city", Text),
-        f("address.country", Country),
-        f("payment_terms_days", Int),
-    ],
+    fields: party_fields!("customer_no"),
     key: &["customer_no"],
     required: &[],
     customer_field: Some("customer_no"),
@@ -212,6 +233,8 @@ pub static INVOICE: EntityDef = EntityDef {
         f("type_code", Text),
         f("self_billed", Bool),
         f("supersedes", Id),
+        f("buyer_reference", Id),
+        f("warnings", Texts),
         f("lines", Lines(DOC_LINE)),
     ],
     key: &["number"],
@@ -231,6 +254,9 @@ pub static CREDIT_NOTE: EntityDef = EntityDef {
         f("tax", Money),
         f("gross", Money),
         f("invoice_ref", Id),
+        f("type_code", Text),
+        f("buyer_reference", Id),
+        f("warnings", Texts),
         f("lines", Lines(DOC_LINE)),
     ],
     key: &["number"],
@@ -389,6 +415,46 @@ pub static ACTIVITY: EntityDef = EntityDef {
     required: &["customer_no", "date"],
     customer_field: Some("customer_no"),
     ref_field: Some("id"),
+};
+
+/// A supplier: a party we buy from (the seller of an e-invoice whose buyer is us), with the
+/// same identity rules as a customer. Its number shares the number space of its system.
+pub static SUPPLIER: EntityDef = EntityDef {
+    name: "supplier",
+    fields: party_fields!("supplier_no"),
+    key: &["supplier_no"],
+    required: &[],
+    customer_field: Some("supplier_no"),
+    ref_field: Some("supplier_no"),
+};
+
+pub const SUPPLIER_DOC_KINDS: &[&str] = &["invoice", "credit_note"];
+
+/// An invoice or credit note we received from a supplier: what we owe, never a customer's open
+/// item. Supplier invoice numbers are unique per supplier only.
+pub static SUPPLIER_INVOICE: EntityDef = EntityDef {
+    name: "supplier_invoice",
+    fields: &[
+        f("number", Id),
+        f("supplier_no", Id),
+        f("kind", Enum(SUPPLIER_DOC_KINDS)),
+        f("issue_date", Date),
+        f("due_date", Date),
+        f("currency", Currency),
+        f("net", Money),
+        f("tax", Money),
+        f("gross", Money),
+        f("due_amount", Money),
+        f("order_ref", Id),
+        f("type_code", Text),
+        f("buyer_reference", Id),
+        f("warnings", Texts),
+        f("lines", Lines(DOC_LINE)),
+    ],
+    key: &["supplier_no", "number"],
+    required: &["supplier_no"],
+    customer_field: Some("supplier_no"),
+    ref_field: Some("number"),
 };
 
 /// A canonical record ready for the store.

@@ -21,10 +21,15 @@ pub enum DecimalStyle {
 /// Parses a decimal such as `1.234,56`, `-1.234,56`, `1.234,56-`, `(12,00)`, `1,234.56`,
 /// `€ 12,50`, `1e3`.
 pub fn parse_decimal(input: &str, style: DecimalStyle) -> Result<Decimal, String> {
-    if let Some(d) = fast_decimal(input.as_bytes(), style) {
-        return Ok(d);
+    let mut d = match fast_decimal(input.as_bytes(), style) {
+        Some(d) => d,
+        None => parse_decimal_slow(input, style)?,
+    };
+    // `-0` and `-0.00` are zero: no sign that would show as "-0".
+    if d.is_zero() {
+        d.set_sign_positive(true);
     }
-    parse_decimal_slow(input, style)
+    Ok(d)
 }
 
 /// The common shapes (`1.234,56`, `-12.50`, `1.234,56-`, `7`) without allocating; `None`
@@ -136,6 +141,15 @@ fn parse_decimal_slow(input: &str, style: DecimalStyle) -> Result<Decimal, Strin
         Decimal::from_scientific(&s).map_err(|_| format!("`{input}` is not a number"))?
     } else {
         let (thousands, decimal) = separators(&s, style);
+        // `64.` is a valid xs:decimal (e-invoices): a trailing point only where `.` is the
+        // decimal point for sure (in German or sniffed styles it may be a thousands separator).
+        if style == DecimalStyle::English
+            && let Some(int) = s.strip_suffix('.')
+            && int.ends_with(|c: char| c.is_ascii_digit())
+            && !int.contains('.')
+        {
+            s = int.to_owned();
+        }
         let normalised = normalise(&s, thousands, decimal)
             .ok_or_else(|| format!("`{input}` is not a number"))?;
         Decimal::from_str(&normalised)
@@ -443,6 +457,41 @@ mod tests {
                 "{bad} should fail"
             );
         }
+    }
+
+    /// Every lexical form of xs:decimal (XML Schema Part 2, 3.2.3.1) parses with its exact
+    /// value in the English style the e-invoice mappings use.
+    #[test]
+    fn xs_decimal_lexical_forms() {
+        for (text, value) in [
+            ("64.", "64"),
+            (".5", "0.5"),
+            ("+1.0", "1.0"),
+            ("007", "7"),
+            ("-0", "0"),
+            ("+.5", "0.5"),
+            ("-.25", "-0.25"),
+            ("0.000", "0.000"),
+            ("-007.10", "-7.10"),
+            ("+0", "0"),
+            (
+                "123456789012345678.0123456789",
+                "123456789012345678.0123456789",
+            ),
+            (" 1.5 ", "1.5"),
+        ] {
+            let d = parse_decimal(text, DecimalStyle::English)
+                .unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(d.to_string(), value, "{text}");
+        }
+        for bad in [".", "+", "-.", "1..2", "1.2.", "++1", "1.2.3", "abc"] {
+            assert!(
+                parse_decimal(bad, DecimalStyle::English).is_err(),
+                "{bad} should fail"
+            );
+        }
+        // In the German style a trailing point stays an error ("12." is no amount there).
+        assert!(parse_decimal("12.", DecimalStyle::German).is_err());
     }
 
     #[test]

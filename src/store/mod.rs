@@ -20,7 +20,8 @@ pub use front::{
     NewTicket, Reminder, ReminderFilter, Ticket,
 };
 pub use identity::{
-    DocumentHit, IdentityChanges, IdentitySnapshot, IdentityStore, KeyRow, Suggestion, TokenInfo,
+    DocumentHit, IdentityChanges, IdentitySnapshot, IdentityStore, KeyRow, SharedNumbers,
+    SourceSystem, Suggestion, TokenInfo,
 };
 pub use ops::{DURATION_BUCKETS, OpsStore, RunLock, RunStats, Slot};
 pub use postgres::PgStore;

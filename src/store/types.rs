@@ -51,6 +51,8 @@ pub struct Counts {
     pub quarantined: u64,
     pub skipped: u64,
     pub closed: u64,
+    /// Records loaded with warnings (an e-invoice breaking an EN 16931 business rule, …).
+    pub warnings: u64,
 }
 
 impl Counts {
@@ -62,6 +64,7 @@ impl Counts {
         self.quarantined += o.quarantined;
         self.skipped += o.skipped;
         self.closed += o.closed;
+        self.warnings += o.warnings;
     }
 }
 

@@ -13,6 +13,8 @@ pub struct Mapped {
     pub rejects: Vec<NewReject>,
     pub read: u64,
     pub skipped: u64,
+    /// Records with warnings (a `warnings` list in their data).
+    pub warned: u64,
 }
 
 pub fn stage_record(r: &CanonicalRecord, position: &Position) -> StageRecord {
@@ -140,9 +142,14 @@ pub fn map_items(mappings: &MappingSet, items: Vec<Item>, cache: &mut ColumnCach
                     continue;
                 };
                 match mapping.apply(&rec, cache) {
-                    Outcome::Records(rs) => out
-                        .records
-                        .extend(rs.iter().map(|r| stage_record(r, &rec.position))),
+                    Outcome::Records(rs) => {
+                        out.warned += rs
+                            .iter()
+                            .filter(|r| r.data.get("warnings").is_some_and(|w| w.is_array()))
+                            .count() as u64;
+                        out.records
+                            .extend(rs.iter().map(|r| stage_record(r, &rec.position)));
+                    }
                     Outcome::Skipped => out.skipped += 1,
                     Outcome::Rejected(rej) => out
                         .rejects

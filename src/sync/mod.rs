@@ -289,6 +289,11 @@ async fn run_unit(
     };
     let mut cache = ColumnCache::salted(tombstones.salt);
     let mut pending: Option<WriteBatch> = None;
+    // The system the unit names itself (a DATEV header), noted once per unit.
+    let mut detected: Option<String> = None;
+    let mut noted = false;
+    // Records with warnings: counted for the run once the unit is loaded.
+    let mut warned = 0u64;
     loop {
         if opts
             .cancel
@@ -317,6 +322,9 @@ async fn run_unit(
             match reader.next_batch().await {
                 Ok(Some(batch)) => {
                     let bytes = batch.bytes_read;
+                    if detected.is_none() {
+                        detected = source_system(&batch.items);
+                    }
                     let mut m = map_items(&p.mappings, batch.items, &mut cache);
                     // Erased people stay erased.
                     if !tombstones.is_empty() {
@@ -337,10 +345,19 @@ async fn run_unit(
         if let Some((sizes, counts)) = written? {
             add_incremental(report, sizes, counts, incremental);
         }
+        if let (Some(system), false) = (&detected, noted) {
+            store.note_source_system(name, system, &unit.label).await?;
+            noted = true;
+        }
         match next {
             Ok(Some((m, position, bytes))) => {
                 if let Some(pr) = &opts.progress {
                     pr.batch_done(name, m.read, bytes);
+                }
+                if incremental {
+                    report.counts.warnings += m.warned;
+                } else {
+                    warned += m.warned;
                 }
                 pending = Some(WriteBatch {
                     run_id: report.run_id,
@@ -389,6 +406,7 @@ async fn run_unit(
     match outcome {
         UnitOutcome::Promoted(c) => {
             report.counts.add(&c);
+            report.counts.warnings += warned;
             report.units_done += 1;
             archive(p, unit, report).await;
         }
@@ -416,6 +434,15 @@ async fn run_unit(
         }
     }
     Ok(())
+}
+
+/// The system a unit's records name for themselves (context `source.system`, set by the CSV
+/// connector from a DATEV EXTF header).
+fn source_system(items: &[kontor_connector::Item]) -> Option<String> {
+    items.iter().find_map(|i| match i {
+        kontor_connector::Item::Record(r) => r.context.get("source.system").cloned(),
+        kontor_connector::Item::Reject(_) => None,
+    })
 }
 
 /// Row counts of a batch, kept while the batch itself goes to the store.

@@ -86,6 +86,10 @@ pub fn prepare(config: &Config, cfg: &ConnectorConfig) -> Result<Prepared, Vec<D
             .unwrap_or_default(),
         base_dir: config.base_dir.clone(),
         batch_size: cfg.batch_size,
+        own: kontor_connector::OwnIdentity {
+            vat_ids: config.identity.own_vat_ids.clone(),
+            glns: config.identity.own_glns.clone(),
+        },
     };
     let connector = match build(spec) {
         Ok(c) => c,

@@ -62,6 +62,44 @@ pub struct CreditNoteView {
     pub also_in: Vec<Provenance>,
 }
 
+/// An invoice or credit note received from a supplier.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SupplierInvoiceView {
+    pub number: String,
+    /// `invoice` or `credit_note`.
+    pub kind: String,
+    pub issue_date: Option<NaiveDate>,
+    pub due_date: Option<NaiveDate>,
+    pub gross: Option<Money>,
+    /// The amount due for payment as the document says (payments are not tracked).
+    pub due_amount: Option<Money>,
+    pub source: Provenance,
+}
+
+/// Supplier invoices of a party, newest first (at most 50).
+pub(super) fn supplier_invoices(records: &[&StoredRecord]) -> Vec<SupplierInvoiceView> {
+    let mut out: Vec<SupplierInvoiceView> = records
+        .iter()
+        .filter(|r| r.closed_at.is_none())
+        .map(|r| SupplierInvoiceView {
+            number: text(&r.data, "number").unwrap_or_else(|| r.external_id.clone()),
+            kind: text(&r.data, "kind").unwrap_or_else(|| "invoice".into()),
+            issue_date: date(&r.data, "issue_date"),
+            due_date: date(&r.data, "due_date"),
+            gross: money(&r.data, "gross"),
+            due_amount: money(&r.data, "due_amount"),
+            source: Provenance::of(r),
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.issue_date
+            .cmp(&a.issue_date)
+            .then(a.number.cmp(&b.number))
+    });
+    out.truncate(50);
+    out
+}
+
 /// Groups documents by number; per group the record the policy prefers among those carrying
 /// `prefer_field`, booked records (open-items exports, the ERP) before e-invoices.
 pub(super) fn dedupe<'a>(

@@ -6,7 +6,7 @@ mod documents;
 pub mod fields;
 mod orders;
 
-pub use documents::{CreditNoteView, CurrencyTotal, InvoiceView, OpenItems};
+pub use documents::{CreditNoteView, CurrencyTotal, InvoiceView, OpenItems, SupplierInvoiceView};
 pub use fields::{FieldValue, OtherValue, Policy};
 pub use orders::{Availability, OrderLineView, OrderView, WarehouseStock, availability};
 
@@ -27,6 +27,10 @@ pub struct Provenance {
     pub external_id: String,
     /// `file:line`, or URL and page.
     pub position: Option<String>,
+    /// What the source document gets wrong or how it was read (EN 16931 business rules, a
+    /// negative invoice read as credit note); never a reason to refuse it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Provenance {
@@ -35,8 +39,21 @@ impl Provenance {
             connector: r.connector.clone(),
             external_id: r.external_id.clone(),
             position: r.position.clone(),
+            warnings: texts(&r.data, "warnings"),
         }
     }
+}
+
+/// A list of texts of a record (`warnings`).
+pub fn texts(d: &Value, k: &str) -> Vec<String> {
+    d.get(k)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// An amount in a currency; the amount is a decimal string.
@@ -66,6 +83,9 @@ pub struct SourceInfo {
     pub connector_last_success: Option<DateTime<Utc>>,
     /// The connector's schedule allows an older last success than this.
     pub stale: bool,
+    /// The number is kontor's synthetic key `name:<hash>` (an e-invoice named the party
+    /// without any identifier): joined to others only by ops or name/address suggestions.
+    pub synthetic_key: bool,
 }
 
 /// A contact person at the customer.
@@ -86,11 +106,16 @@ pub struct MergedView {
     /// Set when the requested id was merged into this customer.
     pub requested_id: Option<i64>,
     pub name: Option<String>,
+    /// `customer`, `supplier` or both: what the party is to us.
+    pub roles: Vec<String>,
     /// Master data: per field the winning value with its source.
     pub fields: BTreeMap<String, FieldValue>,
     pub sources: Vec<SourceInfo>,
     pub open_items: OpenItems,
     pub credit_notes: Vec<CreditNoteView>,
+    /// Invoices and credit notes we received from this party as our supplier (what we owe;
+    /// never open items), newest first.
+    pub supplier_invoices: Vec<SupplierInvoiceView>,
     pub open_orders: Vec<OrderView>,
     pub contacts: Vec<ContactView>,
     /// Complaints and tickets, newest first.
@@ -247,11 +272,22 @@ pub async fn customer_view_known(
         by_entity.entry(r.entity.as_str()).or_default().push(r);
     }
     let take = |e: &str| by_entity.get(e).cloned().unwrap_or_default();
+    // Customer and supplier records both say who the party is.
     let open_customers: Vec<&StoredRecord> = take("customer")
         .into_iter()
+        .chain(take("supplier"))
         .filter(|r| r.closed_at.is_none())
         .collect();
     let fields = fields::merge(&open_customers, &ctx.policy);
+    let is_supplier = open_customers.iter().any(|r| r.entity == "supplier");
+    let mut roles = Vec::new();
+    if !is_supplier || open_customers.iter().any(|r| r.entity == "customer") {
+        roles.push("customer".to_owned());
+    }
+    if is_supplier {
+        roles.push("supplier".to_owned());
+    }
+    let supplier_invoices = documents::supplier_invoices(&take("supplier_invoice"));
     let name = fields
         .get("name")
         .and_then(|f| f.value.as_str())
@@ -312,7 +348,14 @@ pub async fn customer_view_known(
                 matched_on: key_rows.get(&key).and_then(|k| k.matched_on.clone()),
                 connector_last_success: successes.get(&r.connector).copied(),
                 stale: false,
+                synthetic_key: false,
             });
+        if crate::model::Entity::parse(&r.entity)
+            .is_some_and(|e| crate::model::Entity::PARTIES.contains(&e))
+            && r.data.get("synthetic_key").and_then(Value::as_bool) == Some(true)
+        {
+            s.synthetic_key = true;
+        }
         *s.records.entry(r.entity.clone()).or_default() += 1;
         s.last_synced_at = s.last_synced_at.max(Some(r.synced_at));
     }
@@ -334,10 +377,12 @@ pub async fn customer_view_known(
         id,
         requested_id,
         name,
+        roles,
         fields,
         sources,
         open_items,
         credit_notes,
+        supplier_invoices,
         open_orders,
         contacts,
         tickets,

@@ -12,6 +12,8 @@ mod conformance;
 mod connectors_e2e;
 mod diff_e2e;
 mod docker_files;
+mod einvoice_cli;
+mod einvoice_e2e;
 mod files_inside;
 mod front_e2e;
 mod http_hardening_e2e;

@@ -22,7 +22,9 @@ mod record;
 mod spec;
 
 pub use record::{Context, Fields, Position, RawRecord, RawReject, Row};
-pub use spec::{ConfigError, ConfigPart, ConnectorSpec, parse_duration, parse_rate, parse_table};
+pub use spec::{
+    ConfigError, ConfigPart, ConnectorSpec, OwnIdentity, parse_duration, parse_rate, parse_table,
+};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

@@ -22,6 +22,16 @@ pub struct ConnectorSpec {
     pub base_dir: PathBuf,
     /// Records per batch the engine would like.
     pub batch_size: usize,
+    /// Who "we" are (`[identity] own_vat_ids`, `own_glns`): connectors of documents between
+    /// two parties (e-invoices) tell sent from received by it.
+    pub own: OwnIdentity,
+}
+
+/// The company's own identifiers, from `[identity]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OwnIdentity {
+    pub vat_ids: Vec<String>,
+    pub glns: Vec<String>,
 }
 
 /// Which part of the configuration a [`ConfigError`] points into.

@@ -378,6 +378,12 @@ fn datev_context(meta: &[String], ctx: &mut Context) -> Option<String> {
             ctx.insert(k.to_owned(), v.to_owned());
         }
     }
+    // The exports of one DATEV client (consultant and client number) share their account
+    // numbers: the source names its system, which a connector without `system` takes.
+    if let (Some(b), Some(m)) = (ctx.get("datev.consultant"), ctx.get("datev.client")) {
+        let system = format!("datev:{b}:{m}");
+        ctx.insert("source.system".to_owned(), system);
+    }
     meta.get(3).map(|f| format!("datev/{}", f.trim()))
 }
 

@@ -123,6 +123,7 @@ paging = { style = "offset" }
         source,
         base_dir: ".".into(),
         batch_size: page,
+        own: Default::default(),
     })
     .unwrap();
 

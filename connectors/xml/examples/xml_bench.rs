@@ -6,9 +6,15 @@
 //!
 //! 1. Generic XML: writes a generated WaWi-style export of `--size-mb` MiB into a temp folder,
 //!    streams it through the connector and prints MB/s and the peak RSS (`VmHWM`).
-//! 2. E-invoices: copies the real sample documents of `tests/fixtures/` `--copies` times into a
+//! 2. Attachment: an XRechnung with a `--attachment-mb` MiB base64 attachment (BT-125), read
+//!    through the connector; the peak RSS must stay that of part 1 (the attachment is passed
+//!    over, never held).
+//! 3. E-invoices: copies the real sample documents of `tests/fixtures/` `--copies` times into a
 //!    temp folder, discovers and reads them all through the connector, prints documents per
 //!    second and the RSS after every 10% (flat = no per-file leak).
+//! 4. Hybrid PDFs: copies the four real ZUGFeRD/Factur-X PDFs of `tests/fixtures/zugferd` into
+//!    a folder until it holds `--pdf-mb` MiB, reads every embedded invoice through the
+//!    connector, prints e-invoices per second, MB/s and the peak RSS.
 
 use kontor_connector::{ConnectorSpec, Item};
 use std::io::{BufWriter, Write};
@@ -100,6 +106,7 @@ async fn main() {
         source: toml::from_str("record = \"/Export/Kunden/Kunde\"").expect("source"),
         base_dir: tmp.path().to_path_buf(),
         batch_size: 1000,
+        own: Default::default(),
     };
     let conn = kontor_xml::build(spec).expect("connector");
     let units = conn.discover().await.expect("discover");
@@ -130,8 +137,63 @@ async fn main() {
     );
     drop(reader);
     std::fs::remove_file(&file).expect("remove");
+    let peak_generic = status("VmHWM:");
 
-    // 2. E-invoice folder.
+    // 2. A big embedded attachment.
+    let att_mb = arg("--attachment-mb", 30);
+    let dir = tmp.path().join("attachment");
+    std::fs::create_dir(&dir).expect("dir");
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/xrechnung/01.01a-INVOICE_ubl.xml"),
+    )
+    .expect("sample");
+    let (head, tail) = doc
+        .split_once("<cac:AccountingSupplierParty>")
+        .expect("supplier party");
+    {
+        let mut out = BufWriter::new(std::fs::File::create(dir.join("anlage.xml")).expect("file"));
+        out.write_all(head.as_bytes()).expect("write");
+        out.write_all(b"<cac:AdditionalDocumentReference><cbc:ID>Anlage</cbc:ID><cac:Attachment><cbc:EmbeddedDocumentBinaryObject mimeCode=\"application/pdf\" filename=\"anlage.pdf\">").expect("write");
+        let line = [b'Q'; 76];
+        for _ in 0..(att_mb * 1024 * 1024 / 77) {
+            out.write_all(&line).expect("write");
+            out.write_all(b"\n").expect("write");
+        }
+        out.write_all(b"</cbc:EmbeddedDocumentBinaryObject></cac:Attachment></cac:AdditionalDocumentReference><cac:AccountingSupplierParty>").expect("write");
+        out.write_all(tail.as_bytes()).expect("write");
+        out.flush().expect("flush");
+    }
+    let att_size = std::fs::metadata(dir.join("anlage.xml"))
+        .expect("size")
+        .len();
+    let spec = ConnectorSpec {
+        name: "anlage".into(),
+        settings: toml::from_str("path = \"attachment\"").expect("settings"),
+        base_dir: tmp.path().to_path_buf(),
+        batch_size: 1000,
+        ..ConnectorSpec::default()
+    };
+    let conn = kontor_xml::build(spec).expect("connector");
+    let t = Instant::now();
+    let mut found = 0;
+    for unit in conn.discover().await.expect("discover") {
+        let mut reader = conn.open(&unit, None).await.expect("open");
+        while let Some(batch) = reader.next_batch().await.expect("document") {
+            found += batch.items.len();
+        }
+    }
+    assert_eq!(found, 1, "the invoice with its attachment");
+    println!(
+        "attachment: one XRechnung of {:.1} MiB ({att_mb} MiB base64 attachment) read in {:.2}s; peak RSS (VmHWM) {:.1} MiB after it, {:.1} MiB before (generic XML)",
+        att_size as f64 / 1048576.0,
+        t.elapsed().as_secs_f64(),
+        mib(status("VmHWM:")),
+        mib(peak_generic)
+    );
+    std::fs::remove_dir_all(&dir).expect("remove");
+
+    // 3. E-invoice folder.
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
     let inbox = tmp.path().join("inbox");
     std::fs::create_dir(&inbox).expect("inbox");
@@ -171,6 +233,111 @@ async fn main() {
         batch_size: 1000,
         ..ConnectorSpec::default()
     };
+    let Folder {
+        docs,
+        secs,
+        cpu,
+        discover_secs,
+        rss,
+    } = read_folder(spec, n).await;
+    assert_eq!(docs, n);
+    println!(
+        "e-invoices: {docs} documents ({} samples x {copies}) read in {secs:.2}s = {:.0} docs/s wall, CPU {cpu:.2}s = {:.0} docs per CPU second (discover incl. hashing {discover_secs:.2}s, {:.0} files/s); RSS MiB after each 10%: [{}]; peak RSS (VmHWM) {:.1} MiB",
+        samples.len(),
+        docs as f64 / secs,
+        docs as f64 / cpu.max(0.01),
+        n as f64 / discover_secs,
+        rss.join(", "),
+        mib(status("VmHWM:"))
+    );
+
+    // 4. Hybrid PDFs.
+    let pdf_mb = arg("--pdf-mb", 1024);
+    if pdf_mb > 0 {
+        bench_pdfs(tmp.path(), pdf_mb).await;
+    }
+}
+
+/// Part 4: a folder of `mb` MiB of real hybrid PDF invoices, each copy unique.
+async fn bench_pdfs(tmp: &Path, mb: u64) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/zugferd");
+    let samples: Vec<Vec<u8>> = [
+        "EN16931_1_Teilrechnung.pdf",
+        "MustangBeispiel20221026.pdf",
+        "invalidPDF.pdf",
+        "validV2PDF.pdf",
+    ]
+    .iter()
+    .map(|f| std::fs::read(root.join(f)).expect("sample PDF"))
+    .collect();
+    let dir = tmp.join("pdfs");
+    std::fs::create_dir(&dir).expect("dir");
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    let (mut bytes, mut n) = (0u64, 0u64);
+    let t = Instant::now();
+    'fill: loop {
+        for (i, s) in samples.iter().enumerate() {
+            if bytes >= mb * 1024 * 1024 {
+                break 'fill;
+            }
+            // A comment after %%EOF makes every copy a distinct unit; readers ignore it.
+            let mut b = s.clone();
+            b.extend(format!("\n% copy {n}\n").as_bytes());
+            let p = dir.join(format!("{n:06}_{i}.pdf"));
+            std::fs::write(&p, &b).expect("write PDF");
+            std::fs::File::options()
+                .write(true)
+                .open(&p)
+                .and_then(|f| f.set_modified(old))
+                .expect("mtime");
+            bytes += b.len() as u64;
+            n += 1;
+        }
+    }
+    println!(
+        "generated {n} hybrid PDFs, {:.0} MiB, in {:.1}s",
+        bytes as f64 / 1048576.0,
+        t.elapsed().as_secs_f64()
+    );
+    let spec = ConnectorSpec {
+        name: "pdfs".into(),
+        settings: toml::from_str("path = \"pdfs\"").expect("settings"),
+        base_dir: tmp.to_path_buf(),
+        batch_size: 1000,
+        ..ConnectorSpec::default()
+    };
+    let Folder {
+        docs,
+        secs,
+        cpu,
+        discover_secs,
+        rss,
+    } = read_folder(spec, n).await;
+    assert_eq!(docs, n, "every PDF holds an invoice");
+    println!(
+        "hybrid PDFs: {docs} e-invoices from {:.0} MiB of PDFs in {secs:.1}s = {:.0} e-invoices/s wall ({:.1} MB/s), CPU {cpu:.1}s = {:.0} e-invoices per CPU second (discover incl. hashing {discover_secs:.1}s); RSS MiB after each 10%: [{}]; peak RSS (VmHWM) {:.1} MiB",
+        bytes as f64 / 1048576.0,
+        docs as f64 / secs,
+        bytes as f64 / 1e6 / secs,
+        docs as f64 / cpu.max(0.01),
+        rss.join(", "),
+        mib(status("VmHWM:"))
+    );
+    std::fs::remove_dir_all(&dir).expect("remove");
+}
+
+/// What reading a folder of documents took.
+struct Folder {
+    docs: u64,
+    secs: f64,
+    cpu: f64,
+    discover_secs: f64,
+    /// RSS (MiB) after each tenth of the folder.
+    rss: Vec<String>,
+}
+
+/// Discovers the `n` files of the connector's folder and reads them all, one unit each.
+async fn read_folder(spec: ConnectorSpec, n: u64) -> Folder {
     let conn = kontor_xml::build(spec).expect("connector");
     let t = Instant::now();
     let units = conn.discover().await.expect("discover");
@@ -189,16 +356,11 @@ async fn main() {
             rss.push(format!("{:.1}", mib(status("VmRSS:"))));
         }
     }
-    let secs = t.elapsed().as_secs_f64();
-    let cpu = cpu_secs() - cpu0;
-    assert_eq!(docs, n);
-    println!(
-        "e-invoices: {docs} documents ({} samples x {copies}) read in {secs:.2}s = {:.0} docs/s wall, CPU {cpu:.2}s = {:.0} docs per CPU second (discover incl. hashing {discover_secs:.2}s, {:.0} files/s); RSS MiB after each 10%: [{}]; peak RSS (VmHWM) {:.1} MiB",
-        samples.len(),
-        docs as f64 / secs,
-        docs as f64 / cpu.max(0.01),
-        n as f64 / discover_secs,
-        rss.join(", "),
-        mib(status("VmHWM:"))
-    );
+    Folder {
+        docs,
+        secs: t.elapsed().as_secs_f64(),
+        cpu: cpu_secs() - cpu0,
+        discover_secs,
+        rss,
+    }
 }

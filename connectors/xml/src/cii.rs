@@ -1,8 +1,11 @@
-//! UN/CEFACT Cross Industry Invoice D16B (XRechnung CII, ZUGFeRD 2.x / Factur-X XML).
+//! UN/CEFACT Cross Industry Invoice D16B (XRechnung CII, ZUGFeRD 2.x / Factur-X XML), and its
+//! predecessor ZUGFeRD 1.0 (`CrossIndustryDocument`, namespace
+//! `urn:ferd:CrossIndustryDocument:invoice:1p0`), whose element names are folded to the D16B
+//! names before matching.
 
 use crate::detect::{Handler, too_many_lines};
 use crate::error::XmlError;
-use crate::model::{Doc, Line, Party, set, set_date};
+use crate::model::{Attachment, Doc, Line, Party, TaxSubtotal, set, set_date};
 use crate::reader::Elem;
 use crate::ubl::pick_tax;
 
@@ -13,6 +16,8 @@ pub struct Cii {
     billing_ref: Option<String>,
     taxes: Vec<(Option<String>, String)>,
     max_lines: usize,
+    /// ZUGFeRD 1.0 names.
+    v1: bool,
 }
 
 const LINE: &str = "IncludedSupplyChainTradeLineItem";
@@ -30,24 +35,70 @@ impl Cii {
             billing_ref: None,
             taxes: Vec::new(),
             max_lines,
+            v1: root.name == "CrossIndustryDocument",
         }
+    }
+
+    /// The path with ZUGFeRD 1.0 names folded to their D16B counterparts.
+    fn fold<'a>(&self, path: &[&'a str]) -> Vec<&'a str> {
+        let mut out: Vec<&'a str> = path.to_vec();
+        if !self.v1 {
+            return out;
+        }
+        let in_line = out.get(1) == Some(&LINE);
+        for (i, step) in out.iter_mut().enumerate() {
+            *step = match (*step, i, in_line) {
+                ("HeaderExchangedDocument", 0, _) => "ExchangedDocument",
+                ("SpecifiedSupplyChainTradeTransaction", 0, _) => "SupplyChainTradeTransaction",
+                ("ApplicableSupplyChainTradeAgreement", 1, _) => "ApplicableHeaderTradeAgreement",
+                ("ApplicableSupplyChainTradeDelivery", 1, _) => "ApplicableHeaderTradeDelivery",
+                ("ApplicableSupplyChainTradeSettlement", 1, _) => "ApplicableHeaderTradeSettlement",
+                ("SpecifiedTradeSettlementMonetarySummation", _, false) => {
+                    "SpecifiedTradeSettlementHeaderMonetarySummation"
+                }
+                ("SpecifiedTradeSettlementMonetarySummation", _, true) => {
+                    "SpecifiedTradeSettlementLineMonetarySummation"
+                }
+                ("SpecifiedSupplyChainTradeAgreement", _, true) => "SpecifiedLineTradeAgreement",
+                ("SpecifiedSupplyChainTradeDelivery", _, true) => "SpecifiedLineTradeDelivery",
+                ("SpecifiedSupplyChainTradeSettlement", _, true) => "SpecifiedLineTradeSettlement",
+                ("ApplicablePercent", _, _) => "RateApplicablePercent",
+                (other, _, _) => other,
+            };
+        }
+        out
     }
 }
 
+const TAX: &[&str] = &[
+    "SupplyChainTradeTransaction",
+    "ApplicableHeaderTradeSettlement",
+    "ApplicableTradeTax",
+];
+
 impl Handler for Cii {
     fn start(&mut self, path: &[&str], el: &Elem) -> Result<(), XmlError> {
-        if let ["SupplyChainTradeTransaction", LINE] = path {
+        let path = self.fold(path);
+        if let ["SupplyChainTradeTransaction", LINE] = path.as_slice() {
             if self.doc.lines.len() >= self.max_lines {
                 return Err(too_many_lines(el, self.max_lines));
             }
             self.doc.lines.push(Line::default());
         }
+        if path.as_slice() == TAX && self.doc.taxes.len() < crate::ubl::MAX_TAXES {
+            self.doc.taxes.push(TaxSubtotal::default());
+        }
         Ok(())
     }
 
+    fn attachment(&mut self, el: &Elem, payload: u64) {
+        Attachment::push(&mut self.doc.attachments, el, payload);
+    }
+
     fn text(&mut self, path: &[&str], el: &Elem, t: &str) {
+        let folded = self.fold(path);
         let d = &mut self.doc;
-        match path {
+        match folded.as_slice() {
             ["ExchangedDocument", "ID"] => set(&mut d.number, t),
             ["ExchangedDocument", "TypeCode"] => set(&mut d.type_code, t),
             ["ExchangedDocument", "IssueDateTime", "DateTimeString"] => {
@@ -63,7 +114,7 @@ impl Handler for Cii {
                     ["BuyerReference"] => set(&mut d.buyer_reference, t),
                     ["BuyerTradeParty", p @ ..] => party(&mut self.buyer, p, el, t),
                     ["SellerTradeParty", p @ ..] => party(&mut self.seller, p, el, t),
-                    ["BuyerOrderReferencedDocument", "IssuerAssignedID"] => {
+                    ["BuyerOrderReferencedDocument", "IssuerAssignedID" | "ID"] => {
                         set(&mut d.order_ref, t)
                     }
                     ["SellerOrderReferencedDocument", "IssuerAssignedID"] => {
@@ -84,8 +135,20 @@ impl Handler for Cii {
                         "DueDateDateTime",
                         "DateTimeString",
                     ] => set_date(&mut d.due_date, t),
-                    ["InvoiceReferencedDocument", "IssuerAssignedID"] => {
+                    ["InvoiceReferencedDocument", "IssuerAssignedID" | "ID"] => {
                         set(&mut self.billing_ref, t)
+                    }
+                    ["ApplicableTradeTax", field] => {
+                        if let Some(sub) = d.taxes.last_mut() {
+                            let slot = match *field {
+                                "CalculatedAmount" => &mut sub.amount,
+                                "BasisAmount" => &mut sub.basis,
+                                "CategoryCode" => &mut sub.category,
+                                "RateApplicablePercent" => &mut sub.rate,
+                                _ => return,
+                            };
+                            set(slot, t);
+                        }
                     }
                     ["SpecifiedTradeSettlementHeaderMonetarySummation", field] => {
                         let slot = match *field {
@@ -94,6 +157,9 @@ impl Handler for Cii {
                             "GrandTotalAmount" => &mut d.totals.gross,
                             "TotalPrepaidAmount" => &mut d.totals.prepaid,
                             "DuePayableAmount" => &mut d.totals.due,
+                            "AllowanceTotalAmount" => &mut d.totals.allowances,
+                            "ChargeTotalAmount" => &mut d.totals.charges,
+                            "RoundingAmount" => &mut d.totals.rounding,
                             "TaxTotalAmount" => {
                                 if self.taxes.len() < crate::ubl::MAX_TAXES {
                                     self.taxes.push((
@@ -182,6 +248,7 @@ fn party(p: &mut Party, path: &[&str], el: &Elem, t: &str) {
 fn line_text(line: &mut Line, path: &[&str], el: &Elem, t: &str) {
     match path {
         ["AssociatedDocumentLineDocument", "LineID"] => set(&mut line.line_no, t),
+        ["AssociatedDocumentLineDocument", "ParentLineID"] => set(&mut line.parent_line_no, t),
         ["SpecifiedTradeProduct", "SellerAssignedID"] => set(&mut line.sku, t),
         ["SpecifiedTradeProduct", "BuyerAssignedID"] => set(&mut line.buyer_sku, t),
         ["SpecifiedTradeProduct", "GlobalID"] => set(&mut line.gtin, t),

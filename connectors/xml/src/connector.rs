@@ -1,9 +1,14 @@
 //! The XML connector: settings, file discovery and the batch readers.
 
+mod pdf_unit;
+
+use pdf_unit::is_pdf;
+
 use crate::detect::{Decision, Format, Profile, decide, read_document};
 use crate::error::{ErrorKind, XmlError};
 use crate::generic::{Found, Generic, RecordPath};
-use crate::reader::{Ev, Limits, SafeReader};
+use crate::party::OwnParty;
+use crate::reader::{Elem, Ev, Limits, SafeReader};
 use async_trait::async_trait;
 use kontor_connector::files::{self, FileRules};
 use kontor_connector::{
@@ -38,6 +43,8 @@ pub struct Settings {
     pub max_record_bytes: usize,
     #[serde(default = "d_lines")]
     pub max_lines: usize,
+    #[serde(default = "d_pdf")]
+    pub max_pdf_bytes: u64,
 }
 
 fn d_depth() -> usize {
@@ -58,6 +65,9 @@ fn d_record() -> usize {
 fn d_lines() -> usize {
     Limits::default().max_lines
 }
+fn d_pdf() -> u64 {
+    Limits::default().max_pdf_bytes
+}
 
 /// The keys of the mapping's `[source]` section that this connector reads.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -72,12 +82,14 @@ pub struct SourceSettings {
 }
 
 /// What every reader of this connector shares.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Shared {
     format: Format,
     limits: Limits,
     record: Option<RecordPath>,
     batch_size: usize,
+    /// Who we are: an invoice whose buyer is us was received.
+    own: OwnParty,
 }
 
 pub struct XmlConnector {
@@ -123,6 +135,7 @@ impl XmlConnector {
             ("max_file_bytes", settings.max_file_bytes == 0),
             ("max_record_bytes", settings.max_record_bytes == 0),
             ("max_lines", settings.max_lines == 0),
+            ("max_pdf_bytes", settings.max_pdf_bytes == 0),
         ] {
             if zero {
                 return Err(ConfigError::new(
@@ -139,6 +152,7 @@ impl XmlConnector {
             max_file_bytes: settings.max_file_bytes,
             max_record_bytes: settings.max_record_bytes,
             max_lines: settings.max_lines,
+            max_pdf_bytes: settings.max_pdf_bytes,
         };
         let shared = Arc::new(Shared {
             format: settings.format,
@@ -149,6 +163,7 @@ impl XmlConnector {
             } else {
                 spec.batch_size
             },
+            own: OwnParty::new(&spec.own.vat_ids, &spec.own.glns),
         });
         Ok(Self {
             base_dir: spec.base_dir,
@@ -203,8 +218,13 @@ impl Connector for XmlConnector {
     async fn discover(&self) -> Result<Vec<Unit>, ConnectorError> {
         let base = self.base_dir.clone();
         let pattern = self.settings.path.clone();
+        // Hybrid PDF invoices are read wherever e-invoices may come.
+        let mut extensions = vec!["xml".to_owned()];
+        if matches!(self.shared.format, Format::Auto | Format::Ubl | Format::Cii) {
+            extensions.push("pdf".to_owned());
+        }
         let rules = FileRules {
-            extensions: vec!["xml".to_owned()],
+            extensions,
             ..FileRules::default()
         };
         let (found, _skipped) =
@@ -290,6 +310,7 @@ pub fn reader_for(
         limits,
         record,
         batch_size: batch_size.max(1),
+        own: OwnParty::default(),
     });
     open_file(path, label, shared, skip)
 }
@@ -373,6 +394,16 @@ impl BatchReader for FileReader {
 }
 
 impl FileReader {
+    /// Reads with our own identifiers known (tests): invoices to us are `received`.
+    pub fn with_own(mut self, own: OwnParty) -> Self {
+        if let Some(state) = self.state.as_mut() {
+            let mut shared = (*state.shared).clone();
+            shared.own = own;
+            state.shared = Arc::new(shared);
+        }
+        self
+    }
+
     /// The next batch, read on the calling thread (for benchmarks and fuzzing).
     pub fn next_batch_blocking(&mut self) -> Result<Option<Batch>, ConnectorError> {
         match self.state.as_mut() {
@@ -453,62 +484,24 @@ impl ReadState {
     }
 
     fn open_and_start(&mut self) -> Result<Option<Batch>, XmlError> {
-        let io_err = |e: std::io::Error| {
-            XmlError::new(
-                ErrorKind::Io,
-                (0, 0),
-                format!("{}: {e}", self.path.display()),
-            )
-        };
-        let (raw, size): (Box<dyn std::io::Read + Send>, u64) = match self.bytes.take() {
-            Some(bytes) => {
-                let size = bytes.len() as u64;
-                (Box::new(std::io::Cursor::new(bytes)), size)
-            }
-            None => {
-                let file = std::fs::File::open(&self.path).map_err(io_err)?;
-                let size = file.metadata().map_err(io_err)?.len();
-                (Box::new(file), size)
-            }
-        };
+        if is_pdf(&self.path) {
+            return self.read_pdf();
+        }
+        let (raw, size) = self.open_raw()?;
         let limits = self.shared.limits;
         let mut reader = Box::new(SafeReader::new(raw, limits)?);
-        let root = loop {
-            match reader.next_event()? {
-                Ev::Start(root) => break root,
-                Ev::Text(_) | Ev::End => {}
-                Ev::Eof => return Ok(None),
-            }
+        let Some(root) = first_element(&mut reader)? else {
+            return Ok(None);
         };
         match decide(self.shared.format, &root, self.shared.record.is_some())? {
             Decision::Profile(profile) => {
-                if size > limits.max_file_bytes {
-                    return Err(XmlError::new(
-                        ErrorKind::Limit,
-                        (root.line, root.column),
-                        format!(
-                            "{} document of {size} bytes is larger than max_file_bytes = {}",
-                            profile.stream(),
-                            limits.max_file_bytes
-                        ),
-                    ));
-                }
                 if self.skip >= 1 {
                     // The document was delivered before (resume position `{"records": 1}`).
                     return Ok(None);
                 }
-                let doc = read_document(&mut reader, &root, profile)?;
-                let record = RawRecord {
-                    fields: Fields::Tree(doc.to_json()),
-                    position: pos(&self.label, root.line, root.column),
-                    context: self.context.clone(),
-                    stream: Some(profile.stream().into()),
-                };
-                Ok(Some(Batch {
-                    items: vec![Item::Record(record)],
-                    position: serde_json::json!({ "records": 1 }),
-                    bytes_read: Some(size),
-                }))
+                let label = self.label.clone();
+                self.profile_batch(&mut reader, &root, profile, &label, size)
+                    .map(Some)
             }
             Decision::Generic => {
                 let Some(path) = self.shared.record.clone() else {
@@ -533,6 +526,67 @@ impl ReadState {
                 };
                 self.step_inner()
             }
+        }
+    }
+
+    /// The file (or the bytes given in memory) and its size.
+    fn open_raw(&mut self) -> Result<(Box<dyn std::io::Read + Send>, u64), XmlError> {
+        let io_err = |e: std::io::Error| {
+            XmlError::new(
+                ErrorKind::Io,
+                (0, 0),
+                format!("{}: {e}", self.path.display()),
+            )
+        };
+        Ok(match self.bytes.take() {
+            Some(bytes) => {
+                let size = bytes.len() as u64;
+                (Box::new(std::io::Cursor::new(bytes)), size)
+            }
+            None => {
+                let file = std::fs::File::open(&self.path).map_err(io_err)?;
+                let size = file.metadata().map_err(io_err)?.len();
+                (Box::new(file), size)
+            }
+        })
+    }
+
+    /// Reads one profile document below `root` into a batch of one record at `label`.
+    fn profile_batch(
+        &self,
+        reader: &mut SafeReader,
+        root: &Elem,
+        profile: Profile,
+        label: &Arc<str>,
+        size: u64,
+    ) -> Result<Batch, XmlError> {
+        let mut doc = read_document(reader, root, profile)?;
+        if matches!(profile, Profile::Ubl | Profile::Cii) {
+            crate::rules::check(&mut doc);
+            crate::rules::negative_invoice_as_credit_note(&mut doc);
+        }
+        doc.set_direction(&self.shared.own);
+        let record = RawRecord {
+            fields: Fields::Tree(doc.to_json()),
+            position: pos(label, root.line, root.column),
+            context: self.context.clone(),
+            stream: Some(profile.stream().into()),
+        };
+        Ok(Batch {
+            items: vec![Item::Record(record)],
+            position: serde_json::json!({ "records": 1 }),
+            bytes_read: Some(size),
+        })
+    }
+}
+
+/// The root element (`None` for a file without any element before its end).
+fn first_element(reader: &mut SafeReader) -> Result<Option<Elem>, XmlError> {
+    loop {
+        match reader.next_event()? {
+            Ev::Start(root) => return Ok(Some(root)),
+            Ev::Text(_) | Ev::End => {}
+            Ev::Eof => return Ok(None),
         }
     }
 }

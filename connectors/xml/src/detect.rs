@@ -9,6 +9,8 @@ use serde::Deserialize;
 pub const UBL_INVOICE_NS: &str = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2";
 pub const UBL_CREDIT_NOTE_NS: &str = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2";
 pub const CII_NS: &str = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100";
+/// ZUGFeRD 1.0 (`CrossIndustryDocument`), read by the CII profile.
+pub const ZUGFERD1_NS: &str = "urn:ferd:CrossIndustryDocument:invoice:1p0";
 pub const OPENTRANS_NS: &str = "http://www.opentrans.org/XMLSchema/2.1";
 
 /// The `format` setting.
@@ -71,7 +73,9 @@ pub fn profile_of(root: &Elem) -> Option<Profile> {
     let ns = root.own_namespace().unwrap_or_default();
     match (root.name.as_str(), ns) {
         ("Invoice", UBL_INVOICE_NS) | ("CreditNote", UBL_CREDIT_NOTE_NS) => Some(Profile::Ubl),
-        ("CrossIndustryInvoice", CII_NS) => Some(Profile::Cii),
+        ("CrossIndustryInvoice", CII_NS) | ("CrossIndustryDocument", ZUGFERD1_NS) => {
+            Some(Profile::Cii)
+        }
         (name, OPENTRANS_NS) => match name {
             "ORDER" => Some(Profile::OpenTrans(OtKind::Order)),
             "ORDERCHANGE" => Some(Profile::OpenTrans(OtKind::OrderChange)),
@@ -116,7 +120,7 @@ pub fn decide(format: Format, root: &Elem, has_record_path: bool) -> Result<Deci
                 ErrorKind::Document,
                 at,
                 format!(
-                    "unknown document: root {} is neither UBL Invoice/CreditNote, CII CrossIndustryInvoice nor an openTRANS 2.1 message, and no generic record path is configured",
+                    "unknown document: root {} is neither UBL Invoice/CreditNote, CII CrossIndustryInvoice (or ZUGFeRD 1.0 CrossIndustryDocument) nor an openTRANS 2.1 message, and no generic record path is configured",
                     describe()
                 ),
             )),
@@ -129,7 +133,9 @@ pub fn decide(format: Format, root: &Elem, has_record_path: bool) -> Result<Deci
         },
         Format::Cii => match found {
             Some(Profile::Cii) => Ok(Decision::Profile(Profile::Cii)),
-            _ => Err(wrong(&format!("a <CrossIndustryInvoice> in \"{CII_NS}\""))),
+            _ => Err(wrong(&format!(
+                "a <CrossIndustryInvoice> in \"{CII_NS}\" or a ZUGFeRD 1.0 <CrossIndustryDocument> in \"{ZUGFERD1_NS}\""
+            ))),
         },
         Format::Opentrans => match found {
             Some(p @ Profile::OpenTrans(_)) => Ok(Decision::Profile(p)),
@@ -159,7 +165,17 @@ pub trait Handler {
     /// Text of the element `el` at `path`.
     fn text(&mut self, path: &[&str], el: &Elem, text: &str);
     fn end(&mut self, _path: &[&str]) {}
+    /// An embedded binary attachment (`el`) whose content was passed over: `payload` base64
+    /// characters.
+    fn attachment(&mut self, _el: &Elem, _payload: u64) {}
     fn finish(self) -> Doc;
+}
+
+/// Elements whose content is an embedded binary attachment (base64): UBL
+/// `EmbeddedDocumentBinaryObject`, CII `AttachmentBinaryObject`. Their content is passed over
+/// unparsed, so its size counts against no limit.
+fn is_binary(name: &str) -> bool {
+    name == "EmbeddedDocumentBinaryObject" || name == "AttachmentBinaryObject"
 }
 
 /// Reads the whole document below `root` into one [`Doc`].
@@ -178,12 +194,27 @@ pub fn read_document(r: &mut SafeReader, root: &Elem, profile: Profile) -> Resul
 }
 
 fn drive<H: Handler>(r: &mut SafeReader, open: &mut Vec<Elem>, mut h: H) -> Result<Doc, XmlError> {
+    let max_kept = r.limits().max_file_bytes;
     loop {
         let ev = r.next_event()?;
+        if r.kept() > max_kept {
+            return Err(XmlError::new(
+                ErrorKind::Limit,
+                r.here(),
+                format!(
+                    "document larger than max_file_bytes = {max_kept} (embedded attachments not counted)"
+                ),
+            ));
+        }
         let path: Vec<&str> = r.path().iter().skip(1).map(String::as_str).collect();
         match ev {
             Ev::Start(el) => {
                 h.start(&path, &el)?;
+                if is_binary(&el.name) {
+                    drop(path);
+                    let (_, payload) = r.skip_content()?;
+                    h.attachment(&el, payload);
+                }
                 open.push(el);
             }
             Ev::Text(t) => {

@@ -20,6 +20,9 @@ pub enum ErrorKind {
     Document,
     /// The file could not be read.
     Io,
+    /// A hybrid PDF invoice is refused (no invoice inside, damaged, encrypted, too large); the
+    /// reason is German, for the quarantine.
+    Pdf,
 }
 
 /// A problem with one XML file, with the line and column (1-based, column in characters) where
@@ -31,6 +34,9 @@ pub struct XmlError {
     pub line: u64,
     pub column: u64,
     pub reason: String,
+    /// Where the error is when not in the file itself: the XML embedded in a PDF
+    /// (`rechnung.pdf#factur-x.xml`).
+    pub origin: Option<Arc<str>>,
 }
 
 impl XmlError {
@@ -40,15 +46,29 @@ impl XmlError {
             line,
             column,
             reason: reason.into(),
+            origin: None,
         }
     }
 
-    /// The position of this error inside `source` (a file label).
+    /// The error inside the embedded file `label`; an I/O error there (a damaged stream) is
+    /// the PDF's fault.
+    pub fn inside(mut self, label: &Arc<str>, name: &str) -> Self {
+        if self.kind == ErrorKind::Io {
+            self.kind = ErrorKind::Pdf;
+            self.reason = format!("PDF beschädigt: eingebettete Datei {name}: {}", self.reason);
+        }
+        self.origin = Some(label.clone());
+        self
+    }
+
+    /// The position of this error inside `source` (a file label), or inside the embedded
+    /// file it names. A PDF-level error has no line.
     pub fn position(&self, source: Arc<str>) -> Position {
+        let known = self.line > 0;
         Position {
-            source,
-            line: Some(self.line),
-            column: Some(self.column),
+            source: self.origin.clone().unwrap_or(source),
+            line: known.then_some(self.line),
+            column: known.then_some(self.column),
             ..Position::default()
         }
     }

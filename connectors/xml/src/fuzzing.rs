@@ -34,6 +34,7 @@ pub fn fuzz_limits() -> Limits {
         max_file_bytes: 1 << 20,
         max_record_bytes: 16 * 1024,
         max_lines: 1000,
+        max_pdf_bytes: 1 << 20,
     }
 }
 
@@ -51,6 +52,36 @@ pub fn read(
         items.extend(batch.items);
     }
     Ok(items)
+}
+
+/// One fuzz input read as a hybrid PDF invoice (`fuzz.pdf`): a refusal is fine, a panic, a
+/// hang or an error that is no unit error (quarantine) is a bug.
+pub fn run_pdf(data: &[u8]) {
+    let mut reader = reader_for_bytes(
+        data.to_vec(),
+        "fuzz.pdf",
+        Format::Auto,
+        fuzz_limits(),
+        None,
+        7,
+    );
+    loop {
+        match reader.next_batch_blocking() {
+            Ok(Some(batch)) => {
+                for item in batch.items {
+                    if let Item::Record(r) = item {
+                        let _ = r.to_json();
+                    }
+                }
+            }
+            Ok(None) => return,
+            Err(ConnectorError::Unit { position, reason }) => {
+                assert!(!reason.is_empty() && position.source.starts_with("fuzz.pdf"));
+                return;
+            }
+            Err(other) => panic!("unexpected error kind: {other}"),
+        }
+    }
 }
 
 /// One fuzz input: auto-detection, auto with a generic record path, generic, and the input

@@ -1,7 +1,7 @@
 //! kontor's XML connector.
 //!
-//! Reads German B2B documents (XRechnung/ZUGFeRD e-invoices as UBL or CII, openTRANS 2.1
-//! messages) with built-in profiles into one normalised JSON record per document, and generic
+//! Reads German B2B documents (XRechnung/ZUGFeRD e-invoices as UBL or CII, also embedded in
+//! hybrid PDF invoices, openTRANS 2.1 messages) with built-in profiles into one normalised JSON record per document, and generic
 //! XML exports record by record. See the crate README for the JSON shape, the limits and the
 //! safety rules.
 
@@ -14,7 +14,10 @@ pub mod fuzzing;
 pub mod generic;
 pub mod model;
 mod opentrans;
+pub mod party;
+pub mod pdf;
 pub mod reader;
+pub mod rules;
 mod source;
 mod ubl;
 
@@ -24,30 +27,26 @@ pub use connector::{
 pub use detect::{Format, Profile};
 pub use error::{ErrorKind, XmlError};
 pub use generic::RecordPath;
+pub use party::OwnParty;
 pub use reader::Limits;
 
-/// The built-in mappings of the profile streams: (stream name, mapping TOML).
+/// The built-in mappings of the profile streams: (stream name, mapping TOML). The files live in
+/// this crate's `mappings/` folder; streams of the same JSON shape share one file.
 pub const BUILTIN_MAPPINGS: &[(&str, &str)] = &[
-    ("ubl", include_str!("../../../mappings/builtin/ubl.toml")),
-    ("cii", include_str!("../../../mappings/builtin/cii.toml")),
-    (
-        "opentrans-order",
-        include_str!("../../../mappings/builtin/opentrans-order.toml"),
-    ),
-    (
-        "opentrans-orderchange",
-        include_str!("../../../mappings/builtin/opentrans-orderchange.toml"),
-    ),
+    ("ubl", EINVOICE_MAPPING),
+    ("cii", EINVOICE_MAPPING),
+    ("opentrans-invoice", EINVOICE_MAPPING),
+    ("opentrans-order", OPENTRANS_ORDER_MAPPING),
+    ("opentrans-orderchange", OPENTRANS_ORDER_MAPPING),
     (
         "opentrans-orderresponse",
-        include_str!("../../../mappings/builtin/opentrans-orderresponse.toml"),
+        include_str!("../mappings/opentrans-orderresponse.toml"),
     ),
     (
         "opentrans-dispatchnotification",
-        include_str!("../../../mappings/builtin/opentrans-dispatchnotification.toml"),
-    ),
-    (
-        "opentrans-invoice",
-        include_str!("../../../mappings/builtin/opentrans-invoice.toml"),
+        include_str!("../mappings/opentrans-dispatchnotification.toml"),
     ),
 ];
+
+const EINVOICE_MAPPING: &str = include_str!("../mappings/einvoice.toml");
+const OPENTRANS_ORDER_MAPPING: &str = include_str!("../mappings/opentrans-order.toml");

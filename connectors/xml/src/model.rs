@@ -4,6 +4,7 @@
 //! (CII format 102 and openTRANS date-times are converted, anything else is kept as written).
 //! Empty values are left out.
 
+pub use crate::party::{Address, Party};
 use serde::Serialize;
 
 /// Sets `slot` to the trimmed `value` unless it already holds a value or `value` is blank.
@@ -59,113 +60,6 @@ pub fn is_self_billed_code(code: &str) -> bool {
     SELF_BILLED_CODES.contains(&code.trim())
 }
 
-#[derive(Debug, Default, Clone, Serialize, PartialEq)]
-pub struct Address {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub street: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub street2: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub postcode: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub city: Option<String>,
-    /// ISO 3166 alpha-2 when the document has it coded, else the country name.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub country: Option<String>,
-}
-
-impl Address {
-    pub fn is_empty(&self) -> bool {
-        *self == Address::default()
-    }
-}
-
-/// A party (buyer or seller).
-#[derive(Debug, Default, Clone, Serialize)]
-pub struct Party {
-    /// The chosen customer number (see the crate README for the rule).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub customer_no: Option<String>,
-    /// Where `customer_no` came from: `party_id`, `gln`, `vat_id` or `endpoint`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub customer_no_source: Option<&'static str>,
-    /// Party identification (UBL `PartyIdentification/ID`, CII `ram:ID`, openTRANS `PARTY_ID`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub party_id: Option<String>,
-    /// The scheme or openTRANS `type` of `party_id`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub party_id_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name2: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub trade_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub vat_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tax_number: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gln: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phone: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fax: Option<String>,
-    /// Electronic address (UBL `EndpointID`, CII `URIUniversalCommunication/URIID`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub endpoint: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub endpoint_scheme: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub contact_name: Option<String>,
-    #[serde(skip_serializing_if = "Address::is_empty")]
-    pub address: Address,
-}
-
-impl Party {
-    /// Applies the customer-number rule of the e-invoice profiles: party identification, then
-    /// GLN, then VAT ID, then the electronic address. Also uses an `EM` endpoint as e-mail when
-    /// no contact e-mail is given, and a `0088` endpoint as GLN.
-    pub fn finish_einvoice(&mut self) {
-        if self.name.is_none() {
-            self.name.clone_from(&self.trade_name);
-        }
-        if let (Some(ep), Some(scheme)) = (&self.endpoint, &self.endpoint_scheme) {
-            match scheme.as_str() {
-                "EM" => set(&mut self.email, &ep.clone()),
-                "0088" => set(&mut self.gln, &ep.clone()),
-                _ => {}
-            }
-        }
-        let candidates = [
-            ("party_id", self.party_id.clone()),
-            ("gln", self.gln.clone()),
-            ("vat_id", self.vat_id.clone()),
-            ("endpoint", self.endpoint.clone()),
-        ];
-        self.choose(candidates);
-    }
-
-    /// A seller has no customer number of ours.
-    pub fn into_seller(mut self) -> Self {
-        self.customer_no = None;
-        self.customer_no_source = None;
-        self
-    }
-
-    pub fn choose<const N: usize>(&mut self, candidates: [(&'static str, Option<String>); N]) {
-        if self.customer_no.is_some() {
-            return;
-        }
-        if let Some((src, v)) = candidates.into_iter().find_map(|(s, v)| v.map(|v| (s, v))) {
-            self.customer_no = Some(v);
-            self.customer_no_source = Some(src);
-        }
-    }
-}
-
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct Totals {
     /// Sum of line net amounts (UBL `LineExtensionAmount`, CII `LineTotalAmount`).
@@ -191,12 +85,85 @@ pub struct Totals {
     /// Order total (openTRANS orders and order responses: `TOTAL_AMOUNT`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<String>,
+    /// Sum of document-level allowances (BT-107).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowances: Option<String>,
+    /// Sum of document-level charges (BT-108).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub charges: Option<String>,
+    /// Rounding amount (BT-114).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rounding: Option<String>,
+}
+
+impl Totals {
+    /// The amounts as written, for the sign change of a negative invoice read as credit note.
+    pub fn amounts_mut(&mut self) -> [&mut Option<String>; 10] {
+        [
+            &mut self.line_total,
+            &mut self.net,
+            &mut self.tax,
+            &mut self.gross,
+            &mut self.prepaid,
+            &mut self.due,
+            &mut self.total,
+            &mut self.allowances,
+            &mut self.charges,
+            &mut self.rounding,
+        ]
+    }
+}
+
+/// One VAT breakdown of an e-invoice (BG-23): category, rate, taxable amount, tax amount.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct TaxSubtotal {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate: Option<String>,
+    /// BT-116
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub basis: Option<String>,
+    /// BT-117
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount: Option<String>,
+}
+
+/// An embedded binary attachment (BG-24, BT-125) that was passed over, not kept: its name,
+/// type and decoded size.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Attachment {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mime_code: Option<String>,
+    /// Decoded size in bytes (from the base64 length).
+    pub bytes: u64,
+}
+
+/// Most attachments listed per document (the rest are passed over unlisted).
+pub const MAX_ATTACHMENTS: usize = 1000;
+
+impl Attachment {
+    /// Lists the binary object element `el` whose content had `payload` base64 characters.
+    pub fn push(list: &mut Vec<Attachment>, el: &crate::reader::Elem, payload: u64) {
+        if list.len() < MAX_ATTACHMENTS {
+            list.push(Attachment {
+                filename: el.attr("filename").map(str::to_owned),
+                mime_code: el.attr("mimeCode").map(str::to_owned),
+                bytes: payload / 4 * 3 + (payload % 4).saturating_sub(1),
+            });
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct Line {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line_no: Option<String>,
+    /// A sub-line's parent line (XRechnung CII `ParentLineID`): not added up in the totals.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_line_no: Option<String>,
     /// Seller's item number.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sku: Option<String>,
@@ -303,7 +270,23 @@ pub struct Doc {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seller: Option<Party>,
     pub totals: Totals,
+    /// VAT breakdown (e-invoices).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub taxes: Vec<TaxSubtotal>,
     pub lines: Vec<Line>,
+    /// Embedded binary attachments passed over.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+    /// E-invoices: `sent` (we are the seller, or nobody is known as us) or `received` (the
+    /// buyer is us: the seller is a supplier).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direction: Option<&'static str>,
+    /// The seller's `supplier_no`, repeated at the top for mappings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supplier_no: Option<String>,
+    /// EN 16931 business rules the document breaks, and how it was read (never a rejection).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Doc {
@@ -322,7 +305,22 @@ impl Doc {
 
     pub fn finish(mut self) -> Self {
         self.customer_no = self.buyer.as_ref().and_then(|b| b.customer_no.clone());
+        self.supplier_no = self.seller.as_ref().and_then(|s| s.supplier_no.clone());
         self
+    }
+
+    /// Sets `direction` of an invoice or credit note: `received` when the buyer is us.
+    pub fn set_direction(&mut self, own: &crate::party::OwnParty) {
+        if !matches!(self.doc_kind, "invoice" | "credit_note") {
+            return;
+        }
+        let buyer_is_us = self.buyer.as_ref().is_some_and(|b| own.is_us(b));
+        let seller_is_us = self.seller.as_ref().is_some_and(|s| own.is_us(s));
+        self.direction = Some(if buyer_is_us && !seller_is_us {
+            "received"
+        } else {
+            "sent"
+        });
     }
 
     pub fn to_json(&self) -> serde_json::Value {
@@ -374,28 +372,5 @@ mod tests {
         d.type_code = Some("389".into());
         d.classify_invoice(false, None);
         assert_eq!((d.doc_kind, d.self_billed), ("invoice", Some(true)));
-    }
-
-    #[test]
-    fn customer_number_rule() {
-        let mut p = Party {
-            vat_id: Some("DE1".into()),
-            endpoint: Some("a@b.de".into()),
-            endpoint_scheme: Some("EM".into()),
-            ..Party::default()
-        };
-        p.finish_einvoice();
-        assert_eq!(
-            (p.customer_no.as_deref(), p.customer_no_source),
-            (Some("DE1"), Some("vat_id"))
-        );
-        assert_eq!(p.email.as_deref(), Some("a@b.de"));
-        let mut p = Party {
-            party_id: Some("K-7".into()),
-            gln: Some("4000001000005".into()),
-            ..Party::default()
-        };
-        p.finish_einvoice();
-        assert_eq!(p.customer_no.as_deref(), Some("K-7"));
     }
 }

@@ -40,6 +40,8 @@ pub struct Limits {
     pub max_record_bytes: usize,
     /// Most line items in one profile document.
     pub max_lines: usize,
+    /// Largest PDF file (hybrid invoices), and most bytes of its embedded XML.
+    pub max_pdf_bytes: u64,
 }
 
 impl Default for Limits {
@@ -51,6 +53,7 @@ impl Default for Limits {
             max_file_bytes: 64 * 1024 * 1024,
             max_record_bytes: 16 * 1024 * 1024,
             max_lines: 100_000,
+            max_pdf_bytes: 128 * 1024 * 1024,
         }
     }
 }
@@ -167,6 +170,31 @@ impl SafeReader {
     /// Bytes consumed so far (of the UTF-8 stream).
     pub fn consumed(&self) -> u64 {
         self.xml.get_ref().consumed()
+    }
+
+    /// Bytes of the document that were parsed (consumed minus attachment content passed
+    /// over): what `max_file_bytes` bounds.
+    pub fn kept(&self) -> u64 {
+        let t = self.xml.get_ref();
+        t.consumed().saturating_sub(t.skipped())
+    }
+
+    /// Passes over the character data of the element just started (an embedded binary
+    /// attachment) without buffering it, up to its next markup. Returns the bytes passed over
+    /// and the base64 payload characters among them; `(0, 0)` for an empty element.
+    pub fn skip_content(&mut self) -> Result<(u64, u64), XmlError> {
+        if !self.pending.is_empty() {
+            return Ok((0, 0));
+        }
+        let at = self.here();
+        self.xml.get_mut().skip_to_markup().map_err(|e| {
+            let kind = if e.kind() == std::io::ErrorKind::InvalidData {
+                ErrorKind::Encoding
+            } else {
+                ErrorKind::Io
+            };
+            self.err(kind, at, format!("reading an embedded attachment: {e}"))
+        })
     }
 
     /// Line and column of the next unread byte.

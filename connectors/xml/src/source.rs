@@ -154,6 +154,8 @@ pub struct Tracked {
     /// Characters since the start of the line.
     col: u64,
     consumed: u64,
+    /// Bytes passed over unparsed (embedded binary attachments).
+    skipped: u64,
     mark: u64,
     cap: u64,
     capped: bool,
@@ -170,6 +172,7 @@ impl Tracked {
             line: 1,
             col: 0,
             consumed: 0,
+            skipped: 0,
             mark: 0,
             cap,
             capped: false,
@@ -195,6 +198,44 @@ impl Tracked {
     /// Bytes (UTF-8) consumed by the parser so far.
     pub fn consumed(&self) -> u64 {
         self.consumed
+    }
+
+    /// Bytes passed over by [`Tracked::skip_to_markup`] so far.
+    pub fn skipped(&self) -> u64 {
+        self.skipped
+    }
+
+    /// Consumes character data up to (not including) the next `<` without buffering it, 64 KiB
+    /// at a time: the content of an embedded binary attachment (base64), which can be many MB.
+    /// Returns the bytes passed over and how many of them were base64 payload characters
+    /// (letters, digits, `+`, `/`, `-`, `_`; padding and whitespace not counted).
+    pub fn skip_to_markup(&mut self) -> io::Result<(u64, u64)> {
+        let (mut bytes, mut payload) = (0u64, 0u64);
+        loop {
+            // Skipped content is no single parser event: the event cap does not apply.
+            self.mark = self.consumed;
+            let avail = self.fill_buf()?;
+            if avail.is_empty() {
+                break;
+            }
+            let (n, done) = match avail.iter().position(|b| *b == b'<') {
+                Some(i) => (i, true),
+                None => (avail.len(), false),
+            };
+            let chunk = avail.get(..n).unwrap_or_default();
+            payload += chunk
+                .iter()
+                .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_'))
+                .count() as u64;
+            self.consume(n);
+            bytes += n as u64;
+            if done {
+                break;
+            }
+        }
+        self.mark = self.consumed;
+        self.skipped += bytes;
+        Ok((bytes, payload))
     }
 }
 
@@ -318,6 +359,20 @@ mod tests {
         assert_eq!(t.here(), (2, 3));
         t.consume(2);
         assert_eq!(t.here(), (3, 2));
+    }
+
+    #[test]
+    fn skipping_passes_over_any_length_and_counts_lines() {
+        let mut body = b"QUJD\nREVG==".to_vec();
+        body.extend(std::iter::repeat_n(b'A', 300_000));
+        body.extend_from_slice(b"</x>");
+        let mut t = Tracked::new(Box::new(io::Cursor::new(body)), 10, Detected::Utf8);
+        t.mark();
+        let (bytes, payload) = t.skip_to_markup().unwrap();
+        assert_eq!((bytes, payload), (300_011, 300_008));
+        assert_eq!(t.here(), (2, 300_007));
+        assert_eq!(t.skipped(), 300_011);
+        assert_eq!(t.fill_buf().unwrap(), b"</x>");
     }
 
     #[test]

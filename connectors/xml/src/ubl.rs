@@ -2,7 +2,7 @@
 
 use crate::detect::{Handler, too_many_lines};
 use crate::error::XmlError;
-use crate::model::{Doc, Line, Party, set, set_date};
+use crate::model::{Attachment, Doc, Line, Party, TaxSubtotal, set, set_date};
 use crate::reader::Elem;
 
 /// Most tax totals kept (the rest is ignored).
@@ -54,7 +54,16 @@ impl Handler for Ubl {
             }
             self.doc.lines.push(Line::default());
         }
+        if let ["TaxTotal", "TaxSubtotal"] = path
+            && self.doc.taxes.len() < MAX_TAXES
+        {
+            self.doc.taxes.push(TaxSubtotal::default());
+        }
         Ok(())
+    }
+
+    fn attachment(&mut self, el: &Elem, payload: u64) {
+        Attachment::push(&mut self.doc.attachments, el, payload);
     }
 
     fn text(&mut self, path: &[&str], el: &Elem, t: &str) {
@@ -80,6 +89,18 @@ impl Handler for Ubl {
                 el.attr("currencyID").map(str::to_owned),
                 t.trim().to_owned(),
             )),
+            ["TaxTotal", "TaxSubtotal", field @ ..] => {
+                if let Some(sub) = d.taxes.last_mut() {
+                    let slot = match field {
+                        ["TaxableAmount"] => &mut sub.basis,
+                        ["TaxAmount"] => &mut sub.amount,
+                        ["TaxCategory", "ID"] => &mut sub.category,
+                        ["TaxCategory", "Percent"] => &mut sub.rate,
+                        _ => return,
+                    };
+                    set(slot, t);
+                }
+            }
             ["LegalMonetaryTotal", field] => {
                 let slot = match *field {
                     "LineExtensionAmount" => &mut d.totals.line_total,
@@ -87,6 +108,9 @@ impl Handler for Ubl {
                     "TaxInclusiveAmount" => &mut d.totals.gross,
                     "PrepaidAmount" => &mut d.totals.prepaid,
                     "PayableAmount" => &mut d.totals.due,
+                    "AllowanceTotalAmount" => &mut d.totals.allowances,
+                    "ChargeTotalAmount" => &mut d.totals.charges,
+                    "PayableRoundingAmount" => &mut d.totals.rounding,
                     _ => return,
                 };
                 set(slot, t);

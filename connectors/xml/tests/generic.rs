@@ -29,6 +29,7 @@ fn connector(
         source: toml::from_str(&format!("record = \"{record}\"")).unwrap(),
         base_dir: dir.to_path_buf(),
         batch_size,
+        own: Default::default(),
     })
     .unwrap()
 }

@@ -56,3 +56,39 @@ proptest! {
         kontor_xml::fuzzing::run(&doc);
     }
 }
+
+fn pdf_samples() -> Vec<Vec<u8>> {
+    [
+        "zugferd/EN16931_1_Teilrechnung.pdf",
+        "zugferd/MustangBeispiel20221026.pdf",
+    ]
+    .iter()
+    .map(|f| std::fs::read(fixture(f)).unwrap())
+    .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 150, ..ProptestConfig::default() })]
+
+    /// Real hybrid PDFs with flipped bytes, an insertion and a cut: refused or read, never a
+    /// panic, never an error that is no quarantine.
+    #[test]
+    fn mutated_hybrid_pdfs_never_panic(
+        which in 0usize..2,
+        cut in any::<prop::sample::Index>(),
+        flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..32),
+        insert in prop::collection::vec(any::<u8>(), 0..16),
+        at in any::<prop::sample::Index>(),
+    ) {
+        let mut doc = pdf_samples().swap_remove(which);
+        for (i, b) in flips {
+            let i = i.index(doc.len());
+            doc[i] = b;
+        }
+        let pos = at.index(doc.len());
+        doc.splice(pos..pos, insert);
+        let keep = cut.index(doc.len() + 1).max(doc.len() * 3 / 4);
+        doc.truncate(keep);
+        kontor_xml::fuzzing::run_pdf(&doc);
+    }
+}

@@ -616,7 +616,7 @@ macro_rules! front_store {
                 let mut out: Vec<StoredRecord> = Vec::new();
                 for n in needles {
                     let rows = sqlx::query(
-                        "SELECT * FROM records WHERE entity IN ('customer', 'contact_person') AND lower(data) LIKE lower($1) ESCAPE '\\'",
+                        "SELECT * FROM records WHERE entity IN ('customer', 'supplier', 'contact_person') AND lower(data) LIKE lower($1) ESCAPE '\\'",
                     )
                     .bind(contains_pattern(n))
                     .fetch_all(self.pool())

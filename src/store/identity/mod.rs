@@ -75,6 +75,24 @@ pub struct Suggestion {
     pub created_at: DateTime<Utc>,
 }
 
+/// A system a connector's source named itself (`datev:<Berater>:<Mandant>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceSystem {
+    pub connector: String,
+    pub system: String,
+    /// The unit (file) that named it first.
+    pub label: String,
+}
+
+/// Two connectors whose records carry the same customer numbers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedNumbers {
+    pub a: String,
+    pub b: String,
+    pub count: u64,
+    pub example: String,
+}
+
 /// A document found by its number.
 #[derive(Debug, Clone)]
 pub struct DocumentHit {
@@ -154,6 +172,19 @@ pub trait IdentityStore: Send + Sync {
     async fn connector_systems(&self) -> Result<BTreeMap<String, String>, StoreError>;
     /// Per connector, when its last successful (ok or partial) run finished.
     async fn last_successes(&self) -> Result<BTreeMap<String, DateTime<Utc>>, StoreError>;
+
+    // --- systems the sources name themselves
+    /// Notes that a unit of `connector` names its system (a DATEV header); the first stays.
+    async fn note_source_system(
+        &self,
+        connector: &str,
+        system: &str,
+        label: &str,
+    ) -> Result<(), StoreError>;
+    /// Every system noted, per connector oldest first.
+    async fn source_systems(&self) -> Result<Vec<SourceSystem>, StoreError>;
+    /// Pairs of connectors whose open records share customer numbers.
+    async fn shared_customer_numbers(&self) -> Result<Vec<SharedNumbers>, StoreError>;
 
     // --- API tokens
     async fn create_token(

@@ -438,7 +438,7 @@ macro_rules! identity_store {
                 }
                 let sql = format!(
                     "SELECT connector, entity, ref_no, customer_no FROM records \
-                     WHERE ref_no IN ({}) AND entity IN ('invoice', 'credit_note', 'order', 'delivery') \
+                     WHERE ref_no IN ({}) AND entity IN ('invoice', 'credit_note', 'order', 'delivery', 'supplier_invoice') \
                      AND customer_no IS NOT NULL ORDER BY ref_no, connector LIMIT ${}",
                     in_list(1, numbers.len()),
                     numbers.len() + 1
@@ -489,6 +489,68 @@ macro_rules! identity_store {
                     }
                 }
                 Ok(out)
+            }
+
+            async fn note_source_system(
+                &self,
+                connector: &str,
+                system: &str,
+                label: &str,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO source_systems (connector, system, label, first_seen) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (connector, system) DO NOTHING",
+                )
+                .bind(connector)
+                .bind(system)
+                .bind(label)
+                .bind(Utc::now())
+                .execute(self.pool())
+                .await?;
+                Ok(())
+            }
+
+            async fn source_systems(&self) -> Result<Vec<SourceSystem>, StoreError> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT connector, system, label FROM source_systems ORDER BY connector, first_seen, system",
+                )
+                .fetch_all(self.pool())
+                .await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| {
+                        Ok(SourceSystem {
+                            connector: r.try_get("connector")?,
+                            system: r.try_get("system")?,
+                            label: r.try_get("label")?,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()?)
+            }
+
+            async fn shared_customer_numbers(&self) -> Result<Vec<SharedNumbers>, StoreError> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "WITH k AS (SELECT DISTINCT connector, customer_no FROM records \
+                     WHERE customer_no IS NOT NULL AND customer_no <> '' AND closed_at IS NULL) \
+                     SELECT a.connector AS a, b.connector AS b, COUNT(*) AS n, MIN(a.customer_no) AS example \
+                     FROM k a JOIN k b ON a.customer_no = b.customer_no AND a.connector < b.connector \
+                     GROUP BY a.connector, b.connector ORDER BY a.connector, b.connector",
+                )
+                .fetch_all(self.pool())
+                .await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| {
+                        Ok(SharedNumbers {
+                            a: r.try_get("a")?,
+                            b: r.try_get("b")?,
+                            count: r.try_get::<i64, _>("n")? as u64,
+                            example: r.try_get("example")?,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()?)
             }
 
             async fn create_token(

@@ -142,7 +142,7 @@ impl Store for PgStore {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE sync_runs SET status = $1, finished_at = $2, read = $3, inserted = $4, updated = $5, unchanged = $6, \
-             quarantined = $7, skipped = $8, closed = $9, error = $10 WHERE id = $11",
+             quarantined = $7, skipped = $8, closed = $9, warnings = $10, error = $11 WHERE id = $12",
         )
         .bind(status.as_str())
         .bind(Utc::now())
@@ -153,6 +153,7 @@ impl Store for PgStore {
         .bind(c.quarantined as i64)
         .bind(c.skipped as i64)
         .bind(c.closed as i64)
+        .bind(c.warnings as i64)
         .bind(error)
         .bind(run)
         .execute(&self.pool)

@@ -22,6 +22,7 @@ pub(super) fn run_info(r: &PgRow) -> Result<RunInfo, sqlx::Error> {
             quarantined: u(r.try_get("quarantined")?),
             skipped: u(r.try_get("skipped")?),
             closed: u(r.try_get("closed")?),
+            warnings: u(r.try_get("warnings")?),
         },
         error: r.try_get("error")?,
     })

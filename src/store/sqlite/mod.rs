@@ -188,7 +188,7 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE sync_runs SET status = ?, finished_at = ?, read = ?, inserted = ?, updated = ?, unchanged = ?, \
-             quarantined = ?, skipped = ?, closed = ?, error = ? WHERE id = ?",
+             quarantined = ?, skipped = ?, closed = ?, warnings = ?, error = ? WHERE id = ?",
         )
         .bind(status.as_str())
         .bind(Utc::now())
@@ -199,6 +199,7 @@ impl Store for SqliteStore {
         .bind(c.quarantined as i64)
         .bind(c.skipped as i64)
         .bind(c.closed as i64)
+        .bind(c.warnings as i64)
         .bind(error)
         .bind(run)
         .execute(&self.pool)

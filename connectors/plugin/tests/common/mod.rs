@@ -23,6 +23,7 @@ fn spec(dir: &Path, settings: &str) -> ConnectorSpec {
         source: toml::Table::new(),
         base_dir: dir.to_path_buf(),
         batch_size: 1000,
+        own: Default::default(),
     }
 }
 

@@ -71,6 +71,7 @@ fn spec(settings: &str, source: &str, base_dir: &Path) -> ConnectorSpec {
         source: toml::from_str(source).expect("source TOML"),
         base_dir: base_dir.to_path_buf(),
         batch_size: 500,
+        own: Default::default(),
     }
 }
 
