@@ -116,14 +116,27 @@ const SHOWN: &[(&str, &[&str])] = &[
 /// records of its connector have it (the next sync would remove it). Needs an existing store;
 /// without one there is nothing to compare.
 async fn dropped_fields(cfg: &Config) -> Vec<Diagnostic> {
-    let url = &cfg.store.url;
+    let Ok(url) = cfg.store.connect_url() else {
+        return Vec::new();
+    };
     if let Some(path) = url.strip_prefix("sqlite://")
         && !Path::new(path.split('?').next().unwrap_or(path)).exists()
     {
         return Vec::new();
     }
-    let Ok(store) = kontor::store::open(url).await else {
-        return Vec::new();
+    // `check` never changes the schema: an old store is reported, not migrated.
+    let store = match kontor::store::open_with(&url, kontor::store::Open::Current).await {
+        Ok(s) => s,
+        Err(e @ kontor::store::StoreError::Schema(_)) => {
+            return vec![Diagnostic {
+                file: cfg.label.clone(),
+                line: 1,
+                col: 1,
+                message: format!("{}: {e}", cfg.store.label()),
+                warning: true,
+            }];
+        }
+        Err(_) => return Vec::new(),
     };
     let mut out = Vec::new();
     for c in &cfg.connectors {
