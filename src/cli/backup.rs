@@ -16,7 +16,11 @@ pub async fn backup(cli: &Cli, file: &Path) -> anyhow::Result<i32> {
         );
     }
     let started = Instant::now();
-    let s = backup::backup(&url, (!to_stdout).then_some(file)).await?;
+    let s = if to_stdout {
+        backup::backup_to(&url, Box::new(std::io::stdout())).await?
+    } else {
+        backup::backup(&url, file).await?
+    };
     eprintln!(
         "backup of {} ({}, schema version {}): {} tables, {} rows, {:.1} MB in {:.1}s{}",
         cfg.store.label(),

@@ -6,6 +6,7 @@ mod common;
 
 mod api_e2e;
 mod api_fuzz_e2e;
+mod backup_e2e;
 mod builtin_mappings;
 mod cli_e2e;
 mod conformance;

@@ -135,6 +135,7 @@ pub(crate) struct Out {
     rows: u64,
     table_rows: u64,
     table: Option<String>,
+    bytes: u64,
 }
 
 impl Out {
@@ -147,6 +148,7 @@ impl Out {
             rows: 0,
             table_rows: 0,
             table: None,
+            bytes: 0,
         }
     }
 
@@ -168,6 +170,7 @@ impl Out {
             return Ok(());
         }
         self.hash.update(&self.buf);
+        self.bytes += self.buf.len() as u64;
         let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK + 64 * 1024));
         self.tx
             .send(chunk)
@@ -208,18 +211,19 @@ impl Out {
             .await
     }
 
-    /// Writes the trailer; the writer thread then completes the file.
-    async fn finish(mut self) -> Result<(u64, u64), StoreError> {
+    /// Writes the trailer; the writer thread then completes the file. (tables, rows, bytes)
+    async fn finish(mut self) -> Result<(u64, u64, u64), StoreError> {
         self.flush().await?;
         let hash = self.hash.finalize().to_hex().to_string();
         let end = serde_json::json!({ "end": { "tables": self.tables, "rows": self.rows, "blake3": hash } });
         let mut line = serde_json::to_vec(&end).map_err(data)?;
         line.push(b'\n');
+        let n = line.len() as u64;
         self.tx
             .send(line)
             .await
             .map_err(|_| StoreError::Data("the backup file's writer stopped".into()))?;
-        Ok((self.tables, self.rows))
+        Ok((self.tables, self.rows, self.bytes + n))
     }
 }
 
@@ -293,9 +297,16 @@ fn data(e: impl std::fmt::Display) -> StoreError {
     StoreError::Data(e.to_string())
 }
 
-/// Where a backup goes: a file (written as `FILE.partial`, renamed when complete) or stdout.
+/// Where a backup goes.
+enum Dest {
+    /// A file, written as `FILE.partial` and renamed when complete; gzip when it ends in `.gz`.
+    File(PathBuf),
+    /// Any writer (stdout, a pipe).
+    Writer(Box<dyn Write + Send>),
+}
+
 fn spawn_writer(
-    dest: Option<PathBuf>,
+    dest: Dest,
 ) -> Result<
     (
         mpsc::Sender<Vec<u8>>,
@@ -304,23 +315,19 @@ fn spawn_writer(
     StoreError,
 > {
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(8);
-    let gz = dest
-        .as_ref()
-        .is_some_and(|p| p.extension().is_some_and(|e| e == "gz"));
-    let partial = dest.as_ref().map(|p| {
-        let mut s = p.as_os_str().to_owned();
-        s.push(".partial");
-        PathBuf::from(s)
-    });
-    let sink: Box<dyn Write + Send> = match &partial {
-        Some(p) => Box::new(
-            std::fs::File::create(p)
-                .map_err(|e| StoreError::Data(format!("{}: {e}", p.display())))?,
-        ),
-        None => Box::new(std::io::stdout()),
+    let (sink, gz, target): (Box<dyn Write + Send>, bool, Option<(PathBuf, PathBuf)>) = match dest {
+        Dest::File(path) => {
+            let mut partial = path.as_os_str().to_owned();
+            partial.push(".partial");
+            let partial = PathBuf::from(partial);
+            let file = std::fs::File::create(&partial)
+                .map_err(|e| StoreError::Data(format!("{}: {e}", partial.display())))?;
+            let gz = path.extension().is_some_and(|e| e == "gz");
+            (Box::new(file), gz, Some((partial, path)))
+        }
+        Dest::Writer(w) => (w, false, None),
     };
     let handle = std::thread::spawn(move || -> Result<u64, String> {
-        let mut bytes = 0u64;
         let result = (|| -> std::io::Result<()> {
             let mut w: Box<dyn Write> = if gz {
                 Box::new(flate2::write::GzEncoder::new(
@@ -332,7 +339,6 @@ fn spawn_writer(
             };
             let mut last = Vec::new();
             while let Some(chunk) = rx.blocking_recv() {
-                bytes += chunk.len() as u64;
                 w.write_all(&chunk)?;
                 last = chunk;
             }
@@ -341,21 +347,21 @@ fn spawn_writer(
                 return Err(std::io::Error::other("the backup stopped before its end"));
             }
             w.flush()?;
-            drop(w);
             Ok(())
         })();
-        match (&partial, &dest, result) {
-            (Some(p), Some(d), Ok(())) => {
-                std::fs::File::open(p)
+        match (target, result) {
+            (Some((partial, path)), Ok(())) => {
+                let done = std::fs::File::open(&partial)
                     .and_then(|f| f.sync_all())
-                    .and_then(|_| std::fs::rename(p, d))
-                    .map_err(|e| format!("{}: {e}", d.display()))?;
-                Ok(bytes)
+                    .and_then(|_| std::fs::rename(&partial, &path))
+                    .and_then(|_| std::fs::metadata(&path));
+                done.map(|m| m.len())
+                    .map_err(|e| format!("{}: {e}", path.display()))
             }
-            (_, _, Ok(())) => Ok(bytes),
-            (p, _, Err(e)) => {
-                if let Some(p) = p {
-                    let _ = std::fs::remove_file(p);
+            (None, Ok(())) => Ok(0),
+            (target, Err(e)) => {
+                if let Some((partial, _)) = target {
+                    let _ = std::fs::remove_file(partial);
                 }
                 Err(e.to_string())
             }
@@ -366,11 +372,20 @@ fn spawn_writer(
 
 // ---------------------------------------------------------------- backup
 
-/// Writes a backup of the store at `url` to `dest` (`None`: stdout). Consistent while other
-/// processes write: SQLite reads in one read transaction (a WAL snapshot), PostgreSQL in one
-/// REPEATABLE READ, READ ONLY transaction. Never migrates.
-pub async fn backup(url: &str, dest: Option<&Path>) -> Result<Summary, StoreError> {
-    let (tx, writer) = spawn_writer(dest.map(Path::to_path_buf))?;
+/// Writes a backup of the store at `url` to the file `dest`. Consistent while other processes
+/// write: SQLite reads in one read transaction (a WAL snapshot), PostgreSQL in one REPEATABLE
+/// READ, READ ONLY transaction. Never migrates. The file appears only when complete.
+pub async fn backup(url: &str, dest: &Path) -> Result<Summary, StoreError> {
+    run_backup(url, Dest::File(dest.to_path_buf())).await
+}
+
+/// [`backup`] to a writer (stdout, a pipe), uncompressed.
+pub async fn backup_to(url: &str, w: Box<dyn Write + Send>) -> Result<Summary, StoreError> {
+    run_backup(url, Dest::Writer(w)).await
+}
+
+async fn run_backup(url: &str, dest: Dest) -> Result<Summary, StoreError> {
+    let (tx, writer) = spawn_writer(dest)?;
     let mut out = Out::new(tx);
     let exported = if is_postgres(url) {
         let store = PgStore::open_with(url, Open::AsIs).await?;
@@ -383,7 +398,7 @@ pub async fn backup(url: &str, dest: Option<&Path>) -> Result<Summary, StoreErro
         Ok(header) => out
             .finish()
             .await
-            .map(|(tables, rows)| (header, tables, rows)),
+            .map(|(tables, rows, bytes)| (header, tables, rows, bytes)),
         Err(e) => {
             drop(out);
             Err(e)
@@ -392,12 +407,12 @@ pub async fn backup(url: &str, dest: Option<&Path>) -> Result<Summary, StoreErro
     let written = writer
         .join()
         .map_err(|_| StoreError::Data("the backup file's writer panicked".into()))?;
-    let (header, tables, rows) = result?;
-    let bytes = written.map_err(StoreError::Data)?;
+    let (header, tables, rows, bytes) = result?;
+    let file_bytes = written.map_err(StoreError::Data)?;
     Ok(Summary {
         tables,
         rows,
-        bytes,
+        bytes: if file_bytes > 0 { file_bytes } else { bytes },
         schema_version: header.schema_version,
         backend: header.backend,
     })
