@@ -22,5 +22,6 @@ mod privacy_e2e;
 mod scheduler_e2e;
 mod secrets_cli;
 mod snapshot_e2e;
+mod store_cli;
 mod store_suite;
 mod web_e2e;

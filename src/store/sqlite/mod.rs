@@ -43,7 +43,10 @@ impl SqliteStore {
                 url: url.to_owned(),
                 message: e.to_string(),
             })?
-            .create_if_missing(create)
+            // (Also when not creating: the staging file is attached with the same flags and
+            // may be missing beside an existing store; the store's own existence is checked
+            // above.)
+            .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(30))
