@@ -305,15 +305,13 @@ enum Dest {
     Writer(Box<dyn Write + Send>),
 }
 
-fn spawn_writer(
-    dest: Dest,
-) -> Result<
-    (
-        mpsc::Sender<Vec<u8>>,
-        std::thread::JoinHandle<Result<u64, String>>,
-    ),
-    StoreError,
-> {
+/// The channel to the writer thread and the thread (its result: the file's size).
+type Writer = (
+    mpsc::Sender<Vec<u8>>,
+    std::thread::JoinHandle<Result<u64, String>>,
+);
+
+fn spawn_writer(dest: Dest) -> Result<Writer, StoreError> {
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(8);
     let (sink, gz, target): (Box<dyn Write + Send>, bool, Option<(PathBuf, PathBuf)>) = match dest {
         Dest::File(path) => {
@@ -609,18 +607,14 @@ pub async fn restore(url: &str, path: &Path) -> Result<Summary, StoreError> {
         prepare_target(&header, &status, &label, PgStore::migrator(), store.pool()).await?;
         postgres::restore(store.pool(), &header, &mut input).await?
     } else {
-        let store = SqliteStore::open_with(url, Open::Create)
-            .await
-            .or_else(|e| match e {
-                // A store at another version is refused below with the versions named.
-                StoreError::Schema(_) => Err(e),
-                e => Err(e),
-            });
-        let store = match store {
-            Ok(s) => s,
-            Err(StoreError::Schema(_)) => SqliteStore::open_with(url, Open::AsIs).await?,
-            Err(e) => return Err(e),
-        };
+        // A new file: created empty, its schema then at the backup's version (below).
+        if let Some(path) = super::sqlite::file_path(url)
+            && !path.exists()
+        {
+            std::fs::File::create(&path)
+                .map_err(|e| StoreError::Data(format!("{}: {e}", path.display())))?;
+        }
+        let store = SqliteStore::open_with(url, Open::AsIs).await?;
         let status = store.schema_status().await?;
         prepare_target(
             &header,
