@@ -563,3 +563,44 @@ impl PrivacySection {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_password_file_goes_into_the_url_encoded() {
+        assert_eq!(
+            with_password("postgres://kontor@db:5432/kontor", "g3h:e@i/m%").unwrap(),
+            "postgres://kontor:g3h%3Ae%40i%2Fm%25@db:5432/kontor"
+        );
+        assert!(
+            with_password("postgres://kontor:x@db/k", "p")
+                .unwrap_err()
+                .contains("has a password already")
+        );
+        assert!(
+            with_password("postgres://db/k", "p")
+                .unwrap_err()
+                .contains("needs a user")
+        );
+        assert!(
+            with_password("sqlite://k.db", "p")
+                .unwrap_err()
+                .contains("only PostgreSQL")
+        );
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("pw"), "geheim\n").unwrap();
+        let s = StoreSection {
+            url: "postgres://kontor@db/k".into(),
+            password_file: Some("pw".into()),
+            base_dir: dir.path().to_path_buf(),
+            ..Default::default()
+        };
+        assert_eq!(s.connect_url().unwrap(), "postgres://kontor:geheim@db/k");
+        assert_eq!(s.label(), "postgres://kontor@db/k");
+        std::fs::write(dir.path().join("pw"), "\n").unwrap();
+        let err = s.connect_url().unwrap_err();
+        assert!(err.contains("is empty") && err.contains("pw"), "{err}");
+    }
+}

@@ -330,7 +330,8 @@ fn spawn_writer(dest: Dest) -> Result<Writer, StoreError> {
             let mut w: Box<dyn Write> = if gz {
                 Box::new(flate2::write::GzEncoder::new(
                     std::io::BufWriter::with_capacity(1 << 20, sink),
-                    flate2::Compression::default(),
+                    // Level 1: about three times faster than the default for a few per cent more bytes.
+                    flate2::Compression::fast(),
                 ))
             } else {
                 Box::new(std::io::BufWriter::with_capacity(1 << 20, sink))
