@@ -49,7 +49,13 @@ pub async fn check(cli: &Cli) -> anyhow::Result<i32> {
         }
     }
     diags.extend(own_party_note(&cfg));
-    let store = existing_store(&cfg).await;
+    let store = match existing_store(&cfg).await {
+        Ok(s) => s,
+        Err(d) => {
+            diags.push(d);
+            None
+        }
+    };
     let named = match &store {
         Some(s) => s.source_systems().await.unwrap_or_default(),
         None => Vec::new(),
@@ -221,14 +227,27 @@ async fn dropped_fields(cfg: &Config, store: &kontor::store::DynStore) -> Vec<Di
 }
 
 /// The store, when there is one already (a check never creates it).
-async fn existing_store(cfg: &Config) -> Option<kontor::store::DynStore> {
-    let url = &cfg.store.url;
+async fn existing_store(cfg: &Config) -> Result<Option<kontor::store::DynStore>, Diagnostic> {
+    let Ok(url) = cfg.store.connect_url() else {
+        return Ok(None);
+    };
     if let Some(path) = url.strip_prefix("sqlite://")
         && !Path::new(path.split('?').next().unwrap_or(path)).exists()
     {
-        return None;
+        return Ok(None);
     }
-    kontor::store::open(url).await.ok()
+    // `check` never changes the schema: an old store is reported, not migrated.
+    match kontor::store::open_with(&url, kontor::store::Open::Current).await {
+        Ok(s) => Ok(Some(s)),
+        Err(e @ kontor::store::StoreError::Schema(_)) => Err(Diagnostic {
+            file: cfg.label.clone(),
+            line: 1,
+            col: 1,
+            message: format!("{}: {e}", cfg.store.label()),
+            warning: true,
+        }),
+        Err(_) => Ok(None),
+    }
 }
 
 /// Once: without `[identity] own_vat_ids` (or `own_glns`) every e-invoice counts as sent.

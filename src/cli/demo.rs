@@ -2,7 +2,7 @@
 //! openTRANS XML, a mocked ERPNext REST API), synced into a fresh SQLite store.
 
 use super::customer::print_view;
-use super::{Cli, load_config, open_store, sync::sync_connectors};
+use super::{Cli, load_config, open_store_as, sync::sync_connectors};
 use kontor::api::auth::{Role, hash_token, new_token};
 use kontor::directory::Directory;
 use kontor::store::StoredRecord;
@@ -39,7 +39,7 @@ pub async fn demo(cli: &Cli, dir: Option<&Path>, serve: Option<&str>) -> anyhow:
         command: super::Command::Check,
     };
     let cfg = load_config(&cli)?;
-    let store = open_store(&cfg).await?;
+    let store = open_store_as(&cfg, kontor::store::Open::Migrate).await?;
     let all: Vec<_> = cfg.connectors.iter().collect();
     let code = sync_connectors(&cfg, &store, &all, false, false).await?;
 

@@ -1,6 +1,6 @@
 //! `kontor privacy …` (erasure, export, retention) and `kontor reminders …`.
 
-use super::{Cli, load_config, open_store};
+use super::{Cli, load_config, open_store_as};
 use clap::Subcommand;
 use kontor::directory::Directory;
 use kontor::front::privacy::Person;
@@ -67,7 +67,7 @@ pub enum RemindersCmd {
 
 pub async fn privacy(cli: &Cli, cmd: &PrivacyCmd) -> anyhow::Result<i32> {
     let cfg = load_config(cli)?;
-    let store = open_store(&cfg).await?;
+    let store = open_store_as(&cfg, kontor::store::Open::Create).await?;
     let region = cfg.identity.phone_region.clone();
     match cmd {
         PrivacyCmd::Erase(a) => {
@@ -118,7 +118,7 @@ pub async fn privacy(cli: &Cli, cmd: &PrivacyCmd) -> anyhow::Result<i32> {
 
 pub async fn reminders(cli: &Cli, cmd: &RemindersCmd) -> anyhow::Result<i32> {
     let cfg = load_config(cli)?;
-    let store = open_store(&cfg).await?;
+    let store = open_store_as(&cfg, kontor::store::Open::Create).await?;
     let today = chrono::Local::now().date_naive();
     match cmd {
         RemindersCmd::Suggest => {

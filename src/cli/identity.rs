@@ -1,6 +1,6 @@
 //! `kontor identity …`: resolve, list suggestions, confirm/reject them, merge and split.
 
-use super::{Cli, load_config, open_store};
+use super::{Cli, load_config, open_store_as};
 use clap::Subcommand;
 use kontor::identity::{KeyId, ResolveSummary, actions, resolve_store};
 
@@ -42,7 +42,7 @@ fn print_summary(r: &ResolveSummary) {
 
 pub async fn run(cli: &Cli, cmd: &IdentityCmd) -> anyhow::Result<i32> {
     let cfg = load_config(cli)?;
-    let store = open_store(&cfg).await?;
+    let store = open_store_as(&cfg, kontor::store::Open::Create).await?;
     let summary = match cmd {
         IdentityCmd::Resolve { json } => {
             let r = resolve_store(&store, &cfg).await?;

@@ -1,6 +1,7 @@
 //! Command line: parsing, logging, dispatch. Exit codes: 0 ok, 1 failed, 3 done with
 //! quarantined rows (sync).
 
+mod backup;
 mod bench;
 mod bench_api;
 mod check;
@@ -19,6 +20,7 @@ mod token;
 use clap::{Parser, Subcommand};
 use kontor::config::{self, Config};
 use kontor::diag::Diagnostic;
+use kontor::store::Open;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -142,8 +144,22 @@ pub enum Command {
         #[arg(long)]
         addr: Option<String>,
     },
-    /// Apply store migrations (also done on every start).
-    Migrate,
+    /// Apply store migrations (`serve` and `sync` do it too; other commands never change the
+    /// schema and say "store needs migration" instead).
+    Migrate {
+        /// Show applied and pending migrations; exit 1 when the store needs migration.
+        #[arg(long, conflicts_with = "dry_run")]
+        status: bool,
+        /// Print the SQL of the pending migrations without running it.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write a consistent backup of the store (also while `kontor serve` writes): every table,
+    /// portable between SQLite and PostgreSQL; gzip when FILE ends in .gz, `-` for stdout.
+    Backup { file: PathBuf },
+    /// Restore a backup into an empty store of either kind (a new SQLite file or an empty
+    /// PostgreSQL database); all or nothing.
+    Restore { file: PathBuf },
     /// Build a demo workspace from bundled sample exports (DATEV/WaWi CSV, XRechnung and
     /// openTRANS XML, a mocked ERPNext), sync it into a fresh SQLite store, print one merged
     /// customer.
@@ -264,7 +280,9 @@ pub async fn main(cli: Cli) -> i32 {
         Command::Serve { listen } => serve::run(&cli, listen.as_deref()).await,
         Command::Health { addr } => serve::health(&cli, addr.as_deref()).await,
         Command::Conformance { connector, json } => conformance(&cli, connector, *json).await,
-        Command::Migrate => migrate(&cli).await,
+        Command::Migrate { status, dry_run } => backup::migrate(&cli, *status, *dry_run).await,
+        Command::Backup { file } => backup::backup(&cli, file).await,
+        Command::Restore { file } => backup::restore(&cli, file).await,
         Command::Demo { dir, serve, listen } => {
             demo::demo(&cli, dir.as_deref(), serve.then_some(listen.as_str())).await
         }
@@ -323,8 +341,16 @@ pub fn diags_text(d: &[Diagnostic]) -> String {
         .join("\n")
 }
 
+/// Opens the store for a command that only reads: it must exist at this kontor's schema
+/// version (never migrated here: "store needs migration: run `kontor migrate`").
 pub async fn open_store(cfg: &Config) -> anyhow::Result<kontor::store::DynStore> {
-    Ok(kontor::store::open(&cfg.store.url).await?)
+    open_store_as(cfg, Open::Current).await
+}
+
+/// Opens the store as `mode` says; only `serve`, `sync` and `migrate` pass [`Open::Migrate`].
+pub async fn open_store_as(cfg: &Config, mode: Open) -> anyhow::Result<kontor::store::DynStore> {
+    let url = cfg.store.connect_url().map_err(anyhow::Error::msg)?;
+    Ok(kontor::store::open_with(&url, mode).await?)
 }
 
 async fn conformance(cli: &Cli, name: &str, json: bool) -> anyhow::Result<i32> {
@@ -346,15 +372,4 @@ async fn conformance(cli: &Cli, name: &str, json: bool) -> anyhow::Result<i32> {
         }
     }
     Ok(if report.failed() { 1 } else { 0 })
-}
-
-async fn migrate(cli: &Cli) -> anyhow::Result<i32> {
-    let cfg = load_config(cli)?;
-    let store = open_store(&cfg).await?;
-    println!(
-        "store {} ({}) is up to date",
-        kontor::store::redact_url(&cfg.store.url),
-        store.backend()
-    );
-    Ok(0)
 }

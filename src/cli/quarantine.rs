@@ -1,6 +1,6 @@
 //! `kontor quarantine list / show / replay`.
 
-use super::{Cli, diags_text, load_config, open_store};
+use super::{Cli, diags_text, load_config, open_store_as};
 use clap::Subcommand;
 use kontor::mapping::{ColumnCache, Outcome};
 use kontor::store::{QuarantineFilter, UnitRef, WriteBatch};
@@ -37,7 +37,12 @@ pub enum QuarantineCmd {
 
 pub async fn run(cli: &Cli, cmd: &QuarantineCmd) -> anyhow::Result<i32> {
     let cfg = load_config(cli)?;
-    let store = open_store(&cfg).await?;
+    // Listing reads; a replay writes (a blank store is created, an old one is not upgraded).
+    let mode = match cmd {
+        QuarantineCmd::Replay { .. } => kontor::store::Open::Create,
+        _ => kontor::store::Open::Current,
+    };
+    let store = open_store_as(&cfg, mode).await?;
     match cmd {
         QuarantineCmd::List {
             connector,

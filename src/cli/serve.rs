@@ -1,6 +1,6 @@
 //! `kontor serve`: the HTTP API.
 
-use super::{Cli, load_config, open_store};
+use super::{Cli, load_config, open_store_as};
 use kontor::api::{AppState, serve};
 use std::sync::Arc;
 
@@ -29,7 +29,7 @@ pub async fn shutdown_signal() {
 
 pub async fn run(cli: &Cli, listen: Option<&str>) -> anyhow::Result<i32> {
     let cfg = Arc::new(load_config(cli)?);
-    let store = open_store(&cfg).await?;
+    let store = open_store_as(&cfg, kontor::store::Open::Migrate).await?;
     kontor::identity::resolve_store(&store, &cfg).await?;
     let addr = listen.unwrap_or(&cfg.server.listen).to_owned();
     let state = AppState::new(store, Arc::clone(&cfg)).await?;

@@ -1,6 +1,6 @@
 //! `kontor sync`.
 
-use super::{Cli, diags_text, load_config, open_store, progress::CliProgress};
+use super::{Cli, diags_text, load_config, open_store_as, progress::CliProgress};
 use kontor::config::{Config, ConnectorConfig};
 use kontor::store::{DynStore, RunStatus};
 use kontor::sync::{self, SyncOptions};
@@ -38,7 +38,7 @@ pub async fn sync(
         }
         v
     };
-    let store = open_store(&cfg).await?;
+    let store = open_store_as(&cfg, kontor::store::Open::Migrate).await?;
     sync_connectors(&cfg, &store, &selected, reprocess, force).await
 }
 

@@ -1,6 +1,6 @@
 //! `kontor token create|list|revoke`: API tokens (shown once, stored hashed).
 
-use super::{Cli, load_config, open_store};
+use super::{Cli, load_config, open_store_as};
 use clap::Subcommand;
 use kontor::api::auth::{Role, hash_token, new_token, valid_token_name};
 
@@ -26,7 +26,7 @@ pub enum TokenCmd {
 
 pub async fn run(cli: &Cli, cmd: &TokenCmd) -> anyhow::Result<i32> {
     let cfg = load_config(cli)?;
-    let store = open_store(&cfg).await?;
+    let store = open_store_as(&cfg, kontor::store::Open::Create).await?;
     match cmd {
         TokenCmd::Create { role, name, team } => {
             let Some(role) = Role::parse(role) else {

@@ -173,6 +173,16 @@ impl Config {
             sub("store", e);
             StoreSection::default()
         });
+        if store_t.contains_key("url") && store_t.contains_key("url_file") {
+            sub(
+                "store",
+                ConfigError::new(
+                    ConfigPart::Settings,
+                    &["url_file"],
+                    "give either url or url_file, not both",
+                ),
+            );
+        }
         let server: ServerSection =
             parse_table(&server_t, ConfigPart::Settings).unwrap_or_else(|e| {
                 sub("server", e);
@@ -490,15 +500,10 @@ fn spans_dir(label: &str) -> PathBuf {
         .unwrap_or_default()
 }
 
-/// A relative SQLite path is relative to the config's folder.
+/// A relative SQLite path (and secret file) is relative to the config's folder.
 fn resolve_store(mut s: StoreSection, dir: &Path) -> StoreSection {
-    if let Some(rest) = s.url.strip_prefix("sqlite://")
-        && !rest.starts_with('/')
-        && !rest.starts_with(':')
-        && !dir.as_os_str().is_empty()
-    {
-        s.url = format!("sqlite://{}", dir.join(rest).display());
-    }
+    s.url = sections::resolve_sqlite(&s.url, dir);
+    s.base_dir = dir.to_path_buf();
     s
 }
 

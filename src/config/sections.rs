@@ -5,8 +5,19 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreSection {
+    /// The store URL as written (without secrets from files): use [`StoreSection::connect_url`]
+    /// to connect and `store::redact_url` to print.
     #[serde(default = "default_store_url")]
     pub url: String,
+    /// A file holding the whole URL (a container secret), instead of `url`.
+    #[serde(default)]
+    pub url_file: Option<String>,
+    /// A file holding the PostgreSQL password, put into the URL's user part.
+    #[serde(default)]
+    pub password_file: Option<String>,
+    /// The config's folder: relative paths (SQLite files, secret files) are relative to it.
+    #[serde(skip)]
+    pub base_dir: std::path::PathBuf,
 }
 
 fn default_store_url() -> String {
@@ -17,8 +28,97 @@ impl Default for StoreSection {
     fn default() -> Self {
         Self {
             url: default_store_url(),
+            url_file: None,
+            password_file: None,
+            base_dir: Default::default(),
         }
     }
+}
+
+impl StoreSection {
+    /// The URL to connect with: `url`, or the content of `url_file`, with the password of
+    /// `password_file`. It holds secrets: never print it (`store::redact_url`). Errors name the
+    /// file and never its content.
+    pub fn connect_url(&self) -> Result<String, String> {
+        let mut url = match &self.url_file {
+            Some(f) => resolve_sqlite(&read_secret("url_file", &self.path(f))?, &self.base_dir),
+            None => self.url.clone(),
+        };
+        if let Some(f) = &self.password_file {
+            let password = read_secret("password_file", &self.path(f))?;
+            url = with_password(&url, &password)?;
+        }
+        Ok(url)
+    }
+
+    /// What to call the store in messages: the redacted URL, or where it comes from.
+    pub fn label(&self) -> String {
+        match &self.url_file {
+            Some(f) => format!("the store of [store] url_file {}", self.path(f).display()),
+            None => crate::store::redact_url(&self.url),
+        }
+    }
+
+    fn path(&self, p: &str) -> std::path::PathBuf {
+        let p = std::path::Path::new(p);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base_dir.join(p)
+        }
+    }
+}
+
+/// A secret file's content, trimmed (a trailing newline is not part of the secret).
+fn read_secret(key: &str, path: &std::path::Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("[store] {key} {}: {}", path.display(), e.kind()))?;
+    let v = text.trim();
+    if v.is_empty() {
+        return Err(format!(
+            "[store] {key} {}: the file is empty",
+            path.display()
+        ));
+    }
+    Ok(v.to_owned())
+}
+
+/// A relative SQLite path is relative to the config's folder.
+pub(crate) fn resolve_sqlite(url: &str, dir: &std::path::Path) -> String {
+    match url.strip_prefix("sqlite://") {
+        Some(rest)
+            if !rest.starts_with('/') && !rest.starts_with(':') && !dir.as_os_str().is_empty() =>
+        {
+            format!("sqlite://{}", dir.join(rest).display())
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// `postgres://user@host/db` with `password` put in (percent-encoded).
+fn with_password(url: &str, password: &str) -> Result<String, String> {
+    let err = |m: &str| Err(format!("[store] password_file: {m}"));
+    let Some(s) = url.find("://").filter(|_| crate::store::is_postgres(url)) else {
+        return err("only PostgreSQL URLs take a password");
+    };
+    let rest = &url[s + 3..];
+    let host_start = rest.find(['/', '?']).unwrap_or(rest.len());
+    let Some(at) = rest[..host_start].rfind('@') else {
+        return err("the URL needs a user: postgres://USER@HOST:PORT/DB");
+    };
+    let user = &rest[..at];
+    if user.contains(':') {
+        return err("the URL has a password already; remove it from the URL");
+    }
+    let mut enc = String::with_capacity(password.len() * 3);
+    for b in password.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            enc.push(b as char);
+        } else {
+            enc.push_str(&format!("%{b:02X}"));
+        }
+    }
+    Ok(format!("{}{user}:{enc}{}", &url[..s + 3], &rest[at..]))
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -567,5 +667,46 @@ impl PrivacySection {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_password_file_goes_into_the_url_encoded() {
+        assert_eq!(
+            with_password("postgres://kontor@db:5432/kontor", "g3h:e@i/m%").unwrap(),
+            "postgres://kontor:g3h%3Ae%40i%2Fm%25@db:5432/kontor"
+        );
+        assert!(
+            with_password("postgres://kontor:x@db/k", "p")
+                .unwrap_err()
+                .contains("has a password already")
+        );
+        assert!(
+            with_password("postgres://db/k", "p")
+                .unwrap_err()
+                .contains("needs a user")
+        );
+        assert!(
+            with_password("sqlite://k.db", "p")
+                .unwrap_err()
+                .contains("only PostgreSQL")
+        );
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("pw"), "geheim\n").unwrap();
+        let s = StoreSection {
+            url: "postgres://kontor@db/k".into(),
+            password_file: Some("pw".into()),
+            base_dir: dir.path().to_path_buf(),
+            ..Default::default()
+        };
+        assert_eq!(s.connect_url().unwrap(), "postgres://kontor:geheim@db/k");
+        assert_eq!(s.label(), "postgres://kontor@db/k");
+        std::fs::write(dir.path().join("pw"), "\n").unwrap();
+        let err = s.connect_url().unwrap_err();
+        assert!(err.contains("is empty") && err.contains("pw"), "{err}");
     }
 }

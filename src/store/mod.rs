@@ -9,9 +9,11 @@
 
 #[macro_use]
 mod identity;
+pub mod backup;
 mod front;
 mod ops;
 mod postgres;
+mod schema;
 mod sqlite;
 mod types;
 
@@ -25,6 +27,7 @@ pub use identity::{
 };
 pub use ops::{DURATION_BUCKETS, OpsStore, RunLock, RunStats, Slot};
 pub use postgres::PgStore;
+pub use schema::{MigrationState, Open, SchemaStatus};
 pub use sqlite::SqliteStore;
 pub use types::*;
 
@@ -43,6 +46,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("store: {0}")]
     Data(String),
+    /// The store's schema does not fit this command (needs migration, newer, blank, …).
+    #[error("{0}")]
+    Schema(String),
 }
 
 #[async_trait]
@@ -131,13 +137,39 @@ pub type DynStore = Arc<dyn Store>;
 
 /// Opens (and migrates) the store at `url`.
 pub async fn open(url: &str) -> Result<DynStore, StoreError> {
+    open_with(url, Open::Migrate).await
+}
+
+/// Opens the store at `url` as `mode` says: only [`Open::Migrate`] upgrades an existing schema.
+pub async fn open_with(url: &str, mode: Open) -> Result<DynStore, StoreError> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::open(url).await?))
-    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PgStore::open(url).await?))
+        Ok(Arc::new(SqliteStore::open_with(url, mode).await?))
+    } else if is_postgres(url) {
+        Ok(Arc::new(PgStore::open_with(url, mode).await?))
     } else {
         Err(StoreError::Url(redact_url(url)))
     }
+}
+
+/// The schema state of the store at `url` (changes nothing).
+pub async fn schema_status(url: &str) -> Result<SchemaStatus, StoreError> {
+    if url.starts_with("sqlite:") {
+        SqliteStore::open_with(url, Open::AsIs)
+            .await?
+            .schema_status()
+            .await
+    } else if is_postgres(url) {
+        PgStore::open_with(url, Open::AsIs)
+            .await?
+            .schema_status()
+            .await
+    } else {
+        Err(StoreError::Url(redact_url(url)))
+    }
+}
+
+pub(crate) fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 /// A URL without its password, for messages.

@@ -6,6 +6,7 @@ mod common;
 
 mod api_e2e;
 mod api_fuzz_e2e;
+mod backup_e2e;
 mod builtin_mappings;
 mod cli_e2e;
 mod conformance;
@@ -26,5 +27,6 @@ mod privacy_erase_e2e;
 mod scheduler_e2e;
 mod secrets_cli;
 mod snapshot_e2e;
+mod store_cli;
 mod store_suite;
 mod web_e2e;

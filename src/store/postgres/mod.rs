@@ -23,7 +23,13 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// Opens and migrates the store at `url`.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_with(url, Open::Migrate).await
+    }
+
+    /// Opens the store at `url` as `mode` says (see [`Open`]).
+    pub async fn open_with(url: &str, mode: Open) -> Result<Self, StoreError> {
         let connect_err = |e: sqlx::Error| StoreError::Connect {
             url: redact_url(url),
             message: e.to_string(),
@@ -47,8 +53,22 @@ impl PgStore {
             .connect_with(opts)
             .await
             .map_err(connect_err)?;
-        MIGRATOR.run(&pool).await?;
+        let status = schema::pg_status(&pool, &MIGRATOR).await?;
+        schema::apply_mode(mode, status, || async {
+            MIGRATOR.run(&pool).await?;
+            Ok(())
+        })
+        .await?;
         Ok(Self { pool, options })
+    }
+
+    /// The store's schema state against this kontor's migrations.
+    pub async fn schema_status(&self) -> Result<SchemaStatus, StoreError> {
+        schema::pg_status(&self.pool, &MIGRATOR).await
+    }
+
+    pub(crate) fn migrator() -> &'static sqlx::migrate::Migrator {
+        &MIGRATOR
     }
 
     pub(crate) fn connect_options(&self) -> PgConnectOptions {

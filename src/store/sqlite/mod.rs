@@ -22,12 +22,31 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// Opens and migrates the store at `url` (created when missing).
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_with(url, Open::Migrate).await
+    }
+
+    /// Opens the store at `url` as `mode` says (see [`Open`]).
+    pub async fn open_with(url: &str, mode: Open) -> Result<Self, StoreError> {
+        let create = matches!(mode, Open::Migrate | Open::Create);
+        if !create
+            && let Some(path) = file_path(url)
+            && !path.exists()
+        {
+            return Err(StoreError::Schema(format!(
+                "there is no store at {}: `kontor migrate` creates it (`kontor sync` and `kontor serve` too)",
+                path.display()
+            )));
+        }
         let opts = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::Connect {
                 url: url.to_owned(),
                 message: e.to_string(),
             })?
+            // (Also when not creating: the staging file is attached with the same flags and
+            // may be missing beside an existing store; the store's own existence is checked
+            // above.)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -97,16 +116,32 @@ impl SqliteStore {
                 url: url.to_owned(),
                 message: e.to_string(),
             })?;
-        MIGRATOR.run(&pool).await?;
-        // No unit in progress: give the staging file's space back.
-        let staging: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM checkpoints WHERE status = 'staging'")
-                .fetch_one(&pool)
-                .await?;
-        if staging == 0 {
-            sqlx::query("VACUUM st").execute(&pool).await?;
+        let status = schema::sqlite_status(&pool, &MIGRATOR).await?;
+        schema::apply_mode(mode, status, || async {
+            MIGRATOR.run(&pool).await?;
+            Ok(())
+        })
+        .await?;
+        if mode == Open::Migrate {
+            // No unit in progress: give the staging file's space back.
+            let staging: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM checkpoints WHERE status = 'staging'")
+                    .fetch_one(&pool)
+                    .await?;
+            if staging == 0 {
+                sqlx::query("VACUUM st").execute(&pool).await?;
+            }
         }
         Ok(Self { pool, locks })
+    }
+
+    /// The store's schema state against this kontor's migrations.
+    pub async fn schema_status(&self) -> Result<SchemaStatus, StoreError> {
+        schema::sqlite_status(&self.pool, &MIGRATOR).await
+    }
+
+    pub(crate) fn migrator() -> &'static sqlx::migrate::Migrator {
+        &MIGRATOR
     }
 
     pub(crate) fn lock_dir(&self) -> std::path::PathBuf {
@@ -124,6 +159,17 @@ impl SqliteStore {
     ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
         self.pool.begin_with("BEGIN IMMEDIATE").await
     }
+}
+
+/// The database file of a `sqlite://` URL (`None` for in-memory stores).
+pub(crate) fn file_path(url: &str) -> Option<std::path::PathBuf> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    (!path.is_empty() && !path.starts_with(':')).then(|| std::path::PathBuf::from(path))
 }
 
 fn u(v: i64) -> u64 {
