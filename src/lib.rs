@@ -4,6 +4,7 @@ pub mod alert;
 pub mod api;
 #[doc(hidden)]
 pub mod bench;
+pub mod cluster;
 pub mod config;
 pub mod conformance;
 pub mod demo;

@@ -8,16 +8,18 @@
 //! with it, and another node takes the unfinished slot over (the run resumes from the last
 //! committed batch).
 
+use crate::cluster::{Fingerprint, Verdict};
 use crate::config::Config;
 use crate::store::{DynStore, RunId, RunLock, RunStatus, StoreError};
 use crate::sync::{self, SyncError, SyncOptions};
 use chrono::{DateTime, Utc};
 use croner::Cron;
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
+use tracing::Instrument;
 
 /// A slot claimed this long ago and not finished, with its run lock free, lost its node.
 const TAKEOVER_AFTER: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
@@ -46,13 +48,31 @@ pub enum StartError {
     Store(#[from] StoreError),
 }
 
+/// The configuration a node runs: loaded at start, again on SIGHUP.
+#[derive(Debug)]
+pub struct Loaded {
+    pub cfg: Arc<Config>,
+    pub fingerprint: Fingerprint,
+    /// Counts the loads (the scheduler recomputes its slots when it moves).
+    pub version: u64,
+}
+
 /// Starts and tracks the runs of this process.
 pub struct Runner {
     pub store: DynStore,
-    pub cfg: Arc<Config>,
     pub node: String,
     /// Set on shutdown: runs stop after their current batch.
     pub cancel: Arc<AtomicBool>,
+    pub metrics: Arc<crate::metrics::Metrics>,
+    loaded: RwLock<Arc<Loaded>>,
+    loads: AtomicU64,
+    /// Started with `--take-over-config`: every load of the configuration takes the
+    /// cluster's over (once; a later take-over by another node is not undone).
+    take_over: AtomicBool,
+    take_over_pending: AtomicBool,
+    /// Why this node changes nothing now (its configuration differs from the cluster's).
+    refusal: RwLock<Option<String>>,
+    reloaded: Notify,
     events: mpsc::UnboundedSender<RunEvent>,
     tasks: tokio::sync::Mutex<tokio::task::JoinSet<()>>,
 }
@@ -64,17 +84,130 @@ impl Runner {
         node: String,
     ) -> (Arc<Self>, mpsc::UnboundedReceiver<RunEvent>) {
         let (tx, rx) = mpsc::unbounded_channel();
+        let fingerprint = Fingerprint::of(&cfg);
         (
             Arc::new(Self {
                 store,
-                cfg,
                 node,
                 cancel: Arc::new(AtomicBool::new(false)),
+                metrics: Arc::new(crate::metrics::Metrics::new()),
+                loaded: RwLock::new(Arc::new(Loaded {
+                    cfg,
+                    fingerprint,
+                    version: 0,
+                })),
+                loads: AtomicU64::new(0),
+                take_over: AtomicBool::new(false),
+                take_over_pending: AtomicBool::new(false),
+                refusal: RwLock::new(None),
+                reloaded: Notify::new(),
                 events: tx,
                 tasks: tokio::sync::Mutex::new(tokio::task::JoinSet::new()),
             }),
             rx,
         )
+    }
+
+    /// The configuration this node runs now.
+    pub fn loaded(&self) -> Arc<Loaded> {
+        self.loaded
+            .read()
+            .map(|l| Arc::clone(&l))
+            .unwrap_or_else(|p| Arc::clone(&p.into_inner()))
+    }
+
+    pub fn config(&self) -> Arc<Config> {
+        Arc::clone(&self.loaded().cfg)
+    }
+
+    /// `--take-over-config`: this node's configuration becomes the cluster's at the next
+    /// check, and again after every reload.
+    pub fn set_take_over(&self, on: bool) {
+        self.take_over.store(on, Ordering::Relaxed);
+        self.take_over_pending.store(on, Ordering::Relaxed);
+    }
+
+    /// Replaces the configuration (SIGHUP) and checks it against the cluster's.
+    pub async fn reload(&self, cfg: Config) -> Result<Verdict, StoreError> {
+        let version = self.loads.fetch_add(1, Ordering::Relaxed) + 1;
+        let fingerprint = Fingerprint::of(&cfg);
+        if let Ok(mut l) = self.loaded.write() {
+            *l = Arc::new(Loaded {
+                cfg: Arc::new(cfg),
+                fingerprint,
+                version,
+            });
+        }
+        if self.take_over.load(Ordering::Relaxed) {
+            self.take_over_pending.store(true, Ordering::Relaxed);
+        }
+        let v = self.check_config().await;
+        self.reloaded.notify_waiters();
+        v
+    }
+
+    /// Why this node changes nothing now, as of the last check.
+    pub fn refusal(&self) -> Option<String> {
+        self.refusal.read().ok().and_then(|r| r.clone())
+    }
+
+    /// Compares this node's configuration with the cluster's (recording it when the store
+    /// has none, or taking over when told to) and remembers the outcome; says so in the log
+    /// when it changes.
+    pub async fn check_config(&self) -> Result<Verdict, StoreError> {
+        let loaded = self.loaded();
+        let take_over = self.take_over_pending.load(Ordering::Relaxed);
+        let v = crate::cluster::reconcile(
+            &self.store,
+            &loaded.cfg,
+            &loaded.fingerprint,
+            &self.node,
+            take_over,
+        )
+        .await?;
+        if v.allows_changes() {
+            self.take_over_pending.store(false, Ordering::Relaxed);
+        }
+        match &v {
+            Verdict::Recorded => {
+                tracing::info!(fingerprint = %loaded.fingerprint.digest, "recorded this configuration as the cluster's")
+            }
+            Verdict::TookOver {
+                previous,
+                differences,
+            } => tracing::warn!(
+                fingerprint = %loaded.fingerprint.digest,
+                from = %previous.node,
+                "took the cluster's configuration over (--take-over-config): {}",
+                differences.join("; ")
+            ),
+            _ => {}
+        }
+        let refusal = v.refusal();
+        let before = self
+            .refusal
+            .write()
+            .map(|mut r| std::mem::replace(&mut *r, refusal.clone()))
+            .unwrap_or_default();
+        match (&before, &refusal) {
+            (None, Some(why)) => tracing::error!("this node changes nothing: {why}"),
+            (Some(_), None) => {
+                tracing::info!("this node's configuration is the cluster's again; it runs again")
+            }
+            _ => {}
+        }
+        Ok(v)
+    }
+
+    /// Whether this node may change shared data now (checked against the store).
+    pub async fn allowed(&self) -> bool {
+        match self.check_config().await {
+            Ok(v) => v.allows_changes(),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the cluster configuration");
+                false
+            }
+        }
     }
 
     /// Starts a run of `connector` (taking its run lock); returns the run id at once.
@@ -83,6 +216,11 @@ impl Runner {
         connector: &str,
         slot: Option<DateTime<Utc>>,
     ) -> Result<RunId, StartError> {
+        if !self.allowed().await {
+            return Err(StartError::Config(self.refusal().unwrap_or_else(|| {
+                "the cluster configuration could not be read".into()
+            })));
+        }
         let lock = sync::lock(&self.store, connector)
             .await
             .map_err(|e| match e {
@@ -99,11 +237,12 @@ impl Runner {
         slot: Option<DateTime<Utc>>,
         lock: RunLock,
     ) -> Result<RunId, StartError> {
-        let c = self
-            .cfg
+        let loaded = self.loaded();
+        let cfg = Arc::clone(&loaded.cfg);
+        let c = cfg
             .connector(connector)
             .ok_or_else(|| StartError::NoConnector(connector.to_owned()))?;
-        let prepared = sync::prepare(&self.cfg, c).map_err(|d| {
+        let prepared = sync::prepare(&cfg, c).map_err(|d| {
             StartError::Config(
                 d.iter()
                     .map(ToString::to_string)
@@ -111,6 +250,19 @@ impl Runner {
                     .join("; "),
             )
         })?;
+        // Runs use what the cluster agreed on: a mapping edited on disk since the load
+        // waits for the reload (SIGHUP).
+        if let Some(file) = &c.mapping
+            && loaded
+                .fingerprint
+                .parts
+                .get(&format!("mapping:{connector}"))
+                .is_some_and(|h| *h != prepared.mappings.hash)
+        {
+            return Err(StartError::Config(format!(
+                "{file} changed since this node loaded its configuration; reload it (SIGHUP) to run with it"
+            )));
+        }
         let run_id = self.store.start_run(connector, &self.node).await?;
         if let Some(at) = slot {
             self.store
@@ -127,46 +279,75 @@ impl Runner {
         let mut tasks = self.tasks.lock().await;
         // Finished runs leave the set here, not only at shutdown.
         while tasks.try_join_next().is_some() {}
-        tasks.spawn(async move {
-            let _lock = lock;
-            let result = sync::run_started(&me.store, &prepared, &opts, run_id).await;
-            let (status, error) = match &result {
-                Ok(r) => (r.status, (!r.errors.is_empty()).then(|| r.errors.join("; "))),
-                Err(e) => (RunStatus::Failed, Some(e.to_string())),
-            };
-            match &result {
-                Ok(r) => tracing::info!(connector = %name, run_id, status = status.as_str(), "{}", r.summary_line()),
-                Err(e) => tracing::error!(connector = %name, run_id, error = %e, "run failed"),
-            }
-            if let Some(at) = slot {
-                // A run stopped by a shutdown leaves its slot to be taken over.
-                let slot_status = match status {
-                    RunStatus::Ok | RunStatus::Partial => "done",
-                    RunStatus::Aborted => "claimed",
-                    _ => "failed",
+        let span = tracing::info_span!("run", connector = %name, run_id);
+        tasks.spawn(
+            async move {
+                let _lock = lock;
+                let started = std::time::Instant::now();
+                let result = sync::run_started(&me.store, &prepared, &opts, run_id).await;
+                let (status, error) = match &result {
+                    Ok(r) => (
+                        r.status,
+                        (!r.errors.is_empty()).then(|| r.errors.join("; ")),
+                    ),
+                    Err(e) => (RunStatus::Failed, Some(e.to_string())),
                 };
-                if let Err(e) = me.store.update_slot(&name, at, slot_status, Some(run_id), error.as_deref()).await {
-                    tracing::warn!(error = %e, "could not record the slot's outcome");
+                match &result {
+                    Ok(r) => {
+                        me.metrics
+                            .observe_run(&name, status, &r.counts, started.elapsed());
+                        tracing::info!(status = status.as_str(), "{}", r.summary_line())
+                    }
+                    Err(e) => {
+                        me.metrics.observe_run(
+                            &name,
+                            status,
+                            &Default::default(),
+                            started.elapsed(),
+                        );
+                        tracing::error!(error = %e, "run failed")
+                    }
                 }
+                if let Some(at) = slot {
+                    // A run stopped by a shutdown leaves its slot to be taken over.
+                    let slot_status = match status {
+                        RunStatus::Ok | RunStatus::Partial => "done",
+                        RunStatus::Aborted => "claimed",
+                        _ => "failed",
+                    };
+                    if let Err(e) = me
+                        .store
+                        .update_slot(&name, at, slot_status, Some(run_id), error.as_deref())
+                        .await
+                    {
+                        tracing::warn!(error = %e, "could not record the slot's outcome");
+                    }
+                }
+                if status != RunStatus::Aborted
+                    && me.allowed().await
+                    && let Err(e) = crate::identity::resolve_store(&me.store, &cfg).await
+                {
+                    tracing::error!(error = %e, "identity resolution after the run failed");
+                }
+                let _ = me.events.send(RunEvent {
+                    connector: name,
+                    run_id,
+                    status,
+                    error,
+                    slot,
+                });
             }
-            if status != RunStatus::Aborted
-                && let Err(e) = crate::identity::resolve_store(&me.store, &me.cfg).await
-            {
-                tracing::error!(error = %e, "identity resolution after the run failed");
-            }
-            let _ = me.events.send(RunEvent {
-                connector: name,
-                run_id,
-                status,
-                error,
-                slot,
-            });
-        });
+            .instrument(span),
+        );
         Ok(run_id)
     }
 
     /// Runs a claimed schedule slot (or records why it did not run).
     async fn run_slot(self: &Arc<Self>, connector: &str, slot: DateTime<Utc>) {
+        // A node whose configuration differs leaves the slot to one whose matches.
+        if !self.allowed().await {
+            return;
+        }
         match self.store.claim_slot(connector, slot, &self.node).await {
             Ok(true) => {}
             Ok(false) => return, // another node has it
@@ -187,11 +368,15 @@ impl Runner {
     /// Takes over slots whose node stopped: unfinished, claimed a while ago, run lock free.
     async fn take_over_stale(self: &Arc<Self>) {
         let before = Utc::now() - TAKEOVER_AFTER;
+        if self.refusal().is_some() {
+            return;
+        }
         let Ok(slots) = self.store.unfinished_slots(before).await else {
             return;
         };
+        let cfg = self.config();
         for s in slots {
-            if self.cancel.load(Ordering::Relaxed) || self.cfg.connector(&s.connector).is_none() {
+            if self.cancel.load(Ordering::Relaxed) || cfg.connector(&s.connector).is_none() {
                 continue;
             }
             // The lock first: while the slot's node is alive and running, it holds it.
@@ -233,11 +418,9 @@ fn jitter(max: Duration) -> chrono::TimeDelta {
     chrono::TimeDelta::milliseconds(ms as i64)
 }
 
-/// The schedule loop: until `shutdown` turns true.
-pub async fn schedule(runner: Arc<Runner>, mut shutdown: watch::Receiver<bool>) {
-    let crons: Vec<(String, Cron)> = runner
-        .cfg
-        .connectors
+/// The enabled connectors with a schedule.
+pub fn crons_of(cfg: &Config) -> Vec<(String, Cron)> {
+    cfg.connectors
         .iter()
         .filter(|c| c.enabled)
         .filter_map(|c| {
@@ -246,20 +429,35 @@ pub async fn schedule(runner: Arc<Runner>, mut shutdown: watch::Receiver<bool>) 
                 crate::schedule::parse(c.schedule.as_deref()?).ok()?,
             ))
         })
-        .collect();
-    let max_jitter = kontor_connector::parse_duration(&runner.cfg.sync.jitter).unwrap_or_default();
+        .collect()
+}
+
+/// The schedule loop: until `shutdown` turns true. A reload of the configuration starts the
+/// schedules afresh.
+pub async fn schedule(runner: Arc<Runner>, mut shutdown: watch::Receiver<bool>) {
+    let mut version = u64::MAX;
+    let mut crons: Vec<(String, Cron)> = Vec::new();
+    let mut max_jitter = Duration::ZERO;
     // connector → (slot, when to fire it)
     let mut next: BTreeMap<String, (DateTime<Utc>, DateTime<Utc>)> = BTreeMap::new();
-    let now = Utc::now();
-    for (name, cron) in &crons {
-        if let Some(slot) = crate::schedule::next_after(cron, now) {
-            next.insert(name.clone(), (slot, slot + jitter(max_jitter)));
-        }
-    }
-    tracing::info!(connectors = crons.len(), node = %runner.node, "scheduler started");
     let mut takeover = tokio::time::interval(TAKEOVER_EVERY);
     takeover.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        let loaded = runner.loaded();
+        if loaded.version != version {
+            version = loaded.version;
+            crons = crons_of(&loaded.cfg);
+            max_jitter =
+                kontor_connector::parse_duration(&loaded.cfg.sync.jitter).unwrap_or_default();
+            next.clear();
+            let now = Utc::now();
+            for (name, cron) in &crons {
+                if let Some(slot) = crate::schedule::next_after(cron, now) {
+                    next.insert(name.clone(), (slot, slot + jitter(max_jitter)));
+                }
+            }
+            tracing::info!(connectors = crons.len(), node = %runner.node, "scheduler started");
+        }
         let soonest = next.values().map(|(_, fire)| *fire).min();
         let wait = soonest
             .map(|t| (t - Utc::now()).to_std().unwrap_or(Duration::ZERO))
@@ -267,6 +465,7 @@ pub async fn schedule(runner: Arc<Runner>, mut shutdown: watch::Receiver<bool>) 
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = takeover.tick() => runner.take_over_stale().await,
+            _ = runner.reloaded.notified() => continue,
             _ = shutdown.changed() => {}
         }
         if *shutdown.borrow() {

@@ -255,7 +255,7 @@ async fn screen_pop(state: &AppState, number: &str) -> Result<ScreenPop, ApiErro
     let dir = state.directory();
     let found = dir.lookup_phone(number).map_err(ApiError::bad_request)?;
     let customer = match found.candidates.first() {
-        Some(best) => summary(&state.store, &state.view, &dir, best.customer_id, today()).await?,
+        Some(best) => summary(&state.store, &state.view(), &dir, best.customer_id, today()).await?,
         None => None,
     };
     Ok(ScreenPop {

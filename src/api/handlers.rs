@@ -96,8 +96,8 @@ pub async fn customer(
     // newer than the directory) are looked up in the store.
     let dir = state.directory();
     let view = match dir.known(id) {
-        Some(known) => customer_view_known(&state.store, &state.view, id, known, today()).await?,
-        None => customer_view(&state.store, &state.view, id, today())
+        Some(known) => customer_view_known(&state.store, &state.view(), id, known, today()).await?,
+        None => customer_view(&state.store, &state.view(), id, today())
             .await?
             .ok_or_else(|| ApiError::not_found(format!("no customer {id}")))?,
     };
@@ -164,13 +164,26 @@ pub async fn item_availability(
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Health {
-    /// `ok`, or `degraded` when a connector's last run failed or a scheduled source is stale
-    /// (still 200: the store answers).
+    /// `ok`, or `degraded` when a connector's last run failed, a scheduled source is stale, a
+    /// file was refused and no later one loaded, or this node's configuration differs from
+    /// the cluster's (still 200: the store answers).
     pub status: String,
     pub store: String,
     pub customers: usize,
     pub identity_generation: i64,
+    /// This node's configuration against the cluster's.
+    pub config: ConfigHealth,
     pub connectors: Vec<ConnectorHealth>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ConfigHealth {
+    /// `cluster` (this node runs the cluster's configuration) or `differs` (it changes
+    /// nothing: no schedules, runs or identity resolution).
+    pub status: String,
+    pub fingerprint: String,
+    /// Why it changes nothing: which connectors, mappings or sections differ.
+    pub differences: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -181,6 +194,11 @@ pub struct ConnectorHealth {
     pub last_run_error: Option<String>,
     pub last_success: Option<chrono::DateTime<chrono::Utc>>,
     pub stale: bool,
+    /// Files refused (too many rejects, a header that does not fit the mapping) with no later
+    /// file of the connector loaded: the connector is degraded until one loads or ops dismiss
+    /// them (`kontor quarantine dismiss`).
+    pub refused: Vec<crate::store::RefusedUnit>,
+    pub degraded: bool,
 }
 
 /// 200 when the store answers (no token needed), with each connector's state.
@@ -190,26 +208,43 @@ pub async fn healthz(State(state): State<Arc<AppState>>) -> Result<Json<Health>,
     let generation = state.store.identity_generation().await?;
     let successes = state.store.last_successes().await?;
     let stale = super::watch::stale_among(&state, &successes);
+    let mut refused = state.store.refused_units().await?;
+    let cfg = state.current();
     let mut connectors = Vec::new();
-    for c in state.cfg.connectors.iter().filter(|c| c.enabled) {
+    for c in cfg.connectors.iter().filter(|c| c.enabled) {
         let last = state.store.runs(Some(&c.name), 1).await?.into_iter().next();
+        let mine: Vec<crate::store::RefusedUnit> =
+            refused.extract_if(.., |u| u.connector == c.name).collect();
+        let last_run_status = last.as_ref().map(|r| r.status.as_str().to_owned());
+        let is_stale = stale.contains(&c.name);
         connectors.push(ConnectorHealth {
             name: c.name.clone(),
             schedule: c.schedule.clone(),
-            last_run_status: last.as_ref().map(|r| r.status.as_str().to_owned()),
+            degraded: is_stale || last_run_status.as_deref() == Some("failed") || !mine.is_empty(),
+            last_run_status,
             last_run_error: last.and_then(|r| r.error),
             last_success: successes.get(&c.name).copied(),
-            stale: stale.contains(&c.name),
+            stale: is_stale,
+            refused: mine,
         });
     }
-    let degraded = connectors
-        .iter()
-        .any(|c| c.stale || c.last_run_status.as_deref() == Some("failed"));
+    let refusal = state.runner.refusal();
+    let degraded = refusal.is_some() || connectors.iter().any(|c| c.degraded);
     Ok(Json(Health {
         status: if degraded { "degraded" } else { "ok" }.into(),
         store: state.store.backend().into(),
         customers: state.directory().len(),
         identity_generation: generation,
+        config: ConfigHealth {
+            status: if refusal.is_some() {
+                "differs"
+            } else {
+                "cluster"
+            }
+            .into(),
+            fingerprint: state.runner.loaded().fingerprint.digest.clone(),
+            differences: refusal,
+        },
         connectors,
     }))
 }

@@ -107,7 +107,19 @@ async fn metrics_guarded(
 
 async fn metrics_text(state: &AppState) -> Result<axum::response::Response, error::ApiError> {
     use axum::response::IntoResponse;
-    let text = state.metrics.render(&state.store).await?;
+    let successes = state.store.last_successes().await?;
+    let cluster = crate::metrics::Cluster {
+        connectors: state
+            .current()
+            .connectors
+            .iter()
+            .filter(|c| c.enabled)
+            .map(|c| c.name.clone())
+            .collect(),
+        stale: watch::stale_among(&state, &successes),
+        config_matches: state.runner.refusal().is_none(),
+    };
+    let text = state.metrics.render(&state.store, &cluster).await?;
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,
@@ -239,15 +251,18 @@ pub async fn serve(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let (audit_done, audit_rx) = tokio::sync::watch::channel(false);
     let audit = tokio::spawn(watch::audit_writer(Arc::clone(&state), audit_rx));
+    let evaluate_now = Arc::new(tokio::sync::Notify::new());
     let mut background = vec![
         refresher,
-        tokio::spawn(watch::events(Arc::clone(&state))),
+        tokio::spawn(watch::events(Arc::clone(&state), Arc::clone(&evaluate_now))),
         tokio::spawn(watch::housekeeping(Arc::clone(&state), stop_rx.clone())),
+        tokio::spawn(watch::deliver(Arc::clone(&state), stop_rx.clone())),
     ];
-    background.push(tokio::spawn(watch::staleness(
+    let evaluator = tokio::spawn(watch::evaluate(
         Arc::clone(&state),
+        evaluate_now,
         stop_rx.clone(),
-    )));
+    ));
     let scheduler = state.cfg.server.scheduler.then(|| {
         tokio::spawn(crate::scheduler::schedule(
             Arc::clone(&state.runner),
@@ -287,6 +302,7 @@ pub async fn serve(
         let _ = s.await;
     }
     state.runner.drain(std::time::Duration::from_secs(60)).await;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), evaluator).await;
     // Requests have finished: the audit log gets the rest of its queue.
     let _ = audit_done.send(true);
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), audit).await;

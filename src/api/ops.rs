@@ -60,12 +60,11 @@ pub async fn start_sync(
 ) -> Result<(StatusCode, Json<RunStarted>), ApiError> {
     caller.require(OPERATORS)?;
     let name = path(name)?;
-    let cfg = state
-        .cfg
-        .connector(&name)
-        .ok_or_else(|| ApiError::not_found(format!("no connector `{name}`")))?;
+    if state.current().connector(&name).is_none() {
+        return Err(ApiError::not_found(format!("no connector `{name}`")));
+    }
     use crate::scheduler::StartError;
-    let run_id = match state.runner.start(&cfg.name, None).await {
+    let run_id = match state.runner.start(&name, None).await {
         Ok(id) => id,
         Err(StartError::NoConnector(n)) => {
             return Err(ApiError::not_found(format!("no connector `{n}`")));
@@ -120,6 +119,22 @@ pub async fn suggestions(
     Ok(Json(state.store.suggestions(filter, limit).await?))
 }
 
+/// 409 while this node's configuration differs from the cluster's: decisions resolve
+/// identities, which a node with another configuration must not do.
+async fn require_cluster_config(state: &AppState) -> Result<(), ApiError> {
+    if state.runner.allowed().await {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::CONFLICT,
+        "config_differs",
+        state
+            .runner
+            .refusal()
+            .unwrap_or_else(|| "the cluster configuration could not be read".into()),
+    ))
+}
+
 fn id_of(raw: &str) -> Result<i64, ApiError> {
     raw.parse()
         .map_err(|_| ApiError::bad_request(format!("`{raw}` is not a number")))
@@ -163,9 +178,10 @@ pub async fn confirm(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<ResolveSummary>, ApiError> {
     caller.require(OPERATORS)?;
+    require_cluster_config(&state).await?;
     let id = id_of(&path(id)?)?;
     suggestion_exists(&state, id).await?;
-    let r = actions::decide(&state.store, &state.cfg, id, true).await?;
+    let r = actions::decide(&state.store, &state.current(), id, true).await?;
     state.audit_detail(
         &caller,
         "identity_confirm",
@@ -186,9 +202,10 @@ pub async fn reject(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<ResolveSummary>, ApiError> {
     caller.require(OPERATORS)?;
+    require_cluster_config(&state).await?;
     let id = id_of(&path(id)?)?;
     suggestion_exists(&state, id).await?;
-    let r = actions::decide(&state.store, &state.cfg, id, false).await?;
+    let r = actions::decide(&state.store, &state.current(), id, false).await?;
     state.audit_detail(
         &caller,
         "identity_reject",
@@ -216,11 +233,12 @@ pub async fn merge(
     body: Result<Json<MergeRequest>, JsonRejection>,
 ) -> Result<Json<ResolveSummary>, ApiError> {
     caller.require(OPERATORS)?;
+    require_cluster_config(&state).await?;
     let id = id_of(&path(id)?)?;
     let body = super::front::body(body)?;
     customer_exists(&state, id).await?;
     customer_exists(&state, body.other).await?;
-    let r = actions::merge(&state.store, &state.cfg, id, body.other).await?;
+    let r = actions::merge(&state.store, &state.current(), id, body.other).await?;
     state.audit_detail(
         &caller,
         "identity_merge",
@@ -248,6 +266,7 @@ pub async fn split(
     body: Result<Json<SplitRequest>, JsonRejection>,
 ) -> Result<Json<ResolveSummary>, ApiError> {
     caller.require(OPERATORS)?;
+    require_cluster_config(&state).await?;
     let id = id_of(&path(id)?)?;
     let body = super::front::body(body)?;
     customer_exists(&state, id).await?;
@@ -259,7 +278,7 @@ pub async fn split(
                 .ok_or_else(|| ApiError::bad_request(format!("`{k}`: use system:number")))
         })
         .collect::<Result<_, _>>()?;
-    let r = actions::split(&state.store, &state.cfg, id, &keys).await?;
+    let r = actions::split(&state.store, &state.current(), id, &keys).await?;
     state.audit(&caller, "identity_split", Some(id));
     after_decision(&state, r).await
 }

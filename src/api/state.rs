@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 const REFRESH_EVERY: Duration = Duration::from_secs(2);
 /// How often the token list is reloaded (revocations take effect within this).
 const TOKENS_EVERY: Duration = Duration::from_secs(10);
+/// How often the last successful runs are read again (when the directory did not reload).
+const SUCCESSES_EVERY: Duration = Duration::from_secs(10);
 
 struct Tokens {
     by_hash: HashMap<String, TokenInfo>,
@@ -29,15 +31,17 @@ struct Tokens {
 
 pub struct AppState {
     pub store: DynStore,
+    /// The configuration the server started with (`[server]`, `[store]`: a reload does not
+    /// change them); the cluster's part as loaded now is [`AppState::current`].
     pub cfg: Arc<Config>,
-    pub view: ViewContext,
+    view: RwLock<Arc<ViewContext>>,
     directory: RwLock<Arc<Directory>>,
     tokens: RwLock<Tokens>,
     limiter: DefaultKeyedRateLimiter<i64>,
     /// Starts runs (schedule, API) and tracks them for the shutdown.
     pub runner: Arc<crate::scheduler::Runner>,
     events: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<crate::scheduler::RunEvent>>>,
-    pub metrics: crate::metrics::Metrics,
+    pub metrics: Arc<crate::metrics::Metrics>,
     audit_tx: tokio::sync::mpsc::UnboundedSender<NewAudit>,
     audit_rx: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<NewAudit>>>,
     rebuild: tokio::sync::Mutex<()>,
@@ -91,7 +95,8 @@ impl AppState {
             limiter: RateLimiter::keyed(quota(&cfg.server.rate_limit)),
             store,
             cfg,
-            view,
+            view: RwLock::new(Arc::new(view)),
+            metrics: Arc::clone(&runner.metrics),
             directory: RwLock::new(Arc::new(directory)),
             tokens: RwLock::new(Tokens {
                 by_hash: tokens,
@@ -99,11 +104,37 @@ impl AppState {
             }),
             runner,
             events: Mutex::new(Some(events)),
-            metrics: crate::metrics::Metrics::new(),
             audit_tx,
             audit_rx: Mutex::new(Some(audit_rx)),
             rebuild: tokio::sync::Mutex::new(()),
         }))
+    }
+
+    /// The configuration as loaded now (connectors, mappings, identity: reloaded on SIGHUP).
+    pub fn current(&self) -> Arc<Config> {
+        self.runner.config()
+    }
+
+    /// The merged view's settings (schedules, field priorities) as loaded now.
+    pub fn view(&self) -> Arc<ViewContext> {
+        self.view
+            .read()
+            .map(|v| Arc::clone(&v))
+            .unwrap_or_else(|p| Arc::clone(&p.into_inner()))
+    }
+
+    /// Loads the configuration again (SIGHUP): connectors, mappings, identity and the other
+    /// cluster-wide sections, checked against the cluster's configuration like at the start.
+    /// `[server]` and `[store]` need a restart.
+    pub async fn reload(&self, cfg: Config) -> Result<crate::cluster::Verdict, StoreError> {
+        let mut view = ViewContext::from_config(&cfg);
+        view.since = self.view().since;
+        if let Ok(mut v) = self.view.write() {
+            *v = Arc::new(view);
+        }
+        let verdict = self.runner.reload(cfg).await?;
+        self.refresh_directory(true).await?;
+        Ok(verdict)
     }
 
     /// Notes that `caller` did `action` (on a customer) in the audit log (written in the
@@ -158,8 +189,8 @@ impl AppState {
         }
         let d = Directory::load(
             &self.store,
-            &self.view.policy,
-            &self.cfg.identity.phone_region,
+            &self.view().policy,
+            &self.current().identity.phone_region,
         )
         .await?;
         tracing::debug!(
@@ -187,12 +218,25 @@ impl AppState {
     pub fn spawn_refresher(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let state = Arc::clone(self);
         tokio::spawn(async move {
+            let mut successes_at = Instant::now();
             let mut tick = tokio::time::interval(REFRESH_EVERY);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                if let Err(e) = state.refresh_directory(false).await {
-                    tracing::warn!(error = %e, "directory refresh failed; keeping the last one");
+                match state.refresh_directory(false).await {
+                    Ok(true) => successes_at = Instant::now(),
+                    Ok(false) if successes_at.elapsed() >= SUCCESSES_EVERY => {
+                        // Runs that changed nothing do not reload the directory, but they
+                        // are successes (the merged view's `stale`).
+                        if let Ok(s) = state.store.last_successes().await {
+                            state.directory().set_successes(s);
+                        }
+                        successes_at = Instant::now();
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "directory refresh failed; keeping the last one")
+                    }
                 }
                 let stale = state
                     .tokens

@@ -1,37 +1,25 @@
-//! Background duties of the server: react to finished runs (reload the directory, alert on
-//! failures) and watch scheduled sources for staleness.
+//! Background duties of the server: react to finished runs (reload the directory), check
+//! the configuration against the cluster's, evaluate the alert conditions and deliver the
+//! alert outbox, write the audit log, housekeeping.
 
 use super::AppState;
-use crate::alert::{Alert, post};
 use crate::store::RunStatus;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-async fn alert(
-    state: &AppState,
-    kind: &str,
-    connector: &str,
-    message: String,
-    run_id: Option<i64>,
-) {
-    tracing::warn!(connector, kind, "{message}");
-    if let Some(url) = &state.cfg.server.alert_webhook {
-        let a = Alert {
-            kind: kind.to_owned(),
-            connector: connector.to_owned(),
-            message,
-            run_id,
-            node: state.runner.node.clone(),
-            at: Utc::now(),
-        };
-        post(url, &a).await;
-    }
-}
+/// How often a node checks its configuration against the cluster's and the alert
+/// conditions against the store.
+const EVALUATE_EVERY: Duration = Duration::from_secs(10);
+/// How often a node with a webhook looks for messages to deliver.
+const DELIVER_EVERY: Duration = Duration::from_secs(2);
+/// A slot this long past (plus the jitter) without a row in the store ran on no node.
+const MISSED_GRACE: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
 
-/// After every run of this process: the directory reloads, a failed run alerts.
-pub(super) async fn events(state: Arc<AppState>) {
+/// After every run of this process: the directory reloads (when identities changed), the
+/// conditions are evaluated at once.
+pub(super) async fn events(state: Arc<AppState>, evaluate_now: Arc<tokio::sync::Notify>) {
     let Some(mut rx) = state.take_events() else {
         return;
     };
@@ -40,26 +28,16 @@ pub(super) async fn events(state: Arc<AppState>) {
             tracing::warn!(error = %e, "directory refresh after a run failed");
         }
         let dir = state.directory();
-        if let Err(e) = crate::front::reminders::after_sync(&state.store, &state.cfg, &dir).await {
-            tracing::warn!(error = %e, "reminder suggestions after a run failed");
+        if let Ok(s) = state.store.last_successes().await {
+            dir.set_successes(s);
         }
-        if ev.status == RunStatus::Failed {
-            let msg = format!(
-                "run {} of {} failed: {}",
-                ev.run_id,
-                ev.connector,
-                ev.error.unwrap_or_default()
-            );
-            alert(&state, "run_failed", &ev.connector, msg, Some(ev.run_id)).await;
+        if ev.status != RunStatus::Aborted && state.runner.refusal().is_none() {
+            let cfg = state.current();
+            if let Err(e) = crate::front::reminders::after_sync(&state.store, &cfg, &dir).await {
+                tracing::warn!(error = %e, "reminder suggestions after a run failed");
+            }
         }
-    }
-}
-
-/// Connectors whose schedule allows an older last success than they have.
-async fn stale_connectors(state: &AppState) -> BTreeSet<String> {
-    match state.store.last_successes().await {
-        Ok(successes) => stale_among(state, &successes),
-        Err(_) => BTreeSet::new(),
+        evaluate_now.notify_one();
     }
 }
 
@@ -69,10 +47,9 @@ pub(super) fn stale_among(
     successes: &BTreeMap<String, DateTime<Utc>>,
 ) -> BTreeSet<String> {
     let now = Utc::now();
-    let since = state.view.since.unwrap_or(now);
-    state
-        .view
-        .schedules
+    let view = state.view();
+    let since = view.since.unwrap_or(now);
+    view.schedules
         .iter()
         .filter(|(name, cron)| {
             crate::schedule::is_stale(cron, successes.get(*name).copied(), since, now)
@@ -81,24 +58,113 @@ pub(super) fn stale_among(
         .collect()
 }
 
-/// Every 30 s: a source that became stale (or fresh again) is reported once.
-pub(super) async fn staleness(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let mut known: BTreeSet<String> = BTreeSet::new();
+/// One look: this node's configuration against the cluster's (alerting while it differs),
+/// and — when it is the cluster's — every connector's conditions.
+async fn evaluate_once(state: &AppState) -> Result<(), crate::store::StoreError> {
+    let runner = &state.runner;
+    let verdict = runner.check_config().await?;
+    let subject = format!("node:{}", runner.node);
+    let on = !verdict.allows_changes();
+    let firing =
+        state.store.alert_states().await?.iter().any(|s| {
+            s.subject == subject && s.condition == crate::alert::CONFIG_DIFFERS && s.firing
+        });
+    if on != firing {
+        let msg = match verdict.refusal() {
+            Some(why) => format!("node {}: {why}", runner.node),
+            None => format!(
+                "node {} runs the cluster's configuration again",
+                runner.node
+            ),
+        };
+        crate::alert::transition(
+            &state.store,
+            &subject,
+            crate::alert::CONFIG_DIFFERS,
+            on,
+            msg,
+            None,
+            &runner.node,
+        )
+        .await?;
+    }
+    if on {
+        return Ok(());
+    }
+    let cfg = state.current();
+    let successes = state.store.last_successes().await?;
+    let stale = stale_among(state, &successes);
+    let jitter = kontor_connector::parse_duration(&cfg.sync.jitter).unwrap_or_default();
+    let missed_before =
+        Utc::now() - MISSED_GRACE - chrono::TimeDelta::from_std(jitter).unwrap_or_default();
+    crate::alert::evaluate(&crate::alert::Evaluation {
+        store: &state.store,
+        cfg: &cfg,
+        node: &runner.node,
+        stale: &stale,
+        missed_before,
+        missed_after: state.store.cluster_config().await?.map(|c| c.updated_at),
+    })
+    .await
+}
+
+/// Every [`EVALUATE_EVERY`] (and after each run of this node): the configuration check and
+/// the alert conditions. When the server stops, its own `config_differs` condition ends.
+pub(super) async fn evaluate(
+    state: Arc<AppState>,
+    now: Arc<tokio::sync::Notify>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(EVALUATE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+            _ = tick.tick() => {}
+            _ = now.notified() => {}
+            _ = stop.changed() => break,
+        }
+        if let Err(e) = evaluate_once(&state).await {
+            tracing::warn!(error = %e, "alert conditions not evaluated");
+        }
+    }
+    let subject = format!("node:{}", state.runner.node);
+    let _ = crate::alert::transition(
+        &state.store,
+        &subject,
+        crate::alert::CONFIG_DIFFERS,
+        false,
+        format!("node {} stopped", state.runner.node),
+        None,
+        &state.runner.node,
+    )
+    .await;
+}
+
+/// A node with `[server] alert_webhook` delivers due messages of the outbox (every node
+/// may: a message is claimed by one at a time).
+pub(super) async fn deliver(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let Some(url) = state.cfg.server.alert_webhook.clone() else {
+        return;
+    };
+    let client = crate::alert::client();
+    let mut tick = tokio::time::interval(DELIVER_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
             _ = stop.changed() => return,
         }
-        let now = stale_connectors(&state).await;
-        for c in now.difference(&known) {
-            let msg =
-                format!("{c} is stale: its last successful run is older than its schedule allows");
-            alert(&state, "stale", c, msg, None).await;
+        if let Err(e) = crate::alert::deliver_due(
+            &state.store,
+            &client,
+            &url,
+            &state.runner.node,
+            &state.metrics,
+        )
+        .await
+        {
+            tracing::warn!(error = %e, "alert outbox not read");
         }
-        for c in known.difference(&now) {
-            alert(&state, "fresh", c, format!("{c} is fresh again"), None).await;
-        }
-        known = now;
     }
 }
 
@@ -151,7 +217,15 @@ pub(super) async fn housekeeping(
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
-        match crate::front::purge(&state.store, &state.cfg).await {
+        // Retention and suggestions follow the cluster's configuration, not a differing one.
+        if !state.runner.allowed().await {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(60)) => continue,
+                _ = stop.changed() => return,
+            }
+        }
+        let cfg = state.current();
+        match crate::front::purge(&state.store, &cfg).await {
             Ok(done) => {
                 for (table, n) in done.iter().filter(|(_, n)| *n > 0) {
                     tracing::info!(table, rows = n, "retention: deleted old rows");
@@ -160,7 +234,7 @@ pub(super) async fn housekeeping(
             Err(e) => tracing::warn!(error = %e, "retention failed"),
         }
         let dir = state.directory();
-        match crate::front::reminders::after_sync(&state.store, &state.cfg, &dir).await {
+        match crate::front::reminders::after_sync(&state.store, &cfg, &dir).await {
             Ok(s) if s.created > 0 => tracing::info!(created = s.created, "reminders suggested"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "reminder suggestions failed"),

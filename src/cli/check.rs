@@ -66,6 +66,7 @@ pub async fn check(cli: &Cli) -> anyhow::Result<i32> {
         diags.extend(dropped_fields(&cfg, store).await);
         diags.extend(system_notes(&cfg, store, &named).await);
     }
+    diags.extend(super::connector::unconfigured(&cfg).await);
     for d in &diags {
         println!("{d}");
     }
@@ -227,7 +228,9 @@ async fn dropped_fields(cfg: &Config, store: &kontor::store::DynStore) -> Vec<Di
 }
 
 /// The store, when there is one already (a check never creates it).
-async fn existing_store(cfg: &Config) -> Result<Option<kontor::store::DynStore>, Diagnostic> {
+pub(super) async fn existing_store(
+    cfg: &Config,
+) -> Result<Option<kontor::store::DynStore>, Diagnostic> {
     let Ok(url) = cfg.store.connect_url() else {
         return Ok(None);
     };

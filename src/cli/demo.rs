@@ -36,6 +36,7 @@ pub async fn demo(cli: &Cli, dir: Option<&Path>, serve: Option<&str>) -> anyhow:
     let cli = Cli {
         config: Some(config_path.clone()),
         log_format: cli.log_format.clone(),
+        take_over_config: false,
         command: super::Command::Check,
     };
     let cfg = load_config(&cli)?;
@@ -107,6 +108,10 @@ pub async fn demo(cli: &Cli, dir: Option<&Path>, serve: Option<&str>) -> anyhow:
         "name = \"erpnext\"\nenabled = false  # the mock ERPNext only runs during `kontor demo`\n",
     );
     std::fs::write(&config_path, config)?;
+    // The workspace's configuration as it is now is the store's (later commands there run).
+    let cfg = load_config(&cli)?;
+    let fingerprint = kontor::cluster::Fingerprint::of(&cfg);
+    kontor::cluster::reconcile(&store, &cfg, &fingerprint, "kontor demo", true).await?;
     Ok(code)
 }
 

@@ -108,6 +108,7 @@ pub async fn privacy(cli: &Cli, cmd: &PrivacyCmd) -> anyhow::Result<i32> {
             println!("{}", serde_json::to_string_pretty(&e)?);
         }
         PrivacyCmd::Purge => {
+            super::cluster_gate(cli, &cfg, &store).await?;
             for (table, n) in kontor::front::purge(&store, &cfg).await? {
                 println!("{table}: {n} row(s) deleted");
             }
@@ -122,6 +123,7 @@ pub async fn reminders(cli: &Cli, cmd: &RemindersCmd) -> anyhow::Result<i32> {
     let today = chrono::Local::now().date_naive();
     match cmd {
         RemindersCmd::Suggest => {
+            super::cluster_gate(cli, &cfg, &store).await?;
             let ctx = ViewContext::from_config(&cfg);
             let dir = Directory::load(&store, &ctx.policy, &cfg.identity.phone_region).await?;
             let s =

@@ -43,6 +43,9 @@ fn print_summary(r: &ResolveSummary) {
 pub async fn run(cli: &Cli, cmd: &IdentityCmd) -> anyhow::Result<i32> {
     let cfg = load_config(cli)?;
     let store = open_store_as(&cfg, kontor::store::Open::Create).await?;
+    if !matches!(cmd, IdentityCmd::Suggestions { .. }) {
+        super::cluster_gate(cli, &cfg, &store).await?;
+    }
     let summary = match cmd {
         IdentityCmd::Resolve { json } => {
             let r = resolve_store(&store, &cfg).await?;

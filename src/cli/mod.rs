@@ -5,6 +5,7 @@ mod backup;
 mod bench;
 mod bench_api;
 mod check;
+mod connector;
 mod customer;
 mod demo;
 mod front;
@@ -37,6 +38,10 @@ pub struct Cli {
     /// Log format: human (default on a terminal) or json.
     #[arg(long, global = true, value_parser = ["human", "json"])]
     pub log_format: Option<String>,
+    /// Make this configuration the cluster's when it differs from the one the store records
+    /// (commands that change shared data, and `serve`, refuse otherwise).
+    #[arg(long, global = true)]
+    pub take_over_config: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -95,9 +100,12 @@ pub enum Command {
         #[arg(long, default_value_t = 20)]
         limit: i64,
     },
-    /// Rejected rows: list, show, replay after a mapping fix.
+    /// Rejected rows: list, show, replay after a mapping fix, dismiss refused files.
     #[command(subcommand)]
     Quarantine(quarantine::QuarantineCmd),
+    /// Connectors' stored data: list, rename, retire.
+    #[command(subcommand)]
+    Connector(connector::ConnectorCmd),
     /// Search customers; with one hit (or --id) the merged view.
     Customer {
         /// Customer number, name, city, VAT ID, phone, e-mail, invoice or order number.
@@ -138,11 +146,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Ask the local server's /healthz (container health checks); exit 0 when healthy.
+    /// Ask the local server's /healthz (container health checks): exit 0 when healthy, 2
+    /// when degraded, 1 when it does not answer.
     Health {
         /// host:port (default: [server] listen).
         #[arg(long)]
         addr: Option<String>,
+        /// Exit 0 whenever the server answers, degraded or not (a liveness check: restarting
+        /// a node does not mend a refused file or a stale source).
+        #[arg(long)]
+        live: bool,
     },
     /// Apply store migrations (`serve` and `sync` do it too; other commands never change the
     /// schema and say "store needs migration" instead).
@@ -222,22 +235,73 @@ pub enum BenchCmd {
     },
 }
 
+/// Libraries whose debug output drowns kontor's: kept at `warn` unless `KONTOR_LOG` names
+/// them itself.
+const NOISY: &[&str] = &[
+    "rustls",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "reqwest",
+    "tower",
+    "tower_http",
+    "mio",
+    "want",
+    "tokio_util",
+    "quick_xml",
+];
+
+/// The log filter: `KONTOR_LOG` (default `info`). A bare level (`debug`) applies to kontor's
+/// own crates, with the others at `warn`; directives (`kontor=debug,sqlx=info`) are taken as
+/// they are, the noisy libraries kept at `warn` unless named.
+pub fn log_filter(spec: Option<&str>) -> String {
+    let spec = spec
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or("info");
+    let levels = ["trace", "debug", "info", "warn", "error", "off"];
+    let mut out = if levels.contains(&spec.to_ascii_lowercase().as_str()) {
+        format!(
+            "warn,kontor={spec},kontor_connector={spec},kontor_csv={spec},kontor_xml={spec},kontor_rest={spec},kontor_plugin={spec}"
+        )
+    } else {
+        spec.to_owned()
+    };
+    for n in NOISY {
+        let named = spec
+            .split(',')
+            .any(|d| d.trim().split(['=', '[', ':']).next() == Some(n));
+        if !named {
+            out.push_str(&format!(",{n}=warn"));
+        }
+    }
+    out
+}
+
 pub fn init_logging(cli: &Cli) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("KONTOR_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("warn,kontor=info"));
-    let json = match cli.log_format.as_deref() {
-        Some("json") => true,
-        Some(_) => false,
-        None => !std::io::stderr().is_terminal() && std::env::var_os("KONTOR_LOG_JSON").is_some(),
-    };
+    let spec = std::env::var("KONTOR_LOG").ok();
+    let filter = EnvFilter::try_new(log_filter(spec.as_deref())).unwrap_or_else(|e| {
+        eprintln!("KONTOR_LOG: {e}; using the default");
+        EnvFilter::new(log_filter(None))
+    });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    if json {
-        builder.json().init();
+    if json_logs(cli) {
+        JSON.store(true, std::sync::atomic::Ordering::Relaxed);
+        // Every line carries the fields of its spans (a run's connector and id, the unit).
+        builder
+            .json()
+            .with_current_span(false)
+            .with_span_list(true)
+            .flatten_event(true)
+            .init();
     } else {
-        builder.with_target(false).init();
+        builder
+            .with_target(false)
+            .with_ansi(std::io::stderr().is_terminal())
+            .init();
     }
 }
 
@@ -271,6 +335,7 @@ pub async fn main(cli: Cli) -> i32 {
             limit,
         } => runs::runs(&cli, connector.as_deref(), *json, *limit).await,
         Command::Quarantine(cmd) => quarantine::run(&cli, cmd).await,
+        Command::Connector(cmd) => connector::run(&cli, cmd).await,
         Command::Customer { query, id, json } => customer::customer(&cli, query, *id, *json).await,
         Command::Lookup { number, json } => customer::lookup(&cli, number, *json).await,
         Command::Identity(cmd) => identity::run(&cli, cmd).await,
@@ -278,7 +343,7 @@ pub async fn main(cli: Cli) -> i32 {
         Command::Privacy(cmd) => front::privacy(&cli, cmd).await,
         Command::Reminders(cmd) => front::reminders(&cli, cmd).await,
         Command::Serve { listen } => serve::run(&cli, listen.as_deref()).await,
-        Command::Health { addr } => serve::health(&cli, addr.as_deref()).await,
+        Command::Health { addr, live } => serve::health(&cli, addr.as_deref(), *live).await,
         Command::Conformance { connector, json } => conformance(&cli, connector, *json).await,
         Command::Migrate { status, dry_run } => backup::migrate(&cli, *status, *dry_run).await,
         Command::Backup { file } => backup::backup(&cli, file).await,
@@ -322,9 +387,43 @@ pub async fn main(cli: Cli) -> i32 {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            if json_logs(&cli) {
+                tracing::error!("{e:#}");
+            } else {
+                eprintln!("error: {e:#}");
+            }
             1
         }
+    }
+}
+
+/// Whether log lines are JSON (`--log-format json`, or `KONTOR_LOG_JSON` off a terminal).
+pub fn json_logs(cli: &Cli) -> bool {
+    match cli.log_format.as_deref() {
+        Some("json") => true,
+        Some(_) => false,
+        None => !std::io::stderr().is_terminal() && std::env::var_os("KONTOR_LOG_JSON").is_some(),
+    }
+}
+
+/// Set once the log format is known: stderr notes become log lines.
+static JSON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A line for the operator on stderr; in JSON mode a log line like every other.
+pub fn banner(_cli: &Cli, text: &str) {
+    note(tracing::Level::INFO, text);
+}
+
+/// A status line on stderr (human mode: as written; JSON mode: a log line of `level`).
+pub fn note(level: tracing::Level, text: &str) {
+    if !JSON.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("{text}");
+    } else if level == tracing::Level::ERROR {
+        tracing::error!("{}", text.trim());
+    } else if level == tracing::Level::WARN {
+        tracing::warn!("{}", text.trim());
+    } else {
+        tracing::info!("{}", text.trim());
     }
 }
 
@@ -353,6 +452,34 @@ pub async fn open_store_as(cfg: &Config, mode: Open) -> anyhow::Result<kontor::s
     Ok(kontor::store::open_with(&url, mode).await?)
 }
 
+/// Commands that change shared data (sync, identity decisions, lifecycle, retention) run
+/// only with the cluster's configuration: a partial or outdated configuration must change
+/// nothing. Records this one when the store has none; `--take-over-config` makes it the
+/// cluster's.
+pub async fn cluster_gate(
+    cli: &Cli,
+    cfg: &Config,
+    store: &kontor::store::DynStore,
+) -> anyhow::Result<()> {
+    use kontor::cluster::{Fingerprint, Verdict, reconcile};
+    let ours = Fingerprint::of(cfg);
+    let node = format!("{} (kontor cli)", kontor::sync::node_name());
+    match reconcile(store, cfg, &ours, &node, cli.take_over_config).await? {
+        v @ Verdict::Differs { .. } => anyhow::bail!(v.refusal().unwrap_or_default()),
+        Verdict::TookOver { differences, .. } => {
+            note(
+                tracing::Level::WARN,
+                &format!(
+                    "this configuration is the cluster's now (--take-over-config): {}; nodes running another one change nothing until they load it (SIGHUP)",
+                    differences.join("; ")
+                ),
+            );
+            Ok(())
+        }
+        Verdict::Recorded | Verdict::Same => Ok(()),
+    }
+}
+
 async fn conformance(cli: &Cli, name: &str, json: bool) -> anyhow::Result<i32> {
     let cfg = load_config(cli)?;
     let Some(c) = cfg.connector(name) else {
@@ -372,4 +499,33 @@ async fn conformance(cli: &Cli, name: &str, json: bool) -> anyhow::Result<i32> {
         }
     }
     Ok(if report.failed() { 1 } else { 0 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_filter;
+
+    #[test]
+    fn a_bare_level_is_kontors_and_the_noisy_libraries_stay_at_warn() {
+        let f = log_filter(Some("debug"));
+        assert!(
+            f.starts_with("warn,kontor=debug,kontor_connector=debug,kontor_csv=debug"),
+            "{f}"
+        );
+        assert!(
+            f.contains(",rustls=warn") && f.contains(",hyper=warn"),
+            "{f}"
+        );
+        assert_eq!(log_filter(None), log_filter(Some("info")));
+        // Directives are taken as written; a library named there keeps its level.
+        let f = log_filter(Some("kontor=trace,rustls=debug"));
+        assert!(f.starts_with("kontor=trace,rustls=debug,"), "{f}");
+        assert!(!f.contains("rustls=warn") && f.contains("h2=warn"), "{f}");
+        for spec in [None, Some("debug"), Some("kontor::sync=debug,sqlx=info")] {
+            assert!(
+                tracing_subscriber::EnvFilter::try_new(log_filter(spec)).is_ok(),
+                "{spec:?}"
+            );
+        }
+    }
 }

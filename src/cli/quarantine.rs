@@ -33,6 +33,17 @@ pub enum QuarantineCmd {
         #[arg(long)]
         connector: Option<String>,
     },
+    /// Accept refused files as they are: they stay unloaded and are not read again while
+    /// unchanged, their rows leave the quarantine (`dismissed`), and the connector is no
+    /// longer degraded because of them.
+    Dismiss {
+        #[arg(long)]
+        connector: String,
+        /// Only this file (its label as `quarantine list` shows it); default: every refused
+        /// file of the connector.
+        #[arg(long)]
+        file: Option<String>,
+    },
 }
 
 pub async fn run(cli: &Cli, cmd: &QuarantineCmd) -> anyhow::Result<i32> {
@@ -108,7 +119,33 @@ pub async fn run(cli: &Cli, cmd: &QuarantineCmd) -> anyhow::Result<i32> {
             Ok(0)
         }
         QuarantineCmd::Replay { ids, connector } => {
+            super::cluster_gate(cli, &cfg, &store).await?;
             replay(&cfg, &store, ids, connector.as_deref()).await
+        }
+        QuarantineCmd::Dismiss { connector, file } => {
+            let refused: Vec<_> = store
+                .refused_units()
+                .await?
+                .into_iter()
+                .filter(|u| &u.connector == connector)
+                .filter(|u| file.as_ref().is_none_or(|f| &u.label == f))
+                .collect();
+            if refused.is_empty() {
+                eprintln!(
+                    "{connector}: no refused file{} (`kontor quarantine list --connector {connector}` shows its rows)",
+                    file.as_ref().map(|f| format!(" `{f}`")).unwrap_or_default()
+                );
+                return Ok(1);
+            }
+            for u in &refused {
+                store.dismiss_refused(connector, Some(&u.unit_key)).await?;
+                println!(
+                    "dismissed {} (refused by run {})",
+                    u.label,
+                    u.run_id.unwrap_or(0)
+                );
+            }
+            Ok(0)
         }
     }
 }

@@ -30,24 +30,77 @@ pub async fn shutdown_signal() {
 pub async fn run(cli: &Cli, listen: Option<&str>) -> anyhow::Result<i32> {
     let cfg = Arc::new(load_config(cli)?);
     let store = open_store_as(&cfg, kontor::store::Open::Migrate).await?;
-    kontor::identity::resolve_store(&store, &cfg).await?;
     let addr = listen.unwrap_or(&cfg.server.listen).to_owned();
-    let state = AppState::new(store, Arc::clone(&cfg)).await?;
+    let state = AppState::new(store.clone(), Arc::clone(&cfg)).await?;
+    state.runner.set_take_over(cli.take_over_config);
+    // A node whose configuration differs from the cluster's serves (search, views) but
+    // changes nothing, and says why (log, /healthz, alert) until it matches.
+    if state.runner.check_config().await?.allows_changes() {
+        kontor::identity::resolve_store(&store, &cfg).await?;
+        state.refresh_directory(false).await?;
+    }
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
-    eprintln!(
-        "kontor serves on http://{} ({} customers; OpenAPI at /api/v1/openapi.json)",
-        listener.local_addr()?,
-        state.directory().len()
+    super::banner(
+        cli,
+        &format!(
+            "kontor serves on http://{} ({} customers; OpenAPI at /api/v1/openapi.json)",
+            listener.local_addr()?,
+            state.directory().len()
+        ),
     );
-    serve(listener, state, shutdown_signal()).await?;
+    let reloader = tokio::spawn(reload_on_hangup(cli.config.clone(), Arc::clone(&state)));
+    let result = serve(listener, state, shutdown_signal()).await;
+    reloader.abort();
+    result?;
     Ok(0)
 }
 
+/// SIGHUP: load the configuration and the mappings again (checked against the cluster's
+/// like at the start); a configuration that does not load is reported and the old one
+/// stays. Never ends the server.
+async fn reload_on_hangup(path: Option<std::path::PathBuf>, state: Arc<AppState>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            let file = kontor::config::locate(path.as_deref());
+            match kontor::config::Config::load(&file) {
+                Err(d) => tracing::error!(
+                    "SIGHUP: the configuration does not load; keeping the running one: {}",
+                    super::diags_text(&d)
+                ),
+                Ok(cfg) => {
+                    let fingerprint = kontor::cluster::Fingerprint::of(&cfg).digest;
+                    match state.reload(cfg).await {
+                        Ok(v) if v.allows_changes() => {
+                            tracing::info!(%fingerprint, "SIGHUP: configuration and mappings loaded again")
+                        }
+                        Ok(_) => {
+                            tracing::warn!(%fingerprint, "SIGHUP: loaded, but it differs from the cluster's configuration: this node changes nothing")
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "SIGHUP: the configuration could not be checked")
+                        }
+                    }
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, state);
+    }
+}
+
 /// `kontor health`: asks the local server's `/healthz` (for container health checks; no curl
-/// in the image). Exit 0 when it answers 200.
-pub async fn health(cli: &Cli, addr: Option<&str>) -> anyhow::Result<i32> {
+/// in the image). Exit 0 when it answers 200 with `status: ok`, 2 when it is `degraded`
+/// (`--live`: 0 as long as it answers), 1 when it does not answer.
+pub async fn health(cli: &Cli, addr: Option<&str>, live: bool) -> anyhow::Result<i32> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let target = match addr {
         Some(a) => a.to_owned(),
@@ -72,10 +125,25 @@ pub async fn health(cli: &Cli, addr: Option<&str>) -> anyhow::Result<i32> {
     };
     match tokio::time::timeout(std::time::Duration::from_secs(8), check).await {
         Ok(Ok(resp)) if resp.starts_with("HTTP/1.0 200") || resp.starts_with("HTTP/1.1 200") => {
-            if let Some(body) = resp.split("\r\n\r\n").nth(1) {
-                println!("{body}");
+            let body = resp.split("\r\n\r\n").nth(1).unwrap_or_default();
+            println!("{body}");
+            let status = serde_json::from_str::<serde_json::Value>(body)
+                .ok()
+                .and_then(|v| v["status"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            if status == "ok" || live {
+                Ok(0)
+            } else {
+                eprintln!(
+                    "{target}: {}",
+                    if status.is_empty() {
+                        "no status"
+                    } else {
+                        &status
+                    }
+                );
+                Ok(2)
             }
-            Ok(0)
         }
         Ok(Ok(resp)) => {
             eprintln!("{target}: {}", resp.lines().next().unwrap_or("no answer"));

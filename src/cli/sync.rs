@@ -1,12 +1,13 @@
 //! `kontor sync`.
 
-use super::{Cli, diags_text, load_config, open_store_as, progress::CliProgress};
+use super::{Cli, diags_text, load_config, note, open_store_as, progress::CliProgress};
 use kontor::config::{Config, ConnectorConfig};
 use kontor::store::{DynStore, RunStatus};
 use kontor::sync::{self, SyncOptions};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
+use tracing::Level;
 
 pub async fn sync(
     cli: &Cli,
@@ -39,6 +40,7 @@ pub async fn sync(
         v
     };
     let store = open_store_as(&cfg, kontor::store::Open::Migrate).await?;
+    super::cluster_gate(cli, &cfg, &store).await?;
     sync_connectors(&cfg, &store, &selected, reprocess, force).await
 }
 
@@ -57,7 +59,10 @@ pub async fn sync_connectors(
     let flag = Arc::clone(&cancel);
     let watcher = tokio::spawn(async move {
         super::serve::shutdown_signal().await;
-        eprintln!("stopping after the current batch (the next run resumes)");
+        note(
+            Level::WARN,
+            "stopping after the current batch (the next run resumes)",
+        );
         flag.store(true, Ordering::Relaxed);
     });
     let opts = SyncOptions {
@@ -72,7 +77,7 @@ pub async fn sync_connectors(
         let prepared = match sync::prepare(cfg, c) {
             Ok(p) => p,
             Err(d) => {
-                eprintln!("{}", diags_text(&d));
+                note(Level::ERROR, &diags_text(&d));
                 failed = true;
                 continue;
             }
@@ -84,28 +89,41 @@ pub async fn sync_connectors(
         let report = match sync::run(store, &prepared, &opts).await {
             Ok(r) => r,
             Err(e @ sync::SyncError::Busy { .. }) => {
-                eprintln!("{}: {e}", c.name);
+                note(Level::ERROR, &format!("{}: {e}", c.name));
                 failed = true;
                 continue;
             }
             Err(e) => return Err(e.into()),
         };
-        eprintln!(
-            "{}: run {} {} ({} unit(s) loaded, {} unchanged, {:.1}s)",
-            report.connector,
-            report.run_id,
-            report.status.as_str(),
-            report.units_done,
-            report.units_skipped,
-            started.elapsed().as_secs_f64()
+        for w in &report.warnings {
+            note(Level::WARN, &format!("  warning: {w}"));
+        }
+        note(
+            if report.status == RunStatus::Failed {
+                Level::ERROR
+            } else {
+                Level::INFO
+            },
+            &format!(
+                "{}: run {} {} ({} unit(s) loaded, {} unchanged, {:.1}s)",
+                report.connector,
+                report.run_id,
+                report.status.as_str(),
+                report.units_done,
+                report.units_skipped,
+                started.elapsed().as_secs_f64()
+            ),
         );
         for e in &report.errors {
-            eprintln!("  {e}");
+            note(Level::WARN, &format!("  {e}"));
         }
         if report.counts.quarantined > 0 {
-            eprintln!(
-                "  see `kontor quarantine list --connector {}`",
-                report.connector
+            note(
+                Level::INFO,
+                &format!(
+                    "  see `kontor quarantine list --connector {}`",
+                    report.connector
+                ),
             );
         }
         println!("{} connector={}", report.summary_line(), report.connector);
@@ -121,12 +139,15 @@ pub async fn sync_connectors(
     }
     // Who is who after the new data: merged customers, suggestions.
     match kontor::identity::resolve_store(store, cfg).await {
-        Ok(r) => eprintln!(
-            "identity: {} customers from {} source customers ({} changed), {} open suggestion(s)",
-            r.customers, r.source_customers, r.changed, r.suggestions
+        Ok(r) => note(
+            Level::INFO,
+            &format!(
+                "identity: {} customers from {} source customers ({} changed), {} open suggestion(s)",
+                r.customers, r.source_customers, r.changed, r.suggestions
+            ),
         ),
         Err(e) => {
-            eprintln!("identity resolution failed: {e}");
+            note(Level::ERROR, &format!("identity resolution failed: {e}"));
             failed = true;
         }
     }

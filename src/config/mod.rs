@@ -27,6 +27,9 @@ pub struct Config {
     pub privacy: PrivacySection,
     pub connectors: Vec<ConnectorConfig>,
     pub text: String,
+    /// The configuration as parsed, environment overrides applied (what the cluster
+    /// fingerprint is taken of: the values written, not the defaults).
+    pub effective: toml::Table,
 }
 
 /// One `[[connector]]` entry.
@@ -354,6 +357,7 @@ impl Config {
             privacy,
             connectors,
             text: text.to_owned(),
+            effective: doc,
         })
     }
 

@@ -97,6 +97,9 @@ struct Term {
     postings: Vec<(u32, Field, u32)>,
 }
 
+/// Per connector, its last successful run.
+pub type Successes = std::sync::Arc<BTreeMap<String, chrono::DateTime<chrono::Utc>>>;
+
 #[derive(Debug, Default)]
 pub struct Directory {
     pub generation: i64,
@@ -115,7 +118,7 @@ pub struct Directory {
     exact: HashMap<String, Vec<(u32, Field, u32)>>,
     key_index: HashMap<KeyId, u32>,
     systems: BTreeMap<String, String>,
-    successes: BTreeMap<String, chrono::DateTime<chrono::Utc>>,
+    successes: std::sync::RwLock<Successes>,
     pub region: String,
 }
 
@@ -129,10 +132,10 @@ impl Directory {
         let mut customers = store.customer_rows("customer").await?;
         customers.extend(store.customer_rows("supplier").await?);
         let contacts = store.customer_rows("contact_person").await?;
-        let mut d = Self::build(
+        let d = Self::build(
             generation, &keys, systems, &customers, &contacts, policy, region,
         );
-        d.successes = store.last_successes().await?;
+        d.set_successes(store.last_successes().await?);
         drop((customers, contacts, keys));
         crate::sys::trim_heap();
         Ok(d)
@@ -341,8 +344,23 @@ impl Directory {
         self.entry(id).map(|e| crate::view::Known {
             keys: &e.rows,
             systems: &self.systems,
-            successes: &self.successes,
+            successes: self.successes(),
         })
+    }
+
+    /// The last successful run per connector as of the last load or [`Self::set_successes`].
+    pub fn successes(&self) -> Successes {
+        self.successes
+            .read()
+            .map(|s| std::sync::Arc::clone(&s))
+            .unwrap_or_default()
+    }
+
+    /// Runs that changed nothing do not reload the directory; their success is noted here.
+    pub fn set_successes(&self, s: BTreeMap<String, chrono::DateTime<chrono::Utc>>) {
+        if let Ok(mut slot) = self.successes.write() {
+            *slot = std::sync::Arc::new(s);
+        }
     }
 
     /// The customer a source customer number belongs to.

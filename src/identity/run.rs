@@ -85,13 +85,28 @@ pub async fn resolve_store(
     let xref = load_xref(cfg)?;
     let opts = options(cfg);
     let known: BTreeSet<&str> = systems.values().map(String::as_str).collect();
+    let retired: BTreeSet<String> = store.retired_connectors().await?.into_iter().collect();
     for _ in 0..8 {
         let started = std::time::Instant::now();
         let mut snap = store.identity_snapshot(false).await?;
-        let rescan = snap.systems != systems;
+        // Connectors this configuration does not have keep their system: a node with a
+        // partial configuration must not make their customers vanish, and the records of a
+        // retired connector stay readable as history.
+        let mut all_systems = snap.systems.clone();
+        all_systems.extend(systems.iter().map(|(c, s)| (c.clone(), s.clone())));
+        let rescan = snap.systems != all_systems;
         if rescan {
             snap = store.identity_snapshot(true).await?;
         }
+        // Systems only unconfigured (not retired) connectors deliver: their keys stay as
+        // they are, since nothing here can say whether they still exist.
+        let frozen: BTreeSet<&str> = all_systems
+            .iter()
+            .filter(|(c, s)| {
+                !systems.contains_key(*c) && !retired.contains(*c) && !known.contains(s.as_str())
+            })
+            .map(|(_, s)| s.as_str())
+            .collect();
         let mut customers: BTreeMap<KeyId, SourceCustomer> = BTreeMap::new();
         for k in &snap.keys {
             if known.contains(k.key.system.as_str()) {
@@ -175,13 +190,13 @@ pub async fn resolve_store(
         let delete: Vec<KeyId> = snap
             .keys
             .iter()
-            .filter(|k| !present.contains(&k.key))
+            .filter(|k| !present.contains(&k.key) && !frozen.contains(k.key.system.as_str()))
             .map(|k| k.key.clone())
             .collect();
         let changes = IdentityChanges {
             generation: snap.generation,
             scan_to: snap.scan_to,
-            systems: rescan.then(|| systems.clone()),
+            systems: rescan.then(|| all_systems.clone()),
             alias_upsert: res
                 .aliases
                 .iter()
@@ -222,6 +237,7 @@ pub async fn resolve_store(
             .filter(|(id, _, status)| status == "open" && !found.contains(id))
             .map(|(id, _, _)| *id)
             .collect();
+        changes.noop = changes.is_noop(&snap);
         let applied = store.apply_identity(&changes).await?;
         tracing::debug!(
             ms = started.elapsed().as_millis() as u64,
@@ -235,7 +251,7 @@ pub async fn resolve_store(
                 changed: changes.upsert.len() + changes.delete.len(),
                 suggestions: res.suggestions.len(),
                 ambiguous: res.ambiguous,
-                generation: snap.generation + 1,
+                generation: snap.generation + i64::from(!changes.noop),
             };
             drop((snap, customers, res, changes));
             crate::sys::trim_heap();

@@ -213,6 +213,7 @@ impl Compiler {
             source,
             tf,
             required: s.required.unwrap_or(false),
+            optional: s.optional.unwrap_or(false),
             null_on_error,
         })
     }

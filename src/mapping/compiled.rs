@@ -68,6 +68,8 @@ pub struct Field {
     pub source: Source,
     pub tf: Transforms,
     pub required: bool,
+    /// Its columns may be missing from a file's header.
+    pub optional: bool,
     pub null_on_error: bool,
     /// What to call the source in a rejection (column name, path).
     pub label: String,

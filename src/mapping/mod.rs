@@ -2,6 +2,7 @@
 //! canonical records. See `docs/mapping-format.md`.
 
 mod assemble;
+mod columns;
 mod compile;
 mod compiled;
 mod eval;

@@ -131,6 +131,9 @@ pub struct FieldTable {
     pub negate: Option<Box<Spanned<CondSpec>>>,
     pub abs: Option<bool>,
     pub required: Option<bool>,
+    /// The column may be missing from a file's header (otherwise a header without it
+    /// refuses the file: the export's format changed).
+    pub optional: Option<bool>,
     /// `reject` (default): an unparsable value rejects the row; `null`: the field is left out.
     pub on_error: Option<String>,
 }

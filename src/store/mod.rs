@@ -9,7 +9,9 @@
 
 #[macro_use]
 mod identity;
+mod alerts;
 pub mod backup;
+mod cluster;
 mod front;
 mod ops;
 mod postgres;
@@ -17,6 +19,10 @@ mod schema;
 mod sqlite;
 mod types;
 
+pub use alerts::{AlertState, AlertStore, OUTBOX_GIVE_UP, OutboxEntry};
+pub use cluster::{
+    ClusterConfig, ClusterStore, RefusedUnit, RenameSummary, RetireSummary, StoredConnector,
+};
 pub use front::{
     Activity, AuditEntry, ERASABLE, Erasable, FrontStore, NewActivity, NewAudit, NewReminder,
     NewTicket, Reminder, ReminderFilter, Ticket,
@@ -25,7 +31,7 @@ pub use identity::{
     DocumentHit, IdentityChanges, IdentitySnapshot, IdentityStore, KeyRow, SharedNumbers,
     SourceSystem, Suggestion, TokenInfo,
 };
-pub use ops::{DURATION_BUCKETS, OpsStore, RunLock, RunStats, Slot};
+pub use ops::{OpsStore, RunLock, RunStats, Slot};
 pub use postgres::PgStore;
 pub use schema::{MigrationState, Open, SchemaStatus};
 pub use sqlite::SqliteStore;
@@ -52,7 +58,9 @@ pub enum StoreError {
 }
 
 #[async_trait]
-pub trait Store: IdentityStore + OpsStore + FrontStore + Send + Sync {
+pub trait Store:
+    IdentityStore + OpsStore + FrontStore + ClusterStore + AlertStore + Send + Sync
+{
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

@@ -19,7 +19,7 @@ pub struct Slot {
     pub note: Option<String>,
 }
 
-/// Runs of one connector with one status: how many, their row counts, their durations.
+/// Runs of one connector with one status: how many and their row counts.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunStats {
     pub connector: String,
@@ -32,15 +32,7 @@ pub struct RunStats {
     pub quarantined: u64,
     pub skipped: u64,
     pub closed: u64,
-    /// Finished runs with a duration ≤ each of [`DURATION_BUCKETS`] seconds.
-    pub le: Vec<u64>,
-    pub duration_sum_secs: f64,
-    /// Finished runs the durations are of.
-    pub samples: u64,
 }
-
-/// Histogram buckets (seconds) of run durations.
-pub const DURATION_BUCKETS: &[f64] = &[1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0];
 
 /// Held while a connector runs; dropping it releases the lock (also when the process dies:
 /// the operating system closes the file or the database connection).
@@ -80,6 +72,20 @@ pub trait OpsStore: Send + Sync {
     /// Unfinished slots claimed before `before`.
     async fn unfinished_slots(&self, before: DateTime<Utc>) -> Result<Vec<Slot>, StoreError>;
     async fn run_stats(&self) -> Result<Vec<RunStats>, StoreError>;
+    /// The latest slot of a connector in the store (claimed, run or missed).
+    async fn latest_slot(&self, connector: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// Records slots no node ran as `missed` (each once: the node that inserts a slot's row
+    /// reports it); returns how many were new.
+    async fn record_missed_slots(
+        &self,
+        connector: &str,
+        slots: &[DateTime<Utc>],
+        node: &str,
+    ) -> Result<u64, StoreError>;
+    /// Slots recorded as missed, per connector.
+    async fn missed_slot_counts(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, i64>, StoreError>;
 }
 
 macro_rules! slot {
@@ -228,32 +234,58 @@ macro_rules! ops_store {
                         quarantined: n("quarantined")?,
                         skipped: n("skipped")?,
                         closed: n("closed")?,
-                        le: vec![0; DURATION_BUCKETS.len()],
-                        duration_sum_secs: 0.0,
-                        samples: 0,
                     });
                 }
-                // Durations of finished runs (bounded: the newest 10 000 per scrape).
-                let rows = sqlx::query(
-                    "SELECT connector, status, started_at, finished_at FROM sync_runs \
-                     WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 10000",
-                )
-                .fetch_all(self.pool())
-                .await?;
-                for r in rows {
-                    let (c, s): (String, String) = (r.try_get("connector")?, r.try_get("status")?);
-                    let started: DateTime<Utc> = r.try_get("started_at")?;
-                    let finished: DateTime<Utc> = r.try_get("finished_at")?;
-                    let secs = (finished - started).num_milliseconds().max(0) as f64 / 1000.0;
-                    if let Some(st) = out.iter_mut().find(|x| x.connector == c && x.status == s) {
-                        st.duration_sum_secs += secs;
-                        st.samples += 1;
-                        for (i, b) in DURATION_BUCKETS.iter().enumerate() {
-                            if secs <= *b {
-                                st.le[i] += 1;
-                            }
-                        }
+                Ok(out)
+            }
+
+            async fn latest_slot(&self, connector: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+                use sqlx::Row;
+                let row = sqlx::query("SELECT slot_at FROM schedule_slots WHERE connector = $1 ORDER BY slot_at DESC LIMIT 1")
+                    .bind(connector)
+                    .fetch_optional(self.pool())
+                    .await?;
+                Ok(row.map(|r| r.try_get("slot_at")).transpose()?)
+            }
+
+            async fn record_missed_slots(
+                &self,
+                connector: &str,
+                slots: &[DateTime<Utc>],
+                node: &str,
+            ) -> Result<u64, StoreError> {
+                let now = Utc::now();
+                let mut n = 0;
+                for chunk in slots.chunks(100) {
+                    let sql = format!(
+                        "INSERT INTO schedule_slots (connector, slot_at, node, claimed_at, status, note, finished_at) VALUES {} \
+                         ON CONFLICT DO NOTHING",
+                        crate::store::values_list(chunk.len(), 7, true)
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for at in chunk {
+                        q = q
+                            .bind(connector)
+                            .bind(*at)
+                            .bind(node)
+                            .bind(now)
+                            .bind("missed")
+                            .bind("no node ran this slot")
+                            .bind(now);
                     }
+                    n += q.execute(self.pool()).await?.rows_affected();
+                }
+                Ok(n)
+            }
+
+            async fn missed_slot_counts(&self) -> Result<std::collections::BTreeMap<String, i64>, StoreError> {
+                use sqlx::Row;
+                let rows = sqlx::query("SELECT connector, count(*) AS n FROM schedule_slots WHERE status = 'missed' GROUP BY connector")
+                    .fetch_all(self.pool())
+                    .await?;
+                let mut out = std::collections::BTreeMap::new();
+                for r in rows {
+                    out.insert(r.try_get("connector")?, r.try_get::<i64, _>("n")?);
                 }
                 Ok(out)
             }

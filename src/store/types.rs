@@ -97,8 +97,12 @@ pub enum UnitStatus {
     Staging,
     /// Complete and visible (atomic units), or the cursor of an incremental stream.
     Done,
-    /// Refused (reject ratio too high): nothing of it was committed.
+    /// Refused (reject ratio too high, a header that does not fit the mapping): nothing of
+    /// it was committed.
     Failed,
+    /// Refused, and ops accepted that it stays unloaded (`kontor quarantine dismiss`): not
+    /// read again while it is unchanged.
+    Dismissed,
 }
 
 impl UnitStatus {
@@ -107,12 +111,14 @@ impl UnitStatus {
             UnitStatus::Staging => "staging",
             UnitStatus::Done => "done",
             UnitStatus::Failed => "failed",
+            UnitStatus::Dismissed => "dismissed",
         }
     }
     pub fn parse(s: &str) -> UnitStatus {
         match s {
             "staging" => UnitStatus::Staging,
             "done" => UnitStatus::Done,
+            "dismissed" => UnitStatus::Dismissed,
             _ => UnitStatus::Failed,
         }
     }

@@ -4,6 +4,7 @@
 pub mod diff;
 mod mapper;
 mod prepare;
+mod refuse;
 
 pub use mapper::{Mapped, map_items, reject_of_record, stage_record};
 pub use prepare::{MappingSet, Prepared, prepare};
@@ -14,9 +15,11 @@ use crate::store::{
     Counts, DynStore, RunId, RunLock, RunStatus, SnapshotRule, StoreError, UnitOutcome, UnitRef,
     UnitStatus, WriteBatch,
 };
-use kontor_connector::{CommitMode, ConnectorError, Unit};
+use kontor_connector::{CommitMode, Item, Unit};
+use refuse::{header_mismatch, refuse_unit, unit_error};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use tracing::Instrument;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -61,6 +64,8 @@ pub struct RunReport {
     pub counts: Counts,
     /// Problems worth telling ops (refused files, unit errors).
     pub errors: Vec<String>,
+    /// Worth a look, not a failure (every row skipped): the run is `partial`.
+    pub warnings: Vec<String>,
     pub units_done: u64,
     pub units_skipped: u64,
 }
@@ -124,14 +129,52 @@ pub async fn run_started(
     opts: &SyncOptions,
     run_id: RunId,
 ) -> Result<RunReport, SyncError> {
+    let span = tracing::info_span!("run", connector = %p.cfg.name, run_id);
+    run_in_span(store, p, opts, run_id).instrument(span).await
+}
+
+async fn run_in_span(
+    store: &DynStore,
+    p: &Prepared,
+    opts: &SyncOptions,
+    run_id: RunId,
+) -> Result<RunReport, SyncError> {
     let name = p.cfg.name.as_str();
+    let dead: Vec<crate::store::RunInfo> = store
+        .runs(Some(name), 20)
+        .await?
+        .into_iter()
+        .filter(|r| r.status == RunStatus::Running && r.id != run_id)
+        .collect();
     let aborted = store.abort_running(name, run_id).await?;
     if aborted > 0 {
         tracing::warn!(
-            connector = name,
             aborted,
             "earlier runs ended with their process; resuming from their checkpoints"
         );
+        let which: Vec<String> = dead
+            .iter()
+            .map(|r| format!("run {} on {}", r.id, r.node.as_deref().unwrap_or("?")))
+            .collect();
+        let msg = format!(
+            "{name}: {} ended with its node (killed or crashed) during the run; run {run_id} on {} resumes from the last committed batch",
+            which.join(", "),
+            opts.node
+        );
+        let dead_id = dead.first().map(|r| r.id);
+        if let Err(e) = crate::alert::transition(
+            store,
+            name,
+            crate::alert::NODE_DIED,
+            true,
+            msg,
+            dead_id,
+            &opts.node,
+        )
+        .await
+        {
+            tracing::warn!(error = %e, "could not record the alert");
+        }
     }
     let mut report = RunReport {
         run_id,
@@ -139,11 +182,20 @@ pub async fn run_started(
         status: RunStatus::Running,
         counts: Counts::default(),
         errors: Vec::new(),
+        warnings: Vec::new(),
         units_done: 0,
         units_skipped: 0,
     };
     let tombstones = crate::front::privacy::Tombstones::load(store, &p.phone_region).await?;
     let result = run_units(store, p, opts, &mut report, &tombstones).await;
+    let c = &report.counts;
+    if c.read > 0 && c.skipped == c.read {
+        report.warnings.push(format!(
+            "all {} rows were skipped (no row matched a target of the mapping, or every row met `skip_if`): \
+             is it the right file for this mapping?",
+            c.read
+        ));
+    }
     let mut failed = !report.errors.is_empty();
     if let Err(e) = &result {
         report.errors.push(e.to_string());
@@ -160,12 +212,22 @@ pub async fn run_started(
         RunStatus::Aborted
     } else if failed {
         RunStatus::Failed
-    } else if report.counts.quarantined > 0 {
+    } else if report.counts.quarantined > 0 || !report.warnings.is_empty() {
         RunStatus::Partial
     } else {
         RunStatus::Ok
     };
-    let error = (!report.errors.is_empty()).then(|| report.errors.join("; "));
+    for w in &report.warnings {
+        tracing::warn!("{w}");
+    }
+    let problems: Vec<&String> = report.errors.iter().chain(&report.warnings).collect();
+    let error = (!problems.is_empty()).then(|| {
+        problems
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    });
     store
         .finish_run(run_id, report.status, &report.counts, error.as_deref())
         .await?;
@@ -201,7 +263,10 @@ async fn run_units(
             archive(p, &unit, report).await;
             continue;
         }
-        run_unit(store, p, opts, &unit, report, tombstones).await?;
+        let span = tracing::info_span!("unit", unit = %unit.label);
+        run_unit(store, p, opts, &unit, report, tombstones)
+            .instrument(span)
+            .await?;
     }
     Ok(())
 }
@@ -233,7 +298,7 @@ async fn start_state(
         // An API stream continues from its cursor unless the mapping changed (then: read all).
         CommitMode::Incremental if cp.mapping_hash == p.mappings.hash => Ok(Some(cp.position)),
         CommitMode::Atomic if same && !opts.reprocess => match cp.status {
-            UnitStatus::Done => Ok(None),
+            UnitStatus::Done | UnitStatus::Dismissed => Ok(None),
             UnitStatus::Failed if opts.force => {
                 store.reset_unit(name, &unit.key).await?;
                 Ok(Some(None))
@@ -294,6 +359,7 @@ async fn run_unit(
     let mut noted = false;
     // Records with warnings: counted for the run once the unit is loaded.
     let mut warned = 0u64;
+    let mut header_checked = false;
     loop {
         if opts
             .cancel
@@ -318,9 +384,16 @@ async fn run_unit(
                 None => Ok(None),
             }
         };
+        let checked = &mut header_checked;
         let next = async {
             match reader.next_batch().await {
                 Ok(Some(batch)) => {
+                    if !*checked && batch.items.iter().any(|i| matches!(i, Item::Record(_))) {
+                        *checked = true;
+                        if let Some(reject) = header_mismatch(&p.mappings, &batch.items) {
+                            return Ok(Err(reject));
+                        }
+                    }
                     let bytes = batch.bytes_read;
                     if detected.is_none() {
                         detected = source_system(&batch.items);
@@ -335,9 +408,9 @@ async fn run_unit(
                             .iter_mut()
                             .for_each(|r| tombstones.scrub_reject(r));
                     }
-                    Ok(Some((m, batch.position, bytes)))
+                    Ok(Ok(Some((m, batch.position, bytes))))
                 }
-                Ok(None) => Ok(None),
+                Ok(None) => Ok(Ok(None)),
                 Err(e) => Err(e),
             }
         };
@@ -350,7 +423,11 @@ async fn run_unit(
             noted = true;
         }
         match next {
-            Ok(Some((m, position, bytes))) => {
+            Ok(Err(reject)) => {
+                let reason = reject.reason.clone();
+                return refuse_unit(store, p, uref, report, reject, reason).await;
+            }
+            Ok(Ok(Some((m, position, bytes)))) => {
                 if let Some(pr) = &opts.progress {
                     pr.batch_done(name, m.read, bytes);
                 }
@@ -371,7 +448,7 @@ async fn run_unit(
                     resolves: Vec::new(),
                 });
             }
-            Ok(None) => break,
+            Ok(Ok(None)) => break,
             Err(e) => return unit_error(store, p, uref, report, e).await,
         }
     }
@@ -405,6 +482,16 @@ async fn run_unit(
     };
     match outcome {
         UnitOutcome::Promoted(c) => {
+            tracing::info!(
+                read = c.read,
+                inserted = c.inserted,
+                updated = c.updated,
+                unchanged = c.unchanged,
+                quarantined = c.quarantined,
+                skipped = c.skipped,
+                closed = c.closed,
+                "loaded"
+            );
             report.counts.add(&c);
             report.counts.warnings += warned;
             report.units_done += 1;
@@ -413,12 +500,14 @@ async fn run_unit(
         UnitOutcome::Refused { read, rejected } => {
             report.counts.read += read;
             report.counts.quarantined += rejected;
-            report.errors.push(format!(
+            let why = format!(
                 "{}: refused, {rejected} of {read} rows rejected ({:.0}% > {:.0}%); nothing of this file was loaded",
                 unit.label,
                 100.0 * rejected as f64 / read as f64,
                 100.0 * p.cfg.max_reject_ratio
-            ));
+            );
+            tracing::warn!("{why}");
+            report.errors.push(why);
         }
         UnitOutcome::SnapshotRefused {
             read,
@@ -472,51 +561,4 @@ fn add_incremental(report: &mut RunReport, b: BatchSizes, c: Counts, incremental
             ..c
         });
     }
-}
-
-/// A unit the connector could not read: whole-unit problems (a malformed document) are
-/// quarantined and the unit is refused; others (I/O, remote) fail the run for this unit.
-async fn unit_error(
-    store: &DynStore,
-    p: &Prepared,
-    unit: UnitRef<'_>,
-    report: &mut RunReport,
-    e: ConnectorError,
-) -> Result<(), SyncError> {
-    match e {
-        ConnectorError::Unit { position, reason } => {
-            store.reset_unit(unit.connector, unit.key).await?;
-            let reject = crate::store::NewReject {
-                source: position.source.to_string(),
-                line: position.line.map(|l| l as i64),
-                position: position.to_string(),
-                reason: reason.clone(),
-                ..Default::default()
-            };
-            let b = WriteBatch {
-                run_id: report.run_id,
-                unit: unit.clone(),
-                records: Vec::new(),
-                rejects: vec![reject],
-                position: serde_json::Value::Null,
-                read: 1,
-                skipped: 0,
-                promote: false,
-                resolves: Vec::new(),
-            };
-            store.write_batch(b).await?;
-            store
-                .finish_unit(unit.clone(), report.run_id, p.cfg.max_reject_ratio.min(0.0))
-                .await?;
-            report.counts.read += 1;
-            report.counts.quarantined += 1;
-            report.errors.push(format!("{}: {reason}", unit.label));
-        }
-        ConnectorError::Retry(reason) => {
-            store.reset_unit(unit.connector, unit.key).await?;
-            tracing::warn!(connector = unit.connector, unit = unit.label, %reason, "unit left for the next run");
-        }
-        other => report.errors.push(format!("{}: {other}", unit.label)),
-    }
-    Ok(())
 }

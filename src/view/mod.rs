@@ -184,11 +184,13 @@ pub(crate) fn money(d: &Value, k: &str) -> Option<Money> {
 
 /// What a view needs to know besides the customer's records: its keys, the connectors'
 /// systems, their last successful runs. The API server keeps them in memory.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Known<'a> {
     pub keys: &'a [KeyRow],
     pub systems: &'a BTreeMap<String, String>,
-    pub successes: &'a BTreeMap<String, DateTime<Utc>>,
+    /// Refreshed apart from the rest (a run that changed nothing does not reload the
+    /// directory, but it is a success).
+    pub successes: std::sync::Arc<BTreeMap<String, DateTime<Utc>>>,
 }
 
 impl Known<'_> {
@@ -234,7 +236,7 @@ pub async fn customer_view(
     let known = Known {
         keys: &keys,
         systems: &systems,
-        successes: &successes,
+        successes: std::sync::Arc::new(successes),
     };
     let mut view = customer_view_known(store, ctx, id, known, today).await?;
     view.requested_id = requested_id;
@@ -249,13 +251,13 @@ pub async fn customer_view_known(
     known: Known<'_>,
     today: NaiveDate,
 ) -> Result<MergedView, StoreError> {
+    let pairs = known.record_pairs();
     let Known {
         keys,
         systems,
         successes,
     } = known;
     let requested_id = None;
-    let pairs = known.record_pairs();
     // The customer's records, complaints and reminders: independent reads, side by side.
     let reminder_filter = crate::store::ReminderFilter {
         customer_id: Some(id),

@@ -279,7 +279,17 @@ fn broken_rows_go_to_quarantine_the_rest_loads_and_replay_after_a_fix() {
         .replacen("issue_date = { column = \"Belegdatum\", date = \"%d.%m.%Y\" }", "issue_date = { column = \"Belegdatum\", date = \"%d.%m.%Y\", on_error = \"null\" }", 1)
         .replacen("gross = { column = \"Brutto\", decimal = \"de\", required = true }", "gross = { column = \"Brutto\", decimal = \"de\", required = true, on_error = \"null\", default = \"0\" }", 1);
     std::fs::write(&m, fixed).unwrap();
+    // The store runs the configuration it knows (other nodes may share it): the edited
+    // mapping is named, nothing is loaded until it is made the cluster's.
     let r = kontor(ws.path(), &["quarantine", "replay"]);
+    let (rs, re) = text(&r);
+    assert_eq!(r.status.code(), Some(1), "{rs}{re}");
+    assert!(
+        re.contains("connector `op`: its mapping mappings/wawi-offene-posten.toml differs")
+            && re.contains("--take-over-config"),
+        "{re}"
+    );
+    let r = kontor(ws.path(), &["quarantine", "replay", "--take-over-config"]);
     let (rs, re) = text(&r);
     assert_eq!(r.status.code(), Some(0), "{rs}{re}");
     assert!(rs.contains("op: read=2 inserted=2"), "{rs}");

@@ -2,6 +2,7 @@
 //! once, never two runs of a connector at once), a killed node's slot is taken over, SIGTERM
 //! during a large sync leaves a store the next run completes; `/metrics` and `/healthz`.
 
+use crate::common::nodes::poll;
 use kontor::testing::TempPg;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -80,17 +81,6 @@ impl Drop for Node {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-async fn poll<T>(limit: Duration, mut f: impl AsyncFnMut() -> Option<T>) -> Option<T> {
-    let until = Instant::now() + limit;
-    while Instant::now() < until {
-        if let Some(v) = f().await {
-            return Some(v);
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    None
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -190,6 +180,22 @@ async fn a_node_killed_mid_run_is_taken_over_by_the_other() {
     assert!(
         statuses.contains(&"aborted") && statuses.contains(&"ok"),
         "{statuses:?}"
+    );
+    // The death was told once (an alert in the outbox, for the webhook).
+    let died: Vec<_> = store
+        .alert_outbox(0)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.condition == "node_died" && e.status == "firing")
+        .collect();
+    assert_eq!(died.len(), 1, "{died:?}");
+    assert!(
+        died[0].payload.contains(&format!(
+            "ended with its node (killed or crashed) during the run; run {} on",
+            done.run_id.unwrap()
+        )),
+        "{died:?}"
     );
 }
 

@@ -57,6 +57,27 @@ pub struct IdentityChanges {
     pub suggestion_update: Vec<(i64, NewSuggestion)>,
     /// Open suggestions not found any more.
     pub suggestion_obsolete: Vec<i64>,
+    /// Nothing changes but the scan position ([`IdentityChanges::is_noop`]): the generation
+    /// stays.
+    pub noop: bool,
+}
+
+impl IdentityChanges {
+    /// Whether applying these changes changes nothing a reader sees: no keys, aliases,
+    /// suggestions or systems, and no customer numbers in the documents synced since the
+    /// last scan (records whose customers the directory may show differently). Then the
+    /// generation stays (the directories do not reload); only the scan position moves.
+    pub fn is_noop(&self, snap: &IdentitySnapshot) -> bool {
+        self.systems.is_none()
+            && self.upsert.is_empty()
+            && self.delete.is_empty()
+            && self.alias_upsert.is_empty()
+            && self.alias_delete.is_empty()
+            && self.suggestion_insert.is_empty()
+            && self.suggestion_update.is_empty()
+            && self.suggestion_obsolete.is_empty()
+            && snap.doc_keys.is_empty()
+    }
 }
 
 /// A stored suggestion, with the customers its two sides belong to now.

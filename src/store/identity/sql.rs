@@ -106,6 +106,17 @@ macro_rules! identity_store {
             async fn apply_identity(&self, ch: &IdentityChanges) -> Result<bool, StoreError> {
                 let now = Utc::now();
                 let mut tx = self.begin_write().await?;
+                if ch.noop {
+                    let kept = sqlx::query(
+                        "UPDATE identity_state SET scanned_run = $2 WHERE id = 1 AND generation = $1",
+                    )
+                    .bind(ch.generation)
+                    .bind(ch.scan_to)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    return Ok(kept.rows_affected() == 1);
+                }
                 let moved = sqlx::query(
                     "UPDATE identity_state SET generation = generation + 1, scanned_run = $2, resolved_at = $3 \
                      WHERE id = 1 AND generation = $1",

@@ -34,8 +34,13 @@ impl PgStore {
             url: redact_url(url),
             message: e.to_string(),
         };
-        let opts = PgConnectOptions::from_str(url)
-            .map_err(connect_err)?
+        let mut opts = PgConnectOptions::from_str(url).map_err(connect_err)?;
+        // Which node a connection belongs to (pg_stat_activity), unless the URL says.
+        if opts.get_application_name().is_none() {
+            // (PostgreSQL cuts it at 63 bytes.)
+            opts = opts.application_name(&format!("kontor {}", crate::sync::node_name()));
+        }
+        let opts = opts
             .log_statements(tracing::log::LevelFilter::Trace)
             .log_slow_statements(tracing::log::LevelFilter::Debug, Duration::from_secs(10));
         let port = opts.get_port();

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod nodes;
+
 use kontor::api::auth::{Role, hash_token, new_token};
 use kontor::api::{AppState, serve};
 use kontor::config::Config;
@@ -164,4 +166,12 @@ impl World {
             .as_i64()
             .unwrap_or_else(|| panic!("{customer_no}: {page}"))
     }
+}
+
+/// The schema version this kontor migrates to (the highest migration; both stores agree).
+pub fn latest_schema() -> i64 {
+    let last = |m: sqlx::migrate::Migrator| m.iter().map(|m| m.version).max().unwrap();
+    let sqlite = last(sqlx::migrate!("./migrations/sqlite"));
+    assert_eq!(sqlite, last(sqlx::migrate!("./migrations/postgres")));
+    sqlite
 }
