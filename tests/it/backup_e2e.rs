@@ -148,6 +148,15 @@ async fn busy_world(backend: &str) -> crate::common::World {
         .await;
     assert!(s.is_success(), "{m}");
     let store = &w.store;
+    // The server writes its audit entries in the background (within 0.5 s): wait for the
+    // merge's, so the backup below holds it.
+    for _ in 0..100 {
+        let entries = store.audit_entries(None, 1000).await.unwrap();
+        if entries.iter().any(|e| e.action == "identity_merge") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     store
         .add_audit(&[NewAudit {
             at: Utc::now(),
@@ -542,7 +551,13 @@ async fn restore_refuses_data_other_versions_and_damaged_files(backend: &str) {
         .to_string();
     assert!(err.contains("checksum does not match"), "{err}");
     let newer = dir.path().join("newer.jsonl");
-    std::fs::write(&newer, text.replacen("[1,2,3,4,5]", "[1,2,3,4,5,9999]", 1)).unwrap();
+    let applied = text
+        .find("\"migrations\":[")
+        .expect("the header lists its migrations");
+    let end = applied + text[applied..].find(']').unwrap();
+    let mut newer_text = text.clone();
+    newer_text.insert_str(end, ",9999");
+    std::fs::write(&newer, newer_text).unwrap();
     let err = restore(&target_url, &newer).await.unwrap_err().to_string();
     assert!(err.contains("comes from a newer kontor"), "{err}");
     let not_a_backup = dir.path().join("x.csv");

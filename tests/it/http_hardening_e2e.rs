@@ -68,6 +68,18 @@ async fn unknown_ids_are_404_and_fields_are_bounded(backend: &str) {
         .await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
     assert_eq!(v["error"]["code"], "payload_too_large");
+    // The unread rest of that body ends the connection, and the answer says so: a client that
+    // reused it would see its next request fail.
+    let res = w
+        .http
+        .post(format!("{}/api/v1/customers/{muller}/activities", w.base))
+        .bearer_auth(&w.tokens["sales"])
+        .json(&json!({"kind": "note", "text": long(2 * 1024 * 1024)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(res.headers()["connection"], "close");
     let (s, v) = w
         .get(
             &format!("/api/v1/customers/{muller}/timeline?cursor=garbage"),
