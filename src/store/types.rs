@@ -30,15 +30,22 @@ impl RunStatus {
             RunStatus::Aborted => "aborted",
         }
     }
-    pub fn parse(s: &str) -> RunStatus {
-        match s {
+    /// A status as stored; an unknown one is an error (a newer kontor wrote it, or the row is
+    /// damaged), never read as `failed`.
+    pub fn parse(s: &str) -> Result<RunStatus, sqlx::Error> {
+        Ok(match s {
             "running" => RunStatus::Running,
             "ok" => RunStatus::Ok,
             "partial" => RunStatus::Partial,
             "aborted" => RunStatus::Aborted,
-            _ => RunStatus::Failed,
-        }
+            "failed" => RunStatus::Failed,
+            _ => return Err(unknown("run", s)),
+        })
     }
+}
+
+fn unknown(what: &str, s: &str) -> sqlx::Error {
+    sqlx::Error::Decode(format!("unknown {what} status `{s}` in the store").into())
 }
 
 /// Row counts of a run or a unit.
@@ -114,13 +121,15 @@ impl UnitStatus {
             UnitStatus::Dismissed => "dismissed",
         }
     }
-    pub fn parse(s: &str) -> UnitStatus {
-        match s {
+    /// A status as stored; an unknown one is an error, never read as `failed`.
+    pub fn parse(s: &str) -> Result<UnitStatus, sqlx::Error> {
+        Ok(match s {
             "staging" => UnitStatus::Staging,
             "done" => UnitStatus::Done,
             "dismissed" => UnitStatus::Dismissed,
-            _ => UnitStatus::Failed,
-        }
+            "failed" => UnitStatus::Failed,
+            _ => return Err(unknown("unit", s)),
+        })
     }
 }
 
@@ -284,4 +293,33 @@ pub struct StoredRecord {
     pub run_id: Option<RunId>,
     pub synced_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+}
+
+#[cfg(test)]
+mod status_tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip_and_unknown_ones_are_errors() {
+        for s in [
+            RunStatus::Running,
+            RunStatus::Ok,
+            RunStatus::Partial,
+            RunStatus::Failed,
+            RunStatus::Aborted,
+        ] {
+            assert_eq!(RunStatus::parse(s.as_str()).unwrap(), s);
+        }
+        for s in [
+            UnitStatus::Staging,
+            UnitStatus::Done,
+            UnitStatus::Failed,
+            UnitStatus::Dismissed,
+        ] {
+            assert_eq!(UnitStatus::parse(s.as_str()).unwrap(), s);
+        }
+        let e = RunStatus::parse("paused").unwrap_err().to_string();
+        assert!(e.contains("unknown run status `paused`"), "{e}");
+        assert!(UnitStatus::parse("").is_err());
+    }
 }

@@ -2,6 +2,7 @@
 //! are still being written, and fingerprint each by its content.
 
 use crate::ConnectorError;
+use serde::{Deserialize, Serialize};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -385,5 +386,69 @@ mod tests {
             assert!(!p.exists());
         }
         assert_eq!(std::fs::read_dir(&arch).unwrap().count(), 2);
+    }
+}
+
+/// Where reading a file unit stands: how many records of it are committed. The engine keeps it
+/// as the unit's checkpoint position (`{"records": N}`) and hands it back on resume.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilePosition {
+    pub records: u64,
+}
+
+impl FilePosition {
+    /// The position of a resumed unit (`None`: from the start). A stored position this
+    /// reader does not understand fails the unit, naming it: restarting from zero would
+    /// read records twice, skipping ahead would lose them.
+    pub fn resume(state: Option<&serde_json::Value>, unit: &str) -> Result<u64, ConnectorError> {
+        match state {
+            None | Some(serde_json::Value::Null) => Ok(0),
+            Some(v) => serde_json::from_value::<FilePosition>(v.clone())
+                .map(|p| p.records)
+                .map_err(|e| ConnectorError::Unit {
+                    position: crate::Position {
+                        source: unit.into(),
+                        ..crate::Position::default()
+                    },
+                    reason: format!(
+                        "its checkpoint's position `{v}` is not a file position ({e}): \
+                         not read, so that no record is read twice or skipped"
+                    ),
+                }),
+        }
+    }
+
+    /// As the checkpoint position.
+    pub fn to_value(self) -> serde_json::Value {
+        serde_json::json!({ "records": self.records })
+    }
+}
+
+#[cfg(test)]
+mod position_tests {
+    use super::FilePosition;
+    use serde_json::json;
+
+    #[test]
+    fn a_file_position_resumes_or_fails_loudly() {
+        assert_eq!(FilePosition::resume(None, "a.csv").unwrap(), 0);
+        assert_eq!(
+            FilePosition::resume(Some(&json!(null)), "a.csv").unwrap(),
+            0
+        );
+        let at = FilePosition { records: 7 }.to_value();
+        assert_eq!(FilePosition::resume(Some(&at), "a.csv").unwrap(), 7);
+        for bad in [
+            json!({"records": -1}),
+            json!({"record": 7}),
+            json!("7"),
+            json!({"records": 7, "x": 1}),
+        ] {
+            let e = FilePosition::resume(Some(&bad), "in/a.csv")
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with("in/a.csv: its checkpoint's position"), "{e}");
+        }
     }
 }

@@ -144,11 +144,7 @@ impl Connector for CsvConnector {
         unit: &Unit,
         state: Option<serde_json::Value>,
     ) -> Result<Box<dyn BatchReader>, ConnectorError> {
-        let skip = state
-            .as_ref()
-            .and_then(|s| s.get("records"))
-            .and_then(serde_json::Value::as_u64)
-            .unwrap_or(0);
+        let skip = kontor_connector::files::FilePosition::resume(state.as_ref(), &unit.label)?;
         let (tx, rx) = mpsc::channel(2);
         let path = self.file_path(unit);
         files::check_open(&self.base_dir, &self.path, &path, &unit.label)?;

@@ -199,7 +199,10 @@ impl FileReader {
         }
         Ok(Some(Batch {
             items,
-            position: serde_json::json!({ "records": self.consumed }),
+            position: kontor_connector::files::FilePosition {
+                records: self.consumed,
+            }
+            .to_value(),
             bytes_read: Some(self.hash.bytes()),
         }))
     }

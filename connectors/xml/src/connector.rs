@@ -254,11 +254,7 @@ impl Connector for XmlConnector {
         unit: &Unit,
         state: Option<serde_json::Value>,
     ) -> Result<Box<dyn BatchReader>, ConnectorError> {
-        let skip = state
-            .as_ref()
-            .and_then(|s| s.get("records"))
-            .and_then(serde_json::Value::as_u64)
-            .unwrap_or(0);
+        let skip = kontor_connector::files::FilePosition::resume(state.as_ref(), &unit.label)?;
         files::check_open(
             &self.base_dir,
             &self.settings.path,
@@ -470,7 +466,7 @@ impl ReadState {
             }
         }
         let batch = Batch {
-            position: serde_json::json!({ "records": *records }),
+            position: kontor_connector::files::FilePosition { records: *records }.to_value(),
             bytes_read: Some(reader.consumed()),
             items,
         };
@@ -574,7 +570,7 @@ impl ReadState {
         };
         Ok(Batch {
             items: vec![Item::Record(record)],
-            position: serde_json::json!({ "records": 1 }),
+            position: kontor_connector::files::FilePosition { records: 1 }.to_value(),
             bytes_read: Some(size),
         })
     }

@@ -11,7 +11,7 @@ pub(super) fn run_info(r: &PgRow) -> Result<RunInfo, sqlx::Error> {
         id: r.try_get("id")?,
         connector: r.try_get("connector")?,
         node: r.try_get("node")?,
-        status: RunStatus::parse(r.try_get::<&str, _>("status")?),
+        status: RunStatus::parse(r.try_get::<&str, _>("status")?)?,
         started_at: r.try_get("started_at")?,
         finished_at: r.try_get("finished_at")?,
         counts: Counts {
@@ -33,7 +33,7 @@ pub(super) fn checkpoint(r: &PgRow) -> Result<Checkpoint, sqlx::Error> {
     Ok(Checkpoint {
         unit_key: r.try_get("unit_key")?,
         label: r.try_get("label")?,
-        status: UnitStatus::parse(r.try_get::<&str, _>("status")?),
+        status: UnitStatus::parse(r.try_get::<&str, _>("status")?)?,
         fingerprint: r.try_get("fingerprint")?,
         mapping_hash: r.try_get("mapping_hash")?,
         position: position.map(|j| j.0),

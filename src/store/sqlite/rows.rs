@@ -10,7 +10,7 @@ pub(super) fn run_info(r: &SqliteRow) -> Result<RunInfo, sqlx::Error> {
         id: r.try_get("id")?,
         connector: r.try_get("connector")?,
         node: r.try_get("node")?,
-        status: RunStatus::parse(r.try_get::<&str, _>("status")?),
+        status: RunStatus::parse(r.try_get::<&str, _>("status")?)?,
         started_at: r.try_get("started_at")?,
         finished_at: r.try_get("finished_at")?,
         counts: Counts {
@@ -32,10 +32,15 @@ pub(super) fn checkpoint(r: &SqliteRow) -> Result<Checkpoint, sqlx::Error> {
     Ok(Checkpoint {
         unit_key: r.try_get("unit_key")?,
         label: r.try_get("label")?,
-        status: UnitStatus::parse(r.try_get::<&str, _>("status")?),
+        status: UnitStatus::parse(r.try_get::<&str, _>("status")?)?,
         fingerprint: r.try_get("fingerprint")?,
         mapping_hash: r.try_get("mapping_hash")?,
-        position: position.and_then(|p| serde_json::from_str(&p).ok()),
+        position: position
+            .map(|p| serde_json::from_str(&p))
+            .transpose()
+            .map_err(|e| {
+                sqlx::Error::Decode(format!("checkpoint position is not JSON: {e}").into())
+            })?,
         read: u(r.try_get("read")?),
         rejected: u(r.try_get("rejected")?),
         skipped: u(r.try_get("skipped")?),
