@@ -116,7 +116,7 @@ async fn metrics_text(state: &AppState) -> Result<axum::response::Response, erro
             .filter(|c| c.enabled)
             .map(|c| c.name.clone())
             .collect(),
-        stale: watch::stale_among(&state, &successes),
+        stale: watch::stale_among(state, &successes),
         config_matches: state.runner.refusal().is_none(),
     };
     let text = state.metrics.render(&state.store, &cluster).await?;
