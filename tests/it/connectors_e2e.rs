@@ -7,13 +7,6 @@ use kontor::sync::{self, RunReport, SyncOptions};
 use kontor::testing::temp_store;
 use std::path::{Path, PathBuf};
 
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name("sqlite").await } )* }
-        mod postgres { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name("postgres").await } )* }
-    };
-}
-
 both_backends!(
     xml_documents_load_with_their_semantics_and_a_hostile_file_is_quarantined,
     rest_profile_loads_incrementally_and_a_resync_writes_nothing,

@@ -8,13 +8,6 @@ use kontor::sync::{self, RunReport, SyncOptions};
 use kontor::testing::temp_store;
 use std::path::Path;
 
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name("sqlite").await } )* }
-        mod postgres { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name("postgres").await } )* }
-    };
-}
-
 both_backends!(vanished_orders_are_closed_and_a_truncated_snapshot_is_refused);
 
 const HEADER: &str = "Auftragsnr;Auftragsdatum;Kundennr;Bestellnr. Kunde;Pos;Artikelnr;Bezeichnung;Menge;Geliefert;Einheit;Liefertermin\n";

@@ -5,13 +5,6 @@ use kontor::store::*;
 use kontor::testing::temp_store;
 use serde_json::json;
 
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name("sqlite").await } )* }
-        mod postgres { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name("postgres").await } )* }
-    };
-}
-
 both_backends!(
     upsert_is_idempotent_and_detects_changes,
     later_duplicate_in_a_unit_wins,

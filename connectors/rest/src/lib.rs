@@ -51,22 +51,5 @@ mod stamp;
 
 pub use connector::{KIND, RestConnector, build};
 pub use error::RestError;
-pub use profiles::NAMES as PROFILES;
+pub use profiles::{BUILTIN_MAPPINGS, NAMES as PROFILES};
 pub use secret::Secret;
-
-/// Built-in mappings per profile (`(profile, TOML text)`) in the format of
-/// `docs/mapping-format.md`, for a connector with `profile = "..."` and no mapping of its own.
-pub const BUILTIN_MAPPINGS: &[(&str, &str)] = &[
-    (
-        "erpnext",
-        include_str!("../../../mappings/builtin/erpnext.toml"),
-    ),
-    (
-        "sap-b1",
-        include_str!("../../../mappings/builtin/sap-b1.toml"),
-    ),
-    (
-        "weclapp",
-        include_str!("../../../mappings/builtin/weclapp.toml"),
-    ),
-];

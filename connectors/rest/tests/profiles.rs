@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
-const PROFILES: [&str; 3] = ["erpnext", "sap-b1", "weclapp"];
+/// Every built-in profile: each must have a mock that follows its vendor documentation.
+const PROFILES: &[&str] = kontor_rest::PROFILES;
 
 fn secrets() -> Secrets {
     Secrets::new(&[
@@ -95,7 +96,7 @@ fn check_complete(profile: &str, runs: &HashMap<String, Run>) {
 #[tokio::test]
 async fn every_profile_pages_through_all_streams() {
     let s = secrets();
-    for profile in PROFILES {
+    for &profile in PROFILES {
         let erp = MockErp::start(profile).await;
         let conn = build(&settings(profile, &erp, ""), "", s.path());
         let mut states = HashMap::new();
@@ -117,7 +118,7 @@ async fn every_profile_pages_through_all_streams() {
 #[tokio::test]
 async fn second_run_sends_the_modified_since_filter_and_reads_only_changes() {
     let s = secrets();
-    for profile in PROFILES {
+    for &profile in PROFILES {
         let erp = MockErp::start(profile).await;
         let conn = build(&settings(profile, &erp, ""), "", s.path());
         let mut states = HashMap::new();
@@ -161,7 +162,7 @@ async fn second_run_sends_the_modified_since_filter_and_reads_only_changes() {
 #[tokio::test]
 async fn faults_are_survived_by_every_profile() {
     let s = secrets();
-    for profile in PROFILES {
+    for &profile in PROFILES {
         let erp = MockErp::start(profile).await;
         let conn = build(
             &settings(profile, &erp, "timeout = \"400ms\"\nmax_retries = 8"),
@@ -246,7 +247,7 @@ async fn sap_session_expiry_logs_in_again_once() {
 
 #[tokio::test]
 async fn wrong_credentials_fail_clearly() {
-    for profile in PROFILES {
+    for &profile in PROFILES {
         let s = Secrets::new(&[
             ("erpnext", "k:wrong"),
             ("weclapp", "wrong"),
@@ -268,7 +269,7 @@ async fn wrong_credentials_fail_clearly() {
 #[tokio::test]
 async fn drift_between_pages_loses_and_duplicates_nothing_in_any_profile() {
     let s = secrets();
-    for profile in PROFILES {
+    for &profile in PROFILES {
         let erp = MockErp::start(profile).await;
         let (stream, first, later, new) = match profile {
             "erpnext" => (
@@ -339,7 +340,7 @@ fn strip_derived(text: &str) -> Value {
 #[tokio::test]
 async fn empty_streams_end_cleanly() {
     let s = secrets();
-    for profile in PROFILES {
+    for &profile in PROFILES {
         let flavor = Flavor::profile(profile).unwrap();
         let empty: BTreeMap<String, Vec<Value>> = expected(profile)
             .keys()

@@ -2,20 +2,26 @@
 //! A user mapping's `[source]` is merged over it: endpoints with the same `stream` are merged
 //! key by key (nested tables too), other endpoints are added, other keys replace.
 
-pub const NAMES: &[&str] = &["erpnext", "sap-b1", "weclapp"];
+/// Declares the built-in profiles, each by its name once: its default `[source]` is
+/// `src/profiles/<name>.toml`, its built-in mapping `mappings/<name>.toml` (both in this crate).
+macro_rules! profiles {
+    ($($name:literal),* $(,)?) => {
+        /// The profile names, as `profile = "..."` takes them.
+        pub const NAMES: &[&str] = &[$($name),*];
+        const SOURCES: &[(&str, &str)] = &[$(($name, include_str!(concat!($name, ".toml")))),*];
+        /// Built-in mappings per profile (`(profile, TOML text)`) in the format of
+        /// `docs/mapping-format.md`, for a connector with `profile = "..."` and no mapping of
+        /// its own.
+        pub const BUILTIN_MAPPINGS: &[(&str, &str)] =
+            &[$(($name, include_str!(concat!("../../mappings/", $name, ".toml")))),*];
+    };
+}
 
-const ERPNEXT: &str = include_str!("erpnext.toml");
-const SAP_B1: &str = include_str!("sap-b1.toml");
-const WECLAPP: &str = include_str!("weclapp.toml");
+profiles!("erpnext", "sap-b1", "weclapp");
 
 /// The profile's default `[source]` table.
 pub fn source(name: &str) -> Option<toml::Table> {
-    let text = match name {
-        "erpnext" => ERPNEXT,
-        "sap-b1" => SAP_B1,
-        "weclapp" => WECLAPP,
-        _ => return None,
-    };
+    let (_, text) = SOURCES.iter().find(|(n, _)| *n == name)?;
     Some(toml::from_str(text).expect("built-in profile is valid TOML"))
 }
 
