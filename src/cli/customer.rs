@@ -6,17 +6,7 @@ use kontor::view::{MergedView, Money, ViewContext, customer_view};
 
 fn money(m: &Money) -> String {
     // German notation: 1.234,56 EUR
-    let s = format!("{:.2}", m.amount);
-    let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
-    let (sign, digits) = int.strip_prefix('-').map_or(("", int), |d| ("-", d));
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push('.');
-        }
-        grouped.push(c);
-    }
-    format!("{sign}{grouped},{frac} {}", m.currency)
+    format!("{} {}", kontor::view::german_amount(m.amount), m.currency)
 }
 
 fn date(d: Option<chrono::NaiveDate>) -> String {

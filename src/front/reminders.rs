@@ -25,12 +25,14 @@ pub struct SuggestSummary {
 #[serde(default)]
 struct Amount {
     amount: String,
+    currency: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct InvoiceData {
     number: Option<String>,
+    currency: Option<String>,
     status: Option<String>,
     due_date: Option<String>,
     issue_date: Option<String>,
@@ -44,27 +46,38 @@ struct InvoiceData {
 struct Overdue {
     oldest: (NaiveDate, String, String),
     count: usize,
-    total: Decimal,
+    /// Open amounts per currency (never added across currencies).
+    total: BTreeMap<String, Decimal>,
     seen: HashSet<u64>,
 }
 
+/// Amounts per currency as a salesperson reads them: `1.190,00 €`, `1.190,00 € und 500,00 NOK`.
+fn amounts(total: &BTreeMap<String, Decimal>) -> String {
+    let mut parts: Vec<String> = total
+        .iter()
+        .map(|(currency, amount)| {
+            crate::view::Money {
+                amount: *amount,
+                currency: currency.clone(),
+            }
+            .german()
+        })
+        .collect();
+    // Euro first, then the others by code.
+    parts.sort_by_key(|p| !p.ends_with('€'));
+    parts.join(" und ")
+}
+
 impl Overdue {
-    fn reminder(
-        self,
-        id: i64,
-        today: NaiveDate,
-        cfg: &RemindersSection,
-        threshold: Decimal,
-        assignee: &Option<String>,
-    ) -> NewReminder {
+    fn reminder(self, id: i64, today: NaiveDate, assignee: &Option<String>) -> NewReminder {
         let (due, connector, number) = self.oldest;
         let days = (today - due).num_days();
         let (title, reason) = if self.count == 1 {
             (
                 format!("Offene Rechnung {number} nachfassen"),
                 format!(
-                    "Rechnung {number} ist seit {days} Tagen fällig, offen {} (ab {} Tagen und {threshold})",
-                    self.total, cfg.overdue_days
+                    "Rechnung {number} ist seit {days} Tagen fällig, offen {}",
+                    amounts(&self.total)
                 ),
             )
         } else {
@@ -74,8 +87,9 @@ impl Overdue {
                     self.count
                 ),
                 format!(
-                    "{} Rechnungen überfällig, offen zusammen {}; die älteste, {number}, ist seit {days} Tagen fällig (ab {} Tagen und {threshold} je Rechnung)",
-                    self.count, self.total, cfg.overdue_days
+                    "{} Rechnungen überfällig, offen zusammen {}; die älteste, {number}, ist seit {days} Tagen fällig",
+                    self.count,
+                    amounts(&self.total)
                 ),
             )
         };
@@ -116,7 +130,8 @@ pub async fn suggest(
         let threshold = dec(&cfg.overdue_amount);
         let revenue_threshold = dec(&cfg.revenue_threshold);
         let year_ago = today - chrono::Days::new(365);
-        let mut revenue: BTreeMap<i64, Decimal> = BTreeMap::new();
+        // Per customer and currency (amounts of different currencies are never added).
+        let mut revenue: BTreeMap<i64, BTreeMap<String, Decimal>> = BTreeMap::new();
         // Overdue invoices, gathered per customer: one reminder each (memory per customer,
         // not per invoice), keyed by the oldest overdue invoice.
         let mut overdue: BTreeMap<i64, Overdue> = BTreeMap::new();
@@ -128,18 +143,29 @@ pub async fn suggest(
                 let Ok(inv) = serde_json::from_str::<InvoiceData>(data) else {
                     return;
                 };
+                let currency = |a: Option<&Amount>| {
+                    a.and_then(|a| a.currency.clone())
+                        .or_else(|| inv.gross.currency.clone())
+                        .or_else(|| inv.currency.clone())
+                        .unwrap_or_else(|| "EUR".into())
+                };
                 if inv
                     .issue_date
                     .as_deref()
                     .and_then(|d| d.parse::<NaiveDate>().ok())
                     .is_some_and(|d| d >= year_ago)
                 {
-                    *revenue.entry(id).or_default() += dec(&inv.gross.amount);
+                    *revenue
+                        .entry(id)
+                        .or_default()
+                        .entry(currency(None))
+                        .or_default() += dec(&inv.gross.amount);
                 }
                 let status = inv.status.as_deref().unwrap_or("open");
                 if ["paid", "cancelled", "closed"].contains(&status) {
                     return;
                 }
+                let currency = currency(inv.open_amount.as_ref());
                 let open = inv
                     .open_amount
                     .map_or_else(|| dec(&inv.gross.amount), |a| dec(&a.amount));
@@ -155,14 +181,14 @@ pub async fn suggest(
                     let o = overdue.entry(id).or_insert_with(|| Overdue {
                         oldest: (due, connector.to_owned(), number.clone()),
                         count: 0,
-                        total: Decimal::ZERO,
+                        total: BTreeMap::new(),
                         seen: HashSet::new(),
                     });
                     if !o.seen.insert(number_hash(&number)) {
                         return;
                     }
                     o.count += 1;
-                    o.total += open;
+                    *o.total.entry(currency).or_default() += open;
                     let candidate = (due, connector.to_owned(), number);
                     if candidate < o.oldest {
                         o.oldest = candidate;
@@ -173,12 +199,16 @@ pub async fn suggest(
         new.extend(
             overdue
                 .into_iter()
-                .map(|(id, o)| o.reminder(id, today, cfg, threshold, &assignee)),
+                .map(|(id, o)| o.reminder(id, today, &assignee)),
         );
         // No contact for long with a customer of some revenue.
         let last: BTreeMap<i64, chrono::DateTime<Utc>> =
             store.last_contacts().await?.into_iter().collect();
-        for (id, rev) in revenue.into_iter().filter(|(_, r)| *r >= revenue_threshold) {
+        for (id, rev) in revenue
+            .into_iter()
+            .filter(|(_, r)| r.values().any(|a| *a >= revenue_threshold))
+        {
+            let rev = amounts(&rev);
             let since = last.get(&id).map(|t| t.date_naive());
             if since.is_some_and(|d| (today - d).num_days() <= cfg.no_contact_days) {
                 continue;
@@ -287,4 +317,23 @@ pub async fn after_sync(
         store.job_ran("reminders_full", Utc::now()).await?;
     }
     Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_read_german_and_never_add_currencies() {
+        let mut t = BTreeMap::new();
+        t.insert("EUR".to_owned(), Decimal::from_str("15339.1").unwrap());
+        assert_eq!(amounts(&t), "15.339,10 €");
+        t.insert("NOK".to_owned(), Decimal::from_str("-1000").unwrap());
+        t.insert("CHF".to_owned(), Decimal::from_str("0.5").unwrap());
+        assert_eq!(amounts(&t), "15.339,10 € und 0,50 CHF und -1.000,00 NOK");
+        assert_eq!(
+            crate::view::german_amount(Decimal::from_str("1234567.899").unwrap()),
+            "1.234.567,90"
+        );
+    }
 }

@@ -65,6 +65,33 @@ pub struct Money {
     pub currency: String,
 }
 
+impl Money {
+    /// As a German reader expects it: `1.234,56 €` (other currencies by their code:
+    /// `1.234,56 NOK`).
+    pub fn german(&self) -> String {
+        let unit = match self.currency.as_str() {
+            "EUR" | "" => "€",
+            other => other,
+        };
+        format!("{} {unit}", german_amount(self.amount))
+    }
+}
+
+/// An amount in German notation with two decimals: `1.234,56`, `-0,50`.
+pub fn german_amount(amount: Decimal) -> String {
+    let s = format!("{:.2}", amount.round_dp(2));
+    let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
+    let (sign, digits) = int.strip_prefix('-').map_or(("", int), |d| ("-", d));
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push('.');
+        }
+        grouped.push(c);
+    }
+    format!("{sign}{grouped},{frac}")
+}
+
 /// A source of a merged customer: one customer number in one connector.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SourceInfo {

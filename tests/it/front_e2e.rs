@@ -250,6 +250,32 @@ async fn reminders_manual_and_suggested_never_twice(backend: &str) {
             "{reason} / {overdue:?}"
         ),
     }
+    // Written for a salesperson: the open sum in German notation with its currency, no
+    // internal rule text.
+    let total: rust_decimal::Decimal = overdue
+        .iter()
+        .map(|i| {
+            i["open_amount"]["amount"]
+                .as_str()
+                .unwrap()
+                .parse::<rust_decimal::Decimal>()
+                .unwrap()
+        })
+        .sum();
+    let expected = kontor::view::Money {
+        amount: total,
+        currency: "EUR".into(),
+    }
+    .german();
+    assert!(
+        reason.contains(&format!("offen {expected}"))
+            || reason.contains(&format!("offen zusammen {expected}")),
+        "{reason} / {expected}"
+    );
+    assert!(
+        !reason.contains(" ab ") && !reason.contains("je Rechnung"),
+        "{reason}"
+    );
     let moved = mine
         .as_array()
         .unwrap()
