@@ -30,6 +30,7 @@ mod privacy_e2e;
 mod privacy_erase_e2e;
 mod scheduler_e2e;
 mod secrets_cli;
+mod signin_e2e;
 mod snapshot_e2e;
 mod store_cli;
 mod store_suite;

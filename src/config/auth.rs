@@ -1,0 +1,87 @@
+//! `[auth]`: how people sign in to the web page (sessions, lockout).
+
+use super::sections::Problem;
+use serde::Deserialize;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSection {
+    /// A session ends after this long without a request (`30m`).
+    #[serde(default = "default_idle")]
+    pub session_idle: String,
+    /// A session ends this long after sign-in, however busy (`12h`).
+    #[serde(default = "default_max")]
+    pub session_max: String,
+    /// Failed sign-ins in a row that lock an account (0: never).
+    #[serde(default = "default_lockout_after")]
+    pub lockout_after: u32,
+    /// How long a locked account stays locked (`15m`; `kontor user unlock` lifts it).
+    #[serde(default = "default_lockout_for")]
+    pub lockout_for: String,
+}
+
+fn default_idle() -> String {
+    "30m".into()
+}
+fn default_max() -> String {
+    "12h".into()
+}
+fn default_lockout_after() -> u32 {
+    5
+}
+fn default_lockout_for() -> String {
+    "15m".into()
+}
+
+impl Default for AuthSection {
+    fn default() -> Self {
+        Self {
+            session_idle: default_idle(),
+            session_max: default_max(),
+            lockout_after: default_lockout_after(),
+            lockout_for: default_lockout_for(),
+        }
+    }
+}
+
+/// `[auth]`'s spans as durations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthTimes {
+    pub idle: Duration,
+    pub max: Duration,
+    pub lockout_for: Duration,
+}
+
+impl AuthSection {
+    /// The timeouts (the defaults where a value does not parse: `check` reports it).
+    pub fn times(&self) -> AuthTimes {
+        let d = |s: &str, default: u64| {
+            kontor_connector::parse_duration(s).unwrap_or(Duration::from_secs(default))
+        };
+        AuthTimes {
+            idle: d(&self.session_idle, 30 * 60),
+            max: d(&self.session_max, 12 * 3600),
+            lockout_for: d(&self.lockout_for, 15 * 60),
+        }
+    }
+
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        for (k, v) in [
+            ("session_idle", &self.session_idle),
+            ("session_max", &self.session_max),
+            ("lockout_for", &self.lockout_for),
+        ] {
+            match kontor_connector::parse_duration(v) {
+                Err(e) => out.push((vec!["auth".to_owned(), k.to_owned()], e)),
+                Ok(d) if d.is_zero() => out.push((
+                    vec!["auth".to_owned(), k.to_owned()],
+                    format!("{k} must be longer than 0"),
+                )),
+                Ok(_) => {}
+            }
+        }
+        out
+    }
+}
