@@ -152,6 +152,18 @@ export function showLogin(message) {
   );
   app.replaceChildren(form);
   user.focus();
+  // Sign-in through the company's identity provider, when the server has one ([auth.oidc]).
+  fetch('/api/v1/session/methods', { credentials: 'same-origin' })
+    .then((r) => (r.ok ? r.json() : null))
+    .then((m) => {
+      if (m && m.oidc && form.isConnected) {
+        form.append(
+          h('p', { class: 'muted' }, 'oder'),
+          h('a', { class: 'btn', href: '/auth/oidc/login', testid: 'login-oidc' }, 'Mit Firmenkonto anmelden'),
+        );
+      }
+    })
+    .catch(() => {});
 }
 
 // ---------------------------------------------------------------- search

@@ -96,12 +96,15 @@ pub fn csrf_token(session_id: &str) -> String {
 
 /// Whether `given` is the session's CSRF token (compared in constant time).
 pub fn csrf_ok(session_id: &str, given: &str) -> bool {
-    let want = csrf_token(session_id);
-    want.len() == given.len()
-        && want
-            .bytes()
-            .zip(given.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+    constant_eq(&csrf_token(session_id), given)
+}
+
+/// `a == b` in a time that does not depend on where they differ.
+pub fn constant_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
 }
 

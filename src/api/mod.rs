@@ -8,6 +8,7 @@ pub mod error;
 mod front;
 mod handlers;
 pub mod listen;
+pub mod oidc;
 mod ops;
 mod privacy;
 mod session;
@@ -34,7 +35,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         front::screenpop, front::add_reminder, front::reminders, front::reminder_done,
         front::reminder_snooze, cases::add_complaint, cases::list_complaints, cases::complaint,
         cases::complaint_status, privacy::erase, privacy::export, privacy::audit, privacy::contact_report,
-        session::sign_in, session::current, session::sign_out, session::sign_out_everywhere
+        session::sign_in, session::current, session::sign_out, session::sign_out_everywhere,
+        session::methods
     ),
     modifiers(&BearerAuth),
     tags(
@@ -223,6 +225,9 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/v1/session/everywhere",
             post(session::sign_out_everywhere),
         )
+        .route("/api/v1/session/methods", get(session::methods))
+        .route("/auth/oidc/login", get(oidc::login))
+        .route("/auth/oidc/callback", get(oidc::callback))
         .merge(web::routes());
     if state.cfg.server.metrics_listen.is_none() {
         r = r.route("/metrics", get(metrics_guarded));

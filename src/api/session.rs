@@ -250,3 +250,19 @@ pub async fn sign_out_everywhere(
     );
     Ok(signed_out(&state, ended))
 }
+
+/// How people can sign in here (the page shows the provider's button when `oidc`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Methods {
+    pub password: bool,
+    pub oidc: bool,
+}
+
+#[utoipa::path(get, path = "/api/v1/session/methods", tag = "sign-in",
+    responses((status = 200, body = Methods)))]
+pub async fn methods(State(state): State<Arc<AppState>>) -> Json<Methods> {
+    Json(Methods {
+        password: true,
+        oidc: state.cfg.auth.oidc.is_some(),
+    })
+}

@@ -19,6 +19,47 @@ pub struct AuthSection {
     /// How long a locked account stays locked (`15m`; `kontor user unlock` lifts it).
     #[serde(default = "default_lockout_for")]
     pub lockout_for: String,
+    /// `[auth.oidc]`: sign-in through an OpenID Connect provider (Entra ID, Keycloak, Google).
+    #[serde(default)]
+    pub oidc: Option<OidcSection>,
+}
+
+/// `[auth.oidc]`: authorization code flow with PKCE; role and team from the ID token's claims.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcSection {
+    /// The provider's issuer URL (discovery at `<issuer>/.well-known/openid-configuration`).
+    pub issuer: String,
+    pub client_id: String,
+    /// A file with the client secret (none: a public client, PKCE only).
+    #[serde(default)]
+    pub client_secret_file: Option<String>,
+    /// `https://kontor.example.com/auth/oidc/callback`, as registered at the provider.
+    pub redirect_url: String,
+    /// The claim with the person's groups or roles (a string or a list).
+    #[serde(default = "default_role_claim")]
+    pub role_claim: String,
+    /// The claim with the person's team (a string, or the first of a list).
+    #[serde(default)]
+    pub team_claim: Option<String>,
+    /// The claim whose value becomes the user name.
+    #[serde(default = "default_name_claim")]
+    pub name_claim: String,
+    /// Claim value → kontor role (sales, service, ops): `{ "kontor-sales" = "sales" }`.
+    pub role_map: std::collections::BTreeMap<String, String>,
+    /// Scopes to ask for besides `openid`.
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+}
+
+fn default_role_claim() -> String {
+    "groups".into()
+}
+fn default_name_claim() -> String {
+    "preferred_username".into()
+}
+fn default_scopes() -> Vec<String> {
+    vec!["profile".into(), "email".into()]
 }
 
 fn default_idle() -> String {
@@ -41,6 +82,7 @@ impl Default for AuthSection {
             session_max: default_max(),
             lockout_after: default_lockout_after(),
             lockout_for: default_lockout_for(),
+            oidc: None,
         }
     }
 }
@@ -80,6 +122,28 @@ impl AuthSection {
                     format!("{k} must be longer than 0"),
                 )),
                 Ok(_) => {}
+            }
+        }
+        if let Some(o) = &self.oidc {
+            let at = |k: &str| vec!["auth".to_owned(), "oidc".to_owned(), k.to_owned()];
+            for (k, v) in [("issuer", &o.issuer), ("redirect_url", &o.redirect_url)] {
+                if !(v.starts_with("https://") || v.starts_with("http://")) {
+                    out.push((at(k), format!("{k} `{v}`: use an http(s) URL")));
+                }
+            }
+            if o.role_map.is_empty() {
+                out.push((
+                    at("role_map"),
+                    "role_map: map at least one claim value to sales, service or ops".into(),
+                ));
+            }
+            for (claim, role) in &o.role_map {
+                if !["sales", "service", "ops"].contains(&role.as_str()) {
+                    out.push((
+                        at("role_map"),
+                        format!("role_map `{claim}` = `{role}`: use sales, service or ops"),
+                    ));
+                }
             }
         }
         out

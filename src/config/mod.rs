@@ -6,7 +6,7 @@
 mod auth;
 mod sections;
 
-pub use auth::{AuthSection, AuthTimes};
+pub use auth::{AuthSection, AuthTimes, OidcSection};
 pub use sections::*;
 
 use crate::diag::{Diagnostic, SpanMap};

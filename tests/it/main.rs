@@ -24,6 +24,7 @@ mod kill_resume;
 mod kill_resume_rest;
 mod lifecycle_e2e;
 mod observability_e2e;
+mod oidc_e2e;
 mod plugin_singer;
 mod privacy_api_e2e;
 mod privacy_e2e;
