@@ -1,6 +1,6 @@
 // kontor – the web page for sales and service: one search box, the customer card, the
 // screen-pop of an incoming call. Plain JavaScript modules without a build step; they talk to
-// the JSON API (/api/v1) with the user's token. Every text from the server goes into text
+// the JSON API (/api/v1) with the signed-in person's session cookie. Every text from the server goes into text
 // nodes or attributes (never innerHTML).
 //
 // This is the entry module: routing, login, search, the incoming call and the start. The
@@ -9,8 +9,8 @@
 
 import {
   MATCH_FIELDS, MATCH_HOW, ORDER_STATUS, PHONE_MATCH, PHONE_VIA, api, app, describe, empty, fmtDate,
-  fmtMoney, getToken, h, hideBanner, isPositive, link, numberChip, percent, plural, roleBadge, section,
-  setToken, showError, splitNumber,
+  currentSession, fmtMoney, h, hideBanner, isPositive, link, loadSession, numberChip, percent, plural,
+  roleBadge, section, showError, signIn, signOut, splitNumber,
 } from './lib.js';
 import { cardView, kpi } from './card.js';
 import { complaintItem } from './side.js';
@@ -38,8 +38,14 @@ document.addEventListener('click', (e) => {
 });
 window.addEventListener('popstate', route);
 
-logoutButton.addEventListener('click', () => {
-  setToken('');
+logoutButton.addEventListener('click', async () => {
+  logoutButton.disabled = true;
+  try {
+    await signOut();
+  } catch (_) {
+    /* the session ends on the server by time anyway */
+  }
+  logoutButton.disabled = false;
   showLogin('Sie sind abgemeldet.');
 });
 
@@ -54,7 +60,7 @@ function markNav(path) {
 
 function route() {
   hideBanner();
-  if (!getToken()) {
+  if (!currentSession()) {
     showLogin();
     return;
   }
@@ -80,44 +86,84 @@ export function alive(gen) {
 
 // ---------------------------------------------------------------- login
 
+const LOGIN_ERRORS = {
+  unauthorized: 'Benutzername oder Passwort falsch',
+  locked: 'Konto gesperrt – bitte später erneut versuchen',
+};
+
 export function showLogin(message) {
   viewGeneration++;
   logoutButton.hidden = true;
   if (nav) nav.hidden = true;
   hideBanner();
   document.title = 'Anmelden – kontor';
-  const input = h('input', {
-    id: 'login-token',
-    name: 'token',
-    type: 'password',
-    autocomplete: 'off',
+  const user = h('input', {
+    id: 'login-user',
+    name: 'username',
+    type: 'text',
+    autocomplete: 'username',
+    autocapitalize: 'none',
     spellcheck: 'false',
     required: true,
-    placeholder: 'kontor_…',
-    testid: 'login-token',
+    testid: 'login-user',
   });
+  const password = h('input', {
+    id: 'login-password',
+    name: 'password',
+    type: 'password',
+    autocomplete: 'current-password',
+    required: true,
+    testid: 'login-password',
+  });
+  const error = h('p', { class: 'form-message error', testid: 'login-error', role: 'alert', hidden: true });
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary', testid: 'login-submit' }, 'Anmelden');
   const form = h(
     'form',
     {
       class: 'panel login',
       testid: 'login-form',
-      onsubmit: (e) => {
+      onsubmit: async (e) => {
         e.preventDefault();
-        const t = input.value.trim();
-        if (!t) return;
-        setToken(t);
-        route();
+        if (!user.value.trim() || !password.value) return;
+        submit.disabled = true;
+        error.hidden = true;
+        try {
+          await signIn(user.value.trim(), password.value);
+          password.value = '';
+          route();
+        } catch (err) {
+          password.value = '';
+          error.textContent = LOGIN_ERRORS[err.code] || describe(err);
+          error.hidden = false;
+          password.focus();
+        } finally {
+          submit.disabled = false;
+        }
       },
     },
     h('h1', null, 'Anmelden'),
-    h('p', { class: 'muted' }, 'Bitte das API-Token eingeben (Rolle Vertrieb oder Service; für die Anrufanzeige genügt CTI).'),
     message ? h('p', { class: 'notice', testid: 'login-message', role: 'status' }, message) : null,
-    h('label', { for: 'login-token' }, 'API-Token'),
-    input,
-    h('button', { type: 'submit', class: 'btn btn-primary', testid: 'login-submit' }, 'Anmelden'),
+    h('label', { for: 'login-user' }, 'Benutzername'),
+    user,
+    h('label', { for: 'login-password' }, 'Passwort'),
+    password,
+    error,
+    submit,
   );
   app.replaceChildren(form);
-  input.focus();
+  user.focus();
+  // Sign-in through the company's identity provider, when the server has one ([auth.oidc]).
+  fetch('/api/v1/session/methods', { credentials: 'same-origin' })
+    .then((r) => (r.ok ? r.json() : null))
+    .then((m) => {
+      if (m && m.oidc && form.isConnected) {
+        form.append(
+          h('p', { class: 'muted' }, 'oder'),
+          h('a', { class: 'btn', href: '/auth/oidc/login', testid: 'login-oidc' }, 'Mit Firmenkonto anmelden'),
+        );
+      }
+    })
+    .catch(() => {});
 }
 
 // ---------------------------------------------------------------- search
@@ -373,4 +419,4 @@ function screenPop(nummer, pop) {
 
 // ---------------------------------------------------------------- start
 
-route();
+loadSession().then(route, () => showLogin());

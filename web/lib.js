@@ -1,10 +1,9 @@
 // kontor web page – the shared part: German labels, DOM helpers, formatting, messages and
-// the API client with the user's token. Every text from the server goes into text nodes or
+// the API client with the signed-in person's session (an HttpOnly cookie the page never sees,
+// and the session's CSRF token, kept in memory only). Every text from the server goes into text nodes or
 // attributes (never innerHTML).
 
 import { showLogin } from './app.js';
-
-const TOKEN_KEY = 'kontor.token';
 
 export const app = document.getElementById('app');
 const banner = document.getElementById('banner');
@@ -122,6 +121,8 @@ const ERROR_LABELS = {
   store_unavailable: 'Datenbank nicht erreichbar – bitte später erneut versuchen',
   method_not_allowed: 'Nicht erlaubt',
   unauthorized: 'Nicht angemeldet',
+  csrf: 'Sicherheitsprüfung fehlgeschlagen – bitte die Seite neu laden',
+  locked: 'Konto gesperrt – bitte später erneut versuchen',
   network: 'Server nicht erreichbar',
 };
 
@@ -346,31 +347,18 @@ export class ApiError extends Error {
   }
 }
 
-export function getToken() {
-  try {
-    return localStorage.getItem(TOKEN_KEY) || '';
-  } catch (_) {
-    return '';
-  }
+// The session: who is signed in and the CSRF token of state-changing requests. Never in
+// localStorage or sessionStorage: the session id is an HttpOnly cookie, the CSRF token lives
+// as long as the page (GET /api/v1/session gives it again after a reload).
+let session = null;
+
+export function currentSession() {
+  return session;
 }
 
-export function setToken(t) {
-  try {
-    if (t) localStorage.setItem(TOKEN_KEY, t);
-    else localStorage.removeItem(TOKEN_KEY);
-  } catch (_) {
-    /* private mode: the token lives only as long as the page */
-  }
-}
-
-/** A request to the API with the token; errors become ApiError, a 401 shows the login. */
-export async function api(method, path, body) {
-  const token = getToken();
-  if (!token) {
-    showLogin();
-    throw new ApiError(401, 'unauthorized', 'nicht angemeldet');
-  }
-  const init = { method: method, headers: { Authorization: 'Bearer ' + token, Accept: 'application/json' } };
+async function send(method, path, body) {
+  const init = { method: method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+  if (method !== 'GET' && method !== 'HEAD' && session) init.headers['X-CSRF-Token'] = session.csrf_token;
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -390,14 +378,50 @@ export async function api(method, path, body) {
       data = null;
     }
   }
+  return { res, data };
+}
+
+function failure(res, data) {
+  const err = (data && data.error) || {};
+  return new ApiError(res.status, err.code || 'http_' + res.status, err.message || res.statusText);
+}
+
+/** Whether a session is open (after a reload: the cookie is still there). */
+export async function loadSession() {
+  const { res, data } = await send('GET', '/api/v1/session');
+  session = res.ok && data && data.csrf_token ? data : null;
+  return session;
+}
+
+/** Signs in; errors become ApiError (401 wrong name or password, 429 `locked`). */
+export async function signIn(user, password) {
+  const { res, data } = await send('POST', '/api/v1/session', { user: user, password: password });
+  if (!res.ok) throw failure(res, data);
+  session = data;
+  return session;
+}
+
+/** Signs out (the server ends the session and clears the cookie). */
+export async function signOut() {
+  try {
+    if (session) await send('DELETE', '/api/v1/session');
+  } finally {
+    session = null;
+  }
+}
+
+/** A request to the API with the session; errors become ApiError, a 401 shows the login. */
+export async function api(method, path, body) {
+  if (!session) {
+    showLogin();
+    throw new ApiError(401, 'unauthorized', 'nicht angemeldet');
+  }
+  const { res, data } = await send(method, path, body);
   if (res.status === 401) {
-    setToken('');
-    showLogin('Die Anmeldung ist abgelaufen oder das Token ist ungültig – bitte neu anmelden.');
-    throw new ApiError(401, 'unauthorized', 'Token ungültig');
+    session = null;
+    showLogin('Die Sitzung ist abgelaufen – bitte neu anmelden.');
+    throw new ApiError(401, 'unauthorized', 'Sitzung abgelaufen');
   }
-  if (!res.ok) {
-    const err = (data && data.error) || {};
-    throw new ApiError(res.status, err.code || 'http_' + res.status, err.message || res.statusText);
-  }
+  if (!res.ok) throw failure(res, data);
   return data;
 }

@@ -1,14 +1,17 @@
 //! The HTTP API (`/api/v1`, JSON): bearer tokens with roles, a rate limit per token, errors
 //! as JSON, OpenAPI generated from the code at `/api/v1/openapi.json`.
 
+pub mod accounts;
 pub mod auth;
 mod cases;
 pub mod error;
 mod front;
 mod handlers;
 pub mod listen;
+pub mod oidc;
 mod ops;
 mod privacy;
+mod session;
 pub mod state;
 mod watch;
 mod web;
@@ -31,7 +34,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         ops::merge, ops::split, front::customer_timeline, front::add_activity, front::incoming_call,
         front::screenpop, front::add_reminder, front::reminders, front::reminder_done,
         front::reminder_snooze, cases::add_complaint, cases::list_complaints, cases::complaint,
-        cases::complaint_status, privacy::erase, privacy::export, privacy::audit, privacy::contact_report
+        cases::complaint_status, privacy::erase, privacy::export, privacy::audit, privacy::contact_report,
+        session::sign_in, session::current, session::sign_out, session::sign_out_everywhere,
+        session::methods
     ),
     modifiers(&BearerAuth),
     tags(
@@ -41,7 +46,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         (name = "operations", description = "Sync runs (role ops), health"),
         (name = "identity", description = "Duplicates, merge and split (role ops)"),
         (name = "front office", description = "Timeline, calls, reminders, complaints (sales, service; calls: cti)"),
-        (name = "privacy", description = "Erasure, export, audit log, team reports (role ops)")
+        (name = "privacy", description = "Erasure, export, audit log, team reports (role ops)"),
+        (name = "sign-in", description = "People sign in to a session cookie (state-changing requests then need X-CSRF-Token)")
     )
 )]
 pub struct ApiDoc;
@@ -209,6 +215,19 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/privacy/export", post(privacy::export))
         .route("/api/v1/audit", get(privacy::audit))
         .route("/api/v1/reports/contacts", get(privacy::contact_report))
+        .route(
+            "/api/v1/session",
+            get(session::current)
+                .post(session::sign_in)
+                .delete(session::sign_out),
+        )
+        .route(
+            "/api/v1/session/everywhere",
+            post(session::sign_out_everywhere),
+        )
+        .route("/api/v1/session/methods", get(session::methods))
+        .route("/auth/oidc/login", get(oidc::login))
+        .route("/auth/oidc/callback", get(oidc::callback))
         .merge(web::routes());
     if state.cfg.server.metrics_listen.is_none() {
         r = r.route("/metrics", get(metrics_guarded));

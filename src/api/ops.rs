@@ -75,7 +75,7 @@ pub async fn start_sync(
         }
         Err(StartError::Store(e)) => return Err(e.into()),
     };
-    tracing::info!(connector = %name, run_id, by = %caller.token_name, "sync started through the API");
+    tracing::info!(connector = %name, run_id, by = %caller.who, "sync started through the API");
     Ok((
         StatusCode::ACCEPTED,
         Json(RunStarted {

@@ -1,6 +1,7 @@
 //! Shared state of the API server: the store, the in-memory directory (reloaded when the
 //! store's identity generation moves), the token cache and the per-token rate limit.
 
+use super::accounts::{CSRF_HEADER, csrf_ok, session_cookie, session_hash};
 use super::auth::{Role, hash_token};
 use super::error::ApiError;
 use crate::config::Config;
@@ -8,7 +9,7 @@ use crate::directory::Directory;
 use crate::store::{DynStore, NewAudit, StoreError, TokenInfo};
 use crate::view::ViewContext;
 use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -47,13 +48,27 @@ pub struct AppState {
     rebuild: tokio::sync::Mutex<()>,
 }
 
-/// The authenticated caller of a request.
+/// The authenticated caller of a request: a machine with an API token, or a person signed
+/// in with a session cookie — both act with their role and team alike.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub token_name: String,
+    /// Who, as the audit log names them: the token's name, or `user:NAME` for a person.
+    pub who: String,
     pub role: Role,
-    /// The token's team (for the contacts it logs).
+    /// The token's or the person's team (for the contacts it logs).
     pub team: Option<String>,
+    /// The session, when the caller signed in (not a token).
+    pub session: Option<SessionCaller>,
+}
+
+/// A signed-in person's session.
+#[derive(Debug, Clone)]
+pub struct SessionCaller {
+    /// The session id (the cookie's value; never stored).
+    pub id: String,
+    pub user_id: i64,
+    pub user: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl Caller {
@@ -153,7 +168,7 @@ impl AppState {
     ) {
         let _ = self.audit_tx.send(NewAudit {
             at: chrono::Utc::now(),
-            token_name: caller.token_name.clone(),
+            token_name: caller.who.clone(),
             role: caller.role.as_str().to_owned(),
             action: action.to_owned(),
             customer_id,
@@ -257,9 +272,9 @@ impl AppState {
     /// The caller behind an `Authorization` header: 401 without a valid token, 429 over the
     /// token's rate limit.
     pub async fn authenticate(&self, header: Option<&str>) -> Result<Caller, ApiError> {
-        let token = header
-            .and_then(bearer)
-            .ok_or_else(|| ApiError::unauthorized("send `Authorization: Bearer <token>`"))?;
+        let token = header.and_then(bearer).ok_or_else(|| {
+            ApiError::unauthorized("send `Authorization: Bearer <token>`, or sign in")
+        })?;
         let hash = hash_token(token);
         let mut info = self.token(&hash);
         // A token created a moment ago: look again (at most four times a second).
@@ -275,20 +290,62 @@ impl AppState {
         let info = info.ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
         let role = Role::parse(&info.role)
             .ok_or_else(|| ApiError::unauthorized("the token has an unknown role"))?;
-        if let Err(not_until) = self.limiter.check_key(&info.id) {
+        self.rate_check(info.id, "token")?;
+        Ok(Caller {
+            who: info.name,
+            role,
+            team: info.team,
+            session: None,
+        })
+    }
+
+    /// 429 over the rate limit (tokens by id, people by the negated user id).
+    fn rate_check(&self, key: i64, what: &str) -> Result<(), ApiError> {
+        if let Err(not_until) = self.limiter.check_key(&key) {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             let mut e = ApiError::new(
                 axum::http::StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
-                format!("more than {} for this token", self.cfg.server.rate_limit),
+                format!("more than {} for this {what}", self.cfg.server.rate_limit),
             );
             e.retry_after = Some(wait.as_secs().max(1));
             return Err(e);
         }
+        Ok(())
+    }
+
+    /// The person behind a session cookie: 401 when the session is unknown, idle for longer
+    /// than `[auth] session_idle` or older than `session_max` (it is deleted then).
+    pub async fn authenticate_session(&self, id: &str) -> Result<Caller, ApiError> {
+        let hash = session_hash(id);
+        let ended =
+            || ApiError::unauthorized("not signed in, or the session has ended: sign in again");
+        let s = self.store.session(&hash).await?.ok_or_else(ended)?;
+        let now = chrono::Utc::now();
+        let times = self.cfg.auth.times();
+        let idle = chrono::TimeDelta::from_std(times.idle).unwrap_or(chrono::TimeDelta::MAX);
+        if now >= s.expires_at || now - s.last_seen > idle {
+            self.store.end_session(&hash).await?;
+            return Err(ended());
+        }
+        // Noted now and then, not on every request (at most every tenth of the idle time).
+        let every = (idle / 10).min(chrono::TimeDelta::seconds(30));
+        if now - s.last_seen >= every {
+            self.store.touch_session(&hash, now).await?;
+        }
+        let role = Role::parse(&s.role)
+            .ok_or_else(|| ApiError::unauthorized("the session has an unknown role"))?;
+        self.rate_check(-s.user_id, "user")?;
         Ok(Caller {
-            token_name: info.name,
+            who: format!("user:{}", s.user_name),
             role,
-            team: info.team,
+            team: s.team,
+            session: Some(SessionCaller {
+                id: id.to_owned(),
+                user_id: s.user_id,
+                user: s.user_name,
+                expires_at: s.expires_at,
+            }),
         })
     }
 }
@@ -311,6 +368,33 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
-        state.authenticate(header).await
+        // A token (machines) wins; else the session cookie (people).
+        let cookie = parts
+            .headers
+            .get_all(COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(session_cookie);
+        let (None, Some(id)) = (header, cookie) else {
+            return state.authenticate(header).await;
+        };
+        let caller = state.authenticate_session(id).await?;
+        // A browser sends the cookie by itself: a state-changing request must also carry the
+        // session's CSRF token, which only the page knows.
+        if !parts.method.is_safe() {
+            let given = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            if !csrf_ok(id, given) {
+                return Err(ApiError::new(
+                    axum::http::StatusCode::FORBIDDEN,
+                    "csrf",
+                    "send the session's CSRF token in X-CSRF-Token (GET /api/v1/session)",
+                ));
+            }
+        }
+        Ok(caller)
     }
 }

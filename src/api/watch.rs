@@ -239,6 +239,12 @@ pub(super) async fn housekeeping(
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "reminder suggestions failed"),
         }
+        // Sessions that ended by time (a request would end them too; this clears the rest).
+        let idle = chrono::TimeDelta::from_std(state.cfg.auth.times().idle)
+            .unwrap_or(chrono::TimeDelta::minutes(30));
+        if let Err(e) = state.store.purge_sessions(chrono::Utc::now() - idle).await {
+            tracing::warn!(error = %e, "ended sessions not deleted");
+        }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
             _ = stop.changed() => return,

@@ -1,5 +1,6 @@
 //! The web page: one search box, the customer card, the call screen-pop; a small static
-//! bundle (web/) of native ES modules that talks to the JSON API with the user's token.
+//! bundle (web/) of native ES modules that talks to the JSON API with the signed-in person's
+//! session cookie (and its CSRF token).
 
 use axum::Router;
 use axum::http::header;

@@ -68,6 +68,21 @@ pub async fn demo(cli: &Cli, dir: Option<&Path>, serve: Option<&str>) -> anyhow:
         "next: `kontor {config_arg} customer Müller`, `… lookup \"+49 221 4711-23\"`, \
          `… identity suggestions`, `… runs`"
     );
+    // A person for the web page (the demo's store is new on every run).
+    let password = kontor::api::auth::new_token()[7..23].to_owned();
+    let hash = tokio::task::spawn_blocking({
+        let p = password.clone();
+        move || kontor::api::accounts::hash_password(&p)
+    })
+    .await?
+    .map_err(|e| anyhow::anyhow!(e))?;
+    store
+        .create_user("demo", "sales", Some("demo"), "local", Some(&hash))
+        .await?;
+    println!(
+        "web page (`kontor {config_arg} serve` or `kontor demo --serve`): sign in as `demo` \
+         with the password `{password}` (role sales)"
+    );
 
     if let Some(listen) = serve {
         let mut tokens = Vec::new();
@@ -99,6 +114,7 @@ pub async fn demo(cli: &Cli, dir: Option<&Path>, serve: Option<&str>) -> anyhow:
             tokens[1].1
         );
         println!("  OpenAPI: {base}/api/v1/openapi.json");
+        println!("  web page: {base}/ (user `demo`, the password above)");
         kontor::api::serve(listener, state, super::serve::shutdown_signal()).await?;
     }
 

@@ -17,6 +17,7 @@ mod runs;
 mod serve;
 mod sync;
 mod token;
+mod user;
 
 use clap::{Parser, Subcommand};
 use kontor::config::{self, Config};
@@ -128,6 +129,9 @@ pub enum Command {
     /// API tokens.
     #[command(subcommand)]
     Token(token::TokenCmd),
+    /// People who sign in to the web page: local accounts (argon2id), lockout, sessions.
+    #[command(subcommand)]
+    User(user::UserCmd),
     /// Data protection: erase or export a person, apply retention.
     #[command(subcommand)]
     Privacy(front::PrivacyCmd),
@@ -340,6 +344,7 @@ pub async fn main(cli: Cli) -> i32 {
         Command::Lookup { number, json } => customer::lookup(&cli, number, *json).await,
         Command::Identity(cmd) => identity::run(&cli, cmd).await,
         Command::Token(cmd) => token::run(&cli, cmd).await,
+        Command::User(cmd) => user::run(&cli, cmd).await,
         Command::Privacy(cmd) => front::privacy(&cli, cmd).await,
         Command::Reminders(cmd) => front::reminders(&cli, cmd).await,
         Command::Serve { listen } => serve::run(&cli, listen.as_deref()).await,

@@ -3,8 +3,10 @@
 //! `KONTOR_<SECTION>__<KEY>` (e.g. `KONTOR_STORE__URL`) and
 //! `KONTOR_CONNECTOR__<NAME>__<KEY>` (name upper-cased, `-` as `_`).
 
+mod auth;
 mod sections;
 
+pub use auth::{AuthSection, AuthTimes, OidcSection};
 pub use sections::*;
 
 use crate::diag::{Diagnostic, SpanMap};
@@ -25,6 +27,8 @@ pub struct Config {
     pub complaints: ComplaintsSection,
     pub reminders: RemindersSection,
     pub privacy: PrivacySection,
+    /// `[auth]`: sessions and lockout of people who sign in (per node, like `[server]`).
+    pub auth: AuthSection,
     pub connectors: Vec<ConnectorConfig>,
     pub text: String,
     /// The configuration as parsed, environment overrides applied (what the cluster
@@ -162,10 +166,11 @@ impl Config {
             section("sync"),
             section("identity"),
         );
-        let (complaints_t, reminders_t, privacy_t) = (
+        let (complaints_t, reminders_t, privacy_t, auth_t) = (
             section("complaints"),
             section("reminders"),
             section("privacy"),
+            section("auth"),
         );
         let mut sub = |name: &str, e: ConfigError| {
             let mut path = vec![name.to_owned()];
@@ -215,9 +220,14 @@ impl Config {
                 sub("privacy", e);
                 PrivacySection::default()
             });
+        let auth: AuthSection = parse_table(&auth_t, ConfigPart::Settings).unwrap_or_else(|e| {
+            sub("auth", e);
+            AuthSection::default()
+        });
         for problem in server
             .problems()
             .into_iter()
+            .chain(auth.problems())
             .chain(identity.problems())
             .chain(sync.problems())
             .chain(complaints.problems())
@@ -355,6 +365,7 @@ impl Config {
             complaints,
             reminders,
             privacy,
+            auth,
             connectors,
             text: text.to_owned(),
             effective: doc,
@@ -482,6 +493,7 @@ const SECTIONS: &[&str] = &[
     "complaints",
     "reminders",
     "privacy",
+    "auth",
 ];
 
 /// Connector and system names: `[a-z0-9-]+`.

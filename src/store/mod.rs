@@ -18,6 +18,7 @@ mod postgres;
 mod schema;
 mod sqlite;
 mod types;
+mod users;
 
 pub use alerts::{AlertState, AlertStore, OUTBOX_GIVE_UP, OutboxEntry};
 pub use cluster::{
@@ -36,6 +37,7 @@ pub use postgres::PgStore;
 pub use schema::{MigrationState, Open, SchemaStatus};
 pub use sqlite::SqliteStore;
 pub use types::*;
+pub use users::{NewSession, Session, User, UserStore};
 
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -59,7 +61,7 @@ pub enum StoreError {
 
 #[async_trait]
 pub trait Store:
-    IdentityStore + OpsStore + FrontStore + ClusterStore + AlertStore + Send + Sync
+    IdentityStore + OpsStore + FrontStore + ClusterStore + AlertStore + UserStore + Send + Sync
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

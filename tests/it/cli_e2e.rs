@@ -451,7 +451,16 @@ fn demo_loads_every_sample_source_and_a_second_sync_writes_nothing() {
         );
     }
     assert!(stderr.contains("identity: "), "{stderr}");
+    // A person for the web page, with a printed random password.
+    let signin = stdout
+        .lines()
+        .find(|l| l.contains("sign in as `demo` with the password `"))
+        .unwrap_or_else(|| panic!("no sign-in line in:\n{stdout}"));
+    let password = signin.split('`').nth(7).unwrap();
+    assert!(password.len() >= 10, "{signin}");
     let ws = dir.path().join("kontor-demo");
+    let users = kontor(&ws, &["user", "list"]);
+    assert!(text(&users).0.contains("demo"), "{}", text(&users).0);
     let again = kontor(&ws, &["sync", "--all"]);
     let (stdout, stderr) = text(&again);
     assert_eq!(again.status.code(), Some(0), "{stdout}{stderr}");

@@ -1,8 +1,10 @@
 //! The web page end to end in headless Chromium: the demo workspace (as in api_e2e.rs) synced
 //! into SQLite, resolved and served on loopback; one complaint about damaged Spannzangen filed
-//! and resolved through the API; then `tests/web/e2e.mjs` (playwright-core driving Debian's
-//! /usr/bin/chromium) logs in, searches, opens the customer card, files a complaint that finds
-//! the earlier case, and opens the call screen-pop.
+//! and resolved through the API (with a token: machines keep them); then `tests/web/e2e.mjs`
+//! (playwright-core driving Debian's /usr/bin/chromium) signs in with a local account (a wrong
+//! password first), finds no token in localStorage, searches, opens the customer card, files a
+//! complaint that finds the earlier case, opens the call screen-pop, sees a request without
+//! the CSRF token refused with 403, and signs out.
 //!
 //! Needs Node.js, Chromium and playwright-core:
 //! `apt-get install -y --no-install-recommends chromium chromium-driver nodejs npm` and
@@ -113,6 +115,18 @@ async fn web_page_search_card_complaint_and_screen_pop_in_chromium() {
         )
         .await
         .unwrap();
+    // The person who signs in through the page.
+    let password = "Vertrieb-Nord-2026!";
+    store
+        .create_user(
+            "anna",
+            "sales",
+            Some("vertrieb-nord"),
+            "local",
+            Some(&kontor::api::accounts::hash_password(password).unwrap()),
+        )
+        .await
+        .unwrap();
     let state = AppState::new(store.clone(), Arc::new(cfg)).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -177,7 +191,8 @@ async fn web_page_search_card_complaint_and_screen_pop_in_chromium() {
     let run = tokio::process::Command::new("node")
         .arg(web.join("e2e.mjs"))
         .arg(&base)
-        .arg(&token)
+        .arg("anna")
+        .arg(password)
         .arg(&shots)
         .current_dir(&web)
         .kill_on_drop(true)

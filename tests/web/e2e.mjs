@@ -1,7 +1,10 @@
 // End-to-end test of kontor's web page in headless Chromium (Debian's /usr/bin/chromium,
 // driven by playwright-core; no browser download).
 //
-//   node tests/web/e2e.mjs <base url> <sales token> <screenshot dir>
+//   node tests/web/e2e.mjs <base url> <user> <password> <screenshot dir>
+//
+// <user> is a local account of role sales (`kontor user add`); the page signs in with it (a
+// session cookie, never a token in localStorage).
 //
 // Expects the demo workspace served at <base url> with one resolved complaint about
 // damaged Spannzangen (item 0815-A) for customer 00042 – tests/web_e2e.rs sets that up.
@@ -12,9 +15,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-const [base, token, shots] = process.argv.slice(2);
-if (!base || !token || !shots) {
-  console.error('usage: node e2e.mjs <base url> <token> <screenshot dir>');
+const [base, user, password, shots] = process.argv.slice(2);
+if (!base || !user || !password || !shots) {
+  console.error('usage: node e2e.mjs <base url> <user> <password> <screenshot dir>');
   process.exit(2);
 }
 const executablePath = process.env.KONTOR_CHROMIUM || '/usr/bin/chromium';
@@ -72,13 +75,29 @@ try {
   const tid = (id) => page.getByTestId(id);
 
   // --- login ---------------------------------------------------------------------------
-  step('open the page: the login asks for the token');
+  step('open the page: the login asks for user name and password');
   await page.goto(base + '/');
-  await tid('login-token').waitFor();
-  await tid('login-token').fill(token);
+  await tid('login-user').waitFor();
+  check((await text(tid('login-form'))).includes('Benutzername'), 'the form asks for the user name');
+  await tid('login-user').fill(user);
+  await tid('login-password').fill('falsches-Passwort');
+  await tid('login-submit').click();
+  await tid('login-error').filter({ hasText: 'Benutzername oder Passwort falsch' }).waitFor();
+
+  step('sign in: a session cookie the page cannot read, nothing in localStorage');
+  await tid('login-password').fill(password);
   await tid('login-submit').click();
   await tid('search-input').waitFor();
-  check((await page.evaluate(() => localStorage.getItem('kontor.token'))) === token, 'token kept in localStorage');
+  const storage = await page.evaluate(() => ({
+    local: localStorage.length,
+    session: sessionStorage.length,
+    cookie: document.cookie,
+  }));
+  check(storage.local === 0 && storage.session === 0, 'no token in localStorage/sessionStorage: ' + JSON.stringify(storage));
+  check(!storage.cookie.includes('kontor_session'), 'the session cookie is HttpOnly: ' + storage.cookie);
+  const cookies = await context.cookies(base);
+  const sessionCookie = cookies.find((c) => c.name === 'kontor_session');
+  check(sessionCookie && sessionCookie.httpOnly && sessionCookie.sameSite === 'Strict', 'cookie HttpOnly, SameSite=Strict: ' + JSON.stringify(cookies));
 
   // --- search ----------------------------------------------------------------------------
   step('search "Mueller" (debounced, as typed)');
@@ -251,12 +270,29 @@ try {
   await tablet.goto(base + '/anruf?nummer=030%2099887766');
   await tablet.getByTestId('pop-unknown').filter({ hasText: 'Unbekannte Nummer' }).waitFor();
 
-  // --- a token that stops working -----------------------------------------------------------
-  step('a revoked or wrong token: back to the login');
-  await page.evaluate(() => localStorage.setItem('kontor.token', 'kontor_not-a-valid-token'));
+  // --- CSRF and sign-out ------------------------------------------------------------------
+  step('a state-changing request with the cookie but without the CSRF token: 403');
+  const forged = await page.evaluate(async () => {
+    const res = await fetch('/api/v1/reminders', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ customer_id: 1, title: 'untergeschoben' }),
+    });
+    return { status: res.status, body: await res.json() };
+  });
+  check(forged.status === 403 && forged.body.error.code === 'csrf', 'no CSRF token → 403: ' + JSON.stringify(forged));
+
+  step('Abmelden: back to the login, the cookie no longer works');
+  await page.goto(base + '/');
+  await tid('search-input').waitFor();
+  await tid('logout').click();
+  await tid('login-message').filter({ hasText: 'Sie sind abgemeldet.' }).waitFor();
+  const after = await page.evaluate(async () => (await fetch('/api/v1/session', { credentials: 'same-origin' })).status);
+  check(after === 401, 'the session has ended: ' + after);
   await page.goto(base + '/?q=Mueller');
-  await page.getByTestId('login-message').waitFor();
-  check((await page.evaluate(() => localStorage.getItem('kontor.token'))) === null, 'the bad token is cleared');
+  await tid('login-user').waitFor();
+  check((await page.evaluate(() => localStorage.length)) === 0, 'still nothing in localStorage');
 
   check(problems.length === 0, 'no script errors in the page:\n  ' + problems.join('\n  '));
   step('all steps passed');

@@ -48,6 +48,16 @@ impl Drop for World {
 
 /// The demo workspace, synced into a fresh store of `backend` and served on loopback.
 pub async fn world(backend: &str, extra_config: &str) -> World {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    world_on(backend, extra_config, listener).await
+}
+
+/// [`world`] served on `listener` (when the config must know the address, e.g. a redirect URL).
+pub async fn world_on(
+    backend: &str,
+    extra_config: &str,
+    listener: tokio::net::TcpListener,
+) -> World {
     let (store, guard) = temp_store(backend).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     kontor::demo::write_workspace(dir.path()).unwrap();
@@ -92,7 +102,6 @@ pub async fn world(backend: &str, extra_config: &str) -> World {
     assert!(store.revoke_token("gone").await.unwrap());
     tokens.insert("revoked", revoked);
     let state = AppState::new(store.clone(), Arc::new(cfg)).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
