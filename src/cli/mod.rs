@@ -5,6 +5,7 @@ mod backup;
 mod bench;
 mod bench_api;
 mod check;
+mod check_data;
 mod connector;
 mod customer;
 mod demo;
