@@ -11,6 +11,7 @@
 mod identity;
 mod alerts;
 pub mod backup;
+mod browse;
 mod cluster;
 mod front;
 mod ops;
@@ -20,6 +21,7 @@ mod sqlite;
 mod types;
 
 pub use alerts::{AlertState, AlertStore, OUTBOX_GIVE_UP, OutboxEntry};
+pub use browse::{BrowseStore, RecordFilter};
 pub use cluster::{
     ClusterConfig, ClusterStore, RefusedUnit, RenameSummary, RetireSummary, StoredConnector,
 };
@@ -59,7 +61,7 @@ pub enum StoreError {
 
 #[async_trait]
 pub trait Store:
-    IdentityStore + OpsStore + FrontStore + ClusterStore + AlertStore + Send + Sync
+    IdentityStore + OpsStore + FrontStore + ClusterStore + AlertStore + BrowseStore + Send + Sync
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
