@@ -48,6 +48,7 @@ pub async fn check(cli: &Cli) -> anyhow::Result<i32> {
             diags.extend(d);
         }
     }
+    diags.extend(super::check_data::real_headers(&cfg).await);
     diags.extend(own_party_note(&cfg));
     let store = match existing_store(&cfg).await {
         Ok(s) => s,

@@ -5,6 +5,7 @@ mod backup;
 mod bench;
 mod bench_api;
 mod check;
+mod check_data;
 mod connector;
 mod customer;
 mod demo;
@@ -13,6 +14,7 @@ mod identity;
 mod preview;
 mod progress;
 mod quarantine;
+mod records;
 mod runs;
 mod serve;
 mod sync;
@@ -99,6 +101,28 @@ pub enum Command {
         #[arg(long)]
         json: bool,
         #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
+    /// Stored records with provenance (connector, source position, synced at, run), newest
+    /// first; read-only.
+    Records {
+        #[arg(long)]
+        connector: Option<String>,
+        #[arg(long)]
+        entity: Option<String>,
+        #[arg(long)]
+        customer_no: Option<String>,
+        /// Also records that left their source (paid, deleted, missing from a snapshot).
+        #[arg(long)]
+        closed: bool,
+        /// Only how many.
+        #[arg(long)]
+        count: bool,
+        /// One JSON object per record (with `--count`: `{"count": N}`).
+        #[arg(long)]
+        json: bool,
+        /// 0 = all.
+        #[arg(long, default_value_t = 50)]
         limit: i64,
     },
     /// Rejected rows: list, show, replay after a mapping fix, dismiss refused files.
@@ -338,6 +362,28 @@ pub async fn main(cli: Cli) -> i32 {
             json,
             limit,
         } => runs::runs(&cli, connector.as_deref(), *json, *limit).await,
+        Command::Records {
+            connector,
+            entity,
+            customer_no,
+            closed,
+            count,
+            json,
+            limit,
+        } => {
+            let a = records::RecordsArgs {
+                filter: kontor::store::RecordFilter {
+                    connector: connector.clone(),
+                    entity: entity.clone(),
+                    customer_no: customer_no.clone(),
+                    closed: *closed,
+                },
+                count: *count,
+                json: *json,
+                limit: *limit,
+            };
+            records::records(&cli, &a).await
+        }
         Command::Quarantine(cmd) => quarantine::run(&cli, cmd).await,
         Command::Connector(cmd) => connector::run(&cli, cmd).await,
         Command::Customer { query, id, json } => customer::customer(&cli, query, *id, *json).await,

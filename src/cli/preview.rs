@@ -38,11 +38,15 @@ pub async fn preview(
         return show_diff(&cfg, &p, &d).await;
     }
     let mut cache = ColumnCache::default();
-    let (mut shown, mut rejects, mut skipped, mut units) = (0usize, 0u64, 0u64, 0u64);
+    let (mut shown, mut total, mut rejects, mut skipped, mut units) =
+        (0usize, 0usize, 0u64, 0u64, 0u64);
     let mut warned = 0u64;
+    let mut refused = 0u64;
+    let mut groups = RejectGroups::default();
     'units: for unit in p.connector.discover().await? {
         units += 1;
         let mut reader = p.connector.open(&unit, None).await?;
+        let mut header: Option<Vec<String>> = None;
         loop {
             let batch = match reader.next_batch().await {
                 Ok(Some(b)) => b,
@@ -53,23 +57,44 @@ pub async fn preview(
                     break;
                 }
             };
+            if header.is_none()
+                && let Some((rec, h)) = sync::first_row(&batch.items)
+            {
+                header = Some(h.to_vec());
+                let problems = p
+                    .mappings
+                    .for_stream(rec.stream.as_deref())
+                    .map(|m| (m.label.clone(), m.header_problems(h, rec.stream.as_deref())));
+                if let Some((label, problems)) = problems.filter(|(_, ps)| !ps.is_empty()) {
+                    refused += 1;
+                    for m in problems {
+                        eprintln!(
+                            "{}: a sync refuses this file: column `{}`{} ({label}:{}) is not in the header{}; headers are: {}",
+                            unit.label,
+                            m.column,
+                            m.key.map(|k| format!(" of `{k}`")).unwrap_or_default(),
+                            m.line,
+                            m.suggestion
+                                .map(|s| format!(" (did you mean `{s}`?)"))
+                                .unwrap_or_default(),
+                            headers_text(h)
+                        );
+                    }
+                }
+            }
             let m = map_items(&p.mappings, batch.items, &mut cache);
             skipped += m.skipped;
             for r in &m.rejects {
                 rejects += 1;
-                eprintln!(
-                    "{}: {}{}",
-                    r.position,
-                    r.field
-                        .as_deref()
-                        .map(|f| format!("{f}: "))
-                        .unwrap_or_default(),
-                    r.reason
-                );
+                groups.add(r, header.as_deref());
             }
             for r in m.records {
+                total += 1;
                 if shown >= limit {
-                    break 'units;
+                    if total >= COUNT_CAP {
+                        break 'units;
+                    }
+                    continue;
                 }
                 shown += 1;
                 let mut v: serde_json::Value = serde_json::from_str(&r.data)?;
@@ -92,10 +117,95 @@ pub async fn preview(
             }
         }
     }
+    groups.print_repeated();
+    let of = if total > shown {
+        let more = if total >= COUNT_CAP { "more than " } else { "" };
+        format!(" of {more}{total}")
+    } else {
+        String::new()
+    };
     eprintln!(
-        "{shown} record(s) shown, {rejects} rejected, {skipped} skipped, {warned} warning(s), from {units} unit(s); nothing was written"
+        "{shown}{of} record(s) shown, {rejects} rejected, {skipped} skipped, {warned} warning(s), from {units} unit(s); nothing was written"
     );
+    if (total == 0 && rejects > 0) || refused > 0 {
+        eprintln!(
+            "error: {}",
+            if refused > 0 {
+                format!(
+                    "a sync would refuse {refused} file(s): their header lacks columns the mapping reads"
+                )
+            } else {
+                "every row was rejected: a sync would load nothing".to_owned()
+            }
+        );
+        return Ok(NOTHING_LOADS);
+    }
     Ok(0)
+}
+
+/// Exit code of `kontor preview` when a sync would load nothing: every row is rejected, or
+/// a file's header lacks columns the mapping reads (as `kontor sync` exits 3 for a run whose
+/// rows were all skipped).
+pub const NOTHING_LOADS: i32 = 3;
+
+/// Records are counted (not shown) past `--limit` up to this many.
+const COUNT_CAP: usize = 100_000;
+
+/// A reject's field and reason.
+type GroupKey = (Option<String>, String);
+
+/// Rejects with the same field and reason: the first is printed as it comes, the count of
+/// each repeated one at the end.
+#[derive(Default)]
+struct RejectGroups {
+    /// (field, reason) → (count, first position, header of its file)
+    seen: std::collections::HashMap<GroupKey, (u64, String, Option<String>)>,
+    order: Vec<GroupKey>,
+}
+
+impl RejectGroups {
+    fn add(&mut self, r: &kontor::store::NewReject, header: Option<&[String]>) {
+        let key = (r.field.clone(), r.reason.clone());
+        if let Some(g) = self.seen.get_mut(&key) {
+            g.0 += 1;
+            return;
+        }
+        eprintln!("{}: {}{}", r.position, field_prefix(&r.field), r.reason);
+        let header = header
+            .filter(|_| r.reason.contains("not found in the header"))
+            .map(headers_text);
+        self.seen
+            .insert(key.clone(), (1, r.position.clone(), header));
+        self.order.push(key);
+    }
+
+    fn print_repeated(&self) {
+        for key in &self.order {
+            let Some((n, first, header)) = self.seen.get(key).filter(|g| g.0 > 1) else {
+                continue;
+            };
+            eprintln!(
+                "{n} rows: {}{}{} (first at {first})",
+                field_prefix(&key.0),
+                key.1,
+                header
+                    .as_deref()
+                    .map(|h| format!("; headers are: {h}"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+}
+
+fn field_prefix(f: &Option<String>) -> String {
+    f.as_deref().map(|f| format!("{f}: ")).unwrap_or_default()
+}
+
+fn headers_text(h: &[String]) -> String {
+    h.iter()
+        .map(|c| format!("`{}`", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `--diff`: what a sync with the current mapping would change, without writing.

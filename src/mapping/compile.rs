@@ -50,11 +50,19 @@ pub fn is_denied_name(name: &str) -> bool {
 
 pub struct Compiler {
     pub errors: Vec<(Option<Range<usize>>, String)>,
+    /// Every column name read, with where it is written and the key it is written under.
+    pub sites: Vec<(String, Option<Range<usize>>, String)>,
+    /// The key being compiled (`skip_if`, `when`, a field name).
+    pub key: String,
 }
 
 impl Compiler {
     pub fn new() -> Self {
-        Self { errors: Vec::new() }
+        Self {
+            errors: Vec::new(),
+            sites: Vec::new(),
+            key: "skip_if".into(),
+        }
     }
 
     fn err(&mut self, span: Option<Range<usize>>, msg: impl Into<String>) {
@@ -87,6 +95,7 @@ impl Compiler {
             return None;
         };
         let def = entity.def();
+        self.key = "when".into();
         let when = self.conds(&t.when);
         let each = t
             .each
@@ -171,6 +180,7 @@ impl Compiler {
                 );
                 continue;
             };
+            self.key = n.clone();
             if let Some(f) = self.field(n, ty, spec) {
                 out.push(f);
             }
@@ -270,10 +280,7 @@ impl Compiler {
         }
         Some(if let Some(c) = &s.column {
             match c {
-                ColumnRef::Name(n) => Source::Ref(Ref {
-                    text: n.clone(),
-                    path: Some(TreePath::key(n)),
-                }),
+                ColumnRef::Name(n) => Source::Ref(self.column(n, span.clone())),
                 ColumnRef::Index(i) if *i >= 1 => Source::Index((*i - 1) as usize),
                 ColumnRef::Index(_) => {
                     self.err(span, format!("`{name}`: column positions start at 1"));
@@ -363,14 +370,15 @@ impl Compiler {
             None => DateFormat::Auto,
             Some(v) if v == ["auto"] => DateFormat::Auto,
             Some(v) if v == ["TTMM"] => DateFormat::DayMonth,
-            Some(v) => {
-                for p in &v {
-                    if let Err(e) = check_strftime(p) {
-                        self.err(span.clone(), e);
-                    }
-                }
-                DateFormat::Patterns(v)
-            }
+            Some(v) => DateFormat::Patterns(
+                v.iter()
+                    .filter_map(|p| {
+                        super::dates::strftime_of(p)
+                            .map_err(|e| self.err(span.clone(), e))
+                            .ok()
+                    })
+                    .collect(),
+            ),
         };
         let replace = match &s.replace {
             None => None,
@@ -428,12 +436,22 @@ impl Compiler {
         }
     }
 
-    fn reference(&mut self, text: &str, _span: Option<Range<usize>>) -> Ref {
+    fn reference(&mut self, text: &str, span: Option<Range<usize>>) -> Ref {
+        self.sites.push((text.to_owned(), span, self.key.clone()));
         // A plain name is a column on rows and a path on trees; a name that is not a valid
         // path (e.g. "Konto [Nr]") can still be a column.
         Ref {
             text: text.to_owned(),
             path: TreePath::parse(text).ok(),
+        }
+    }
+
+    /// A `column = "…"` reference (a key on trees).
+    fn column(&mut self, n: &str, span: Option<Range<usize>>) -> Ref {
+        self.sites.push((n.to_owned(), span, self.key.clone()));
+        Ref {
+            text: n.to_owned(),
+            path: Some(TreePath::key(n)),
         }
     }
 
@@ -482,10 +500,7 @@ impl Compiler {
         }
         let what = match (&c.column, &c.path, &c.field) {
             (Some(ColumnRef::Index(i)), None, None) if *i >= 1 => Operand::Index((*i - 1) as usize),
-            (Some(ColumnRef::Name(n)), None, None) => Operand::Ref(Ref {
-                text: n.clone(),
-                path: Some(TreePath::key(n)),
-            }),
+            (Some(ColumnRef::Name(n)), None, None) => Operand::Ref(self.column(n, span.clone())),
             (None, Some(p), None) => Operand::Ref(Ref {
                 text: p.clone(),
                 path: Some(self.path(p, spec.span())?),
@@ -543,16 +558,6 @@ impl Compiler {
             test: tests.pop()?,
         })
     }
-}
-
-fn check_strftime(p: &str) -> Result<(), String> {
-    use chrono::format::{Item, StrftimeItems};
-    if StrftimeItems::new(p).any(|i| matches!(i, Item::Error)) {
-        return Err(format!(
-            "date format `{p}` is not valid (use e.g. %d.%m.%Y, or TTMM, or auto)"
-        ));
-    }
-    Ok(())
 }
 
 fn source_label(source: &Source, name: &str) -> String {

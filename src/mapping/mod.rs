@@ -5,11 +5,13 @@ mod assemble;
 mod columns;
 mod compile;
 mod compiled;
+mod dates;
 mod eval;
 pub mod fixtures;
 mod path;
 mod spec;
 
+pub use columns::{MissingColumn, did_you_mean, fold_name};
 pub use compile::{DENIED_FIELD_PATTERNS, is_denied_name};
 pub use eval::{ColumnCache, Outcome, Rejection};
 pub use path::TreePath;
@@ -40,6 +42,8 @@ pub struct Mapping {
     pub tests: Vec<(usize, TestSpec)>,
     skip_if: Vec<Cond>,
     targets: Vec<Target>,
+    /// Where each column name is written in this file: (column, line, key).
+    column_sites: Vec<(String, usize, String)>,
 }
 
 impl Mapping {
@@ -191,6 +195,16 @@ impl Mapping {
                 .collect(),
             skip_if: skip,
             targets,
+            column_sites: c
+                .sites
+                .iter()
+                .map(|(col, span, key)| {
+                    let line = span
+                        .as_ref()
+                        .map_or(1, |s| crate::diag::line_col(text, s.start).0);
+                    (col.clone(), line, key.clone())
+                })
+                .collect(),
         })
     }
 

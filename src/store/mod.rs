@@ -11,6 +11,7 @@
 mod identity;
 mod alerts;
 pub mod backup;
+mod browse;
 mod cluster;
 mod front;
 mod ops;
@@ -21,6 +22,7 @@ mod types;
 mod users;
 
 pub use alerts::{AlertState, AlertStore, OUTBOX_GIVE_UP, OutboxEntry};
+pub use browse::{BrowseStore, RecordFilter};
 pub use cluster::{
     ClusterConfig, ClusterStore, RefusedUnit, RenameSummary, RetireSummary, StoredConnector,
 };
@@ -61,7 +63,15 @@ pub enum StoreError {
 
 #[async_trait]
 pub trait Store:
-    IdentityStore + OpsStore + FrontStore + ClusterStore + AlertStore + UserStore + Send + Sync
+    IdentityStore
+    + OpsStore
+    + FrontStore
+    + ClusterStore
+    + AlertStore
+    + UserStore
+    + BrowseStore
+    + Send
+    + Sync
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

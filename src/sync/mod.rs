@@ -8,6 +8,7 @@ mod refuse;
 
 pub use mapper::{Mapped, map_items, reject_of_record, stage_record};
 pub use prepare::{MappingSet, Prepared, prepare};
+pub use refuse::first_row;
 
 use crate::config::SyncMode;
 use crate::mapping::ColumnCache;

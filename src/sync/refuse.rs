@@ -3,7 +3,19 @@
 
 use super::{MappingSet, Prepared, RunReport, SyncError};
 use crate::store::{DynStore, UnitRef, WriteBatch};
-use kontor_connector::{ConnectorError, Fields, Item};
+use kontor_connector::{ConnectorError, Fields, Item, RawRecord};
+
+/// The first flat-file row of a batch and its header (what `kontor check` and `preview`
+/// compare with the mapping, as the sync does).
+pub fn first_row(items: &[Item]) -> Option<(&RawRecord, &[String])> {
+    items.iter().find_map(|i| match i {
+        Item::Record(r) => match &r.fields {
+            Fields::Row { header, .. } => Some((r, header.as_slice())),
+            _ => None,
+        },
+        _ => None,
+    })
+}
 
 /// The first flat-file row of a batch whose header lacks columns the mapping reads: the
 /// reject that refuses the whole file, naming the header found and the columns expected.
@@ -11,13 +23,7 @@ pub(super) fn header_mismatch(
     mappings: &MappingSet,
     items: &[Item],
 ) -> Option<crate::store::NewReject> {
-    let rec = items.iter().find_map(|i| match i {
-        Item::Record(r) if matches!(r.fields, Fields::Row { .. }) => Some(r),
-        _ => None,
-    })?;
-    let Fields::Row { header, .. } = &rec.fields else {
-        return None;
-    };
+    let (rec, header) = first_row(items)?;
     let mapping = mappings.for_stream(rec.stream.as_deref())?;
     let missing = mapping.missing_columns(header, rec.stream.as_deref());
     if missing.is_empty() {
@@ -29,13 +35,24 @@ pub(super) fn header_mismatch(
         .map(|g| g.join(" | "))
         .collect();
     let found: Vec<&str> = header.iter().map(|h| h.trim()).collect();
+    let hints: String = mapping
+        .header_problems(header, rec.stream.as_deref())
+        .iter()
+        .filter_map(|p| {
+            Some(format!(
+                " (did you mean `{}` for `{}`?)",
+                p.suggestion.as_ref()?,
+                p.column
+            ))
+        })
+        .collect();
     Some(crate::store::NewReject {
         source: rec.position.source.to_string(),
         line: None,
         position: rec.position.source.to_string(),
         field: Some(missing.join(", ")),
         reason: format!(
-            "the header does not fit the mapping {}: missing column(s) {}; found: {}; expected: {}. \
+            "the header does not fit the mapping {}: missing column(s) {}; found: {}; expected: {}.{hints} \
              Nothing of the file was loaded (did the export change? fix the mapping, or mark columns that may be missing `optional = true`)",
             mapping.label,
             missing
