@@ -27,6 +27,15 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// 413: the body is larger than [`super::BODY_LIMIT`].
+    pub fn payload_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the body is larger than {} bytes", super::BODY_LIMIT),
+        )
+    }
+
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
@@ -91,12 +100,6 @@ impl IntoResponse for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        }
-        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
-            // The rest of the body is never read: the connection cannot carry another request,
-            // and the client must know before it reuses it (RFC 9110, 15.5.14).
-            res.headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         if let Some(s) = self.retry_after
             && let Ok(v) = HeaderValue::from_str(&s.to_string())

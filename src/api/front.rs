@@ -19,11 +19,7 @@ use std::sync::Arc;
 pub(super) fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     b.map(|Json(v)| v).map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("the body is larger than {} bytes", super::BODY_LIMIT),
-            )
+            ApiError::payload_too_large()
         } else {
             ApiError::bad_request(e.body_text())
         }

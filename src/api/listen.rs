@@ -131,6 +131,44 @@ fn host_of(req: &Request) -> Option<String> {
     })
 }
 
+/// The most of a too-large body that is read and thrown away to keep its connection usable.
+const DRAIN_MAX: u64 = 16 * 1024 * 1024;
+
+fn declared_length(req: &Request) -> Option<u64> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// Reads a body to its end, keeping nothing; `false` when it is longer than `max` or broken.
+async fn discard(body: axum::body::Body, max: u64) -> bool {
+    use futures::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut read = 0u64;
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(c) => {
+                read += c.len() as u64;
+                if read > max {
+                    return false;
+                }
+            }
+            Err(_) => return false,
+        }
+    }
+    true
+}
+
+/// The connection cannot carry another request (the rest of a body was never read): the
+/// client must know before it reuses it (RFC 9110, 15.5.14).
+fn close(res: &mut Response) {
+    res.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+}
+
 /// Host check, time limit, URL length, security headers — for every route.
 pub async fn guard(
     axum::extract::State(g): axum::extract::State<Arc<Guard>>,
@@ -151,9 +189,27 @@ pub async fn guard(
             format!("the URL is longer than {} characters", g.max_uri),
         )
         .into_response()
+    } else if declared_length(&req).is_some_and(|n| n > super::BODY_LIMIT as u64) {
+        // Too large by its own word: read the rest (up to a bound, within the time limit) so
+        // the client can finish sending and then reads the answer on a connection that stays
+        // usable; a client that stops reading answers would otherwise see a broken pipe.
+        let drained = tokio::time::timeout(g.request_timeout, discard(req.into_body(), DRAIN_MAX))
+            .await
+            .unwrap_or(false);
+        let mut res = ApiError::payload_too_large().into_response();
+        if !drained {
+            close(&mut res);
+        }
+        res
     } else {
         match tokio::time::timeout(g.request_timeout, next.run(req)).await {
-            Ok(r) => r,
+            Ok(mut r) => {
+                // A body refused while it was read: its unread rest ends the connection.
+                if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    close(&mut r);
+                }
+                r
+            }
             Err(_) => ApiError::new(
                 StatusCode::REQUEST_TIMEOUT,
                 "timeout",
