@@ -44,6 +44,20 @@ pub(super) fn derive(entity: Entity, v: &mut Values, currency: &str) {
     }
 }
 
+/// The fields [`derive`] fills when a record of `entity` lacks them, given the fields its
+/// mapping fills.
+pub(super) fn derived_fields(
+    entity: Entity,
+    mapped: &std::collections::BTreeSet<String>,
+) -> Vec<&'static str> {
+    match entity {
+        Entity::Invoice if mapped.contains("gross") => vec!["status", "open_amount"],
+        Entity::Invoice => vec!["status"],
+        Entity::Order => vec!["status"],
+        _ => Vec::new(),
+    }
+}
+
 fn money_amount(v: &Value) -> Option<Decimal> {
     v.get("amount")?.as_str()?.parse().ok()
 }

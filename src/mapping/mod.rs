@@ -73,6 +73,11 @@ impl Mapping {
                 }
             }
         }
+        // What the engine derives (an invoice's status and open amount) is filled too.
+        if !out.is_empty() {
+            let derived = assemble::derived_fields(entity, &out);
+            out.extend(derived.into_iter().map(String::from));
+        }
         out
     }
 

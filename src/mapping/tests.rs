@@ -458,3 +458,26 @@ fn contact_dates_outside_1970_to_tomorrow_and_personal_keys() {
         }
     }
 }
+
+#[test]
+fn field_names_include_what_the_engine_derives() {
+    // The shipped DATEV mapping maps `gross` only: status and open amount are derived, so
+    // `kontor check` must not warn that it "no longer fills" them (it did, on the demo).
+    let m = Mapping::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("mappings/datev-buchungsstapel.toml"),
+        "datev-buchungsstapel.toml",
+        no_builtins,
+    )
+    .unwrap_or_else(|d| panic!("{d:?}"));
+    let invoice = m.field_names(Entity::Invoice);
+    assert!(
+        invoice.contains("gross") && invoice.contains("open_amount") && invoice.contains("status"),
+        "{invoice:?}"
+    );
+    let orders = compile(
+        "[[target]]\nentity = \"order\"\n[target.fields]\nnumber = \"Nr\"\ncustomer_no = \"Kd\"\n",
+    );
+    assert!(orders.field_names(Entity::Order).contains("status"));
+    assert!(orders.field_names(Entity::Invoice).is_empty());
+}
