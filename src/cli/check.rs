@@ -147,7 +147,13 @@ const SHOWN: &[(&str, &[&str])] = &[
     ),
     (
         "credit_note",
-        &["number", "issue_date", "gross", "open_amount", "invoice_ref"],
+        &[
+            "number",
+            "issue_date",
+            "gross",
+            "open_amount",
+            "invoice_ref",
+        ],
     ),
     (
         "order",
