@@ -12,7 +12,8 @@ import {
   currentSession, fmtMoney, h, hideBanner, isPositive, link, loadSession, numberChip, percent, plural,
   roleBadge, section, showError, signIn, signOut, splitNumber,
 } from './lib.js';
-import { cardView, kpi } from './card.js';
+import { cardView, dunningText, kpi } from './card.js';
+import { itemsView } from './items.js';
 import { complaintItem } from './side.js';
 
 const SEARCH_DEBOUNCE_MS = 250;
@@ -74,6 +75,7 @@ function route() {
   if (path === '/' || path === '/index.html') searchView(gen);
   else if ((m = /^\/kunde\/(\d+)\/?$/.exec(path))) cardView(gen, Number(m[1]));
   else if (/^\/anruf\/?$/.test(path)) callView(gen);
+  else if (/^\/artikel\/?$/.test(path)) itemsView(gen);
   else {
     document.title = 'Nicht gefunden – kontor';
     app.replaceChildren(section('Seite nicht gefunden', 'not-found', h('p', null, link('/', null, 'Zur Suche'))));
@@ -356,8 +358,9 @@ function screenPop(nummer, pop) {
       h(
         'div',
         { class: 'kpis kpis-big' },
-        kpi('Offene Posten', fmtMoney(c.open_items_total), 'pop-open'),
+        kpi('Offene Posten', fmtMoney(c.open_items_total), 'pop-open', null, isPositive(c.open_credit_notes) ? 'abzgl. Gutschriften ' + fmtMoney(c.open_credit_notes) + ' = ' + fmtMoney(c.open_net) : null),
         kpi('Überfällig', fmtMoney(c.overdue_total), 'pop-overdue', isPositive(c.overdue_total) ? 'danger' : null, plural(c.overdue_count, 'Rechnung', 'Rechnungen')),
+        c.dunning_level > 0 ? kpi('Mahnung', dunningText(c.dunning_level), 'pop-dunning', 'warn', 'höchste der offenen Rechnungen') : null,
       ),
       h(
         'div',

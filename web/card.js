@@ -152,12 +152,23 @@ function renderHead(card) {
       'div',
       { class: 'kpis' },
       kpi('Offene Posten', fmtMoney(oi.total), 'kpi-open', null, plural(oi.count, 'Rechnung', 'Rechnungen')),
-      kpi('davon überfällig', fmtMoney(oi.overdue), 'kpi-overdue', isPositive(oi.overdue) ? 'danger' : null, plural(oi.overdue_count, 'Rechnung', 'Rechnungen')),
+      kpi('davon überfällig', fmtMoney(oi.overdue), 'kpi-overdue', isPositive(oi.overdue) ? 'danger' : null, plural(oi.overdue_count, 'Rechnung', 'Rechnungen') + dunningText(oi.dunning_level, ', ')),
+      oi.open_credit_notes_count ? kpi('Saldo nach Gutschriften', fmtMoney(oi.open_net), 'kpi-net', null, 'abzgl. ' + fmtMoney(oi.open_credit_notes) + ' aus ' + plural(oi.open_credit_notes_count, 'Gutschrift', 'Gutschriften')) : null,
       kpi('Offene Aufträge', String((v.open_orders || []).length), 'kpi-orders'),
       kpi('Reklamationen', String(openComplaints.length), 'kpi-complaints', openComplaints.some((t) => t.overdue) ? 'danger' : null, 'offen'),
       kpi('Wiedervorlagen', String(dueReminders.length), 'kpi-reminders', dueReminders.length ? 'warn' : null, 'fällig'),
     ),
   );
+}
+
+/** "Mahnstufe 2" (with a prefix) when the level is above 0, else ''. */
+export function dunningText(level, prefix) {
+  return level > 0 ? (prefix || '') + 'Mahnstufe ' + level : '';
+}
+
+/** A document's `extra` fields as "Label: Wert" lines. */
+function extraLines(doc, testid) {
+  return (doc.extra || []).map((x) => h('small', { class: 'block muted', testid: testid, 'data-name': x.name }, x.label + ': ' + x.value));
 }
 
 function table(headers, rows, foot, attrs) {
@@ -192,13 +203,14 @@ function renderOpenItems(card) {
     h(
       'tr',
       { testid: 'invoice-row', 'data-number': inv.number, class: inv.overdue ? 'overdue' : null },
-      h('td', { title: docSource(inv) }, h('span', { class: 'doc-no' }, inv.number), inv.self_billed ? h('small', { class: 'muted' }, ' Gutschriftsverfahren') : null),
+      h('td', { title: docSource(inv) }, h('span', { class: 'doc-no' }, inv.number), inv.self_billed ? h('small', { class: 'muted' }, ' Gutschriftsverfahren') : null, extraLines(inv, 'invoice-extra')),
       h('td', { class: 'hide-narrow' }, fmtDate(inv.issue_date)),
       h(
         'td',
         null,
         h('span', { testid: 'invoice-due' }, fmtDate(inv.due_date)),
         inv.overdue ? h('span', { class: 'badge badge-danger', testid: 'invoice-overdue' }, inv.days_overdue === 1 ? '1 Tag überfällig' : inv.days_overdue + ' Tage überfällig') : null,
+        inv.dunning_level > 0 ? h('span', { class: 'badge badge-warn', testid: 'invoice-dunning' }, dunningText(inv.dunning_level)) : null,
       ),
       h('td', { class: 'num hide-narrow' }, inv.gross ? fmtMoney(inv.gross) : '–'),
       h('td', { class: 'num strong', testid: 'invoice-open' }, fmtMoney(inv.open_amount)),
@@ -214,6 +226,12 @@ function renderOpenItems(card) {
       h('td', { class: 'num strong' }, fmtMoney(oi.overdue)),
       h('td', { class: 'hide-narrow' }),
     ),
+    oi.open_credit_notes_count
+      ? [
+          h('tr', { testid: 'credit-total' }, footLabel('abzüglich offene Gutschriften (' + plural(oi.open_credit_notes_count, 'Gutschrift', 'Gutschriften') + ')'), h('td', { class: 'num' }, fmtMoney(oi.open_credit_notes)), h('td', { class: 'hide-narrow' })),
+          h('tr', { testid: 'net-total' }, footLabel('Saldo'), h('td', { class: 'num strong' }, fmtMoney(oi.open_net)), h('td', { class: 'hide-narrow' })),
+        ]
+      : null,
     (oi.other_currencies || []).map((c) =>
       h('tr', null, footLabel('in ' + c.total.currency + ' (davon überfällig ' + fmtMoney(c.overdue) + ')'), h('td', { class: 'num' }, fmtMoney(c.total)), h('td', { class: 'hide-narrow' })),
     ),
@@ -239,14 +257,15 @@ function renderCredits(card) {
   replaceBody(
     card.el.credits,
     table(
-      [['Gutschrift'], ['Datum'], ['Betrag', 'num'], ['zu Rechnung']],
+      [['Gutschrift'], ['Datum'], ['Betrag', 'num'], ['Offen', 'num'], ['zu Rechnung']],
       notes.map((n) =>
         h(
           'tr',
           { testid: 'credit-note-row', 'data-number': n.number },
-          h('td', { title: docSource(n) }, h('span', { class: 'doc-no' }, n.number)),
+          h('td', { title: docSource(n) }, h('span', { class: 'doc-no' }, n.number), extraLines(n, 'credit-note-extra')),
           h('td', null, fmtDate(n.issue_date)),
           h('td', { class: 'num' }, n.gross ? fmtMoney(n.gross) : '–'),
+          h('td', { class: 'num', testid: 'credit-note-open' }, n.open_amount ? fmtMoney(n.open_amount) : '–'),
           h('td', null, n.invoice_ref || '–'),
         ),
       ),

@@ -1,10 +1,13 @@
-//! Front-office routes: search, merged view, caller-ID lookup, item availability, health.
+//! Front-office routes: search, merged view, caller-ID lookup, item search and availability,
+//! health.
 
 use super::auth::{CUSTOMER_READERS, PHONE_LOOKUP};
 use super::error::{ApiError, ErrorBody};
 use super::state::{AppState, Caller};
 use crate::directory::{PhoneLookup, SearchPage};
-use crate::view::{Availability, MergedView, availability, customer_view, customer_view_known};
+use crate::view::{
+    Availability, MergedView, availability, customer_view, customer_view_known, find_items,
+};
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -160,6 +163,51 @@ pub async fn item_availability(
     availability(&sku, &refs)
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("no stock of item `{sku}`")))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ItemParams {
+    /// Item number (exactly as written, leading zeros kept; also its start), EAN, or words
+    /// of the item's name.
+    pub q: Option<String>,
+    /// Items (1–100, default 20).
+    pub limit: Option<i64>,
+}
+
+/// Items found, best first: an exact item number alone.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ItemHits {
+    pub items: Vec<Availability>,
+}
+
+/// Search items by number, EAN or name: stock per warehouse of each.
+#[utoipa::path(get, path = "/api/v1/items", params(ItemParams), tag = "items",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Items, best first (none found: an empty list)", body = ItemHits),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
+pub async fn item_search(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    params: Result<Query<ItemParams>, QueryRejection>,
+) -> Result<Json<ItemHits>, ApiError> {
+    caller.require(CUSTOMER_READERS)?;
+    let p = query(params)?;
+    let q = p.q.unwrap_or_default();
+    if q.trim().is_empty() {
+        return Err(ApiError::bad_request("q must not be empty"));
+    }
+    if q.chars().count() > 200 {
+        return Err(ApiError::bad_request("q is longer than 200 characters"));
+    }
+    let limit = p.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 100"));
+    }
+    let items = find_items(&state.store, &q, limit as usize).await?;
+    Ok(Json(ItemHits { items }))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -30,7 +30,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
     info(title = "kontor", description = "ERP/WaWi data for the front office: merged customers, open items, orders, caller-ID."),
     paths(
         handlers::search, handlers::customer, handlers::lookup_phone, handlers::item_availability,
-        handlers::healthz, ops::runs, ops::start_sync, ops::suggestions, ops::confirm, ops::reject,
+        handlers::item_search, handlers::healthz, ops::runs, ops::start_sync, ops::suggestions, ops::confirm, ops::reject,
         ops::merge, ops::split, front::customer_timeline, front::add_activity, front::incoming_call,
         front::screenpop, front::add_reminder, front::reminders, front::reminder_done,
         front::reminder_snooze, cases::add_complaint, cases::list_complaints, cases::complaint,
@@ -168,6 +168,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/customers/{id}/merge", post(ops::merge))
         .route("/api/v1/customers/{id}/split", post(ops::split))
         .route("/api/v1/lookup/phone/{number}", get(handlers::lookup_phone))
+        .route("/api/v1/items", get(handlers::item_search))
         .route(
             "/api/v1/items/{sku}/availability",
             get(handlers::item_availability),

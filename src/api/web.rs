@@ -1,4 +1,4 @@
-//! The web page: one search box, the customer card, the call screen-pop; a small static
+//! The web page: one search box, the customer card, the call screen-pop, the item search; a small static
 //! bundle (web/) of native ES modules that talks to the JSON API with the signed-in person's
 //! session cookie (and its CSRF token).
 
@@ -19,6 +19,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("card.js", include_str!("../../web/card.js")),
     ("side.js", include_str!("../../web/side.js")),
     ("forms.js", include_str!("../../web/forms.js")),
+    ("items.js", include_str!("../../web/items.js")),
 ];
 
 async fn index() -> impl IntoResponse {
@@ -55,12 +56,13 @@ async fn css() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], APP_CSS)
 }
 
-/// `/`, `/kunde/{id}`, `/anruf` (client-side views of one page) and its assets.
+/// `/`, `/kunde/{id}`, `/anruf`, `/artikel` (client-side views of one page) and its assets.
 pub fn routes() -> Router<Arc<super::AppState>> {
     let mut router = Router::new()
         .route("/", get(index))
         .route("/kunde/{id}", get(index))
         .route("/anruf", get(index))
+        .route("/artikel", get(index))
         .route("/static/app.css", get(css))
         .route("/static/icon.svg", get(icon));
     for &(name, body) in SCRIPTS {

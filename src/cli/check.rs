@@ -141,12 +141,19 @@ const SHOWN: &[(&str, &[&str])] = &[
             "due_date",
             "gross",
             "open_amount",
+            "dunning_level",
             "order_ref",
         ],
     ),
     (
         "credit_note",
-        &["number", "issue_date", "gross", "invoice_ref"],
+        &[
+            "number",
+            "issue_date",
+            "gross",
+            "open_amount",
+            "invoice_ref",
+        ],
     ),
     (
         "order",

@@ -126,9 +126,26 @@ pub fn print_view(v: &MergedView) {
         money(&oi.overdue),
         oi.overdue_count
     );
-    for i in &oi.invoices {
+    if oi.open_credit_notes_count > 0 {
         println!(
-            "  {:<16} due {:<10} {:>16} {}  ← {}",
+            "  less {} open credit note(s) {}: net {}",
+            oi.open_credit_notes_count,
+            money(&oi.open_credit_notes),
+            money(&oi.open_net)
+        );
+    }
+    for i in &oi.invoices {
+        let dunning = match i.dunning_level {
+            Some(l) if l > 0 => format!(" dunning level {l}"),
+            _ => String::new(),
+        };
+        let extra: Vec<String> = i
+            .extra
+            .iter()
+            .map(|x| format!("{}: {}", x.label, x.value))
+            .collect();
+        println!(
+            "  {:<16} due {:<10} {:>16} {}{dunning}{}  ← {}",
             i.number,
             date(i.due_date),
             money(&i.open_amount),
@@ -137,14 +154,24 @@ pub fn print_view(v: &MergedView) {
             } else {
                 String::new()
             },
+            if extra.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", extra.join(", "))
+            },
             i.source.connector
         );
     }
     if !v.credit_notes.is_empty() {
         println!("\ncredit notes:");
         for c in &v.credit_notes {
+            let open = c
+                .open_amount
+                .as_ref()
+                .map(|o| format!(" open {}", money(o)))
+                .unwrap_or_default();
             println!(
-                "  {:<16} {:<10} {:>16} for {}  ← {}",
+                "  {:<16} {:<10} {:>16} for {}{open}  ← {}",
                 c.number,
                 date(c.issue_date),
                 c.gross.as_ref().map(money).unwrap_or_default(),

@@ -66,7 +66,7 @@ pub async fn demo(cli: &Cli, dir: Option<&Path>, serve: Option<&str>) -> anyhow:
     let config_arg = format!("--config {}", config_path.display());
     println!(
         "next: `kontor {config_arg} customer Müller`, `… lookup \"+49 221 4711-23\"`, \
-         `… identity suggestions`, `… runs`"
+         `… item 0815-A`, `… identity suggestions`, `… runs`"
     );
     // A person for the web page (the demo's store is new on every run).
     let password = kontor::api::auth::new_token()[7..23].to_owned();

@@ -11,6 +11,7 @@ mod customer;
 mod demo;
 mod front;
 mod identity;
+mod item;
 mod preview;
 mod progress;
 mod quarantine;
@@ -140,6 +141,15 @@ pub enum Command {
         id: bool,
         #[arg(long)]
         json: bool,
+    },
+    /// Stock per warehouse of an item: by number (leading zeros kept; also its start), EAN or
+    /// words of its name; read-only. Exit 1 when nothing matches.
+    Item {
+        query: String,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
     },
     /// Caller-ID lookup: the customers a phone number belongs to.
     Lookup {
@@ -388,6 +398,7 @@ pub async fn main(cli: Cli) -> i32 {
         Command::Connector(cmd) => connector::run(&cli, cmd).await,
         Command::Customer { query, id, json } => customer::customer(&cli, query, *id, *json).await,
         Command::Lookup { number, json } => customer::lookup(&cli, number, *json).await,
+        Command::Item { query, json, limit } => item::item(&cli, query, *json, *limit).await,
         Command::Identity(cmd) => identity::run(&cli, cmd).await,
         Command::Token(cmd) => token::run(&cli, cmd).await,
         Command::User(cmd) => user::run(&cli, cmd).await,

@@ -21,9 +21,16 @@ pub struct CustomerSummary {
     pub name: Option<String>,
     pub customer_no: Option<String>,
     pub city: Option<String>,
+    /// Open invoices (as `open_items.total` of the merged view).
     pub open_items_total: Money,
+    /// Open credit notes (`open_items.open_credit_notes`).
+    pub open_credit_notes: Money,
+    /// Open invoices less open credit notes (`open_items.open_net`).
+    pub open_net: Money,
     pub overdue_total: Money,
     pub overdue_count: usize,
+    /// The highest dunning level (Mahnstufe) of the open invoices, when the source gives it.
+    pub dunning_level: Option<i64>,
     pub open_orders: Vec<OrderDue>,
     pub open_complaints: Vec<Ticket>,
     pub due_reminders: Vec<Reminder>,
@@ -69,8 +76,11 @@ pub async fn summary(
         customer_no: entry.and_then(|e| e.keys.first().map(|k| k.customer_no.clone())),
         city: entry.and_then(|e| e.city.clone()),
         open_items_total: view.open_items.total.clone(),
+        open_credit_notes: view.open_items.open_credit_notes.clone(),
+        open_net: view.open_items.open_net.clone(),
         overdue_total: view.open_items.overdue.clone(),
         overdue_count: view.open_items.overdue_count,
+        dunning_level: view.open_items.dunning_level,
         open_orders: view
             .open_orders
             .iter()

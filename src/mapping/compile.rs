@@ -213,10 +213,26 @@ impl Compiler {
                 false
             }
         };
+        let caption = match s.label.as_deref().map(str::trim) {
+            None => None,
+            Some(_) if !name.starts_with("extra.") => {
+                self.err(
+                    span.clone(),
+                    format!("`{name}`: `label` only applies to extra.<name> fields (the view names the others)"),
+                );
+                None
+            }
+            Some("") => {
+                self.err(span.clone(), format!("`{name}`: `label` is empty"));
+                None
+            }
+            Some(l) => Some(l.to_owned()),
+        };
         if self.errors.len() > n_errors {
             return None;
         }
         Some(Field {
+            caption,
             name: name.to_owned(),
             ty,
             label: source_label(&source, name),

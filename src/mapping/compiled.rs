@@ -73,6 +73,8 @@ pub struct Field {
     pub null_on_error: bool,
     /// What to call the source in a rejection (column name, path).
     pub label: String,
+    /// An `extra.<name>` field's `label`: what the merged view calls it.
+    pub caption: Option<String>,
 }
 
 #[derive(Debug, Clone)]

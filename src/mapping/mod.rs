@@ -234,6 +234,23 @@ impl Mapping {
         out
     }
 
+    /// The `label` of each `extra.<name>` field that has one: (entity, name, label).
+    pub fn extra_labels(&self) -> Vec<(crate::model::Entity, String, String)> {
+        let mut out: Vec<_> = self
+            .targets
+            .iter()
+            .flat_map(|t| {
+                t.fields.iter().filter_map(move |f| {
+                    let name = f.name.strip_prefix("extra.")?;
+                    Some((t.entity, name.to_owned(), f.caption.clone()?))
+                })
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// Entities this mapping produces.
     pub fn entities(&self) -> Vec<crate::model::Entity> {
         let mut e: Vec<_> = self.targets.iter().map(|t| t.entity).collect();

@@ -136,6 +136,8 @@ pub struct FieldTable {
     pub optional: Option<bool>,
     /// `reject` (default): an unparsable value rejects the row; `null`: the field is left out.
     pub on_error: Option<String>,
+    /// What the merged view and the web page call an `extra.<name>` field ("Vertreter").
+    pub label: Option<String>,
 }
 
 /// A field's value spec: a plain string (column or path) or a table.

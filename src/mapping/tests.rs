@@ -481,3 +481,102 @@ fn field_names_include_what_the_engine_derives() {
     assert!(orders.field_names(Entity::Order).contains("status"));
     assert!(orders.field_names(Entity::Invoice).is_empty());
 }
+
+const OPEN_ITEMS: &str = r#"
+[[target]]
+entity = "invoice"
+when = [ { column = "Art", equals = "RE" } ]
+[target.fields]
+number = "Beleg"
+customer_no = "Kd"
+gross = { column = "Brutto", decimal = "de" }
+open_amount = { column = "Offen", decimal = "de" }
+dunning_level = { column = "Mahnstufe", optional = true }
+"extra.zahlungsbedingung" = { column = "ZB", label = "Zahlungsbedingung" }
+
+[[target]]
+entity = "credit_note"
+when = [ { column = "Art", equals = "GU" } ]
+[target.fields]
+number = "Beleg"
+customer_no = "Kd"
+gross = { column = "Brutto", decimal = "de" }
+open_amount = { column = "Offen", decimal = "de", abs = true }
+"#;
+
+fn open_item(art: &str, offen: &str, mahnstufe: &str) -> RawRecord {
+    row(&[
+        ("Beleg", "B-1"),
+        ("Art", art),
+        ("Kd", "0042"),
+        ("Brutto", "119,00"),
+        ("Offen", offen),
+        ("Mahnstufe", mahnstufe),
+        ("ZB", "14 Tage netto"),
+    ])
+}
+
+#[test]
+fn credit_notes_carry_their_open_amount_and_invoices_their_dunning_level() {
+    let m = compile(OPEN_ITEMS);
+    let inv = records(apply(&m, &open_item("RE", "119,00", "2")));
+    assert_eq!(inv[0].data["dunning_level"], json!(2));
+    assert_eq!(inv[0].data["status"], "open");
+    assert_eq!(
+        inv[0].data["extra"],
+        json!({"zahlungsbedingung": "14 Tage netto"}),
+        "the label is not stored with the record"
+    );
+    // An export writes the open remainder of a credit note negative: kept as what is open.
+    let gu = records(apply(&m, &open_item("GU", "119,00-", "")));
+    assert_eq!(gu[0].entity, Entity::CreditNote);
+    assert_eq!(
+        gu[0].data["open_amount"],
+        json!({"amount": "119.00", "currency": "EUR"})
+    );
+    assert!(gu[0].data.get("status").is_none(), "{:?}", gu[0].data);
+    // No Mahnstufe given: no field; a fraction is rejected with its column.
+    let none = records(apply(&m, &open_item("RE", "0,00", "")));
+    assert!(none[0].data.get("dunning_level").is_none());
+    match apply(&m, &open_item("RE", "1,00", "1,5")) {
+        Outcome::Rejected(r) => assert!(r.reason.contains("not a whole number"), "{r:?}"),
+        other => panic!("{other:?}"),
+    }
+    // A credit note whose mapping has no open amount gets none derived (it would count as
+    // open in the customer's netting otherwise).
+    let plain = compile(
+        "[[target]]\nentity = \"credit_note\"\n[target.fields]\nnumber = \"Beleg\"\ncustomer_no = \"Kd\"\ngross = \"Brutto\"\n",
+    );
+    let gu = records(apply(&plain, &open_item("GU", "119,00-", "")));
+    assert!(gu[0].data.get("open_amount").is_none(), "{:?}", gu[0].data);
+    assert!(
+        plain
+            .field_names(Entity::CreditNote)
+            .iter()
+            .all(|f| f != "open_amount")
+    );
+}
+
+#[test]
+fn extra_fields_take_a_label_and_only_they_do() {
+    let m = compile(OPEN_ITEMS);
+    assert_eq!(
+        m.extra_labels(),
+        vec![(
+            Entity::Invoice,
+            "zahlungsbedingung".to_owned(),
+            "Zahlungsbedingung".to_owned()
+        )]
+    );
+    let e = errors(&OPEN_ITEMS.replace(
+        "gross = { column = \"Brutto\", decimal = \"de\" }\nopen_amount = { column = \"Offen\", decimal = \"de\" }",
+        "gross = { column = \"Brutto\", decimal = \"de\", label = \"Brutto\" }\nopen_amount = { column = \"Offen\", decimal = \"de\" }",
+    ));
+    assert!(
+        e.iter()
+            .any(|e| e.contains("`gross`: `label` only applies to extra.<name> fields")),
+        "{e:?}"
+    );
+    let e = errors(&OPEN_ITEMS.replace("label = \"Zahlungsbedingung\"", "label = \" \""));
+    assert!(e.iter().any(|e| e.contains("`label` is empty")), "{e:?}");
+}

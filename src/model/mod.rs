@@ -229,6 +229,8 @@ pub static INVOICE: EntityDef = EntityDef {
         f("gross", Money),
         f("open_amount", Money),
         f("status", Enum(INVOICE_STATUS)),
+        // The dunning level (Mahnstufe): 0 = not dunned, 1 = first reminder, …
+        f("dunning_level", Int),
         f("order_ref", Id),
         f("type_code", Text),
         f("self_billed", Bool),
@@ -253,6 +255,9 @@ pub static CREDIT_NOTE: EntityDef = EntityDef {
         f("net", Money),
         f("tax", Money),
         f("gross", Money),
+        // What is still to be settled (paid out or offset); only a credit note that carries
+        // it counts in the customer's open items.
+        f("open_amount", Money),
         f("invoice_ref", Id),
         f("type_code", Text),
         f("buyer_reference", Id),
@@ -344,6 +349,8 @@ pub static STOCK: EntityDef = EntityDef {
         f("available", Decimal),
         f("unit", Text),
         f("next_receipt_date", Date),
+        // The item's EAN/GTIN (`kontor item` finds it by this too).
+        f("ean", Id),
     ],
     key: &["sku", "warehouse"],
     required: &[],

@@ -2,7 +2,7 @@
 //! overdue) and credit notes. A document delivered by several sources (the WaWi's open-items
 //! export and the XRechnung) is shown once, from the source the policy prefers.
 
-use super::{Money, Policy, Provenance, date, money, text};
+use super::{ExtraLabels, Money, Policy, Provenance, date, money, text};
 use crate::store::StoredRecord;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -22,28 +22,55 @@ pub struct InvoiceView {
     pub days_overdue: i64,
     pub overdue: bool,
     pub order_ref: Option<String>,
+    /// The dunning level (Mahnstufe) as the source says: 0 = not dunned, 1 = first reminder, …
+    pub dunning_level: Option<i64>,
     /// A self-billed invoice (type code 389).
     pub self_billed: bool,
+    /// The mapping's `extra.<name>` fields, by name.
+    pub extra: Vec<ExtraField>,
     pub source: Provenance,
     /// The same invoice in other sources.
     pub also_in: Vec<Provenance>,
+}
+
+/// A field a mapping keeps as `extra.<name>`, with the `label` the mapping gives it (else
+/// its name).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ExtraField {
+    pub name: String,
+    pub label: String,
+    pub value: String,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CurrencyTotal {
     pub total: Money,
     pub overdue: Money,
+    /// Open credit notes in this currency.
+    pub open_credit_notes: Money,
+    /// `total` − `open_credit_notes`.
+    pub open_net: Money,
 }
 
 /// What the customer owes.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OpenItems {
-    /// Sum of the open amounts (in the customer's main currency).
+    /// Sum of the open amounts of the invoices (in the customer's main currency); open credit
+    /// notes are not deducted (see `open_net`).
     pub total: Money,
     /// Sum of the open amounts past their due date.
     pub overdue: Money,
     pub count: usize,
     pub overdue_count: usize,
+    /// Sum of the open amounts of credit notes (in the main currency): credit notes whose
+    /// source gives their open remainder (`open_amount`) and have one.
+    pub open_credit_notes: Money,
+    pub open_credit_notes_count: usize,
+    /// What the customer owes after their open credit notes: `total` − `open_credit_notes`
+    /// (negative when we owe the customer).
+    pub open_net: Money,
+    /// The highest dunning level (Mahnstufe) of the open invoices, when the source gives it.
+    pub dunning_level: Option<i64>,
     /// Open invoices, oldest due date first.
     pub invoices: Vec<InvoiceView>,
     /// Totals of open items in further currencies.
@@ -57,7 +84,11 @@ pub struct CreditNoteView {
     pub number: String,
     pub issue_date: Option<NaiveDate>,
     pub gross: Option<Money>,
+    /// What is still to be settled, when the source gives it (open-items exports).
+    pub open_amount: Option<Money>,
     pub invoice_ref: Option<String>,
+    /// The mapping's `extra.<name>` fields, by name.
+    pub extra: Vec<ExtraField>,
     pub source: Provenance,
     pub also_in: Vec<Provenance>,
 }
@@ -143,10 +174,36 @@ pub(super) fn dedupe<'a>(
         .collect()
 }
 
+/// The `extra` object of a document as [`ExtraField`]s, labelled as its mapping says.
+pub(super) fn extras(r: &StoredRecord, labels: &ExtraLabels) -> Vec<ExtraField> {
+    let Some(obj) = r.data.get("extra").and_then(serde_json::Value::as_object) else {
+        return Vec::new();
+    };
+    obj.iter()
+        .filter_map(|(name, v)| {
+            let value = match v {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Null => return None,
+                other => other.to_string(),
+            };
+            let label = labels
+                .get(&(r.connector.clone(), r.entity.clone(), name.clone()))
+                .cloned()
+                .unwrap_or_else(|| name.clone());
+            Some(ExtraField {
+                name: name.clone(),
+                label,
+                value,
+            })
+        })
+        .collect()
+}
+
 pub(super) fn build(
     invoices: &[&StoredRecord],
     credit_notes: &[&StoredRecord],
     policy: &Policy,
+    labels: &ExtraLabels,
     today: NaiveDate,
 ) -> (OpenItems, Vec<CreditNoteView>) {
     let invoices = dedupe(invoices, policy, Some("open_amount"));
@@ -183,10 +240,15 @@ pub(super) fn build(
             days_overdue,
             overdue: days_overdue > 0,
             order_ref: text(d, "order_ref"),
+            dunning_level: d
+                .get("dunning_level")
+                .and_then(serde_json::Value::as_i64)
+                .filter(|l| *l >= 0),
             self_billed: d
                 .get("self_billed")
                 .and_then(|v| v.as_bool())
                 .unwrap_or(false),
+            extra: extras(r, labels),
             source: Provenance::of(r),
             also_in,
         });
@@ -198,51 +260,15 @@ pub(super) fn build(
             &b.number,
         ))
     });
-    // Totals per currency; the main currency is the one with the most open items.
-    let mut per: BTreeMap<&str, (Decimal, Decimal, usize)> = BTreeMap::new();
-    for i in &open {
-        let e = per.entry(i.open_amount.currency.as_str()).or_default();
-        e.0 += i.open_amount.amount;
-        if i.overdue {
-            e.1 += i.open_amount.amount;
-        }
-        e.2 += 1;
-    }
-    let main = per
-        .iter()
-        .max_by_key(|(c, v)| (v.2, **c == "EUR"))
-        .map_or("EUR", |(c, _)| *c)
-        .to_owned();
-    let m = |amount: Decimal, currency: &str| Money {
-        amount,
-        currency: currency.to_owned(),
-    };
-    let (total, overdue, _) = per.get(main.as_str()).copied().unwrap_or_default();
-    let other_currencies = per
-        .iter()
-        .filter(|(c, _)| **c != main)
-        .map(|(c, v)| CurrencyTotal {
-            total: m(v.0, c),
-            overdue: m(v.1, c),
-        })
-        .collect();
-    let overdue_count = open.iter().filter(|i| i.overdue).count();
-    let items = OpenItems {
-        total: m(total, &main),
-        overdue: m(overdue, &main),
-        count: open.len(),
-        overdue_count,
-        invoices: open,
-        other_currencies,
-        superseded: superseded.into_iter().collect(),
-    };
-    let mut notes: Vec<CreditNoteView> = dedupe(credit_notes, policy, None)
+    let mut notes: Vec<CreditNoteView> = dedupe(credit_notes, policy, Some("open_amount"))
         .into_iter()
         .map(|(r, also_in)| CreditNoteView {
             number: text(&r.data, "number").unwrap_or_else(|| r.external_id.clone()),
             issue_date: date(&r.data, "issue_date"),
             gross: money(&r.data, "gross"),
+            open_amount: money(&r.data, "open_amount"),
             invoice_ref: text(&r.data, "invoice_ref"),
+            extra: extras(r, labels),
             source: Provenance::of(r),
             also_in,
         })
@@ -252,5 +278,66 @@ pub(super) fn build(
             .cmp(&a.issue_date)
             .then(a.number.cmp(&b.number))
     });
+    // Totals per currency: (open, overdue, invoices, open credit notes, credit notes); the
+    // main currency is the one with the most open invoices.
+    #[derive(Default, Clone, Copy)]
+    struct Sums {
+        open: Decimal,
+        overdue: Decimal,
+        count: usize,
+        credit: Decimal,
+        credit_count: usize,
+    }
+    let mut per: BTreeMap<&str, Sums> = BTreeMap::new();
+    for i in &open {
+        let e = per.entry(i.open_amount.currency.as_str()).or_default();
+        e.open += i.open_amount.amount;
+        if i.overdue {
+            e.overdue += i.open_amount.amount;
+        }
+        e.count += 1;
+    }
+    for n in &notes {
+        if let Some(o) = n.open_amount.as_ref().filter(|o| o.amount > Decimal::ZERO) {
+            let e = per.entry(o.currency.as_str()).or_default();
+            e.credit += o.amount;
+            e.credit_count += 1;
+        }
+    }
+    let main = per
+        .iter()
+        .max_by_key(|(c, v)| (v.count, v.credit_count, **c == "EUR"))
+        .map_or("EUR", |(c, _)| *c)
+        .to_owned();
+    let m = |amount: Decimal, currency: &str| Money {
+        amount,
+        currency: currency.to_owned(),
+    };
+    let main_sums = per.get(main.as_str()).copied().unwrap_or_default();
+    let other_currencies = per
+        .iter()
+        .filter(|(c, _)| **c != main)
+        .map(|(c, v)| CurrencyTotal {
+            total: m(v.open, c),
+            overdue: m(v.overdue, c),
+            open_credit_notes: m(v.credit, c),
+            open_net: m(v.open - v.credit, c),
+        })
+        .collect();
+    let overdue_count = open.iter().filter(|i| i.overdue).count();
+    let dunning_level = open.iter().filter_map(|i| i.dunning_level).max();
+    let items = OpenItems {
+        total: m(main_sums.open, &main),
+        overdue: m(main_sums.overdue, &main),
+        count: open.len(),
+        overdue_count,
+        open_credit_notes: m(main_sums.credit, &main),
+        open_credit_notes_count: main_sums.credit_count,
+        open_net: m(main_sums.open - main_sums.credit, &main),
+        dunning_level,
+        invoices: open,
+        other_currencies,
+        superseded: superseded.into_iter().collect(),
+    };
     (items, notes)
 }

@@ -4,10 +4,14 @@
 
 mod documents;
 pub mod fields;
+mod items;
 mod orders;
 
-pub use documents::{CreditNoteView, CurrencyTotal, InvoiceView, OpenItems, SupplierInvoiceView};
+pub use documents::{
+    CreditNoteView, CurrencyTotal, ExtraField, InvoiceView, OpenItems, SupplierInvoiceView,
+};
 pub use fields::{FieldValue, OtherValue, Policy};
+pub use items::find_items;
 pub use orders::{Availability, OrderLineView, OrderView, WarehouseStock, availability};
 
 use crate::identity::{KeyId, MatchedOn};
@@ -153,6 +157,9 @@ pub struct MergedView {
     pub as_of: NaiveDate,
 }
 
+/// The `label`s of `extra.<name>` fields: (connector, entity, name) → label.
+pub type ExtraLabels = BTreeMap<(String, String, String), String>;
+
 /// What building a view needs besides the store.
 #[derive(Debug, Clone, Default)]
 pub struct ViewContext {
@@ -161,6 +168,26 @@ pub struct ViewContext {
     /// Since when the process knows the schedules (a source that never succeeded is stale
     /// once a slot passed after this).
     pub since: Option<DateTime<Utc>>,
+    /// What the connectors' mappings call their `extra.<name>` fields.
+    pub labels: ExtraLabels,
+}
+
+/// The `extra.<name>` labels of every connector's mapping file. A mapping that does not
+/// compile gives none (`kontor check` reports it; the view shows the field names then).
+pub fn extra_labels(cfg: &crate::config::Config) -> ExtraLabels {
+    let mut out = ExtraLabels::new();
+    for c in &cfg.connectors {
+        let Some(rel) = &c.mapping else { continue };
+        let Ok(m) =
+            crate::mapping::Mapping::load(&cfg.path(rel), rel, crate::registry::builtin_mapping)
+        else {
+            continue;
+        };
+        for (entity, name, label) in m.extra_labels() {
+            out.insert((c.name.clone(), entity.as_str().to_owned(), name), label);
+        }
+    }
+    out
 }
 
 impl ViewContext {
@@ -176,6 +203,7 @@ impl ViewContext {
                 })
                 .collect(),
             since: Some(Utc::now()),
+            labels: extra_labels(cfg),
         }
     }
 }
@@ -322,8 +350,13 @@ pub async fn customer_view_known(
         .and_then(|f| f.value.as_str())
         .map(str::to_owned);
 
-    let (open_items, credit_notes) =
-        documents::build(&take("invoice"), &take("credit_note"), &ctx.policy, today);
+    let (open_items, credit_notes) = documents::build(
+        &take("invoice"),
+        &take("credit_note"),
+        &ctx.policy,
+        &ctx.labels,
+        today,
+    );
     let open_orders =
         orders::build(store, &take("order"), &take("order_line"), &ctx.policy).await?;
     let mut contacts: Vec<ContactView> = take("contact_person")

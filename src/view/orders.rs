@@ -67,6 +67,8 @@ pub struct WarehouseStock {
 pub struct Availability {
     pub sku: String,
     pub description: Option<String>,
+    /// The item's EAN/GTIN, when a source gives it.
+    pub ean: Option<String>,
     #[schema(value_type = String)]
     pub on_hand: Decimal,
     #[schema(value_type = String)]
@@ -102,6 +104,7 @@ pub fn availability(sku: &str, stock: &[&StoredRecord]) -> Option<Availability> 
     Some(Availability {
         sku: sku.to_owned(),
         description: rs.iter().find_map(|r| text(&r.data, "description")),
+        ean: rs.iter().find_map(|r| text(&r.data, "ean")),
         on_hand: warehouses.iter().map(|w| w.on_hand).sum(),
         available: warehouses.iter().map(|w| w.available).sum(),
         unit: rs.iter().find_map(|r| text(&r.data, "unit")),

@@ -40,6 +40,11 @@ async fn every_route_answers_each_role_as_spec_says(backend: &str) {
             "/api/v1/items/0815-A/availability".into(),
             &["sales", "service"],
         ),
+        (
+            "GET",
+            "/api/v1/items?q=0815-A".into(),
+            &["sales", "service"],
+        ),
         ("GET", "/api/v1/sync/runs".into(), &["ops"]),
         ("GET", "/api/v1/identity/suggestions".into(), &["ops"]),
     ];
@@ -157,6 +162,7 @@ async fn every_route_answers_each_role_as_spec_says(backend: &str) {
         "/api/v1/customers/{id}",
         "/api/v1/lookup/phone/{number}",
         "/api/v1/items/{sku}/availability",
+        "/api/v1/items",
         "/api/v1/sync/runs",
         "/api/v1/sync/{connector}",
         "/healthz",

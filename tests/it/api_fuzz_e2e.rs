@@ -27,6 +27,7 @@ async fn random_requests_never_get_a_server_error() {
         ("GET", "/api/v1/customers/{}"),
         ("GET", "/api/v1/lookup/phone/{}"),
         ("GET", "/api/v1/items/{}/availability"),
+        ("GET", "/api/v1/items?q={}&limit={}"),
         ("GET", "/api/v1/sync/runs?connector={}&limit={}"),
         ("GET", "/api/v1/identity/suggestions?status={}&limit={}"),
         ("POST", "/api/v1/customers/{}/merge"),

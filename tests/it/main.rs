@@ -26,6 +26,7 @@ mod kill_resume_rest;
 mod lifecycle_e2e;
 mod observability_e2e;
 mod oidc_e2e;
+mod open_items_e2e;
 mod plugin_singer;
 mod positions_e2e;
 mod privacy_api_e2e;

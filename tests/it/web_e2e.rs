@@ -3,8 +3,9 @@
 //! and resolved through the API (with a token: machines keep them); then `tests/web/e2e.mjs`
 //! (playwright-core driving Debian's /usr/bin/chromium) signs in with a local account (a wrong
 //! password first), finds no token in localStorage, searches, opens the customer card, files a
-//! complaint that finds the earlier case, opens the call screen-pop, sees a request without
-//! the CSRF token refused with 403, and signs out.
+//! complaint that finds the earlier case, opens the call screen-pop (with the Mahnstufe),
+//! searches an item's stock, sees a request without the CSRF token refused with 403, and
+//! signs out.
 //!
 //! Needs Node.js, Chromium and playwright-core:
 //! `apt-get install -y --no-install-recommends chromium chromium-driver nodejs npm` and

@@ -131,6 +131,12 @@ try {
   const total = await text(tid('open-total'));
   check(/\d{1,3}(\.\d{3})*,\d{2} €/.test(total), 'total in German format: ' + total);
   check(/5\.449,60 €/.test(await text(tid('kpi-open'))), 'open items total 5.449,60 €: ' + (await text(tid('kpi-open'))));
+  check(/Mahnstufe 2/.test(await text(row1001.getByTestId('invoice-dunning'))), 'dunning level "Mahnstufe 2" on RE-2026-1001: ' + row1001Text);
+  check(row1001Text.includes('Zahlungsbedingung: 14 Tage netto'), 'extra field with its label: ' + row1001Text);
+  const net = await text(tid('net-total'));
+  check(/Saldo.*5\.330,60 €$/.test(net), 'balance after open credit notes (5.449,60 € − 119,00 €): ' + net);
+  check(/abzüglich offene Gutschriften/.test(await text(tid('credit-total'))), 'open credit notes deducted');
+  check(/119,00 €/.test(await text(tid('credit-notes').getByTestId('credit-note-row').filter({ hasText: 'GU-2026-0007' }).getByTestId('credit-note-open'))), 'credit note open 119,00 €');
 
   // --- master data and sources -------------------------------------------------------------
   step('master data shows its sources, sources how they were matched');
@@ -259,6 +265,7 @@ try {
   check((await pop.getByTestId('pop-complaint').filter({ hasText: 'Spannzangen beim Auspacken beschädigt' }).count()) === 1, 'open complaint listed');
   check((await pop.getByTestId('pop-complaint').filter({ hasText: 'Spannzangen beschädigt geliefert' }).count()) === 0, 'resolved complaint not listed as open');
   check(/100 % sicher/.test(await text(pop.getByTestId('pop-confidence'))), 'confidence of the best candidate');
+  check(/Mahnstufe 2/.test(await text(pop.getByTestId('pop-dunning'))), 'dunning level in the screen-pop');
   await tablet.screenshot({ path: path.join(shots, 'screenshot-anruf.png') });
 
   step('the screen-pop links to the card');
@@ -269,6 +276,20 @@ try {
   step('an unknown number');
   await tablet.goto(base + '/anruf?nummer=030%2099887766');
   await tablet.getByTestId('pop-unknown').filter({ hasText: 'Unbekannte Nummer' }).waitFor();
+
+  // --- item search --------------------------------------------------------------------------
+  step('item search: stock of 0815-A per warehouse');
+  await page.getByTestId('nav-items').click();
+  await page.waitForURL(/\/artikel$/);
+  await page.getByTestId('item-input').fill('Spannzange');
+  await page.getByTestId('item-submit').click();
+  const item = page.getByTestId('item-hit').filter({ hasText: '0815-A' });
+  await item.waitFor();
+  check(new URL(page.url()).search === '?q=Spannzange', 'the query is in the address: ' + page.url());
+  const itemText = await text(item);
+  check(/verfügbar/.test(itemText) && (await item.getByTestId('item-warehouse').filter({ hasText: 'HAUPT' }).count()) === 1, 'stock per warehouse: ' + itemText);
+  await page.goto(base + '/artikel?q=gibt%20es%20nicht');
+  await page.getByTestId('item-status').filter({ hasText: 'Kein Artikel' }).waitFor();
 
   // --- CSRF and sign-out ------------------------------------------------------------------
   step('a state-changing request with the cookie but without the CSRF token: 403');

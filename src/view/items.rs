@@ -1,0 +1,86 @@
+//! Stock search (`kontor item`, `GET /api/v1/items?q=`): an item by its number (exactly as
+//! written, leading zeros kept), its EAN, the start of its number or words of its name, with
+//! its stock per warehouse.
+
+use super::orders::{Availability, availability};
+use super::text;
+use crate::identity::normalize::fold;
+use crate::store::{DynStore, RecordFilter, StoreError, StoredRecord};
+use std::collections::BTreeMap;
+
+/// How an item matched a query, best first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Rank {
+    /// The item number in another case (`0815-a`).
+    Number,
+    Ean,
+    /// The item number starts with the query.
+    NumberPrefix,
+    /// Every word of the query is in the name.
+    Name,
+}
+
+fn rank(query: &str, words: &[String], sku: &str, recs: &[&StoredRecord]) -> Option<Rank> {
+    let q = fold(query);
+    let f_sku = fold(sku);
+    if f_sku == q {
+        return Some(Rank::Number);
+    }
+    let digits: String = query.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() >= 8
+        && digits.len() == query.chars().filter(|c| !c.is_whitespace()).count()
+        && recs
+            .iter()
+            .any(|r| text(&r.data, "ean").is_some_and(|e| e.trim() == digits))
+    {
+        return Some(Rank::Ean);
+    }
+    if f_sku.starts_with(&q) {
+        return Some(Rank::NumberPrefix);
+    }
+    let name = recs.iter().find_map(|r| text(&r.data, "description"))?;
+    let name = fold(&name);
+    (!words.is_empty() && words.iter().all(|w| name.contains(w.as_str()))).then_some(Rank::Name)
+}
+
+/// Items matching `query`, best first, at most `limit`. An item number written exactly is
+/// answered from the index alone; otherwise the open stock records are read and matched.
+pub async fn find_items(
+    store: &DynStore,
+    query: &str,
+    limit: usize,
+) -> Result<Vec<Availability>, StoreError> {
+    let q = query.trim();
+    if q.is_empty() || limit == 0 {
+        return Ok(Vec::new());
+    }
+    let exact = store
+        .records_by_ref(&["stock"], std::slice::from_ref(&q.to_owned()))
+        .await?;
+    let refs: Vec<&StoredRecord> = exact.iter().collect();
+    if let Some(a) = availability(q, &refs) {
+        return Ok(vec![a]);
+    }
+    let filter = RecordFilter {
+        entity: Some("stock".into()),
+        ..RecordFilter::default()
+    };
+    let all = store.find_records(&filter, 0).await?;
+    let mut by_sku: BTreeMap<String, Vec<&StoredRecord>> = BTreeMap::new();
+    for r in &all {
+        if let Some(sku) = text(&r.data, "sku") {
+            by_sku.entry(sku).or_default().push(r);
+        }
+    }
+    let words: Vec<String> = fold(q).split_whitespace().map(str::to_owned).collect();
+    let mut hits: Vec<(Rank, &String)> = by_sku
+        .iter()
+        .filter_map(|(sku, recs)| Some((rank(q, &words, sku, recs)?, sku)))
+        .collect();
+    hits.sort();
+    Ok(hits
+        .into_iter()
+        .take(limit)
+        .filter_map(|(_, sku)| availability(sku, &by_sku[sku]))
+        .collect())
+}
