@@ -35,6 +35,7 @@ mod records_cli;
 mod scheduler_e2e;
 mod secrets_cli;
 mod signin_e2e;
+mod snapshot_default_e2e;
 mod snapshot_e2e;
 mod store_cli;
 mod store_suite;
