@@ -31,6 +31,7 @@ mod positions_e2e;
 mod privacy_api_e2e;
 mod privacy_e2e;
 mod privacy_erase_e2e;
+mod quarantine_lifecycle_e2e;
 mod records_cli;
 mod scheduler_e2e;
 mod secrets_cli;
