@@ -140,6 +140,13 @@ async fn ops_resolve_by_id_file_and_date_and_lists_show_open_ones(backend: &str)
     op_file(&inbox.join("b.csv"), 31..61, &[104, 105]);
     let (code, out, err) = run(dir, &["sync", OP]);
     assert_eq!(code, 3, "rows quarantined: {out}{err}");
+    // `kontor check` names the mode in force per entity, and why.
+    let (_, out, _) = run(dir, &["check"]);
+    assert!(
+        out.lines().any(|l| l
+            == format!("mode: {OP} invoice incremental (`mode = \"incremental\"` in kontor.toml (records missing from a later file stay open))")),
+        "{out}"
+    );
 
     let (code, out, err) = run(dir, &["quarantine", "list"]);
     assert_eq!(code, 0, "{err}");

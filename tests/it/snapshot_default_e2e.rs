@@ -95,6 +95,7 @@ async fn paid_invoice_leaves_the_open_items_without_a_mode_key(backend: &str) {
         [("invoice".into(), true), ("credit_note".into(), false)],
         "open_amount is mapped for invoices only"
     );
+    assert!(p.modes[0].why.contains("open_amount"), "{:?}", p.modes);
     let r = sync_one(&store, &cfg, "kunden", false).await;
     assert!(r.errors.is_empty(), "{r:?}");
 
