@@ -59,7 +59,7 @@ fn write_workspace(dir: &Path, store_url: &str, data: &Path) -> anyhow::Result<(
         dir.join("kontor.toml"),
         format!(
             "[store]\nurl = \"{store_url}\"\n\n[[connector]]\nname = \"rechnungen\"\nkind = \"csv\"\npath = \"{}\"\n\
-             mapping = \"mappings/rechnungen.toml\"\nmin_age_seconds = 0\n",
+             mapping = \"mappings/rechnungen.toml\"\nmin_age_seconds = 0\nmode = \"incremental\"\n",
             data.display()
         ),
     )?;

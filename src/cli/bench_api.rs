@@ -36,7 +36,7 @@ fn workspace(ws: &Path, url: &str, data: &Path) -> anyhow::Result<Config> {
         "[store]\nurl = \"{url}\"\n[server]\nrate_limit = \"1000000/s\"\n\n\
          [[connector]]\nname = \"wawi-kunden\"\nkind = \"csv\"\nsystem = \"wawi\"\npath = \"{d}/kunden.csv\"\nmapping = \"mappings/kunden.toml\"\nmin_age_seconds = 0\n\n\
          [[connector]]\nname = \"crm-kunden\"\nkind = \"csv\"\nsystem = \"crm\"\npath = \"{d}/crm.csv\"\nmapping = \"mappings/kunden.toml\"\nmin_age_seconds = 0\n\n\
-         [[connector]]\nname = \"wawi-rechnungen\"\nkind = \"csv\"\nsystem = \"wawi\"\npath = \"{d}/rechnungen.csv\"\nmapping = \"mappings/rechnungen.toml\"\nmin_age_seconds = 0\n"
+         [[connector]]\nname = \"wawi-rechnungen\"\nkind = \"csv\"\nsystem = \"wawi\"\npath = \"{d}/rechnungen.csv\"\nmapping = \"mappings/rechnungen.toml\"\nmin_age_seconds = 0\nmode = \"incremental\"\n"
     );
     std::fs::write(ws.join("kontor.toml"), &text)?;
     Config::parse("kontor.toml", &text, ws.to_path_buf(), Vec::new())

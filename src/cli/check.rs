@@ -19,22 +19,26 @@ pub async fn check(cli: &Cli) -> anyhow::Result<i32> {
     };
     let mut diags: Vec<Diagnostic> = Vec::new();
     let mut checked = BTreeSet::new();
+    let mut modes = Vec::new();
     for c in &cfg.connectors {
         if let Some(m) = &c.mapping {
             checked.insert(cfg.path(m));
         }
         match prepare(&cfg, c) {
-            Ok(p) => match p.connector.check().await {
-                Ok(warnings) => diags.extend(warnings.into_iter().map(|w| Diagnostic {
-                    warning: true,
-                    ..cfg.connector_diag(c.index, &["name".into()], format!("{}: {w}", c.name))
-                })),
-                Err(e) => diags.push(cfg.connector_diag(
-                    c.index,
-                    &["name".into()],
-                    format!("{}: {e}", c.name),
-                )),
-            },
+            Ok(p) => {
+                modes.extend(mode_lines(&p));
+                match p.connector.check().await {
+                    Ok(warnings) => diags.extend(warnings.into_iter().map(|w| Diagnostic {
+                        warning: true,
+                        ..cfg.connector_diag(c.index, &["name".into()], format!("{}: {w}", c.name))
+                    })),
+                    Err(e) => diags.push(cfg.connector_diag(
+                        c.index,
+                        &["name".into()],
+                        format!("{}: {e}", c.name),
+                    )),
+                }
+            }
             Err(d) => diags.extend(d),
         }
     }
@@ -71,6 +75,9 @@ pub async fn check(cli: &Cli) -> anyhow::Result<i32> {
     for d in &diags {
         println!("{d}");
     }
+    for m in &modes {
+        println!("{m}");
+    }
     let errors = diags.iter().filter(|d| !d.warning).count();
     if errors > 0 {
         eprintln!("{errors} error(s)");
@@ -81,6 +88,26 @@ pub async fn check(cli: &Cli) -> anyhow::Result<i32> {
         cfg.connectors.len()
     );
     Ok(0)
+}
+
+/// `mode: CONNECTOR ENTITY snapshot|incremental (why)`, one line per entity.
+fn mode_lines(p: &kontor::sync::Prepared) -> Vec<String> {
+    p.modes
+        .iter()
+        .map(|m| {
+            format!(
+                "mode: {} {} {} ({})",
+                p.cfg.name,
+                m.entity,
+                if m.snapshot {
+                    "snapshot"
+                } else {
+                    "incremental"
+                },
+                m.why
+            )
+        })
+        .collect()
 }
 
 /// Secret files (`*_file` settings) and the SQLite store readable by group or others.

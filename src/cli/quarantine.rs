@@ -1,9 +1,9 @@
-//! `kontor quarantine list / show / replay`.
+//! `kontor quarantine list / show / replay / resolve / dismiss`.
 
 use super::{Cli, diags_text, load_config, open_store_as};
 use clap::Subcommand;
 use kontor::mapping::{ColumnCache, Outcome};
-use kontor::store::{QuarantineFilter, UnitRef, WriteBatch};
+use kontor::store::{QuarantineCounts, QuarantineFilter, QuarantineResolve, UnitRef, WriteBatch};
 use kontor::sync::{self, stage_record};
 use kontor_connector::{Position, RawRecord};
 use std::collections::BTreeMap;
@@ -11,15 +11,18 @@ use std::sync::Arc;
 
 #[derive(Subcommand, Debug)]
 pub enum QuarantineCmd {
-    /// Open rejected rows with position and reason.
+    /// Open rejected rows with position and reason (`--all` / `--resolved` for the others).
     List {
         #[arg(long)]
         connector: Option<String>,
         #[arg(long)]
         run: Option<i64>,
-        /// Also replayed and superseded rows.
-        #[arg(long)]
+        /// Also resolved, replayed, superseded and dismissed rows.
+        #[arg(long, conflicts_with = "resolved")]
         all: bool,
+        /// Only rows that are no longer open (with when, why and by whom).
+        #[arg(long)]
+        resolved: bool,
         #[arg(long)]
         json: bool,
         #[arg(long, default_value_t = 100)]
@@ -32,6 +35,22 @@ pub enum QuarantineCmd {
         ids: Vec<i64>,
         #[arg(long)]
         connector: Option<String>,
+    },
+    /// Mark open rows resolved (fixed in the source, not worth loading …) with a reason:
+    /// by id, by file, or all created before a date (the parts given must all match).
+    Resolve {
+        ids: Vec<i64>,
+        /// Rows of this file (as `quarantine list` shows it, or its file name).
+        #[arg(long)]
+        file: Option<String>,
+        /// Rows created before this date (YYYY-MM-DD, local midnight) or moment (RFC 3339).
+        #[arg(long)]
+        before: Option<String>,
+        #[arg(long)]
+        connector: Option<String>,
+        /// Why (stored with the entry).
+        #[arg(long)]
+        reason: String,
     },
     /// Accept refused files as they are: they stay unloaded and are not read again while
     /// unchanged, their rows leave the quarantine (`dismissed`), and the connector is no
@@ -50,7 +69,7 @@ pub async fn run(cli: &Cli, cmd: &QuarantineCmd) -> anyhow::Result<i32> {
     let cfg = load_config(cli)?;
     // Listing reads; a replay writes (a blank store is created, an old one is not upgraded).
     let mode = match cmd {
-        QuarantineCmd::Replay { .. } => kontor::store::Open::Create,
+        QuarantineCmd::Replay { .. } | QuarantineCmd::Resolve { .. } => kontor::store::Open::Create,
         _ => kontor::store::Open::Current,
     };
     let store = open_store_as(&cfg, mode).await?;
@@ -59,17 +78,19 @@ pub async fn run(cli: &Cli, cmd: &QuarantineCmd) -> anyhow::Result<i32> {
             connector,
             run,
             all,
+            resolved,
             json,
             limit,
         } => {
-            let rows = store
-                .quarantine(&QuarantineFilter {
-                    connector: connector.clone(),
-                    run_id: *run,
-                    all: *all,
-                    limit: *limit,
-                })
-                .await?;
+            let filter = QuarantineFilter {
+                connector: connector.clone(),
+                run_id: *run,
+                all: *all,
+                resolved: *resolved,
+                limit: *limit,
+            };
+            let rows = store.quarantine(&filter).await?;
+            let counts = store.quarantine_counts(&filter).await?;
             for q in &rows {
                 if *json {
                     println!("{}", serde_json::to_string(q)?);
@@ -79,10 +100,10 @@ pub async fn run(cli: &Cli, cmd: &QuarantineCmd) -> anyhow::Result<i32> {
                         .as_deref()
                         .map(|f| format!(" [{f}]"))
                         .unwrap_or_default();
-                    let status = if q.status == "open" {
-                        String::new()
-                    } else {
-                        format!(" ({})", q.status)
+                    let status = match (&q.status[..], &q.resolved_reason) {
+                        ("open", _) => String::new(),
+                        (s, Some(why)) => format!(" ({s}: {why})"),
+                        (s, None) => format!(" ({s})"),
                     };
                     println!(
                         "{:>6}  {:<16} {}{field}: {}{status}",
@@ -90,9 +111,7 @@ pub async fn run(cli: &Cli, cmd: &QuarantineCmd) -> anyhow::Result<i32> {
                     );
                 }
             }
-            if rows.is_empty() {
-                eprintln!("no rejected rows");
-            }
+            eprintln!("{}", list_summary(&filter, rows.len() as u64, counts));
             Ok(0)
         }
         QuarantineCmd::Show { id } => {
@@ -114,6 +133,20 @@ pub async fn run(cli: &Cli, cmd: &QuarantineCmd) -> anyhow::Result<i32> {
             println!("field:     {}", q.field.as_deref().unwrap_or("-"));
             println!("reason:    {}", q.reason);
             println!("status:    {}", q.status);
+            if let Some(at) = q.resolved_at {
+                println!(
+                    "resolved:  {} by {}{}: {}",
+                    at.to_rfc3339(),
+                    q.resolved_by.as_deref().unwrap_or("-"),
+                    q.resolved_run_id
+                        .map(|r| format!(" (run {r})"))
+                        .unwrap_or_default(),
+                    q.resolved_reason.as_deref().unwrap_or("-")
+                );
+            }
+            if let (Some(e), Some(k)) = (&q.entity, &q.record_key) {
+                println!("record:    {e} {k}");
+            }
             println!("at:        {}", q.created_at.to_rfc3339());
             println!("raw:       {}", q.raw);
             Ok(0)
@@ -121,6 +154,42 @@ pub async fn run(cli: &Cli, cmd: &QuarantineCmd) -> anyhow::Result<i32> {
         QuarantineCmd::Replay { ids, connector } => {
             super::cluster_gate(cli, &cfg, &store).await?;
             replay(&cfg, &store, ids, connector.as_deref()).await
+        }
+        QuarantineCmd::Resolve {
+            ids,
+            file,
+            before,
+            connector,
+            reason,
+        } => {
+            if ids.is_empty() && file.is_none() && before.is_none() {
+                anyhow::bail!(
+                    "say which rows: ids, --file FILE or --before DATE (with --reason \"…\")"
+                );
+            }
+            if reason.trim().is_empty() {
+                anyhow::bail!("--reason must not be empty");
+            }
+            let before = before.as_deref().map(parse_before).transpose()?;
+            let by = std::env::var("USER")
+                .or_else(|_| std::env::var("USERNAME"))
+                .unwrap_or_else(|_| "ops".into());
+            let n = store
+                .resolve_quarantine(&QuarantineResolve {
+                    ids: ids.clone(),
+                    file: file.clone(),
+                    before,
+                    connector: connector.clone(),
+                    reason: reason.trim().to_owned(),
+                    by,
+                })
+                .await?;
+            println!("{n} resolved");
+            if n == 0 {
+                eprintln!("no open row matched (`kontor quarantine list` shows the open ones)");
+                return Ok(1);
+            }
+            Ok(0)
         }
         QuarantineCmd::Dismiss { connector, file } => {
             let refused: Vec<_> = store
@@ -275,4 +344,48 @@ async fn replay(
     }
     eprintln!("{loaded} replayed, {still} still in quarantine");
     Ok(if still > 0 { 3 } else { 0 })
+}
+
+/// `20 of 143 open rows shown (312 resolved: --all or --resolved)`.
+fn list_summary(f: &QuarantineFilter, shown: u64, c: QuarantineCounts) -> String {
+    let what = if f.all {
+        "rows"
+    } else if f.resolved {
+        "resolved rows"
+    } else {
+        "open rows"
+    };
+    let total = c.matching(f);
+    let mut s = if total == 0 {
+        format!("no {what}")
+    } else {
+        format!("{shown} of {total} {what} shown")
+    };
+    if shown < total {
+        s.push_str(" (--limit N shows more)");
+    }
+    if !f.all && !f.resolved && c.resolved > 0 {
+        s.push_str(&format!(
+            "; {} resolved (--resolved or --all shows them)",
+            c.resolved
+        ));
+    }
+    if f.resolved && c.open > 0 {
+        s.push_str(&format!("; {} open", c.open));
+    }
+    s
+}
+
+/// `--before`: a date (local midnight) or an RFC 3339 moment.
+fn parse_before(s: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| anyhow::anyhow!("--before `{s}`: use YYYY-MM-DD or an RFC 3339 time"))?;
+    let local = d
+        .and_hms_opt(0, 0, 0)
+        .and_then(|t| t.and_local_timezone(chrono::Local).earliest())
+        .ok_or_else(|| anyhow::anyhow!("--before `{s}`: no such local time"))?;
+    Ok(local.with_timezone(&chrono::Utc))
 }

@@ -53,7 +53,8 @@ pub struct ConnectorConfig {
     pub schedule: Option<String>,
     pub enabled: bool,
     pub max_reject_ratio: f64,
-    pub mode: SyncMode,
+    /// `mode` as given; `None`: per entity (see [`crate::sync::entity_modes`]).
+    pub mode: Option<SyncMode>,
     pub min_snapshot_ratio: f64,
     pub batch_size: usize,
     /// Kind-specific keys, handed to the connector.
@@ -297,14 +298,15 @@ impl Config {
                 ));
             }
             let mode = match common.mode.as_deref() {
-                None | Some("incremental") => SyncMode::Incremental,
-                Some("snapshot") => SyncMode::Snapshot,
+                None => None,
+                Some("incremental") => Some(SyncMode::Incremental),
+                Some("snapshot") => Some(SyncMode::Snapshot),
                 Some(other) => {
                     diags.push(at(
                         &path(&["mode"]),
                         format!("mode `{other}`: use \"incremental\" or \"snapshot\""),
                     ));
-                    SyncMode::Incremental
+                    None
                 }
             };
             for (key, v) in [
@@ -608,7 +610,7 @@ mod tests {
         let w = c.connector("wawi").unwrap();
         assert_eq!(
             (w.kind.as_str(), w.max_reject_ratio, w.mode),
-            ("csv", 0.1, SyncMode::Incremental)
+            ("csv", 0.1, None)
         );
         assert_eq!(
             w.settings.get("path").and_then(|p| p.as_str()),

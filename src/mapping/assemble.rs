@@ -93,3 +93,21 @@ fn insert_dotted(obj: &mut Map<String, Value>, name: &str, v: Value) {
         }
     }
 }
+
+/// Contacts happen between 1970 and tomorrow (a date outside is a typo that would sort first
+/// forever or vanish at the next retention run).
+pub(super) fn activity_date_ok(iso: &str) -> bool {
+    let Ok(d) = chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d") else {
+        return true;
+    };
+    let latest = chrono::Local::now().date_naive() + chrono::TimeDelta::days(1);
+    d >= chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(d) && d <= latest
+}
+
+pub(super) fn elements(v: Option<&Value>) -> Vec<&Value> {
+    match v {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(v @ Value::Object(_)) => vec![v],
+        _ => Vec::new(),
+    }
+}

@@ -1,6 +1,6 @@
 //! Applying a mapping to one raw record.
 
-use super::assemble::{Values, assemble, derive, get, money};
+use super::assemble::{Values, activity_date_ok, assemble, derive, elements, get, money};
 use super::compiled::*;
 use super::path::scalar;
 use crate::model::phone::normalise_phone;
@@ -26,6 +26,9 @@ pub enum Outcome {
 pub struct Rejection {
     pub field: Option<String>,
     pub reason: String,
+    /// The entity and key the row would have had, when its key fields were readable: the
+    /// quarantine entry is resolved when that record later loads cleanly.
+    pub key: Option<(Entity, String)>,
 }
 
 impl Rejection {
@@ -33,7 +36,13 @@ impl Rejection {
         Self {
             field: field.map(str::to_owned),
             reason: reason.into(),
+            key: None,
         }
+    }
+
+    fn keyed(mut self, t: &Target, values: &Values, cache: &ColumnCache) -> Self {
+        self.key = record_key(t, values, cache).ok().map(|k| (t.entity, k));
+        self
     }
 }
 
@@ -234,24 +243,6 @@ pub fn apply_targets(
     }
 }
 
-/// Contacts happen between 1970 and tomorrow (a date outside is a typo that would sort first
-/// forever or vanish at the next retention run).
-fn activity_date_ok(iso: &str) -> bool {
-    let Ok(d) = chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d") else {
-        return true;
-    };
-    let latest = chrono::Local::now().date_naive() + chrono::TimeDelta::days(1);
-    d >= chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(d) && d <= latest
-}
-
-fn elements(v: Option<&Value>) -> Vec<&Value> {
-    match v {
-        Some(Value::Array(items)) => items.iter().collect(),
-        Some(v @ Value::Object(_)) => vec![v],
-        _ => Vec::new(),
-    }
-}
-
 fn build(t: &Target, input: &Input, cache: &mut ColumnCache) -> Result<CanonicalRecord, Rejection> {
     let currency = match t.fields.iter().find(|f| f.name == "currency") {
         Some(f) => match field_value(f, input, cache, "EUR")? {
@@ -276,7 +267,7 @@ fn build(t: &Target, input: &Input, cache: &mut ColumnCache) -> Result<Canonical
             .map(|e| e.reason.as_str())
             .collect::<Vec<_>>()
             .join("; ");
-        return Err(Rejection::new(first.field.as_deref(), reason));
+        return Err(Rejection::new(first.field.as_deref(), reason).keyed(t, &values, cache));
     }
     derive(t.entity, &mut values, &currency);
     if t.entity == Entity::Activity
@@ -291,11 +282,35 @@ fn build(t: &Target, input: &Input, cache: &mut ColumnCache) -> Result<Canonical
         return Err(Rejection::new(
             label,
             format!("date: {d} is not between 1970-01-01 and tomorrow"),
-        ));
+        )
+        .keyed(t, &values, cache));
     }
+    let external_id = record_key(t, &values, cache)?;
+    for r in t.entity.def().required {
+        if get(&values, r).is_none() {
+            let label = t
+                .fields
+                .iter()
+                .find(|f| f.name == *r)
+                .map(|f| f.label.as_str());
+            return Err(Rejection {
+                key: Some((t.entity, external_id)),
+                ..Rejection::new(label, format!("{}: `{r}` is empty", t.entity))
+            });
+        }
+    }
+    Ok(CanonicalRecord {
+        entity: t.entity,
+        external_id,
+        data: assemble(values),
+    })
+}
+
+/// A target's external id from its key fields (personal parts hashed with the store's salt).
+fn record_key(t: &Target, values: &Values, cache: &ColumnCache) -> Result<String, Rejection> {
     let mut key_parts = Vec::with_capacity(t.key.len());
     for k in &t.key {
-        match get(&values, k).and_then(scalar) {
+        match get(values, k).and_then(scalar) {
             Some(v) if !v.is_empty() && crate::model::PERSONAL_FIELDS.contains(k) => {
                 key_parts.push(crate::model::personal_key(&cache.key_salt, &v))
             }
@@ -314,24 +329,7 @@ fn build(t: &Target, input: &Input, cache: &mut ColumnCache) -> Result<Canonical
             }
         }
     }
-    for r in t.entity.def().required {
-        if get(&values, r).is_none() {
-            let label = t
-                .fields
-                .iter()
-                .find(|f| f.name == *r)
-                .map(|f| f.label.as_str());
-            return Err(Rejection::new(
-                label,
-                format!("{}: `{r}` is empty", t.entity),
-            ));
-        }
-    }
-    Ok(CanonicalRecord {
-        entity: t.entity,
-        external_id: key_parts.join("/"),
-        data: assemble(values),
-    })
+    Ok(key_parts.join("/"))
 }
 
 fn field_value(

@@ -61,6 +61,15 @@ impl Mapping {
         out
     }
 
+    /// Whether a target of `entity` maps the canonical field `field` itself (derived values
+    /// do not count).
+    pub fn maps_field(&self, entity: crate::model::Entity, field: &str) -> bool {
+        self.targets
+            .iter()
+            .filter(|t| t.entity == entity)
+            .any(|t| t.fields.iter().any(|f| f.name == field))
+    }
+
     /// The canonical fields this mapping fills for `entity` (`address.city` also counts as
     /// `address`).
     pub fn field_names(&self, entity: crate::model::Entity) -> std::collections::BTreeSet<String> {

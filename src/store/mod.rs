@@ -16,6 +16,7 @@ mod cluster;
 mod front;
 mod ops;
 mod postgres;
+mod quarantine;
 mod schema;
 mod sqlite;
 mod types;
@@ -36,6 +37,8 @@ pub use identity::{
 };
 pub use ops::{OpsStore, RunLock, RunStats, Slot};
 pub use postgres::PgStore;
+pub(crate) use quarantine::{LOADED_LATER, SUPERSEDE_SQL, superseded_by};
+pub use quarantine::{QuarantineCounts, QuarantineStore};
 pub use schema::{MigrationState, Open, SchemaStatus};
 pub use sqlite::SqliteStore;
 pub use types::*;
@@ -70,6 +73,7 @@ pub trait Store:
     + AlertStore
     + UserStore
     + BrowseStore
+    + QuarantineStore
     + Send
     + Sync
 {

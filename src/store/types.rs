@@ -189,6 +189,10 @@ pub struct NewReject {
     pub stream: Option<String>,
     /// The unit context as JSON, for replay.
     pub context: Option<String>,
+    /// The entity and external id the row would have had (when its key fields were
+    /// readable): the entry is resolved when that record later loads cleanly.
+    pub entity: Option<String>,
+    pub record_key: Option<String>,
 }
 
 /// A batch: records, rejects and the position after it, committed together.
@@ -265,18 +269,59 @@ pub struct QuarantineEntry {
     pub stream: Option<String>,
     #[serde(skip)]
     pub context: Option<String>,
-    /// open | replayed | superseded
+    /// open | resolved | replayed | superseded | dismissed
     pub status: String,
     pub created_at: DateTime<Utc>,
+    /// The record the row would have been (when its key was readable).
+    pub entity: Option<String>,
+    pub record_key: Option<String>,
+    /// When, why and by whom the entry left the open list.
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// `loaded later`, `superseded by FILE`, or the reason ops gave.
+    pub resolved_reason: Option<String>,
+    /// `sync` (with `resolved_run_id`), or the user who resolved it.
+    pub resolved_by: Option<String>,
+    pub resolved_run_id: Option<RunId>,
 }
 
+/// Which quarantine entries a listing shows.
 #[derive(Debug, Clone, Default)]
 pub struct QuarantineFilter {
     pub connector: Option<String>,
     pub run_id: Option<RunId>,
-    /// Include replayed/superseded entries.
+    /// Include resolved/replayed/superseded/dismissed entries.
     pub all: bool,
+    /// Only entries that are no longer open.
+    pub resolved: bool,
     pub limit: i64,
+}
+
+impl QuarantineFilter {
+    /// The status condition of the filter (SQL).
+    pub fn status_sql(&self) -> &'static str {
+        if self.all {
+            "true"
+        } else if self.resolved {
+            "status <> 'open'"
+        } else {
+            "status = 'open'"
+        }
+    }
+}
+
+/// Which open quarantine entries `kontor quarantine resolve` closes (all given parts must
+/// match; at least one part is required by the caller).
+#[derive(Debug, Clone, Default)]
+pub struct QuarantineResolve {
+    pub ids: Vec<i64>,
+    /// The file as the entry names it (`source`), or its last path component.
+    pub file: Option<String>,
+    /// Entries created before this moment.
+    pub before: Option<DateTime<Utc>>,
+    pub connector: Option<String>,
+    pub reason: String,
+    /// Who resolves them (the OS user).
+    pub by: String,
 }
 
 /// A record as stored, with provenance.

@@ -2,7 +2,6 @@
 //! what the store holds — counts and field-level samples, nothing written.
 
 use super::{Prepared, map_items};
-use crate::config::SyncMode;
 use crate::mapping::ColumnCache;
 use crate::store::{DynStore, StoreError};
 use serde::Serialize;
@@ -91,22 +90,31 @@ pub async fn diff(
     let mut seen: HashSet<(String, String)> = HashSet::new();
     let mut scope: HashSet<&'static str> = HashSet::new();
     let mut cache = ColumnCache::salted(store.key_salt().await.map_err(|e| e.to_string())?);
-    let units = p.connector.discover().await.map_err(|e| e.to_string())?;
+    let mut units = p.connector.discover().await.map_err(|e| e.to_string())?;
+    super::order_units(&mut units);
+    if p.is_snapshot() {
+        // As a sync does: of a snapshot connector only the newest file counts.
+        let newest = units
+            .iter()
+            .rposition(|u| u.commit == kontor_connector::CommitMode::Atomic);
+        let mut i = 0;
+        units.retain(|u| {
+            i += 1;
+            u.commit != kontor_connector::CommitMode::Atomic || Some(i - 1) == newest
+        });
+    }
     for unit in units {
-        if let Some(m) = p.mappings.for_stream(unit.stream.as_deref()) {
-            scope.extend(
-                m.stream_entities(unit.stream.as_deref())
-                    .into_iter()
-                    .map(|e| e.as_str()),
-            );
-        }
+        let mut streams = std::collections::BTreeSet::new();
+        let mut staged = std::collections::BTreeSet::new();
         let mut reader = p
             .connector
             .open(&unit, None)
             .await
             .map_err(|e| e.to_string())?;
         while let Some(batch) = reader.next_batch().await.map_err(|e| e.to_string())? {
+            super::note_streams(&batch.items, &mut streams);
             let m = map_items(&p.mappings, batch.items, &mut cache);
+            staged.extend(m.records.iter().map(|r| r.entity));
             report.read += m.read;
             report.skipped += m.skipped;
             report.quarantine += m.rejects.len() as u64;
@@ -140,8 +148,11 @@ pub async fn diff(
                 }
             }
         }
+        if p.is_snapshot() {
+            scope.extend(super::snapshot_scope(p, &unit, &streams, &staged));
+        }
     }
-    if p.cfg.mode == SyncMode::Snapshot {
+    if p.is_snapshot() {
         report.close = stored
             .iter()
             .filter(|((e, _), (_, closed))| !closed && scope.contains(e.as_str()))

@@ -41,6 +41,8 @@ pub fn reject_of_record(rec: &RawRecord, field: Option<String>, reason: String) 
         record: Some(rec.to_json().to_string()),
         stream: rec.stream.as_deref().map(str::to_owned),
         context: serde_json::to_string(rec.context.as_ref()).ok(),
+        entity: None,
+        record_key: None,
     }
 }
 
@@ -151,9 +153,14 @@ pub fn map_items(mappings: &MappingSet, items: Vec<Item>, cache: &mut ColumnCach
                             .extend(rs.iter().map(|r| stage_record(r, &rec.position)));
                     }
                     Outcome::Skipped => out.skipped += 1,
-                    Outcome::Rejected(rej) => out
-                        .rejects
-                        .push(reject_of_record(&rec, rej.field, rej.reason)),
+                    Outcome::Rejected(rej) => {
+                        let mut r = reject_of_record(&rec, rej.field, rej.reason);
+                        if let Some((entity, key)) = rej.key {
+                            r.entity = Some(entity.as_str().to_owned());
+                            r.record_key = Some(key);
+                        }
+                        out.rejects.push(r)
+                    }
                 }
             }
         }

@@ -5,10 +5,13 @@ pub mod diff;
 mod mapper;
 mod prepare;
 mod refuse;
+mod snapshot;
 
 pub use mapper::{Mapped, map_items, reject_of_record, stage_record};
 pub use prepare::{MappingSet, Prepared, prepare};
 pub use refuse::first_row;
+pub use snapshot::{EntityMode, entity_modes, name_date, order_units};
+use snapshot::{PassedOver, empty_scope, note_streams, snapshot_scope, superseded_units};
 
 use crate::config::SyncMode;
 use crate::mapping::ColumnCache;
@@ -249,8 +252,11 @@ async fn run_units(
             return Ok(());
         }
     };
+    let mut units = units;
+    order_units(&mut units);
+    let passed_over = superseded_units(store, p, &units).await?;
     let mut seen = std::collections::HashSet::new();
-    for unit in units {
+    for (i, unit) in units.into_iter().enumerate() {
         if opts
             .cancel
             .as_ref()
@@ -260,6 +266,21 @@ async fn run_units(
         }
         if !seen.insert(unit.key.clone()) {
             // The same content twice in one drop: read once.
+            report.units_skipped += 1;
+            archive(p, &unit, report).await;
+            continue;
+        }
+        if let Some(why) = passed_over.get(&i) {
+            match why {
+                PassedOver::OlderInRun(newest) => tracing::info!(
+                    unit = %unit.label,
+                    "passed over: an older snapshot than {newest} of the same sync"
+                ),
+                PassedOver::OlderThanApplied(applied) => report.warnings.push(format!(
+                    "{}: passed over: older than the snapshot already applied ({applied}); remove it from the inbox",
+                    unit.label
+                )),
+            }
             report.units_skipped += 1;
             archive(p, &unit, report).await;
             continue;
@@ -286,7 +307,7 @@ async fn start_state(
     opts: &SyncOptions,
 ) -> Result<Option<Option<serde_json::Value>>, StoreError> {
     let name = p.cfg.name.as_str();
-    if p.cfg.mode == SyncMode::Snapshot && unit.commit == CommitMode::Incremental {
+    if p.is_snapshot() && unit.commit == CommitMode::Incremental {
         // A snapshot stream is read whole every time (no cursor) and staged.
         store.reset_unit(name, &unit.key).await?;
         return Ok(Some(None));
@@ -294,10 +315,10 @@ async fn start_state(
     let Some(cp) = store.checkpoint(name, &unit.key).await? else {
         return Ok(Some(None));
     };
-    let same = cp.fingerprint == unit.fingerprint && cp.mapping_hash == p.mappings.hash;
+    let same = cp.fingerprint == unit.fingerprint && cp.mapping_hash == p.unit_hash;
     match unit.commit {
         // An API stream continues from its cursor unless the mapping changed (then: read all).
-        CommitMode::Incremental if cp.mapping_hash == p.mappings.hash => Ok(Some(cp.position)),
+        CommitMode::Incremental if cp.mapping_hash == p.unit_hash => Ok(Some(cp.position)),
         CommitMode::Atomic if same && !opts.reprocess => match cp.status {
             UnitStatus::Done | UnitStatus::Dismissed => Ok(None),
             UnitStatus::Failed if opts.force => {
@@ -342,9 +363,9 @@ async fn run_unit(
         key: &unit.key,
         label: &unit.label,
         fingerprint: unit.fingerprint.as_deref(),
-        mapping_hash: &p.mappings.hash,
+        mapping_hash: &p.unit_hash,
     };
-    let snapshot = p.cfg.mode == SyncMode::Snapshot;
+    let snapshot = p.is_snapshot();
     let incremental = unit.commit == CommitMode::Incremental && !snapshot;
     if let Some(pr) = &opts.progress {
         pr.unit_started(name, &unit.label, unit.size);
@@ -361,6 +382,9 @@ async fn run_unit(
     // Records with warnings: counted for the run once the unit is loaded.
     let mut warned = 0u64;
     let mut header_checked = false;
+    // The streams of the unit's records and the entities staged: what a snapshot closes.
+    let mut streams: std::collections::BTreeSet<Option<String>> = Default::default();
+    let mut staged: std::collections::BTreeSet<&'static str> = Default::default();
     loop {
         if opts
             .cancel
@@ -386,6 +410,7 @@ async fn run_unit(
             }
         };
         let checked = &mut header_checked;
+        let (streams_seen, staged_seen) = (&mut streams, &mut staged);
         let next = async {
             match reader.next_batch().await {
                 Ok(Some(batch)) => {
@@ -399,7 +424,13 @@ async fn run_unit(
                     if detected.is_none() {
                         detected = source_system(&batch.items);
                     }
+                    if snapshot {
+                        note_streams(&batch.items, streams_seen);
+                    }
                     let mut m = map_items(&p.mappings, batch.items, &mut cache);
+                    if snapshot {
+                        staged_seen.extend(m.records.iter().map(|r| r.entity));
+                    }
                     // Erased people stay erased.
                     if !tombstones.is_empty() {
                         let before = m.records.len();
@@ -460,16 +491,20 @@ async fn run_unit(
         report.units_done += 1;
         return Ok(());
     }
-    let outcome = if snapshot {
+    let entities = if snapshot {
+        snapshot_scope(p, unit, &streams, &staged)
+    } else {
+        Vec::new()
+    };
+    if snapshot && entities.is_empty() && p.cfg.mode == Some(SyncMode::Snapshot) {
+        // Never a silent no-op: nothing would be closed and the size guard would not apply.
+        store.reset_unit(name, &unit.key).await?;
+        report.errors.push(empty_scope(unit, &streams));
+        return Ok(());
+    }
+    let outcome = if !entities.is_empty() {
         let rule = SnapshotRule {
-            entities: p
-                .mappings
-                .for_stream(unit.stream.as_deref())
-                .map(|m| m.stream_entities(unit.stream.as_deref()))
-                .unwrap_or_default()
-                .into_iter()
-                .map(|e| e.as_str())
-                .collect(),
+            entities,
             min_ratio: p.cfg.min_snapshot_ratio,
             force: opts.force,
         };
@@ -528,10 +563,10 @@ async fn run_unit(
 
 /// The system a unit's records name for themselves (context `source.system`, set by the CSV
 /// connector from a DATEV EXTF header).
-fn source_system(items: &[kontor_connector::Item]) -> Option<String> {
+fn source_system(items: &[Item]) -> Option<String> {
     items.iter().find_map(|i| match i {
-        kontor_connector::Item::Record(r) => r.context.get("source.system").cloned(),
-        kontor_connector::Item::Reject(_) => None,
+        Item::Record(r) => r.context.get("source.system").cloned(),
+        Item::Reject(_) => None,
     })
 }
 

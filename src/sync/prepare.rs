@@ -49,6 +49,20 @@ pub struct Prepared {
     pub mappings: MappingSet,
     /// `[identity] phone_region`: how phone numbers of erased people are recognised.
     pub phone_region: String,
+    /// The mode of each entity, and why.
+    pub modes: Vec<super::EntityMode>,
+    /// The entities delivered as full lists (closed when missing from a newer file).
+    pub snapshot: Vec<crate::model::Entity>,
+    /// What a unit is loaded with (checkpoints): the mappings' hash, and the snapshot
+    /// entities when there are any. A change reads the unit again (no --reprocess needed).
+    pub unit_hash: String,
+}
+
+impl Prepared {
+    /// Whether any entity of the connector is a snapshot.
+    pub fn is_snapshot(&self) -> bool {
+        !self.snapshot.is_empty()
+    }
 }
 
 /// Loads the mapping, builds the connector, resolves built-in mappings. Every problem is a
@@ -152,10 +166,21 @@ pub fn prepare(config: &Config, cfg: &ConnectorConfig) -> Result<Prepared, Vec<D
             set
         }
     };
+    let modes = super::entity_modes(cfg, &mappings);
+    let snapshot = super::snapshot::snapshot_entities(&modes);
+    let unit_hash = if snapshot.is_empty() {
+        mappings.hash.clone()
+    } else {
+        let names: Vec<&str> = snapshot.iter().map(|e| e.as_str()).collect();
+        format!("{}+snapshot:{}", mappings.hash, names.join(","))
+    };
     Ok(Prepared {
         cfg: cfg.clone(),
         connector,
         mappings,
         phone_region: config.identity.phone_region.clone(),
+        modes,
+        snapshot,
+        unit_hash,
     })
 }

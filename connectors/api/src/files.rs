@@ -103,6 +103,8 @@ pub struct FoundFile {
     /// Why the file is not read (a symlink leaving the inbox): the connector quarantines it
     /// with this reason when it is opened.
     pub refused: Option<String>,
+    /// Last modification time.
+    pub modified: Option<SystemTime>,
 }
 
 /// A file left alone this time, with the reason.
@@ -190,6 +192,7 @@ pub fn discover(
                 size: 0,
                 hash: hash.to_hex().to_string(),
                 refused: Some(reason),
+                modified: None,
             });
             continue;
         }
@@ -219,6 +222,7 @@ pub fn discover(
             size: first.0,
             hash,
             refused: None,
+            modified: Some(first.1),
         });
     }
     Ok((found, skipped))

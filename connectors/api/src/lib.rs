@@ -93,6 +93,9 @@ pub struct Unit {
     pub commit: CommitMode,
     /// A hint which built-in mapping applies (for example `"ubl"` or `"erpnext/Customer"`).
     pub stream: Option<String>,
+    /// When the file was last modified (files; orders several files of one connector when
+    /// their names carry no date).
+    pub modified: Option<std::time::SystemTime>,
 }
 
 /// A record or a rejected piece of input.

@@ -135,6 +135,7 @@ impl Connector for CsvConnector {
                 size: Some(f.size),
                 commit: CommitMode::Atomic,
                 stream: None,
+                modified: f.modified,
             })
             .collect())
     }

@@ -102,6 +102,7 @@ impl Connector for PluginConnector {
             size: None,
             commit: CommitMode::Incremental,
             stream: None,
+            modified: None,
         }])
     }
 

@@ -235,6 +235,7 @@ impl Connector for RestConnector {
                 size: None,
                 commit: CommitMode::Incremental,
                 stream: Some(ep.stream.clone()),
+                modified: None,
             })
             .collect())
     }

@@ -245,6 +245,7 @@ impl Connector for XmlConnector {
                 size: Some(f.size),
                 commit: CommitMode::Atomic,
                 stream: stream.clone(),
+                modified: f.modified,
             })
             .collect())
     }

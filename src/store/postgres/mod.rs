@@ -105,8 +105,8 @@ async fn insert_rejects(
 ) -> Result<(), sqlx::Error> {
     for r in rejects {
         sqlx::query(
-            "INSERT INTO quarantine (run_id, connector, unit_key, source, line, position, field, reason, raw, record, stream, context, status, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', $13)",
+            "INSERT INTO quarantine (run_id, connector, unit_key, source, line, position, field, reason, raw, record, stream, context, status, created_at, entity, record_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', $13, $14, $15)",
         )
         .bind(run_id)
         .bind(connector)
@@ -121,6 +121,8 @@ async fn insert_rejects(
         .bind(&r.stream)
         .bind(&r.context)
         .bind(now)
+        .bind(&r.entity)
+        .bind(&r.record_key)
         .execute(&mut *tx)
         .await?;
     }
@@ -285,7 +287,8 @@ impl Store for PgStore {
         let mut counts = Counts::default();
         if direct {
             counts =
-                stage::upsert_direct(&mut tx, unit.connector, b.run_id, &b.records, now).await?;
+                stage::upsert_direct(&mut tx, unit.connector, unit.key, b.run_id, &b.records, now)
+                    .await?;
         } else if b.promote {
             counts = stage::promote(
                 &mut tx,
@@ -347,16 +350,17 @@ impl Store for PgStore {
     }
 
     async fn quarantine(&self, f: &QuarantineFilter) -> Result<Vec<QuarantineEntry>, StoreError> {
-        let rows = sqlx::query(
+        let sql = format!(
             "SELECT * FROM quarantine WHERE ($1::text IS NULL OR connector = $1) AND ($2::bigint IS NULL OR run_id = $2) \
-             AND ($3 OR status = 'open') ORDER BY id LIMIT $4",
-        )
-        .bind(&f.connector)
-        .bind(f.run_id)
-        .bind(f.all)
-        .bind(if f.limit > 0 { f.limit } else { i64::MAX })
-        .fetch_all(&self.pool)
-        .await?;
+             AND {} ORDER BY id LIMIT $3",
+            f.status_sql()
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&f.connector)
+            .bind(f.run_id)
+            .bind(if f.limit > 0 { f.limit } else { i64::MAX })
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows
             .iter()
             .map(quarantine_entry)
@@ -460,6 +464,16 @@ impl PgStore {
             };
             counts = stage::promote(&mut tx, unit.connector, unit.key, run_id, staged, now).await?;
             counts.closed = closed;
+            if snapshot.is_some() {
+                sqlx::query(crate::store::SUPERSEDE_SQL)
+                    .bind(now)
+                    .bind(run_id)
+                    .bind(crate::store::superseded_by(unit.label))
+                    .bind(unit.connector)
+                    .bind(unit.key)
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         sqlx::query(
             "INSERT INTO checkpoints (connector, unit_key, label, status, fingerprint, mapping_hash, position, read, rejected, skipped, staged, run_id, updated_at) \

@@ -148,8 +148,31 @@ pub(super) async fn promote(
     .bind(now)
     .fetch_one(&mut *tx)
     .await?;
+    sqlx::query(AssertSqlSafe(resolve_sql(&format!(
+        "SELECT DISTINCT entity, external_id FROM {t}"
+    ))))
+    .bind(now)
+    .bind(run_id)
+    .bind(crate::store::LOADED_LATER)
+    .bind(connector)
+    .bind(unit_key)
+    .execute(&mut *tx)
+    .await?;
     drop_unit(tx, connector, unit_key).await?;
     counts(&row, attempted)
+}
+
+/// Resolves open quarantine entries (of another file or an earlier run) whose record is
+/// among `source` (rows of entity, external_id): it loaded cleanly now. `$1` now, `$2` run,
+/// `$3` reason, `$4` connector, `$5` unit key.
+fn resolve_sql(source: &str) -> String {
+    format!(
+        "UPDATE quarantine q SET status = 'resolved', resolved_at = $1, resolved_run_id = $2, resolved_by = 'sync', \
+         resolved_reason = $3 FROM ({source}) s(entity, external_id) \
+         WHERE q.connector = $4 AND q.status = 'open' AND q.record_key IS NOT NULL \
+         AND q.entity = s.entity AND q.record_key = s.external_id \
+         AND NOT (q.unit_key IS NOT DISTINCT FROM $5 AND q.run_id IS NOT DISTINCT FROM $2)"
+    )
 }
 
 /// The upsert of `source` (distinct rows of entity, external_id, customer_no, ref_no, data,
@@ -194,6 +217,7 @@ fn counts(row: &sqlx::postgres::PgRow, attempted: u64) -> Result<Counts, sqlx::E
 pub(super) async fn upsert_direct(
     tx: &mut PgConnection,
     connector: &str,
+    unit_key: &str,
     run_id: RunId,
     records: &[StageRecord],
     now: DateTime<Utc>,
@@ -223,6 +247,18 @@ pub(super) async fn upsert_direct(
         .bind(col(|r| Some(r.position.as_str())))
         .fetch_one(&mut *tx)
         .await?;
+    sqlx::query(AssertSqlSafe(resolve_sql(
+        "SELECT DISTINCT * FROM unnest($6::text[], $7::text[])",
+    )))
+    .bind(now)
+    .bind(run_id)
+    .bind(crate::store::LOADED_LATER)
+    .bind(connector)
+    .bind(unit_key)
+    .bind(col(|r| Some(r.entity)))
+    .bind(col(|r| Some(r.external_id.as_str())))
+    .execute(&mut *tx)
+    .await?;
     counts(&row, records.len() as u64)
 }
 

@@ -3,7 +3,7 @@
 use super::*;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{ConnectOptions, SqliteConnection, SqlitePool};
+use sqlx::{AssertSqlSafe, ConnectOptions, SqliteConnection, SqlitePool};
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
@@ -186,8 +186,8 @@ async fn insert_rejects(
 ) -> Result<(), sqlx::Error> {
     for r in rejects {
         sqlx::query(
-            "INSERT INTO quarantine (run_id, connector, unit_key, source, line, position, field, reason, raw, record, stream, context, status, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?)",
+            "INSERT INTO quarantine (run_id, connector, unit_key, source, line, position, field, reason, raw, record, stream, context, status, created_at, entity, record_key) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?)",
         )
         .bind(run_id)
         .bind(connector)
@@ -202,6 +202,8 @@ async fn insert_rejects(
         .bind(&r.stream)
         .bind(&r.context)
         .bind(now)
+        .bind(&r.entity)
+        .bind(&r.record_key)
         .execute(&mut *tx)
         .await?;
     }
@@ -404,16 +406,17 @@ impl Store for SqliteStore {
     }
 
     async fn quarantine(&self, f: &QuarantineFilter) -> Result<Vec<QuarantineEntry>, StoreError> {
-        let rows = sqlx::query(
+        let sql = format!(
             "SELECT * FROM quarantine WHERE (?1 IS NULL OR connector = ?1) AND (?2 IS NULL OR run_id = ?2) \
-             AND (?3 OR status = 'open') ORDER BY id LIMIT ?4",
-        )
-        .bind(&f.connector)
-        .bind(f.run_id)
-        .bind(f.all)
-        .bind(if f.limit > 0 { f.limit } else { i64::MAX })
-        .fetch_all(&self.pool)
-        .await?;
+             AND {} ORDER BY id LIMIT ?3",
+            f.status_sql()
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(&f.connector)
+            .bind(f.run_id)
+            .bind(if f.limit > 0 { f.limit } else { i64::MAX })
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows
             .iter()
             .map(quarantine_entry)
@@ -523,6 +526,16 @@ impl SqliteStore {
             };
             counts = stage::promote(&mut tx, unit.connector, unit.key, run_id, staged, now).await?;
             counts.closed = closed;
+            if snapshot.is_some() {
+                sqlx::query(crate::store::SUPERSEDE_SQL)
+                    .bind(now)
+                    .bind(run_id)
+                    .bind(crate::store::superseded_by(unit.label))
+                    .bind(unit.connector)
+                    .bind(unit.key)
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         sqlx::query(
             "INSERT INTO checkpoints (connector, unit_key, label, status, fingerprint, mapping_hash, position, read, rejected, skipped, staged, run_id, updated_at) \

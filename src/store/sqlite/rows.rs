@@ -67,6 +67,12 @@ pub(super) fn quarantine_entry(r: &SqliteRow) -> Result<QuarantineEntry, sqlx::E
         context: r.try_get("context")?,
         status: r.try_get("status")?,
         created_at: r.try_get("created_at")?,
+        entity: r.try_get("entity")?,
+        record_key: r.try_get("record_key")?,
+        resolved_at: r.try_get("resolved_at")?,
+        resolved_reason: r.try_get("resolved_reason")?,
+        resolved_by: r.try_get("resolved_by")?,
+        resolved_run_id: r.try_get("resolved_run_id")?,
     })
 }
 

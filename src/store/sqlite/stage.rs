@@ -168,6 +168,20 @@ pub(super) async fn promote(
     .bind(now)
     .execute(&mut *tx)
     .await?;
+    // Rows quarantined earlier (another file, an earlier run) whose record loaded now.
+    sqlx::query(AssertSqlSafe(format!(
+        "UPDATE quarantine SET status = 'resolved', resolved_at = ?1, resolved_run_id = ?2, resolved_by = 'sync', \
+         resolved_reason = ?3 WHERE connector = ?4 AND status = 'open' AND record_key IS NOT NULL \
+         AND NOT (unit_key IS ?5 AND run_id IS ?2) \
+         AND EXISTS (SELECT 1 FROM {t} s WHERE s.entity = quarantine.entity AND s.external_id = quarantine.record_key)"
+    )))
+    .bind(now)
+    .bind(run_id)
+    .bind(crate::store::LOADED_LATER)
+    .bind(connector)
+    .bind(unit_key)
+    .execute(&mut *tx)
+    .await?;
     drop_unit(tx, connector, unit_key).await?;
     Ok(Counts {
         inserted: ins,
