@@ -184,7 +184,8 @@ pub async fn run(cli: &Cli, cmd: &IdentityCmd) -> anyhow::Result<i32> {
             let g = kontor::identity::run::generic_values(&store, &cfg).await?;
             for (rule, value, why) in g.iter() {
                 if *json {
-                    let line = serde_json::json!({"rule": rule, "value": value, "why": why.to_string()});
+                    let line =
+                        serde_json::json!({"rule": rule, "value": value, "why": why.to_string()});
                     println!("{line}");
                 } else {
                     println!("{rule:<6} {value}  {why}");
@@ -200,8 +201,12 @@ pub async fn run(cli: &Cli, cmd: &IdentityCmd) -> anyhow::Result<i32> {
             }
             return Ok(0);
         }
-        IdentityCmd::Confirm { id: Some(id), .. } => actions::decide(&store, &cfg, *id, true).await?,
-        IdentityCmd::Reject { id: Some(id), .. } => actions::decide(&store, &cfg, *id, false).await?,
+        IdentityCmd::Confirm { id: Some(id), .. } => {
+            actions::decide(&store, &cfg, *id, true).await?
+        }
+        IdentityCmd::Reject { id: Some(id), .. } => {
+            actions::decide(&store, &cfg, *id, false).await?
+        }
         IdentityCmd::Confirm { bulk: b, .. } | IdentityCmd::Reject { bulk: b, .. } => {
             let confirm = matches!(cmd, IdentityCmd::Confirm { .. });
             match bulk(&store, &cfg, b, confirm).await? {

@@ -487,7 +487,7 @@ impl IdentitySection {
             ));
         }
         for (i, v) in self.ignore.iter().enumerate() {
-            if self.ignored_value(v).is_none() {
+            if crate::identity::generic::ignore_entry(v, &self.phone_region).is_none() {
                 out.push((
                     key(&["identity", "ignore", &i.to_string()]),
                     format!("ignore `{v}`: neither an e-mail address nor a phone number"),
@@ -497,22 +497,11 @@ impl IdentitySection {
         out
     }
 
-    /// An ignore-list entry as identity compares it: an address lower-cased, a phone number
-    /// in E.164 (read with `phone_region`).
-    pub fn ignored_value(&self, v: &str) -> Option<String> {
-        let v = v.trim();
-        if v.contains('@') {
-            let (local, domain) = v.rsplit_once('@')?;
-            return (!local.is_empty() && !domain.is_empty()).then(|| v.to_lowercase());
-        }
-        crate::model::phone::normalise_phone(v, &self.phone_region).ok()
-    }
-
     /// The ignore list, normalised (entries that are neither are left out).
     pub fn ignored_values(&self) -> std::collections::BTreeSet<String> {
         self.ignore
             .iter()
-            .filter_map(|v| self.ignored_value(v))
+            .filter_map(|v| crate::identity::generic::ignore_entry(v, &self.phone_region))
             .collect()
     }
 

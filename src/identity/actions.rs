@@ -149,15 +149,19 @@ pub async fn decide_selected(
                 continue;
             };
             for id in [a, b] {
-                if !keys_by_id.contains_key(&id) {
-                    keys_by_id.insert(id, keys(store, id).await?);
+                if let std::collections::hash_map::Entry::Vacant(e) = keys_by_id.entry(id) {
+                    e.insert(keys(store, id).await?);
                 }
             }
             let (x, y) = merge_decisions(&keys_by_id[&a], &keys_by_id[&b]);
             add.extend(x);
             remove.extend(y);
         } else {
-            add.push(Decision::new(DecisionKind::Unlink, s.a.clone(), s.b.clone()));
+            add.push(Decision::new(
+                DecisionKind::Unlink,
+                s.a.clone(),
+                s.b.clone(),
+            ));
         }
     }
     add.dedup();

@@ -133,11 +133,20 @@ impl Generic {
 
     /// (rule, value, why), ordered.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str, &GenericWhy)> {
-        self.values.iter().flat_map(|(r, vs)| {
-            vs.iter()
-                .map(move |(v, w)| (r.as_str(), v.as_str(), w))
-        })
+        self.values
+            .iter()
+            .flat_map(|(r, vs)| vs.iter().map(move |(v, w)| (r.as_str(), v.as_str(), w)))
     }
+}
+
+/// An `[identity] ignore` entry as identity compares it: an address lower-cased, a phone
+/// number in E.164 (read with `region`); `None` when it is neither.
+pub fn ignore_entry(v: &str, region: &str) -> Option<String> {
+    let v = v.trim();
+    if let Some((local, domain)) = v.rsplit_once('@') {
+        return (!local.is_empty() && !domain.is_empty()).then(|| v.to_lowercase());
+    }
+    crate::model::phone::normalise_phone(v, region).ok()
 }
 
 /// Whether an e-mail address is a role address; its domain if so.
@@ -148,7 +157,10 @@ pub fn role_domain(email: &str) -> Option<&str> {
 }
 
 fn domain_of(email: &str) -> Option<&str> {
-    email.rsplit_once('@').map(|(_, d)| d).filter(|d| !d.is_empty())
+    email
+        .rsplit_once('@')
+        .map(|(_, d)| d)
+        .filter(|d| !d.is_empty())
 }
 
 /// Finds the generic e-mail addresses and phone numbers among `customers` (see the module
@@ -198,13 +210,14 @@ pub fn detect(
             Some(GenericWhy::Shared { system, count })
         } else if *rule == "email" {
             role_domain(value).and_then(|d| {
-                domains.get(d).and_then(&most).map(|(system, count)| {
-                    GenericWhy::Role {
+                domains
+                    .get(d)
+                    .and_then(&most)
+                    .map(|(system, count)| GenericWhy::Role {
                         system,
                         domain: d.to_owned(),
                         count,
-                    }
-                })
+                    })
             })
         } else {
             None
@@ -224,7 +237,12 @@ mod tests {
     use super::*;
     use crate::identity::KeyId;
 
-    fn customer(system: &str, no: &str, email: Option<&str>, phone: Option<&str>) -> SourceCustomer {
+    fn customer(
+        system: &str,
+        no: &str,
+        email: Option<&str>,
+        phone: Option<&str>,
+    ) -> SourceCustomer {
         let mut c = SourceCustomer::new(KeyId::new(system, no));
         c.add_record(&serde_json::json!({
             "name": format!("Firma {no}"),
@@ -253,7 +271,9 @@ mod tests {
             })
         );
         assert_eq!(
-            g.why("email", "m.schulz@schulz-bau.de").unwrap().to_string(),
+            g.why("email", "m.schulz@schulz-bau.de")
+                .unwrap()
+                .to_string(),
             "shared by 4 customer numbers of wawi"
         );
         // k numbers of one system are still evidence (a duplicate account or two).
@@ -268,7 +288,14 @@ mod tests {
         // One company in five systems: five source customers, one per system.
         let cs: Vec<SourceCustomer> = ["wawi", "erpnext", "datev", "shop", "crm"]
             .iter()
-            .map(|s| customer(s, "1", Some("k.wagner@wagner-metall.de"), Some("+49301234567")))
+            .map(|s| {
+                customer(
+                    s,
+                    "1",
+                    Some("k.wagner@wagner-metall.de"),
+                    Some("+49301234567"),
+                )
+            })
             .collect();
         assert!(detect(&cs, 3, &BTreeSet::new()).is_empty());
     }
@@ -316,10 +343,38 @@ mod tests {
     }
 
     #[test]
+    fn ignore_entries_are_compared_as_the_data_is() {
+        assert_eq!(
+            ignore_entry(" Info@Example.de", "DE").as_deref(),
+            Some("info@example.de")
+        );
+        assert_eq!(
+            ignore_entry("+49 30 1234567", "DE").as_deref(),
+            Some("+49301234567")
+        );
+        assert_eq!(
+            ignore_entry("030/1234567", "DE").as_deref(),
+            Some("+49301234567")
+        );
+        assert_eq!(ignore_entry("nobody", "DE"), None);
+        assert_eq!(ignore_entry("@example.de", "DE"), None);
+    }
+
+    #[test]
     fn the_ignore_list_makes_any_shared_value_generic() {
         let cs = vec![
-            customer("wawi", "1", Some("m.schulz@schulz-bau.de"), Some("+49897654321")),
-            customer("shop", "1", Some("m.schulz@schulz-bau.de"), Some("+49897654321")),
+            customer(
+                "wawi",
+                "1",
+                Some("m.schulz@schulz-bau.de"),
+                Some("+49897654321"),
+            ),
+            customer(
+                "shop",
+                "1",
+                Some("m.schulz@schulz-bau.de"),
+                Some("+49897654321"),
+            ),
         ];
         let ignore: BTreeSet<String> = ["+49897654321".to_owned()].into();
         let g = detect(&cs, 3, &ignore);

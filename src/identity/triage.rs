@@ -115,7 +115,11 @@ pub fn groups(list: &[Suggestion]) -> Vec<Group<'_>> {
             }
         })
         .collect();
-    out.sort_by(|x, y| y.best().total_cmp(&x.best()).then(x.cluster.cmp(&y.cluster)));
+    out.sort_by(|x, y| {
+        y.best()
+            .total_cmp(&x.best())
+            .then(x.cluster.cmp(&y.cluster))
+    });
     out
 }
 
@@ -155,14 +159,14 @@ impl Selection {
 
     /// Whether `s` (clusters assigned) is selected.
     pub fn matches(&self, s: &Suggestion) -> bool {
-        self.rule.as_deref().is_none_or(|r| rule_matches(&s.rule, r))
+        self.rule
+            .as_deref()
+            .is_none_or(|r| rule_matches(&s.rule, r))
             && self
                 .system
                 .as_deref()
                 .is_none_or(|sys| s.a.system == sys || s.b.system == sys)
-            && self
-                .cluster
-                .is_none_or(|c| s.cluster.unwrap_or(s.id) == c)
+            && self.cluster.is_none_or(|c| s.cluster.unwrap_or(s.id) == c)
     }
 
     /// `rule email, system wawi`
@@ -233,7 +237,10 @@ mod tests {
         ];
         assign_clusters(&mut list);
         let ids = |sel: Selection| -> Vec<i64> {
-            list.iter().filter(|s| sel.matches(s)).map(|s| s.id).collect()
+            list.iter()
+                .filter(|s| sel.matches(s))
+                .map(|s| s.id)
+                .collect()
         };
         let sel = |rule: Option<&str>, system: Option<&str>, cluster: Option<i64>| Selection {
             rule: rule.map(Into::into),

@@ -27,8 +27,16 @@ fn write_exports(dir: &Path) {
             121..=130 => (format!("Filiale {i}"), "030 1234567", String::new()),
             131..=132 => (format!("Filiale {i}"), "", "rechnung@firma.de".into()),
             133..=134 => (format!("Filiale {i}"), "089 7654321", String::new()),
-            135..=137 => ("Schulz Bau GmbH".into(), "", "m.schulz@schulz-bau.de".into()),
-            138..=139 => ("Wagner Metall KG".into(), "", "k.wagner@wagner-metall.de".into()),
+            135..=137 => (
+                "Schulz Bau GmbH".into(),
+                "",
+                "m.schulz@schulz-bau.de".into(),
+            ),
+            138..=139 => (
+                "Wagner Metall KG".into(),
+                "",
+                "k.wagner@wagner-metall.de".into(),
+            ),
             140 => (
                 "Bäckerei Huber GmbH".into(),
                 "",
@@ -42,8 +50,20 @@ fn write_exports(dir: &Path) {
     std::fs::write(dir.join("inbox/wawi-kunden/kunden.csv"), wawi).unwrap();
     let shop = [
         HEADER.to_owned(),
-        row("S001", "Schulz Bau GmbH", "99999", "", "m.schulz@schulz-bau.de"),
-        row("S002", "Baeckerei Huber", "80331", "", "laden@huber-backwaren.de"),
+        row(
+            "S001",
+            "Schulz Bau GmbH",
+            "99999",
+            "",
+            "m.schulz@schulz-bau.de",
+        ),
+        row(
+            "S002",
+            "Baeckerei Huber",
+            "80331",
+            "",
+            "laden@huber-backwaren.de",
+        ),
         row("S003", "Irgendwer AG", "55555", "", "info@firma.de"),
     ]
     .concat();
@@ -66,7 +86,9 @@ fn config(dir: &Path, store_url: &str, identity: &str) {
 fn open_suggestions(dir: &Path) -> Vec<Value> {
     let (code, out, err) = run(dir, &["identity", "suggestions", "--json"]);
     assert_eq!(code, 0, "{out}{err}");
-    out.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 async fn generic_addresses_make_no_suggestions_and_the_rest_is_decided_in_bulk(backend: &str) {
@@ -75,7 +97,7 @@ async fn generic_addresses_make_no_suggestions_and_the_rest_is_decided_in_bulk(b
     let dir = ws.path();
     write_exports(dir);
     config(dir, guard.url(), "");
-    let (code, out, err) = run(dir, &["sync"]);
+    let (code, out, err) = run(dir, &["sync", "--all"]);
     assert_eq!(code, 0, "{out}{err}");
 
     // Without generic detection: 190 pairs of buchhaltung@, 45 of the switchboard, … Now:
@@ -98,17 +120,32 @@ async fn generic_addresses_make_no_suggestions_and_the_rest_is_decided_in_bulk(b
     }
     let schulz: Vec<&Value> = list
         .iter()
-        .filter(|s| s["reason"].as_str().unwrap().contains("m.schulz@schulz-bau.de"))
+        .filter(|s| {
+            s["reason"]
+                .as_str()
+                .unwrap()
+                .contains("m.schulz@schulz-bau.de")
+        })
         .collect();
     assert_eq!(schulz.len(), 3, "{list:#?}");
     let cluster = schulz[0]["cluster"].as_i64().unwrap();
-    assert!(schulz.iter().all(|s| s["cluster"].as_i64() == Some(cluster)));
+    assert!(
+        schulz
+            .iter()
+            .all(|s| s["cluster"].as_i64() == Some(cluster))
+    );
     assert_eq!(
         cluster,
-        schulz.iter().map(|s| s["id"].as_i64().unwrap()).min().unwrap()
+        schulz
+            .iter()
+            .map(|s| s["id"].as_i64().unwrap())
+            .min()
+            .unwrap()
     );
-    let clusters: std::collections::BTreeSet<i64> =
-        list.iter().map(|s| s["cluster"].as_i64().unwrap()).collect();
+    let clusters: std::collections::BTreeSet<i64> = list
+        .iter()
+        .map(|s| s["cluster"].as_i64().unwrap())
+        .collect();
     assert_eq!(clusters.len(), 4, "{list:#?}");
 
     // The listing shows the clusters with their evidence.
@@ -121,7 +158,10 @@ async fn generic_addresses_make_no_suggestions_and_the_rest_is_decided_in_bulk(b
         "{out}"
     );
     assert!(out.contains("same email m.schulz@schulz-bau.de, but both are customers of wawi"));
-    assert!(err.contains("6 open suggestion(s) in 4 cluster(s)"), "{err}");
+    assert!(
+        err.contains("6 open suggestion(s) in 4 cluster(s)"),
+        "{err}"
+    );
     let (_, out, _) = run(dir, &["identity", "resolve"]);
     assert!(out.contains("suggestions=6 ambiguous=0 generic=4"), "{out}");
 
@@ -139,20 +179,25 @@ async fn generic_addresses_make_no_suggestions_and_the_rest_is_decided_in_bulk(b
     assert_eq!(out.lines().count(), 4, "{out}");
 
     // The ignore list: the phone two numbers share is no evidence either.
+    // A changed [identity] section is the cluster's configuration once taken over.
     config(dir, guard.url(), "ignore = [\"+49 89 7654321\"]");
-    let (code, out, err) = run(dir, &["identity", "resolve"]);
+    let (code, _, err) = run(dir, &["identity", "resolve"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("[identity] differs"), "{err}");
+    let (code, out, err) = run(dir, &["--take-over-config", "identity", "resolve"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("suggestions=5 ambiguous=0 generic=5"), "{out}");
     let list = open_suggestions(dir);
     assert_eq!(list.len(), 5, "{list:#?}");
     assert!(list.iter().all(|s| s["rule"] != "phone_blocked"));
     let (_, out, _) = run(dir, &["identity", "generic"]);
-    assert!(out.contains("phone  +49897654321  on the ignore list"), "{out}");
+    assert!(
+        out.contains("phone  +49897654321  on the ignore list"),
+        "{out}"
+    );
 
     // Bulk by rule and system: a dry run first, then for real.
-    let bulk = [
-        "identity", "confirm", "--rule", "email", "--system", "wawi",
-    ];
+    let bulk = ["identity", "confirm", "--rule", "email", "--system", "wawi"];
     let (code, out, err) = run(dir, &[&bulk[..], &["--dry-run"]].concat());
     assert_eq!(code, 0, "{out}{err}");
     assert!(
@@ -166,7 +211,10 @@ async fn generic_addresses_make_no_suggestions_and_the_rest_is_decided_in_bulk(b
         out.contains("confirmed 4 suggestion(s) in 2 cluster(s) (rule email, system wawi)"),
         "{out}"
     );
-    assert!(out.contains("m.schulz@schulz-bau.de") && out.contains("k.wagner@"), "{out}");
+    assert!(
+        out.contains("m.schulz@schulz-bau.de") && out.contains("k.wagner@"),
+        "{out}"
+    );
     let keys = store.customer_keys().await.unwrap();
     let id = |sys: &str, no: &str| {
         keys.iter()
@@ -189,7 +237,9 @@ async fn generic_addresses_make_no_suggestions_and_the_rest_is_decided_in_bulk(b
     let (code, out, err) = run(dir, &["identity", "reject", "--cluster", &c]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
-        out.contains(&format!("rejected 1 suggestion(s) in 1 cluster(s) (cluster {c})")),
+        out.contains(&format!(
+            "rejected 1 suggestion(s) in 1 cluster(s) (cluster {c})"
+        )),
         "{out}"
     );
     assert!(open_suggestions(dir).is_empty());
