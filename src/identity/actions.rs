@@ -167,8 +167,9 @@ pub async fn decide_selected(
     add.dedup();
     store.record_decisions(&add, &remove).await?;
     let status = if confirm { "confirmed" } else { "rejected" };
-    for s in &open {
+    for s in &mut open {
         store.set_suggestion_status(s.id, status).await?;
+        s.status = status.to_owned();
     }
     let summary = resolve_store(store, cfg).await?;
     Ok((open, Some(summary)))

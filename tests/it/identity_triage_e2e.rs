@@ -215,6 +215,7 @@ async fn generic_addresses_make_no_suggestions_and_the_rest_is_decided_in_bulk(b
         out.contains("m.schulz@schulz-bau.de") && out.contains("k.wagner@"),
         "{out}"
     );
+    assert_eq!(out.matches("[confirmed]").count(), 4, "{out}");
     let keys = store.customer_keys().await.unwrap();
     let id = |sys: &str, no: &str| {
         keys.iter()
