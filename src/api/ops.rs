@@ -93,7 +93,8 @@ pub struct SuggestionParams {
     pub limit: Option<i64>,
 }
 
-/// Possible duplicates for ops to decide, best score first.
+/// Possible duplicates for ops to decide, best score first; `cluster` groups the suggestions
+/// that share a customer (named by the cluster's lowest suggestion id).
 #[utoipa::path(get, path = "/api/v1/identity/suggestions", params(SuggestionParams), tag = "identity",
     security(("bearer" = [])),
     responses((status = 200, body = Vec<Suggestion>), (status = 400, body = ErrorBody),
@@ -116,7 +117,11 @@ pub async fn suggestions(
         return Err(ApiError::bad_request("limit must be between 1 and 1000"));
     }
     let filter = (status != "all").then_some(status.as_str());
-    Ok(Json(state.store.suggestions(filter, limit).await?))
+    // Clusters over the whole listing, then the first `limit`.
+    let mut list = state.store.suggestions(filter, 0).await?;
+    crate::identity::triage::assign_clusters(&mut list);
+    list.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok(Json(list))
 }
 
 /// 409 while this node's configuration differs from the cluster's: decisions resolve

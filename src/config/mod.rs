@@ -673,7 +673,7 @@ mod tests {
     fn identity_server_and_schedule_errors_name_their_keys() {
         let errs = parse(
             "[server]\nrate_limit = \"fast\"\n[identity]\nrules = [\"vat_id\", \"shoe_size\"]\nconflict = \"loudest\"\n\
-             priority = [\"wawi\", \"nope\"]\nfield_priority = { birthday = [\"wawi\"] }\n\
+             priority = [\"wawi\", \"nope\"]\nfield_priority = { birthday = [\"wawi\"] }\nignore = [\"info@x.de\", \"nobody\"]\n\
              [[connector]]\nname = \"wawi\"\nkind = \"csv\"\nsystem = \"Wa Wi\"\nschedule = \"*/10 * * *\"\n",
             &[],
         )
@@ -685,8 +685,9 @@ mod tests {
             "k.toml:5:1: conflict `loudest`",
             "k.toml:6:21: no connector named `nope`",
             "unknown field `birthday`",
-            "k.toml:11:1: system `Wa Wi`",
-            "k.toml:12:1: schedule `*/10 * * *`: use 5 fields",
+            "ignore `nobody`: neither an e-mail address nor a phone number",
+            "k.toml:12:1: system `Wa Wi`",
+            "k.toml:13:1: schedule `*/10 * * *`: use 5 fields",
         ] {
             assert!(all.contains(want), "missing {want} in\n{all}");
         }
@@ -697,5 +698,6 @@ mod tests {
         .unwrap();
         assert_eq!(ok.connector("wawi").unwrap().system, "wawi");
         assert_eq!(ok.identity.conflict, "newest");
+        assert_eq!(ok.identity.generic_after, 3);
     }
 }

@@ -310,6 +310,16 @@ pub struct IdentitySection {
     /// Name similarity (0..1) from which two customers at one postcode are suggested as one.
     #[serde(default = "default_threshold")]
     pub suggest_threshold: f64,
+    /// An e-mail address or phone number carried by more customer numbers of one system
+    /// than this is generic (a shared `info@`): no evidence for merging or suggesting; role
+    /// addresses (`info@`, `buchhaltung@`, …) at a domain that many numbers of one system use
+    /// likewise. 0 turns the counting off.
+    #[serde(default = "default_generic_after")]
+    pub generic_after: usize,
+    /// Addresses and phone numbers that are never evidence (written as in the data; phones
+    /// are compared in E.164).
+    #[serde(default)]
+    pub ignore: Vec<String>,
     /// Our own VAT IDs: an e-invoice whose buyer has one of them was received (its seller is a
     /// supplier, the document a supplier invoice), not sent.
     #[serde(default)]
@@ -334,6 +344,9 @@ fn default_region() -> String {
 fn default_threshold() -> f64 {
     0.85
 }
+fn default_generic_after() -> usize {
+    3
+}
 
 impl Default for IdentitySection {
     fn default() -> Self {
@@ -345,6 +358,8 @@ impl Default for IdentitySection {
             field_priority: Default::default(),
             phone_region: default_region(),
             suggest_threshold: default_threshold(),
+            generic_after: default_generic_after(),
+            ignore: Vec::new(),
             own_vat_ids: Vec::new(),
             own_glns: Vec::new(),
         }
@@ -471,7 +486,23 @@ impl IdentitySection {
                 "suggest_threshold must be between 0 and 1".into(),
             ));
         }
+        for (i, v) in self.ignore.iter().enumerate() {
+            if crate::identity::generic::ignore_entry(v, &self.phone_region).is_none() {
+                out.push((
+                    key(&["identity", "ignore", &i.to_string()]),
+                    format!("ignore `{v}`: neither an e-mail address nor a phone number"),
+                ));
+            }
+        }
         out
+    }
+
+    /// The ignore list, normalised (entries that are neither are left out).
+    pub fn ignored_values(&self) -> std::collections::BTreeSet<String> {
+        self.ignore
+            .iter()
+            .filter_map(|v| crate::identity::generic::ignore_entry(v, &self.phone_region))
+            .collect()
     }
 
     /// The lists of connector names in this section, with their key paths.

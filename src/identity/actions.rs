@@ -115,3 +115,62 @@ pub async fn decide(
         .await?;
     resolve_store(store, cfg).await
 }
+
+/// Confirms (`true`) or rejects every open suggestion `selection` takes (see
+/// [`super::triage`]), with one resolution at the end. `dry_run` decides nothing. Returns
+/// the suggestions taken (clusters assigned) and, unless a dry run or none matched, the
+/// resolution.
+pub async fn decide_selected(
+    store: &DynStore,
+    cfg: &Config,
+    selection: &super::triage::Selection,
+    confirm: bool,
+    dry_run: bool,
+) -> Result<(Vec<crate::store::Suggestion>, Option<ResolveSummary>), IdentityError> {
+    if let Some(p) = selection.problem() {
+        return Err(IdentityError::Invalid(p));
+    }
+    if selection.is_empty() {
+        return Err(IdentityError::Invalid(
+            "name a suggestion, --rule, --system or --cluster".into(),
+        ));
+    }
+    let mut open = store.suggestions(Some("open"), 0).await?;
+    super::triage::assign_clusters(&mut open);
+    open.retain(|s| selection.matches(s));
+    if open.is_empty() || dry_run {
+        return Ok((open, None));
+    }
+    let (mut add, mut remove) = (Vec::new(), Vec::new());
+    let mut keys_by_id: std::collections::HashMap<i64, Vec<KeyId>> = Default::default();
+    for s in &open {
+        if confirm {
+            let (Some(a), Some(b)) = (s.a_customer_id, s.b_customer_id) else {
+                continue;
+            };
+            for id in [a, b] {
+                if let std::collections::hash_map::Entry::Vacant(e) = keys_by_id.entry(id) {
+                    e.insert(keys(store, id).await?);
+                }
+            }
+            let (x, y) = merge_decisions(&keys_by_id[&a], &keys_by_id[&b]);
+            add.extend(x);
+            remove.extend(y);
+        } else {
+            add.push(Decision::new(
+                DecisionKind::Unlink,
+                s.a.clone(),
+                s.b.clone(),
+            ));
+        }
+    }
+    add.dedup();
+    store.record_decisions(&add, &remove).await?;
+    let status = if confirm { "confirmed" } else { "rejected" };
+    for s in &mut open {
+        store.set_suggestion_status(s.id, status).await?;
+        s.status = status.to_owned();
+    }
+    let summary = resolve_store(store, cfg).await?;
+    Ok((open, Some(summary)))
+}

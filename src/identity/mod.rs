@@ -12,10 +12,12 @@
 
 pub mod actions;
 pub mod attrs;
+pub mod generic;
 pub mod ids;
 pub mod normalize;
 pub mod resolve;
 pub mod run;
+pub mod triage;
 pub mod xref;
 
 pub use attrs::SourceCustomer;

@@ -17,6 +17,11 @@ pub struct ResolveOptions {
     /// An identifier shared by more source customers than this is not identifying (a tax
     /// adviser's mailbox, a call centre's number): it is ignored.
     pub max_shared: usize,
+    /// An address or phone carried by more numbers of one system than this is generic
+    /// ([`super::generic`]); 0: no counting.
+    pub generic_after: usize,
+    /// Generic by ops' word (lower-cased addresses, E.164 numbers).
+    pub ignore: BTreeSet<String>,
 }
 
 impl Default for ResolveOptions {
@@ -28,6 +33,8 @@ impl Default for ResolveOptions {
                 .collect(),
             suggest_threshold: 0.85,
             max_shared: 25,
+            generic_after: 3,
+            ignore: BTreeSet::new(),
         }
     }
 }
@@ -58,6 +65,8 @@ pub struct Resolution {
     pub customers: usize,
     /// Identifier values ignored because too many source customers share them.
     pub ambiguous: usize,
+    /// Generic addresses and phones ([`super::generic`]): no evidence.
+    pub generic: usize,
 }
 
 /// Why two clusters may not be merged.
@@ -266,6 +275,7 @@ pub fn resolve(input: ResolveInput<'_>, opts: &ResolveOptions) -> Resolution {
     }
     let mut held_back = Candidates::new();
     let mut ambiguous = 0;
+    let generic = super::generic::detect(customers, opts.generic_after, &opts.ignore);
     for rule in &opts.rules {
         let groups: Vec<(String, Vec<usize>)> = if rule == "xref" {
             input
@@ -286,7 +296,7 @@ pub fn resolve(input: ResolveInput<'_>, opts: &ResolveOptions) -> Resolution {
         } else {
             let mut by_value: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
             for (i, c) in customers.iter().enumerate() {
-                for v in c.values(rule) {
+                for v in c.values(rule).iter().filter(|v| !generic.contains(rule, v)) {
                     by_value.entry(v.as_str()).or_default().push(i);
                 }
             }
@@ -403,6 +413,7 @@ pub fn resolve(input: ResolveInput<'_>, opts: &ResolveOptions) -> Resolution {
         suggestions,
         customers: clusters.len(),
         ambiguous,
+        generic: generic.len(),
     }
 }
 

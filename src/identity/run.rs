@@ -31,6 +31,9 @@ pub struct ResolveSummary {
     pub changed: usize,
     pub suggestions: usize,
     pub ambiguous: usize,
+    /// Addresses and phones not taken as evidence: generic (shared by more than
+    /// `[identity] generic_after` numbers of one system, role addresses) or ignored.
+    pub generic: usize,
     pub generation: i64,
 }
 
@@ -72,6 +75,8 @@ pub fn options(cfg: &Config) -> ResolveOptions {
     ResolveOptions {
         rules: cfg.identity.rules.clone(),
         suggest_threshold: cfg.identity.suggest_threshold,
+        generic_after: cfg.identity.generic_after,
+        ignore: cfg.identity.ignored_values(),
         ..ResolveOptions::default()
     }
 }
@@ -251,6 +256,7 @@ pub async fn resolve_store(
                 changed: changes.upsert.len() + changes.delete.len(),
                 suggestions: res.suggestions.len(),
                 ambiguous: res.ambiguous,
+                generic: res.generic,
                 generation: snap.generation + i64::from(!changes.noop),
             };
             drop((snap, customers, res, changes));
@@ -260,4 +266,34 @@ pub async fn resolve_store(
         tracing::debug!("identity: another resolution was applied meanwhile; reading again");
     }
     Err(IdentityError::Busy)
+}
+
+/// The generic addresses and phone numbers of the stored source customers, with why
+/// ([`super::generic`]): what `kontor identity generic` lists.
+pub async fn generic_values(
+    store: &DynStore,
+    cfg: &Config,
+) -> Result<super::generic::Generic, IdentityError> {
+    let systems = systems(store, cfg).await?;
+    let mut customers: BTreeMap<KeyId, SourceCustomer> = BTreeMap::new();
+    for entity in crate::model::Entity::PARTIES {
+        store
+            .each_customer_row(entity.as_str(), &mut |r| {
+                if let Some(system) = systems.get(&r.connector) {
+                    let key = KeyId::new(system.clone(), r.customer_no);
+                    customers
+                        .entry(key.clone())
+                        .or_insert_with(|| SourceCustomer::new(key))
+                        .add(&r.data);
+                }
+            })
+            .await?;
+    }
+    let customers: Vec<SourceCustomer> = customers.into_values().collect();
+    let opts = options(cfg);
+    Ok(super::generic::detect(
+        &customers,
+        opts.generic_after,
+        &opts.ignore,
+    ))
 }

@@ -514,6 +514,11 @@ async fn ops_merge_split_and_suggestions_through_the_api(backend: &str) {
     let (_, open) = w.get("/api/v1/identity/suggestions", "ops").await;
     let open = open.as_array().unwrap().clone();
     assert!(open.len() >= 2, "{open:?}");
+    // Each names its cluster (suggestions sharing a customer): the lowest id among them.
+    for s in &open {
+        let c = s["cluster"].as_i64().unwrap_or_else(|| panic!("{s}"));
+        assert!(c <= s["id"].as_i64().unwrap(), "{s}");
+    }
     let (a, b) = (
         open[0]["id"].as_i64().unwrap(),
         open[1]["id"].as_i64().unwrap(),

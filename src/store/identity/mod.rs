@@ -94,6 +94,10 @@ pub struct Suggestion {
     /// open | confirmed | rejected | obsolete
     pub status: String,
     pub created_at: DateTime<Utc>,
+    /// The cluster (connected suggestions) it belongs to in a listing: the lowest suggestion
+    /// id of the cluster ([`crate::identity::triage`]). Not stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<i64>,
 }
 
 /// A system a connector's source named itself (`datev:<Berater>:<Mandant>`).
@@ -281,6 +285,7 @@ macro_rules! suggestion {
                 reason: r.try_get("reason")?,
                 status: r.try_get("status")?,
                 created_at: r.try_get("created_at")?,
+                cluster: None,
             })
         })()
     }};
