@@ -9,7 +9,10 @@ mod dates;
 mod eval;
 pub mod fixtures;
 mod path;
+pub mod propose;
+mod propose_render;
 mod spec;
+mod synonyms;
 
 pub use columns::{MissingColumn, did_you_mean, fold_name};
 pub use compile::{DENIED_FIELD_PATTERNS, is_denied_name};
