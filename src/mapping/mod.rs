@@ -124,7 +124,14 @@ impl Mapping {
         builtins: Builtins,
     ) -> Result<Mapping, Vec<Diagnostic>> {
         let spans = SpanMap { file: label, text };
-        let doc: MappingDoc = toml::from_str(text).map_err(|e| vec![spans.toml_error(&e)])?;
+        let doc: MappingDoc = toml::from_str(text).map_err(|e| {
+            let mut d = spans.toml_error(&e);
+            if d.message.starts_with("unknown field") {
+                d.message
+                    .push_str(" (every key: docs/mapping-format.md, \"Every key\")");
+            }
+            vec![d]
+        })?;
         let mut c = Compiler::new();
         let (base, mut hash_input) = match &doc.extends {
             None => (None, String::new()),
@@ -279,5 +286,7 @@ pub fn no_builtins(_: &str) -> Option<&'static str> {
     None
 }
 
+#[cfg(test)]
+mod keys_tests;
 #[cfg(test)]
 mod tests;
