@@ -147,7 +147,13 @@ async fn new(
     }
     std::fs::write(out, &p.text).with_context(|| format!("{}", out.display()))?;
     summary.push(format!("wrote {}", out.display()));
-    if let (Some(dir), Some(fixture)) = (fixture_dir, fixture) {
+    if !p.denied_columns.is_empty() {
+        // The fixture is the export's first rows byte for byte: it would copy them.
+        summary.push(format!(
+            "no fixture written: the export has personal data on the deny-list ({}); write one without it",
+            p.denied_columns.join(", ")
+        ));
+    } else if let (Some(dir), Some(fixture)) = (fixture_dir, fixture) {
         summary.push(write_fixture(from, out, &dir, &fixture, &sample, p.data_start).await?);
     }
     summary.push(format!(

@@ -36,6 +36,8 @@ pub struct Proposal {
     pub unmatched_fields: Vec<String>,
     /// Columns no field reads.
     pub unused_columns: Vec<String>,
+    /// Columns of personal data on the deny-list (never read, never copied into a fixture).
+    pub denied_columns: Vec<String>,
 }
 
 /// Date formats tried per column (two-digit years first: `%Y` would read `26` as year 26).
@@ -336,6 +338,12 @@ pub fn propose(sample: &Sample, entity: Entity) -> Proposal {
             .filter(|(f, _)| !assigned.contains_key(f))
             .map(|(f, _)| f.to_string())
             .collect(),
+        denied_columns: ctx
+            .header
+            .iter()
+            .filter(|h| super::is_denied_name(&fold(h)))
+            .cloned()
+            .collect(),
         unused_columns: (0..ctx.header.len())
             .filter(|i| !used.contains(i))
             .map(|i| ctx.header[i].clone())
@@ -352,7 +360,8 @@ fn assign(ctx: &Ctx) -> BTreeMap<&'static str, Vec<usize>> {
         let names = synonyms(ctx.entity, name);
         let own = [*name];
         for (ci, h) in folded.iter().enumerate() {
-            if ctx.sign.as_ref().is_some_and(|s| s.0 == ci) {
+            // The sign column, and personal data that must never be stored (birthdays, …).
+            if ctx.sign.as_ref().is_some_and(|s| s.0 == ci) || super::is_denied_name(h) {
                 continue;
             }
             let s = score(h, names).max(score(h, &own));

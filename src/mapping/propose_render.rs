@@ -212,11 +212,8 @@ pub(super) fn render(
     let _ = writeln!(o, "encoding = {}", q(&sample.encoding));
     let _ = writeln!(o, "delimiter = {}", delimiter_text(sample.delimiter));
     if first > 0 {
-        let _ = writeln!(
-            o,
-            "skip_lines = {}    # lines before the column names",
-            sample.records[first].0 - 1
-        );
+        // The reader skips records: empty lines do not count.
+        let _ = writeln!(o, "skip_lines = {first}    # lines before the column names");
     }
     if !has_header {
         let _ = writeln!(
@@ -308,7 +305,14 @@ pub(super) fn render(
     if !unused.is_empty() && has_header {
         let names: Vec<String> = unused
             .iter()
-            .map(|i| format!("{} ({})", q(&v.header[*i]), kind_of(&v.profiles[*i])))
+            .map(|i| {
+                let kind = if super::is_denied_name(&super::synonyms::fold(&v.header[*i])) {
+                    "personal data on the deny-list: never stored"
+                } else {
+                    kind_of(&v.profiles[*i])
+                };
+                format!("{} ({kind})", q(&v.header[*i]))
+            })
             .collect();
         let _ = writeln!(o, "# Columns not read: {}", names.join(", "));
         let example = &v.header[unused[0]];
@@ -369,6 +373,8 @@ fn tests(text: &str, file_name: &str, v: &View) -> String {
             .header
             .iter()
             .zip(values.iter())
+            // Personal data on the deny-list is not copied into the mapping file.
+            .filter(|(h, _)| !super::is_denied_name(&super::synonyms::fold(h)))
             .map(|(h, val)| format!("{} = {}", key(h), q(val)))
             .collect();
         let _ = writeln!(

@@ -211,3 +211,47 @@ fn a_field_without_a_column_is_named_and_the_mapping_says_what_is_missing() {
         "{d:?}"
     );
 }
+
+#[test]
+fn personal_data_on_the_deny_list_is_neither_matched_nor_copied() {
+    let p = propose(
+        &sample(
+            &[
+                "Kundennr;Geburtstag Ansprechpartner;Ansprechpartner;Funktion",
+                "00042;17.05.1970;Anna Schulz;Einkauf",
+            ],
+            ';',
+        ),
+        Entity::ContactPerson,
+    );
+    assert_eq!(matched(&p, "name"), Some("Ansprechpartner"), "{p:?}");
+    assert_eq!(p.denied_columns, vec!["Geburtstag Ansprechpartner"]);
+    assert!(!p.text.contains("17.05.1970"), "{}", p.text);
+    assert!(
+        p.text.contains(
+            "\"Geburtstag Ansprechpartner\" (personal data on the deny-list: never stored)"
+        ),
+        "{}",
+        p.text
+    );
+    compiled(&p);
+}
+
+#[test]
+fn a_report_title_above_the_column_names_is_skipped() {
+    let p = propose(
+        &sample(
+            &[
+                "Offene Posten per 04.12.2026",
+                "Belegnr;Kundennr;Betrag",
+                "RE-1;00042;1.234,56",
+            ],
+            ';',
+        ),
+        Entity::Invoice,
+    );
+    assert!(p.text.contains("skip_lines = 1 "), "{}", p.text);
+    assert_eq!(p.data_start, 2);
+    assert_eq!(matched(&p, "gross"), Some("Betrag"));
+    compiled(&p);
+}
