@@ -12,6 +12,7 @@ mod demo;
 mod front;
 mod identity;
 mod item;
+mod mapping;
 mod preview;
 mod progress;
 mod quarantine;
@@ -63,6 +64,9 @@ pub enum Command {
         #[arg(long)]
         bless: bool,
     },
+    /// Mapping files: propose one for an unfamiliar export (`mapping new`).
+    #[command(subcommand)]
+    Mapping(mapping::MappingCmd),
     /// Read and map without writing: canonical records as JSON lines on stdout, rejects on stderr.
     Preview {
         connector: String,
@@ -347,6 +351,7 @@ pub async fn main(cli: Cli) -> i32 {
     let result = match &cli.command {
         Command::Check => check::check(&cli).await,
         Command::TestMappings { files, bless } => check::test_mappings(&cli, files, *bless).await,
+        Command::Mapping(cmd) => mapping::run(&cli, cmd).await,
         Command::Preview {
             connector,
             limit,

@@ -9,7 +9,10 @@ mod dates;
 mod eval;
 pub mod fixtures;
 mod path;
+pub mod propose;
+mod propose_render;
 mod spec;
+mod synonyms;
 
 pub use columns::{MissingColumn, did_you_mean, fold_name};
 pub use compile::{DENIED_FIELD_PATTERNS, is_denied_name};
@@ -130,7 +133,14 @@ impl Mapping {
         builtins: Builtins,
     ) -> Result<Mapping, Vec<Diagnostic>> {
         let spans = SpanMap { file: label, text };
-        let doc: MappingDoc = toml::from_str(text).map_err(|e| vec![spans.toml_error(&e)])?;
+        let doc: MappingDoc = toml::from_str(text).map_err(|e| {
+            let mut d = spans.toml_error(&e);
+            if d.message.starts_with("unknown field") {
+                d.message
+                    .push_str(" (every key: docs/mapping-format.md, \"Every key\")");
+            }
+            vec![d]
+        })?;
         let mut c = Compiler::new();
         let (base, mut hash_input) = match &doc.extends {
             None => (None, String::new()),
@@ -302,5 +312,7 @@ pub fn no_builtins(_: &str) -> Option<&'static str> {
     None
 }
 
+#[cfg(test)]
+mod keys_tests;
 #[cfg(test)]
 mod tests;

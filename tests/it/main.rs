@@ -25,6 +25,7 @@ mod identity_triage_e2e;
 mod kill_resume;
 mod kill_resume_rest;
 mod lifecycle_e2e;
+mod mapping_new_e2e;
 mod observability_e2e;
 mod oidc_e2e;
 mod open_items_e2e;

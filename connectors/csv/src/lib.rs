@@ -9,6 +9,7 @@
 mod lines;
 mod options;
 mod reader;
+pub mod sniff;
 
 pub use options::{CsvOptions, Encoding};
 

@@ -340,18 +340,27 @@ fn is_datev_meta(line: &[u8]) -> bool {
     l.starts_with(b"EXTF") || l.starts_with(b"DTVF")
 }
 
-/// The delimiter that occurs most often outside quotes in the header line.
-fn sniff_delimiter(line: &[u8], quote: u8) -> u8 {
+/// The delimiters a file may use, in the order ties are decided (German exports use `;`).
+pub(crate) const DELIMITERS: [u8; 4] = [b';', b',', b'\t', b'|'];
+
+/// How often each of [`DELIMITERS`] occurs outside quotes in `line`.
+pub(crate) fn delimiter_counts(line: &[u8], quote: u8) -> [usize; 4] {
     let mut counts = [0usize; 4];
-    let cands = [b';', b',', b'\t', b'|'];
     let mut in_quotes = false;
     for b in line {
         if *b == quote {
             in_quotes = !in_quotes;
-        } else if !in_quotes && let Some(i) = cands.iter().position(|c| c == b) {
+        } else if !in_quotes && let Some(i) = DELIMITERS.iter().position(|c| c == b) {
             counts[i] += 1;
         }
     }
+    counts
+}
+
+/// The delimiter that occurs most often outside quotes in the header line.
+fn sniff_delimiter(line: &[u8], quote: u8) -> u8 {
+    let counts = delimiter_counts(line, quote);
+    let cands = DELIMITERS;
     // Ties go to ';' (German exports).
     let best = (0..4)
         .max_by_key(|i| (counts[*i], std::cmp::Reverse(*i)))
