@@ -90,13 +90,13 @@ pub async fn check(cli: &Cli) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-/// `mode: CONNECTOR ENTITY snapshot|incremental (why)`, one line per entity.
+/// `mode: CONNECTOR ENTITY snapshot|incremental — why`, one line per entity.
 fn mode_lines(p: &kontor::sync::Prepared) -> Vec<String> {
     p.modes
         .iter()
         .map(|m| {
             format!(
-                "mode: {} {} {} ({})",
+                "mode: {} {} {} — {}",
                 p.cfg.name,
                 m.entity,
                 if m.snapshot {

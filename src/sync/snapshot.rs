@@ -47,21 +47,21 @@ pub fn entity_modes(cfg: &ConnectorConfig, mappings: &MappingSet) -> Vec<EntityM
                 Some(SyncMode::Snapshot) => (true, "`mode = \"snapshot\"` in kontor.toml".into()),
                 Some(SyncMode::Incremental) => (
                     false,
-                    "`mode = \"incremental\"` in kontor.toml (records missing from a later file stay open)".into(),
+                    "`mode = \"incremental\"` in kontor.toml: records missing from a later file stay open".into(),
                 ),
                 None => match default_reason(entity, mappings) {
                     Some(why) if file_kind && own_mapping => (true, why),
                     _ if entity == Entity::OrderLine && order_snapshot && file_kind && own_mapping => (
                         true,
-                        "lines of open orders (the orders are a snapshot)".into(),
+                        "lines of open orders, which are a snapshot".into(),
                     ),
                     _ if !file_kind => (
                         false,
-                        format!("default for `{}` connectors (set `mode = \"snapshot\"` when every run delivers the full list)", cfg.kind),
+                        format!("default for `{}` connectors; `mode = \"snapshot\"` when every run delivers the full list", cfg.kind),
                     ),
                     _ => (
                         false,
-                        "default: not open items (records missing from a later file stay open; `mode = \"snapshot\"` changes that)".into(),
+                        "default, not open items: records missing from a later file stay open; `mode = \"snapshot\"` changes that".into(),
                     ),
                 },
             };
@@ -90,7 +90,7 @@ fn default_reason(entity: Entity, mappings: &MappingSet) -> Option<String> {
                 && !mappings.all().any(|m| m.maps_field(Entity::Order, "status")) =>
         {
             Some(
-                "open orders: the mapping does not map `status` (every order is open), so each file is the full list"
+                "open orders: the mapping does not map `status`, every order is open, so each file is the full list"
                     .into(),
             )
         }

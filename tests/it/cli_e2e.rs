@@ -220,6 +220,8 @@ kind = "csv"
 path = "inbox"
 mapping = "mappings/wawi-offene-posten.toml"
 min_age_seconds = 0
+# several independent files, each loaded (open items are snapshots by default)
+mode = "incremental"
 "#;
 
 fn invoice_file(rows: usize, broken: &[usize]) -> String {

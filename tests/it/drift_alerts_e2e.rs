@@ -36,7 +36,11 @@ async fn refused(store: &DynStore) -> Vec<String> {
 
 async fn a_changed_export_fails_its_file_and_keeps_the_connector_degraded(backend: &str) {
     let (store, guard) = kontor::testing::temp_store(backend).await.unwrap();
-    let ws = workspace(guard.url(), &connectors_toml(&["wawi-offene-posten"], ""));
+    // Several files, each loaded (open items are snapshots by default).
+    let ws = workspace(
+        guard.url(),
+        &connectors_toml(&["wawi-offene-posten"], "mode = \"incremental\""),
+    );
     let dir = ws.path();
     assert_eq!(run(dir, &["sync", "--all"]).0, 0);
     // A wrong header: the file fails as a whole, with what was found and what is expected.
@@ -185,8 +189,10 @@ both_backends!(
 async fn alerts_arrive_once_across_nodes_and_a_webhook_outage_loses_none() {
     let pg = kontor::testing::TempPg::create().await.unwrap();
     let hook = Webhook::start(true).await;
-    let connectors = connectors_toml(&["wawi-offene-posten"], "schedule = \"*/2 * * * * *\"")
-        + &connectors_toml(&["wawi-kunden"], "schedule = \"0 * * * *\"");
+    let connectors = connectors_toml(
+        &["wawi-offene-posten"],
+        "schedule = \"*/2 * * * * *\"\nmode = \"incremental\"",
+    ) + &connectors_toml(&["wawi-kunden"], "schedule = \"0 * * * *\"");
     let ws = workspace(&pg.url, &connectors);
     let dir = ws.path();
     let text = std::fs::read_to_string(dir.join("kontor.toml")).unwrap();

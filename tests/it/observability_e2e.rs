@@ -18,7 +18,11 @@ fn json_lines(text: &str) -> Vec<serde_json::Value> {
 async fn every_log_line_is_json_and_a_run_s_lines_carry_connector_run_and_unit() {
     let tmp = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", tmp.path().join("k.db").display());
-    let ws = workspace(&url, &connectors_toml(&["wawi-offene-posten"], ""));
+    // Both files read (open items are snapshots by default: only the newest would be).
+    let ws = workspace(
+        &url,
+        &connectors_toml(&["wawi-offene-posten"], "mode = \"incremental\""),
+    );
     let dir = ws.path();
     std::fs::write(
         dir.join("inbox/wawi-offene-posten/falsch.csv"),

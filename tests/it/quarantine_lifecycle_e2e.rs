@@ -144,7 +144,7 @@ async fn ops_resolve_by_id_file_and_date_and_lists_show_open_ones(backend: &str)
     let (_, out, _) = run(dir, &["check"]);
     assert!(
         out.lines().any(|l| l
-            == format!("mode: {OP} invoice incremental (`mode = \"incremental\"` in kontor.toml (records missing from a later file stay open))")),
+            == format!("mode: {OP} invoice incremental — `mode = \"incremental\"` in kontor.toml: records missing from a later file stay open")),
         "{out}"
     );
 
