@@ -20,7 +20,11 @@ pub async fn item(cli: &Cli, query: &str, json: bool, limit: usize) -> anyhow::R
         if i > 0 {
             println!();
         }
-        let unit = a.unit.as_deref().unwrap_or("");
+        let unit = a
+            .unit
+            .as_deref()
+            .map(|u| format!(" {u}"))
+            .unwrap_or_default();
         println!(
             "{}  {}{}",
             a.sku,
@@ -31,7 +35,7 @@ pub async fn item(cli: &Cli, query: &str, json: bool, limit: usize) -> anyhow::R
                 .unwrap_or_default()
         );
         println!(
-            "  on hand {} {unit}, available {} {unit}{}",
+            "  on hand {}{unit}, available {}{unit}{}",
             a.on_hand,
             a.available,
             a.next_receipt_date

@@ -157,8 +157,8 @@ async fn new(
         summary.push(write_fixture(from, out, &dir, &fixture, &sample, p.data_start).await?);
     }
     summary.push(format!(
-        "next: review the TODOs, add a [[connector]] with mapping = \"{}\" to kontor.toml, run `kontor check`",
-        out.display()
+        "next: review the TODOs, add the connector to kontor.toml and run `kontor check`:\n{}",
+        connector_snippet(from, out)
     ));
     for s in summary {
         super::note(tracing::Level::INFO, &s);
@@ -210,5 +210,77 @@ async fn write_fixture(
             d.first().map(|d| d.message.as_str()).unwrap_or_default(),
             mapping_path.display()
         )),
+    }
+}
+
+/// The `[[connector]]` block to add for the export: a dated file name becomes a pattern (the
+/// next day's export has another name), and `system` says whose customer numbers these are —
+/// an ops person's second export of the same ERP must share it, or nothing joins.
+fn connector_snippet(from: &Path, mapping: &Path) -> String {
+    let file = from
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dated = kontor::sync::name_date(&file).is_some();
+    let pattern_name = if dated {
+        static DATE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+            regex::Regex::new(r"\d{4}[-_.]?\d{2}[-_.]?\d{2}|\d{2}\.\d{2}\.\d{4}")
+                .expect("valid regex")
+        });
+        DATE.replace(&file, "*").into_owned()
+    } else {
+        file.clone()
+    };
+    let path = from.with_file_name(&pattern_name);
+    let stem = pattern_name
+        .rsplit_once('.')
+        .map_or(pattern_name.as_str(), |(s, _)| s);
+    let mut name = String::new();
+    for c in stem.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            name.push(c);
+        } else if !name.ends_with('-') && !name.is_empty() {
+            name.push('-');
+        }
+    }
+    let name = name.trim_end_matches('-');
+    let mut s = String::from("  [[connector]]\n");
+    s += &format!(
+        "  name = \"{}\"\n",
+        if name.is_empty() { "export" } else { name }
+    );
+    s += "  kind = \"csv\"\n";
+    s += &format!(
+        "  path = \"{}\"{}\n",
+        path.display(),
+        if dated {
+            "    # every day's file; applied oldest first"
+        } else {
+            ""
+        }
+    );
+    s += &format!("  mapping = \"{}\"\n", mapping.display());
+    s += "  system = \"wawi\"    # the ERP whose customer numbers these are: the same on all its connectors";
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::connector_snippet;
+    use std::path::Path;
+
+    #[test]
+    fn a_dated_export_becomes_a_pattern_and_the_system_is_named() {
+        let s = connector_snippet(
+            Path::new("in/OP-Liste_20261202.csv"),
+            Path::new("m/op.toml"),
+        );
+        assert!(s.contains("name = \"op-liste\""), "{s}");
+        assert!(s.contains("path = \"in/OP-Liste_*.csv\""), "{s}");
+        assert!(s.contains("mapping = \"m/op.toml\""), "{s}");
+        assert!(s.contains("system = \"wawi\""), "{s}");
+        let s = connector_snippet(Path::new("kunden.csv"), Path::new("m/kunden.toml"));
+        assert!(s.contains("path = \"kunden.csv\"\n"), "{s}");
+        assert!(s.contains("name = \"kunden\""), "{s}");
     }
 }

@@ -126,12 +126,19 @@ fn date_patterns_of(v: &str) -> Option<Vec<&'static str>> {
     (!fits.is_empty()).then_some(fits)
 }
 
-/// The fewest formats that read all `values` (`None` when some value is no date).
+/// Whether `good` of `all` values fit a type: all of them, or all but a few broken rows
+/// (those go to quarantine when the mapping runs; one typo must not hide a date column).
+fn mostly(good: usize, all: usize) -> bool {
+    (all > 0 && good == all) || (all >= 10 && good * 10 >= all * 9)
+}
+
+/// The fewest formats that read all `values`, or all but a few broken ones (`None` when
+/// more are no date).
 fn date_formats(values: &[&str]) -> Option<Vec<&'static str>> {
-    let per: Vec<Vec<&'static str>> = values
-        .iter()
-        .map(|v| date_patterns_of(v))
-        .collect::<Option<_>>()?;
+    let per: Vec<Vec<&'static str>> = values.iter().filter_map(|v| date_patterns_of(v)).collect();
+    if !mostly(per.len(), values.len()) {
+        return None;
+    }
     let mut chosen: Vec<&'static str> = Vec::new();
     for fits in &per {
         if !fits.iter().any(|p| chosen.contains(p)) {
@@ -168,12 +175,20 @@ pub fn profile(name: &str, values: &[&str], style: &str) -> Profile {
     Profile {
         name: name.trim().to_owned(),
         filled: filled.len(),
-        numeric: !filled.is_empty()
-            && dates.is_none()
-            && filled
-                .iter()
-                .all(|v| v.bytes().any(|b| b.is_ascii_digit()) && parse_decimal(v, st).is_ok()),
-        email: !filled.is_empty() && filled.iter().all(|v| v.contains('@')),
+        numeric: dates.is_none()
+            && mostly(
+                filled
+                    .iter()
+                    .filter(|v| {
+                        v.bytes().any(|b| b.is_ascii_digit()) && parse_decimal(v, st).is_ok()
+                    })
+                    .count(),
+                filled.len(),
+            ),
+        email: mostly(
+            filled.iter().filter(|v| v.contains('@')).count(),
+            filled.len(),
+        ),
         texty: filled
             .iter()
             .filter(|v| v.contains(' ') && v.chars().any(char::is_alphabetic))

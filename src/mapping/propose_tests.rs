@@ -255,3 +255,36 @@ fn a_report_title_above_the_column_names_is_skipped() {
     assert_eq!(matched(&p, "gross"), Some("Betrag"));
     compiled(&p);
 }
+
+/// Found trying an old WaWi's open-items list: one broken row (`32.13.2026`, `abc`) made
+/// `Belegdatum` and `Betrag` text columns, so neither `issue_date` nor `gross` was proposed.
+#[test]
+fn a_few_broken_rows_do_not_hide_a_date_or_amount_column() {
+    let mut dates: Vec<String> = (1..=20).map(|d| format!("{d:02}.10.2026")).collect();
+    dates.push("32.13.2026".into());
+    let dates: Vec<&str> = dates.iter().map(String::as_str).collect();
+    assert_eq!(
+        profile("Belegdatum", &dates, "de").dates,
+        Some(vec!["%d.%m.%Y"])
+    );
+    let mut amounts: Vec<String> = (1..=20).map(|i| format!("{i}.234,56")).collect();
+    amounts.push("abc".into());
+    let amounts: Vec<&str> = amounts.iter().map(String::as_str).collect();
+    assert!(profile("Betrag", &amounts, "de").numeric);
+    // Many broken values: no date column, no amounts.
+    let half: Vec<&str> = (0..20)
+        .map(|i| if i % 2 == 0 { "01.10.2026" } else { "x" })
+        .collect();
+    assert_eq!(profile("Datum", &half, "de").dates, None);
+    assert!(!profile("Betrag", &half, "de").numeric);
+}
+
+#[test]
+fn mahnstufe_is_the_dunning_level() {
+    let mut lines = vec!["Kto-Nr.;Beleg-Nr.;Fällig am;Offen;Mahnstufe".to_owned()];
+    lines.extend((0..12).map(|i| format!("{:05};RE-{i};01.11.2026;12,00;{}", 10000 + i, i % 3)));
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let p = propose(&sample(&lines, ';'), Entity::Invoice);
+    assert_eq!(matched(&p, "dunning_level"), Some("Mahnstufe"));
+    compiled(&p);
+}

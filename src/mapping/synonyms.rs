@@ -267,6 +267,15 @@ fn generic(field: &str) -> &'static [&'static str] {
             "Outstanding",
             "Balance",
         ],
+        "dunning_level" => &[
+            "Mahnstufe",
+            "Mahnst.",
+            "Mahnstufe aktuell",
+            "Mahnung",
+            "Mahnlevel",
+            "Dunning Level",
+            "Reminder Level",
+        ],
         "currency" => &[
             "Währung",
             "Whg",
