@@ -92,8 +92,8 @@ async fn paid_invoice_leaves_the_open_items_without_a_mode_key(backend: &str) {
         .collect();
     assert_eq!(
         modes,
-        [("invoice".into(), true), ("credit_note".into(), false)],
-        "open_amount is mapped for invoices only"
+        [("invoice".into(), true), ("credit_note".into(), true)],
+        "the open-items mapping maps open_amount for invoices and credit notes"
     );
     assert!(p.modes[0].why.contains("open_amount"), "{:?}", p.modes);
     let r = sync_one(&store, &cfg, "kunden", false).await;
