@@ -224,7 +224,7 @@ fn connector_snippet(from: &Path, mapping: &Path) -> String {
     let dated = kontor::sync::name_date(&file).is_some();
     let pattern_name = if dated {
         static DATE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-            regex::Regex::new(r"\d{4}[-_.]?\d{2}[-_.]?\d{2}|\d{2}\.\d{2}\.\d{4}")
+            regex::Regex::new(r"\d{4}[-_.]?\d{2}[-_.]?\d{2}|\d{2}\.\d{2}\.(?:\d{4}|\d{2})")
                 .expect("valid regex")
         });
         DATE.replace(&file, "*").into_owned()

@@ -55,6 +55,8 @@ pub struct Profile {
     /// Formats that read every value (`None`: not a date column).
     pub dates: Option<Vec<&'static str>>,
     pub email: bool,
+    /// Some values are negative numbers (`119,00-`, `-5`): the column carries its own sign.
+    pub negative: bool,
     /// Most values are words with spaces (a name, not an id).
     pub texty: bool,
     /// Distinct values and how often (at most 20 kept).
@@ -185,6 +187,10 @@ pub fn profile(name: &str, values: &[&str], style: &str) -> Profile {
                     .count(),
                 filled.len(),
             ),
+        negative: dates.is_none()
+            && filled
+                .iter()
+                .any(|v| parse_decimal(v, st).is_ok_and(|d| d.is_sign_negative() && !d.is_zero())),
         email: mostly(
             filled.iter().filter(|v| v.contains('@')).count(),
             filled.len(),

@@ -89,8 +89,10 @@ fn field_spec(v: &View, name: &str, ty: FieldType, cols: &[usize], required: boo
         }
         _ => {}
     }
+    // A column that already carries its sign (`119,00-`) is not signed again by S/H.
     if ty == FieldType::Money
         && signed(v.entity)
+        && !p.negative
         && let Some((c, credit)) = v.sign
     {
         opts.push(format!(
@@ -101,6 +103,9 @@ fn field_spec(v: &View, name: &str, ty: FieldType, cols: &[usize], required: boo
     }
     if required {
         opts.push("required = true".into());
+    } else if matches!(ty, FieldType::Phone | FieldType::Phones) {
+        // A mistyped phone number must not cost the whole customer row.
+        opts.push("on_error = \"null\"".into());
     }
     let _ = name;
     if opts.is_empty() {

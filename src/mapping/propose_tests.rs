@@ -288,3 +288,43 @@ fn mahnstufe_is_the_dunning_level() {
     assert_eq!(matched(&p, "dunning_level"), Some("Mahnstufe"));
     compiled(&p);
 }
+
+/// Found by a new ops person: the S/H sign applied to a column that already had `119,00-`
+/// turned a credit of 119,00 into 119,00 owed; a mistyped phone cost the whole customer row.
+#[test]
+fn a_signed_column_is_not_signed_again_and_a_bad_phone_does_not_reject_the_row() {
+    let p = propose(
+        &sample(
+            &[
+                "Debitor;Re-Nr;Fälligkeit;Restbetrag;Soll/Haben",
+                "10004;G-1;01.12.2026;119,00-;H",
+                "10005;R-2;01.12.2026;250,00;S",
+            ],
+            ';',
+        ),
+        Entity::Invoice,
+    );
+    assert_eq!(matched(&p, "open_amount"), Some("Restbetrag"));
+    assert!(!p.text.contains("negate"), "{}", p.text);
+    compiled(&p);
+
+    let p = propose(
+        &sample(
+            &[
+                "Kundennr;Firma;Telefon",
+                "10004;Beck KG;0711 99",
+                "10005;Adler GmbH;0711 123456",
+            ],
+            ';',
+        ),
+        Entity::Customer,
+    );
+    assert!(
+        p.text
+            .contains("phones = { column = \"Telefon\", on_error = \"null\" }"),
+        "{}",
+        p.text
+    );
+    assert!(!p.text.contains("reject"), "{}", p.text);
+    compiled(&p);
+}

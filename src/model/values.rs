@@ -252,15 +252,31 @@ pub fn parse_date(
                     format!("`{input}` is not a date (expected e.g. 31.12.2026 or 2026-12-31)")
                 })
         }
-        DateFormat::Patterns(patterns) => patterns
-            .iter()
-            .find_map(|p| fast_date(s, p).or_else(|| NaiveDate::parse_from_str(s, p).ok()))
-            .ok_or_else(|| {
-                format!(
+        DateFormat::Patterns(patterns) => {
+            let mut odd_year = None;
+            for p in patterns {
+                if let Some(d) = fast_date(s, p).or_else(|| NaiveDate::parse_from_str(s, p).ok()) {
+                    // `31.12.26` read with `%Y` is the year 26: silent wrong data, refused.
+                    if (1900..=2199).contains(&d.year()) {
+                        return Ok(d);
+                    }
+                    odd_year.get_or_insert((p, d.year()));
+                }
+            }
+            Err(match odd_year {
+                Some((p, y)) if p.contains("%Y") && y < 100 => format!(
+                    "`{input}` read with {p} is the year {y}: for two-digit years use {}",
+                    p.replace("%Y", "%y")
+                ),
+                Some((p, y)) => {
+                    format!("`{input}` read with {p} is the year {y}, not a business date")
+                }
+                None => format!(
                     "`{input}` is not a date in the format {}",
                     patterns.join(" or ")
-                )
-            }),
+                ),
+            })
+        }
         DateFormat::DayMonth => parse_ttmm(s, fiscal_year_start),
     }
 }
@@ -569,6 +585,22 @@ mod tests {
             parse_date("01/02/2026", &p, None).unwrap().to_string(),
             "2026-02-01"
         );
+    }
+
+    /// Found by a new ops person: `date = "TT.MM.JJJJ"` (read as `%d.%m.%Y`) on `31.12.26`
+    /// stored the year 26 and showed the invoice 730,479 days overdue.
+    #[test]
+    fn a_two_digit_year_read_with_four_digits_is_refused_with_the_pattern_to_use() {
+        let p = DateFormat::Patterns(vec!["%d.%m.%Y".into()]);
+        let e = parse_date("31.12.26", &p, None).unwrap_err();
+        assert!(e.contains("year 26") && e.contains("%d.%m.%y"), "{e}");
+        let p = DateFormat::Patterns(vec!["%d.%m.%Y".into(), "%d.%m.%y".into()]);
+        assert_eq!(
+            parse_date("31.12.26", &p, None).unwrap().to_string(),
+            "2026-12-31"
+        );
+        let p = DateFormat::Patterns(vec!["%Y-%m-%d".into()]);
+        assert!(parse_date("0999-01-01", &p, None).is_err());
     }
 
     #[test]

@@ -109,7 +109,7 @@ pub fn snapshot_entities(modes: &[EntityMode]) -> Vec<Entity> {
 
 static NAME_DATE: LazyLock<regex::Regex> = LazyLock::new(|| {
     regex::Regex::new(
-        r"(?:^|\D)(?:(\d{4})[-_.]?(\d{2})[-_.]?(\d{2})|(\d{2})\.(\d{2})\.(\d{4}))(?:\D|$)?",
+        r"(?:^|\D)(?:(\d{4})[-_.]?(\d{2})[-_.]?(\d{2})|(\d{2})\.(\d{2})\.(\d{4}|\d{2})(?:\D|$))",
     )
     .expect("valid regex")
 });
@@ -121,7 +121,8 @@ pub fn name_date(label: &str) -> Option<NaiveDate> {
         let n = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
         let (y, m, d) = match (n(1), n(4)) {
             (Some(y), _) => (y, n(2)?, n(3)?),
-            (None, Some(d)) => (n(6)?, n(5)?, d),
+            // `04.12.26`: a two-digit year is this century's.
+            (None, Some(d)) => (n(6).map(|y| if y < 100 { 2000 + y } else { y })?, n(5)?, d),
             _ => continue,
         };
         if (1990..=2200).contains(&y)
@@ -282,6 +283,9 @@ mod tests {
         assert_eq!(name_date("op20261203.csv"), d(2026, 12, 3));
         assert_eq!(name_date("EXTF_20261203102500.csv"), d(2026, 12, 3));
         assert_eq!(name_date("offene posten 03.12.2026.csv"), d(2026, 12, 3));
+        // Found by a new ops person: `Offene Posten 04.12.26.csv` was ordered by mtime.
+        assert_eq!(name_date("Offene Posten 04.12.26.csv"), d(2026, 12, 4));
+        assert_eq!(name_date("op_04.12.265.csv"), None);
         assert_eq!(
             name_date("2026_11_30/op.csv"),
             None,
