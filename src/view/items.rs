@@ -13,6 +13,8 @@ use std::collections::BTreeMap;
 enum Rank {
     /// The item number in another case (`0815-a`).
     Number,
+    /// The item number without its leading zeros (`123` for `000123`): how people type it.
+    NumberWithoutZeros,
     Ean,
     /// The item number starts with the query.
     NumberPrefix,
@@ -25,6 +27,10 @@ fn rank(query: &str, words: &[String], sku: &str, recs: &[&StoredRecord]) -> Opt
     let f_sku = fold(sku);
     if f_sku == q {
         return Some(Rank::Number);
+    }
+    let unpadded = |s: &str| s.trim_start_matches('0').to_owned();
+    if !unpadded(&q).is_empty() && unpadded(&q) == unpadded(&f_sku) {
+        return Some(Rank::NumberWithoutZeros);
     }
     let digits: String = query.chars().filter(char::is_ascii_digit).collect();
     if digits.len() >= 8
@@ -83,4 +89,22 @@ pub async fn find_items(
         .take(limit)
         .filter_map(|(_, sku)| availability(sku, &by_sku[sku]))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Rank, rank};
+
+    /// Found by a new ops person: `kontor item 123` found nothing for item `000123`.
+    #[test]
+    fn an_item_number_is_found_without_its_leading_zeros() {
+        assert_eq!(
+            rank("123", &[], "000123", &[]),
+            Some(Rank::NumberWithoutZeros)
+        );
+        assert_eq!(rank("0042", &[], "42", &[]), Some(Rank::NumberWithoutZeros));
+        assert_eq!(rank("000123", &[], "000123", &[]), Some(Rank::Number));
+        assert_eq!(rank("0", &[], "000", &[]), Some(Rank::NumberPrefix));
+        assert_eq!(rank("1230", &[], "000123", &[]), None);
+    }
 }
