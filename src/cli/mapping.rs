@@ -89,6 +89,12 @@ async fn new(
     }
     let sniffed = kontor_csv::sniff::sniff(from, rows.max(2))
         .with_context(|| format!("cannot read {}", from.display()))?;
+    if sniffed.records.is_empty() {
+        bail!(
+            "{} has no rows: a proposal needs the column names and some data rows",
+            from.display()
+        );
+    }
     if let Some(stream) = &sniffed.stream {
         super::note(
             tracing::Level::WARN,

@@ -108,12 +108,27 @@ async fn three_unfamiliar_exports_are_connected_with_mapping_new(backend: &str) 
         assert_eq!(code, 0, "{o}{e}");
         assert!(e.contains(&format!("wrote {out}")), "{e}");
     }
+    // An empty export is no proposal (it exited 0 with an empty mapping).
+    write(dir, "inbox/leer.csv", b"");
+    let (code, o, e) = run(
+        dir,
+        &[
+            "mapping",
+            "new",
+            "--from",
+            "inbox/leer.csv",
+            "--entity",
+            "invoice",
+        ],
+    );
+    assert_ne!(code, 0, "{o}{e}");
+    assert!(e.contains("has no rows"), "{e}");
     let kunden = std::fs::read_to_string(dir.join("mappings/kunden.toml")).unwrap();
     for want in [
         "encoding = \"utf-8\"",
         "delimiter = \",\"",
         "\"address.street\" = \"Straße\"",
-        "phones = \"Telefon\"",
+        "phones = { column = \"Telefon\", on_error = \"null\" }",
         "vat_id = \"USt-IdNr.\"",
     ] {
         assert!(kunden.contains(want), "`{want}` missing:\n{kunden}");
