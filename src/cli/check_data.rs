@@ -8,6 +8,8 @@ use kontor::mapping::MissingColumn;
 use kontor::sync::{first_row, prepare};
 use std::collections::BTreeMap;
 
+use super::check_layout as layout;
+
 /// One diagnostic per mapped column missing from a current file's header (files with the
 /// same problem are named together).
 pub async fn real_headers(cfg: &Config) -> Vec<Diagnostic> {
@@ -29,22 +31,86 @@ async fn connector_headers(cfg: &Config, c: &ConnectorConfig) -> Vec<Diagnostic>
     let Ok(units) = p.connector.discover().await else {
         return Vec::new();
     };
+    let opts = p
+        .mappings
+        .all()
+        .next()
+        .and_then(|m| kontor_csv::resolve_options(&c.settings, &m.source).ok());
+    let mut layout = Vec::new();
     // (mapping label, column) → (problem, header, files)
     let mut found: BTreeMap<(String, String), Found> = BTreeMap::new();
     for unit in units {
-        let Ok(mut reader) = p.connector.open(&unit, None).await else {
-            continue;
+        let first = match p.connector.open(&unit, None).await {
+            Ok(mut reader) => reader.next_batch().await,
+            Err(e) => Err(e),
         };
-        let Ok(Some(batch)) = reader.next_batch().await else {
-            continue;
+        let batch = match first {
+            Ok(Some(batch)) => batch,
+            Ok(None) => continue,
+            Err(e) => {
+                let what = format!("cannot be read ({e})");
+                layout.push(layout_diag(cfg, c, &unit.label, &what, None));
+                continue;
+            }
         };
         let Some((rec, header)) = first_row(&batch.items) else {
+            // Nothing but rejects: the file's layout is not what the mapping says.
+            let Some(mapping) = p.mappings.default.as_deref() else {
+                continue;
+            };
+            let reason = batch
+                .items
+                .iter()
+                .find_map(|i| match i {
+                    kontor_connector::Item::Reject(r) => Some(r.reason.clone()),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            let hint = layout::hint(&cfg.path(&unit.label), mapping, None, opts.as_ref(), None);
+            let what = format!("the first rows do not parse ({reason})");
+            layout.push(layout_diag(cfg, c, &unit.label, &what, hint));
             continue;
         };
         let Some(mapping) = p.mappings.for_stream(rec.stream.as_deref()) else {
             continue;
         };
-        for problem in mapping.header_problems(header, rec.stream.as_deref()) {
+        let problems = mapping.header_problems(header, rec.stream.as_deref());
+        if problems.is_empty() {
+            continue;
+        }
+        let expected = mapping.columns(rec.stream.as_deref()).len();
+        let datev = rec
+            .stream
+            .as_deref()
+            .is_some_and(|s| s.starts_with("datev/"));
+        let hint = (!datev)
+            .then(|| {
+                let path = cfg.path(&unit.label);
+                layout::hint(
+                    &path,
+                    mapping,
+                    rec.stream.as_deref(),
+                    opts.as_ref(),
+                    Some(header),
+                )
+            })
+            .flatten();
+        if hint.is_some() || (header.len() == 1 && expected > 1) {
+            let what = if header.len() == 1 {
+                format!(
+                    "header has 1 column (`{}`), the mapping reads {expected}",
+                    layout::shorten(&header[0])
+                )
+            } else {
+                format!(
+                    "the header lacks {} of the {expected} columns the mapping reads",
+                    problems.len()
+                )
+            };
+            layout.push(layout_diag(cfg, c, &unit.label, &what, hint));
+            continue;
+        }
+        for problem in problems {
             found
                 .entry((mapping.label.clone(), problem.column.clone()))
                 .or_insert_with(|| (problem, header.to_vec(), Vec::new()))
@@ -53,8 +119,7 @@ async fn connector_headers(cfg: &Config, c: &ConnectorConfig) -> Vec<Diagnostic>
         }
     }
     let at = cfg.connector_diag(c.index, &["mapping".into()], "");
-    found
-        .into_iter()
+    layout.extend(found.into_iter()
         .map(|((label, column), (problem, header, files))| {
             let key = problem
                 .key
@@ -85,6 +150,22 @@ async fn connector_headers(cfg: &Config, c: &ConnectorConfig) -> Vec<Diagnostic>
                 ),
                 warning: false,
             }
-        })
-        .collect()
+        }));
+    layout
+}
+
+/// One error for a file whose layout (delimiter, header line) is not what the mapping says.
+fn layout_diag(
+    cfg: &Config,
+    c: &ConnectorConfig,
+    file: &str,
+    what: &str,
+    hint: Option<String>,
+) -> Diagnostic {
+    let hint = hint.unwrap_or_else(|| "check delimiter, skip_lines and header".into());
+    cfg.connector_diag(
+        c.index,
+        &["mapping".into()],
+        format!("connector `{}`: {file}: {what}; {hint}", c.name),
+    )
 }

@@ -6,6 +6,7 @@ mod bench;
 mod bench_api;
 mod check;
 mod check_data;
+mod check_layout;
 mod connector;
 mod customer;
 mod demo;

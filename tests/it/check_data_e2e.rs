@@ -143,3 +143,90 @@ fn preview_groups_identical_errors_and_fails_when_nothing_would_load() {
     assert_eq!(code, 0);
     assert!(err.contains("9 record(s) shown, 0 rejected"), "{err}");
 }
+
+fn export(dir: &Path) -> std::path::PathBuf {
+    dir.join("inbox").join(OP).join("offene_posten.csv")
+}
+
+/// The diagnostics of `kontor check` that name the export.
+fn about_export(out: &str) -> Vec<&str> {
+    out.lines()
+        .filter(|l| l.contains(&format!("inbox/{OP}/offene_posten.csv")))
+        .collect()
+}
+
+#[test]
+fn check_names_the_delimiter_of_a_file_read_with_the_wrong_one() {
+    let ws = open_items();
+    let dir = ws.path();
+    edit_mapping(dir, "delimiter = \";\"", "delimiter = \",\"");
+    let (code, out, err) = run(dir, &["check"]);
+    assert_eq!(code, 1, "{out}{err}");
+    let found = about_export(&out);
+    assert_eq!(found.len(), 1, "{out}");
+    for want in [
+        format!("connector `{OP}`"),
+        "the file looks `;`-separated: set delimiter = \";\"".into(),
+    ] {
+        assert!(
+            found[0].contains(&want),
+            "`{want}` missing in: {}",
+            found[0]
+        );
+    }
+
+    // Fixed as suggested: check passes.
+    edit_mapping(dir, "delimiter = \",\"", "delimiter = \";\"");
+    let (code, out, err) = run(dir, &["check"]);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+#[test]
+fn check_names_a_tab_separated_file_once_not_per_column() {
+    let ws = open_items();
+    let dir = ws.path();
+    let bytes: Vec<u8> = std::fs::read(export(dir))
+        .unwrap()
+        .into_iter()
+        .map(|b| if b == b';' { b'\t' } else { b })
+        .collect();
+    std::fs::write(export(dir), bytes).unwrap();
+    let (code, out, err) = run(dir, &["check"]);
+    assert_eq!(code, 1, "{out}{err}");
+    let found = about_export(&out);
+    assert_eq!(found.len(), 1, "{out}");
+    assert!(
+        found[0].contains("header has 1 column")
+            && found[0].contains("the file looks tab-separated: set delimiter = \"\\t\""),
+        "{}",
+        found[0]
+    );
+    assert!(!out.contains("is not in the header"), "{out}");
+}
+
+#[test]
+fn check_names_the_line_the_column_names_are_on_below_a_title_line() {
+    let ws = open_items();
+    let dir = ws.path();
+    let mut bytes = b"Offene Posten, Stand 04.12.2026\r\n".to_vec();
+    bytes.extend(std::fs::read(export(dir)).unwrap());
+    std::fs::write(export(dir), bytes).unwrap();
+    let (code, out, err) = run(dir, &["check"]);
+    assert_eq!(code, 1, "{out}{err}");
+    let found = about_export(&out);
+    assert_eq!(found.len(), 1, "{out}");
+    assert!(
+        found[0].contains("the column names seem to be on line 2 (skip_lines = 1)"),
+        "{}",
+        found[0]
+    );
+
+    // Fixed as suggested: check passes.
+    edit_mapping(
+        dir,
+        "delimiter = \";\"",
+        "delimiter = \";\"\nskip_lines = 1",
+    );
+    let (code, out, err) = run(dir, &["check"]);
+    assert_eq!(code, 0, "{out}{err}");
+}

@@ -41,6 +41,16 @@ pub fn build(spec: ConnectorSpec) -> Result<DynConnector, ConfigError> {
     Ok(Arc::new(CsvConnector::new(spec)?))
 }
 
+/// The reader options a connector entry (`settings`) and its mapping's `[source]` resolve to
+/// (the connector entry wins), e.g. for `kontor check` to compare with what a file looks like.
+pub fn resolve_options(
+    settings: &kontor_connector::toml::Table,
+    source: &kontor_connector::toml::Table,
+) -> Result<CsvOptions, ConfigError> {
+    let settings = options::parse_settings(settings)?;
+    CsvOptions::resolve(&settings.options(), &options::parse_source(source)?)
+}
+
 impl CsvConnector {
     pub fn new(spec: ConnectorSpec) -> Result<Self, ConfigError> {
         let settings = options::parse_settings(&spec.settings)?;
