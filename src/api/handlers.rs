@@ -54,20 +54,10 @@ pub async fn search(
 ) -> Result<Json<SearchPage>, ApiError> {
     caller.require(CUSTOMER_READERS)?;
     let p = query(params)?;
-    let q = p.q.unwrap_or_default();
-    if q.trim().is_empty() {
-        return Err(ApiError::bad_request("q must not be empty"));
-    }
-    if q.chars().count() > 200 {
-        return Err(ApiError::bad_request("q is longer than 200 characters"));
-    }
-    let limit = p.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::bad_request("limit must be between 1 and 100"));
-    }
+    let (q, limit) = search_terms(p.q, p.limit)?;
     let dir = state.directory();
     let page = dir
-        .search(&state.store, &q, limit as usize, p.cursor.as_deref())
+        .search(&state.store, &q, limit, p.cursor.as_deref())
         .await
         .map_err(|e| match e {
             crate::directory::SearchError::Cursor(_) => ApiError::bad_request(e.to_string()),
@@ -195,18 +185,8 @@ pub async fn item_search(
 ) -> Result<Json<ItemHits>, ApiError> {
     caller.require(CUSTOMER_READERS)?;
     let p = query(params)?;
-    let q = p.q.unwrap_or_default();
-    if q.trim().is_empty() {
-        return Err(ApiError::bad_request("q must not be empty"));
-    }
-    if q.chars().count() > 200 {
-        return Err(ApiError::bad_request("q is longer than 200 characters"));
-    }
-    let limit = p.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::bad_request("limit must be between 1 and 100"));
-    }
-    let items = find_items(&state.store, &q, limit as usize).await?;
+    let (q, limit) = search_terms(p.q, p.limit)?;
+    let items = find_items(&state.store, &q, limit).await?;
     Ok(Json(ItemHits { items }))
 }
 
@@ -295,4 +275,20 @@ pub async fn healthz(State(state): State<Arc<AppState>>) -> Result<Json<Health>,
         },
         connectors,
     }))
+}
+
+/// A search's `q` (not empty, at most 200 characters) and `limit` (1 to 100, default 20).
+fn search_terms(q: Option<String>, limit: Option<i64>) -> Result<(String, usize), ApiError> {
+    let q = q.unwrap_or_default();
+    if q.trim().is_empty() {
+        return Err(ApiError::bad_request("q must not be empty"));
+    }
+    if q.chars().count() > 200 {
+        return Err(ApiError::bad_request("q is longer than 200 characters"));
+    }
+    let limit = limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 100"));
+    }
+    Ok((q, limit as usize))
 }
