@@ -264,10 +264,16 @@ pub fn parse_date(
                 }
             }
             Err(match odd_year {
-                Some((p, y)) if p.contains("%Y") && y < 100 => format!(
-                    "`{input}` read with {p} is the year {y}: for two-digit years use {}",
-                    p.replace("%Y", "%y")
-                ),
+                Some((p, y))
+                    if p.contains("%Y")
+                        && y < 100
+                        && !s.split(|c: char| !c.is_ascii_digit()).any(|g| g.len() >= 4) =>
+                {
+                    format!(
+                        "`{input}` read with {p} is the year {y}: for two-digit years use {}",
+                        p.replace("%Y", "%y")
+                    )
+                }
                 Some((p, y)) => {
                     format!("`{input}` read with {p} is the year {y}, not a business date")
                 }
