@@ -122,20 +122,7 @@ pub async fn resolve_store(
         }
         // Party records (customers and suppliers, the same rules) one by one: only what
         // identity compares is kept.
-        for entity in crate::model::Entity::PARTIES {
-            store
-                .each_customer_row(entity.as_str(), &mut |r| {
-                    let Some(system) = systems.get(&r.connector) else {
-                        return;
-                    };
-                    let key = KeyId::new(system.clone(), r.customer_no);
-                    customers
-                        .entry(key.clone())
-                        .or_insert_with(|| SourceCustomer::new(key))
-                        .add(&r.data);
-                })
-                .await?;
-        }
+        add_party_rows(store, &systems, &mut customers).await?;
         for (connector, no) in &snap.doc_keys {
             if let Some(system) = systems.get(connector) {
                 let key = KeyId::new(system.clone(), no.clone());
@@ -276,6 +263,23 @@ pub async fn generic_values(
 ) -> Result<super::generic::Generic, IdentityError> {
     let systems = systems(store, cfg).await?;
     let mut customers: BTreeMap<KeyId, SourceCustomer> = BTreeMap::new();
+    add_party_rows(store, &systems, &mut customers).await?;
+    let customers: Vec<SourceCustomer> = customers.into_values().collect();
+    let opts = options(cfg);
+    Ok(super::generic::detect(
+        &customers,
+        opts.generic_after,
+        &opts.ignore,
+    ))
+}
+
+/// Adds the party records (customers and suppliers, the same rules) one by one to
+/// `customers`, keyed by system and number: only what identity compares is kept.
+async fn add_party_rows(
+    store: &DynStore,
+    systems: &BTreeMap<String, String>,
+    customers: &mut BTreeMap<KeyId, SourceCustomer>,
+) -> Result<(), StoreError> {
     for entity in crate::model::Entity::PARTIES {
         store
             .each_customer_row(entity.as_str(), &mut |r| {
@@ -289,11 +293,5 @@ pub async fn generic_values(
             })
             .await?;
     }
-    let customers: Vec<SourceCustomer> = customers.into_values().collect();
-    let opts = options(cfg);
-    Ok(super::generic::detect(
-        &customers,
-        opts.generic_after,
-        &opts.ignore,
-    ))
+    Ok(())
 }
