@@ -227,16 +227,9 @@ fn connector_snippet(from: &Path, mapping: &Path) -> String {
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let dated = kontor::sync::name_date(&file).is_some();
-    let pattern_name = if dated {
-        static DATE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-            regex::Regex::new(r"\d{4}[-_.]?\d{2}[-_.]?\d{2}|\d{2}\.\d{2}\.(?:\d{4}|\d{2})")
-                .expect("valid regex")
-        });
-        DATE.replace(&file, "*").into_owned()
-    } else {
-        file.clone()
-    };
+    let pattern = kontor::sync::undated_pattern(&file);
+    let dated = pattern.is_some();
+    let pattern_name = pattern.unwrap_or(file);
     let path = from.with_file_name(&pattern_name);
     let stem = pattern_name
         .rsplit_once('.')

@@ -10,7 +10,7 @@ mod snapshot;
 pub use mapper::{Mapped, map_items, reject_of_record, stage_record};
 pub use prepare::{MappingSet, Prepared, prepare};
 pub use refuse::first_row;
-pub use snapshot::{EntityMode, entity_modes, name_date, order_units};
+pub use snapshot::{EntityMode, entity_modes, name_date, order_units, undated_pattern};
 use snapshot::{PassedOver, empty_scope, note_streams, snapshot_scope, superseded_units};
 
 use crate::config::SyncMode;

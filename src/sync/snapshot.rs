@@ -117,7 +117,21 @@ static NAME_DATE: LazyLock<regex::Regex> = LazyLock::new(|| {
 /// The date a file name carries: `2026-12-03`, `20261203`, `2026_12_03` or `03.12.2026`.
 pub fn name_date(label: &str) -> Option<NaiveDate> {
     let name = label.rsplit(['/', '\\']).next().unwrap_or(label);
+    dated_span(name).map(|(date, _)| date)
+}
+
+/// A file name with its date replaced by `*` (`OP_*.csv` for `OP_2026-12-03.csv`): the
+/// pattern every day's export matches; `None` when the name carries no date.
+pub fn undated_pattern(name: &str) -> Option<String> {
+    let (_, span) = dated_span(name)?;
+    Some(format!("{}*{}", &name[..span.start], &name[span.end..]))
+}
+
+/// The date in `name` and where it stands.
+fn dated_span(name: &str) -> Option<(NaiveDate, std::ops::Range<usize>)> {
     for c in NAME_DATE.captures_iter(name) {
+        let groups = || (1..=6).filter_map(|i| c.get(i));
+        let span = groups().map(|m| m.start()).min()?..groups().map(|m| m.end()).max()?;
         let n = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
         let (y, m, d) = match (n(1), n(4)) {
             (Some(y), _) => (y, n(2)?, n(3)?),
@@ -128,7 +142,7 @@ pub fn name_date(label: &str) -> Option<NaiveDate> {
         if (1990..=2200).contains(&y)
             && let Some(date) = NaiveDate::from_ymd_opt(y as i32, m, d)
         {
-            return Some(date);
+            return Some((date, span));
         }
     }
     None
@@ -286,6 +300,20 @@ mod tests {
         // Found by a new ops person: `Offene Posten 04.12.26.csv` was ordered by mtime.
         assert_eq!(name_date("Offene Posten 04.12.26.csv"), d(2026, 12, 4));
         assert_eq!(name_date("op_04.12.265.csv"), None);
+        assert_eq!(
+            undated_pattern("OP-Liste_20261202.csv").as_deref(),
+            Some("OP-Liste_*.csv")
+        );
+        assert_eq!(
+            undated_pattern("Offene Posten 04.12.26.csv").as_deref(),
+            Some("Offene Posten *.csv")
+        );
+        // The digits that are no date stay: the pattern replaces the date the order uses.
+        assert_eq!(
+            undated_pattern("op_99999999_2026-12-03.csv").as_deref(),
+            Some("op_99999999_*.csv")
+        );
+        assert_eq!(undated_pattern("kunden.csv"), None);
         assert_eq!(
             name_date("2026_11_30/op.csv"),
             None,
