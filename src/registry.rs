@@ -13,6 +13,36 @@ pub fn kinds() -> Vec<(&'static str, BuildFn)> {
     ]
 }
 
+/// `(kind, what it reads)`, for `kontor connectors`.
+pub fn kind_descriptions() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (
+            kontor_csv::KIND,
+            "CSV/TXT exports in a folder (cp1252/UTF-8, `;`, German numbers and dates), by file, \
+             once each; snapshots of open items",
+        ),
+        (
+            "xml",
+            "XRechnung/UBL/CII e-invoices, ZUGFeRD/Factur-X PDFs, openTRANS orders and \
+             invoices in a folder",
+        ),
+        (
+            kontor_rest::KIND,
+            "REST/OData APIs page by page, incrementally by a modification time; built-in \
+             profiles below",
+        ),
+        (
+            kontor_plugin::KIND,
+            "Singer taps (or any program writing Singer messages) as a subprocess",
+        ),
+    ]
+}
+
+/// The built-in REST profiles with what they read.
+pub fn profiles() -> Vec<kontor_rest::ProfileInfo> {
+    kontor_rest::profile_infos()
+}
+
 pub fn build_fn(kind: &str) -> Option<BuildFn> {
     kinds()
         .into_iter()

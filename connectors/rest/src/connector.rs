@@ -145,7 +145,14 @@ impl RestConnector {
         if policy.timeout.is_zero() {
             return Err(setting_err("timeout", "must be more than 0"));
         }
-        let rate = match &s.rate_limit {
+        // Without a `rate_limit` of its own, a profile connector keeps to the vendor's
+        // documented limit.
+        let profile_rate = s
+            .profile
+            .as_deref()
+            .and_then(profiles::info)
+            .and_then(|i| i.rate_limit);
+        let rate = match s.rate_limit.as_ref().or(profile_rate.as_ref()) {
             Some(r) => Some(parse_rate(r).map_err(|e| setting_err("rate_limit", e))?),
             None => None,
         };

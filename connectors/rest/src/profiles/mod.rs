@@ -1,6 +1,15 @@
 //! Built-in profiles: a default `[source]` (endpoints, paging, incremental fields) per ERP.
 //! A user mapping's `[source]` is merged over it: endpoints with the same `stream` are merged
 //! key by key (nested tables too), other endpoints are added, other keys replace.
+//!
+//! Adding a profile: `src/profiles/<name>.toml` (a `[profile]` table — title, docs, auth,
+//! secret, documented rate limit, quirks — and the `[[endpoint]]`s), `mappings/<name>.toml`,
+//! and its name in the `profiles!` list below. `kontor connectors`, `kontor init --profile`,
+//! `kontor check` and the tests derive from these.
+
+mod info;
+
+pub use info::{ProfileInfo, StreamInfo};
 
 /// Declares the built-in profiles, each by its name once: its default `[source]` is
 /// `src/profiles/<name>.toml`, its built-in mapping `mappings/<name>.toml` (both in this crate).
@@ -19,10 +28,28 @@ macro_rules! profiles {
 
 profiles!("erpnext", "sap-b1", "weclapp");
 
-/// The profile's default `[source]` table.
-pub fn source(name: &str) -> Option<toml::Table> {
+fn full_table(name: &str) -> Option<toml::Table> {
     let (_, text) = SOURCES.iter().find(|(n, _)| *n == name)?;
     Some(toml::from_str(text).expect("built-in profile is valid TOML"))
+}
+
+/// The profile's default `[source]` table (its `[[endpoint]]`s, without `[profile]`).
+pub fn source(name: &str) -> Option<toml::Table> {
+    let mut t = full_table(name)?;
+    t.remove("profile");
+    Some(t)
+}
+
+/// What a profile reads and how to set it up.
+pub fn info(name: &str) -> Option<ProfileInfo> {
+    let table = full_table(name)?;
+    let (_, mapping) = BUILTIN_MAPPINGS.iter().find(|(n, _)| *n == name)?;
+    Some(info::build(name, &table, mapping))
+}
+
+/// Every built-in profile, in the order of [`NAMES`].
+pub fn infos() -> Vec<ProfileInfo> {
+    NAMES.iter().filter_map(|n| info(n)).collect()
 }
 
 fn merge_tables(base: &mut toml::Table, over: &toml::Table) {
@@ -78,6 +105,34 @@ mod tests {
                     .unwrap_or_else(|e| panic!("{name}/{}: {e:?}", c.stream));
             }
         }
+    }
+
+    #[test]
+    fn every_profile_declares_what_it_reads() {
+        for name in NAMES {
+            let i = info(name).unwrap_or_else(|| panic!("{name}: no info"));
+            assert!(!i.streams.is_empty(), "{name}: no streams");
+            assert!(
+                i.streams.iter().any(|s| s.entities.contains(&"customer".to_owned())),
+                "{name}: no stream maps customers"
+            );
+            for s in &i.streams {
+                assert!(!s.entities.is_empty(), "{name}/{}: not mapped", s.stream);
+            }
+            if let Some(r) = &i.rate_limit {
+                crate::config::parse_rate(r).unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+            assert!(!i.auth.contains("token =") && !i.auth.contains("password ="));
+            // The stanza is a valid connector (apart from the base URL placeholder).
+            let stanza = i.stanza("erp");
+            let t: toml::Table = toml::from_str(&stanza).unwrap_or_else(|e| panic!("{stanza}\n{e}"));
+            assert_eq!(t["connector"][0]["profile"].as_str(), Some(*name));
+        }
+        let e = info("erpnext").unwrap();
+        let cust = e.streams.iter().find(|s| s.stream == "Customer").unwrap();
+        assert_eq!(cust.increment, "modified");
+        assert_eq!(cust.entities, ["customer"]);
+        assert!(source("erpnext").unwrap().get("profile").is_none());
     }
 
     #[test]
