@@ -135,6 +135,10 @@ pub struct SourceConfig {
     /// Default page size of the endpoints.
     #[serde(default)]
     pub page_size: Option<u32>,
+    /// Appended to the error of an HTTP 401 that a fresh login did not cure (what the
+    /// vendor's 401 usually means, e.g. an expired token, and where to get a new one).
+    #[serde(default)]
+    pub unauthorized_hint: Option<String>,
 }
 
 /// A query parameter or header value: text (with `{since}` placeholders), number or bool.
@@ -199,12 +203,41 @@ pub struct EndpointConfig {
     /// (page-number paging), default 10 × page_size.
     #[serde(default)]
     pub max_page_size: Option<u32>,
-    pub paging: PagingConfig,
+    /// Required, except for an endpoint with a `parent` (one GET per parent record).
+    #[serde(default)]
+    pub paging: Option<PagingConfig>,
     /// Fields computed into the record before it is handed on.
     #[serde(default)]
     pub derive: BTreeMap<String, DeriveConfig>,
     #[serde(default)]
     pub full_refresh: Option<bool>,
+    /// Read a list first and this endpoint once per listed record (`{parent_id}` in `path`);
+    /// such an endpoint is read in full every run.
+    #[serde(default)]
+    pub parent: Option<ParentConfig>,
+}
+
+/// `parent = { path = "/api/v1/products", id_field = "id", into = "product", ... }`: the list
+/// whose records this endpoint is read for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParentConfig {
+    pub path: String,
+    #[serde(default)]
+    pub records: String,
+    /// The parent's id, put into the child path as `{parent_id}`.
+    pub id_field: String,
+    /// Field of each child record that receives the whole parent record.
+    pub into: String,
+    #[serde(default)]
+    pub query: BTreeMap<String, Scalar>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, Scalar>,
+    #[serde(default)]
+    pub page_size: Option<u32>,
+    #[serde(default)]
+    pub max_page_size: Option<u32>,
+    pub paging: PagingConfig,
 }
 
 /// `paging = { style = "...", ... }`.
@@ -320,7 +353,7 @@ paging = { style = "offset", offset_param = "limit_start", size_param = "limit_p
         let s: SourceConfig = parse_table(&t, ConfigPart::Source).unwrap();
         assert!(matches!(
             &s.endpoint[0].paging,
-            PagingConfig::Offset { offset_param, .. } if offset_param == "limit_start"
+            Some(PagingConfig::Offset { offset_param, .. }) if offset_param == "limit_start"
         ));
         let t: toml::Table = toml::from_str(
             "[[endpoint]]\nstream = 'x'\npath = '/x'\npaging = { style = 'page', pag = 'p' }\n",

@@ -5,6 +5,7 @@ use crate::auth_config::auth_kind;
 use crate::config::{Settings, SourceConfig, parse_duration, parse_rate};
 use crate::cursor::Cursor;
 use crate::endpoint::Endpoint;
+use crate::fanout::FanoutReader;
 use crate::http::{HttpClient, RetryPolicy};
 use crate::profiles;
 use crate::reader::{EndpointReader, Shared};
@@ -89,6 +90,9 @@ impl RestConnector {
             let mut c = c.clone();
             if s.page_size.is_some() {
                 c.page_size = s.page_size;
+                if let Some(p) = c.parent.as_mut() {
+                    p.page_size = s.page_size;
+                }
             }
             let ep = Endpoint::from_config(&c, page_size).map_err(|(key, msg)| {
                 let mut path = vec!["endpoint".to_owned(), i.to_string()];
@@ -158,8 +162,9 @@ impl RestConnector {
         };
         let tz = ServerTz::parse(s.server_timezone.as_deref().unwrap_or("Europe/Berlin"))
             .map_err(|e| setting_err("server_timezone", e))?;
-        let http = HttpClient::new(policy, rate, Auth::new(kind, redactor.clone()), redactor)
+        let mut http = HttpClient::new(policy, rate, Auth::new(kind, redactor.clone()), redactor)
             .map_err(|e| setting_err("base_url", e))?;
+        http.unauthorized_hint = source.unauthorized_hint.clone();
         Ok(RestConnector {
             name: spec.name,
             profile: s.profile.clone(),
@@ -268,6 +273,13 @@ impl Connector for RestConnector {
             }
             _ => None,
         };
+        if let Some(parent) = &ep.parent {
+            return Ok(Box::new(FanoutReader::new(
+                self.shared.clone(),
+                ep.clone(),
+                parent,
+            )));
+        }
         Ok(Box::new(EndpointReader::new(
             self.shared.clone(),
             ep.clone(),

@@ -1,6 +1,6 @@
 //! The validated, ready-to-run form of an `[[source.endpoint]]`.
 
-use crate::config::{DeriveConfig, EndpointConfig, PagingConfig, Scalar};
+use crate::config::{DeriveConfig, EndpointConfig, PagingConfig, ParentConfig, Scalar};
 use crate::stamp::{ModFormat, ServerTz, Stamp, parse_stamp};
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -224,7 +224,21 @@ pub struct Endpoint {
     pub paging: Paging,
     pub derive: Vec<(String, Derive)>,
     pub full_refresh: bool,
+    /// Read once per record of this list (`{parent_id}` in `path`).
+    pub parent: Option<Parent>,
 }
+
+/// The list an endpoint is read for, record by record.
+#[derive(Debug, Clone)]
+pub struct Parent {
+    /// The list, read in full (its `id_field` gives `{parent_id}`).
+    pub list: std::sync::Arc<Endpoint>,
+    /// Field of each child record that receives the parent record.
+    pub into: String,
+}
+
+/// The placeholder of the parent's id in a child path.
+pub const PARENT_ID: &str = "{parent_id}";
 
 /// A configuration problem below an endpoint: key path and message.
 pub type KeyError = (Vec<String>, String);
@@ -281,14 +295,22 @@ impl Endpoint {
             ));
         }
         let page_size = c.page_size.unwrap_or(default_page_size);
-        if page_size == 0 {
+        if page_size == 0 || c.max_page_size == Some(0) {
             return Err(err("page_size", "must be at least 1".into()));
         }
+        // A declared maximum is the API's limit: a larger page would be refused.
+        let page_size = c.max_page_size.map_or(page_size, |m| page_size.min(m));
         let max_page_size = c
             .max_page_size
             .unwrap_or(page_size.saturating_mul(10))
             .max(page_size);
-        let paging = match &c.paging {
+        let paging_config = match (&c.paging, &c.parent) {
+            (Some(p), _) => p.clone(),
+            // Never used: a child is one GET per parent record.
+            (None, Some(_)) => PagingConfig::LinkHeader { size_param: None },
+            (None, None) => return Err(err("paging", "missing: paging = { style = ... }".into())),
+        };
+        let paging = match &paging_config {
             PagingConfig::Offset {
                 offset_param,
                 size_param,
@@ -336,6 +358,13 @@ impl Endpoint {
             .iter()
             .map(|(name, d)| derive_of(name, d))
             .collect::<Result<Vec<_>, _>>()?;
+        let parent = match &c.parent {
+            Some(p) => Some(parent_of(c, p, modified.is_some(), default_page_size)?),
+            None if c.path.contains(PARENT_ID) => {
+                return Err(err("path", format!("{PARENT_ID} needs a `parent` list")));
+            }
+            None => None,
+        };
         Ok(Endpoint {
             stream: c.stream.clone(),
             path: c.path.clone(),
@@ -350,7 +379,8 @@ impl Endpoint {
             max_page_size,
             paging,
             derive,
-            full_refresh: c.full_refresh.unwrap_or(false),
+            full_refresh: c.full_refresh.unwrap_or(false) || parent.is_some(),
+            parent,
         })
     }
 
@@ -434,6 +464,60 @@ fn decimal(v: Option<&Value>) -> Option<Decimal> {
         Value::String(s) => Decimal::from_str(s.trim()).ok(),
         _ => None,
     }
+}
+
+fn parent_of(
+    c: &EndpointConfig,
+    p: &ParentConfig,
+    incremental: bool,
+    default_page_size: u32,
+) -> Result<Parent, KeyError> {
+    let err = |k: &str, m: String| (vec![k.to_owned()], m);
+    if incremental {
+        return Err(err(
+            "modified_field",
+            "an endpoint with a `parent` is read in full every run".into(),
+        ));
+    }
+    if !c.path.contains(PARENT_ID) {
+        return Err(err(
+            "path",
+            format!("an endpoint with a `parent` puts its id into the path as {PARENT_ID}"),
+        ));
+    }
+    if p.into.trim().is_empty() {
+        return Err((
+            vec!["parent".into(), "into".into()],
+            "must not be empty".into(),
+        ));
+    }
+    let list = EndpointConfig {
+        stream: format!("{} (parent list)", c.stream),
+        path: p.path.clone(),
+        records: p.records.clone(),
+        id_field: Some(p.id_field.clone()),
+        modified_field: None,
+        modified_time_field: None,
+        modified_format: None,
+        query: p.query.clone(),
+        since: BTreeMap::new(),
+        full_query: BTreeMap::new(),
+        headers: p.headers.clone(),
+        page_size: p.page_size,
+        max_page_size: p.max_page_size,
+        paging: Some(p.paging.clone()),
+        derive: BTreeMap::new(),
+        full_refresh: Some(true),
+        parent: None,
+    };
+    let list = Endpoint::from_config(&list, default_page_size).map_err(|(mut k, m)| {
+        k.insert(0, "parent".into());
+        (k, m)
+    })?;
+    Ok(Parent {
+        list: std::sync::Arc::new(list),
+        into: p.into.clone(),
+    })
 }
 
 fn derive_of(name: &str, d: &DeriveConfig) -> Result<(String, Derive), KeyError> {

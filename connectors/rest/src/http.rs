@@ -63,6 +63,8 @@ pub struct HttpClient {
     budget_left: AtomicU32,
     pub redactor: Redactor,
     pub auth: Auth,
+    /// Appended to the error of a 401 that a fresh login did not cure.
+    pub unauthorized_hint: Option<String>,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -113,6 +115,7 @@ impl HttpClient {
             policy,
             redactor,
             auth,
+            unauthorized_hint: None,
         })
     }
 
@@ -169,6 +172,10 @@ impl HttpClient {
                         tracing::info!(url = %shown, "401: logging in again");
                         continue;
                     }
+                    let msg = match &self.unauthorized_hint {
+                        Some(hint) => format!("{msg}. {hint}"),
+                        None => msg,
+                    };
                     return Err(RestError::Auth {
                         url: shown,
                         message: self.redactor.redact(&msg),

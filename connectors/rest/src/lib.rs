@@ -40,6 +40,7 @@ mod connector;
 mod cursor;
 mod endpoint;
 mod error;
+mod fanout;
 mod http;
 #[cfg(feature = "mock")]
 pub mod mock;
@@ -51,5 +52,8 @@ mod stamp;
 
 pub use connector::{KIND, RestConnector, build};
 pub use error::RestError;
-pub use profiles::{BUILTIN_MAPPINGS, NAMES as PROFILES, ProfileInfo, StreamInfo, info as profile_info, infos as profile_infos};
+pub use profiles::{
+    BUILTIN_MAPPINGS, NAMES as PROFILES, ProfileInfo, StreamInfo, info as profile_info,
+    infos as profile_infos,
+};
 pub use secret::Secret;

@@ -99,6 +99,10 @@ impl EndpointReader {
         }
     }
 
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.ep
+    }
+
     fn render(&self, list: &[(String, Template)], since: Option<Stamp>) -> Vec<(String, String)> {
         let fmt = self
             .ep

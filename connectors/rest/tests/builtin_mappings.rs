@@ -28,6 +28,8 @@ const OPTIONAL: &[&str] = &[
     "mobilePhone1",
     "lastName",
     "BaseEntry",
+    "companyName",
+    "mobile",
 ];
 
 fn resolve<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
@@ -108,6 +110,7 @@ async fn builtin_mappings_match_profiles_and_delivered_records() {
         ("erpnext", mock::ERPNEXT_TOKEN),
         ("weclapp", mock::WECLAPP_TOKEN),
         ("sap", mock::SAP_PASSWORD),
+        ("xentral", mock::XENTRAL_TOKEN),
     ]);
     assert_eq!(
         kontor_rest::BUILTIN_MAPPINGS
@@ -127,6 +130,9 @@ async fn builtin_mappings_match_profiles_and_delivered_records() {
                 r#"{ kind = "api_key", header = "AuthenticationToken", key_file = "weclapp" }"#
                     .to_owned()
             }
+            "xentral" => r#"{ kind = "bearer", token_file = "xentral" }
+rate_limit = "1000/s""#
+                .to_owned(),
             _ => format!(
                 r#"{{ kind = "sap_b1_session", company_db = "{}", username = "{}", password_file = "sap" }}"#,
                 mock::SAP_COMPANY_DB,

@@ -17,7 +17,13 @@ fn secrets() -> Secrets {
         ("erpnext", mock::ERPNEXT_TOKEN),
         ("weclapp", mock::WECLAPP_TOKEN),
         ("sap", mock::SAP_PASSWORD),
+        ("xentral", mock::XENTRAL_TOKEN),
     ])
+}
+
+/// Streams without a modification time (read in full every run).
+fn full_refresh_stream(stream: &str) -> bool {
+    matches!(stream, "warehouseStock" | "creditNotes" | "stock")
 }
 
 fn settings(profile: &str, erp: &MockErp, extra: &str) -> String {
@@ -27,6 +33,10 @@ fn settings(profile: &str, erp: &MockErp, extra: &str) -> String {
             r#"{ kind = "api_key", header = "AuthenticationToken", key_file = "weclapp" }"#
                 .to_owned()
         }
+        // Xentral's documented 100/min is the profile's default; tests go faster.
+        "xentral" => r#"{ kind = "bearer", token_file = "xentral" }
+rate_limit = "1000/s""#
+            .to_owned(),
         _ => format!(
             r#"{{ kind = "sap_b1_session", company_db = "{}", username = "{}", password_file = "sap" }}"#,
             mock::SAP_COMPANY_DB,
@@ -58,6 +68,15 @@ fn expected(profile: &str) -> BTreeMap<&'static str, usize> {
             ("Items", 4),
         ]
         .into(),
+        // Stock: one record per product and warehouse.
+        "xentral" => [
+            ("customers", 4),
+            ("invoices", 5),
+            ("creditNotes", 1),
+            ("salesOrders", 3),
+            ("stock", 5),
+        ]
+        .into(),
         _ => [
             ("customer", 4),
             ("salesInvoice", 6),
@@ -83,7 +102,15 @@ fn check_complete(profile: &str, runs: &HashMap<String, Run>) {
     for (stream, n) in expected(profile) {
         let run = &runs[stream];
         assert!(run.error.is_none(), "{profile}/{stream}: {:?}", run.error);
-        let ids: Vec<String> = run.field(id_field(profile, stream));
+        let ids: Vec<String> = match (profile, stream) {
+            // Stock records have no id: product number and warehouse.
+            ("xentral", "stock") => run
+                .trees()
+                .iter()
+                .map(|t| format!("{}@{}", t["product"]["number"], t["warehouse"]["name"]))
+                .collect(),
+            _ => run.field(id_field(profile, stream)),
+        };
         let unique: HashSet<&String> = ids.iter().collect();
         assert_eq!(ids.len(), n, "{profile}/{stream}: {ids:?}");
         assert_eq!(unique.len(), n, "{profile}/{stream}: duplicates in {ids:?}");
@@ -102,10 +129,10 @@ async fn every_profile_pages_through_all_streams() {
         let mut states = HashMap::new();
         let runs = run_all(&conn, &mut states).await;
         check_complete(profile, &runs);
-        // Every stream committed an incremental cursor, except weclapp's warehouseStock
-        // (no modification time: full refresh).
+        // Every stream committed an incremental cursor, except those without a modification
+        // time (full refresh).
         for (stream, pos) in &states {
-            let full = stream == "warehouseStock";
+            let full = full_refresh_stream(stream);
             assert_eq!(
                 pos.get("full_refresh").is_some(),
                 full,
@@ -126,6 +153,7 @@ async fn second_run_sends_the_modified_since_filter_and_reads_only_changes() {
         let (stream, id) = match profile {
             "erpnext" => ("Customer", "CUST-10002"),
             "sap-b1" => ("BusinessPartners", "K10002"),
+            "xentral" => ("customers", "2002"),
             _ => ("customer", "4101"),
         };
         assert!(erp.with_data(|d| d.modify(stream, id, "phone_note", json!("neu"))));
@@ -135,7 +163,7 @@ async fn second_run_sends_the_modified_since_filter_and_reads_only_changes() {
         assert!(changed.error.is_none(), "{:?}", changed.error);
         assert_eq!(changed.field(id_field(profile, stream)), [id], "{profile}");
         for (other, run) in &runs {
-            if other != stream && other != "warehouseStock" {
+            if other != stream && !full_refresh_stream(other) {
                 assert!(
                     run.records().is_empty(),
                     "{profile}/{other} delivered again"
@@ -147,6 +175,8 @@ async fn second_run_sends_the_modified_since_filter_and_reads_only_changes() {
             // Customer no. 4's fixture stamp: the last of the first run.
             "erpnext" => "%22modified%22,%22%3E%3D%22,%222026-02-15%2008:04:00.000000%22",
             "sap-b1" => "UpdateDate%20ge%20%272026-02-15%27",
+            // updatedAt greaterThanOrEquals 08:04 in Berlin, sent as UTC.
+            "xentral" => "filter%5B0%5D%5Bvalue%5D=2026-02-15T07:04:00Z",
             // 2026-02-15 08:04 in Berlin = 07:04 UTC.
             _ => "lastModifiedDate-ge=1771139040000",
         };
@@ -252,6 +282,7 @@ async fn wrong_credentials_fail_clearly() {
             ("erpnext", "k:wrong"),
             ("weclapp", "wrong"),
             ("sap", "wrong"),
+            ("xentral", "wrong"),
         ]);
         let erp = MockErp::start(profile).await;
         let conn = build(&settings(profile, &erp, ""), "", s.path());
@@ -283,6 +314,12 @@ async fn drift_between_pages_loses_and_duplicates_nothing_in_any_profile() {
                 "100",
                 "104",
                 json!({"DocEntry": 106, "DocNum": 20260006, "CardCode": "K10001"}),
+            ),
+            "xentral" => (
+                "invoices",
+                "3001",
+                "3005",
+                json!({"id": "3007", "documentNumber": "RE-2026-0006", "customer": {"id": "2001"}}),
             ),
             _ => (
                 "salesInvoice",
@@ -364,12 +401,15 @@ async fn big_pages_arrive_whole() {
         ("erpnext", 5_000usize),
         ("sap-b1", 5_000),
         ("weclapp", 1_000),
+        ("xentral", 1_000),
     ] {
         let flavor = Flavor::profile(profile).unwrap();
         let mut base = mock::fixtures::for_flavor(flavor);
         let (stream, template) = match profile {
             "erpnext" => ("Customer", base["Customer"][0].clone()),
             "sap-b1" => ("BusinessPartners", base["BusinessPartners"][0].clone()),
+            // Xentral customers page at most 100; invoices up to 1000.
+            "xentral" => ("invoices", base["invoices"][0].clone()),
             _ => ("customer", base["customer"][0].clone()),
         };
         let idf = id_field(profile, stream);

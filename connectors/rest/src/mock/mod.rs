@@ -1,6 +1,6 @@
 //! An in-process mock ERP for tests and `kontor demo` (feature `mock`).
 //!
-//! [`MockErp`] serves a profile's endpoints (ERPNext, SAP B1 Service Layer, weclapp) from
+//! [`MockErp`] serves a profile's endpoints (ERPNext, SAP B1 Service Layer, weclapp, Xentral) from
 //! in-memory JSON with the real paging, filter, sort and auth rules of each API, on a
 //! loopback wiremock server. [`MockErp::start_api`] serves a generic `/items` API in any of
 //! the five paging styles. Tests inject faults ([`Fault`]) and change data between pages
@@ -19,6 +19,8 @@ mod erp;
 pub mod fixtures;
 mod generic;
 mod query;
+mod xentral;
+mod xentral_data;
 
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet, VecDeque};
@@ -36,6 +38,8 @@ pub const WECLAPP_TOKEN: &str = "kontor-demo-weclapp-token";
 pub const SAP_COMPANY_DB: &str = "SBODEMODE";
 pub const SAP_USER: &str = "manager";
 pub const SAP_PASSWORD: &str = "kontor-demo-sap-password";
+/// `Authorization: Bearer <this>` (a personal access token) for the Xentral mock.
+pub const XENTRAL_TOKEN: &str = "kontor-demo-xentral-pat";
 /// `Authorization: Bearer <this>` for the generic API (when auth is on).
 pub const API_TOKEN: &str = "kontor-demo-api-token";
 
@@ -45,6 +49,7 @@ pub enum Flavor {
     ErpNext,
     SapB1,
     Weclapp,
+    Xentral,
     Generic(Style),
 }
 
@@ -54,6 +59,7 @@ impl Flavor {
             "erpnext" => Some(Flavor::ErpNext),
             "sap-b1" => Some(Flavor::SapB1),
             "weclapp" => Some(Flavor::Weclapp),
+            "xentral" => Some(Flavor::Xentral),
             _ => None,
         }
     }
@@ -71,7 +77,8 @@ pub enum Fault {
     Truncate,
     /// The normal answer, delayed.
     Delay(Duration),
-    /// All SAP B1 sessions end (the next request answers 401 until a new login).
+    /// All SAP B1 sessions end (the next request answers 401 until a new login); the
+    /// Xentral personal access token expires (every later request answers 401).
     ExpireSessions,
 }
 
@@ -160,6 +167,10 @@ struct State {
     data_requests: u64,
     log: Vec<Seen>,
     auth: bool,
+    /// Xentral: the personal access token has expired.
+    token_expired: bool,
+    /// Xentral: the rate limit window (headers on every answer, 429 when enforced).
+    xentral_rate: xentral::RateWindow,
     /// `http://127.0.0.1:<port>` (wiremock's request URLs lack the port).
     base: String,
 }
@@ -169,7 +180,10 @@ struct Handler(Arc<Mutex<State>>);
 impl Respond for Handler {
     fn respond(&self, req: &Request) -> ResponseTemplate {
         let mut st = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let resp = handle(&mut st, req);
+        let mut resp = handle(&mut st, req);
+        if st.data.flavor == Flavor::Xentral {
+            resp.0 = xentral::rate_headers(&st, resp.0);
+        }
         let status = resp.1;
         st.log.push(Seen {
             at: Instant::now(),
@@ -189,6 +203,11 @@ fn handle(st: &mut State, req: &Request) -> (ResponseTemplate, u16) {
     if req.method.as_str() != "GET" {
         return json(405, serde_json::json!({"error": "method not allowed"}));
     }
+    if flavor == Flavor::Xentral
+        && let Some(limited) = xentral::throttle(st)
+    {
+        return limited;
+    }
     if let Some(denied) = erp::check_auth(st, req) {
         return denied;
     }
@@ -200,12 +219,14 @@ fn handle(st: &mut State, req: &Request) -> (ResponseTemplate, u16) {
     let fault = st.faults.pop_front();
     if let Some(Fault::ExpireSessions) = fault {
         st.sessions.clear();
+        st.token_expired = true;
         if let Some(denied) = erp::check_auth(st, req) {
             return denied;
         }
     }
     let (body, headers, code) = match flavor {
         Flavor::Generic(style) => generic::answer(&st.data, style, req, &st.base),
+        Flavor::Xentral => xentral::answer(&st.data, req),
         _ => erp::answer(&st.data, req),
     };
     match fault {
@@ -236,8 +257,19 @@ fn handle(st: &mut State, req: &Request) -> (ResponseTemplate, u16) {
 }
 
 fn respond_json(code: u16, body: Value, headers: Vec<(String, String)>) -> (ResponseTemplate, u16) {
-    let mut t = ResponseTemplate::new(code).set_body_json(body);
-    for (k, v) in headers {
+    // A JSON body under its own media type (`application/problem+json`).
+    let mime = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        .map(|(_, v)| v.clone());
+    let mut t = match mime {
+        Some(m) => ResponseTemplate::new(code).set_body_raw(body.to_string().into_bytes(), &m),
+        None => ResponseTemplate::new(code).set_body_json(body),
+    };
+    for (k, v) in headers
+        .into_iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("content-type"))
+    {
         t = t.insert_header(k.as_str(), v.as_str());
     }
     (t, code)
@@ -279,6 +311,8 @@ impl MockErp {
             data_requests: 0,
             log: Vec::new(),
             auth: true,
+            token_expired: false,
+            xentral_rate: Default::default(),
             base: server.uri(),
         }));
         Mock::given(any())
@@ -303,6 +337,13 @@ impl MockErp {
         for _ in 0..times {
             st.faults.push_back(fault.clone());
         }
+    }
+
+    /// Xentral: answer 429 (`Retry-After`, `X-RateLimit-Reset`) beyond `limit` requests per
+    /// fixed `window` (off by default; the headers are always sent with the documented 100).
+    pub fn enforce_rate_limit(&self, limit: u32, window: Duration) {
+        let mut st = self.lock();
+        st.xentral_rate = xentral::RateWindow::enforced(limit, window);
     }
 
     /// Turns the generic API's bearer-token check off or on (default on).
