@@ -1,4 +1,5 @@
-//! Crash safety of the REST path: `kontor sync` reads a mocked ERPNext page by page and is
+//! Crash safety of the REST path: `kontor sync` reads a mocked ERP (ERPNext: offset paging,
+//! zone-less stamps; Xentral: page-number paging, stamps with an offset) page by page and is
 //! killed with SIGKILL between (and during) pages several times, then finishes. The store must
 //! then hold exactly the ERP's records — none lost, none twice — on SQLite and PostgreSQL.
 
@@ -13,7 +14,54 @@ use std::time::Duration;
 const CUSTOMERS: usize = 5000;
 const KILLS: usize = 8;
 
-fn customers() -> BTreeMap<String, Vec<serde_json::Value>> {
+/// One mocked ERP: its profile, customer stream, credential and customer records.
+struct Case {
+    flavor: Flavor,
+    profile: &'static str,
+    stream: &'static str,
+    token: &'static str,
+    auth: &'static str,
+}
+
+const ERPNEXT: Case = Case {
+    flavor: Flavor::ErpNext,
+    profile: "erpnext",
+    stream: "Customer",
+    token: kontor_rest::mock::ERPNEXT_TOKEN,
+    auth: "{ kind = \"token\", token_file = \"token\" }",
+};
+
+const XENTRAL: Case = Case {
+    flavor: Flavor::Xentral,
+    profile: "xentral",
+    stream: "customers",
+    token: kontor_rest::mock::XENTRAL_TOKEN,
+    auth: "{ kind = \"bearer\", token_file = \"token\" }",
+};
+
+/// The external id of customer `i` (Xentral: its id is the customer_no).
+fn external_id(case: &Case, i: usize) -> String {
+    match case.flavor {
+        Flavor::Xentral => format!("{}", 100_000 + i),
+        _ => format!("CUST-{i:05}"),
+    }
+}
+
+fn customers(case: &Case) -> BTreeMap<String, Vec<serde_json::Value>> {
+    if case.flavor == Flavor::Xentral {
+        let list = (0..CUSTOMERS)
+            .map(|i| {
+                json!({
+                    "id": external_id(case, i), "number": format!("{}", 10_000 + i),
+                    "name": format!("Kunde {i} Müller GmbH"), "email": format!("einkauf{i}@example.de"),
+                    // Several records per second, in the instance's offset.
+                    "updatedAt": format!("2026-11-{:02}T{:02}:{:02}:{:02}+01:00",
+                        1 + i / 2000, (i / 120) % 24, (i / 2) % 60, i % 2 * 30),
+                })
+            })
+            .collect();
+        return BTreeMap::from([("customers".to_owned(), list)]);
+    }
     let list = (0..CUSTOMERS)
         .map(|i| {
             json!({
@@ -31,16 +79,19 @@ fn customers() -> BTreeMap<String, Vec<serde_json::Value>> {
     BTreeMap::from([("Customer".to_owned(), list)])
 }
 
-fn workspace(store_url: &str, erp: &MockErp) -> tempfile::TempDir {
+fn workspace(case: &Case, store_url: &str, erp: &MockErp) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("token"), kontor_rest::mock::ERPNEXT_TOKEN).unwrap();
+    std::fs::write(dir.path().join("token"), case.token).unwrap();
     std::fs::write(
         dir.path().join("kontor.toml"),
         format!(
             "[store]\nurl = \"{store_url}\"\n\n[[connector]]\nname = \"erp\"\nkind = \"rest\"\n\
-             base_url = \"{}\"\nprofile = \"erpnext\"\nstreams = [\"Customer\"]\npage_size = 25\n\
-             rate_limit = \"60/s\"\nauth = {{ kind = \"token\", token_file = \"token\" }}\n",
-            erp.uri()
+             base_url = \"{}\"\nprofile = \"{}\"\nstreams = [\"{}\"]\npage_size = 25\n\
+             rate_limit = \"60/s\"\nauth = {}\n",
+            erp.uri(),
+            case.profile,
+            case.stream,
+            case.auth
         ),
     )
     .unwrap();
@@ -69,8 +120,8 @@ async fn snapshot(url: &str) -> (Vec<(String, String)>, u64) {
     )
 }
 
-async fn kill_and_resume(backend: &str) {
-    let erp = MockErp::start_with(Flavor::ErpNext, customers()).await;
+async fn kill_and_resume(case: &Case, backend: &str) {
+    let erp = MockErp::start_with(case.flavor, customers(case)).await;
     let tmp = tempfile::tempdir().unwrap();
     let (_pg, url) = match backend {
         "sqlite" => (
@@ -83,7 +134,7 @@ async fn kill_and_resume(backend: &str) {
             (Some(pg), url)
         }
     };
-    let ws = workspace(&url, &erp);
+    let ws = workspace(case, &url, &erp);
     // 5000 records in pages of 25 at 60 requests/s: a full run takes over 3 s, a killed one
     // gets through a tenth of it.
     let mut seed = std::time::SystemTime::now()
@@ -114,13 +165,13 @@ async fn kill_and_resume(backend: &str) {
     let (records, rows) = snapshot(&url).await;
     assert_eq!(rows as usize, CUSTOMERS, "no record lost or stored twice");
     let ids: Vec<String> = records.iter().map(|(id, _)| id.clone()).collect();
-    let want: Vec<String> = (0..CUSTOMERS).map(|i| format!("CUST-{i:05}")).collect();
+    let want: Vec<String> = (0..CUSTOMERS).map(|i| external_id(case, i)).collect();
     assert_eq!(ids, want);
 
     // A clean single run into a fresh store gives the same records.
     let clean_tmp = tempfile::tempdir().unwrap();
     let clean_url = format!("sqlite://{}", clean_tmp.path().join("c.db").display());
-    let clean = workspace(&clean_url, &erp);
+    let clean = workspace(case, &clean_url, &erp);
     assert_eq!(sync(clean.path()).wait().unwrap().code(), Some(0));
     let (clean_records, _) = snapshot(&clean_url).await;
     assert_eq!(records, clean_records);
@@ -128,10 +179,20 @@ async fn kill_and_resume(backend: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_rest_sync_survives_kills_between_pages() {
-    kill_and_resume("sqlite").await;
+    kill_and_resume(&ERPNEXT, "sqlite").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_rest_sync_survives_kills_between_pages() {
-    kill_and_resume("postgres").await;
+    kill_and_resume(&ERPNEXT, "postgres").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_xentral_sync_survives_kills_between_pages() {
+    kill_and_resume(&XENTRAL, "sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_xentral_sync_survives_kills_between_pages() {
+    kill_and_resume(&XENTRAL, "postgres").await;
 }

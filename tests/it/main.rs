@@ -44,3 +44,4 @@ mod snapshot_e2e;
 mod store_cli;
 mod store_suite;
 mod web_e2e;
+mod xentral_e2e;
