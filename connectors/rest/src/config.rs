@@ -205,6 +205,10 @@ pub struct EndpointConfig {
     pub derive: BTreeMap<String, DeriveConfig>,
     #[serde(default)]
     pub full_refresh: Option<bool>,
+    /// The most records the API returns for one query (lexoffice's voucherlist: 10,000).
+    /// A page reaching past it fails the run with a clear error instead of the server's.
+    #[serde(default)]
+    pub max_results: Option<u64>,
 }
 
 /// `paging = { style = "...", ... }`.
@@ -229,6 +233,10 @@ pub enum PagingConfig {
         size_param: String,
         #[serde(default)]
         first_page: Option<u64>,
+        /// When paging by number past a group of equal stamps, re-read the previous page's
+        /// last record (`page = n − 1`, size 1) to detect a shifted result (default false).
+        #[serde(default)]
+        verify_overlap: Option<bool>,
     },
     /// A link to the next page in the body (`odata.nextLink`, `@odata.nextLink`, `links/next`).
     NextLink {
@@ -281,6 +289,21 @@ pub struct DeriveConfig {
     /// A calendar date (`YYYY-MM-DD`, server time zone) from epoch milliseconds.
     #[serde(default)]
     pub date_from_epoch_ms: Option<String>,
+    /// A field of another resource, fetched by an id of the record (cached per run).
+    #[serde(default)]
+    pub lookup: Option<LookupConfig>,
+}
+
+/// `lookup = { path = "/v1/contacts/{id}", id = "contactId", field = "roles/customer/number" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupConfig {
+    /// Path below `base_url` with `{id}` where the record's id goes (percent-encoded).
+    pub path: String,
+    /// Path of the id in the record; a record without it gets no value.
+    pub id: String,
+    /// Path of the value in the looked-up resource.
+    pub field: String,
 }
 
 pub use kontor_connector::{parse_duration, parse_rate};

@@ -173,6 +173,7 @@ impl RestConnector {
                     Duration::from_secs(300),
                 )?,
                 max_drift_restarts: s.max_drift_restarts.unwrap_or(5),
+                lookups: Default::default(),
             }),
             endpoints,
             full_refresh: s.full_refresh.unwrap_or(false),
@@ -228,6 +229,7 @@ impl Connector for RestConnector {
     async fn discover(&self) -> Result<Vec<Unit>, ConnectorError> {
         // A run starts with discover: the retry budget is per run.
         self.shared.http.reset_budget();
+        self.shared.lookups.clear();
         Ok(self
             .endpoints
             .iter()

@@ -179,6 +179,8 @@ pub enum Derive {
     DateFromEpochMs(JsonPath),
     /// `list/*/field`: the date is written into each element of the array `list`.
     EachDateFromEpochMs(JsonPath, JsonPath),
+    /// A field of another resource (see [`crate::lookup`]).
+    Lookup(crate::lookup::Lookup),
 }
 
 /// Paging with validated parameters.
@@ -193,6 +195,7 @@ pub enum Paging {
         page_param: String,
         size_param: String,
         first_page: u64,
+        verify_overlap: bool,
     },
     NextLink {
         next: JsonPath,
@@ -224,6 +227,7 @@ pub struct Endpoint {
     pub paging: Paging,
     pub derive: Vec<(String, Derive)>,
     pub full_refresh: bool,
+    pub max_results: Option<u64>,
 }
 
 /// A configuration problem below an endpoint: key path and message.
@@ -302,10 +306,12 @@ impl Endpoint {
                 page_param,
                 size_param,
                 first_page,
+                verify_overlap,
             } => Paging::Page {
                 page_param: page_param.clone(),
                 size_param: size_param.clone(),
                 first_page: first_page.unwrap_or(1),
+                verify_overlap: verify_overlap.unwrap_or(false),
             },
             PagingConfig::NextLink { next, size_param } => Paging::NextLink {
                 next: JsonPath::parse(next),
@@ -351,6 +357,7 @@ impl Endpoint {
             paging,
             derive,
             full_refresh: c.full_refresh.unwrap_or(false),
+            max_results: c.max_results.filter(|m| *m > 0),
         })
     }
 
@@ -373,9 +380,23 @@ impl Endpoint {
         parse_stamp(v, t, &m.format)
     }
 
+    /// The lookups among the derived fields.
+    pub fn lookups(&self) -> impl Iterator<Item = &crate::lookup::Lookup> {
+        self.derive.iter().filter_map(|(_, d)| match d {
+            Derive::Lookup(l) => Some(l),
+            _ => None,
+        })
+    }
+
     /// Adds the derived fields to a record (objects only; failures leave the field out, so a
-    /// mapping that requires it quarantines the record with a reason).
-    pub fn apply_derive(&self, rec: &mut Value, tz: ServerTz) {
+    /// mapping that requires it quarantines the record with a reason). `looked_up` answers a
+    /// lookup's resource path from the run's cache.
+    pub fn apply_derive(
+        &self,
+        rec: &mut Value,
+        tz: ServerTz,
+        looked_up: &dyn Fn(&str) -> Option<Value>,
+    ) {
         if self.derive.is_empty() {
             return;
         }
@@ -389,6 +410,7 @@ impl Endpoint {
                     serde_json::from_str::<Value>(&(a - b).to_string()).ok()
                 }
                 Derive::DateFromEpochMs(p) => epoch_date(p.get(rec), tz),
+                Derive::Lookup(l) => l.path_for(rec).and_then(|p| looked_up(&p)),
                 Derive::EachDateFromEpochMs(list, inner) => {
                     if let Some(mut arr) = list.take(rec) {
                         if let Value::Array(items) = &mut arr {
@@ -437,9 +459,10 @@ fn decimal(v: Option<&Value>) -> Option<Decimal> {
 }
 
 fn derive_of(name: &str, d: &DeriveConfig) -> Result<(String, Derive), KeyError> {
-    let op = match (&d.subtract, &d.date_from_epoch_ms) {
-        (Some([a, b]), None) => Derive::Subtract(JsonPath::parse(a), JsonPath::parse(b)),
-        (None, Some(p)) => match p.split_once("/*/") {
+    let op = match (&d.subtract, &d.date_from_epoch_ms, &d.lookup) {
+        (None, None, Some(l)) => Derive::Lookup(crate::lookup::Lookup::from_config(name, l)?),
+        (Some([a, b]), None, None) => Derive::Subtract(JsonPath::parse(a), JsonPath::parse(b)),
+        (None, Some(p), None) => match p.split_once("/*/") {
             Some((list, inner)) => {
                 Derive::EachDateFromEpochMs(JsonPath::parse(list), JsonPath::parse(inner))
             }
@@ -448,7 +471,7 @@ fn derive_of(name: &str, d: &DeriveConfig) -> Result<(String, Derive), KeyError>
         _ => {
             return Err((
                 vec!["derive".into(), name.into()],
-                "exactly one of subtract, date_from_epoch_ms".into(),
+                "exactly one of subtract, date_from_epoch_ms, lookup".into(),
             ));
         }
     };
@@ -494,7 +517,7 @@ derive = { OpenAmount = { subtract = ["DocTotal", "PaidToDate"] }, Day = { date_
             r#"{"DocEntry": 7, "DocTotal": 1190.10, "PaidToDate": 0.1, "invoiceDate": 1704063600000, "lines": [{"d": 1719784800000}, {"x": 1}]}"#,
         )
         .unwrap();
-        ep.apply_derive(&mut rec, ServerTz::CentralEurope);
+        ep.apply_derive(&mut rec, ServerTz::CentralEurope, &|_| None);
         assert_eq!(rec["OpenAmount"].to_string(), "1190.00");
         // 2023-12-31T23:00:00Z is 1 January in Berlin.
         assert_eq!(rec["Day"], json!("2024-01-01"));

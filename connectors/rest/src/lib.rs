@@ -41,6 +41,7 @@ mod cursor;
 mod endpoint;
 mod error;
 mod http;
+mod lookup;
 #[cfg(feature = "mock")]
 pub mod mock;
 mod paging;
@@ -51,5 +52,8 @@ mod stamp;
 
 pub use connector::{KIND, RestConnector, build};
 pub use error::RestError;
-pub use profiles::{BUILTIN_MAPPINGS, NAMES as PROFILES, ProfileInfo, StreamInfo, info as profile_info, infos as profile_infos};
+pub use profiles::{
+    BUILTIN_MAPPINGS, NAMES as PROFILES, ProfileInfo, StreamInfo, info as profile_info,
+    infos as profile_infos,
+};
 pub use secret::Secret;

@@ -108,6 +108,7 @@ async fn builtin_mappings_match_profiles_and_delivered_records() {
         ("erpnext", mock::ERPNEXT_TOKEN),
         ("weclapp", mock::WECLAPP_TOKEN),
         ("sap", mock::SAP_PASSWORD),
+        ("lexoffice", mock::LEXOFFICE_TOKEN),
     ]);
     assert_eq!(
         kontor_rest::BUILTIN_MAPPINGS
@@ -127,6 +128,7 @@ async fn builtin_mappings_match_profiles_and_delivered_records() {
                 r#"{ kind = "api_key", header = "AuthenticationToken", key_file = "weclapp" }"#
                     .to_owned()
             }
+            "lexoffice" => r#"{ kind = "bearer", token_file = "lexoffice" }"#.to_owned(),
             _ => format!(
                 r#"{{ kind = "sap_b1_session", company_db = "{}", username = "{}", password_file = "sap" }}"#,
                 mock::SAP_COMPANY_DB,

@@ -17,7 +17,13 @@ fn secrets() -> Secrets {
         ("erpnext", mock::ERPNEXT_TOKEN),
         ("weclapp", mock::WECLAPP_TOKEN),
         ("sap", mock::SAP_PASSWORD),
+        ("lexoffice", mock::LEXOFFICE_TOKEN),
     ])
+}
+
+/// Streams read in full every run (no modification time).
+fn full_read(stream: &str) -> bool {
+    matches!(stream, "warehouseStock" | "contacts")
 }
 
 fn settings(profile: &str, erp: &MockErp, extra: &str) -> String {
@@ -27,6 +33,10 @@ fn settings(profile: &str, erp: &MockErp, extra: &str) -> String {
             r#"{ kind = "api_key", header = "AuthenticationToken", key_file = "weclapp" }"#
                 .to_owned()
         }
+        // The documented 2/s would make every test slow; tests/lexoffice.rs tests it.
+        "lexoffice" => r#"{ kind = "bearer", token_file = "lexoffice" }
+rate_limit = "1000/s""#
+            .to_owned(),
         _ => format!(
             r#"{{ kind = "sap_b1_session", company_db = "{}", username = "{}", password_file = "sap" }}"#,
             mock::SAP_COMPANY_DB,
@@ -58,6 +68,8 @@ fn expected(profile: &str) -> BTreeMap<&'static str, usize> {
             ("Items", 4),
         ]
         .into(),
+        // The vendor is filtered out by customer=true.
+        "lexoffice" => [("contacts", 4), ("voucherlist", 8)].into(),
         _ => [
             ("customer", 4),
             ("salesInvoice", 6),
@@ -105,7 +117,7 @@ async fn every_profile_pages_through_all_streams() {
         // Every stream committed an incremental cursor, except weclapp's warehouseStock
         // (no modification time: full refresh).
         for (stream, pos) in &states {
-            let full = stream == "warehouseStock";
+            let full = full_read(stream);
             assert_eq!(
                 pos.get("full_refresh").is_some(),
                 full,
@@ -126,6 +138,7 @@ async fn second_run_sends_the_modified_since_filter_and_reads_only_changes() {
         let (stream, id) = match profile {
             "erpnext" => ("Customer", "CUST-10002"),
             "sap-b1" => ("BusinessPartners", "K10002"),
+            "lexoffice" => ("voucherlist", "7e1b0f2a-0002-4c3d-9e8f-000000000002"),
             _ => ("customer", "4101"),
         };
         assert!(erp.with_data(|d| d.modify(stream, id, "phone_note", json!("neu"))));
@@ -135,7 +148,7 @@ async fn second_run_sends_the_modified_since_filter_and_reads_only_changes() {
         assert!(changed.error.is_none(), "{:?}", changed.error);
         assert_eq!(changed.field(id_field(profile, stream)), [id], "{profile}");
         for (other, run) in &runs {
-            if other != stream && other != "warehouseStock" {
+            if other != stream && !full_read(other) {
                 assert!(
                     run.records().is_empty(),
                     "{profile}/{other} delivered again"
@@ -147,6 +160,8 @@ async fn second_run_sends_the_modified_since_filter_and_reads_only_changes() {
             // Customer no. 4's fixture stamp: the last of the first run.
             "erpnext" => "%22modified%22,%22%3E%3D%22,%222026-02-15%2008:04:00.000000%22",
             "sap-b1" => "UpdateDate%20ge%20%272026-02-15%27",
+            // The last voucher's day (2026-02-08 09:00 Berlin = 08:00 UTC).
+            "lexoffice" => "updatedDateFrom=2026-02-08",
             // 2026-02-15 08:04 in Berlin = 07:04 UTC.
             _ => "lastModifiedDate-ge=1771139040000",
         };
@@ -252,6 +267,7 @@ async fn wrong_credentials_fail_clearly() {
             ("erpnext", "k:wrong"),
             ("weclapp", "wrong"),
             ("sap", "wrong"),
+            ("lexoffice", "wrong"),
         ]);
         let erp = MockErp::start(profile).await;
         let conn = build(&settings(profile, &erp, ""), "", s.path());
@@ -283,6 +299,13 @@ async fn drift_between_pages_loses_and_duplicates_nothing_in_any_profile() {
                 "100",
                 "104",
                 json!({"DocEntry": 106, "DocNum": 20260006, "CardCode": "K10001"}),
+            ),
+            "lexoffice" => (
+                "voucherlist",
+                "7e1b0f2a-0001-4c3d-9e8f-000000000001",
+                "7e1b0f2a-0005-4c3d-9e8f-000000000005",
+                json!({"id": "7e1b0f2a-0009-4c3d-9e8f-000000000009", "voucherType": "invoice",
+                    "voucherStatus": "open", "voucherNumber": "RE1009", "totalAmount": 10.00}),
             ),
             _ => (
                 "salesInvoice",

@@ -17,7 +17,7 @@ pub fn id_field(flavor: Flavor, stream: &str) -> &'static str {
             "Items" => "ItemCode",
             _ => "DocEntry",
         },
-        Flavor::Weclapp | Flavor::Generic(_) => "id",
+        Flavor::Weclapp | Flavor::Lexoffice | Flavor::Generic(_) => "id",
     }
 }
 
@@ -36,6 +36,7 @@ pub fn set_modified(flavor: Flavor, rec: &mut Value, ms: i64) {
             rec["UpdateTime"] = json!(local.format("%H:%M:%S").to_string());
         }
         Flavor::Weclapp => rec["lastModifiedDate"] = json!(ms),
+        Flavor::Lexoffice => super::lexoffice::set_modified(rec, ms),
         Flavor::Generic(_) => {
             rec["modified"] = json!(utc.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
         }
@@ -61,6 +62,7 @@ pub fn check_auth(st: &State, req: &Request) -> Option<(ResponseTemplate, u16)> 
             header(req, "authorization").as_deref() == Some(&format!("token {ERPNEXT_TOKEN}"))
         }
         Flavor::Weclapp => header(req, "authenticationtoken").as_deref() == Some(WECLAPP_TOKEN),
+        Flavor::Lexoffice => super::lexoffice::authorized(req),
         Flavor::SapB1 => header(req, "cookie").is_some_and(|c| {
             c.split(';').any(|kv| {
                 kv.trim()
@@ -74,7 +76,13 @@ pub fn check_auth(st: &State, req: &Request) -> Option<(ResponseTemplate, u16)> 
                     == Some(&format!("Bearer {}", super::API_TOKEN))
         }
     };
-    if ok { None } else { Some(unauthorized(flavor)) }
+    if ok {
+        None
+    } else if flavor == Flavor::Lexoffice {
+        Some(super::lexoffice::unauthorized())
+    } else {
+        Some(unauthorized(flavor))
+    }
 }
 
 pub fn sap_login(st: &mut State, req: &Request) -> (ResponseTemplate, u16) {
@@ -140,6 +148,7 @@ pub fn answer(data: &MockData, req: &Request) -> (Value, Vec<(String, String)>, 
         Flavor::ErpNext => erpnext(data, req),
         Flavor::SapB1 => sap(data, req),
         Flavor::Weclapp => weclapp(data, req),
+        Flavor::Lexoffice => super::lexoffice::answer(data, req),
         Flavor::Generic(_) => bad("not an ERP"),
     }
 }

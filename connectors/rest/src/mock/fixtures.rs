@@ -252,6 +252,7 @@ pub fn for_flavor(flavor: Flavor) -> BTreeMap<String, Vec<Value>> {
         Flavor::ErpNext => erpnext(),
         Flavor::SapB1 => sap_b1(),
         Flavor::Weclapp => weclapp(),
+        Flavor::Lexoffice => super::lexoffice::fixtures(),
         Flavor::Generic(_) => BTreeMap::new(),
     }
 }

@@ -18,6 +18,7 @@
 mod erp;
 pub mod fixtures;
 mod generic;
+mod lexoffice;
 mod query;
 
 use serde_json::Value;
@@ -27,6 +28,10 @@ use std::time::{Duration, Instant};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers::any};
 
 pub use generic::Style;
+pub use lexoffice::{
+    CONTACT_KRANICH, CONTACT_KRANZ, CONTACT_MUSTERMANN, CONTACT_SONNENHANG, LEXOFFICE_TOKEN,
+    Limits as LexofficeLimits,
+};
 
 /// `Authorization: token <this>` for the ERPNext mock.
 pub const ERPNEXT_TOKEN: &str = "kontor-demo-key:kontor-demo-secret";
@@ -45,6 +50,7 @@ pub enum Flavor {
     ErpNext,
     SapB1,
     Weclapp,
+    Lexoffice,
     Generic(Style),
 }
 
@@ -54,6 +60,7 @@ impl Flavor {
             "erpnext" => Some(Flavor::ErpNext),
             "sap-b1" => Some(Flavor::SapB1),
             "weclapp" => Some(Flavor::Weclapp),
+            "lexoffice" => Some(Flavor::Lexoffice),
             _ => None,
         }
     }
@@ -79,6 +86,8 @@ pub enum Fault {
 pub struct MockData {
     pub flavor: Flavor,
     pub streams: BTreeMap<String, Vec<Value>>,
+    /// lexoffice's documented limits (rate, voucherlist window); off/10,000 by default.
+    pub lexoffice: lexoffice::Limits,
     last_stamp_ms: i64,
 }
 
@@ -87,6 +96,7 @@ impl MockData {
         MockData {
             flavor,
             streams,
+            lexoffice: Default::default(),
             last_stamp_ms: 0,
         }
     }
@@ -191,6 +201,11 @@ fn handle(st: &mut State, req: &Request) -> (ResponseTemplate, u16) {
     }
     if let Some(denied) = erp::check_auth(st, req) {
         return denied;
+    }
+    if flavor == Flavor::Lexoffice
+        && let Some(refused) = lexoffice::throttle(&mut st.data, req)
+    {
+        return refused;
     }
     st.data_requests += 1;
     let n = st.data_requests;
