@@ -24,6 +24,7 @@ mod http_hardening_e2e;
 mod identity_triage_e2e;
 mod kill_resume;
 mod kill_resume_rest;
+mod lexoffice_e2e;
 mod lifecycle_e2e;
 mod mapping_new_e2e;
 mod observability_e2e;
