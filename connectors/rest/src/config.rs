@@ -291,13 +291,13 @@ pub struct DeriveConfig {
     pub date_from_epoch_ms: Option<String>,
     /// A field of another resource, fetched by an id of the record (cached per run).
     #[serde(default)]
-    pub lookup: Option<LookupConfig>,
+    pub lookup: Option<DeriveLookupConfig>,
 }
 
 /// `lookup = { path = "/v1/contacts/{id}", id = "contactId", field = "roles/customer/number" }`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LookupConfig {
+pub struct DeriveLookupConfig {
     /// Path below `base_url` with `{id}` where the record's id goes (percent-encoded).
     pub path: String,
     /// Path of the id in the record; a record without it gets no value.

@@ -179,8 +179,8 @@ pub enum Derive {
     DateFromEpochMs(JsonPath),
     /// `list/*/field`: the date is written into each element of the array `list`.
     EachDateFromEpochMs(JsonPath, JsonPath),
-    /// A field of another resource (see [`crate::lookup`]).
-    Lookup(crate::lookup::Lookup),
+    /// A field of another resource (see [`crate::derive_lookup`]).
+    Lookup(crate::derive_lookup::Lookup),
 }
 
 /// Paging with validated parameters.
@@ -381,7 +381,7 @@ impl Endpoint {
     }
 
     /// The lookups among the derived fields.
-    pub fn lookups(&self) -> impl Iterator<Item = &crate::lookup::Lookup> {
+    pub fn lookups(&self) -> impl Iterator<Item = &crate::derive_lookup::Lookup> {
         self.derive.iter().filter_map(|(_, d)| match d {
             Derive::Lookup(l) => Some(l),
             _ => None,
@@ -460,7 +460,7 @@ fn decimal(v: Option<&Value>) -> Option<Decimal> {
 
 fn derive_of(name: &str, d: &DeriveConfig) -> Result<(String, Derive), KeyError> {
     let op = match (&d.subtract, &d.date_from_epoch_ms, &d.lookup) {
-        (None, None, Some(l)) => Derive::Lookup(crate::lookup::Lookup::from_config(name, l)?),
+        (None, None, Some(l)) => Derive::Lookup(crate::derive_lookup::Lookup::from_config(name, l)?),
         (Some([a, b]), None, None) => Derive::Subtract(JsonPath::parse(a), JsonPath::parse(b)),
         (None, Some(p), None) => match p.split_once("/*/") {
             Some((list, inner)) => {

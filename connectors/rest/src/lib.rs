@@ -41,7 +41,7 @@ mod cursor;
 mod endpoint;
 mod error;
 mod http;
-mod lookup;
+mod derive_lookup;
 #[cfg(feature = "mock")]
 pub mod mock;
 mod paging;

@@ -26,7 +26,7 @@ pub struct Shared {
     pub safety_margin: Duration,
     pub max_drift_restarts: u32,
     /// Values fetched by `lookup` derives in this run (cleared by `discover`).
-    pub lookups: crate::lookup::LookupCache,
+    pub lookups: crate::derive_lookup::LookupCache,
 }
 
 enum Next {

@@ -3,7 +3,7 @@
 //! count against the rate limit like any other). A 404 means "no value" (the mapping decides
 //! what to do without it); any other failure fails the page like a failed page request.
 
-use crate::config::LookupConfig;
+use crate::config::DeriveLookupConfig;
 use crate::endpoint::{JsonPath, KeyError};
 use crate::paging::encode_component;
 use serde_json::Value;
@@ -19,7 +19,7 @@ pub struct Lookup {
 }
 
 impl Lookup {
-    pub fn from_config(name: &str, c: &LookupConfig) -> Result<Lookup, KeyError> {
+    pub fn from_config(name: &str, c: &DeriveLookupConfig) -> Result<Lookup, KeyError> {
         let err = |m: &str| {
             (
                 vec!["derive".into(), name.into(), "lookup".into()],
@@ -90,7 +90,7 @@ mod tests {
 
     #[test]
     fn paths_encode_the_id_and_need_a_placeholder() {
-        let c = LookupConfig {
+        let c = DeriveLookupConfig {
             path: "/v1/contacts/{id}".into(),
             id: "contactId".into(),
             field: "roles/customer/number".into(),
@@ -102,7 +102,7 @@ mod tests {
         );
         assert_eq!(l.path_for(&json!({"contactId": ""})), None);
         assert_eq!(l.path_for(&json!({})), None);
-        let bad = LookupConfig {
+        let bad = DeriveLookupConfig {
             path: "/v1/contacts".into(),
             ..c
         };
