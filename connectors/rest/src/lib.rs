@@ -51,5 +51,8 @@ mod stamp;
 
 pub use connector::{KIND, RestConnector, build};
 pub use error::RestError;
-pub use profiles::{BUILTIN_MAPPINGS, NAMES as PROFILES, ProfileInfo, StreamInfo, info as profile_info, infos as profile_infos};
+pub use profiles::{
+    BUILTIN_MAPPINGS, NAMES as PROFILES, ProfileInfo, StreamInfo, info as profile_info,
+    infos as profile_infos,
+};
 pub use secret::Secret;

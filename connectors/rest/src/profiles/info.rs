@@ -69,7 +69,7 @@ impl ProfileInfo {
                 "#   {} → {} (increment: {})\n",
                 st.stream,
                 if st.entities.is_empty() {
-                    "not mapped".to_owned()
+                    "for your own mappings (the built-in one does not use it)".to_owned()
                 } else {
                     st.entities.join(", ")
                 },
@@ -125,8 +125,8 @@ pub(super) fn build(name: &str, source: &toml::Table, mapping: &str) -> ProfileI
         .unwrap_or_else(|| panic!("profile {name}: no [profile] table"))
         .try_into()
         .unwrap_or_else(|e| panic!("profile {name}: [profile]: {e}"));
-    let targets: MappingTargets = toml::from_str(mapping)
-        .unwrap_or_else(|e| panic!("profile {name}: built-in mapping: {e}"));
+    let targets: MappingTargets =
+        toml::from_str(mapping).unwrap_or_else(|e| panic!("profile {name}: built-in mapping: {e}"));
     let streams = source
         .get("endpoint")
         .and_then(|e| e.as_array())
