@@ -93,6 +93,10 @@ pub struct AuthSettings {
     pub login_path: Option<String>,
     #[serde(default)]
     pub token_url: Option<String>,
+    /// oauth2: the Microsoft Entra ID tenant (GUID or domain); the token URL is then
+    /// `https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token`.
+    #[serde(default)]
+    pub tenant: Option<String>,
     #[serde(default)]
     pub client_id: Option<String>,
     #[serde(default)]
@@ -135,6 +139,36 @@ pub struct SourceConfig {
     /// Default page size of the endpoints.
     #[serde(default)]
     pub page_size: Option<u32>,
+    /// Values the endpoint paths need that the API itself tells (`{company_id}`).
+    #[serde(default)]
+    pub lookup: Vec<LookupConfig>,
+}
+
+/// `[[source.lookup]]`: fills the placeholder `{name}` in endpoint paths with a field of the
+/// record that a list endpoint returns for the value of a connector setting (Business
+/// Central: the company id for `company = "CRONUS AG"`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupConfig {
+    /// The placeholder's name (`{company_id}` in endpoint paths).
+    pub name: String,
+    /// The connector key whose value is looked for (required in the connector).
+    pub setting: String,
+    /// What the setting holds, for the error when it is missing.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The list endpoint below `base_url`.
+    pub path: String,
+    /// `/`-separated JSON path of the records array; empty = the body is the array.
+    #[serde(default)]
+    pub records: String,
+    /// The field compared with the setting's value.
+    pub match_field: String,
+    /// The field whose value fills the placeholder.
+    pub value_field: String,
+    /// JSON path of a next-page link to follow (`@odata.nextLink`).
+    #[serde(default)]
+    pub next: Option<String>,
 }
 
 /// A query parameter or header value: text (with `{since}` placeholders), number or bool.

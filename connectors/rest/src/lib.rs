@@ -41,6 +41,7 @@ mod cursor;
 mod endpoint;
 mod error;
 mod http;
+mod lookup;
 #[cfg(feature = "mock")]
 pub mod mock;
 mod paging;

@@ -108,6 +108,7 @@ async fn builtin_mappings_match_profiles_and_delivered_records() {
         ("erpnext", mock::ERPNEXT_TOKEN),
         ("weclapp", mock::WECLAPP_TOKEN),
         ("sap", mock::SAP_PASSWORD),
+        ("bc", mock::BC_CLIENT_SECRET),
     ]);
     assert_eq!(
         kontor_rest::BUILTIN_MAPPINGS
@@ -127,6 +128,12 @@ async fn builtin_mappings_match_profiles_and_delivered_records() {
                 r#"{ kind = "api_key", header = "AuthenticationToken", key_file = "weclapp" }"#
                     .to_owned()
             }
+            "business-central" => format!(
+                "{{ kind = \"oauth2_client_credentials\", token_url = \"{}\", client_id = \"{}\", client_secret_file = \"bc\" }}\ncompany = \"{}\"",
+                erp.bc_token_url(),
+                mock::BC_CLIENT_ID,
+                mock::BC_COMPANY
+            ),
             _ => format!(
                 r#"{{ kind = "sap_b1_session", company_db = "{}", username = "{}", password_file = "sap" }}"#,
                 mock::SAP_COMPANY_DB,

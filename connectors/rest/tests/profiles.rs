@@ -17,6 +17,7 @@ fn secrets() -> Secrets {
         ("erpnext", mock::ERPNEXT_TOKEN),
         ("weclapp", mock::WECLAPP_TOKEN),
         ("sap", mock::SAP_PASSWORD),
+        ("bc", mock::BC_CLIENT_SECRET),
     ])
 }
 
@@ -27,6 +28,13 @@ fn settings(profile: &str, erp: &MockErp, extra: &str) -> String {
             r#"{ kind = "api_key", header = "AuthenticationToken", key_file = "weclapp" }"#
                 .to_owned()
         }
+        // The company is a connector key of its own (the line after `auth`).
+        "business-central" => format!(
+            "{{ kind = \"oauth2_client_credentials\", token_url = \"{}\", client_id = \"{}\", client_secret_file = \"bc\" }}\ncompany = \"{}\"",
+            erp.bc_token_url(),
+            mock::BC_CLIENT_ID,
+            mock::BC_COMPANY
+        ),
         _ => format!(
             r#"{{ kind = "sap_b1_session", company_db = "{}", username = "{}", password_file = "sap" }}"#,
             mock::SAP_COMPANY_DB,
@@ -37,6 +45,11 @@ fn settings(profile: &str, erp: &MockErp, extra: &str) -> String {
         "base_url = \"{}\"\nprofile = \"{profile}\"\nauth = {auth}\npage_size = 2\n{extra}",
         erp.uri()
     )
+}
+
+/// Streams read in full every run (no modification time that covers their data).
+fn full_read(profile: &str, stream: &str) -> bool {
+    stream == "warehouseStock" || (profile == "business-central" && stream == "items")
 }
 
 /// Records each stream should deliver from the fixtures.
@@ -56,6 +69,14 @@ fn expected(profile: &str) -> BTreeMap<&'static str, usize> {
             ("CreditNotes", 1),
             ("Orders", 3),
             ("Items", 4),
+        ]
+        .into(),
+        "business-central" => [
+            ("customers", 5),
+            ("salesInvoices", 6),
+            ("salesCreditMemos", 2),
+            ("salesOrders", 3),
+            ("items", 5),
         ]
         .into(),
         _ => [
@@ -103,9 +124,10 @@ async fn every_profile_pages_through_all_streams() {
         let runs = run_all(&conn, &mut states).await;
         check_complete(profile, &runs);
         // Every stream committed an incremental cursor, except weclapp's warehouseStock
-        // (no modification time: full refresh).
+        // (no modification time) and Business Central's items (inventory does not move
+        // lastModifiedDateTime): full refresh.
         for (stream, pos) in &states {
-            let full = stream == "warehouseStock";
+            let full = full_read(profile, stream);
             assert_eq!(
                 pos.get("full_refresh").is_some(),
                 full,
@@ -126,6 +148,7 @@ async fn second_run_sends_the_modified_since_filter_and_reads_only_changes() {
         let (stream, id) = match profile {
             "erpnext" => ("Customer", "CUST-10002"),
             "sap-b1" => ("BusinessPartners", "K10002"),
+            "business-central" => ("customers", "10000000-0001-ef11-9f8a-6045bdc8c192"),
             _ => ("customer", "4101"),
         };
         assert!(erp.with_data(|d| d.modify(stream, id, "phone_note", json!("neu"))));
@@ -135,7 +158,7 @@ async fn second_run_sends_the_modified_since_filter_and_reads_only_changes() {
         assert!(changed.error.is_none(), "{:?}", changed.error);
         assert_eq!(changed.field(id_field(profile, stream)), [id], "{profile}");
         for (other, run) in &runs {
-            if other != stream && other != "warehouseStock" {
+            if other != stream && !full_read(profile, other) {
                 assert!(
                     run.records().is_empty(),
                     "{profile}/{other} delivered again"
@@ -147,6 +170,8 @@ async fn second_run_sends_the_modified_since_filter_and_reads_only_changes() {
             // Customer no. 4's fixture stamp: the last of the first run.
             "erpnext" => "%22modified%22,%22%3E%3D%22,%222026-02-15%2008:04:00.000000%22",
             "sap-b1" => "UpdateDate%20ge%20%272026-02-15%27",
+            // The fifth customer's stamp, `ge` (see the profile).
+            "business-central" => "lastModifiedDateTime%20ge%202026-11-30T08:20:27.412Z",
             // 2026-02-15 08:04 in Berlin = 07:04 UTC.
             _ => "lastModifiedDate-ge=1771139040000",
         };
@@ -252,6 +277,7 @@ async fn wrong_credentials_fail_clearly() {
             ("erpnext", "k:wrong"),
             ("weclapp", "wrong"),
             ("sap", "wrong"),
+            ("bc", "wrong"),
         ]);
         let erp = MockErp::start(profile).await;
         let conn = build(&settings(profile, &erp, ""), "", s.path());
@@ -283,6 +309,12 @@ async fn drift_between_pages_loses_and_duplicates_nothing_in_any_profile() {
                 "100",
                 "104",
                 json!({"DocEntry": 106, "DocNum": 20260006, "CardCode": "K10001"}),
+            ),
+            "business-central" => (
+                "salesInvoices",
+                "20000000-0000-ef11-9f8a-6045bdc8c192",
+                "20000000-0004-ef11-9f8a-6045bdc8c192",
+                json!({"id": "20000000-0006-ef11-9f8a-6045bdc8c192", "number": "103007", "customerNumber": "10000"}),
             ),
             _ => (
                 "salesInvoice",
@@ -364,12 +396,14 @@ async fn big_pages_arrive_whole() {
         ("erpnext", 5_000usize),
         ("sap-b1", 5_000),
         ("weclapp", 1_000),
+        ("business-central", 5_000),
     ] {
         let flavor = Flavor::profile(profile).unwrap();
         let mut base = mock::fixtures::for_flavor(flavor);
         let (stream, template) = match profile {
             "erpnext" => ("Customer", base["Customer"][0].clone()),
             "sap-b1" => ("BusinessPartners", base["BusinessPartners"][0].clone()),
+            "business-central" => ("customers", base["customers"][0].clone()),
             _ => ("customer", base["customer"][0].clone()),
         };
         let idf = id_field(profile, stream);

@@ -1,4 +1,4 @@
-//! The three ERP APIs: auth, filters, sort, paging and answer shapes.
+//! The ERPNext, SAP B1 and weclapp APIs: auth, filters, sort, paging and answer shapes.
 
 use super::query::{self, header, holds, param, text};
 use super::{
@@ -17,7 +17,7 @@ pub fn id_field(flavor: Flavor, stream: &str) -> &'static str {
             "Items" => "ItemCode",
             _ => "DocEntry",
         },
-        Flavor::Weclapp | Flavor::Generic(_) => "id",
+        Flavor::Weclapp | Flavor::BusinessCentral | Flavor::Generic(_) => "id",
     }
 }
 
@@ -36,6 +36,10 @@ pub fn set_modified(flavor: Flavor, rec: &mut Value, ms: i64) {
             rec["UpdateTime"] = json!(local.format("%H:%M:%S").to_string());
         }
         Flavor::Weclapp => rec["lastModifiedDate"] = json!(ms),
+        Flavor::BusinessCentral => {
+            rec["lastModifiedDateTime"] = json!(utc.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
+            rec["@odata.etag"] = json!(format!("W/\"JzIwOzE{ms:x}Oyc=\""));
+        }
         Flavor::Generic(_) => {
             rec["modified"] = json!(utc.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
         }
@@ -61,6 +65,7 @@ pub fn check_auth(st: &State, req: &Request) -> Option<(ResponseTemplate, u16)> 
             header(req, "authorization").as_deref() == Some(&format!("token {ERPNEXT_TOKEN}"))
         }
         Flavor::Weclapp => header(req, "authenticationtoken").as_deref() == Some(WECLAPP_TOKEN),
+        Flavor::BusinessCentral => super::bc::authorized(st, req),
         Flavor::SapB1 => header(req, "cookie").is_some_and(|c| {
             c.split(';').any(|kv| {
                 kv.trim()
@@ -74,7 +79,11 @@ pub fn check_auth(st: &State, req: &Request) -> Option<(ResponseTemplate, u16)> 
                     == Some(&format!("Bearer {}", super::API_TOKEN))
         }
     };
-    if ok { None } else { Some(unauthorized(flavor)) }
+    match (ok, flavor) {
+        (true, _) => None,
+        (false, Flavor::BusinessCentral) => Some(super::bc::unauthorized()),
+        (false, _) => Some(unauthorized(flavor)),
+    }
 }
 
 pub fn sap_login(st: &mut State, req: &Request) -> (ResponseTemplate, u16) {
@@ -140,7 +149,7 @@ pub fn answer(data: &MockData, req: &Request) -> (Value, Vec<(String, String)>, 
         Flavor::ErpNext => erpnext(data, req),
         Flavor::SapB1 => sap(data, req),
         Flavor::Weclapp => weclapp(data, req),
-        Flavor::Generic(_) => bad("not an ERP"),
+        Flavor::Generic(_) | Flavor::BusinessCentral => bad("not served here"),
     }
 }
 

@@ -252,6 +252,7 @@ pub fn for_flavor(flavor: Flavor) -> BTreeMap<String, Vec<Value>> {
         Flavor::ErpNext => erpnext(),
         Flavor::SapB1 => sap_b1(),
         Flavor::Weclapp => weclapp(),
+        Flavor::BusinessCentral => super::bc_fixtures::business_central(),
         Flavor::Generic(_) => BTreeMap::new(),
     }
 }

@@ -15,6 +15,8 @@
 //! # }
 //! ```
 
+mod bc;
+mod bc_fixtures;
 mod erp;
 pub mod fixtures;
 mod generic;
@@ -26,6 +28,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers::any};
 
+pub use bc::{BC_CLIENT_ID, BC_CLIENT_SECRET, BC_COMPANIES, BC_COMPANY, BC_SCOPE, BC_TENANT};
 pub use generic::Style;
 
 /// `Authorization: token <this>` for the ERPNext mock.
@@ -45,6 +48,7 @@ pub enum Flavor {
     ErpNext,
     SapB1,
     Weclapp,
+    BusinessCentral,
     Generic(Style),
 }
 
@@ -54,6 +58,7 @@ impl Flavor {
             "erpnext" => Some(Flavor::ErpNext),
             "sap-b1" => Some(Flavor::SapB1),
             "weclapp" => Some(Flavor::Weclapp),
+            "business-central" => Some(Flavor::BusinessCentral),
             _ => None,
         }
     }
@@ -162,6 +167,7 @@ struct State {
     auth: bool,
     /// `http://127.0.0.1:<port>` (wiremock's request URLs lack the port).
     base: String,
+    bc: bc::BcState,
 }
 
 struct Handler(Arc<Mutex<State>>);
@@ -186,6 +192,11 @@ fn handle(st: &mut State, req: &Request) -> (ResponseTemplate, u16) {
     if flavor == Flavor::SapB1 && req.url.path().ends_with("/Login") {
         return erp::sap_login(st, req);
     }
+    if flavor == Flavor::BusinessCentral
+        && let Some(r) = bc::token(st, req)
+    {
+        return r;
+    }
     if req.method.as_str() != "GET" {
         return json(405, serde_json::json!({"error": "method not allowed"}));
     }
@@ -206,12 +217,16 @@ fn handle(st: &mut State, req: &Request) -> (ResponseTemplate, u16) {
     }
     let (body, headers, code) = match flavor {
         Flavor::Generic(style) => generic::answer(&st.data, style, req, &st.base),
+        Flavor::BusinessCentral => bc::answer(st, req),
         _ => erp::answer(&st.data, req),
     };
     match fault {
         Some(Fault::Status { code, retry_after }) => {
-            let mut t = ResponseTemplate::new(code)
-                .set_body_json(serde_json::json!({"error": format!("injected {code}")}));
+            let body = match flavor {
+                Flavor::BusinessCentral => bc::fault_body(code),
+                _ => serde_json::json!({"error": format!("injected {code}")}),
+            };
+            let mut t = ResponseTemplate::new(code).set_body_json(body);
             if let Some(ra) = retry_after {
                 t = t.insert_header("Retry-After", ra.as_str());
             }
@@ -280,6 +295,7 @@ impl MockErp {
             log: Vec::new(),
             auth: true,
             base: server.uri(),
+            bc: bc::BcState::default(),
         }));
         Mock::given(any())
             .respond_with(Handler(state.clone()))

@@ -26,7 +26,7 @@ macro_rules! profiles {
     };
 }
 
-profiles!("erpnext", "sap-b1", "weclapp");
+profiles!("erpnext", "sap-b1", "weclapp", "business-central");
 
 fn full_table(name: &str) -> Option<toml::Table> {
     let (_, text) = SOURCES.iter().find(|(n, _)| *n == name)?;
@@ -38,6 +38,20 @@ pub fn source(name: &str) -> Option<toml::Table> {
     let mut t = full_table(name)?;
     t.remove("profile");
     Some(t)
+}
+
+/// Fills the profile's `auth_defaults` into the connector's `auth` table: each key that is
+/// not set, when the `kind`s agree.
+pub fn apply_auth_defaults(name: &str, auth: &mut toml::Table) {
+    let Some(defaults) = info(name).and_then(|i| i.auth_defaults) else {
+        return;
+    };
+    if defaults.get("kind") != auth.get("kind") {
+        return;
+    }
+    for (k, v) in defaults {
+        auth.entry(k).or_insert(v);
+    }
 }
 
 /// What a profile reads and how to set it up.
