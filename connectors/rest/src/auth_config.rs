@@ -66,7 +66,7 @@ pub fn auth_kind(
     let allowed: &[&str] = match a.kind.as_str() {
         "none" => &[],
         "bearer" | "token" => &["token_env", "token_file"],
-        "api_key" => &["key_env", "key_file", "header", "query_param"],
+        "api_key" => &["key_env", "key_file", "header", "query_param", "prefix"],
         "basic" => &["username", "username_env", "password_env", "password_file"],
         "sap_b1_session" => &[
             "username",
@@ -94,13 +94,14 @@ pub fn auth_kind(
             ));
         }
     };
-    let given: [(&str, bool); 19] = [
+    let given: [(&str, bool); 20] = [
         ("token_env", a.token_env.is_some()),
         ("token_file", a.token_file.is_some()),
         ("key_env", a.key_env.is_some()),
         ("key_file", a.key_file.is_some()),
         ("header", a.header.is_some()),
         ("query_param", a.query_param.is_some()),
+        ("prefix", a.prefix.is_some()),
         ("username", a.username.is_some()),
         ("username_env", a.username_env.is_some()),
         ("password_env", a.password_env.is_some()),
@@ -127,6 +128,7 @@ pub fn auth_kind(
             header: HeaderName::from_bytes(a.header.as_deref().unwrap_or("X-API-Key").as_bytes())
                 .map_err(|_| cerr("header", "not a valid header name".into()))?,
             query_param: a.query_param.clone(),
+            prefix: a.prefix.clone().unwrap_or_default(),
         },
         "basic" => AuthKind::Basic {
             username: plain(&a.username, &a.username_env, "username")?,
