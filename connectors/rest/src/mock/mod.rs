@@ -18,6 +18,7 @@
 mod erp;
 pub mod fixtures;
 mod generic;
+mod jtl;
 mod query;
 
 use serde_json::Value;
@@ -32,6 +33,11 @@ pub use generic::Style;
 pub const ERPNEXT_TOKEN: &str = "kontor-demo-key:kontor-demo-secret";
 /// `AuthenticationToken` header for the weclapp mock.
 pub const WECLAPP_TOKEN: &str = "kontor-demo-weclapp-token";
+/// `Authorization: Wawi <this>` for the JTL-Wawi mock.
+pub const JTL_API_KEY: &str = "kontor-demo-wawi-api-key";
+/// The app the JTL-Wawi mock has registered (the profile's default `X-AppID`).
+pub const JTL_APP_ID: &str = "kontor/v1";
+pub use jtl::MAX_PAGE_SIZE as JTL_MAX_PAGE_SIZE;
 /// SAP B1 mock login.
 pub const SAP_COMPANY_DB: &str = "SBODEMODE";
 pub const SAP_USER: &str = "manager";
@@ -45,6 +51,7 @@ pub enum Flavor {
     ErpNext,
     SapB1,
     Weclapp,
+    JtlWawi,
     Generic(Style),
 }
 
@@ -54,6 +61,7 @@ impl Flavor {
             "erpnext" => Some(Flavor::ErpNext),
             "sap-b1" => Some(Flavor::SapB1),
             "weclapp" => Some(Flavor::Weclapp),
+            "jtl-wawi" => Some(Flavor::JtlWawi),
             _ => None,
         }
     }

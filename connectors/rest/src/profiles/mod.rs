@@ -26,7 +26,7 @@ macro_rules! profiles {
     };
 }
 
-profiles!("erpnext", "sap-b1", "weclapp");
+profiles!("erpnext", "sap-b1", "weclapp", "jtl-wawi");
 
 fn full_table(name: &str) -> Option<toml::Table> {
     let (_, text) = SOURCES.iter().find(|(n, _)| *n == name)?;
