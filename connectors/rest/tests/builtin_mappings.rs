@@ -28,6 +28,8 @@ const OPTIONAL: &[&str] = &[
     "mobilePhone1",
     "lastName",
     "BaseEntry",
+    "BillingAddress/LastName",
+    "BillingAddress/MobilePhoneNumber",
 ];
 
 fn resolve<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
@@ -108,6 +110,7 @@ async fn builtin_mappings_match_profiles_and_delivered_records() {
         ("erpnext", mock::ERPNEXT_TOKEN),
         ("weclapp", mock::WECLAPP_TOKEN),
         ("sap", mock::SAP_PASSWORD),
+        ("jtl", mock::JTL_API_KEY),
     ]);
     assert_eq!(
         kontor_rest::BUILTIN_MAPPINGS
@@ -125,6 +128,10 @@ async fn builtin_mappings_match_profiles_and_delivered_records() {
             "erpnext" => r#"{ kind = "token", token_file = "erpnext" }"#.to_owned(),
             "weclapp" => {
                 r#"{ kind = "api_key", header = "AuthenticationToken", key_file = "weclapp" }"#
+                    .to_owned()
+            }
+            "jtl-wawi" => {
+                r#"{ kind = "api_key", header = "Authorization", prefix = "Wawi ", key_file = "jtl" }"#
                     .to_owned()
             }
             _ => format!(

@@ -17,6 +17,7 @@ fn secrets() -> Secrets {
         ("erpnext", mock::ERPNEXT_TOKEN),
         ("weclapp", mock::WECLAPP_TOKEN),
         ("sap", mock::SAP_PASSWORD),
+        ("jtl", mock::JTL_API_KEY),
     ])
 }
 
@@ -25,6 +26,10 @@ fn settings(profile: &str, erp: &MockErp, extra: &str) -> String {
         "erpnext" => r#"{ kind = "token", token_file = "erpnext" }"#.to_owned(),
         "weclapp" => {
             r#"{ kind = "api_key", header = "AuthenticationToken", key_file = "weclapp" }"#
+                .to_owned()
+        }
+        "jtl-wawi" => {
+            r#"{ kind = "api_key", header = "Authorization", prefix = "Wawi ", key_file = "jtl" }"#
                 .to_owned()
         }
         _ => format!(
@@ -58,6 +63,15 @@ fn expected(profile: &str) -> BTreeMap<&'static str, usize> {
             ("Items", 4),
         ]
         .into(),
+        // Credit notes are documents only in JTL: not in the invoice list.
+        "jtl-wawi" => [
+            ("customers", 4),
+            ("invoices", 5),
+            ("salesOrders", 3),
+            ("deliveryNotes", 2),
+            ("stocks", 5),
+        ]
+        .into(),
         _ => [
             ("customer", 4),
             ("salesInvoice", 6),
@@ -75,6 +89,8 @@ fn id_field(profile: &str, stream: &str) -> &'static str {
         ("sap-b1", "BusinessPartners") => "CardCode",
         ("sap-b1", "Items") => "ItemCode",
         ("sap-b1", _) => "DocEntry",
+        ("jtl-wawi", "stocks") => "StorageLocationId",
+        ("jtl-wawi", _) => "Id",
         _ => "id",
     }
 }
@@ -105,7 +121,7 @@ async fn every_profile_pages_through_all_streams() {
         // Every stream committed an incremental cursor, except weclapp's warehouseStock
         // (no modification time: full refresh).
         for (stream, pos) in &states {
-            let full = stream == "warehouseStock";
+            let full = stream == "warehouseStock" || stream == "stocks";
             assert_eq!(
                 pos.get("full_refresh").is_some(),
                 full,
@@ -126,16 +142,23 @@ async fn second_run_sends_the_modified_since_filter_and_reads_only_changes() {
         let (stream, id) = match profile {
             "erpnext" => ("Customer", "CUST-10002"),
             "sap-b1" => ("BusinessPartners", "K10002"),
+            "jtl-wawi" => ("customers", "105"),
             _ => ("customer", "4101"),
         };
-        assert!(erp.with_data(|d| d.modify(stream, id, "phone_note", json!("neu"))));
+        if profile == "jtl-wawi" {
+            // No change filter: the increment is the creation date (changes come with the
+            // full re-scan, tests/jtl.rs).
+            erp.with_data(|d| d.insert(stream, json!({"Id": 105, "Number": "K10005"})));
+        } else {
+            assert!(erp.with_data(|d| d.modify(stream, id, "phone_note", json!("neu"))));
+        }
         erp.clear_log();
         let runs = run_all(&conn, &mut states).await;
         let changed = &runs[stream];
         assert!(changed.error.is_none(), "{:?}", changed.error);
         assert_eq!(changed.field(id_field(profile, stream)), [id], "{profile}");
         for (other, run) in &runs {
-            if other != stream && other != "warehouseStock" {
+            if other != stream && other != "warehouseStock" && other != "stocks" {
                 assert!(
                     run.records().is_empty(),
                     "{profile}/{other} delivered again"
@@ -147,6 +170,8 @@ async fn second_run_sends_the_modified_since_filter_and_reads_only_changes() {
             // Customer no. 4's fixture stamp: the last of the first run.
             "erpnext" => "%22modified%22,%22%3E%3D%22,%222026-02-15%2008:04:00.000000%22",
             "sap-b1" => "UpdateDate%20ge%20%272026-02-15%27",
+            // The 4th creation time, 1 s early (the filter is exclusive).
+            "jtl-wawi" => "CreationDateAfter=2026-02-15T08:03:59.000",
             // 2026-02-15 08:04 in Berlin = 07:04 UTC.
             _ => "lastModifiedDate-ge=1771139040000",
         };
@@ -252,6 +277,7 @@ async fn wrong_credentials_fail_clearly() {
             ("erpnext", "k:wrong"),
             ("weclapp", "wrong"),
             ("sap", "wrong"),
+            ("jtl", "wrong"),
         ]);
         let erp = MockErp::start(profile).await;
         let conn = build(&settings(profile, &erp, ""), "", s.path());
@@ -283,6 +309,15 @@ async fn drift_between_pages_loses_and_duplicates_nothing_in_any_profile() {
                 "100",
                 "104",
                 json!({"DocEntry": 106, "DocNum": 20260006, "CardCode": "K10001"}),
+            ),
+            // JTL has no change filter: a record changed after it was read comes with the
+            // next full re-scan (tests/jtl.rs), so only a change ahead of the reader and a new
+            // record are checked here.
+            "jtl-wawi" => (
+                "invoices",
+                "",
+                "205",
+                json!({"Id": 206, "Number": "RE-2026-0006", "CustomerId": 101}),
             ),
             _ => (
                 "salesInvoice",
