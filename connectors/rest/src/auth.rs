@@ -164,9 +164,10 @@ impl Auth {
                 let s = self.static_secret(key).await?;
                 match query_param {
                     Some(p) => c.query = Some((p.clone(), s)),
-                    None => c
-                        .headers
-                        .push((header.clone(), sensitive(&format!("{prefix}{}", s.expose()))?)),
+                    None => c.headers.push((
+                        header.clone(),
+                        sensitive(&format!("{prefix}{}", s.expose()))?,
+                    )),
                 }
             }
             AuthKind::Basic { username, password } => {

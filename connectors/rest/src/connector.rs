@@ -279,7 +279,13 @@ impl Connector for RestConnector {
             let cursor = pos.cursor.clone();
             let (incremental, scan) = if pos.full_scan_due(now, every) {
                 tracing::info!(stream = %ep.stream, last = ?pos.full_scan_at, "full re-scan due");
-                (false, Scan::Rescan { old: pos, started: now })
+                (
+                    false,
+                    Scan::Rescan {
+                        old: pos,
+                        started: now,
+                    },
+                )
             } else {
                 (true, Scan::Carry(pos.full_scan_at))
             };

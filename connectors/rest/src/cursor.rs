@@ -205,7 +205,10 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         let p = ScanPosition {
-            cursor: Some(Cursor::starting_at(st("2026-02-15T08:04:00"), Some("7".into()))),
+            cursor: Some(Cursor::starting_at(
+                st("2026-02-15T08:04:00"),
+                Some("7".into()),
+            )),
             full_scan_at: Some(t),
         };
         let v = p.to_json();
@@ -226,7 +229,10 @@ mod tests {
         assert!(plain.full_scan_due(t, day));
         assert!(!p.full_scan_due(t + chrono::Duration::hours(23), day));
         assert!(p.full_scan_due(t + chrono::Duration::hours(24), day));
-        assert!(p.full_scan_due(t - chrono::Duration::hours(1), day), "future scan time");
+        assert!(
+            p.full_scan_due(t - chrono::Duration::hours(1), day),
+            "future scan time"
+        );
     }
 
     #[test]

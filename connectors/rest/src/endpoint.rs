@@ -346,7 +346,9 @@ impl Endpoint {
                 .map_err(|e| err(key, e))
         };
         let since_lookback = duration("since_lookback", &c.since_lookback)?
-            .map(|d| chrono::Duration::from_std(d).map_err(|e| err("since_lookback", e.to_string())))
+            .map(|d| {
+                chrono::Duration::from_std(d).map_err(|e| err("since_lookback", e.to_string()))
+            })
             .transpose()?
             .unwrap_or_else(chrono::Duration::zero);
         let full_every = duration("full_every", &c.full_every)?;

@@ -44,7 +44,10 @@ async fn paging_stops_on_has_next_page_without_an_extra_request() {
     let urls = data_requests(&erp, "/v1/customers");
     assert_eq!(urls.len(), 2, "{urls:#?}");
     assert!(urls[1].contains("pageNumber=2") && urls[1].contains("pageSize=2"));
-    assert!(urls[0].contains("sortBy=Id"), "a full scan sorts by id: {urls:#?}");
+    assert!(
+        urls[0].contains("sortBy=Id"),
+        "a full scan sorts by id: {urls:#?}"
+    );
 }
 
 fn many_customers(n: usize) -> BTreeMap<String, Vec<Value>> {
@@ -65,8 +68,10 @@ async fn a_server_that_caps_the_page_size_is_paged_by_its_flag() {
     let s = secrets(mock::JTL_API_KEY);
     let n = mock::JTL_MAX_PAGE_SIZE * 2 + 100;
     let erp = MockErp::start_with(Flavor::JtlWawi, many_customers(n)).await;
-    let big = settings(&erp, "streams = [\"customers\"]")
-        .replace("page_size = 2", &format!("page_size = {}", mock::JTL_MAX_PAGE_SIZE + 300));
+    let big = settings(&erp, "streams = [\"customers\"]").replace(
+        "page_size = 2",
+        &format!("page_size = {}", mock::JTL_MAX_PAGE_SIZE + 300),
+    );
     let conn = build(&big, "", s.path());
     let run = run_unit(&conn, "customers", None).await;
     assert!(run.error.is_none(), "{:?}", run.error);
@@ -91,17 +96,15 @@ async fn a_full_rescan_after_full_every_finds_a_change_the_creation_window_misse
     let first = run_all(&conn, &mut states).await;
     assert_eq!(first["customers"].records().len(), 4);
     let pos = states["customers"].clone();
-    let at = pos["full_scan_at"].as_str().expect("full_scan_at").to_owned();
+    let at = pos["full_scan_at"]
+        .as_str()
+        .expect("full_scan_at")
+        .to_owned();
     chrono::DateTime::parse_from_rfc3339(&at).expect("RFC 3339");
     assert_eq!(pos["modified"], "2026-02-15T08:04:00", "{pos}");
 
     // A customer changes; its creation date does not.
-    assert!(erp.with_data(|d| d.modify(
-        "customers",
-        "102",
-        "VatId",
-        json!("DE999999999")
-    )));
+    assert!(erp.with_data(|d| d.modify("customers", "102", "VatId", json!("DE999999999"))));
     erp.clear_log();
     let second = run_all(&conn, &mut states).await;
     assert!(
@@ -251,5 +254,7 @@ async fn a_wrong_key_or_app_fails_clearly_without_showing_the_key() {
             }
         }
     }
-    assert!(!format!("{:?}", build_rest(&settings(&erp, ""), "", s.path())).contains(mock::JTL_API_KEY));
+    assert!(
+        !format!("{:?}", build_rest(&settings(&erp, ""), "", s.path())).contains(mock::JTL_API_KEY)
+    );
 }

@@ -110,7 +110,11 @@ pub fn answer(data: &MockData, req: &Request) -> (Value, Vec<(String, String)>, 
     };
     let total = list.len();
     let pages = total.div_ceil(size);
-    let items: Vec<Value> = list.into_iter().skip((page - 1) * size).take(size).collect();
+    let items: Vec<Value> = list
+        .into_iter()
+        .skip((page - 1) * size)
+        .take(size)
+        .collect();
     let more = page < pages;
     let body = json!({
         "TotalItems": total,
@@ -157,18 +161,25 @@ pub fn fixtures() -> BTreeMap<String, Vec<Value>> {
         "CreationDate": next(),
     })).collect());
     // Credit notes exist only as documents: no list endpoint, so not in `invoices`.
-    m.insert("invoices".into(), INVOICES.iter().enumerate().filter(|(_, inv)| inv.8.is_none())
-        .map(|(i, (no, c, d, due, net, tax, gross, paid, _))| {
-            let open = sub(gross, paid);
-            json!({
-                "Id": 201 + i, "Number": no, "CustomerId": 101 + c,
-                "InvoiceDate": format!("{d}T00:00:00"), "DueDate": format!("{due}T00:00:00"),
-                "CurrencyIso": "EUR", "TotalNetAmount": num(net), "TotalVatAmount": num(tax),
-                "TotalGrossAmount": num(gross), "StillToPay": num(&open),
-                "PaymentStatus": payment_status(&open, gross), "IsCancelled": false,
-                "CreationDate": next(),
+    m.insert(
+        "invoices".into(),
+        INVOICES
+            .iter()
+            .enumerate()
+            .filter(|(_, inv)| inv.8.is_none())
+            .map(|(i, (no, c, d, due, net, tax, gross, paid, _))| {
+                let open = sub(gross, paid);
+                json!({
+                    "Id": 201 + i, "Number": no, "CustomerId": 101 + c,
+                    "InvoiceDate": format!("{d}T00:00:00"), "DueDate": format!("{due}T00:00:00"),
+                    "CurrencyIso": "EUR", "TotalNetAmount": num(net), "TotalVatAmount": num(tax),
+                    "TotalGrossAmount": num(gross), "StillToPay": num(&open),
+                    "PaymentStatus": payment_status(&open, gross), "IsCancelled": false,
+                    "CreationDate": next(),
+                })
             })
-        }).collect());
+            .collect(),
+    );
     m.insert("salesOrders".into(), ORDERS.iter().enumerate().map(|(i, (no, c, d, del, r, lines))| {
         let done = lines.iter().all(|l| l.1 == l.2);
         let some = lines.iter().any(|l| l.2 != "0");
@@ -198,10 +209,19 @@ pub fn fixtures() -> BTreeMap<String, Vec<Value>> {
             })).collect::<Vec<_>>(),
             "CreationDate": next(),
         })).collect());
-    m.insert("stocks".into(), STOCK.iter().enumerate().map(|(i, (sku, wh, on, avail))| json!({
-        "StorageLocationId": 9001 + i, "Sku": sku, "ItemName": item_name(sku),
-        "WarehouseId": if *wh == "Hauptlager" { 1 } else { 2 }, "WarehouseName": wh,
-        "QuantityTotal": num(on), "QuantityAvailable": num(avail),
-    })).collect());
+    m.insert(
+        "stocks".into(),
+        STOCK
+            .iter()
+            .enumerate()
+            .map(|(i, (sku, wh, on, avail))| {
+                json!({
+                    "StorageLocationId": 9001 + i, "Sku": sku, "ItemName": item_name(sku),
+                    "WarehouseId": if *wh == "Hauptlager" { 1 } else { 2 }, "WarehouseName": wh,
+                    "QuantityTotal": num(on), "QuantityAvailable": num(avail),
+                })
+            })
+            .collect(),
+    );
     m
 }
