@@ -304,6 +304,13 @@ const PROFILES: &[(&str, &str, &str, &[&str], &str)] = &[
         &["salesInvoice"],
         "grossAmount",
     ),
+    (
+        "jtl-wawi",
+        "{ kind = \"api_key\", header = \"Authorization\", prefix = \"Wawi \", key_file = \"secret\" }",
+        kontor_rest::mock::JTL_API_KEY,
+        &["invoices"],
+        "TotalGrossAmount",
+    ),
 ];
 
 fn amount(v: &serde_json::Value) -> rust_decimal::Decimal {
