@@ -23,6 +23,7 @@ mod files_inside;
 mod front_e2e;
 mod http_hardening_e2e;
 mod identity_triage_e2e;
+mod jtl_wawi_e2e;
 mod kill_resume;
 mod kill_resume_rest;
 mod kill_resume_sql;

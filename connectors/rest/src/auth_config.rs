@@ -66,7 +66,7 @@ pub fn auth_kind(
     let allowed: &[&str] = match a.kind.as_str() {
         "none" => &[],
         "bearer" | "token" => &["token_env", "token_file"],
-        "api_key" => &["key_env", "key_file", "header", "query_param"],
+        "api_key" => &["key_env", "key_file", "header", "query_param", "prefix"],
         "basic" => &["username", "username_env", "password_env", "password_file"],
         "sap_b1_session" => &[
             "username",
@@ -102,6 +102,7 @@ pub fn auth_kind(
         ("key_file", a.key_file.is_some()),
         ("header", a.header.is_some()),
         ("query_param", a.query_param.is_some()),
+        ("prefix", a.prefix.is_some()),
         ("username", a.username.is_some()),
         ("username_env", a.username_env.is_some()),
         ("password_env", a.password_env.is_some()),
@@ -129,6 +130,7 @@ pub fn auth_kind(
             header: HeaderName::from_bytes(a.header.as_deref().unwrap_or("X-API-Key").as_bytes())
                 .map_err(|_| cerr("header", "not a valid header name".into()))?,
             query_param: a.query_param.clone(),
+            prefix: a.prefix.clone().unwrap_or_default(),
         },
         "basic" => AuthKind::Basic {
             username: plain(&a.username, &a.username_env, "username")?,

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 pub struct Settings {
     /// `https://erp.example.com` (endpoint paths are appended).
     pub base_url: String,
-    /// `erpnext`, `sap-b1` or `weclapp`: a built-in `[source]` and mapping.
+    /// `erpnext`, `sap-b1`, `weclapp` or `jtl-wawi`: a built-in `[source]` and mapping.
     #[serde(default)]
     pub profile: Option<String>,
     #[serde(default)]
@@ -56,6 +56,14 @@ pub struct Settings {
     /// Drift restarts of one query before the run fails, default 5.
     #[serde(default)]
     pub max_drift_restarts: Option<u32>,
+    /// Extra request headers for every endpoint (not secrets: app ids, tenant, api version);
+    /// they replace the endpoints' headers of the same name.
+    #[serde(default)]
+    pub headers: Option<BTreeMap<String, String>>,
+    /// Periodic full re-scan for every incremental endpoint (overrides the endpoints'
+    /// `full_every`), e.g. `24h`.
+    #[serde(default)]
+    pub full_every: Option<String>,
 }
 
 /// `auth = { kind = "...", ... }`. Secrets only as `*_env` / `*_file` references.
@@ -77,6 +85,9 @@ pub struct AuthSettings {
     /// api_key: send the key as this query parameter instead of a header.
     #[serde(default)]
     pub query_param: Option<String>,
+    /// api_key: text before the key in the header value (`"Wawi "` → `Wawi <key>`).
+    #[serde(default)]
+    pub prefix: Option<String>,
     #[serde(default)]
     pub username: Option<String>,
     #[serde(default)]
@@ -239,6 +250,14 @@ pub struct EndpointConfig {
     pub derive: BTreeMap<String, DeriveConfig>,
     #[serde(default)]
     pub full_refresh: Option<bool>,
+    /// The `since` value is sent this much earlier (`1s`, `1d`): for exclusive (`>`) or
+    /// coarse filters; the cursor skips what was delivered before.
+    #[serde(default)]
+    pub since_lookback: Option<String>,
+    /// Incremental endpoints whose filter misses changes (e.g. a creation date): read the
+    /// endpoint in full again when the last full scan is older than this (`24h`).
+    #[serde(default)]
+    pub full_every: Option<String>,
 }
 
 /// `paging = { style = "...", ... }`.
@@ -263,6 +282,11 @@ pub enum PagingConfig {
         size_param: String,
         #[serde(default)]
         first_page: Option<u64>,
+        /// JSON path of a "has next page" flag (`HasNextPage`): paging stops when it is
+        /// false and goes on when it is true, also after a short page (a server that caps
+        /// the page size). Without it, a short page ends the query.
+        #[serde(default)]
+        has_next: Option<String>,
     },
     /// A link to the next page in the body (`odata.nextLink`, `@odata.nextLink`, `links/next`).
     NextLink {

@@ -3,12 +3,12 @@
 use crate::auth::{Auth, AuthKind};
 use crate::auth_config::auth_kind;
 use crate::config::{Settings, SourceConfig, parse_duration, parse_rate};
-use crate::cursor::Cursor;
+use crate::cursor::{Cursor, ScanPosition};
 use crate::endpoint::Endpoint;
 use crate::http::{HttpClient, RetryPolicy};
 use crate::lookup::Lookups;
 use crate::profiles;
-use crate::reader::{EndpointReader, Shared};
+use crate::reader::{EndpointReader, Scan, Shared};
 use crate::secret::Redactor;
 use crate::stamp::ServerTz;
 use async_trait::async_trait;
@@ -96,6 +96,10 @@ impl RestConnector {
             ));
         }
         let page_size = s.page_size.or(source.page_size).unwrap_or(100);
+        let full_every = duration(&s.full_every, "full_every", Duration::ZERO)?;
+        if s.full_every.is_some() && full_every.is_zero() {
+            return Err(setting_err("full_every", "must be more than 0"));
+        }
         let mut endpoints = Vec::new();
         for (i, c) in source.endpoint.iter().enumerate() {
             let mut c = c.clone();
@@ -111,6 +115,10 @@ impl RestConnector {
                     message: msg,
                 }
             })?;
+            let mut ep = ep;
+            if s.full_every.is_some() && ep.modified.is_some() {
+                ep.full_every = Some(full_every);
+            }
             if endpoints
                 .iter()
                 .any(|e: &Arc<Endpoint>| e.stream == ep.stream)
@@ -185,6 +193,7 @@ impl RestConnector {
                     Duration::from_secs(300),
                 )?,
                 max_drift_restarts: s.max_drift_restarts.unwrap_or(5),
+                headers: s.headers.clone().unwrap_or_default().into_iter().collect(),
             }),
             endpoints,
             lookups: Arc::new(lookups),
@@ -290,6 +299,33 @@ impl Connector for RestConnector {
         } else {
             ep.clone()
         };
+        if let (true, Some(every)) = (incremental, ep.full_every) {
+            let pos = match &state {
+                Some(v) => ScanPosition::from_json(v).unwrap_or_else(|e| {
+                    tracing::warn!(stream = %ep.stream, "stored position not understood ({e}); scanning in full");
+                    ScanPosition::default()
+                }),
+                None => ScanPosition::default(),
+            };
+            let now = chrono::Utc::now();
+            let cursor = pos.cursor.clone();
+            let (incremental, scan) = if pos.full_scan_due(now, every) {
+                tracing::info!(stream = %ep.stream, last = ?pos.full_scan_at, "full re-scan due");
+                (
+                    false,
+                    Scan::Rescan {
+                        old: pos,
+                        started: now,
+                    },
+                )
+            } else {
+                (true, Scan::Carry(pos.full_scan_at))
+            };
+            return Ok(Box::new(
+                EndpointReader::new(self.shared.clone(), ep.clone(), incremental, cursor)
+                    .with_scan(scan),
+            ));
+        }
         let start = match (&state, incremental) {
             (Some(v), true) if !v.is_null() => {
                 let c = Cursor::from_json(v);

@@ -193,6 +193,8 @@ pub enum Paging {
         page_param: String,
         size_param: String,
         first_page: u64,
+        /// The "has next page" flag of the answer, when the API has one.
+        has_next: Option<JsonPath>,
     },
     NextLink {
         next: JsonPath,
@@ -224,6 +226,10 @@ pub struct Endpoint {
     pub paging: Paging,
     pub derive: Vec<(String, Derive)>,
     pub full_refresh: bool,
+    /// Subtracted from the `since` value before it is rendered.
+    pub since_lookback: chrono::Duration,
+    /// A full re-scan is due when the last one is older than this.
+    pub full_every: Option<std::time::Duration>,
 }
 
 /// A configuration problem below an endpoint: key path and message.
@@ -302,10 +308,12 @@ impl Endpoint {
                 page_param,
                 size_param,
                 first_page,
+                has_next,
             } => Paging::Page {
                 page_param: page_param.clone(),
                 size_param: size_param.clone(),
                 first_page: first_page.unwrap_or(1),
+                has_next: has_next.as_deref().map(JsonPath::parse),
             },
             PagingConfig::NextLink { next, size_param } => Paging::NextLink {
                 next: JsonPath::parse(next),
@@ -331,6 +339,28 @@ impl Endpoint {
                 "an endpoint with modified_field needs a `since` parameter using {since} (the modified-since filter)".into(),
             ));
         }
+        let duration = |key: &str, v: &Option<String>| {
+            v.as_deref()
+                .map(crate::config::parse_duration)
+                .transpose()
+                .map_err(|e| err(key, e))
+        };
+        let since_lookback = duration("since_lookback", &c.since_lookback)?
+            .map(|d| {
+                chrono::Duration::from_std(d).map_err(|e| err("since_lookback", e.to_string()))
+            })
+            .transpose()?
+            .unwrap_or_else(chrono::Duration::zero);
+        let full_every = duration("full_every", &c.full_every)?;
+        if full_every.is_some_and(|d| d.is_zero()) {
+            return Err(err("full_every", "must be more than 0".into()));
+        }
+        if full_every.is_some() && modified.is_none() {
+            return Err(err(
+                "full_every",
+                "needs modified_field (the increment between full scans)".into(),
+            ));
+        }
         let derive = c
             .derive
             .iter()
@@ -351,6 +381,8 @@ impl Endpoint {
             paging,
             derive,
             full_refresh: c.full_refresh.unwrap_or(false),
+            since_lookback,
+            full_every,
         })
     }
 

@@ -18,6 +18,7 @@ pub fn id_field(flavor: Flavor, stream: &str) -> &'static str {
             _ => "DocEntry",
         },
         Flavor::Weclapp | Flavor::BusinessCentral | Flavor::Generic(_) => "id",
+        Flavor::JtlWawi => "Id",
     }
 }
 
@@ -40,6 +41,7 @@ pub fn set_modified(flavor: Flavor, rec: &mut Value, ms: i64) {
             rec["lastModifiedDateTime"] = json!(utc.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
             rec["@odata.etag"] = json!(format!("W/\"JzIwOzE{ms:x}Oyc=\""));
         }
+        Flavor::JtlWawi => super::jtl::set_created(rec, ms),
         Flavor::Generic(_) => {
             rec["modified"] = json!(utc.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
         }
@@ -60,6 +62,9 @@ fn unauthorized(flavor: Flavor) -> (ResponseTemplate, u16) {
 /// `None` when the request is authorised.
 pub fn check_auth(st: &State, req: &Request) -> Option<(ResponseTemplate, u16)> {
     let flavor = st.data.flavor;
+    if flavor == Flavor::JtlWawi {
+        return super::jtl::check_auth(req);
+    }
     let ok = match flavor {
         Flavor::ErpNext => {
             header(req, "authorization").as_deref() == Some(&format!("token {ERPNEXT_TOKEN}"))
@@ -73,6 +78,7 @@ pub fn check_auth(st: &State, req: &Request) -> Option<(ResponseTemplate, u16)> 
                     .is_some_and(|s| st.sessions.contains(s))
             })
         }),
+        Flavor::JtlWawi => false,
         Flavor::Generic(_) => {
             !st.auth
                 || header(req, "authorization").as_deref()
@@ -149,6 +155,7 @@ pub fn answer(data: &MockData, req: &Request) -> (Value, Vec<(String, String)>, 
         Flavor::ErpNext => erpnext(data, req),
         Flavor::SapB1 => sap(data, req),
         Flavor::Weclapp => weclapp(data, req),
+        Flavor::JtlWawi => super::jtl::answer(data, req),
         Flavor::Generic(_) | Flavor::BusinessCentral => bad("not served here"),
     }
 }

@@ -20,6 +20,7 @@ mod bc_fixtures;
 mod erp;
 pub mod fixtures;
 mod generic;
+mod jtl;
 mod query;
 
 use serde_json::Value;
@@ -35,6 +36,11 @@ pub use generic::Style;
 pub const ERPNEXT_TOKEN: &str = "kontor-demo-key:kontor-demo-secret";
 /// `AuthenticationToken` header for the weclapp mock.
 pub const WECLAPP_TOKEN: &str = "kontor-demo-weclapp-token";
+/// `Authorization: Wawi <this>` for the JTL-Wawi mock.
+pub const JTL_API_KEY: &str = "kontor-demo-wawi-api-key";
+/// The app the JTL-Wawi mock has registered (the profile's default `X-AppID`).
+pub const JTL_APP_ID: &str = "kontor/v1";
+pub use jtl::MAX_PAGE_SIZE as JTL_MAX_PAGE_SIZE;
 /// SAP B1 mock login.
 pub const SAP_COMPANY_DB: &str = "SBODEMODE";
 pub const SAP_USER: &str = "manager";
@@ -49,6 +55,7 @@ pub enum Flavor {
     SapB1,
     Weclapp,
     BusinessCentral,
+    JtlWawi,
     Generic(Style),
 }
 
@@ -59,6 +66,7 @@ impl Flavor {
             "sap-b1" => Some(Flavor::SapB1),
             "weclapp" => Some(Flavor::Weclapp),
             "business-central" => Some(Flavor::BusinessCentral),
+            "jtl-wawi" => Some(Flavor::JtlWawi),
             _ => None,
         }
     }

@@ -26,7 +26,13 @@ macro_rules! profiles {
     };
 }
 
-profiles!("erpnext", "sap-b1", "weclapp", "business-central");
+profiles!(
+    "erpnext",
+    "sap-b1",
+    "weclapp",
+    "business-central",
+    "jtl-wawi"
+);
 
 fn full_table(name: &str) -> Option<toml::Table> {
     let (_, text) = SOURCES.iter().find(|(n, _)| *n == name)?;
