@@ -311,6 +311,8 @@ const PROFILES: &[(&str, &str, &str, &[&str], &str)] = &[
         kontor_rest::mock::BC_CLIENT_SECRET,
         &["salesInvoices", "salesCreditMemos"],
         "totalAmountIncludingTax",
+    ),
+    (
         "jtl-wawi",
         "{ kind = \"api_key\", header = \"Authorization\", prefix = \"Wawi \", key_file = \"secret\" }",
         kontor_rest::mock::JTL_API_KEY,
