@@ -95,7 +95,7 @@ pub fn auth_kind(
             ));
         }
     };
-    let given: [(&str, bool); 20] = [
+    let given = [
         ("token_env", a.token_env.is_some()),
         ("token_file", a.token_file.is_some()),
         ("key_env", a.key_env.is_some()),
