@@ -214,7 +214,8 @@ async fn wrong_company_and_secrets_through_the_binary() {
         "{out}"
     );
     write(mock::BC_COMPANY);
-    let (code, sync_out) = kontor(dir.path(), &["sync", "bc"]);
+    // A config edit: this node takes it over (see CHANGELOG, upgrade notes).
+    let (code, sync_out) = kontor(dir.path(), &["--take-over-config", "sync", "bc"]);
     assert_eq!(code, Some(0), "{sync_out}");
     let (_, runs) = kontor(dir.path(), &["runs"]);
     let (_, runs_json) = kontor(dir.path(), &["runs", "--json"]);
