@@ -456,7 +456,7 @@ impl EndpointReader {
             "the server caps the page size; paging on with its size");
         self.size_cap = cap;
         self.page_size = cap;
-        if before % u64::from(cap) != 0 {
+        if !before.is_multiple_of(u64::from(cap)) {
             self.consumed = 0;
             self.query_prev = None;
         }

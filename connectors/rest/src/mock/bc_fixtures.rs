@@ -32,12 +32,59 @@ fn etag(k: usize) -> String {
 
 /// (number, name, street, postcode, city, VAT id, e-mail, phone)
 #[rustfmt::skip]
-const CUSTOMERS: &[(&str, &str, &str, &str, &str, &str, &str, &str)] = &[
-    ("10000", "Müller & Söhne GmbH", "Hohe Straße 12", "50667", "Köln", "DE123456788", "buchhaltung@mueller-soehne.de", "0221 4711230"),
-    ("20000", "Bäckerei Schröder KG", "Leopoldstraße 45", "80802", "München", "DE281734567", "info@baeckerei-schroeder.de", "089 3344556"),
-    ("30000", "Straßenbau Jürgens GmbH & Co. KG", "Große Elbstraße 145", "22767", "Hamburg", "DE312456789", "rechnung@juergens-strassenbau.de", "040 38901200"),
-    ("40000", "Glaserei Köhler e.K.", "Königsbrücker Straße 8", "01099", "Dresden", "", "kontakt@glaserei-koehler.de", "0351 8102030"),
-    ("50000", "Hotel Zur Post, Inh. Weiß", "Marktplatz 1", "97070", "Würzburg", "DE298765432", "empfang@hotel-zur-post.de", ""),
+/// number, name, …: eight text columns of a customer.
+type CustomerRow = (&'static str, &'static str, &'static str, &'static str, &'static str, &'static str, &'static str, &'static str);
+const CUSTOMERS: &[CustomerRow] = &[
+    (
+        "10000",
+        "Müller & Söhne GmbH",
+        "Hohe Straße 12",
+        "50667",
+        "Köln",
+        "DE123456788",
+        "buchhaltung@mueller-soehne.de",
+        "0221 4711230",
+    ),
+    (
+        "20000",
+        "Bäckerei Schröder KG",
+        "Leopoldstraße 45",
+        "80802",
+        "München",
+        "DE281734567",
+        "info@baeckerei-schroeder.de",
+        "089 3344556",
+    ),
+    (
+        "30000",
+        "Straßenbau Jürgens GmbH & Co. KG",
+        "Große Elbstraße 145",
+        "22767",
+        "Hamburg",
+        "DE312456789",
+        "rechnung@juergens-strassenbau.de",
+        "040 38901200",
+    ),
+    (
+        "40000",
+        "Glaserei Köhler e.K.",
+        "Königsbrücker Straße 8",
+        "01099",
+        "Dresden",
+        "",
+        "kontakt@glaserei-koehler.de",
+        "0351 8102030",
+    ),
+    (
+        "50000",
+        "Hotel Zur Post, Inh. Weiß",
+        "Marktplatz 1",
+        "97070",
+        "Würzburg",
+        "DE298765432",
+        "empfang@hotel-zur-post.de",
+        "",
+    ),
 ];
 
 /// (number, customer, date, due, net, tax, gross, remaining, status, order, customer PO)
@@ -56,9 +103,29 @@ const INVOICES: &[Inv] = &[
 
 /// (number, customer, date, net, tax, gross, invoice, status)
 #[rustfmt::skip]
-const CREDIT_MEMOS: &[(&str, usize, &str, &str, &str, &str, &str, &str)] = &[
-    ("104001", 0, "2026-10-25", "100.00", "19.00", "119.00", "103001", "Paid"),
-    ("104002", 3, "2026-11-12", "99.90", "18.98", "118.88", "103005", "Paid"),
+/// One credit memo: number, …
+type CreditMemoRow = (&'static str, usize, &'static str, &'static str, &'static str, &'static str, &'static str, &'static str);
+const CREDIT_MEMOS: &[CreditMemoRow] = &[
+    (
+        "104001",
+        0,
+        "2026-10-25",
+        "100.00",
+        "19.00",
+        "119.00",
+        "103001",
+        "Paid",
+    ),
+    (
+        "104002",
+        3,
+        "2026-11-12",
+        "99.90",
+        "18.98",
+        "118.88",
+        "103005",
+        "Paid",
+    ),
 ];
 
 /// (number, description, type, inventory, unit, GTIN)
