@@ -282,6 +282,7 @@ async fn rest_profile_loads_incrementally_and_a_resync_writes_nothing(backend: &
 }
 
 /// (profile, auth config, secret file content, invoice streams with their gross field).
+/// `{uri}` in the auth config is the mock's address; a line after it is a connector key.
 const PROFILES: &[(&str, &str, &str, &[&str], &str)] = &[
     (
         "erpnext",
@@ -311,6 +312,20 @@ const PROFILES: &[(&str, &str, &str, &[&str], &str)] = &[
         &["voucherlist"],
         "totalAmount",
     ),
+    (
+        "business-central",
+        "{ kind = \"oauth2_client_credentials\", token_url = \"{uri}/kontor-demo.onmicrosoft.com/oauth2/v2.0/token\", client_id = \"3f6a1c2e-8b4d-4e5f-9a7b-2c1d0e9f8a71\", client_secret_file = \"secret\" }\ncompany = \"CRONUS AG\"",
+        kontor_rest::mock::BC_CLIENT_SECRET,
+        &["salesInvoices", "salesCreditMemos"],
+        "totalAmountIncludingTax",
+    ),
+    (
+        "jtl-wawi",
+        "{ kind = \"api_key\", header = \"Authorization\", prefix = \"Wawi \", key_file = \"secret\" }",
+        kontor_rest::mock::JTL_API_KEY,
+        &["invoices"],
+        "TotalGrossAmount",
+    ),
 ];
 
 fn amount(v: &serde_json::Value) -> rust_decimal::Decimal {
@@ -332,8 +347,9 @@ async fn every_profile_syncs_with_correct_totals(backend: &str) {
         std::fs::write(dir.path().join("secret"), secret).unwrap();
         let connectors = format!(
             "[[connector]]\nname = \"{profile}\"\nkind = \"rest\"\nbase_url = \"{}\"\n\
-             profile = \"{profile}\"\nauth = {auth}\n",
-            erp.uri()
+             profile = \"{profile}\"\nauth = {}\n",
+            erp.uri(),
+            auth.replace("{uri}", &erp.uri())
         );
         let report = run(&store, dir.path(), &connectors, profile).await;
         assert_eq!(report.status, RunStatus::Ok, "{profile}: {report:?}");
@@ -374,7 +390,11 @@ async fn every_profile_syncs_with_correct_totals(backend: &str) {
         // What the profile declares it reads (lexoffice keeps no orders or stock).
         let info = kontor_rest::profile_info(profile).unwrap();
         for e in ["order", "stock"] {
-            if !info.streams.iter().any(|s| s.entities.iter().any(|x| x == e)) {
+            if !info
+                .streams
+                .iter()
+                .any(|s| s.entities.iter().any(|x| x == e))
+            {
                 continue;
             }
             assert!(

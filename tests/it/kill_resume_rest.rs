@@ -1,6 +1,7 @@
-//! Crash safety of the REST path: `kontor sync` reads a mocked ERPNext page by page and is
-//! killed with SIGKILL between (and during) pages several times, then finishes. The store must
-//! then hold exactly the ERP's records — none lost, none twice — on SQLite and PostgreSQL.
+//! Crash safety of the REST path: `kontor sync` reads a mocked ERP page by page (ERPNext:
+//! offset paging; Business Central: nextLink paging with Entra ID tokens) and is killed with
+//! SIGKILL between (and during) pages several times, then finishes. The store must then hold
+//! exactly the ERP's records — none lost, none twice — on SQLite and PostgreSQL.
 
 use kontor::testing::TempPg;
 use kontor_rest::mock::{Flavor, MockErp};
@@ -13,7 +14,22 @@ use std::time::Duration;
 const CUSTOMERS: usize = 5000;
 const KILLS: usize = 8;
 
-fn customers() -> BTreeMap<String, Vec<serde_json::Value>> {
+fn customers(flavor: Flavor) -> BTreeMap<String, Vec<serde_json::Value>> {
+    if flavor == Flavor::BusinessCentral {
+        let list = (0..CUSTOMERS)
+            .map(|i| {
+                json!({
+                    "id": format!("{i:08x}-0000-ef11-9f8a-6045bdc8c192"),
+                    "number": format!("CUST-{i:05}"),
+                    "displayName": format!("Kunde {i} Müller GmbH"),
+                    "email": format!("einkauf{i}@example.de"),
+                    "lastModifiedDateTime": format!("2026-11-{:02}T{:02}:{:02}:{:02}.000Z",
+                        1 + i / 2000, (i / 120) % 24, (i / 2) % 60, i % 2 * 30),
+                })
+            })
+            .collect();
+        return BTreeMap::from([("customers".to_owned(), list)]);
+    }
     let list = (0..CUSTOMERS)
         .map(|i| {
             json!({
@@ -31,8 +47,30 @@ fn customers() -> BTreeMap<String, Vec<serde_json::Value>> {
     BTreeMap::from([("Customer".to_owned(), list)])
 }
 
-fn workspace(store_url: &str, erp: &MockErp) -> tempfile::TempDir {
+fn workspace(store_url: &str, erp: &MockErp, flavor: Flavor) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
+    if flavor == Flavor::BusinessCentral {
+        std::fs::write(
+            dir.path().join("secret"),
+            kontor_rest::mock::BC_CLIENT_SECRET,
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("kontor.toml"),
+            format!(
+                "[store]\nurl = \"{store_url}\"\n\n[[connector]]\nname = \"erp\"\nkind = \"rest\"\n\
+                 base_url = \"{}\"\nprofile = \"business-central\"\ncompany = \"{}\"\n\
+                 streams = [\"customers\"]\npage_size = 25\nrate_limit = \"60/s\"\n\
+                 auth = {{ kind = \"oauth2_client_credentials\", token_url = \"{}\", client_id = \"{}\", client_secret_file = \"secret\" }}\n",
+                erp.uri(),
+                kontor_rest::mock::BC_COMPANY,
+                erp.bc_token_url(),
+                kontor_rest::mock::BC_CLIENT_ID
+            ),
+        )
+        .unwrap();
+        return dir;
+    }
     std::fs::write(dir.path().join("token"), kontor_rest::mock::ERPNEXT_TOKEN).unwrap();
     std::fs::write(
         dir.path().join("kontor.toml"),
@@ -69,8 +107,8 @@ async fn snapshot(url: &str) -> (Vec<(String, String)>, u64) {
     )
 }
 
-async fn kill_and_resume(backend: &str) {
-    let erp = MockErp::start_with(Flavor::ErpNext, customers()).await;
+async fn kill_and_resume(backend: &str, flavor: Flavor) {
+    let erp = MockErp::start_with(flavor, customers(flavor)).await;
     let tmp = tempfile::tempdir().unwrap();
     let (_pg, url) = match backend {
         "sqlite" => (
@@ -83,7 +121,7 @@ async fn kill_and_resume(backend: &str) {
             (Some(pg), url)
         }
     };
-    let ws = workspace(&url, &erp);
+    let ws = workspace(&url, &erp, flavor);
     // 5000 records in pages of 25 at 60 requests/s: a full run takes over 3 s, a killed one
     // gets through a tenth of it.
     let mut seed = std::time::SystemTime::now()
@@ -120,7 +158,7 @@ async fn kill_and_resume(backend: &str) {
     // A clean single run into a fresh store gives the same records.
     let clean_tmp = tempfile::tempdir().unwrap();
     let clean_url = format!("sqlite://{}", clean_tmp.path().join("c.db").display());
-    let clean = workspace(&clean_url, &erp);
+    let clean = workspace(&clean_url, &erp, flavor);
     assert_eq!(sync(clean.path()).wait().unwrap().code(), Some(0));
     let (clean_records, _) = snapshot(&clean_url).await;
     assert_eq!(records, clean_records);
@@ -128,10 +166,20 @@ async fn kill_and_resume(backend: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_rest_sync_survives_kills_between_pages() {
-    kill_and_resume("sqlite").await;
+    kill_and_resume("sqlite", Flavor::ErpNext).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_rest_sync_survives_kills_between_pages() {
-    kill_and_resume("postgres").await;
+    kill_and_resume("postgres", Flavor::ErpNext).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_business_central_sync_survives_kills_between_pages() {
+    kill_and_resume("sqlite", Flavor::BusinessCentral).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_business_central_sync_survives_kills_between_pages() {
+    kill_and_resume("postgres", Flavor::BusinessCentral).await;
 }

@@ -21,8 +21,8 @@ async fn run(store: &DynStore, dir: &Path, connectors: &str) -> RunReport {
         Vec::new(),
     )
     .unwrap_or_else(|d| panic!("{d:?}"));
-    let prepared = sync::prepare(&cfg, cfg.connector("lex").unwrap())
-        .unwrap_or_else(|d| panic!("{d:?}"));
+    let prepared =
+        sync::prepare(&cfg, cfg.connector("lex").unwrap()).unwrap_or_else(|d| panic!("{d:?}"));
     let opts = SyncOptions {
         reprocess: false,
         force: false,
@@ -55,7 +55,11 @@ async fn lexoffice_syncs_exact_open_items_linked_to_customer_numbers(backend: &s
     );
     let first = run(&store, dir.path(), &connectors).await;
     assert_eq!(first.status, RunStatus::Ok, "{first:?}");
-    assert!(erp.requests().iter().all(|r| r.status == 200), "{:?}", erp.requests());
+    assert!(
+        erp.requests().iter().all(|r| r.status == 200),
+        "{:?}",
+        erp.requests()
+    );
 
     // Customers by their lexoffice customer number, plus the collective customer.
     let customers: Vec<String> = store
@@ -65,15 +69,28 @@ async fn lexoffice_syncs_exact_open_items_linked_to_customer_numbers(backend: &s
         .into_iter()
         .map(|r| r.external_id)
         .collect();
-    assert_eq!(customers, ["10001", "10002", "10003", "10004", "SAMMELKUNDE"]);
-    let kranz = store.record("lex", "customer", "10001").await.unwrap().unwrap();
+    assert_eq!(
+        customers,
+        ["10001", "10002", "10003", "10004", "SAMMELKUNDE"]
+    );
+    let kranz = store
+        .record("lex", "customer", "10001")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(kranz.data["name"], "Brauhaus Kranz GmbH");
     assert_eq!(kranz.data["address"]["city"], "Köln");
 
     // Invoices: exact totals and open amounts, linked to the contact's customer number.
     let vouchers = erp.records("voucherlist");
-    let invoices = store.records(Some("lex"), Some("invoice"), 100).await.unwrap();
-    let notes = store.records(Some("lex"), Some("credit_note"), 100).await.unwrap();
+    let invoices = store
+        .records(Some("lex"), Some("invoice"), 100)
+        .await
+        .unwrap();
+    let notes = store
+        .records(Some("lex"), Some("credit_note"), 100)
+        .await
+        .unwrap();
     assert_eq!(invoices.len() + notes.len(), vouchers.len());
     let want_gross: Decimal = vouchers.iter().map(|v| dec(&v["totalAmount"])).sum();
     let got_gross: Decimal = invoices
@@ -93,26 +110,52 @@ async fn lexoffice_syncs_exact_open_items_linked_to_customer_numbers(backend: &s
         .sum();
     assert_eq!(got_open, want_open);
     assert_eq!(want_open, "3984.00".parse::<Decimal>().unwrap());
-    let re1003 = store.record("lex", "invoice", "RE1003").await.unwrap().unwrap();
+    let re1003 = store
+        .record("lex", "invoice", "RE1003")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(re1003.customer_no.as_deref(), Some("10001"));
-    assert_eq!(dec(&re1003.data["open_amount"]["amount"]), "295".parse().unwrap());
+    assert_eq!(
+        dec(&re1003.data["open_amount"]["amount"]),
+        "295".parse().unwrap()
+    );
     assert_eq!(re1003.data["status"], "partially_paid");
     assert_eq!(re1003.data["issue_date"], "2026-01-20");
     assert_eq!(re1003.data["due_date"], "2026-03-20");
-    let voided = store.record("lex", "invoice", "RE1005").await.unwrap().unwrap();
+    let voided = store
+        .record("lex", "invoice", "RE1005")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(voided.data["status"], "cancelled");
     assert_eq!(voided.customer_no.as_deref(), Some("10004"));
-    let collective = store.record("lex", "invoice", "RE1004").await.unwrap().unwrap();
+    let collective = store
+        .record("lex", "invoice", "RE1004")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(collective.customer_no.as_deref(), Some("SAMMELKUNDE"));
     assert!(collective.data.to_string().contains("Sammelkunde"));
-    let note = store.record("lex", "credit_note", "GS1001").await.unwrap().unwrap();
+    let note = store
+        .record("lex", "credit_note", "GS1001")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(note.customer_no.as_deref(), Some("10001"));
-    assert_eq!(dec(&note.data["open_amount"]["amount"]), "119".parse().unwrap());
+    assert_eq!(
+        dec(&note.data["open_amount"]["amount"]),
+        "119".parse().unwrap()
+    );
 
     // Nothing changed: nothing written.
     let again = run(&store, dir.path(), &connectors).await;
     assert_eq!(again.status, RunStatus::Ok, "{again:?}");
-    assert_eq!((again.counts.inserted, again.counts.updated), (0, 0), "{again:?}");
+    assert_eq!(
+        (again.counts.inserted, again.counts.updated),
+        (0, 0),
+        "{again:?}"
+    );
 
     // The API key appears nowhere: reports, runs, records, cursors.
     let mut seen = format!("{first:?}{again:?}");

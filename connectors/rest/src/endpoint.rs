@@ -196,6 +196,8 @@ pub enum Paging {
         size_param: String,
         first_page: u64,
         verify_overlap: bool,
+        /// The "has next page" flag of the answer, when the API has one.
+        has_next: Option<JsonPath>,
     },
     NextLink {
         next: JsonPath,
@@ -228,6 +230,10 @@ pub struct Endpoint {
     pub derive: Vec<(String, Derive)>,
     pub full_refresh: bool,
     pub max_results: Option<u64>,
+    /// Subtracted from the `since` value before it is rendered.
+    pub since_lookback: chrono::Duration,
+    /// A full re-scan is due when the last one is older than this.
+    pub full_every: Option<std::time::Duration>,
 }
 
 /// A configuration problem below an endpoint: key path and message.
@@ -307,11 +313,13 @@ impl Endpoint {
                 size_param,
                 first_page,
                 verify_overlap,
+                has_next,
             } => Paging::Page {
                 page_param: page_param.clone(),
                 size_param: size_param.clone(),
                 first_page: first_page.unwrap_or(1),
                 verify_overlap: verify_overlap.unwrap_or(false),
+                has_next: has_next.as_deref().map(JsonPath::parse),
             },
             PagingConfig::NextLink { next, size_param } => Paging::NextLink {
                 next: JsonPath::parse(next),
@@ -337,6 +345,28 @@ impl Endpoint {
                 "an endpoint with modified_field needs a `since` parameter using {since} (the modified-since filter)".into(),
             ));
         }
+        let duration = |key: &str, v: &Option<String>| {
+            v.as_deref()
+                .map(crate::config::parse_duration)
+                .transpose()
+                .map_err(|e| err(key, e))
+        };
+        let since_lookback = duration("since_lookback", &c.since_lookback)?
+            .map(|d| {
+                chrono::Duration::from_std(d).map_err(|e| err("since_lookback", e.to_string()))
+            })
+            .transpose()?
+            .unwrap_or_else(chrono::Duration::zero);
+        let full_every = duration("full_every", &c.full_every)?;
+        if full_every.is_some_and(|d| d.is_zero()) {
+            return Err(err("full_every", "must be more than 0".into()));
+        }
+        if full_every.is_some() && modified.is_none() {
+            return Err(err(
+                "full_every",
+                "needs modified_field (the increment between full scans)".into(),
+            ));
+        }
         let derive = c
             .derive
             .iter()
@@ -358,6 +388,8 @@ impl Endpoint {
             derive,
             full_refresh: c.full_refresh.unwrap_or(false),
             max_results: c.max_results.filter(|m| *m > 0),
+            since_lookback,
+            full_every,
         })
     }
 
@@ -460,7 +492,9 @@ fn decimal(v: Option<&Value>) -> Option<Decimal> {
 
 fn derive_of(name: &str, d: &DeriveConfig) -> Result<(String, Derive), KeyError> {
     let op = match (&d.subtract, &d.date_from_epoch_ms, &d.lookup) {
-        (None, None, Some(l)) => Derive::Lookup(crate::derive_lookup::Lookup::from_config(name, l)?),
+        (None, None, Some(l)) => {
+            Derive::Lookup(crate::derive_lookup::Lookup::from_config(name, l)?)
+        }
         (Some([a, b]), None, None) => Derive::Subtract(JsonPath::parse(a), JsonPath::parse(b)),
         (None, Some(p), None) => match p.split_once("/*/") {
             Some((list, inner)) => {

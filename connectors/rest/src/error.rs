@@ -35,6 +35,13 @@ pub enum RestError {
     /// Authentication failed (login refused, or 401 after a fresh login).
     #[error("{url}: authentication failed: {message}")]
     Auth { url: String, message: String },
+    /// A `[[source.lookup]]` found no (or no single) record for the connector's setting.
+    #[error("{setting}: {message} ({url})")]
+    Lookup {
+        setting: String,
+        url: String,
+        message: String,
+    },
     /// The result set kept shifting while paging.
     #[error("{stream}: paging drift persisted after {restarts} restarts of the query")]
     Drift { stream: String, restarts: u32 },
@@ -52,7 +59,9 @@ impl RestError {
     pub(crate) fn into_connector(self, redactor: &crate::secret::Redactor) -> ConnectorError {
         let text = redactor.redact(&self.to_string());
         match self {
-            RestError::Config(_) | RestError::Secret { .. } => ConnectorError::Config(text),
+            RestError::Config(_) | RestError::Secret { .. } | RestError::Lookup { .. } => {
+                ConnectorError::Config(text)
+            }
             _ => ConnectorError::Remote(text),
         }
     }

@@ -1,13 +1,14 @@
 //! Reading one endpoint page by page. See the crate docs ("Cursor semantics") for why each
 //! paging style is drift-safe or where it is not.
 
-use crate::cursor::{Cap, Cursor};
+use crate::cursor::{Cap, Cursor, ScanPosition};
 use crate::endpoint::{Endpoint, Paging, Template};
 use crate::error::RestError;
 use crate::http::HttpClient;
 use crate::paging::{build_url, link_next};
 use crate::stamp::{ServerTz, Stamp};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use kontor_connector::{
     Batch, BatchReader, ConnectorError, Context, Fields, Item, Position, RawRecord,
 };
@@ -26,7 +27,25 @@ pub struct Shared {
     pub safety_margin: Duration,
     pub max_drift_restarts: u32,
     /// Values fetched by `lookup` derives in this run (cleared by `discover`).
-    pub lookups: crate::derive_lookup::LookupCache,
+    pub derived: crate::derive_lookup::LookupCache,
+    /// Connector-level headers (`headers = {...}`), over the endpoints' own.
+    pub headers: Vec<(String, String)>,
+}
+
+/// Periodic full re-scans of an incremental endpoint (`full_every`).
+#[derive(Debug, Clone)]
+pub enum Scan {
+    /// The endpoint has no `full_every`.
+    Off,
+    /// An incremental run; the time of the last full scan is carried in the position.
+    Carry(Option<DateTime<Utc>>),
+    /// This run reads the endpoint in full (deduplicated by id). Until its last page the
+    /// positions repeat the old one, so a scan that fails is done again; the last page
+    /// commits the cursor (the newest stamp seen, capped) and the scan's start time.
+    Rescan {
+        old: ScanPosition,
+        started: DateTime<Utc>,
+    },
 }
 
 enum Next {
@@ -65,6 +84,9 @@ pub struct EndpointReader {
     cap: Option<Cap>,
     opened_at: SystemTime,
     warned_tie: bool,
+    scan: Scan,
+    /// The page size the server allows (page paging with a `has_next` flag).
+    size_cap: u32,
     stream: Arc<str>,
     context: Arc<Context>,
 }
@@ -94,11 +116,22 @@ impl EndpointReader {
             cap: None,
             opened_at: SystemTime::now(),
             warned_tie: false,
+            scan: Scan::Off,
+            size_cap: u32::MAX,
             stream: ep.stream.as_str().into(),
             context: Arc::new(context),
             shared,
             ep,
         }
+    }
+
+    pub fn with_scan(mut self, scan: Scan) -> EndpointReader {
+        self.scan = scan;
+        self
+    }
+
+    fn base_size(&self) -> u32 {
+        self.ep.page_size.min(self.size_cap)
     }
 
     fn render(&self, list: &[(String, Template)], since: Option<Stamp>) -> Vec<(String, String)> {
@@ -115,7 +148,13 @@ impl EndpointReader {
 
     fn since_params(&self, since: Option<Stamp>) -> Vec<(String, String)> {
         match since {
-            Some(_) => self.render(&self.ep.since, since),
+            Some(s) => {
+                let s = Stamp {
+                    at: s.at - self.ep.since_lookback,
+                    ..s
+                };
+                self.render(&self.ep.since, Some(s))
+            }
             None => Vec::new(),
         }
     }
@@ -268,7 +307,7 @@ impl EndpointReader {
                 let Some(path) = l.path_for(rec) else {
                     continue;
                 };
-                if self.shared.lookups.contains(&path) || !self.will_deliver(rec) {
+                if self.shared.derived.contains(&path) || !self.will_deliver(rec) {
                     continue;
                 }
                 let url =
@@ -282,7 +321,7 @@ impl EndpointReader {
                     }
                     Err(e) => return Err(e),
                 };
-                self.shared.lookups.insert(path, value);
+                self.shared.derived.insert(path, value);
             }
         }
         Ok(())
@@ -321,7 +360,7 @@ impl EndpointReader {
         self.consumed = 0;
         self.overlap = None;
         self.query_prev = None;
-        self.page_size = self.ep.page_size;
+        self.page_size = self.base_size();
         true
     }
 
@@ -337,11 +376,37 @@ impl EndpointReader {
         self.consumed = 0;
         self.overlap = None;
         self.query_prev = None;
-        self.page_size = self.ep.page_size;
+        self.page_size = self.base_size();
         Ok(())
     }
 
+    fn capped(&self) -> Option<Cursor> {
+        let c = self.state.as_ref()?;
+        Some(match &self.cap {
+            Some(cap) => cap.apply(c),
+            None => c.clone(),
+        })
+    }
+
     fn position(&self) -> Value {
+        match &self.scan {
+            Scan::Off => {}
+            Scan::Rescan { old, .. } if !matches!(self.next, Next::Done) => return old.to_json(),
+            Scan::Rescan { started, .. } => {
+                return ScanPosition {
+                    cursor: self.capped(),
+                    full_scan_at: Some(*started),
+                }
+                .to_json();
+            }
+            Scan::Carry(at) => {
+                return ScanPosition {
+                    cursor: self.capped(),
+                    full_scan_at: *at,
+                }
+                .to_json();
+            }
+        }
         if !self.incremental {
             return json!({ "full_refresh": true, "pages": self.page_no, "records": self.delivered });
         }
@@ -358,7 +423,11 @@ impl EndpointReader {
                 return Ok(None);
             }
             let (url, overlap, offset) = self.plan()?;
-            let headers = self.render(&self.ep.headers, None);
+            let mut headers = self.render(&self.ep.headers, None);
+            for (k, v) in &self.shared.headers {
+                headers.retain(|(h, _)| !h.eq_ignore_ascii_case(k));
+                headers.push((k.clone(), v.clone()));
+            }
             let check = records_check(self.ep.records.clone());
             let resp = self.shared.http.get_json(&url, &headers, &check).await?;
             if self.cap.is_none() {
@@ -376,6 +445,12 @@ impl EndpointReader {
                         .iter()
                         .filter_map(|v| v.to_str().ok()),
                 ),
+                _ => None,
+            };
+            let has_next = match &self.ep.paging {
+                Paging::Page {
+                    has_next: Some(p), ..
+                } => p.get(&resp.body).and_then(Value::as_bool),
                 _ => None,
             };
             let mut body = resp.body;
@@ -414,14 +489,22 @@ impl EndpointReader {
                     }
                 }
                 Paging::Page { .. } => {
+                    let before = self.consumed;
                     self.consumed += n;
-                    if n == 0 || short {
+                    let done = match has_next {
+                        Some(more) => !more || n == 0,
+                        None => n == 0 || short,
+                    };
+                    if done {
                         self.next = Next::Done;
+                    } else if short {
+                        self.server_caps_page_size(n, before);
+                        // Going on by page number: remember where this page ended.
+                        self.overlap = last_key.filter(|_| self.consumed > 0);
                     } else if !(self.incremental && self.reanchor(last_stamp)) {
                         if self.incremental {
                             self.tie_on_page_paging();
                         }
-                        // Going on by page number: remember where this page ended.
                         self.overlap = last_key.filter(|_| self.consumed > 0);
                     }
                 }
@@ -451,6 +534,18 @@ impl EndpointReader {
                 }
             }
             if items.is_empty() {
+                // A full re-scan commits its result even when its last page is empty.
+                // (An empty endpoint commits nothing: it is scanned again, one request.)
+                if matches!(self.scan, Scan::Rescan { .. })
+                    && matches!(self.next, Next::Done)
+                    && self.delivered > 0
+                {
+                    return Ok(Some(Batch {
+                        items,
+                        position: self.position(),
+                        bytes_read: None,
+                    }));
+                }
                 continue;
             }
             return Ok(Some(Batch {
@@ -461,20 +556,33 @@ impl EndpointReader {
         }
     }
 
+    /// A short page whose answer says there is a next one: the server allows fewer records
+    /// per page than asked for. Go on with its size; when the pages read so far do not line
+    /// up with it, start the query again (what was delivered is skipped by cursor or id).
+    fn server_caps_page_size(&mut self, n: u64, before: u64) {
+        let cap = u32::try_from(n).unwrap_or(u32::MAX).max(1);
+        tracing::info!(stream = %self.ep.stream, asked = self.page_size, got = cap,
+            "the server caps the page size; paging on with its size");
+        self.size_cap = cap;
+        self.page_size = cap;
+        if !before.is_multiple_of(u64::from(cap)) {
+            self.consumed = 0;
+            self.query_prev = None;
+        }
+    }
+
     /// A full page of records with the same modified-since filter value (a group of equal
     /// timestamps larger than a page). Page numbers cannot be verified, so the query starts
     /// again with a larger page until the group fits; at `max_page_size` it goes on by page
     /// number (not drift-safe, logged).
     fn tie_on_page_paging(&mut self) {
-        let limit = match self.ep.max_results {
-            Some(m) => self
-                .ep
-                .max_page_size
-                .min(u32::try_from(m).unwrap_or(u32::MAX)),
-            None => self.ep.max_page_size,
-        };
-        if self.page_size < limit {
-            self.page_size = self.page_size.saturating_mul(2).min(limit);
+        let window = self
+            .ep
+            .max_results
+            .map_or(u32::MAX, |m| u32::try_from(m).unwrap_or(u32::MAX));
+        let max = self.ep.max_page_size.min(self.size_cap).min(window);
+        if self.page_size < max {
+            self.page_size = self.page_size.saturating_mul(2).min(max);
             self.consumed = 0;
             self.query_prev = None;
         } else if !self.warned_tie {
@@ -502,7 +610,7 @@ impl EndpointReader {
             if skip_first && i == 0 {
                 continue;
             }
-            let lookups = &self.shared.lookups;
+            let lookups = &self.shared.derived;
             self.ep
                 .apply_derive(&mut rec, self.shared.tz, &|p| lookups.get(p));
             let id = self.ep.id_of(&rec);
@@ -529,10 +637,21 @@ impl EndpointReader {
                         None => self.state = Some(Cursor::starting_at(s, id)),
                     }
                 }
-            } else if let Some(id) = id
-                && !self.seen.insert(id)
-            {
-                continue;
+            } else {
+                if let Some(id) = &id
+                    && !self.seen.insert(id.clone())
+                {
+                    continue;
+                }
+                // A full re-scan moves the increment's cursor to the newest stamp it saw.
+                if matches!(self.scan, Scan::Rescan { .. })
+                    && let Some(s) = self.ep.stamp_of(&rec)
+                {
+                    match &mut self.state {
+                        Some(c) => c.advance(s, id),
+                        None => self.state = Some(Cursor::starting_at(s, id)),
+                    }
+                }
             }
             self.delivered += 1;
             items.push(Item::Record(RawRecord {

@@ -28,6 +28,8 @@ const OPTIONAL: &[&str] = &[
     "mobilePhone1",
     "lastName",
     "BaseEntry",
+    "BillingAddress/LastName",
+    "BillingAddress/MobilePhoneNumber",
 ];
 
 fn resolve<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
@@ -109,6 +111,8 @@ async fn builtin_mappings_match_profiles_and_delivered_records() {
         ("weclapp", mock::WECLAPP_TOKEN),
         ("sap", mock::SAP_PASSWORD),
         ("lexoffice", mock::LEXOFFICE_TOKEN),
+        ("bc", mock::BC_CLIENT_SECRET),
+        ("jtl", mock::JTL_API_KEY),
     ]);
     assert_eq!(
         kontor_rest::BUILTIN_MAPPINGS
@@ -129,6 +133,16 @@ async fn builtin_mappings_match_profiles_and_delivered_records() {
                     .to_owned()
             }
             "lexoffice" => r#"{ kind = "bearer", token_file = "lexoffice" }"#.to_owned(),
+            "business-central" => format!(
+                "{{ kind = \"oauth2_client_credentials\", token_url = \"{}\", client_id = \"{}\", client_secret_file = \"bc\" }}\ncompany = \"{}\"",
+                erp.bc_token_url(),
+                mock::BC_CLIENT_ID,
+                mock::BC_COMPANY
+            ),
+            "jtl-wawi" => {
+                r#"{ kind = "api_key", header = "Authorization", prefix = "Wawi ", key_file = "jtl" }"#
+                    .to_owned()
+            }
             _ => format!(
                 r#"{{ kind = "sap_b1_session", company_db = "{}", username = "{}", password_file = "sap" }}"#,
                 mock::SAP_COMPANY_DB,

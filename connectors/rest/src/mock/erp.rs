@@ -1,4 +1,4 @@
-//! The three ERP APIs: auth, filters, sort, paging and answer shapes.
+//! The ERPNext, SAP B1 and weclapp APIs: auth, filters, sort, paging and answer shapes.
 
 use super::query::{self, header, holds, param, text};
 use super::{
@@ -17,7 +17,8 @@ pub fn id_field(flavor: Flavor, stream: &str) -> &'static str {
             "Items" => "ItemCode",
             _ => "DocEntry",
         },
-        Flavor::Weclapp | Flavor::Lexoffice | Flavor::Generic(_) => "id",
+        Flavor::Weclapp | Flavor::Lexoffice | Flavor::BusinessCentral | Flavor::Generic(_) => "id",
+        Flavor::JtlWawi => "Id",
     }
 }
 
@@ -37,6 +38,11 @@ pub fn set_modified(flavor: Flavor, rec: &mut Value, ms: i64) {
         }
         Flavor::Weclapp => rec["lastModifiedDate"] = json!(ms),
         Flavor::Lexoffice => super::lexoffice::set_modified(rec, ms),
+        Flavor::BusinessCentral => {
+            rec["lastModifiedDateTime"] = json!(utc.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
+            rec["@odata.etag"] = json!(format!("W/\"JzIwOzE{ms:x}Oyc=\""));
+        }
+        Flavor::JtlWawi => super::jtl::set_created(rec, ms),
         Flavor::Generic(_) => {
             rec["modified"] = json!(utc.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
         }
@@ -57,12 +63,16 @@ fn unauthorized(flavor: Flavor) -> (ResponseTemplate, u16) {
 /// `None` when the request is authorised.
 pub fn check_auth(st: &State, req: &Request) -> Option<(ResponseTemplate, u16)> {
     let flavor = st.data.flavor;
+    if flavor == Flavor::JtlWawi {
+        return super::jtl::check_auth(req);
+    }
     let ok = match flavor {
         Flavor::ErpNext => {
             header(req, "authorization").as_deref() == Some(&format!("token {ERPNEXT_TOKEN}"))
         }
         Flavor::Weclapp => header(req, "authenticationtoken").as_deref() == Some(WECLAPP_TOKEN),
         Flavor::Lexoffice => super::lexoffice::authorized(req),
+        Flavor::BusinessCentral => super::bc::authorized(st, req),
         Flavor::SapB1 => header(req, "cookie").is_some_and(|c| {
             c.split(';').any(|kv| {
                 kv.trim()
@@ -70,18 +80,18 @@ pub fn check_auth(st: &State, req: &Request) -> Option<(ResponseTemplate, u16)> 
                     .is_some_and(|s| st.sessions.contains(s))
             })
         }),
+        Flavor::JtlWawi => false,
         Flavor::Generic(_) => {
             !st.auth
                 || header(req, "authorization").as_deref()
                     == Some(&format!("Bearer {}", super::API_TOKEN))
         }
     };
-    if ok {
-        None
-    } else if flavor == Flavor::Lexoffice {
-        Some(super::lexoffice::unauthorized())
-    } else {
-        Some(unauthorized(flavor))
+    match (ok, flavor) {
+        (true, _) => None,
+        (false, Flavor::BusinessCentral) => Some(super::bc::unauthorized()),
+        (false, Flavor::Lexoffice) => Some(super::lexoffice::unauthorized()),
+        (false, _) => Some(unauthorized(flavor)),
     }
 }
 
@@ -149,7 +159,8 @@ pub fn answer(data: &MockData, req: &Request) -> (Value, Vec<(String, String)>, 
         Flavor::SapB1 => sap(data, req),
         Flavor::Weclapp => weclapp(data, req),
         Flavor::Lexoffice => super::lexoffice::answer(data, req),
-        Flavor::Generic(_) => bad("not an ERP"),
+        Flavor::JtlWawi => super::jtl::answer(data, req),
+        Flavor::Generic(_) | Flavor::BusinessCentral => bad("not served here"),
     }
 }
 

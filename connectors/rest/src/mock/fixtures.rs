@@ -6,18 +6,18 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-struct Customer {
-    no: &'static str,
-    name: &'static str,
-    street: &'static str,
-    postcode: &'static str,
-    city: &'static str,
-    vat: &'static str,
-    email: &'static str,
-    phone: &'static str,
+pub(super) struct Customer {
+    pub(super) no: &'static str,
+    pub(super) name: &'static str,
+    pub(super) street: &'static str,
+    pub(super) postcode: &'static str,
+    pub(super) city: &'static str,
+    pub(super) vat: &'static str,
+    pub(super) email: &'static str,
+    pub(super) phone: &'static str,
 }
 
-const CUSTOMERS: &[Customer] = &[
+pub(super) const CUSTOMERS: &[Customer] = &[
     Customer {
         no: "10001",
         name: "Müller & Söhne GmbH",
@@ -61,7 +61,7 @@ const CUSTOMERS: &[Customer] = &[
 ];
 
 /// (number, customer index, date, due, net, tax, gross, paid, credit note against)
-type Inv = (
+pub(super) type Inv = (
     &'static str,
     usize,
     &'static str,
@@ -73,7 +73,7 @@ type Inv = (
     Option<&'static str>,
 );
 
-const INVOICES: &[Inv] = &[
+pub(super) const INVOICES: &[Inv] = &[
     (
         "RE-2026-0001",
         0,
@@ -143,7 +143,7 @@ const INVOICES: &[Inv] = &[
 ];
 
 /// (sku, description, unit)
-const ITEMS: &[(&str, &str, &str)] = &[
+pub(super) const ITEMS: &[(&str, &str, &str)] = &[
     ("SCHR-M8", "Schrauben M8 verzinkt", "Stk"),
     ("DÜBEL-10", "Dübel 10 mm", "Stk"),
     ("KANT-80", "Kantenschutz Aluminium 80 cm", "Stk"),
@@ -151,7 +151,7 @@ const ITEMS: &[(&str, &str, &str)] = &[
 ];
 
 /// (number, customer, order date, delivery date, customer ref, lines: (sku, qty, delivered, delivery))
-type Ord = (
+pub(super) type Ord = (
     &'static str,
     usize,
     &'static str,
@@ -160,7 +160,7 @@ type Ord = (
     &'static [(&'static str, &'static str, &'static str, &'static str)],
 );
 
-const ORDERS: &[Ord] = &[
+pub(super) const ORDERS: &[Ord] = &[
     (
         "AB-2026-0001",
         0,
@@ -191,7 +191,7 @@ const ORDERS: &[Ord] = &[
 ];
 
 /// Gross order totals (net + VAT), by order.
-const ORDER_TOTALS: &[(&str, &str)] = &[
+pub(super) const ORDER_TOTALS: &[(&str, &str)] = &[
     ("140.00", "166.60"),
     ("500.00", "595.00"),
     ("378.00", "404.46"),
@@ -208,7 +208,7 @@ const INVOICE_REFS: &[&str] = &[
 ];
 
 /// (sku, warehouse, on hand, available)
-const STOCK: &[(&str, &str, &str, &str)] = &[
+pub(super) const STOCK: &[(&str, &str, &str, &str)] = &[
     ("SCHR-M8", "Hauptlager", "1200", "700"),
     ("SCHR-M8", "Außenlager Süd", "300", "300"),
     ("DÜBEL-10", "Hauptlager", "450", "0"),
@@ -216,7 +216,7 @@ const STOCK: &[(&str, &str, &str, &str)] = &[
     ("MEHL-25", "Außenlager Süd", "64", "64"),
 ];
 
-fn num(s: &str) -> Value {
+pub(super) fn num(s: &str) -> Value {
     serde_json::from_str(s).unwrap_or(Value::Null)
 }
 
@@ -225,7 +225,7 @@ fn date(s: &str) -> NaiveDate {
 }
 
 /// The i-th modification time of the fixtures: 2026-02-15 08:00 local plus i minutes.
-fn modified(i: usize) -> NaiveDateTime {
+pub(super) fn modified(i: usize) -> NaiveDateTime {
     date("2026-02-15").and_hms_opt(8, 0, 0).unwrap_or_default()
         + chrono::Duration::minutes(i as i64)
 }
@@ -241,7 +241,7 @@ fn day_ms(s: &str) -> i64 {
     ms(date(s).and_hms_opt(0, 0, 0).unwrap_or_default())
 }
 
-fn sub(a: &str, b: &str) -> String {
+pub(super) fn sub(a: &str, b: &str) -> String {
     let a: rust_decimal::Decimal = a.parse().unwrap_or_default();
     let b: rust_decimal::Decimal = b.parse().unwrap_or_default();
     (a - b).to_string()
@@ -253,6 +253,8 @@ pub fn for_flavor(flavor: Flavor) -> BTreeMap<String, Vec<Value>> {
         Flavor::SapB1 => sap_b1(),
         Flavor::Weclapp => weclapp(),
         Flavor::Lexoffice => super::lexoffice::fixtures(),
+        Flavor::BusinessCentral => super::bc_fixtures::business_central(),
+        Flavor::JtlWawi => super::jtl::fixtures(),
         Flavor::Generic(_) => BTreeMap::new(),
     }
 }
@@ -316,7 +318,7 @@ fn sap_mod(i: usize) -> (String, String) {
     )
 }
 
-fn item_name(sku: &str) -> &'static str {
+pub(super) fn item_name(sku: &str) -> &'static str {
     ITEMS.iter().find(|i| i.0 == sku).map(|i| i.1).unwrap_or("")
 }
 

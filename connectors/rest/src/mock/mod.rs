@@ -15,9 +15,12 @@
 //! # }
 //! ```
 
+mod bc;
+mod bc_fixtures;
 mod erp;
 pub mod fixtures;
 mod generic;
+mod jtl;
 mod lexoffice;
 mod query;
 
@@ -27,6 +30,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers::any};
 
+pub use bc::{BC_CLIENT_ID, BC_CLIENT_SECRET, BC_COMPANIES, BC_COMPANY, BC_SCOPE, BC_TENANT};
 pub use generic::Style;
 pub use lexoffice::{
     CONTACT_KRANICH, CONTACT_KRANZ, CONTACT_MUSTERMANN, CONTACT_SONNENHANG, LEXOFFICE_TOKEN,
@@ -37,6 +41,11 @@ pub use lexoffice::{
 pub const ERPNEXT_TOKEN: &str = "kontor-demo-key:kontor-demo-secret";
 /// `AuthenticationToken` header for the weclapp mock.
 pub const WECLAPP_TOKEN: &str = "kontor-demo-weclapp-token";
+/// `Authorization: Wawi <this>` for the JTL-Wawi mock.
+pub const JTL_API_KEY: &str = "kontor-demo-wawi-api-key";
+/// The app the JTL-Wawi mock has registered (the profile's default `X-AppID`).
+pub const JTL_APP_ID: &str = "kontor/v1";
+pub use jtl::MAX_PAGE_SIZE as JTL_MAX_PAGE_SIZE;
 /// SAP B1 mock login.
 pub const SAP_COMPANY_DB: &str = "SBODEMODE";
 pub const SAP_USER: &str = "manager";
@@ -51,6 +60,8 @@ pub enum Flavor {
     SapB1,
     Weclapp,
     Lexoffice,
+    BusinessCentral,
+    JtlWawi,
     Generic(Style),
 }
 
@@ -61,6 +72,8 @@ impl Flavor {
             "sap-b1" => Some(Flavor::SapB1),
             "weclapp" => Some(Flavor::Weclapp),
             "lexoffice" => Some(Flavor::Lexoffice),
+            "business-central" => Some(Flavor::BusinessCentral),
+            "jtl-wawi" => Some(Flavor::JtlWawi),
             _ => None,
         }
     }
@@ -172,6 +185,7 @@ struct State {
     auth: bool,
     /// `http://127.0.0.1:<port>` (wiremock's request URLs lack the port).
     base: String,
+    bc: bc::BcState,
 }
 
 struct Handler(Arc<Mutex<State>>);
@@ -195,6 +209,11 @@ fn handle(st: &mut State, req: &Request) -> (ResponseTemplate, u16) {
     let flavor = st.data.flavor;
     if flavor == Flavor::SapB1 && req.url.path().ends_with("/Login") {
         return erp::sap_login(st, req);
+    }
+    if flavor == Flavor::BusinessCentral
+        && let Some(r) = bc::token(st, req)
+    {
+        return r;
     }
     if req.method.as_str() != "GET" {
         return json(405, serde_json::json!({"error": "method not allowed"}));
@@ -221,12 +240,16 @@ fn handle(st: &mut State, req: &Request) -> (ResponseTemplate, u16) {
     }
     let (body, headers, code) = match flavor {
         Flavor::Generic(style) => generic::answer(&st.data, style, req, &st.base),
+        Flavor::BusinessCentral => bc::answer(st, req),
         _ => erp::answer(&st.data, req),
     };
     match fault {
         Some(Fault::Status { code, retry_after }) => {
-            let mut t = ResponseTemplate::new(code)
-                .set_body_json(serde_json::json!({"error": format!("injected {code}")}));
+            let body = match flavor {
+                Flavor::BusinessCentral => bc::fault_body(code),
+                _ => serde_json::json!({"error": format!("injected {code}")}),
+            };
+            let mut t = ResponseTemplate::new(code).set_body_json(body);
             if let Some(ra) = retry_after {
                 t = t.insert_header("Retry-After", ra.as_str());
             }
@@ -295,6 +318,7 @@ impl MockErp {
             log: Vec::new(),
             auth: true,
             base: server.uri(),
+            bc: bc::BcState::default(),
         }));
         Mock::given(any())
             .respond_with(Handler(state.clone()))

