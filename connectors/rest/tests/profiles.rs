@@ -356,6 +356,7 @@ async fn drift_between_pages_loses_and_duplicates_nothing_in_any_profile() {
                 "7e1b0f2a-0005-4c3d-9e8f-000000000005",
                 json!({"id": "7e1b0f2a-0009-4c3d-9e8f-000000000009", "voucherType": "invoice",
                     "voucherStatus": "open", "voucherNumber": "RE1009", "totalAmount": 10.00}),
+            ),
             "business-central" => (
                 "salesInvoices",
                 "20000000-0000-ef11-9f8a-6045bdc8c192",
