@@ -359,6 +359,17 @@ async fn unreachable_source(
         gone.settings
             .insert("base_url".into(), "http://127.0.0.1:9".into());
         true
+    } else if ["url", "url_env", "url_file"]
+        .iter()
+        .any(|k| gone.settings.contains_key(*k))
+    {
+        // A database nobody listens for (the sql connector).
+        for k in ["url", "url_env", "url_file"] {
+            gone.settings.remove(k);
+        }
+        gone.settings
+            .insert("url".into(), "postgres://kontor@127.0.0.1:9/none".into());
+        true
     } else if gone.settings.contains_key("command") {
         gone.settings.insert(
             "command".into(),
@@ -372,7 +383,7 @@ async fn unreachable_source(
         report.add(
             "an unreachable source fails clearly",
             Verdict::Skip,
-            "no path, base_url or command to change",
+            "no path, base_url, url or command to change",
         );
         return;
     }

@@ -9,6 +9,7 @@ pub fn kinds() -> Vec<(&'static str, BuildFn)> {
         (kontor_csv::KIND, kontor_csv::build),
         ("xml", kontor_xml::build),
         (kontor_rest::KIND, kontor_rest::build),
+        (kontor_sql::KIND, kontor_sql::build),
         (kontor_plugin::KIND, kontor_plugin::build),
     ]
 }
@@ -30,6 +31,11 @@ pub fn kind_descriptions() -> Vec<(&'static str, &'static str)> {
             kontor_rest::KIND,
             "REST/OData APIs page by page, incrementally by a modification time; built-in \
              profiles below",
+        ),
+        (
+            kontor_sql::KIND,
+            "a shop's or WaWi's own MariaDB/MySQL or PostgreSQL database: your SELECT per \
+             stream, incrementally by an updated_at or row-version column, read-only",
         ),
         (
             kontor_plugin::KIND,

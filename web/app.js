@@ -39,6 +39,18 @@ document.addEventListener('click', (e) => {
 });
 window.addEventListener('popstate', route);
 
+// `/` jumps to the search from anywhere (not while typing in a field).
+document.addEventListener('keydown', (e) => {
+  if (e.key !== '/' || e.ctrlKey || e.metaKey || e.altKey) return;
+  const t = e.target;
+  if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+  if (!nav || nav.hidden) return;
+  e.preventDefault();
+  const search = document.getElementById('q');
+  if (search) search.focus();
+  else navigate('/');
+});
+
 logoutButton.addEventListener('click', async () => {
   logoutButton.disabled = true;
   try {
@@ -193,6 +205,7 @@ function searchView(gen) {
   let seq = 0;
   let cursor = null;
   let query = '';
+  let openSingle = false;
 
   function hint() {
     status.textContent = 'Suche nach Name (auch mit Tippfehlern), Kundennummer, Ort, PLZ, USt-IdNr., E-Mail, Telefon, Rechnungs- oder Auftragsnummer.';
@@ -218,6 +231,12 @@ function searchView(gen) {
       cursor = page.next_cursor || null;
       more.hidden = !cursor;
       status.textContent = page.total === 0 ? 'Keine Treffer für „' + q + '“.' : plural(page.total, 'Treffer', 'Treffer');
+      if (openSingle && !more_ && page.total === 1 && page.hits.length === 1) {
+        openSingle = false;
+        navigate('/kunde/' + encodeURIComponent(page.hits[0].id));
+        return;
+      }
+      openSingle = false;
     } catch (e) {
       if (mine !== seq || !alive(gen)) return;
       status.textContent = '';
@@ -239,6 +258,13 @@ function searchView(gen) {
   input.addEventListener('keydown', (e) => {
     if (e.key === 'Enter') {
       e.preventDefault();
+      // Enter opens the only hit (once the results for what is typed are there).
+      const hits = list.querySelectorAll('a.hit');
+      if (hits.length === 1 && query === input.value.trim() && !cursor) {
+        navigate(hits[0].getAttribute('href'));
+        return;
+      }
+      openSingle = true;
       schedule(0);
     } else if (e.key === 'ArrowDown') {
       const first = list.querySelector('a');
@@ -337,7 +363,7 @@ function screenPop(nummer, pop) {
       head,
       h('h1', { testid: 'pop-unknown' }, 'Unbekannte Nummer'),
       h('p', null, 'Zu dieser Nummer ist kein Kunde bekannt.'),
-      h('p', null, link('/', { class: 'btn' }, 'Kunde suchen')),
+      h('p', null, link('/?q=' + encodeURIComponent(nummer), { class: 'btn', testid: 'pop-search' }, 'Kunde suchen')),
     );
   }
   const best = candidates[0];

@@ -1,9 +1,9 @@
 // kontor web page – the customer card: head, open items, credit notes, orders, timeline.
 
 import {
-  CATEGORY_LABELS, COMPLAINT_STATUS, INVOICE_STATUS, KINDS, KIND_LABELS, ORDER_STATUS, api, app,
+  CATEGORY_LABELS, COMPLAINT_STATUS, INVOICE_STATUS, KINDS, KIND_LABELS, ORDER_STATUS, api, app, availabilityParts,
   describe, docSource, empty, fmtDate, fmtMoney, fmtNumber, fmtValue, fmtWhen, h, isPositive, link,
-  numberChip, plural, prettify, roleBadge, section, showError, where,
+  mailLink, numberChip, phoneLink, plural, prettify, roleBadge, section, showError, where,
 } from './lib.js';
 import { renderComplaints, renderMaster, renderReminders, renderSources } from './side.js';
 import { actionsPanel, fillDatalists } from './forms.js';
@@ -73,6 +73,9 @@ export async function cardView(gen, id) {
     ),
   );
   renderCard(card);
+  // Keyboard users start at the customer's name, not half a page down.
+  const name = el.head.querySelector('h1');
+  if (name) name.focus({ preventScroll: true });
   loadTimeline(card, true);
 }
 
@@ -128,7 +131,7 @@ function renderHead(card) {
   const v = card.view;
   const f = v.fields || {};
   const address = f.address ? fmtValue('address', f.address.value) : null;
-  const phones = f.phones ? fmtValue('phones', f.phones.value) : null;
+  const phones = f.phones ? [].concat(f.phones.value).filter(Boolean) : [];
   const email = f.email ? String(f.email.value) : null;
   const openComplaints = (v.tickets || []).filter((t) => t.status !== 'resolved' && t.status !== 'closed');
   const dueReminders = (v.reminders || []).filter((r) => r.due_date <= v.as_of && !(r.snoozed_until && r.snoozed_until > v.as_of));
@@ -137,15 +140,15 @@ function renderHead(card) {
     h(
       'div',
       { class: 'who' },
-      h('h1', { testid: 'customer-name' }, v.name || 'Kunde ' + v.id, ' ', roleBadge(v.roles)),
+      h('h1', { testid: 'customer-name', tabindex: '-1' }, v.name || 'Kunde ' + v.id, ' ', roleBadge(v.roles)),
       v.requested_id ? h('p', { class: 'notice' }, 'Kunde ' + v.requested_id + ' wurde mit diesem Kunden zusammengeführt.') : null,
       h('p', { class: 'numbers', testid: 'customer-numbers' }, customerNumbers(v).map(([s, n]) => numberChip(s, n))),
       h(
         'p',
         { class: 'contact-line' },
         address ? h('span', null, address) : null,
-        phones ? h('span', null, phones) : null,
-        email ? h('span', null, email) : null,
+        phones.length ? h('span', null, phones.map((p) => phoneLink(p, v.phone_display))) : null,
+        email ? h('span', null, mailLink(email)) : null,
       ),
     ),
     h(
@@ -283,9 +286,7 @@ function availabilityCell(line) {
   return h(
     'span',
     { class: 'avail ' + (need > 0 ? (enough ? 'ok' : 'short') : ''), title: tip || null, testid: 'line-availability' },
-    fmtNumber(a.available) + ' ' + unit + ' verfügbar',
-    h('small', null, ' (Bestand ' + fmtNumber(a.on_hand) + ')'),
-    a.next_receipt_date ? h('small', { class: 'block' }, 'Zugang erwartet ' + fmtDate(a.next_receipt_date)) : null,
+    availabilityParts(a, unit),
   );
 }
 

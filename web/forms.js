@@ -2,7 +2,7 @@
 
 import {
   ACTIVITY_KINDS, ApiError, CATEGORIES, CATEGORY_LABELS, COMPLAINT_STATUS, SIMILAR_WHY, addDays,
-  api, fmtDate, fmtDateTime, h, inlineError, inlineOk, link, localToday, percent,
+  api, fmtDate, fmtDateTime, fmtDayDate, h, inlineError, inlineOk, keepDraft, link, localToday, percent,
 } from './lib.js';
 import { loadTimeline, reloadCard } from './card.js';
 
@@ -67,6 +67,8 @@ function activityForm(card) {
     h('button', { type: 'submit', class: 'btn btn-primary', testid: 'activity-submit' }, 'Kontakt speichern'),
     msg,
   );
+  const draft = keepDraft('activity:' + card.id, { kind, direction, subject, text }, ['subject', 'text']);
+  if (draft.restored) inlineOk(msg, 'Entwurf wiederhergestellt – noch nicht gespeichert.');
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     if (!subject.value.trim() && !text.value.trim()) {
@@ -83,6 +85,7 @@ function activityForm(card) {
       });
       subject.value = '';
       text.value = '';
+      draft.clear();
       inlineOk(msg, 'Kontakt gespeichert.');
       loadTimeline(card, true);
     } catch (err) {
@@ -96,16 +99,40 @@ function activityForm(card) {
 
 function reminderForm(card) {
   const title = h('input', { type: 'text', required: true, maxlength: '200', testid: 'reminder-title-input', placeholder: 'z. B. Zahlung nachfassen' });
-  const due = h('input', { type: 'date', required: true, testid: 'reminder-due-input', value: addDays(card.view.as_of || localToday(), 1) });
+  const today = card.view.as_of || localToday();
+  const due = h('input', { type: 'date', required: true, testid: 'reminder-due-input', value: addDays(today, 1) });
+  const dueText = h('small', { class: 'muted', testid: 'reminder-due-text', 'aria-live': 'polite' });
+  const showDue = () => {
+    const past = due.value && due.value < today;
+    dueText.className = past ? 'warn-text' : 'muted';
+    dueText.textContent = due.value ? fmtDayDate(due.value) + (past ? ' – liegt in der Vergangenheit!' : '') : '';
+  };
+  const quick = [
+    ['morgen', 1],
+    ['nächste Woche', 7],
+    ['in 2 Wochen', 14],
+  ].map(([label, days]) =>
+    h('button', { type: 'button', class: 'chip-toggle', testid: 'reminder-quick', onclick: () => {
+      due.value = addDays(today, days);
+      due.dispatchEvent(new Event('change'));
+    } }, label),
+  );
+  due.addEventListener('input', showDue);
+  due.addEventListener('change', showDue);
   const msg = h('p', { class: 'form-message', testid: 'reminder-message', role: 'status' });
   const form = h(
     'form',
     { class: 'form', testid: 'form-reminder' },
     field('Titel', title),
-    field('Fällig am', due),
+    field('Fällig am', due, null),
+    h('div', { class: 'chips' }, quick),
+    dueText,
     h('button', { type: 'submit', class: 'btn btn-primary', testid: 'reminder-submit' }, 'Wiedervorlage anlegen'),
     msg,
   );
+  const draft = keepDraft('reminder:' + card.id, { title, due }, ['title']);
+  if (draft.restored) inlineOk(msg, 'Entwurf wiederhergestellt – noch nicht gespeichert.');
+  showDue();
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     if (!title.value.trim() || !due.value) {
@@ -116,6 +143,7 @@ function reminderForm(card) {
     try {
       const r = await api('POST', '/api/v1/reminders', { customer_id: card.id, title: title.value.trim(), due_date: due.value });
       title.value = '';
+      draft.clear();
       inlineOk(msg, 'Wiedervorlage „' + r.title + '“ für den ' + fmtDate(r.due_date) + ' angelegt.');
       reloadCard(card);
     } catch (err) {
@@ -193,6 +221,8 @@ function complaintForm(card) {
     msg,
     result,
   );
+  const draft = keepDraft('complaint:' + card.id, { category, title, text, invoice, order, sku }, ['title', 'text']);
+  if (draft.restored) inlineOk(msg, 'Entwurf wiederhergestellt – noch nicht gespeichert.');
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     if (!title.value.trim()) {
@@ -215,6 +245,7 @@ function complaintForm(card) {
       inlineOk(msg, 'Reklamation „' + t.title + '“ erfasst' + (t.deadline ? ', Frist bis ' + fmtDateTime(t.deadline) : '') + '.');
       result.replaceChildren(h('h3', { testid: 'similar-cases' }, 'Ähnliche Fälle'), similarList(res.similar || [], card.id));
       for (const el of [title, text, invoice, order, sku]) el.value = '';
+      draft.clear();
       reloadCard(card);
     } catch (err) {
       inlineError(msg, err);

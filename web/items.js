@@ -1,7 +1,7 @@
 // kontor web page – the item search (/artikel?q=…): an item by number (leading zeros kept),
 // EAN or name, with its stock per warehouse.
 
-import { api, app, describe, empty, fmtDate, fmtNumber, h, plural, where } from './lib.js';
+import { api, app, availabilityParts, describe, empty, fmtDate, fmtNumber, h, plural, where } from './lib.js';
 import { alive } from './app.js';
 
 export async function itemsView(gen) {
@@ -77,9 +77,7 @@ function itemCard(a) {
     h(
       'p',
       { testid: 'item-total' },
-      fmtNumber(a.available) + unit + ' verfügbar',
-      h('small', null, ' (Bestand ' + fmtNumber(a.on_hand) + unit + ')'),
-      a.next_receipt_date ? h('small', { class: 'block' }, 'Zugang erwartet ' + fmtDate(a.next_receipt_date)) : null,
+      availabilityParts(a, unit),
     ),
     rows.length
       ? h(

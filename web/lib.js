@@ -36,7 +36,14 @@ export const MATCH_FIELDS = {
   credit_note_number: 'Gutschrift',
   delivery_number: 'Lieferschein',
 };
-export const MATCH_HOW = { exact: 'genau', prefix: 'Anfang', phonetic: 'klingt ähnlich', typo: 'Tippfehler' };
+export const MATCH_HOW = {
+  exact: 'genau',
+  prefix: 'Anfang',
+  phonetic: 'klingt ähnlich',
+  typo: 'Tippfehler',
+  main_number: 'Zentrale',
+  extension_of_main: 'Durchwahl',
+};
 
 export const RULES = {
   anchor: 'Ausgangskunde',
@@ -190,6 +197,16 @@ export function fmtDate(iso) {
   return m ? m[3] + '.' + m[2] + '.' + m[1] : String(iso);
 }
 
+const WEEKDAYS = ['So', 'Mo', 'Di', 'Mi', 'Do', 'Fr', 'Sa'];
+
+/** `2026-12-10` → `Do, 10.12.2026` (the weekday helps catch a day/month mix-up). */
+export function fmtDayDate(iso) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(String(iso || ''));
+  if (!m) return fmtDate(iso);
+  const d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3]));
+  return WEEKDAYS[d.getUTCDay()] + ', ' + fmtDate(iso);
+}
+
 /** A timestamp in local time: `01.12.2026, 14:04`. */
 export function fmtDateTime(iso) {
   if (!iso) return '–';
@@ -263,6 +280,43 @@ export function fmtValue(key, v) {
   return String(v);
 }
 
+/**
+ * What a salesperson reads about stock: "0 Stk verfügbar", "120 am Lager, davon 120
+ * reserviert", and the expected receipt — flagged when its date has passed.
+ */
+export function availabilityParts(a, unit) {
+  const u = unit ? ' ' + unit.trim() : '';
+  const onHand = Number(a.on_hand);
+  const reserved = onHand - Number(a.available);
+  const explain =
+    !isNaN(reserved) && reserved > 0
+      ? fmtNumber(a.on_hand) + u + ' am Lager, davon ' + fmtNumber(reserved) + u + ' reserviert'
+      : fmtNumber(a.on_hand) + u + ' am Lager';
+  const late = a.next_receipt_date && a.next_receipt_date < localToday();
+  return [
+    fmtNumber(a.available) + u + ' verfügbar',
+    h('small', { class: 'block', testid: 'availability-explained' }, explain),
+    a.next_receipt_date
+      ? h(
+          'small',
+          { class: 'block' + (late ? ' warn-text' : ''), testid: 'next-receipt' },
+          late ? 'Zugang war für ' + fmtDate(a.next_receipt_date) + ' erwartet – überfällig, bitte beim Einkauf nachfragen' : 'Zugang erwartet ' + fmtDate(a.next_receipt_date),
+        )
+      : null,
+  ];
+}
+
+/** A phone number as a `tel:` link, shown as people write it (`0221 4711230`). */
+export function phoneLink(e164, display, testid) {
+  const shown = (display && display[e164]) || e164;
+  return h('a', { href: 'tel:' + String(e164).replace(/[^+0-9]/g, ''), class: 'phone', testid: testid || 'phone-link' }, shown);
+}
+
+/** An e-mail address as a `mailto:` link. */
+export function mailLink(address) {
+  return h('a', { href: 'mailto:' + address, testid: 'mail-link' }, address);
+}
+
 export function where(source) {
   if (!source) return '';
   return source.connector + ' (' + (source.position || source.external_id) + ')';
@@ -314,6 +368,7 @@ export function describe(e) {
 export function showError(e) {
   if (e && e.status === 401) return; // the login shows instead
   if (e && !(e instanceof ApiError)) console.error(e);
+  banner.dataset.code = (e && e.code) || '';
   banner.replaceChildren(
     h('span', { testid: 'error-text' }, describe(e)),
     h('button', { type: 'button', class: 'btn btn-quiet', 'aria-label': 'Meldung schließen', onclick: hideBanner }, 'Schließen'),
@@ -354,6 +409,86 @@ let session = null;
 
 export function currentSession() {
   return session;
+}
+
+// ---------------------------------------------------------------- drafts and undo
+
+// What someone typed into a form survives a sign-out, an expired session and a network
+// error: kept in this browser per user and form (never the session), for at most a week,
+// removed when the form is saved.
+const DRAFT_PREFIX = 'kontor-draft:';
+const DRAFT_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
+
+/**
+ * Keeps the values of `controls` (`{name: element}`) as a draft under `key`; restores a
+ * draft when there is one. A draft exists while any of the `typed` controls holds text.
+ * Returns `{ restored, clear }`.
+ */
+export function keepDraft(key, controls, typed) {
+  const storageKey = () => DRAFT_PREFIX + ((session && session.user) || '') + ':' + key;
+  let restored = false;
+  try {
+    const saved = JSON.parse(localStorage.getItem(storageKey()) || 'null');
+    if (saved && Date.now() - saved.at < DRAFT_MAX_AGE_MS) {
+      for (const [n, el] of Object.entries(controls)) if (typeof saved.values[n] === 'string') el.value = saved.values[n];
+      restored = true;
+    } else if (saved) localStorage.removeItem(storageKey());
+  } catch (_) {
+    /* storage unavailable or a broken entry: no draft */
+  }
+  const save = () => {
+    try {
+      if (!typed.some((n) => controls[n].value.trim())) {
+        localStorage.removeItem(storageKey());
+        return;
+      }
+      const values = {};
+      for (const [n, el] of Object.entries(controls)) values[n] = el.value;
+      localStorage.setItem(storageKey(), JSON.stringify({ at: Date.now(), values: values }));
+    } catch (_) {
+      /* storage full or unavailable: the form still works */
+    }
+  };
+  for (const el of Object.values(controls)) {
+    el.addEventListener('input', save);
+    el.addEventListener('change', save);
+  }
+  return {
+    restored: restored,
+    clear: () => {
+      try {
+        localStorage.removeItem(storageKey());
+      } catch (_) {
+        /* nothing to clear */
+      }
+    },
+  };
+}
+
+const UNDO_MS = 10_000;
+let undoTimer = null;
+
+/** "Erledigt. [Rückgängig]" for ten seconds; `undo` runs when the button is pressed. */
+export function offerUndo(text, undo) {
+  let box = document.getElementById('undo');
+  if (!box) {
+    box = h('div', { id: 'undo', class: 'undo', role: 'status', testid: 'undo' });
+    document.body.append(box);
+  }
+  clearTimeout(undoTimer);
+  const button = h('button', { type: 'button', class: 'btn', testid: 'undo-button' }, 'Rückgängig');
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    try {
+      await undo();
+      box.hidden = true;
+    } catch (e) {
+      box.replaceChildren(h('span', null, describe(e)));
+    }
+  });
+  box.replaceChildren(h('span', { testid: 'undo-text' }, text), button);
+  box.hidden = false;
+  undoTimer = setTimeout(() => (box.hidden = true), UNDO_MS);
 }
 
 async function send(method, path, body) {
@@ -423,5 +558,7 @@ export async function api(method, path, body) {
     throw new ApiError(401, 'unauthorized', 'Sitzung abgelaufen');
   }
   if (!res.ok) throw failure(res, data);
+  // The server answers again: a "not reachable" banner is out of date.
+  if (!banner.hidden && banner.dataset.code === 'network') hideBanner();
   return data;
 }

@@ -3,7 +3,7 @@
 
 import {
   CATEGORY_LABELS, COMPLAINT_STATUS, ENTITIES, FIELD_LABELS, FIELD_ORDER, RULES, addDays, api,
-  empty, fmtDate, fmtDateTime, fmtValue, h, inlineError, numberChip, prettify, provenance, where,
+  empty, fmtDate, fmtDateTime, fmtValue, h, inlineError, mailLink, numberChip, offerUndo, phoneLink, prettify, provenance, where,
 } from './lib.js';
 import { reloadCard, replaceBody } from './card.js';
 import { alive } from './app.js';
@@ -11,6 +11,10 @@ import { alive } from './app.js';
 // ---------------------------------------------------------------- customer card: side panels
 
 export function renderReminders(card) {
+  async function reopen(r) {
+    await api('POST', '/api/v1/reminders/' + r.id + '/reopen');
+    if (alive(card.gen)) reloadCard(card);
+  }
   const v = card.view;
   const list = v.reminders || [];
   if (!list.length) {
@@ -34,6 +38,7 @@ export function renderReminders(card) {
           try {
             await api('POST', '/api/v1/reminders/' + r.id + '/done');
             if (alive(card.gen)) reloadCard(card);
+            offerUndo('„' + r.title + '“ erledigt.', () => reopen(r));
           } catch (e) {
             busy(false);
             inlineError(msg, e);
@@ -55,6 +60,7 @@ export function renderReminders(card) {
                   try {
                     await api('POST', '/api/v1/reminders/' + r.id + '/snooze', { until: date.value });
                     if (alive(card.gen)) reloadCard(card);
+                    offerUndo('„' + r.title + '“ verschoben bis ' + fmtDate(date.value) + '.', () => reopen(r));
                   } catch (err) {
                     busy(false);
                     inlineError(msg, err);
@@ -169,7 +175,7 @@ export function renderMaster(card) {
       h(
         'dd',
         null,
-        h('span', { class: 'value' }, fmtValue(k, f.value)),
+        h('span', { class: 'value' }, k === 'phones' || k === 'fax' ? [].concat(f.value).map((p) => (v.phone_display || {})[p] || p).join(', ') : fmtValue(k, f.value)),
         h('span', { class: 'src' }, f.source.connector),
         f.others && f.others.length ? h('span', { class: 'badge badge-warn', title: 'Andere Quellen haben abweichende Werte' }, '≠ ' + f.others.length) : null,
       ),
@@ -190,8 +196,8 @@ export function renderMaster(card) {
       h(
         'div',
         { class: 'item-meta' },
-        c.email ? h('a', { href: 'mailto:' + c.email }, c.email) : null,
-        (c.phones || []).map((p) => h('a', { href: 'tel:' + p.replace(/[^+0-9]/g, '') }, p)),
+        c.email ? mailLink(c.email) : null,
+        (c.phones || []).map((p) => phoneLink(p, v.phone_display, 'contact-phone')),
       ),
     ),
   );

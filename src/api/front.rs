@@ -413,13 +413,37 @@ pub async fn reminder_done(
     rid: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Reminder>, ApiError> {
     caller.require(CUSTOMER_READERS)?;
-    let rid = id(rid)?;
+    set_reminder(&state, id(rid)?, "done", None).await
+}
+
+/// Takes back "done" or "snoozed": the reminder is open again, due on its own date (the
+/// web page's "Rückgängig").
+#[utoipa::path(post, path = "/api/v1/reminders/{id}/reopen", tag = "front office", params(("id" = i64, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = Reminder), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn reminder_reopen(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    rid: Result<Path<String>, PathRejection>,
+) -> Result<Json<Reminder>, ApiError> {
+    caller.require(CUSTOMER_READERS)?;
+    set_reminder(&state, id(rid)?, "open", None).await
+}
+
+/// Sets a reminder's status and answers with the reminder as it is now.
+async fn set_reminder(
+    state: &AppState,
+    rid: i64,
+    status: &str,
+    until: Option<NaiveDate>,
+) -> Result<Json<Reminder>, ApiError> {
     state
         .store
         .reminder(rid)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no reminder {rid}")))?;
-    state.store.set_reminder(rid, "done", None).await?;
+    state.store.set_reminder(rid, status, until).await?;
     Ok(Json(
         state
             .store
@@ -446,20 +470,5 @@ pub async fn reminder_snooze(
     if r.until <= today() {
         return Err(ApiError::bad_request("until must be after today"));
     }
-    state
-        .store
-        .reminder(rid)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no reminder {rid}")))?;
-    state
-        .store
-        .set_reminder(rid, "snoozed", Some(r.until))
-        .await?;
-    Ok(Json(
-        state
-            .store
-            .reminder(rid)
-            .await?
-            .ok_or_else(|| ApiError::not_found("vanished"))?,
-    ))
+    set_reminder(&state, rid, "snoozed", Some(r.until)).await
 }

@@ -33,7 +33,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         handlers::item_search, handlers::healthz, ops::runs, ops::start_sync, ops::suggestions, ops::confirm, ops::reject,
         ops::merge, ops::split, front::customer_timeline, front::add_activity, front::incoming_call,
         front::screenpop, front::add_reminder, front::reminders, front::reminder_done,
-        front::reminder_snooze, cases::add_complaint, cases::list_complaints, cases::complaint,
+        front::reminder_snooze, front::reminder_reopen, cases::add_complaint, cases::list_complaints, cases::complaint,
         cases::complaint_status, privacy::erase, privacy::export, privacy::audit, privacy::contact_report,
         session::sign_in, session::current, session::sign_out, session::sign_out_everywhere,
         session::methods
@@ -199,6 +199,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(front::reminders).post(front::add_reminder),
         )
         .route("/api/v1/reminders/{id}/done", post(front::reminder_done))
+        .route(
+            "/api/v1/reminders/{id}/reopen",
+            post(front::reminder_reopen),
+        )
         .route(
             "/api/v1/reminders/{id}/snooze",
             post(front::reminder_snooze),

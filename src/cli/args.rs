@@ -267,4 +267,3 @@ pub enum BenchCmd {
         listen: String,
     },
 }
-

@@ -36,7 +36,11 @@ pub fn list(json: bool) -> anyhow::Result<i32> {
             println!(
                 "    {:<22} → {:<28} increment: {}",
                 s.stream,
-                s.entities.join(", "),
+                if s.entities.is_empty() {
+                    "(for own mappings)".to_owned()
+                } else {
+                    s.entities.join(", ")
+                },
                 s.increment
             );
         }
@@ -71,7 +75,10 @@ pub fn init(profile: &str, name: Option<&str>, out: Option<&Path>) -> anyhow::Re
         let taken = t
             .get("connector")
             .and_then(|c| c.as_array())
-            .is_some_and(|a| a.iter().any(|c| c.get("name").and_then(|n| n.as_str()) == Some(name)));
+            .is_some_and(|a| {
+                a.iter()
+                    .any(|c| c.get("name").and_then(|n| n.as_str()) == Some(name))
+            });
         if taken {
             anyhow::bail!(
                 "{}: a connector named `{name}` exists already; choose another with --name",

@@ -31,7 +31,6 @@ use kontor::config::{self, Config};
 use kontor::diag::Diagnostic;
 use kontor::store::Open;
 use std::io::IsTerminal;
-use std::path::PathBuf;
 
 /// Libraries whose debug output drowns kontor's: kept at `warn` unless `KONTOR_LOG` names
 /// them itself.

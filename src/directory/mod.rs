@@ -107,7 +107,8 @@ pub struct Directory {
     by_id: HashMap<i64, u32>,
     /// Original values per entry and field, for "what matched".
     values: Vec<(u32, Field, String)>,
-    phones: HashMap<String, Vec<PhoneRef>>,
+    /// Sorted, so a search for the start of a number (`0221 4711`) finds its extensions.
+    phones: std::collections::BTreeMap<String, Vec<PhoneRef>>,
     /// Numbers stored with a trailing 0 (`0221/4711-0`: the switchboard), without that 0.
     switchboards: HashMap<String, Vec<PhoneRef>>,
     terms: Vec<Term>,

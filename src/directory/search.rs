@@ -74,6 +74,9 @@ fn text(field: &str, value: &str, how: &str) -> MatchRef {
     MatchRef::Text(field.to_owned(), value.to_owned(), how.to_owned())
 }
 
+/// Stored numbers a search for the start of a number lists at most.
+const PHONE_PREFIX_HITS: usize = 50;
+
 fn looks_like_phone(q: &str) -> bool {
     q.chars().filter(char::is_ascii_digit).count() >= 6
         && q.chars()
@@ -200,6 +203,19 @@ impl Directory {
         if looks_like_phone(q)
             && let Ok(found) = self.lookup_phone(q)
         {
+            // The start of a number (`0221 4711`): every stored number beginning with it.
+            if found.candidates.is_empty() {
+                for (number, refs) in self
+                    .phones
+                    .range(found.number.clone()..)
+                    .take_while(|(n, _)| n.starts_with(&found.number))
+                    .take(PHONE_PREFIX_HITS)
+                {
+                    for r in refs {
+                        add(&mut scores, r.entry, 0.7, text("phone", number, "prefix"));
+                    }
+                }
+            }
             for c in found.candidates {
                 if let Some(&idx) = self.by_id.get(&c.customer_id) {
                     add(

@@ -127,6 +127,19 @@ fn caller_id_in_awkward_notations() {
     assert_eq!(c.contact.as_deref(), Some("Frau Schulz"));
 }
 
+#[test]
+fn the_start_of_a_number_finds_its_extensions() {
+    let d = directory();
+    // "+492214711" is no stored number, but "+492214711230" begins with it.
+    let hit = first(&d, "0221 4711").expect("a hit for the start of the number");
+    assert_eq!(hit.0, 1, "{hit:?}");
+    assert!(
+        hit.1.contains(&("phone".to_owned(), "prefix".to_owned())),
+        "{hit:?}"
+    );
+    assert!(first(&d, "0221 9999").is_none());
+}
+
 fn first(d: &Directory, q: &str) -> Option<(i64, Vec<(String, String)>)> {
     let mut s: Vec<_> = d.score_local(q).into_iter().collect();
     s.sort_by(|a, b| b.1.0.total_cmp(&a.1.0));

@@ -105,9 +105,33 @@ pub fn normalise_phone(input: &str, region: &str) -> Result<String, String> {
     parse_phone(input, region).map(|p| p.e164)
 }
 
+/// How a stored E.164 number is shown to people: German numbers in national notation with
+/// the area code apart (`0221 4711230`), others internationally (`+43 1 5123456`). A number
+/// the metadata cannot split is shown as stored.
+pub fn display_phone(e164: &str) -> String {
+    let Ok(n) = phonenumber::parse(None, e164) else {
+        return e164.to_owned();
+    };
+    let mode = if n.code().value() == 49 {
+        Mode::National
+    } else {
+        Mode::International
+    };
+    n.format().mode(mode).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_are_shown_as_people_write_them() {
+        assert_eq!(display_phone("+492214711230"), "0221 4711230");
+        assert_eq!(display_phone("+4989123456"), "089 123456");
+        assert_eq!(display_phone("+4915112345678"), "01511 2345678");
+        assert_eq!(display_phone("+4315123456"), "+43 1 5123456");
+        assert_eq!(display_phone("not a number"), "not a number");
+    }
 
     fn p(s: &str) -> (String, Option<String>) {
         let r = parse_phone(s, "DE").unwrap_or_else(|e| panic!("{s}: {e}"));

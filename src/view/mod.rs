@@ -155,6 +155,9 @@ pub struct MergedView {
     pub reminders: Vec<crate::store::Reminder>,
     /// The business date open items were judged on.
     pub as_of: NaiveDate,
+    /// How each phone number of the view (stored as E.164) is shown: `+492214711230` →
+    /// `0221 4711230`.
+    pub phone_display: BTreeMap<String, String>,
 }
 
 /// The `label`s of `extra.<name>` fields: (connector, entity, name) → label.
@@ -435,6 +438,7 @@ pub async fn customer_view_known(
     }
     // The anchor first, then by how they joined.
     sources.sort_by_key(|s| (s.rule != "anchor", s.system.clone(), s.connector.clone()));
+    let phone_display = phone_display(&fields, &contacts);
     Ok(MergedView {
         id,
         requested_id,
@@ -450,5 +454,33 @@ pub async fn customer_view_known(
         tickets,
         reminders,
         as_of: today,
+        phone_display,
     })
+}
+
+/// The display form of every phone number the view shows (master data and contacts).
+fn phone_display(
+    fields: &BTreeMap<String, FieldValue>,
+    contacts: &[ContactView],
+) -> BTreeMap<String, String> {
+    let mut numbers: Vec<&str> = Vec::new();
+    for key in ["phones", "fax"] {
+        if let Some(f) = fields.get(key) {
+            match &f.value {
+                serde_json::Value::String(s) => numbers.push(s),
+                serde_json::Value::Array(a) => numbers.extend(a.iter().filter_map(|v| v.as_str())),
+                _ => {}
+            }
+        }
+    }
+    numbers.extend(
+        contacts
+            .iter()
+            .flat_map(|c| c.phones.iter().map(String::as_str)),
+    );
+    numbers
+        .into_iter()
+        .filter(|n| n.starts_with('+'))
+        .map(|n| (n.to_owned(), crate::model::phone::display_phone(n)))
+        .collect()
 }

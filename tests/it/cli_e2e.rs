@@ -537,3 +537,64 @@ fn privacy_erase_lists_first_and_erases_only_with_the_confirmed_count() {
         text(&shown)
     );
 }
+
+#[test]
+fn connectors_lists_every_profile_and_init_writes_a_stanza() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = kontor(dir.path(), &["connectors", "--json"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let names: Vec<&str> = v["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, kontor_rest::PROFILES);
+    let kinds: Vec<&str> = v["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kind"].as_str().unwrap())
+        .collect();
+    for k in ["csv", "xml", "rest", "plugin"] {
+        assert!(kinds.contains(&k), "{kinds:?}");
+    }
+    let erp = &v["profiles"][0];
+    assert_eq!(erp["streams"][0]["entities"][0], "customer", "{erp}");
+
+    let cfg = dir.path().join("kontor.toml");
+    std::fs::write(&cfg, "[store]\nurl = \"sqlite://k.db\"\n").unwrap();
+    let o = kontor(
+        dir.path(),
+        &["init", "--profile", "weclapp", "--out", "kontor.toml"],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    let written = std::fs::read_to_string(&cfg).unwrap();
+    let t: toml::Table = toml::from_str(&written).unwrap_or_else(|e| panic!("{written}\n{e}"));
+    let c = &t["connector"][0];
+    assert_eq!(c["profile"].as_str(), Some("weclapp"));
+    assert_eq!(c["name"].as_str(), Some("weclapp"));
+    assert_eq!(
+        c["auth"]["key_env"].as_str(),
+        Some("WECLAPP_TOKEN"),
+        "secrets by reference: {written}"
+    );
+    assert!(written.starts_with("[store]"), "appended: {written}");
+    // The same name again is refused and the file left as it was.
+    let o = kontor(
+        dir.path(),
+        &["init", "--profile", "weclapp", "--out", "kontor.toml"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).1.contains("exists already"), "{:?}", text(&o));
+    assert_eq!(std::fs::read_to_string(&cfg).unwrap(), written);
+    let o = kontor(dir.path(), &["init", "--profile", "odoo"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o).1;
+    assert!(
+        err.contains("unknown profile `odoo`")
+            && kontor_rest::PROFILES.iter().all(|p| err.contains(p)),
+        "{err}"
+    );
+}

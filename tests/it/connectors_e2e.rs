@@ -283,6 +283,8 @@ async fn rest_profile_loads_incrementally_and_a_resync_writes_nothing(backend: &
 
 /// (profile, auth config, secret file content, invoice streams with their gross field: a
 /// `/`-path into the record, `|` between alternatives for streams of different shapes).
+/// (profile, auth config, secret file content, invoice streams with their gross field).
+/// `{uri}` in the auth config is the mock's address; a line after it is a connector key.
 const PROFILES: &[(&str, &str, &str, &[&str], &str)] = &[
     (
         "erpnext",
@@ -311,6 +313,25 @@ const PROFILES: &[(&str, &str, &str, &[&str], &str)] = &[
         kontor_rest::mock::XENTRAL_TOKEN,
         &["invoices", "creditNotes"],
         "totals/gross/amount|amountGross",
+        "lexoffice",
+        "{ kind = \"bearer\", token_file = \"secret\" }",
+        kontor_rest::mock::LEXOFFICE_TOKEN,
+        &["voucherlist"],
+        "totalAmount",
+    ),
+    (
+        "business-central",
+        "{ kind = \"oauth2_client_credentials\", token_url = \"{uri}/kontor-demo.onmicrosoft.com/oauth2/v2.0/token\", client_id = \"3f6a1c2e-8b4d-4e5f-9a7b-2c1d0e9f8a71\", client_secret_file = \"secret\" }\ncompany = \"CRONUS AG\"",
+        kontor_rest::mock::BC_CLIENT_SECRET,
+        &["salesInvoices", "salesCreditMemos"],
+        "totalAmountIncludingTax",
+    ),
+    (
+        "jtl-wawi",
+        "{ kind = \"api_key\", header = \"Authorization\", prefix = \"Wawi \", key_file = \"secret\" }",
+        kontor_rest::mock::JTL_API_KEY,
+        &["invoices"],
+        "TotalGrossAmount",
     ),
 ];
 
@@ -333,8 +354,9 @@ async fn every_profile_syncs_with_correct_totals(backend: &str) {
         std::fs::write(dir.path().join("secret"), secret).unwrap();
         let connectors = format!(
             "[[connector]]\nname = \"{profile}\"\nkind = \"rest\"\nbase_url = \"{}\"\n\
-             profile = \"{profile}\"\nauth = {auth}\n",
-            erp.uri()
+             profile = \"{profile}\"\nauth = {}\n",
+            erp.uri(),
+            auth.replace("{uri}", &erp.uri())
         );
         let report = run(&store, dir.path(), &connectors, profile).await;
         assert_eq!(report.status, RunStatus::Ok, "{profile}: {report:?}");
@@ -378,7 +400,16 @@ async fn every_profile_syncs_with_correct_totals(backend: &str) {
                 .is_empty(),
             "{profile}: customers"
         );
+        // What the profile declares it reads (lexoffice keeps no orders or stock).
+        let info = kontor_rest::profile_info(profile).unwrap();
         for e in ["order", "stock"] {
+            if !info
+                .streams
+                .iter()
+                .any(|s| s.entities.iter().any(|x| x == e))
+            {
+                continue;
+            }
             assert!(
                 !store
                     .records(Some(profile), Some(e), 10)

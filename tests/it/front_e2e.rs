@@ -183,6 +183,47 @@ async fn reminders_manual_and_suggested_never_twice(backend: &str) {
         )
         .await;
     assert_eq!((s, done["status"].as_str()), (StatusCode::OK, Some("done")));
+    // "Rückgängig": open again, due on its own date, listed as due again.
+    let (s, reopened) = w
+        .call(
+            "POST",
+            &format!("/api/v1/reminders/{rid}/reopen"),
+            Some("sales"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (
+            s,
+            reopened["status"].as_str(),
+            reopened["snoozed_until"].is_null()
+        ),
+        (StatusCode::OK, Some("open"), true),
+        "{reopened}"
+    );
+    let (_, due) = w.get("/api/v1/reminders", "sales").await;
+    assert!(
+        due.as_array().unwrap().iter().any(|x| x["id"] == rid),
+        "reopened: {due}"
+    );
+    let (s, _) = w
+        .call(
+            "POST",
+            "/api/v1/reminders/999999/reopen",
+            Some("sales"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = w
+        .call(
+            "POST",
+            &format!("/api/v1/reminders/{rid}/done"),
+            Some("sales"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
 
     // Suggestions after a sync: overdue invoices, the moved delivery date.
     let cfg =

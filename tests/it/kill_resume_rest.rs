@@ -1,5 +1,6 @@
 //! Crash safety of the REST path: `kontor sync` reads a mocked ERP (ERPNext: offset paging,
-//! zone-less stamps; Xentral: page-number paging, stamps with an offset) page by page and is
+//! zone-less stamps; Xentral: page-number paging, stamps with an offset; Business Central:
+//! nextLink paging with Entra ID tokens) page by page and is
 //! killed with SIGKILL between (and during) pages several times, then finishes. The store must
 //! then hold exactly the ERP's records — none lost, none twice — on SQLite and PostgreSQL.
 
@@ -20,6 +21,7 @@ struct Case {
     profile: &'static str,
     stream: &'static str,
     token: &'static str,
+    /// `{token_url}` is the mock's token endpoint; a line after `auth` is a connector key.
     auth: &'static str,
 }
 
@@ -39,6 +41,14 @@ const XENTRAL: Case = Case {
     auth: "{ kind = \"bearer\", token_file = \"token\" }",
 };
 
+const BUSINESS_CENTRAL: Case = Case {
+    flavor: Flavor::BusinessCentral,
+    profile: "business-central",
+    stream: "customers",
+    token: kontor_rest::mock::BC_CLIENT_SECRET,
+    auth: "{ kind = \"oauth2_client_credentials\", token_url = \"{token_url}\", client_id = \"3f6a1c2e-8b4d-4e5f-9a7b-2c1d0e9f8a71\", client_secret_file = \"token\" }\ncompany = \"CRONUS AG\"",
+};
+
 /// The external id of customer `i` (Xentral: its id is the customer_no).
 fn external_id(case: &Case, i: usize) -> String {
     match case.flavor {
@@ -48,6 +58,21 @@ fn external_id(case: &Case, i: usize) -> String {
 }
 
 fn customers(case: &Case) -> BTreeMap<String, Vec<serde_json::Value>> {
+    if case.flavor == Flavor::BusinessCentral {
+        let list = (0..CUSTOMERS)
+            .map(|i| {
+                json!({
+                    "id": format!("{i:08x}-0000-ef11-9f8a-6045bdc8c192"),
+                    "number": external_id(case, i),
+                    "displayName": format!("Kunde {i} Müller GmbH"),
+                    "email": format!("einkauf{i}@example.de"),
+                    "lastModifiedDateTime": format!("2026-11-{:02}T{:02}:{:02}:{:02}.000Z",
+                        1 + i / 2000, (i / 120) % 24, (i / 2) % 60, i % 2 * 30),
+                })
+            })
+            .collect();
+        return BTreeMap::from([("customers".to_owned(), list)]);
+    }
     if case.flavor == Flavor::Xentral {
         let list = (0..CUSTOMERS)
             .map(|i| {
@@ -91,7 +116,7 @@ fn workspace(case: &Case, store_url: &str, erp: &MockErp) -> tempfile::TempDir {
             erp.uri(),
             case.profile,
             case.stream,
-            case.auth
+            case.auth.replace("{token_url}", &erp.bc_token_url())
         ),
     )
     .unwrap();
@@ -195,4 +220,14 @@ async fn sqlite_xentral_sync_survives_kills_between_pages() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_xentral_sync_survives_kills_between_pages() {
     kill_and_resume(&XENTRAL, "postgres").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_business_central_sync_survives_kills_between_pages() {
+    kill_and_resume(&BUSINESS_CENTRAL, "sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_business_central_sync_survives_kills_between_pages() {
+    kill_and_resume(&BUSINESS_CENTRAL, "postgres").await;
 }

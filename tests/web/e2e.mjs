@@ -117,6 +117,15 @@ try {
   await tid('customer-name').filter({ hasText: 'Müller & Söhne GmbH' }).waitFor();
   check((await text(tid('customer-numbers'))).includes('00042'), 'card shows customer number 00042');
 
+  step('keyboard: focus starts at the customer name; phones and e-mail are links, phones as people write them');
+  await page.waitForFunction(() => document.activeElement && document.activeElement.dataset.testid === 'customer-name');
+  const phone = page.locator('.card-head').getByTestId('phone-link').first();
+  const phoneHref = await phone.getAttribute('href');
+  const phoneText = await text(phone);
+  check(/^tel:\+49\d+$/.test(phoneHref), 'tel: link with the E.164 number: ' + phoneHref);
+  check(/^0\d{2,4} \d+$/.test(phoneText), 'shown in national notation, not +49…: ' + phoneText);
+  check(/^mailto:/.test(await page.locator('.card-head').getByTestId('mail-link').first().getAttribute('href')), 'e-mail is a mailto: link');
+
   // --- open items ------------------------------------------------------------------------
   step('open items: amounts in German format, overdue days, totals');
   const invoices = tid('open-items').getByTestId('invoice-row');
@@ -195,6 +204,11 @@ try {
   step('Wiedervorlage anlegen, verschieben, erledigen');
   await tid('tab-reminder').click();
   await tid('reminder-title-input').fill('Liefertermin AB-50001 bestätigen lassen');
+  await tid('reminder-due-input').fill('2020-03-01');
+  check(/^So, 01\.03\.2020 – liegt in der Vergangenheit/.test(await text(tid('reminder-due-text'))), 'a past date is shown with its weekday and warned about: ' + (await text(tid('reminder-due-text'))));
+  await tid('reminder-quick').filter({ hasText: 'nächste Woche' }).click();
+  const dueText = await text(tid('reminder-due-text'));
+  check(/^(Mo|Di|Mi|Do|Fr|Sa|So), \d\d\.\d\d\.20\d\d$/.test(dueText), '"nächste Woche" sets a German date without warning: ' + dueText);
   await tid('reminder-submit').click();
   const reminder = tid('reminders').getByTestId('reminder').filter({ hasText: 'Liefertermin AB-50001 bestätigen lassen' });
   await reminder.waitFor();
@@ -204,6 +218,11 @@ try {
   await reminder.getByTestId('snooze-confirm').click();
   const [y, m, d] = until.split('-');
   await reminder.getByTestId('reminder-snoozed').filter({ hasText: `verschoben bis ${d}.${m}.${y}` }).waitFor();
+  await reminder.getByTestId('reminder-done').click();
+  await reminder.waitFor({ state: 'detached' });
+  step('"Rückgängig" brings the reminder back, then done for good');
+  await tid('undo-button').click();
+  await reminder.waitFor();
   await reminder.getByTestId('reminder-done').click();
   await reminder.waitFor({ state: 'detached' });
 
@@ -234,6 +253,12 @@ try {
   await page.mouse.move(0, 0);
   await page.screenshot({ path: path.join(shots, 'screenshot-kunde.png') });
 
+  step('the timeline shows whole times, nothing cut off');
+  const clipped = await page.evaluate(() =>
+    Array.from(document.querySelectorAll('.tl-when')).filter((e) => e.scrollWidth > e.clientWidth + 1).map((e) => e.textContent),
+  );
+  check(clipped.length === 0, 'timeline dates not clipped: ' + JSON.stringify(clipped));
+
   // --- history -----------------------------------------------------------------------------
   step('back button returns to the search results');
   await page.goBack();
@@ -247,6 +272,20 @@ try {
   step('API errors are shown readably');
   await page.goto(base + '/kunde/999999');
   await page.getByText('Nicht gefunden: no customer 999999').waitFor();
+
+  step('keyboard: "/" goes to the search, Enter opens the only hit');
+  await page.evaluate(() => document.activeElement && document.activeElement.blur());
+  await page.keyboard.press('/');
+  await tid('search-input').waitFor();
+  await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'q');
+  await page.keyboard.type('00042');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/\/kunde\/\d+$/).catch(async (e) => {
+    throw new Error('Enter did not open the hit; the search says: ' + (await text(tid('search-status'))) + ' – ' + e.message);
+  });
+  await tid('customer-name').filter({ hasText: 'Müller & Söhne GmbH' }).waitFor();
+  await page.goto(cardUrl);
+  await tid('customer-name').filter({ hasText: 'Müller & Söhne GmbH' }).waitFor();
 
   // --- incoming call on a tablet ---------------------------------------------------------
   step('screen-pop for 0221 4711-0 on a tablet (768x1024)');
@@ -273,9 +312,19 @@ try {
   await tablet.waitForURL(/\/kunde\/\d+$/);
   await tablet.getByTestId('customer-name').filter({ hasText: 'Müller & Söhne GmbH' }).waitFor();
 
+  step('the card at 768 px: no horizontal scrolling, tile labels fit');
+  const overflow = await tablet.evaluate(() => ({
+    page: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    labels: Array.from(document.querySelectorAll('.kpi-label')).filter((e) => e.scrollWidth > e.clientWidth + 1).map((e) => e.textContent),
+  }));
+  check(overflow.page <= 0, 'no horizontal scrolling at 768 px: ' + overflow.page + ' px too wide');
+  check(overflow.labels.length === 0, 'tile labels fit at 768 px: ' + JSON.stringify(overflow.labels));
+
   step('an unknown number');
   await tablet.goto(base + '/anruf?nummer=030%2099887766');
   await tablet.getByTestId('pop-unknown').filter({ hasText: 'Unbekannte Nummer' }).waitFor();
+  const searchHref = await tablet.getByTestId('pop-search').getAttribute('href');
+  check(searchHref === '/?q=030%2099887766', '"Kunde suchen" carries the number: ' + searchHref);
 
   // --- item search --------------------------------------------------------------------------
   step('item search: stock of 0815-A per warehouse');
@@ -288,6 +337,7 @@ try {
   check(new URL(page.url()).search === '?q=Spannzange', 'the query is in the address: ' + page.url());
   const itemText = await text(item);
   check(/verfügbar/.test(itemText) && (await item.getByTestId('item-warehouse').filter({ hasText: 'HAUPT' }).count()) === 1, 'stock per warehouse: ' + itemText);
+  check(/am Lager/.test(await text(item.getByTestId('availability-explained'))), 'availability explained: ' + itemText);
   await page.goto(base + '/artikel?q=gibt%20es%20nicht');
   await page.getByTestId('item-status').filter({ hasText: 'Kein Artikel' }).waitFor();
 
@@ -304,13 +354,30 @@ try {
   });
   check(forged.status === 403 && forged.body.error.code === 'csrf', 'no CSRF token → 403: ' + JSON.stringify(forged));
 
-  step('Abmelden: back to the login, the cookie no longer works');
-  await page.goto(base + '/');
-  await tid('search-input').waitFor();
+  step('a note typed before signing out is still there after signing in again');
+  await page.goto(cardUrl);
+  await tid('customer-name').filter({ hasText: 'Müller & Söhne GmbH' }).waitFor();
+  await tid('activity-text').fill('Entwurf: Rückruf wegen Skonto');
   await tid('logout').click();
   await tid('login-message').filter({ hasText: 'Sie sind abgemeldet.' }).waitFor();
   const after = await page.evaluate(async () => (await fetch('/api/v1/session', { credentials: 'same-origin' })).status);
   check(after === 401, 'the session has ended: ' + after);
+  const kept = await page.evaluate(() => Object.keys(localStorage));
+  check(kept.length === 1 && kept[0].startsWith('kontor-draft:' ), 'only the draft is kept in localStorage, no session: ' + JSON.stringify(kept));
+  await page.goto(cardUrl);
+  await tid('login-user').fill(user);
+  await tid('login-password').fill(password);
+  await tid('login-submit').click();
+  await tid('customer-name').filter({ hasText: 'Müller & Söhne GmbH' }).waitFor();
+  check((await tid('activity-text').inputValue()) === 'Entwurf: Rückruf wegen Skonto', 'the draft is restored');
+  check(/Entwurf wiederhergestellt/.test(await text(tid('activity-message'))), 'the form says the draft was restored');
+  await tid('activity-submit').click();
+  await tid('activity-message').filter({ hasText: 'Kontakt gespeichert.' }).waitFor();
+  check((await page.evaluate(() => localStorage.length)) === 0, 'a saved form leaves no draft');
+
+  step('Abmelden: back to the login, the cookie no longer works');
+  await tid('logout').click();
+  await tid('login-message').filter({ hasText: 'Sie sind abgemeldet.' }).waitFor();
   await page.goto(base + '/?q=Mueller');
   await tid('login-user').waitFor();
   check((await page.evaluate(() => localStorage.length)) === 0, 'still nothing in localStorage');

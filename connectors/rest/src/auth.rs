@@ -37,6 +37,8 @@ pub enum AuthKind {
         key: SecretRef,
         header: HeaderName,
         query_param: Option<String>,
+        /// Put before the key in the header value (`Wawi ` for JTL-Wawi).
+        prefix: String,
     },
     Basic {
         username: Plain,
@@ -157,11 +159,15 @@ impl Auth {
                 key,
                 header,
                 query_param,
+                prefix,
             } => {
                 let s = self.static_secret(key).await?;
                 match query_param {
                     Some(p) => c.query = Some((p.clone(), s)),
-                    None => c.headers.push((header.clone(), sensitive(s.expose())?)),
+                    None => c.headers.push((
+                        header.clone(),
+                        sensitive(&format!("{prefix}{}", s.expose()))?,
+                    )),
                 }
             }
             AuthKind::Basic { username, password } => {

@@ -66,7 +66,7 @@ pub fn auth_kind(
     let allowed: &[&str] = match a.kind.as_str() {
         "none" => &[],
         "bearer" | "token" => &["token_env", "token_file"],
-        "api_key" => &["key_env", "key_file", "header", "query_param"],
+        "api_key" => &["key_env", "key_file", "header", "query_param", "prefix"],
         "basic" => &["username", "username_env", "password_env", "password_file"],
         "sap_b1_session" => &[
             "username",
@@ -78,6 +78,7 @@ pub fn auth_kind(
         ],
         "oauth2_client_credentials" => &[
             "token_url",
+            "tenant",
             "client_id",
             "client_id_env",
             "client_secret_env",
@@ -94,13 +95,14 @@ pub fn auth_kind(
             ));
         }
     };
-    let given: [(&str, bool); 19] = [
+    let given = [
         ("token_env", a.token_env.is_some()),
         ("token_file", a.token_file.is_some()),
         ("key_env", a.key_env.is_some()),
         ("key_file", a.key_file.is_some()),
         ("header", a.header.is_some()),
         ("query_param", a.query_param.is_some()),
+        ("prefix", a.prefix.is_some()),
         ("username", a.username.is_some()),
         ("username_env", a.username_env.is_some()),
         ("password_env", a.password_env.is_some()),
@@ -108,6 +110,7 @@ pub fn auth_kind(
         ("company_db", a.company_db.is_some()),
         ("login_path", a.login_path.is_some()),
         ("token_url", a.token_url.is_some()),
+        ("tenant", a.tenant.is_some()),
         ("client_id", a.client_id.is_some()),
         ("client_id_env", a.client_id_env.is_some()),
         ("client_secret_env", a.client_secret_env.is_some()),
@@ -127,6 +130,7 @@ pub fn auth_kind(
             header: HeaderName::from_bytes(a.header.as_deref().unwrap_or("X-API-Key").as_bytes())
                 .map_err(|_| cerr("header", "not a valid header name".into()))?,
             query_param: a.query_param.clone(),
+            prefix: a.prefix.clone().unwrap_or_default(),
         },
         "basic" => AuthKind::Basic {
             username: plain(&a.username, &a.username_env, "username")?,
@@ -147,12 +151,22 @@ pub fn auth_kind(
             .map_err(|e| cerr("login_path", e))?,
         },
         "oauth2_client_credentials" => AuthKind::OAuth2 {
-            token_url: Url::parse(
-                a.token_url
-                    .as_deref()
-                    .ok_or_else(|| cerr("token_url", "oauth2 needs token_url".into()))?,
-            )
-            .map_err(|e| cerr("token_url", e.to_string()))?,
+            token_url: match (&a.token_url, &a.tenant) {
+                (Some(u), None) => Url::parse(u).map_err(|e| cerr("token_url", e.to_string()))?,
+                (None, Some(t)) => entra_token_url(t).map_err(|e| cerr("tenant", e))?,
+                (Some(_), Some(_)) => {
+                    return Err(cerr(
+                        "tenant",
+                        "give either token_url or tenant (Microsoft Entra ID), not both".into(),
+                    ));
+                }
+                (None, None) => {
+                    return Err(cerr(
+                        "token_url",
+                        "oauth2 needs token_url, or tenant for Microsoft Entra ID".into(),
+                    ));
+                }
+            },
             client_id: plain(&a.client_id, &a.client_id_env, "client_id")?,
             client_secret: secret(&a.client_secret_env, &a.client_secret_file, "client_secret")?,
             scope: a.scope.clone(),
@@ -166,6 +180,26 @@ pub fn auth_kind(
         },
         _ => unreachable!("checked above"),
     })
+}
+
+/// The Microsoft Entra ID (v2.0) token endpoint of a tenant, given by its id (a GUID) or one of
+/// its domains (`contoso.onmicrosoft.com`):
+/// <https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow>.
+pub fn entra_token_url(tenant: &str) -> Result<Url, String> {
+    let t = tenant.trim();
+    if t.is_empty()
+        || !t
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    {
+        return Err(format!(
+            "`{tenant}` is not a tenant id or domain (letters, digits, `-`, `.`)"
+        ));
+    }
+    Url::parse(&format!(
+        "https://login.microsoftonline.com/{t}/oauth2/v2.0/token"
+    ))
+    .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -210,5 +244,36 @@ mod tests {
         assert!(
             matches!(k, AuthKind::Token(SecretRef::File(p)) if p == Path::new("/etc/kontor/secrets/erpnext"))
         );
+    }
+
+    #[test]
+    fn oauth2_token_url_from_an_entra_tenant() {
+        let base = Url::parse("https://api.businesscentral.dynamics.com/v2.0/Production").unwrap();
+        let k = auth_kind(
+            &settings(
+                "kind = 'oauth2_client_credentials'\ntenant = 'contoso.onmicrosoft.com'\nclient_id = 'app'\nclient_secret_env = 'S'",
+            ),
+            &base,
+            Path::new("."),
+        )
+        .unwrap();
+        assert!(
+            matches!(&k, AuthKind::OAuth2 { token_url, .. } if token_url.as_str() == "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token"),
+            "{k:?}"
+        );
+        for bad in [
+            "tenant = 'x/../evil'\ntoken_url = 'https://t'",
+            "tenant = 'evil.com/x?'",
+            "client_auth = 'post'",
+        ] {
+            let t = format!(
+                "kind = 'oauth2_client_credentials'\nclient_id = 'app'\nclient_secret_env = 'S'\n{bad}"
+            );
+            let err = auth_kind(&settings(&t), &base, Path::new(".")).unwrap_err();
+            assert!(
+                err.key == ["auth", "tenant"] || err.key == ["auth", "token_url"],
+                "{bad}: {err}"
+            );
+        }
     }
 }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 pub struct Settings {
     /// `https://erp.example.com` (endpoint paths are appended).
     pub base_url: String,
-    /// `erpnext`, `sap-b1` or `weclapp`: a built-in `[source]` and mapping.
+    /// `erpnext`, `sap-b1`, `weclapp` or `jtl-wawi`: a built-in `[source]` and mapping.
     #[serde(default)]
     pub profile: Option<String>,
     #[serde(default)]
@@ -56,6 +56,14 @@ pub struct Settings {
     /// Drift restarts of one query before the run fails, default 5.
     #[serde(default)]
     pub max_drift_restarts: Option<u32>,
+    /// Extra request headers for every endpoint (not secrets: app ids, tenant, api version);
+    /// they replace the endpoints' headers of the same name.
+    #[serde(default)]
+    pub headers: Option<BTreeMap<String, String>>,
+    /// Periodic full re-scan for every incremental endpoint (overrides the endpoints'
+    /// `full_every`), e.g. `24h`.
+    #[serde(default)]
+    pub full_every: Option<String>,
 }
 
 /// `auth = { kind = "...", ... }`. Secrets only as `*_env` / `*_file` references.
@@ -77,6 +85,9 @@ pub struct AuthSettings {
     /// api_key: send the key as this query parameter instead of a header.
     #[serde(default)]
     pub query_param: Option<String>,
+    /// api_key: text before the key in the header value (`"Wawi "` → `Wawi <key>`).
+    #[serde(default)]
+    pub prefix: Option<String>,
     #[serde(default)]
     pub username: Option<String>,
     #[serde(default)]
@@ -93,6 +104,10 @@ pub struct AuthSettings {
     pub login_path: Option<String>,
     #[serde(default)]
     pub token_url: Option<String>,
+    /// oauth2: the Microsoft Entra ID tenant (GUID or domain); the token URL is then
+    /// `https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token`.
+    #[serde(default)]
+    pub tenant: Option<String>,
     #[serde(default)]
     pub client_id: Option<String>,
     #[serde(default)]
@@ -139,6 +154,36 @@ pub struct SourceConfig {
     /// vendor's 401 usually means, e.g. an expired token, and where to get a new one).
     #[serde(default)]
     pub unauthorized_hint: Option<String>,
+    /// Values the endpoint paths need that the API itself tells (`{company_id}`).
+    #[serde(default)]
+    pub lookup: Vec<LookupConfig>,
+}
+
+/// `[[source.lookup]]`: fills the placeholder `{name}` in endpoint paths with a field of the
+/// record that a list endpoint returns for the value of a connector setting (Business
+/// Central: the company id for `company = "CRONUS AG"`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupConfig {
+    /// The placeholder's name (`{company_id}` in endpoint paths).
+    pub name: String,
+    /// The connector key whose value is looked for (required in the connector).
+    pub setting: String,
+    /// What the setting holds, for the error when it is missing.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The list endpoint below `base_url`.
+    pub path: String,
+    /// `/`-separated JSON path of the records array; empty = the body is the array.
+    #[serde(default)]
+    pub records: String,
+    /// The field compared with the setting's value.
+    pub match_field: String,
+    /// The field whose value fills the placeholder.
+    pub value_field: String,
+    /// JSON path of a next-page link to follow (`@odata.nextLink`).
+    #[serde(default)]
+    pub next: Option<String>,
 }
 
 /// A query parameter or header value: text (with `{since}` placeholders), number or bool.
@@ -238,6 +283,18 @@ pub struct ParentConfig {
     #[serde(default)]
     pub max_page_size: Option<u32>,
     pub paging: PagingConfig,
+    /// The most records the API returns for one query (lexoffice's voucherlist: 10,000).
+    /// A page reaching past it fails the run with a clear error instead of the server's.
+    #[serde(default)]
+    pub max_results: Option<u64>,
+    /// The `since` value is sent this much earlier (`1s`, `1d`): for exclusive (`>`) or
+    /// coarse filters; the cursor skips what was delivered before.
+    #[serde(default)]
+    pub since_lookback: Option<String>,
+    /// Incremental endpoints whose filter misses changes (e.g. a creation date): read the
+    /// endpoint in full again when the last full scan is older than this (`24h`).
+    #[serde(default)]
+    pub full_every: Option<String>,
 }
 
 /// `paging = { style = "...", ... }`.
@@ -262,6 +319,15 @@ pub enum PagingConfig {
         size_param: String,
         #[serde(default)]
         first_page: Option<u64>,
+        /// When paging by number past a group of equal stamps, re-read the previous page's
+        /// last record (`page = n − 1`, size 1) to detect a shifted result (default false).
+        #[serde(default)]
+        verify_overlap: Option<bool>,
+        /// JSON path of a "has next page" flag (`HasNextPage`): paging stops when it is
+        /// false and goes on when it is true, also after a short page (a server that caps
+        /// the page size). Without it, a short page ends the query.
+        #[serde(default)]
+        has_next: Option<String>,
     },
     /// A link to the next page in the body (`odata.nextLink`, `@odata.nextLink`, `links/next`).
     NextLink {
@@ -314,6 +380,21 @@ pub struct DeriveConfig {
     /// A calendar date (`YYYY-MM-DD`, server time zone) from epoch milliseconds.
     #[serde(default)]
     pub date_from_epoch_ms: Option<String>,
+    /// A field of another resource, fetched by an id of the record (cached per run).
+    #[serde(default)]
+    pub lookup: Option<DeriveLookupConfig>,
+}
+
+/// `lookup = { path = "/v1/contacts/{id}", id = "contactId", field = "roles/customer/number" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeriveLookupConfig {
+    /// Path below `base_url` with `{id}` where the record's id goes (percent-encoded).
+    pub path: String,
+    /// Path of the id in the record; a record without it gets no value.
+    pub id: String,
+    /// Path of the value in the looked-up resource.
+    pub field: String,
 }
 
 pub use kontor_connector::{parse_duration, parse_rate};

@@ -3,12 +3,13 @@
 use crate::auth::{Auth, AuthKind};
 use crate::auth_config::auth_kind;
 use crate::config::{Settings, SourceConfig, parse_duration, parse_rate};
-use crate::cursor::Cursor;
+use crate::cursor::{Cursor, ScanPosition};
 use crate::endpoint::Endpoint;
 use crate::fanout::FanoutReader;
 use crate::http::{HttpClient, RetryPolicy};
+use crate::lookup::Lookups;
 use crate::profiles;
-use crate::reader::{EndpointReader, Shared};
+use crate::reader::{EndpointReader, Scan, Shared};
 use crate::secret::Redactor;
 use crate::stamp::ServerTz;
 use async_trait::async_trait;
@@ -35,6 +36,8 @@ pub struct RestConnector {
     profile: Option<String>,
     shared: Arc<Shared>,
     endpoints: Vec<Arc<Endpoint>>,
+    /// Values the endpoint paths need (`{company_id}`), looked up on first use.
+    lookups: Arc<Lookups>,
     full_refresh: bool,
     rate_limited: bool,
 }
@@ -52,19 +55,10 @@ fn duration(v: &Option<String>, key: &str, default: Duration) -> Result<Duration
 
 impl RestConnector {
     pub fn from_spec(spec: ConnectorSpec) -> Result<RestConnector, ConfigError> {
-        let s: Settings = parse_table(&spec.settings, ConfigPart::Settings)?;
-        let base = Url::parse(&s.base_url)
-            .map_err(|e| setting_err("base_url", format!("`{}`: {e}", s.base_url)))?;
-        if !matches!(base.scheme(), "http" | "https") {
-            return Err(setting_err("base_url", "must be an http(s) URL"));
-        }
-        if !base.username().is_empty() || base.password().is_some() {
-            return Err(setting_err(
-                "base_url",
-                "must not contain credentials; use auth = { kind = \"basic\", ... }",
-            ));
-        }
-        let source_table = match &s.profile {
+        // The profile decides the source, whose lookups decide which extra connector keys
+        // exist (`company`); the remaining keys are then parsed strictly.
+        let profile = spec.settings.get("profile").and_then(|v| v.as_str());
+        let source_table = match profile {
             Some(p) => {
                 let default = profiles::source(p).ok_or_else(|| {
                     setting_err(
@@ -77,6 +71,24 @@ impl RestConnector {
             None => spec.source.clone(),
         };
         let source: SourceConfig = parse_table(&source_table, ConfigPart::Source)?;
+        let mut settings = spec.settings.clone();
+        let paths: Vec<&str> = source.endpoint.iter().map(|e| e.path.as_str()).collect();
+        let lookups = Lookups::from_config(&source.lookup, &mut settings, &paths)?;
+        if let (Some(p), Some(toml::Value::Table(auth))) = (profile, settings.get_mut("auth")) {
+            profiles::apply_auth_defaults(p, auth);
+        }
+        let s: Settings = parse_table(&settings, ConfigPart::Settings)?;
+        let base = Url::parse(&s.base_url)
+            .map_err(|e| setting_err("base_url", format!("`{}`: {e}", s.base_url)))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(setting_err("base_url", "must be an http(s) URL"));
+        }
+        if !base.username().is_empty() || base.password().is_some() {
+            return Err(setting_err(
+                "base_url",
+                "must not contain credentials; use auth = { kind = \"basic\", ... }",
+            ));
+        }
         if source.endpoint.is_empty() {
             return Err(ConfigError::new(
                 ConfigPart::Source,
@@ -85,6 +97,10 @@ impl RestConnector {
             ));
         }
         let page_size = s.page_size.or(source.page_size).unwrap_or(100);
+        let full_every = duration(&s.full_every, "full_every", Duration::ZERO)?;
+        if s.full_every.is_some() && full_every.is_zero() {
+            return Err(setting_err("full_every", "must be more than 0"));
+        }
         let mut endpoints = Vec::new();
         for (i, c) in source.endpoint.iter().enumerate() {
             let mut c = c.clone();
@@ -103,6 +119,10 @@ impl RestConnector {
                     message: msg,
                 }
             })?;
+            let mut ep = ep;
+            if s.full_every.is_some() && ep.modified.is_some() {
+                ep.full_every = Some(full_every);
+            }
             if endpoints
                 .iter()
                 .any(|e: &Arc<Endpoint>| e.stream == ep.stream)
@@ -178,8 +198,11 @@ impl RestConnector {
                     Duration::from_secs(300),
                 )?,
                 max_drift_restarts: s.max_drift_restarts.unwrap_or(5),
+                derived: Default::default(),
+                headers: s.headers.clone().unwrap_or_default().into_iter().collect(),
             }),
             endpoints,
+            lookups: Arc::new(lookups),
             full_refresh: s.full_refresh.unwrap_or(false),
             rate_limited: rate.is_some(),
         })
@@ -212,6 +235,12 @@ impl Connector for RestConnector {
             .credentials(&self.shared.http)
             .await
             .map_err(|e| e.into_connector(&self.shared.http.redactor))?;
+        if !self.lookups.is_empty() {
+            self.lookups
+                .values(&self.shared.http, &self.shared.base_url)
+                .await
+                .map_err(|e| e.into_connector(&self.shared.http.redactor))?;
+        }
         let mut warnings = Vec::new();
         if !self.rate_limited {
             warnings.push(format!(
@@ -233,6 +262,7 @@ impl Connector for RestConnector {
     async fn discover(&self) -> Result<Vec<Unit>, ConnectorError> {
         // A run starts with discover: the retry budget is per run.
         self.shared.http.reset_budget();
+        self.shared.derived.clear();
         Ok(self
             .endpoints
             .iter()
@@ -263,6 +293,46 @@ impl Connector for RestConnector {
             .find(|e| e.stream == unit.key)
             .ok_or_else(|| ConnectorError::Config(format!("unknown stream `{}`", unit.key)))?;
         let incremental = self.incremental(ep);
+        let ep = if ep.path.contains('{') {
+            let path = self
+                .lookups
+                .fill(&ep.path, &self.shared.http, &self.shared.base_url)
+                .await
+                .map_err(|e| e.into_connector(&self.shared.http.redactor))?;
+            Arc::new(Endpoint {
+                path,
+                ..(**ep).clone()
+            })
+        } else {
+            ep.clone()
+        };
+        if let (true, Some(every)) = (incremental, ep.full_every) {
+            let pos = match &state {
+                Some(v) => ScanPosition::from_json(v).unwrap_or_else(|e| {
+                    tracing::warn!(stream = %ep.stream, "stored position not understood ({e}); scanning in full");
+                    ScanPosition::default()
+                }),
+                None => ScanPosition::default(),
+            };
+            let now = chrono::Utc::now();
+            let cursor = pos.cursor.clone();
+            let (incremental, scan) = if pos.full_scan_due(now, every) {
+                tracing::info!(stream = %ep.stream, last = ?pos.full_scan_at, "full re-scan due");
+                (
+                    false,
+                    Scan::Rescan {
+                        old: pos,
+                        started: now,
+                    },
+                )
+            } else {
+                (true, Scan::Carry(pos.full_scan_at))
+            };
+            return Ok(Box::new(
+                EndpointReader::new(self.shared.clone(), ep.clone(), incremental, cursor)
+                    .with_scan(scan),
+            ));
+        }
         let start = match (&state, incremental) {
             (Some(v), true) if !v.is_null() => {
                 let c = Cursor::from_json(v);
@@ -282,7 +352,7 @@ impl Connector for RestConnector {
         }
         Ok(Box::new(EndpointReader::new(
             self.shared.clone(),
-            ep.clone(),
+            ep,
             incremental,
             start,
         )))

@@ -6,7 +6,7 @@
 //! ids) makes the tiebreak independent of the server's collation.
 
 use crate::stamp::{ServerTz, Stamp};
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
@@ -77,6 +77,64 @@ impl Cursor {
     }
 }
 
+/// The position of an endpoint with periodic full re-scans (`full_every`): the cursor of its
+/// increment plus when the last complete full scan started, e.g.
+/// `{"modified": "2026-02-15T08:04:00", "ids": ["7"], "full_scan_at": "2026-12-04T22:00:00Z"}`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScanPosition {
+    pub cursor: Option<Cursor>,
+    pub full_scan_at: Option<DateTime<Utc>>,
+}
+
+impl ScanPosition {
+    pub fn to_json(&self) -> Value {
+        let mut v = match &self.cursor {
+            Some(c) => c.to_json(),
+            None if self.full_scan_at.is_none() => return Value::Null,
+            None => json!({}),
+        };
+        if let Some(t) = self.full_scan_at {
+            v["full_scan_at"] = json!(t.to_rfc3339_opts(SecondsFormat::Secs, true));
+        }
+        v
+    }
+
+    /// Reads a stored position; anything not understood is an error (the caller scans in
+    /// full, which loses nothing).
+    pub fn from_json(v: &Value) -> Result<ScanPosition, String> {
+        if v.is_null() {
+            return Ok(ScanPosition::default());
+        }
+        let cursor = match v.get("modified") {
+            Some(_) => Some(Cursor::from_json(v).ok_or("`modified`/`ids` not understood")?),
+            None => None,
+        };
+        let full_scan_at = match v.get("full_scan_at") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(
+                DateTime::parse_from_rfc3339(s)
+                    .map_err(|e| format!("`full_scan_at` `{s}`: {e}"))?
+                    .with_timezone(&Utc),
+            ),
+            Some(other) => return Err(format!("`full_scan_at` is not a time: {other}")),
+        };
+        Ok(ScanPosition {
+            cursor,
+            full_scan_at,
+        })
+    }
+
+    /// Is a full scan due at `now`? Also when the last one lies in the future (a clock that
+    /// went back): the scan is what is safe.
+    pub fn full_scan_due(&self, now: DateTime<Utc>, every: std::time::Duration) -> bool {
+        match self.full_scan_at {
+            None => true,
+            Some(t) if t > now => true,
+            Some(t) => (now - t).to_std().is_ok_and(|age| age >= every),
+        }
+    }
+}
+
 /// The latest stamp a committed cursor may hold: the run start (the server's `Date` header of
 /// the first response, or the local clock when the unit was opened) minus the safety margin,
 /// in UTC for zoned stamps and in the server's local time for zone-less ones.
@@ -139,6 +197,42 @@ mod tests {
         c.advance(st("2024-01-15T11:00:00"), Some("C".into()));
         assert_eq!(c.ids, ["C"]);
         assert_eq!(Cursor::from_json(&c.to_json()), Some(c));
+    }
+
+    #[test]
+    fn scan_position_round_trips_and_is_validated() {
+        let t = DateTime::parse_from_rfc3339("2026-12-04T22:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let p = ScanPosition {
+            cursor: Some(Cursor::starting_at(
+                st("2026-02-15T08:04:00"),
+                Some("7".into()),
+            )),
+            full_scan_at: Some(t),
+        };
+        let v = p.to_json();
+        assert_eq!(v["full_scan_at"], "2026-12-04T22:00:00Z");
+        assert_eq!(ScanPosition::from_json(&v).unwrap(), p);
+        let only = ScanPosition {
+            cursor: None,
+            full_scan_at: Some(t),
+        };
+        assert_eq!(ScanPosition::from_json(&only.to_json()).unwrap(), only);
+        assert_eq!(ScanPosition::default().to_json(), Value::Null);
+        assert!(ScanPosition::from_json(&json!({"full_scan_at": "yesterday"})).is_err());
+        assert!(ScanPosition::from_json(&json!({"full_scan_at": 5})).is_err());
+        assert!(ScanPosition::from_json(&json!({"modified": 5})).is_err());
+        // Plain cursors (no full scan yet) are understood: a scan is due.
+        let plain = ScanPosition::from_json(&json!({"modified": "2026-02-15T08:04:00"})).unwrap();
+        let day = std::time::Duration::from_secs(86_400);
+        assert!(plain.full_scan_due(t, day));
+        assert!(!p.full_scan_due(t + chrono::Duration::hours(23), day));
+        assert!(p.full_scan_due(t + chrono::Duration::hours(24), day));
+        assert!(
+            p.full_scan_due(t - chrono::Duration::hours(1), day),
+            "future scan time"
+        );
     }
 
     #[test]

@@ -179,6 +179,8 @@ pub enum Derive {
     DateFromEpochMs(JsonPath),
     /// `list/*/field`: the date is written into each element of the array `list`.
     EachDateFromEpochMs(JsonPath, JsonPath),
+    /// A field of another resource (see [`crate::derive_lookup`]).
+    Lookup(crate::derive_lookup::Lookup),
 }
 
 /// Paging with validated parameters.
@@ -193,6 +195,9 @@ pub enum Paging {
         page_param: String,
         size_param: String,
         first_page: u64,
+        verify_overlap: bool,
+        /// The "has next page" flag of the answer, when the API has one.
+        has_next: Option<JsonPath>,
     },
     NextLink {
         next: JsonPath,
@@ -226,6 +231,11 @@ pub struct Endpoint {
     pub full_refresh: bool,
     /// Read once per record of this list (`{parent_id}` in `path`).
     pub parent: Option<Parent>,
+    pub max_results: Option<u64>,
+    /// Subtracted from the `since` value before it is rendered.
+    pub since_lookback: chrono::Duration,
+    /// A full re-scan is due when the last one is older than this.
+    pub full_every: Option<std::time::Duration>,
 }
 
 /// The list an endpoint is read for, record by record.
@@ -324,10 +334,14 @@ impl Endpoint {
                 page_param,
                 size_param,
                 first_page,
+                verify_overlap,
+                has_next,
             } => Paging::Page {
                 page_param: page_param.clone(),
                 size_param: size_param.clone(),
                 first_page: first_page.unwrap_or(1),
+                verify_overlap: verify_overlap.unwrap_or(false),
+                has_next: has_next.as_deref().map(JsonPath::parse),
             },
             PagingConfig::NextLink { next, size_param } => Paging::NextLink {
                 next: JsonPath::parse(next),
@@ -351,6 +365,28 @@ impl Endpoint {
             return Err(err(
                 "since",
                 "an endpoint with modified_field needs a `since` parameter using {since} (the modified-since filter)".into(),
+            ));
+        }
+        let duration = |key: &str, v: &Option<String>| {
+            v.as_deref()
+                .map(crate::config::parse_duration)
+                .transpose()
+                .map_err(|e| err(key, e))
+        };
+        let since_lookback = duration("since_lookback", &c.since_lookback)?
+            .map(|d| {
+                chrono::Duration::from_std(d).map_err(|e| err("since_lookback", e.to_string()))
+            })
+            .transpose()?
+            .unwrap_or_else(chrono::Duration::zero);
+        let full_every = duration("full_every", &c.full_every)?;
+        if full_every.is_some_and(|d| d.is_zero()) {
+            return Err(err("full_every", "must be more than 0".into()));
+        }
+        if full_every.is_some() && modified.is_none() {
+            return Err(err(
+                "full_every",
+                "needs modified_field (the increment between full scans)".into(),
             ));
         }
         let derive = c
@@ -381,6 +417,9 @@ impl Endpoint {
             derive,
             full_refresh: c.full_refresh.unwrap_or(false) || parent.is_some(),
             parent,
+            max_results: c.max_results.filter(|m| *m > 0),
+            since_lookback,
+            full_every,
         })
     }
 
@@ -403,9 +442,23 @@ impl Endpoint {
         parse_stamp(v, t, &m.format)
     }
 
+    /// The lookups among the derived fields.
+    pub fn lookups(&self) -> impl Iterator<Item = &crate::derive_lookup::Lookup> {
+        self.derive.iter().filter_map(|(_, d)| match d {
+            Derive::Lookup(l) => Some(l),
+            _ => None,
+        })
+    }
+
     /// Adds the derived fields to a record (objects only; failures leave the field out, so a
-    /// mapping that requires it quarantines the record with a reason).
-    pub fn apply_derive(&self, rec: &mut Value, tz: ServerTz) {
+    /// mapping that requires it quarantines the record with a reason). `looked_up` answers a
+    /// lookup's resource path from the run's cache.
+    pub fn apply_derive(
+        &self,
+        rec: &mut Value,
+        tz: ServerTz,
+        looked_up: &dyn Fn(&str) -> Option<Value>,
+    ) {
         if self.derive.is_empty() {
             return;
         }
@@ -419,6 +472,7 @@ impl Endpoint {
                     serde_json::from_str::<Value>(&(a - b).to_string()).ok()
                 }
                 Derive::DateFromEpochMs(p) => epoch_date(p.get(rec), tz),
+                Derive::Lookup(l) => l.path_for(rec).and_then(|p| looked_up(&p)),
                 Derive::EachDateFromEpochMs(list, inner) => {
                     if let Some(mut arr) = list.take(rec) {
                         if let Value::Array(items) = &mut arr {
@@ -509,6 +563,9 @@ fn parent_of(
         derive: BTreeMap::new(),
         full_refresh: Some(true),
         parent: None,
+        max_results: None,
+        since_lookback: None,
+        full_every: None,
     };
     let list = Endpoint::from_config(&list, default_page_size).map_err(|(mut k, m)| {
         k.insert(0, "parent".into());
@@ -521,9 +578,12 @@ fn parent_of(
 }
 
 fn derive_of(name: &str, d: &DeriveConfig) -> Result<(String, Derive), KeyError> {
-    let op = match (&d.subtract, &d.date_from_epoch_ms) {
-        (Some([a, b]), None) => Derive::Subtract(JsonPath::parse(a), JsonPath::parse(b)),
-        (None, Some(p)) => match p.split_once("/*/") {
+    let op = match (&d.subtract, &d.date_from_epoch_ms, &d.lookup) {
+        (None, None, Some(l)) => {
+            Derive::Lookup(crate::derive_lookup::Lookup::from_config(name, l)?)
+        }
+        (Some([a, b]), None, None) => Derive::Subtract(JsonPath::parse(a), JsonPath::parse(b)),
+        (None, Some(p), None) => match p.split_once("/*/") {
             Some((list, inner)) => {
                 Derive::EachDateFromEpochMs(JsonPath::parse(list), JsonPath::parse(inner))
             }
@@ -532,7 +592,7 @@ fn derive_of(name: &str, d: &DeriveConfig) -> Result<(String, Derive), KeyError>
         _ => {
             return Err((
                 vec!["derive".into(), name.into()],
-                "exactly one of subtract, date_from_epoch_ms".into(),
+                "exactly one of subtract, date_from_epoch_ms, lookup".into(),
             ));
         }
     };
@@ -578,7 +638,7 @@ derive = { OpenAmount = { subtract = ["DocTotal", "PaidToDate"] }, Day = { date_
             r#"{"DocEntry": 7, "DocTotal": 1190.10, "PaidToDate": 0.1, "invoiceDate": 1704063600000, "lines": [{"d": 1719784800000}, {"x": 1}]}"#,
         )
         .unwrap();
-        ep.apply_derive(&mut rec, ServerTz::CentralEurope);
+        ep.apply_derive(&mut rec, ServerTz::CentralEurope, &|_| None);
         assert_eq!(rec["OpenAmount"].to_string(), "1190.00");
         // 2023-12-31T23:00:00Z is 1 January in Berlin.
         assert_eq!(rec["Day"], json!("2024-01-01"));

@@ -53,6 +53,8 @@ enum Outcome {
         wait: Option<Duration>,
     },
     Unauthorized(String),
+    /// 404: the resource does not exist (a lookup may treat it as "no value").
+    NotFound(String),
     Fatal(String),
 }
 
@@ -187,6 +189,12 @@ impl HttpClient {
                         message: self.redactor.redact(&msg),
                     });
                 }
+                Outcome::NotFound(msg) => {
+                    return Err(RestError::NotFound {
+                        url: shown,
+                        message: self.redactor.redact(&msg),
+                    });
+                }
                 Outcome::Retry { reason, wait } => {
                     self.before_retry(&shown, &mut attempt, &reason, wait)
                         .await?;
@@ -212,7 +220,7 @@ impl HttpClient {
             tracing::debug!(url = %shown, "POST");
             match outcome {
                 Outcome::Done(r) => return Ok(r),
-                Outcome::Unauthorized(msg) | Outcome::Fatal(msg) => {
+                Outcome::Unauthorized(msg) | Outcome::NotFound(msg) | Outcome::Fatal(msg) => {
                     return Err(RestError::Auth {
                         url: shown,
                         message: self.redactor.redact(&msg),
@@ -330,6 +338,7 @@ impl HttpClient {
         let code = status.as_u16();
         match code {
             401 => Outcome::Unauthorized(format!("HTTP 401: {snippet}")),
+            404 => Outcome::NotFound(format!("HTTP 404: {snippet}")),
             429 | 503 => Outcome::Retry {
                 reason: format!("HTTP {code}"),
                 wait: retry_after(&headers),

@@ -2,7 +2,7 @@
 //!
 //! A generic REST source configured by the mapping file's `[source]` section (endpoints per
 //! entity, JSON path of the records, paging style, incremental fields) or by a built-in
-//! profile (`erpnext`, `sap-b1`, `weclapp`), with auth, rate limiting and retries.
+//! profile (`erpnext`, `sap-b1`, `weclapp`, `jtl-wawi`), with auth, rate limiting and retries.
 //! See `connectors/rest/README.md` for the configuration keys and the profiles.
 //!
 //! # Cursor semantics
@@ -38,10 +38,12 @@ mod auth_config;
 mod config;
 mod connector;
 mod cursor;
+mod derive_lookup;
 mod endpoint;
 mod error;
 mod fanout;
 mod http;
+mod lookup;
 #[cfg(feature = "mock")]
 pub mod mock;
 mod paging;

@@ -1,13 +1,14 @@
 //! Reading one endpoint page by page. See the crate docs ("Cursor semantics") for why each
 //! paging style is drift-safe or where it is not.
 
-use crate::cursor::{Cap, Cursor};
+use crate::cursor::{Cap, Cursor, ScanPosition};
 use crate::endpoint::{Endpoint, Paging, Template};
 use crate::error::RestError;
 use crate::http::HttpClient;
 use crate::paging::{build_url, link_next};
 use crate::stamp::{ServerTz, Stamp};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use kontor_connector::{
     Batch, BatchReader, ConnectorError, Context, Fields, Item, Position, RawRecord,
 };
@@ -25,6 +26,26 @@ pub struct Shared {
     pub tz: ServerTz,
     pub safety_margin: Duration,
     pub max_drift_restarts: u32,
+    /// Values fetched by `lookup` derives in this run (cleared by `discover`).
+    pub derived: crate::derive_lookup::LookupCache,
+    /// Connector-level headers (`headers = {...}`), over the endpoints' own.
+    pub headers: Vec<(String, String)>,
+}
+
+/// Periodic full re-scans of an incremental endpoint (`full_every`).
+#[derive(Debug, Clone)]
+pub enum Scan {
+    /// The endpoint has no `full_every`.
+    Off,
+    /// An incremental run; the time of the last full scan is carried in the position.
+    Carry(Option<DateTime<Utc>>),
+    /// This run reads the endpoint in full (deduplicated by id). Until its last page the
+    /// positions repeat the old one, so a scan that fails is done again; the last page
+    /// commits the cursor (the newest stamp seen, capped) and the scan's start time.
+    Rescan {
+        old: ScanPosition,
+        started: DateTime<Utc>,
+    },
 }
 
 enum Next {
@@ -63,6 +84,9 @@ pub struct EndpointReader {
     cap: Option<Cap>,
     opened_at: SystemTime,
     warned_tie: bool,
+    scan: Scan,
+    /// The page size the server allows (page paging with a `has_next` flag).
+    size_cap: u32,
     stream: Arc<str>,
     context: Arc<Context>,
 }
@@ -92,6 +116,8 @@ impl EndpointReader {
             cap: None,
             opened_at: SystemTime::now(),
             warned_tie: false,
+            scan: Scan::Off,
+            size_cap: u32::MAX,
             stream: ep.stream.as_str().into(),
             context: Arc::new(context),
             shared,
@@ -101,6 +127,15 @@ impl EndpointReader {
 
     pub fn endpoint(&self) -> &Endpoint {
         &self.ep
+    }
+
+    pub fn with_scan(mut self, scan: Scan) -> EndpointReader {
+        self.scan = scan;
+        self
+    }
+
+    fn base_size(&self) -> u32 {
+        self.ep.page_size.min(self.size_cap)
     }
 
     fn render(&self, list: &[(String, Template)], since: Option<Stamp>) -> Vec<(String, String)> {
@@ -117,7 +152,13 @@ impl EndpointReader {
 
     fn since_params(&self, since: Option<Stamp>) -> Vec<(String, String)> {
         match since {
-            Some(_) => self.render(&self.ep.since, since),
+            Some(s) => {
+                let s = Stamp {
+                    at: s.at - self.ep.since_lookback,
+                    ..s
+                };
+                self.render(&self.ep.since, Some(s))
+            }
             None => Vec::new(),
         }
     }
@@ -161,6 +202,7 @@ impl EndpointReader {
                     overlap = true;
                     offset = self.consumed - 1;
                 }
+                self.check_window(offset)?;
                 params.push((offset_param.clone(), offset.to_string()));
                 params.push((size_param.clone(), size));
                 build(&params)?
@@ -170,9 +212,11 @@ impl EndpointReader {
                     page_param,
                     size_param,
                     first_page,
+                    ..
                 },
                 _,
             ) => {
+                self.check_window(self.consumed)?;
                 let page = first_page + self.consumed / u64::from(self.page_size);
                 params.push((page_param.clone(), page.to_string()));
                 params.push((size_param.clone(), size));
@@ -199,6 +243,107 @@ impl EndpointReader {
         Ok((url, overlap, offset))
     }
 
+    /// `page` paging with `verify_overlap`, going on by page number.
+    fn probe_due(&self) -> bool {
+        matches!(
+            self.ep.paging,
+            Paging::Page {
+                verify_overlap: true,
+                ..
+            }
+        ) && self.consumed > 0
+            && self.overlap.is_some()
+    }
+
+    /// Asks (after the next page arrived) for the previous page's last record alone
+    /// (`page = consumed − 1`, size 1). Records only ever leave a position towards the end
+    /// (a change moves a record behind all others in a modified sort, a deletion removes it),
+    /// so if that record is still where it was, it was there when the page was served too,
+    /// and the page began right after it: nothing was skipped.
+    async fn probe_unshifted(&self) -> Result<bool, RestError> {
+        let Paging::Page {
+            page_param,
+            size_param,
+            first_page,
+            ..
+        } = &self.ep.paging
+        else {
+            return Ok(true);
+        };
+        let mut params = self.base_params();
+        params.push((
+            page_param.clone(),
+            (first_page + self.consumed - 1).to_string(),
+        ));
+        params.push((size_param.clone(), "1".into()));
+        let url =
+            build_url(&self.shared.base_url, &self.ep.path, &params).map_err(RestError::Config)?;
+        let headers = self.render(&self.ep.headers, None);
+        let check = records_check(self.ep.records.clone());
+        let resp = self.shared.http.get_json(&url, &headers, &check).await?;
+        let first = match self.ep.records.get(&resp.body) {
+            Some(Value::Array(a)) => a.first().map(|r| self.key(r)),
+            _ => None,
+        };
+        Ok(first.is_some() && first == self.overlap)
+    }
+
+    /// A page starting at `offset` of the current query must end within `max_results`.
+    fn check_window(&self, offset: u64) -> Result<(), RestError> {
+        match self.ep.max_results {
+            Some(max) if offset + u64::from(self.page_size) > max => Err(RestError::ResultWindow {
+                stream: self.ep.stream.clone(),
+                max,
+                at: match (self.incremental, self.anchor) {
+                    (true, Some(a)) => a.to_text(),
+                    _ => "(none: the query has no modified-since filter)".into(),
+                },
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Fetches the `lookup` values the page's records need and the run has not cached yet
+    /// (records the cursor already covers are skipped: they will not be delivered).
+    async fn resolve_lookups(&self, records: &[Value]) -> Result<(), RestError> {
+        for l in self.ep.lookups() {
+            for rec in records {
+                let Some(path) = l.path_for(rec) else {
+                    continue;
+                };
+                if self.shared.derived.contains(&path) || !self.will_deliver(rec) {
+                    continue;
+                }
+                let url =
+                    build_url(&self.shared.base_url, &path, &[]).map_err(RestError::Config)?;
+                let any = |_: &Value| Ok(());
+                let value = match self.shared.http.get_json(&url, &[], &any).await {
+                    Ok(resp) => l.field.get(&resp.body).filter(|v| !v.is_null()).cloned(),
+                    Err(RestError::NotFound { url, .. }) => {
+                        tracing::info!(stream = %self.ep.stream, %url, "lookup: not found");
+                        None
+                    }
+                    Err(e) => return Err(e),
+                };
+                self.shared.derived.insert(path, value);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `items` would hand this record on (not covered by the cursor or seen).
+    fn will_deliver(&self, rec: &Value) -> bool {
+        let id = self.ep.id_of(rec);
+        if self.incremental {
+            match (self.ep.stamp_of(rec), &self.state) {
+                (Some(s), Some(c)) => !c.covers(s, id.as_deref()),
+                _ => true,
+            }
+        } else {
+            id.is_none_or(|id| !self.seen.contains(&id))
+        }
+    }
+
     fn key(&self, rec: &Value) -> Key {
         match self.ep.id_of(rec) {
             Some(id) => Key::Id(Some(id), self.ep.stamp_of(rec)),
@@ -219,7 +364,7 @@ impl EndpointReader {
         self.consumed = 0;
         self.overlap = None;
         self.query_prev = None;
-        self.page_size = self.ep.page_size;
+        self.page_size = self.base_size();
         true
     }
 
@@ -235,11 +380,37 @@ impl EndpointReader {
         self.consumed = 0;
         self.overlap = None;
         self.query_prev = None;
-        self.page_size = self.ep.page_size;
+        self.page_size = self.base_size();
         Ok(())
     }
 
+    fn capped(&self) -> Option<Cursor> {
+        let c = self.state.as_ref()?;
+        Some(match &self.cap {
+            Some(cap) => cap.apply(c),
+            None => c.clone(),
+        })
+    }
+
     fn position(&self) -> Value {
+        match &self.scan {
+            Scan::Off => {}
+            Scan::Rescan { old, .. } if !matches!(self.next, Next::Done) => return old.to_json(),
+            Scan::Rescan { started, .. } => {
+                return ScanPosition {
+                    cursor: self.capped(),
+                    full_scan_at: Some(*started),
+                }
+                .to_json();
+            }
+            Scan::Carry(at) => {
+                return ScanPosition {
+                    cursor: self.capped(),
+                    full_scan_at: *at,
+                }
+                .to_json();
+            }
+        }
         if !self.incremental {
             return json!({ "full_refresh": true, "pages": self.page_no, "records": self.delivered });
         }
@@ -256,14 +427,12 @@ impl EndpointReader {
                 return Ok(None);
             }
             let (url, overlap, offset) = self.plan()?;
-            let headers = self.render(&self.ep.headers, None);
-            let records_path = self.ep.records.clone();
-            let check = move |body: &Value| match records_path.get(body) {
-                Some(Value::Array(_) | Value::Null) => Ok(()),
-                Some(_) => Err(format!("`{records_path}` is not an array")),
-                None if records_path.is_root() => Err("the body is not an array".into()),
-                None => Err(format!("no `{records_path}` in the response")),
-            };
+            let mut headers = self.render(&self.ep.headers, None);
+            for (k, v) in &self.shared.headers {
+                headers.retain(|(h, _)| !h.eq_ignore_ascii_case(k));
+                headers.push((k.clone(), v.clone()));
+            }
+            let check = records_check(self.ep.records.clone());
             let resp = self.shared.http.get_json(&url, &headers, &check).await?;
             if self.cap.is_none() {
                 let start = resp.date.unwrap_or(self.opened_at).min(SystemTime::now());
@@ -282,6 +451,12 @@ impl EndpointReader {
                 ),
                 _ => None,
             };
+            let has_next = match &self.ep.paging {
+                Paging::Page {
+                    has_next: Some(p), ..
+                } => p.get(&resp.body).and_then(Value::as_bool),
+                _ => None,
+            };
             let mut body = resp.body;
             let records = match self.ep.records.take(&mut body) {
                 Some(Value::Array(a)) => a,
@@ -298,9 +473,14 @@ impl EndpointReader {
                     continue;
                 }
             }
+            if self.probe_due() && !self.probe_unshifted().await? {
+                self.restart_query()?;
+                continue;
+            }
             let last_stamp = records.last().and_then(|r| self.ep.stamp_of(r));
             let last_key = records.last().map(|r| self.key(r));
             let short = n < u64::from(self.page_size);
+            self.resolve_lookups(&records).await?;
             let items = self.items(records, skip_first, &shown)?;
             // Where the next request goes (after the items: a new query resets the order check).
             match &self.ep.paging {
@@ -313,11 +493,23 @@ impl EndpointReader {
                     }
                 }
                 Paging::Page { .. } => {
+                    let before = self.consumed;
                     self.consumed += n;
-                    if n == 0 || short {
+                    let done = match has_next {
+                        Some(more) => !more || n == 0,
+                        None => n == 0 || short,
+                    };
+                    if done {
                         self.next = Next::Done;
-                    } else if self.incremental && !self.reanchor(last_stamp) {
-                        self.tie_on_page_paging();
+                    } else if short {
+                        self.server_caps_page_size(n, before);
+                        // Going on by page number: remember where this page ended.
+                        self.overlap = last_key.filter(|_| self.consumed > 0);
+                    } else if !(self.incremental && self.reanchor(last_stamp)) {
+                        if self.incremental {
+                            self.tie_on_page_paging();
+                        }
+                        self.overlap = last_key.filter(|_| self.consumed > 0);
                     }
                 }
                 Paging::NextLink { .. } | Paging::LinkHeader { .. } => {
@@ -346,6 +538,18 @@ impl EndpointReader {
                 }
             }
             if items.is_empty() {
+                // A full re-scan commits its result even when its last page is empty.
+                // (An empty endpoint commits nothing: it is scanned again, one request.)
+                if matches!(self.scan, Scan::Rescan { .. })
+                    && matches!(self.next, Next::Done)
+                    && self.delivered > 0
+                {
+                    return Ok(Some(Batch {
+                        items,
+                        position: self.position(),
+                        bytes_read: None,
+                    }));
+                }
                 continue;
             }
             return Ok(Some(Batch {
@@ -356,19 +560,46 @@ impl EndpointReader {
         }
     }
 
+    /// A short page whose answer says there is a next one: the server allows fewer records
+    /// per page than asked for. Go on with its size; when the pages read so far do not line
+    /// up with it, start the query again (what was delivered is skipped by cursor or id).
+    fn server_caps_page_size(&mut self, n: u64, before: u64) {
+        let cap = u32::try_from(n).unwrap_or(u32::MAX).max(1);
+        tracing::info!(stream = %self.ep.stream, asked = self.page_size, got = cap,
+            "the server caps the page size; paging on with its size");
+        self.size_cap = cap;
+        self.page_size = cap;
+        if !before.is_multiple_of(u64::from(cap)) {
+            self.consumed = 0;
+            self.query_prev = None;
+        }
+    }
+
     /// A full page of records with the same modified-since filter value (a group of equal
     /// timestamps larger than a page). Page numbers cannot be verified, so the query starts
     /// again with a larger page until the group fits; at `max_page_size` it goes on by page
     /// number (not drift-safe, logged).
     fn tie_on_page_paging(&mut self) {
-        if self.page_size < self.ep.max_page_size {
-            self.page_size = self.page_size.saturating_mul(2).min(self.ep.max_page_size);
+        let window = self
+            .ep
+            .max_results
+            .map_or(u32::MAX, |m| u32::try_from(m).unwrap_or(u32::MAX));
+        let max = self.ep.max_page_size.min(self.size_cap).min(window);
+        if self.page_size < max {
+            self.page_size = self.page_size.saturating_mul(2).min(max);
             self.consumed = 0;
             self.query_prev = None;
         } else if !self.warned_tie {
             self.warned_tie = true;
-            tracing::warn!(stream = %self.ep.stream, page_size = self.page_size,
-                "more records share one timestamp than fit into max_page_size; paging by page number, not drift-safe");
+            let verified = matches!(
+                self.ep.paging,
+                Paging::Page {
+                    verify_overlap: true,
+                    ..
+                }
+            );
+            tracing::warn!(stream = %self.ep.stream, page_size = self.page_size, verified,
+                "more records share one filter value than fit into max_page_size; paging by page number (drift-safe only with verify_overlap)");
         }
     }
 
@@ -383,7 +614,9 @@ impl EndpointReader {
             if skip_first && i == 0 {
                 continue;
             }
-            self.ep.apply_derive(&mut rec, self.shared.tz);
+            let lookups = &self.shared.derived;
+            self.ep
+                .apply_derive(&mut rec, self.shared.tz, &|p| lookups.get(p));
             let id = self.ep.id_of(&rec);
             if self.incremental {
                 if let Some(s) = self.ep.stamp_of(&rec) {
@@ -408,10 +641,21 @@ impl EndpointReader {
                         None => self.state = Some(Cursor::starting_at(s, id)),
                     }
                 }
-            } else if let Some(id) = id
-                && !self.seen.insert(id)
-            {
-                continue;
+            } else {
+                if let Some(id) = &id
+                    && !self.seen.insert(id.clone())
+                {
+                    continue;
+                }
+                // A full re-scan moves the increment's cursor to the newest stamp it saw.
+                if matches!(self.scan, Scan::Rescan { .. })
+                    && let Some(s) = self.ep.stamp_of(&rec)
+                {
+                    match &mut self.state {
+                        Some(c) => c.advance(s, id),
+                        None => self.state = Some(Cursor::starting_at(s, id)),
+                    }
+                }
             }
             self.delivered += 1;
             items.push(Item::Record(RawRecord {
@@ -422,6 +666,18 @@ impl EndpointReader {
             }));
         }
         Ok(items)
+    }
+}
+
+/// The body check of a page request: the records array must be there (else retried).
+fn records_check(
+    records_path: crate::endpoint::JsonPath,
+) -> impl Fn(&Value) -> Result<(), String> + Sync {
+    move |body: &Value| match records_path.get(body) {
+        Some(Value::Array(_) | Value::Null) => Ok(()),
+        Some(_) => Err(format!("`{records_path}` is not an array")),
+        None if records_path.is_root() => Err("the body is not an array".into()),
+        None => Err(format!("no `{records_path}` in the response")),
     }
 }
 

@@ -30,6 +30,8 @@ const OPTIONAL: &[&str] = &[
     "BaseEntry",
     "companyName",
     "mobile",
+    "BillingAddress/LastName",
+    "BillingAddress/MobilePhoneNumber",
 ];
 
 fn resolve<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
@@ -111,6 +113,9 @@ async fn builtin_mappings_match_profiles_and_delivered_records() {
         ("weclapp", mock::WECLAPP_TOKEN),
         ("sap", mock::SAP_PASSWORD),
         ("xentral", mock::XENTRAL_TOKEN),
+        ("lexoffice", mock::LEXOFFICE_TOKEN),
+        ("bc", mock::BC_CLIENT_SECRET),
+        ("jtl", mock::JTL_API_KEY),
     ]);
     assert_eq!(
         kontor_rest::BUILTIN_MAPPINGS
@@ -133,6 +138,17 @@ async fn builtin_mappings_match_profiles_and_delivered_records() {
             "xentral" => r#"{ kind = "bearer", token_file = "xentral" }
 rate_limit = "1000/s""#
                 .to_owned(),
+            "lexoffice" => r#"{ kind = "bearer", token_file = "lexoffice" }"#.to_owned(),
+            "business-central" => format!(
+                "{{ kind = \"oauth2_client_credentials\", token_url = \"{}\", client_id = \"{}\", client_secret_file = \"bc\" }}\ncompany = \"{}\"",
+                erp.bc_token_url(),
+                mock::BC_CLIENT_ID,
+                mock::BC_COMPANY
+            ),
+            "jtl-wawi" => {
+                r#"{ kind = "api_key", header = "Authorization", prefix = "Wawi ", key_file = "jtl" }"#
+                    .to_owned()
+            }
             _ => format!(
                 r#"{{ kind = "sap_b1_session", company_db = "{}", username = "{}", password_file = "sap" }}"#,
                 mock::SAP_COMPANY_DB,

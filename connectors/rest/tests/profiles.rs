@@ -18,12 +18,10 @@ fn secrets() -> Secrets {
         ("weclapp", mock::WECLAPP_TOKEN),
         ("sap", mock::SAP_PASSWORD),
         ("xentral", mock::XENTRAL_TOKEN),
+        ("lexoffice", mock::LEXOFFICE_TOKEN),
+        ("bc", mock::BC_CLIENT_SECRET),
+        ("jtl", mock::JTL_API_KEY),
     ])
-}
-
-/// Streams without a modification time (read in full every run).
-fn full_refresh_stream(stream: &str) -> bool {
-    matches!(stream, "warehouseStock" | "creditNotes" | "stock")
 }
 
 fn settings(profile: &str, erp: &MockErp, extra: &str) -> String {
@@ -37,6 +35,21 @@ fn settings(profile: &str, erp: &MockErp, extra: &str) -> String {
         "xentral" => r#"{ kind = "bearer", token_file = "xentral" }
 rate_limit = "1000/s""#
             .to_owned(),
+        // The documented 2/s would make every test slow; tests/lexoffice.rs tests it.
+        "lexoffice" => r#"{ kind = "bearer", token_file = "lexoffice" }
+rate_limit = "1000/s""#
+            .to_owned(),
+        // The company is a connector key of its own (the line after `auth`).
+        "business-central" => format!(
+            "{{ kind = \"oauth2_client_credentials\", token_url = \"{}\", client_id = \"{}\", client_secret_file = \"bc\" }}\ncompany = \"{}\"",
+            erp.bc_token_url(),
+            mock::BC_CLIENT_ID,
+            mock::BC_COMPANY
+        ),
+        "jtl-wawi" => {
+            r#"{ kind = "api_key", header = "Authorization", prefix = "Wawi ", key_file = "jtl" }"#
+                .to_owned()
+        }
         _ => format!(
             r#"{{ kind = "sap_b1_session", company_db = "{}", username = "{}", password_file = "sap" }}"#,
             mock::SAP_COMPANY_DB,
@@ -47,6 +60,15 @@ rate_limit = "1000/s""#
         "base_url = \"{}\"\nprofile = \"{profile}\"\nauth = {auth}\npage_size = 2\n{extra}",
         erp.uri()
     )
+}
+
+/// Streams read in full every run (no modification time that covers their data).
+fn full_read(profile: &str, stream: &str) -> bool {
+    stream == "warehouseStock"
+        || stream == "stocks"
+        || (profile == "lexoffice" && stream == "contacts")
+        || (profile == "business-central" && stream == "items")
+        || (profile == "xentral" && matches!(stream, "creditNotes" | "stock"))
 }
 
 /// Records each stream should deliver from the fixtures.
@@ -77,6 +99,25 @@ fn expected(profile: &str) -> BTreeMap<&'static str, usize> {
             ("stock", 5),
         ]
         .into(),
+        // The vendor is filtered out by customer=true.
+        "lexoffice" => [("contacts", 4), ("voucherlist", 8)].into(),
+        "business-central" => [
+            ("customers", 5),
+            ("salesInvoices", 6),
+            ("salesCreditMemos", 2),
+            ("salesOrders", 3),
+            ("items", 5),
+        ]
+        .into(),
+        // Credit notes are documents only in JTL: not in the invoice list.
+        "jtl-wawi" => [
+            ("customers", 4),
+            ("invoices", 5),
+            ("salesOrders", 3),
+            ("deliveryNotes", 2),
+            ("stocks", 5),
+        ]
+        .into(),
         _ => [
             ("customer", 4),
             ("salesInvoice", 6),
@@ -94,6 +135,8 @@ fn id_field(profile: &str, stream: &str) -> &'static str {
         ("sap-b1", "BusinessPartners") => "CardCode",
         ("sap-b1", "Items") => "ItemCode",
         ("sap-b1", _) => "DocEntry",
+        ("jtl-wawi", "stocks") => "StorageLocationId",
+        ("jtl-wawi", _) => "Id",
         _ => "id",
     }
 }
@@ -129,10 +172,11 @@ async fn every_profile_pages_through_all_streams() {
         let mut states = HashMap::new();
         let runs = run_all(&conn, &mut states).await;
         check_complete(profile, &runs);
-        // Every stream committed an incremental cursor, except those without a modification
-        // time (full refresh).
+        // Every stream committed an incremental cursor, except weclapp's warehouseStock
+        // (no modification time) and Business Central's items (inventory does not move
+        // lastModifiedDateTime): full refresh.
         for (stream, pos) in &states {
-            let full = full_refresh_stream(stream);
+            let full = full_read(profile, stream);
             assert_eq!(
                 pos.get("full_refresh").is_some(),
                 full,
@@ -154,16 +198,25 @@ async fn second_run_sends_the_modified_since_filter_and_reads_only_changes() {
             "erpnext" => ("Customer", "CUST-10002"),
             "sap-b1" => ("BusinessPartners", "K10002"),
             "xentral" => ("customers", "2002"),
+            "lexoffice" => ("voucherlist", "7e1b0f2a-0002-4c3d-9e8f-000000000002"),
+            "business-central" => ("customers", "10000000-0001-ef11-9f8a-6045bdc8c192"),
+            "jtl-wawi" => ("customers", "105"),
             _ => ("customer", "4101"),
         };
-        assert!(erp.with_data(|d| d.modify(stream, id, "phone_note", json!("neu"))));
+        if profile == "jtl-wawi" {
+            // No change filter: the increment is the creation date (changes come with the
+            // full re-scan, tests/jtl.rs).
+            erp.with_data(|d| d.insert(stream, json!({"Id": 105, "Number": "K10005"})));
+        } else {
+            assert!(erp.with_data(|d| d.modify(stream, id, "phone_note", json!("neu"))));
+        }
         erp.clear_log();
         let runs = run_all(&conn, &mut states).await;
         let changed = &runs[stream];
         assert!(changed.error.is_none(), "{:?}", changed.error);
         assert_eq!(changed.field(id_field(profile, stream)), [id], "{profile}");
         for (other, run) in &runs {
-            if other != stream && !full_refresh_stream(other) {
+            if other != stream && !full_read(profile, other) {
                 assert!(
                     run.records().is_empty(),
                     "{profile}/{other} delivered again"
@@ -177,6 +230,12 @@ async fn second_run_sends_the_modified_since_filter_and_reads_only_changes() {
             "sap-b1" => "UpdateDate%20ge%20%272026-02-15%27",
             // updatedAt greaterThanOrEquals 08:04 in Berlin, sent as UTC.
             "xentral" => "filter%5B0%5D%5Bvalue%5D=2026-02-15T07:04:00Z",
+            // The last voucher's day (2026-02-08 09:00 Berlin = 08:00 UTC).
+            "lexoffice" => "updatedDateFrom=2026-02-08",
+            // The fifth customer's stamp, `ge` (see the profile).
+            "business-central" => "lastModifiedDateTime%20ge%202026-11-30T08:20:27.412Z",
+            // The 4th creation time, 1 s early (the filter is exclusive).
+            "jtl-wawi" => "CreationDateAfter=2026-02-15T08:03:59.000",
             // 2026-02-15 08:04 in Berlin = 07:04 UTC.
             _ => "lastModifiedDate-ge=1771139040000",
         };
@@ -283,6 +342,9 @@ async fn wrong_credentials_fail_clearly() {
             ("weclapp", "wrong"),
             ("sap", "wrong"),
             ("xentral", "wrong"),
+            ("lexoffice", "wrong"),
+            ("bc", "wrong"),
+            ("jtl", "wrong"),
         ]);
         let erp = MockErp::start(profile).await;
         let conn = build(&settings(profile, &erp, ""), "", s.path());
@@ -320,6 +382,28 @@ async fn drift_between_pages_loses_and_duplicates_nothing_in_any_profile() {
                 "3001",
                 "3005",
                 json!({"id": "3007", "documentNumber": "RE-2026-0006", "customer": {"id": "2001"}}),
+            ),
+            "lexoffice" => (
+                "voucherlist",
+                "7e1b0f2a-0001-4c3d-9e8f-000000000001",
+                "7e1b0f2a-0005-4c3d-9e8f-000000000005",
+                json!({"id": "7e1b0f2a-0009-4c3d-9e8f-000000000009", "voucherType": "invoice",
+                    "voucherStatus": "open", "voucherNumber": "RE1009", "totalAmount": 10.00}),
+            ),
+            "business-central" => (
+                "salesInvoices",
+                "20000000-0000-ef11-9f8a-6045bdc8c192",
+                "20000000-0004-ef11-9f8a-6045bdc8c192",
+                json!({"id": "20000000-0006-ef11-9f8a-6045bdc8c192", "number": "103007", "customerNumber": "10000"}),
+            ),
+            // JTL has no change filter: a record changed after it was read comes with the
+            // next full re-scan (tests/jtl.rs), so only a change ahead of the reader and a new
+            // record are checked here.
+            "jtl-wawi" => (
+                "invoices",
+                "",
+                "205",
+                json!({"Id": 206, "Number": "RE-2026-0006", "CustomerId": 101}),
             ),
             _ => (
                 "salesInvoice",
@@ -402,6 +486,7 @@ async fn big_pages_arrive_whole() {
         ("sap-b1", 5_000),
         ("weclapp", 1_000),
         ("xentral", 1_000),
+        ("business-central", 5_000),
     ] {
         let flavor = Flavor::profile(profile).unwrap();
         let mut base = mock::fixtures::for_flavor(flavor);
@@ -410,6 +495,7 @@ async fn big_pages_arrive_whole() {
             "sap-b1" => ("BusinessPartners", base["BusinessPartners"][0].clone()),
             // Xentral customers page at most 100; invoices up to 1000.
             "xentral" => ("invoices", base["invoices"][0].clone()),
+            "business-central" => ("customers", base["customers"][0].clone()),
             _ => ("customer", base["customer"][0].clone()),
         };
         let idf = id_field(profile, stream);

@@ -1,4 +1,4 @@
-//! The three ERP APIs: auth, filters, sort, paging and answer shapes.
+//! The ERPNext, SAP B1 and weclapp APIs: auth, filters, sort, paging and answer shapes.
 
 use super::query::{self, header, holds, param, text};
 use super::{
@@ -17,7 +17,12 @@ pub fn id_field(flavor: Flavor, stream: &str) -> &'static str {
             "Items" => "ItemCode",
             _ => "DocEntry",
         },
-        Flavor::Weclapp | Flavor::Xentral | Flavor::Generic(_) => "id",
+        Flavor::Weclapp
+        | Flavor::Xentral
+        | Flavor::Lexoffice
+        | Flavor::BusinessCentral
+        | Flavor::Generic(_) => "id",
+        Flavor::JtlWawi => "Id",
     }
 }
 
@@ -37,6 +42,12 @@ pub fn set_modified(flavor: Flavor, rec: &mut Value, ms: i64) {
         }
         Flavor::Weclapp => rec["lastModifiedDate"] = json!(ms),
         Flavor::Xentral => super::xentral::set_modified(rec, ms),
+        Flavor::Lexoffice => super::lexoffice::set_modified(rec, ms),
+        Flavor::BusinessCentral => {
+            rec["lastModifiedDateTime"] = json!(utc.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
+            rec["@odata.etag"] = json!(format!("W/\"JzIwOzE{ms:x}Oyc=\""));
+        }
+        Flavor::JtlWawi => super::jtl::set_created(rec, ms),
         Flavor::Generic(_) => {
             rec["modified"] = json!(utc.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
         }
@@ -57,12 +68,17 @@ fn unauthorized(flavor: Flavor) -> (ResponseTemplate, u16) {
 /// `None` when the request is authorised.
 pub fn check_auth(st: &State, req: &Request) -> Option<(ResponseTemplate, u16)> {
     let flavor = st.data.flavor;
+    if flavor == Flavor::JtlWawi {
+        return super::jtl::check_auth(req);
+    }
     let ok = match flavor {
         Flavor::ErpNext => {
             header(req, "authorization").as_deref() == Some(&format!("token {ERPNEXT_TOKEN}"))
         }
         Flavor::Weclapp => header(req, "authenticationtoken").as_deref() == Some(WECLAPP_TOKEN),
         Flavor::Xentral => super::xentral::authorized(st, req),
+        Flavor::Lexoffice => super::lexoffice::authorized(req),
+        Flavor::BusinessCentral => super::bc::authorized(st, req),
         Flavor::SapB1 => header(req, "cookie").is_some_and(|c| {
             c.split(';').any(|kv| {
                 kv.trim()
@@ -70,6 +86,7 @@ pub fn check_auth(st: &State, req: &Request) -> Option<(ResponseTemplate, u16)> 
                     .is_some_and(|s| st.sessions.contains(s))
             })
         }),
+        Flavor::JtlWawi => false,
         Flavor::Generic(_) => {
             !st.auth
                 || header(req, "authorization").as_deref()
@@ -79,6 +96,8 @@ pub fn check_auth(st: &State, req: &Request) -> Option<(ResponseTemplate, u16)> 
     match (ok, flavor) {
         (true, _) => None,
         (false, Flavor::Xentral) => Some(super::xentral::unauthorized()),
+        (false, Flavor::BusinessCentral) => Some(super::bc::unauthorized()),
+        (false, Flavor::Lexoffice) => Some(super::lexoffice::unauthorized()),
         (false, _) => Some(unauthorized(flavor)),
     }
 }
@@ -146,7 +165,9 @@ pub fn answer(data: &MockData, req: &Request) -> (Value, Vec<(String, String)>, 
         Flavor::ErpNext => erpnext(data, req),
         Flavor::SapB1 => sap(data, req),
         Flavor::Weclapp => weclapp(data, req),
-        Flavor::Xentral | Flavor::Generic(_) => bad("not served here"),
+        Flavor::Lexoffice => super::lexoffice::answer(data, req),
+        Flavor::JtlWawi => super::jtl::answer(data, req),
+        Flavor::Generic(_) | Flavor::BusinessCentral | Flavor::Xentral => bad("not served here"),
     }
 }
 

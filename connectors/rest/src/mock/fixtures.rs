@@ -253,6 +253,9 @@ pub fn for_flavor(flavor: Flavor) -> BTreeMap<String, Vec<Value>> {
         Flavor::SapB1 => sap_b1(),
         Flavor::Weclapp => weclapp(),
         Flavor::Xentral => super::xentral_data::xentral(),
+        Flavor::Lexoffice => super::lexoffice::fixtures(),
+        Flavor::BusinessCentral => super::bc_fixtures::business_central(),
+        Flavor::JtlWawi => super::jtl::fixtures(),
         Flavor::Generic(_) => BTreeMap::new(),
     }
 }
@@ -316,7 +319,7 @@ fn sap_mod(i: usize) -> (String, String) {
     )
 }
 
-fn item_name(sku: &str) -> &'static str {
+pub(super) fn item_name(sku: &str) -> &'static str {
     ITEMS.iter().find(|i| i.0 == sku).map(|i| i.1).unwrap_or("")
 }
 

@@ -1,6 +1,7 @@
 //! An in-process mock ERP for tests and `kontor demo` (feature `mock`).
 //!
-//! [`MockErp`] serves a profile's endpoints (ERPNext, SAP B1 Service Layer, weclapp, Xentral) from
+//! [`MockErp`] serves a built-in profile's endpoints (ERPNext, SAP B1 Service Layer, weclapp,
+//! Business Central, JTL-Wawi, lexoffice, Xentral) from
 //! in-memory JSON with the real paging, filter, sort and auth rules of each API, on a
 //! loopback wiremock server. [`MockErp::start_api`] serves a generic `/items` API in any of
 //! the five paging styles. Tests inject faults ([`Fault`]) and change data between pages
@@ -15,9 +16,13 @@
 //! # }
 //! ```
 
+mod bc;
+mod bc_fixtures;
 mod erp;
 pub mod fixtures;
 mod generic;
+mod jtl;
+mod lexoffice;
 mod query;
 mod xentral;
 mod xentral_data;
@@ -28,12 +33,22 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers::any};
 
+pub use bc::{BC_CLIENT_ID, BC_CLIENT_SECRET, BC_COMPANIES, BC_COMPANY, BC_SCOPE, BC_TENANT};
 pub use generic::Style;
+pub use lexoffice::{
+    CONTACT_KRANICH, CONTACT_KRANZ, CONTACT_MUSTERMANN, CONTACT_SONNENHANG, LEXOFFICE_TOKEN,
+    Limits as LexofficeLimits,
+};
 
 /// `Authorization: token <this>` for the ERPNext mock.
 pub const ERPNEXT_TOKEN: &str = "kontor-demo-key:kontor-demo-secret";
 /// `AuthenticationToken` header for the weclapp mock.
 pub const WECLAPP_TOKEN: &str = "kontor-demo-weclapp-token";
+/// `Authorization: Wawi <this>` for the JTL-Wawi mock.
+pub const JTL_API_KEY: &str = "kontor-demo-wawi-api-key";
+/// The app the JTL-Wawi mock has registered (the profile's default `X-AppID`).
+pub const JTL_APP_ID: &str = "kontor/v1";
+pub use jtl::MAX_PAGE_SIZE as JTL_MAX_PAGE_SIZE;
 /// SAP B1 mock login.
 pub const SAP_COMPANY_DB: &str = "SBODEMODE";
 pub const SAP_USER: &str = "manager";
@@ -50,6 +65,9 @@ pub enum Flavor {
     SapB1,
     Weclapp,
     Xentral,
+    Lexoffice,
+    BusinessCentral,
+    JtlWawi,
     Generic(Style),
 }
 
@@ -60,6 +78,9 @@ impl Flavor {
             "sap-b1" => Some(Flavor::SapB1),
             "weclapp" => Some(Flavor::Weclapp),
             "xentral" => Some(Flavor::Xentral),
+            "lexoffice" => Some(Flavor::Lexoffice),
+            "business-central" => Some(Flavor::BusinessCentral),
+            "jtl-wawi" => Some(Flavor::JtlWawi),
             _ => None,
         }
     }
@@ -86,6 +107,8 @@ pub enum Fault {
 pub struct MockData {
     pub flavor: Flavor,
     pub streams: BTreeMap<String, Vec<Value>>,
+    /// lexoffice's documented limits (rate, voucherlist window); off/10,000 by default.
+    pub lexoffice: lexoffice::Limits,
     last_stamp_ms: i64,
 }
 
@@ -94,6 +117,7 @@ impl MockData {
         MockData {
             flavor,
             streams,
+            lexoffice: Default::default(),
             last_stamp_ms: 0,
         }
     }
@@ -173,6 +197,7 @@ struct State {
     xentral_rate: xentral::RateWindow,
     /// `http://127.0.0.1:<port>` (wiremock's request URLs lack the port).
     base: String,
+    bc: bc::BcState,
 }
 
 struct Handler(Arc<Mutex<State>>);
@@ -200,6 +225,11 @@ fn handle(st: &mut State, req: &Request) -> (ResponseTemplate, u16) {
     if flavor == Flavor::SapB1 && req.url.path().ends_with("/Login") {
         return erp::sap_login(st, req);
     }
+    if flavor == Flavor::BusinessCentral
+        && let Some(r) = bc::token(st, req)
+    {
+        return r;
+    }
     if req.method.as_str() != "GET" {
         return json(405, serde_json::json!({"error": "method not allowed"}));
     }
@@ -210,6 +240,11 @@ fn handle(st: &mut State, req: &Request) -> (ResponseTemplate, u16) {
     }
     if let Some(denied) = erp::check_auth(st, req) {
         return denied;
+    }
+    if flavor == Flavor::Lexoffice
+        && let Some(refused) = lexoffice::throttle(&mut st.data, req)
+    {
+        return refused;
     }
     st.data_requests += 1;
     let n = st.data_requests;
@@ -227,12 +262,16 @@ fn handle(st: &mut State, req: &Request) -> (ResponseTemplate, u16) {
     let (body, headers, code) = match flavor {
         Flavor::Generic(style) => generic::answer(&st.data, style, req, &st.base),
         Flavor::Xentral => xentral::answer(&st.data, req),
+        Flavor::BusinessCentral => bc::answer(st, req),
         _ => erp::answer(&st.data, req),
     };
     match fault {
         Some(Fault::Status { code, retry_after }) => {
-            let mut t = ResponseTemplate::new(code)
-                .set_body_json(serde_json::json!({"error": format!("injected {code}")}));
+            let body = match flavor {
+                Flavor::BusinessCentral => bc::fault_body(code),
+                _ => serde_json::json!({"error": format!("injected {code}")}),
+            };
+            let mut t = ResponseTemplate::new(code).set_body_json(body);
             if let Some(ra) = retry_after {
                 t = t.insert_header("Retry-After", ra.as_str());
             }
@@ -314,6 +353,7 @@ impl MockErp {
             token_expired: false,
             xentral_rate: Default::default(),
             base: server.uri(),
+            bc: bc::BcState::default(),
         }));
         Mock::given(any())
             .respond_with(Handler(state.clone()))

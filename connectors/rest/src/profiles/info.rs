@@ -14,6 +14,10 @@ struct Head {
     auth: String,
     /// What the secret reference must hold, and where the user finds it.
     secret: String,
+    /// Keys filled into the connector's `auth` table when its `kind` is this table's `kind`
+    /// and the key is not set (e.g. the OAuth2 scope of the vendor's API).
+    #[serde(default)]
+    auth_defaults: Option<toml::Table>,
     /// The vendor's documented limit, used when the connector sets no `rate_limit`.
     #[serde(default)]
     rate_limit: Option<String>,
@@ -50,6 +54,8 @@ pub struct ProfileInfo {
     pub docs: String,
     pub auth: String,
     pub secret: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_defaults: Option<toml::Table>,
     pub rate_limit: Option<String>,
     pub settings: Vec<String>,
     pub not_read: Option<String>,
@@ -69,7 +75,7 @@ impl ProfileInfo {
                 "#   {} → {} (increment: {})\n",
                 st.stream,
                 if st.entities.is_empty() {
-                    "not mapped".to_owned()
+                    "for your own mappings (the built-in one does not use it)".to_owned()
                 } else {
                     st.entities.join(", ")
                 },
@@ -93,6 +99,17 @@ impl ProfileInfo {
             s.push('\n');
         }
         s.push_str(&format!("auth = {}\n", self.auth));
+        if let Some(d) = &self.auth_defaults {
+            let filled: Vec<String> = d
+                .iter()
+                .filter(|(k, _)| *k != "kind")
+                .map(|(k, v)| format!("{k} = {v}"))
+                .collect();
+            s.push_str(&format!(
+                "# (the profile fills in: {})\n",
+                filled.join(", ")
+            ));
+        }
         match &self.rate_limit {
             Some(r) => s.push_str(&format!(
                 "# rate_limit = \"{r}\"   # the vendor's documented limit (the default)\n"
@@ -163,6 +180,7 @@ pub(super) fn build(name: &str, source: &toml::Table, mapping: &str) -> ProfileI
         docs: head.docs,
         auth: head.auth,
         secret: head.secret,
+        auth_defaults: head.auth_defaults,
         rate_limit: head.rate_limit,
         settings: head.settings,
         not_read: head.not_read,

@@ -125,8 +125,15 @@ pub async fn run_unit(conn: &DynConnector, stream: &str, state: Option<Value>) -
         .iter()
         .find(|u| u.key == stream)
         .unwrap_or_else(|| panic!("no unit {stream}"));
-    let mut reader = conn.open(unit, state).await.expect("open");
     let mut run = Run::default();
+    // Opening may fail too (a lookup that needs the API, as Business Central's company id).
+    let mut reader = match conn.open(unit, state).await {
+        Ok(r) => r,
+        Err(e) => {
+            run.error = Some(e);
+            return run;
+        }
+    };
     loop {
         match reader.next_batch().await {
             Ok(Some(b)) => run.batches.push(b),
