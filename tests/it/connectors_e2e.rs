@@ -281,6 +281,8 @@ async fn rest_profile_loads_incrementally_and_a_resync_writes_nothing(backend: &
     );
 }
 
+/// (profile, auth config, secret file content, invoice streams with their gross field: a
+/// `/`-path into the record, `|` between alternatives for streams of different shapes).
 /// (profile, auth config, secret file content, invoice streams with their gross field).
 /// `{uri}` in the auth config is the mock's address; a line after it is a connector key.
 const PROFILES: &[(&str, &str, &str, &[&str], &str)] = &[
@@ -304,6 +306,18 @@ const PROFILES: &[(&str, &str, &str, &[&str], &str)] = &[
         kontor_rest::mock::WECLAPP_TOKEN,
         &["salesInvoice"],
         "grossAmount",
+    ),
+    (
+        "xentral",
+        "{ kind = \"bearer\", token_file = \"secret\" }",
+        kontor_rest::mock::XENTRAL_TOKEN,
+        &["invoices", "creditNotes"],
+        "totals/gross/amount|amountGross",
+        "lexoffice",
+        "{ kind = \"bearer\", token_file = \"secret\" }",
+        kontor_rest::mock::LEXOFFICE_TOKEN,
+        &["voucherlist"],
+        "totalAmount",
     ),
     (
         "business-central",
@@ -350,7 +364,13 @@ async fn every_profile_syncs_with_correct_totals(backend: &str) {
         let want: rust_decimal::Decimal = invoice_streams
             .iter()
             .flat_map(|s| erp.records(s))
-            .map(|r| amount(&r[*gross_field]))
+            .map(|r| {
+                let v = gross_field
+                    .split('|')
+                    .find_map(|p| r.pointer(&format!("/{p}")))
+                    .unwrap_or(&serde_json::Value::Null);
+                amount(v)
+            })
             .sum();
         let want_docs: usize = invoice_streams.iter().map(|s| erp.records(s).len()).sum();
         let mut docs = store
@@ -380,7 +400,16 @@ async fn every_profile_syncs_with_correct_totals(backend: &str) {
                 .is_empty(),
             "{profile}: customers"
         );
+        // What the profile declares it reads (lexoffice keeps no orders or stock).
+        let info = kontor_rest::profile_info(profile).unwrap();
         for e in ["order", "stock"] {
+            if !info
+                .streams
+                .iter()
+                .any(|s| s.entities.iter().any(|x| x == e))
+            {
+                continue;
+            }
             assert!(
                 !store
                     .records(Some(profile), Some(e), 10)

@@ -1,7 +1,8 @@
-//! Crash safety of the REST path: `kontor sync` reads a mocked ERP page by page (ERPNext:
-//! offset paging; Business Central: nextLink paging with Entra ID tokens) and is killed with
-//! SIGKILL between (and during) pages several times, then finishes. The store must then hold
-//! exactly the ERP's records — none lost, none twice — on SQLite and PostgreSQL.
+//! Crash safety of the REST path: `kontor sync` reads a mocked ERP (ERPNext: offset paging,
+//! zone-less stamps; Xentral: page-number paging, stamps with an offset; Business Central:
+//! nextLink paging with Entra ID tokens) page by page and is
+//! killed with SIGKILL between (and during) pages several times, then finishes. The store must
+//! then hold exactly the ERP's records — none lost, none twice — on SQLite and PostgreSQL.
 
 use kontor::testing::TempPg;
 use kontor_rest::mock::{Flavor, MockErp};
@@ -14,16 +15,72 @@ use std::time::Duration;
 const CUSTOMERS: usize = 5000;
 const KILLS: usize = 8;
 
-fn customers(flavor: Flavor) -> BTreeMap<String, Vec<serde_json::Value>> {
-    if flavor == Flavor::BusinessCentral {
+/// One mocked ERP: its profile, customer stream, credential and customer records.
+struct Case {
+    flavor: Flavor,
+    profile: &'static str,
+    stream: &'static str,
+    token: &'static str,
+    /// `{token_url}` is the mock's token endpoint; a line after `auth` is a connector key.
+    auth: &'static str,
+}
+
+const ERPNEXT: Case = Case {
+    flavor: Flavor::ErpNext,
+    profile: "erpnext",
+    stream: "Customer",
+    token: kontor_rest::mock::ERPNEXT_TOKEN,
+    auth: "{ kind = \"token\", token_file = \"token\" }",
+};
+
+const XENTRAL: Case = Case {
+    flavor: Flavor::Xentral,
+    profile: "xentral",
+    stream: "customers",
+    token: kontor_rest::mock::XENTRAL_TOKEN,
+    auth: "{ kind = \"bearer\", token_file = \"token\" }",
+};
+
+const BUSINESS_CENTRAL: Case = Case {
+    flavor: Flavor::BusinessCentral,
+    profile: "business-central",
+    stream: "customers",
+    token: kontor_rest::mock::BC_CLIENT_SECRET,
+    auth: "{ kind = \"oauth2_client_credentials\", token_url = \"{token_url}\", client_id = \"3f6a1c2e-8b4d-4e5f-9a7b-2c1d0e9f8a71\", client_secret_file = \"token\" }\ncompany = \"CRONUS AG\"",
+};
+
+/// The external id of customer `i` (Xentral: its id is the customer_no).
+fn external_id(case: &Case, i: usize) -> String {
+    match case.flavor {
+        Flavor::Xentral => format!("{}", 100_000 + i),
+        _ => format!("CUST-{i:05}"),
+    }
+}
+
+fn customers(case: &Case) -> BTreeMap<String, Vec<serde_json::Value>> {
+    if case.flavor == Flavor::BusinessCentral {
         let list = (0..CUSTOMERS)
             .map(|i| {
                 json!({
                     "id": format!("{i:08x}-0000-ef11-9f8a-6045bdc8c192"),
-                    "number": format!("CUST-{i:05}"),
+                    "number": external_id(case, i),
                     "displayName": format!("Kunde {i} Müller GmbH"),
                     "email": format!("einkauf{i}@example.de"),
                     "lastModifiedDateTime": format!("2026-11-{:02}T{:02}:{:02}:{:02}.000Z",
+                        1 + i / 2000, (i / 120) % 24, (i / 2) % 60, i % 2 * 30),
+                })
+            })
+            .collect();
+        return BTreeMap::from([("customers".to_owned(), list)]);
+    }
+    if case.flavor == Flavor::Xentral {
+        let list = (0..CUSTOMERS)
+            .map(|i| {
+                json!({
+                    "id": external_id(case, i), "number": format!("{}", 10_000 + i),
+                    "name": format!("Kunde {i} Müller GmbH"), "email": format!("einkauf{i}@example.de"),
+                    // Several records per second, in the instance's offset.
+                    "updatedAt": format!("2026-11-{:02}T{:02}:{:02}:{:02}+01:00",
                         1 + i / 2000, (i / 120) % 24, (i / 2) % 60, i % 2 * 30),
                 })
             })
@@ -47,38 +104,19 @@ fn customers(flavor: Flavor) -> BTreeMap<String, Vec<serde_json::Value>> {
     BTreeMap::from([("Customer".to_owned(), list)])
 }
 
-fn workspace(store_url: &str, erp: &MockErp, flavor: Flavor) -> tempfile::TempDir {
+fn workspace(case: &Case, store_url: &str, erp: &MockErp) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    if flavor == Flavor::BusinessCentral {
-        std::fs::write(
-            dir.path().join("secret"),
-            kontor_rest::mock::BC_CLIENT_SECRET,
-        )
-        .unwrap();
-        std::fs::write(
-            dir.path().join("kontor.toml"),
-            format!(
-                "[store]\nurl = \"{store_url}\"\n\n[[connector]]\nname = \"erp\"\nkind = \"rest\"\n\
-                 base_url = \"{}\"\nprofile = \"business-central\"\ncompany = \"{}\"\n\
-                 streams = [\"customers\"]\npage_size = 25\nrate_limit = \"60/s\"\n\
-                 auth = {{ kind = \"oauth2_client_credentials\", token_url = \"{}\", client_id = \"{}\", client_secret_file = \"secret\" }}\n",
-                erp.uri(),
-                kontor_rest::mock::BC_COMPANY,
-                erp.bc_token_url(),
-                kontor_rest::mock::BC_CLIENT_ID
-            ),
-        )
-        .unwrap();
-        return dir;
-    }
-    std::fs::write(dir.path().join("token"), kontor_rest::mock::ERPNEXT_TOKEN).unwrap();
+    std::fs::write(dir.path().join("token"), case.token).unwrap();
     std::fs::write(
         dir.path().join("kontor.toml"),
         format!(
             "[store]\nurl = \"{store_url}\"\n\n[[connector]]\nname = \"erp\"\nkind = \"rest\"\n\
-             base_url = \"{}\"\nprofile = \"erpnext\"\nstreams = [\"Customer\"]\npage_size = 25\n\
-             rate_limit = \"60/s\"\nauth = {{ kind = \"token\", token_file = \"token\" }}\n",
-            erp.uri()
+             base_url = \"{}\"\nprofile = \"{}\"\nstreams = [\"{}\"]\npage_size = 25\n\
+             rate_limit = \"60/s\"\nauth = {}\n",
+            erp.uri(),
+            case.profile,
+            case.stream,
+            case.auth.replace("{token_url}", &erp.bc_token_url())
         ),
     )
     .unwrap();
@@ -107,8 +145,8 @@ async fn snapshot(url: &str) -> (Vec<(String, String)>, u64) {
     )
 }
 
-async fn kill_and_resume(backend: &str, flavor: Flavor) {
-    let erp = MockErp::start_with(flavor, customers(flavor)).await;
+async fn kill_and_resume(case: &Case, backend: &str) {
+    let erp = MockErp::start_with(case.flavor, customers(case)).await;
     let tmp = tempfile::tempdir().unwrap();
     let (_pg, url) = match backend {
         "sqlite" => (
@@ -121,7 +159,7 @@ async fn kill_and_resume(backend: &str, flavor: Flavor) {
             (Some(pg), url)
         }
     };
-    let ws = workspace(&url, &erp, flavor);
+    let ws = workspace(case, &url, &erp);
     // 5000 records in pages of 25 at 60 requests/s: a full run takes over 3 s, a killed one
     // gets through a tenth of it.
     let mut seed = std::time::SystemTime::now()
@@ -152,13 +190,13 @@ async fn kill_and_resume(backend: &str, flavor: Flavor) {
     let (records, rows) = snapshot(&url).await;
     assert_eq!(rows as usize, CUSTOMERS, "no record lost or stored twice");
     let ids: Vec<String> = records.iter().map(|(id, _)| id.clone()).collect();
-    let want: Vec<String> = (0..CUSTOMERS).map(|i| format!("CUST-{i:05}")).collect();
+    let want: Vec<String> = (0..CUSTOMERS).map(|i| external_id(case, i)).collect();
     assert_eq!(ids, want);
 
     // A clean single run into a fresh store gives the same records.
     let clean_tmp = tempfile::tempdir().unwrap();
     let clean_url = format!("sqlite://{}", clean_tmp.path().join("c.db").display());
-    let clean = workspace(&clean_url, &erp, flavor);
+    let clean = workspace(case, &clean_url, &erp);
     assert_eq!(sync(clean.path()).wait().unwrap().code(), Some(0));
     let (clean_records, _) = snapshot(&clean_url).await;
     assert_eq!(records, clean_records);
@@ -166,20 +204,30 @@ async fn kill_and_resume(backend: &str, flavor: Flavor) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_rest_sync_survives_kills_between_pages() {
-    kill_and_resume("sqlite", Flavor::ErpNext).await;
+    kill_and_resume(&ERPNEXT, "sqlite").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_rest_sync_survives_kills_between_pages() {
-    kill_and_resume("postgres", Flavor::ErpNext).await;
+    kill_and_resume(&ERPNEXT, "postgres").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_xentral_sync_survives_kills_between_pages() {
+    kill_and_resume(&XENTRAL, "sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_xentral_sync_survives_kills_between_pages() {
+    kill_and_resume(&XENTRAL, "postgres").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_business_central_sync_survives_kills_between_pages() {
-    kill_and_resume("sqlite", Flavor::BusinessCentral).await;
+    kill_and_resume(&BUSINESS_CENTRAL, "sqlite").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_business_central_sync_survives_kills_between_pages() {
-    kill_and_resume("postgres", Flavor::BusinessCentral).await;
+    kill_and_resume(&BUSINESS_CENTRAL, "postgres").await;
 }

@@ -150,6 +150,10 @@ pub struct SourceConfig {
     /// Default page size of the endpoints.
     #[serde(default)]
     pub page_size: Option<u32>,
+    /// Appended to the error of an HTTP 401 that a fresh login did not cure (what the
+    /// vendor's 401 usually means, e.g. an expired token, and where to get a new one).
+    #[serde(default)]
+    pub unauthorized_hint: Option<String>,
     /// Values the endpoint paths need that the API itself tells (`{company_id}`).
     #[serde(default)]
     pub lookup: Vec<LookupConfig>,
@@ -244,12 +248,45 @@ pub struct EndpointConfig {
     /// (page-number paging), default 10 × page_size.
     #[serde(default)]
     pub max_page_size: Option<u32>,
-    pub paging: PagingConfig,
+    /// Required, except for an endpoint with a `parent` (one GET per parent record).
+    #[serde(default)]
+    pub paging: Option<PagingConfig>,
     /// Fields computed into the record before it is handed on.
     #[serde(default)]
     pub derive: BTreeMap<String, DeriveConfig>,
     #[serde(default)]
     pub full_refresh: Option<bool>,
+    /// Read a list first and this endpoint once per listed record (`{parent_id}` in `path`);
+    /// such an endpoint is read in full every run.
+    #[serde(default)]
+    pub parent: Option<ParentConfig>,
+}
+
+/// `parent = { path = "/api/v1/products", id_field = "id", into = "product", ... }`: the list
+/// whose records this endpoint is read for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParentConfig {
+    pub path: String,
+    #[serde(default)]
+    pub records: String,
+    /// The parent's id, put into the child path as `{parent_id}`.
+    pub id_field: String,
+    /// Field of each child record that receives the whole parent record.
+    pub into: String,
+    #[serde(default)]
+    pub query: BTreeMap<String, Scalar>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, Scalar>,
+    #[serde(default)]
+    pub page_size: Option<u32>,
+    #[serde(default)]
+    pub max_page_size: Option<u32>,
+    pub paging: PagingConfig,
+    /// The most records the API returns for one query (lexoffice's voucherlist: 10,000).
+    /// A page reaching past it fails the run with a clear error instead of the server's.
+    #[serde(default)]
+    pub max_results: Option<u64>,
     /// The `since` value is sent this much earlier (`1s`, `1d`): for exclusive (`>`) or
     /// coarse filters; the cursor skips what was delivered before.
     #[serde(default)]
@@ -282,6 +319,10 @@ pub enum PagingConfig {
         size_param: String,
         #[serde(default)]
         first_page: Option<u64>,
+        /// When paging by number past a group of equal stamps, re-read the previous page's
+        /// last record (`page = n − 1`, size 1) to detect a shifted result (default false).
+        #[serde(default)]
+        verify_overlap: Option<bool>,
         /// JSON path of a "has next page" flag (`HasNextPage`): paging stops when it is
         /// false and goes on when it is true, also after a short page (a server that caps
         /// the page size). Without it, a short page ends the query.
@@ -339,6 +380,21 @@ pub struct DeriveConfig {
     /// A calendar date (`YYYY-MM-DD`, server time zone) from epoch milliseconds.
     #[serde(default)]
     pub date_from_epoch_ms: Option<String>,
+    /// A field of another resource, fetched by an id of the record (cached per run).
+    #[serde(default)]
+    pub lookup: Option<DeriveLookupConfig>,
+}
+
+/// `lookup = { path = "/v1/contacts/{id}", id = "contactId", field = "roles/customer/number" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeriveLookupConfig {
+    /// Path below `base_url` with `{id}` where the record's id goes (percent-encoded).
+    pub path: String,
+    /// Path of the id in the record; a record without it gets no value.
+    pub id: String,
+    /// Path of the value in the looked-up resource.
+    pub field: String,
 }
 
 pub use kontor_connector::{parse_duration, parse_rate};
@@ -378,7 +434,7 @@ paging = { style = "offset", offset_param = "limit_start", size_param = "limit_p
         let s: SourceConfig = parse_table(&t, ConfigPart::Source).unwrap();
         assert!(matches!(
             &s.endpoint[0].paging,
-            PagingConfig::Offset { offset_param, .. } if offset_param == "limit_start"
+            Some(PagingConfig::Offset { offset_param, .. }) if offset_param == "limit_start"
         ));
         let t: toml::Table = toml::from_str(
             "[[endpoint]]\nstream = 'x'\npath = '/x'\npaging = { style = 'page', pag = 'p' }\n",

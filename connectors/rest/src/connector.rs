@@ -5,6 +5,7 @@ use crate::auth_config::auth_kind;
 use crate::config::{Settings, SourceConfig, parse_duration, parse_rate};
 use crate::cursor::{Cursor, ScanPosition};
 use crate::endpoint::Endpoint;
+use crate::fanout::FanoutReader;
 use crate::http::{HttpClient, RetryPolicy};
 use crate::lookup::Lookups;
 use crate::profiles;
@@ -105,6 +106,9 @@ impl RestConnector {
             let mut c = c.clone();
             if s.page_size.is_some() {
                 c.page_size = s.page_size;
+                if let Some(p) = c.parent.as_mut() {
+                    p.page_size = s.page_size;
+                }
             }
             let ep = Endpoint::from_config(&c, page_size).map_err(|(key, msg)| {
                 let mut path = vec!["endpoint".to_owned(), i.to_string()];
@@ -178,8 +182,9 @@ impl RestConnector {
         };
         let tz = ServerTz::parse(s.server_timezone.as_deref().unwrap_or("Europe/Berlin"))
             .map_err(|e| setting_err("server_timezone", e))?;
-        let http = HttpClient::new(policy, rate, Auth::new(kind, redactor.clone()), redactor)
+        let mut http = HttpClient::new(policy, rate, Auth::new(kind, redactor.clone()), redactor)
             .map_err(|e| setting_err("base_url", e))?;
+        http.unauthorized_hint = source.unauthorized_hint.clone();
         Ok(RestConnector {
             name: spec.name,
             profile: s.profile.clone(),
@@ -193,6 +198,7 @@ impl RestConnector {
                     Duration::from_secs(300),
                 )?,
                 max_drift_restarts: s.max_drift_restarts.unwrap_or(5),
+                derived: Default::default(),
                 headers: s.headers.clone().unwrap_or_default().into_iter().collect(),
             }),
             endpoints,
@@ -256,6 +262,7 @@ impl Connector for RestConnector {
     async fn discover(&self) -> Result<Vec<Unit>, ConnectorError> {
         // A run starts with discover: the retry budget is per run.
         self.shared.http.reset_budget();
+        self.shared.derived.clear();
         Ok(self
             .endpoints
             .iter()
@@ -336,6 +343,13 @@ impl Connector for RestConnector {
             }
             _ => None,
         };
+        if let Some(parent) = &ep.parent {
+            return Ok(Box::new(FanoutReader::new(
+                self.shared.clone(),
+                ep.clone(),
+                parent,
+            )));
+        }
         Ok(Box::new(EndpointReader::new(
             self.shared.clone(),
             ep,

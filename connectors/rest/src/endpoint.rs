@@ -1,6 +1,6 @@
 //! The validated, ready-to-run form of an `[[source.endpoint]]`.
 
-use crate::config::{DeriveConfig, EndpointConfig, PagingConfig, Scalar};
+use crate::config::{DeriveConfig, EndpointConfig, PagingConfig, ParentConfig, Scalar};
 use crate::stamp::{ModFormat, ServerTz, Stamp, parse_stamp};
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -179,6 +179,8 @@ pub enum Derive {
     DateFromEpochMs(JsonPath),
     /// `list/*/field`: the date is written into each element of the array `list`.
     EachDateFromEpochMs(JsonPath, JsonPath),
+    /// A field of another resource (see [`crate::derive_lookup`]).
+    Lookup(crate::derive_lookup::Lookup),
 }
 
 /// Paging with validated parameters.
@@ -193,6 +195,7 @@ pub enum Paging {
         page_param: String,
         size_param: String,
         first_page: u64,
+        verify_overlap: bool,
         /// The "has next page" flag of the answer, when the API has one.
         has_next: Option<JsonPath>,
     },
@@ -226,11 +229,26 @@ pub struct Endpoint {
     pub paging: Paging,
     pub derive: Vec<(String, Derive)>,
     pub full_refresh: bool,
+    /// Read once per record of this list (`{parent_id}` in `path`).
+    pub parent: Option<Parent>,
+    pub max_results: Option<u64>,
     /// Subtracted from the `since` value before it is rendered.
     pub since_lookback: chrono::Duration,
     /// A full re-scan is due when the last one is older than this.
     pub full_every: Option<std::time::Duration>,
 }
+
+/// The list an endpoint is read for, record by record.
+#[derive(Debug, Clone)]
+pub struct Parent {
+    /// The list, read in full (its `id_field` gives `{parent_id}`).
+    pub list: std::sync::Arc<Endpoint>,
+    /// Field of each child record that receives the parent record.
+    pub into: String,
+}
+
+/// The placeholder of the parent's id in a child path.
+pub const PARENT_ID: &str = "{parent_id}";
 
 /// A configuration problem below an endpoint: key path and message.
 pub type KeyError = (Vec<String>, String);
@@ -287,14 +305,22 @@ impl Endpoint {
             ));
         }
         let page_size = c.page_size.unwrap_or(default_page_size);
-        if page_size == 0 {
+        if page_size == 0 || c.max_page_size == Some(0) {
             return Err(err("page_size", "must be at least 1".into()));
         }
+        // A declared maximum is the API's limit: a larger page would be refused.
+        let page_size = c.max_page_size.map_or(page_size, |m| page_size.min(m));
         let max_page_size = c
             .max_page_size
             .unwrap_or(page_size.saturating_mul(10))
             .max(page_size);
-        let paging = match &c.paging {
+        let paging_config = match (&c.paging, &c.parent) {
+            (Some(p), _) => p.clone(),
+            // Never used: a child is one GET per parent record.
+            (None, Some(_)) => PagingConfig::LinkHeader { size_param: None },
+            (None, None) => return Err(err("paging", "missing: paging = { style = ... }".into())),
+        };
+        let paging = match &paging_config {
             PagingConfig::Offset {
                 offset_param,
                 size_param,
@@ -308,11 +334,13 @@ impl Endpoint {
                 page_param,
                 size_param,
                 first_page,
+                verify_overlap,
                 has_next,
             } => Paging::Page {
                 page_param: page_param.clone(),
                 size_param: size_param.clone(),
                 first_page: first_page.unwrap_or(1),
+                verify_overlap: verify_overlap.unwrap_or(false),
                 has_next: has_next.as_deref().map(JsonPath::parse),
             },
             PagingConfig::NextLink { next, size_param } => Paging::NextLink {
@@ -366,6 +394,13 @@ impl Endpoint {
             .iter()
             .map(|(name, d)| derive_of(name, d))
             .collect::<Result<Vec<_>, _>>()?;
+        let parent = match &c.parent {
+            Some(p) => Some(parent_of(c, p, modified.is_some(), default_page_size)?),
+            None if c.path.contains(PARENT_ID) => {
+                return Err(err("path", format!("{PARENT_ID} needs a `parent` list")));
+            }
+            None => None,
+        };
         Ok(Endpoint {
             stream: c.stream.clone(),
             path: c.path.clone(),
@@ -380,7 +415,9 @@ impl Endpoint {
             max_page_size,
             paging,
             derive,
-            full_refresh: c.full_refresh.unwrap_or(false),
+            full_refresh: c.full_refresh.unwrap_or(false) || parent.is_some(),
+            parent,
+            max_results: c.max_results.filter(|m| *m > 0),
             since_lookback,
             full_every,
         })
@@ -405,9 +442,23 @@ impl Endpoint {
         parse_stamp(v, t, &m.format)
     }
 
+    /// The lookups among the derived fields.
+    pub fn lookups(&self) -> impl Iterator<Item = &crate::derive_lookup::Lookup> {
+        self.derive.iter().filter_map(|(_, d)| match d {
+            Derive::Lookup(l) => Some(l),
+            _ => None,
+        })
+    }
+
     /// Adds the derived fields to a record (objects only; failures leave the field out, so a
-    /// mapping that requires it quarantines the record with a reason).
-    pub fn apply_derive(&self, rec: &mut Value, tz: ServerTz) {
+    /// mapping that requires it quarantines the record with a reason). `looked_up` answers a
+    /// lookup's resource path from the run's cache.
+    pub fn apply_derive(
+        &self,
+        rec: &mut Value,
+        tz: ServerTz,
+        looked_up: &dyn Fn(&str) -> Option<Value>,
+    ) {
         if self.derive.is_empty() {
             return;
         }
@@ -421,6 +472,7 @@ impl Endpoint {
                     serde_json::from_str::<Value>(&(a - b).to_string()).ok()
                 }
                 Derive::DateFromEpochMs(p) => epoch_date(p.get(rec), tz),
+                Derive::Lookup(l) => l.path_for(rec).and_then(|p| looked_up(&p)),
                 Derive::EachDateFromEpochMs(list, inner) => {
                     if let Some(mut arr) = list.take(rec) {
                         if let Value::Array(items) = &mut arr {
@@ -468,10 +520,70 @@ fn decimal(v: Option<&Value>) -> Option<Decimal> {
     }
 }
 
+fn parent_of(
+    c: &EndpointConfig,
+    p: &ParentConfig,
+    incremental: bool,
+    default_page_size: u32,
+) -> Result<Parent, KeyError> {
+    let err = |k: &str, m: String| (vec![k.to_owned()], m);
+    if incremental {
+        return Err(err(
+            "modified_field",
+            "an endpoint with a `parent` is read in full every run".into(),
+        ));
+    }
+    if !c.path.contains(PARENT_ID) {
+        return Err(err(
+            "path",
+            format!("an endpoint with a `parent` puts its id into the path as {PARENT_ID}"),
+        ));
+    }
+    if p.into.trim().is_empty() {
+        return Err((
+            vec!["parent".into(), "into".into()],
+            "must not be empty".into(),
+        ));
+    }
+    let list = EndpointConfig {
+        stream: format!("{} (parent list)", c.stream),
+        path: p.path.clone(),
+        records: p.records.clone(),
+        id_field: Some(p.id_field.clone()),
+        modified_field: None,
+        modified_time_field: None,
+        modified_format: None,
+        query: p.query.clone(),
+        since: BTreeMap::new(),
+        full_query: BTreeMap::new(),
+        headers: p.headers.clone(),
+        page_size: p.page_size,
+        max_page_size: p.max_page_size,
+        paging: Some(p.paging.clone()),
+        derive: BTreeMap::new(),
+        full_refresh: Some(true),
+        parent: None,
+        max_results: None,
+        since_lookback: None,
+        full_every: None,
+    };
+    let list = Endpoint::from_config(&list, default_page_size).map_err(|(mut k, m)| {
+        k.insert(0, "parent".into());
+        (k, m)
+    })?;
+    Ok(Parent {
+        list: std::sync::Arc::new(list),
+        into: p.into.clone(),
+    })
+}
+
 fn derive_of(name: &str, d: &DeriveConfig) -> Result<(String, Derive), KeyError> {
-    let op = match (&d.subtract, &d.date_from_epoch_ms) {
-        (Some([a, b]), None) => Derive::Subtract(JsonPath::parse(a), JsonPath::parse(b)),
-        (None, Some(p)) => match p.split_once("/*/") {
+    let op = match (&d.subtract, &d.date_from_epoch_ms, &d.lookup) {
+        (None, None, Some(l)) => {
+            Derive::Lookup(crate::derive_lookup::Lookup::from_config(name, l)?)
+        }
+        (Some([a, b]), None, None) => Derive::Subtract(JsonPath::parse(a), JsonPath::parse(b)),
+        (None, Some(p), None) => match p.split_once("/*/") {
             Some((list, inner)) => {
                 Derive::EachDateFromEpochMs(JsonPath::parse(list), JsonPath::parse(inner))
             }
@@ -480,7 +592,7 @@ fn derive_of(name: &str, d: &DeriveConfig) -> Result<(String, Derive), KeyError>
         _ => {
             return Err((
                 vec!["derive".into(), name.into()],
-                "exactly one of subtract, date_from_epoch_ms".into(),
+                "exactly one of subtract, date_from_epoch_ms, lookup".into(),
             ));
         }
     };
@@ -526,7 +638,7 @@ derive = { OpenAmount = { subtract = ["DocTotal", "PaidToDate"] }, Day = { date_
             r#"{"DocEntry": 7, "DocTotal": 1190.10, "PaidToDate": 0.1, "invoiceDate": 1704063600000, "lines": [{"d": 1719784800000}, {"x": 1}]}"#,
         )
         .unwrap();
-        ep.apply_derive(&mut rec, ServerTz::CentralEurope);
+        ep.apply_derive(&mut rec, ServerTz::CentralEurope, &|_| None);
         assert_eq!(rec["OpenAmount"].to_string(), "1190.00");
         // 2023-12-31T23:00:00Z is 1 January in Berlin.
         assert_eq!(rec["Day"], json!("2024-01-01"));

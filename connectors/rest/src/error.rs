@@ -16,6 +16,19 @@ pub enum RestError {
     /// A request failed for good: a non-retryable status, or retries exhausted.
     #[error("{url}: {message}")]
     Http { url: String, message: String },
+    /// 404 (a lookup treats it as "no value"; everywhere else it fails like any other 4xx).
+    #[error("{url}: {message}")]
+    NotFound { url: String, message: String },
+    /// More records share one filter value than the API returns for one query
+    /// (`max_results`): paging on would hit the server's limit (lexoffice answers 500).
+    #[error(
+        "{stream}: more than {max} records share the filter value {at}, and the API returns at most {max} per query (max_results); nothing was skipped, the cursor stays at the last committed page"
+    )]
+    ResultWindow {
+        stream: String,
+        max: u64,
+        at: String,
+    },
     /// The retry budget of the run is used up.
     #[error("retry budget of {budget} retries used up; last error: {last}")]
     RetryBudget { budget: u32, last: String },

@@ -53,6 +53,8 @@ enum Outcome {
         wait: Option<Duration>,
     },
     Unauthorized(String),
+    /// 404: the resource does not exist (a lookup may treat it as "no value").
+    NotFound(String),
     Fatal(String),
 }
 
@@ -63,6 +65,8 @@ pub struct HttpClient {
     budget_left: AtomicU32,
     pub redactor: Redactor,
     pub auth: Auth,
+    /// Appended to the error of a 401 that a fresh login did not cure.
+    pub unauthorized_hint: Option<String>,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -113,6 +117,7 @@ impl HttpClient {
             policy,
             redactor,
             auth,
+            unauthorized_hint: None,
         })
     }
 
@@ -169,6 +174,10 @@ impl HttpClient {
                         tracing::info!(url = %shown, "401: logging in again");
                         continue;
                     }
+                    let msg = match &self.unauthorized_hint {
+                        Some(hint) => format!("{msg}. {hint}"),
+                        None => msg,
+                    };
                     return Err(RestError::Auth {
                         url: shown,
                         message: self.redactor.redact(&msg),
@@ -176,6 +185,12 @@ impl HttpClient {
                 }
                 Outcome::Fatal(msg) => {
                     return Err(RestError::Http {
+                        url: shown,
+                        message: self.redactor.redact(&msg),
+                    });
+                }
+                Outcome::NotFound(msg) => {
+                    return Err(RestError::NotFound {
                         url: shown,
                         message: self.redactor.redact(&msg),
                     });
@@ -205,7 +220,7 @@ impl HttpClient {
             tracing::debug!(url = %shown, "POST");
             match outcome {
                 Outcome::Done(r) => return Ok(r),
-                Outcome::Unauthorized(msg) | Outcome::Fatal(msg) => {
+                Outcome::Unauthorized(msg) | Outcome::NotFound(msg) | Outcome::Fatal(msg) => {
                     return Err(RestError::Auth {
                         url: shown,
                         message: self.redactor.redact(&msg),
@@ -323,6 +338,7 @@ impl HttpClient {
         let code = status.as_u16();
         match code {
             401 => Outcome::Unauthorized(format!("HTTP 401: {snippet}")),
+            404 => Outcome::NotFound(format!("HTTP 404: {snippet}")),
             429 | 503 => Outcome::Retry {
                 reason: format!("HTTP {code}"),
                 wait: retry_after(&headers),

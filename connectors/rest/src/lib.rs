@@ -38,8 +38,10 @@ mod auth_config;
 mod config;
 mod connector;
 mod cursor;
+mod derive_lookup;
 mod endpoint;
 mod error;
+mod fanout;
 mod http;
 mod lookup;
 #[cfg(feature = "mock")]

@@ -26,6 +26,8 @@ pub struct Shared {
     pub tz: ServerTz,
     pub safety_margin: Duration,
     pub max_drift_restarts: u32,
+    /// Values fetched by `lookup` derives in this run (cleared by `discover`).
+    pub derived: crate::derive_lookup::LookupCache,
     /// Connector-level headers (`headers = {...}`), over the endpoints' own.
     pub headers: Vec<(String, String)>,
 }
@@ -123,6 +125,10 @@ impl EndpointReader {
         }
     }
 
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.ep
+    }
+
     pub fn with_scan(mut self, scan: Scan) -> EndpointReader {
         self.scan = scan;
         self
@@ -196,6 +202,7 @@ impl EndpointReader {
                     overlap = true;
                     offset = self.consumed - 1;
                 }
+                self.check_window(offset)?;
                 params.push((offset_param.clone(), offset.to_string()));
                 params.push((size_param.clone(), size));
                 build(&params)?
@@ -209,6 +216,7 @@ impl EndpointReader {
                 },
                 _,
             ) => {
+                self.check_window(self.consumed)?;
                 let page = first_page + self.consumed / u64::from(self.page_size);
                 params.push((page_param.clone(), page.to_string()));
                 params.push((size_param.clone(), size));
@@ -233,6 +241,107 @@ impl EndpointReader {
             }
         };
         Ok((url, overlap, offset))
+    }
+
+    /// `page` paging with `verify_overlap`, going on by page number.
+    fn probe_due(&self) -> bool {
+        matches!(
+            self.ep.paging,
+            Paging::Page {
+                verify_overlap: true,
+                ..
+            }
+        ) && self.consumed > 0
+            && self.overlap.is_some()
+    }
+
+    /// Asks (after the next page arrived) for the previous page's last record alone
+    /// (`page = consumed − 1`, size 1). Records only ever leave a position towards the end
+    /// (a change moves a record behind all others in a modified sort, a deletion removes it),
+    /// so if that record is still where it was, it was there when the page was served too,
+    /// and the page began right after it: nothing was skipped.
+    async fn probe_unshifted(&self) -> Result<bool, RestError> {
+        let Paging::Page {
+            page_param,
+            size_param,
+            first_page,
+            ..
+        } = &self.ep.paging
+        else {
+            return Ok(true);
+        };
+        let mut params = self.base_params();
+        params.push((
+            page_param.clone(),
+            (first_page + self.consumed - 1).to_string(),
+        ));
+        params.push((size_param.clone(), "1".into()));
+        let url =
+            build_url(&self.shared.base_url, &self.ep.path, &params).map_err(RestError::Config)?;
+        let headers = self.render(&self.ep.headers, None);
+        let check = records_check(self.ep.records.clone());
+        let resp = self.shared.http.get_json(&url, &headers, &check).await?;
+        let first = match self.ep.records.get(&resp.body) {
+            Some(Value::Array(a)) => a.first().map(|r| self.key(r)),
+            _ => None,
+        };
+        Ok(first.is_some() && first == self.overlap)
+    }
+
+    /// A page starting at `offset` of the current query must end within `max_results`.
+    fn check_window(&self, offset: u64) -> Result<(), RestError> {
+        match self.ep.max_results {
+            Some(max) if offset + u64::from(self.page_size) > max => Err(RestError::ResultWindow {
+                stream: self.ep.stream.clone(),
+                max,
+                at: match (self.incremental, self.anchor) {
+                    (true, Some(a)) => a.to_text(),
+                    _ => "(none: the query has no modified-since filter)".into(),
+                },
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Fetches the `lookup` values the page's records need and the run has not cached yet
+    /// (records the cursor already covers are skipped: they will not be delivered).
+    async fn resolve_lookups(&self, records: &[Value]) -> Result<(), RestError> {
+        for l in self.ep.lookups() {
+            for rec in records {
+                let Some(path) = l.path_for(rec) else {
+                    continue;
+                };
+                if self.shared.derived.contains(&path) || !self.will_deliver(rec) {
+                    continue;
+                }
+                let url =
+                    build_url(&self.shared.base_url, &path, &[]).map_err(RestError::Config)?;
+                let any = |_: &Value| Ok(());
+                let value = match self.shared.http.get_json(&url, &[], &any).await {
+                    Ok(resp) => l.field.get(&resp.body).filter(|v| !v.is_null()).cloned(),
+                    Err(RestError::NotFound { url, .. }) => {
+                        tracing::info!(stream = %self.ep.stream, %url, "lookup: not found");
+                        None
+                    }
+                    Err(e) => return Err(e),
+                };
+                self.shared.derived.insert(path, value);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `items` would hand this record on (not covered by the cursor or seen).
+    fn will_deliver(&self, rec: &Value) -> bool {
+        let id = self.ep.id_of(rec);
+        if self.incremental {
+            match (self.ep.stamp_of(rec), &self.state) {
+                (Some(s), Some(c)) => !c.covers(s, id.as_deref()),
+                _ => true,
+            }
+        } else {
+            id.is_none_or(|id| !self.seen.contains(&id))
+        }
     }
 
     fn key(&self, rec: &Value) -> Key {
@@ -323,13 +432,7 @@ impl EndpointReader {
                 headers.retain(|(h, _)| !h.eq_ignore_ascii_case(k));
                 headers.push((k.clone(), v.clone()));
             }
-            let records_path = self.ep.records.clone();
-            let check = move |body: &Value| match records_path.get(body) {
-                Some(Value::Array(_) | Value::Null) => Ok(()),
-                Some(_) => Err(format!("`{records_path}` is not an array")),
-                None if records_path.is_root() => Err("the body is not an array".into()),
-                None => Err(format!("no `{records_path}` in the response")),
-            };
+            let check = records_check(self.ep.records.clone());
             let resp = self.shared.http.get_json(&url, &headers, &check).await?;
             if self.cap.is_none() {
                 let start = resp.date.unwrap_or(self.opened_at).min(SystemTime::now());
@@ -370,9 +473,14 @@ impl EndpointReader {
                     continue;
                 }
             }
+            if self.probe_due() && !self.probe_unshifted().await? {
+                self.restart_query()?;
+                continue;
+            }
             let last_stamp = records.last().and_then(|r| self.ep.stamp_of(r));
             let last_key = records.last().map(|r| self.key(r));
             let short = n < u64::from(self.page_size);
+            self.resolve_lookups(&records).await?;
             let items = self.items(records, skip_first, &shown)?;
             // Where the next request goes (after the items: a new query resets the order check).
             match &self.ep.paging {
@@ -395,8 +503,13 @@ impl EndpointReader {
                         self.next = Next::Done;
                     } else if short {
                         self.server_caps_page_size(n, before);
-                    } else if self.incremental && !self.reanchor(last_stamp) {
-                        self.tie_on_page_paging();
+                        // Going on by page number: remember where this page ended.
+                        self.overlap = last_key.filter(|_| self.consumed > 0);
+                    } else if !(self.incremental && self.reanchor(last_stamp)) {
+                        if self.incremental {
+                            self.tie_on_page_paging();
+                        }
+                        self.overlap = last_key.filter(|_| self.consumed > 0);
                     }
                 }
                 Paging::NextLink { .. } | Paging::LinkHeader { .. } => {
@@ -467,15 +580,26 @@ impl EndpointReader {
     /// again with a larger page until the group fits; at `max_page_size` it goes on by page
     /// number (not drift-safe, logged).
     fn tie_on_page_paging(&mut self) {
-        let max = self.ep.max_page_size.min(self.size_cap);
+        let window = self
+            .ep
+            .max_results
+            .map_or(u32::MAX, |m| u32::try_from(m).unwrap_or(u32::MAX));
+        let max = self.ep.max_page_size.min(self.size_cap).min(window);
         if self.page_size < max {
             self.page_size = self.page_size.saturating_mul(2).min(max);
             self.consumed = 0;
             self.query_prev = None;
         } else if !self.warned_tie {
             self.warned_tie = true;
-            tracing::warn!(stream = %self.ep.stream, page_size = self.page_size,
-                "more records share one timestamp than fit into max_page_size; paging by page number, not drift-safe");
+            let verified = matches!(
+                self.ep.paging,
+                Paging::Page {
+                    verify_overlap: true,
+                    ..
+                }
+            );
+            tracing::warn!(stream = %self.ep.stream, page_size = self.page_size, verified,
+                "more records share one filter value than fit into max_page_size; paging by page number (drift-safe only with verify_overlap)");
         }
     }
 
@@ -490,7 +614,9 @@ impl EndpointReader {
             if skip_first && i == 0 {
                 continue;
             }
-            self.ep.apply_derive(&mut rec, self.shared.tz);
+            let lookups = &self.shared.derived;
+            self.ep
+                .apply_derive(&mut rec, self.shared.tz, &|p| lookups.get(p));
             let id = self.ep.id_of(&rec);
             if self.incremental {
                 if let Some(s) = self.ep.stamp_of(&rec) {
@@ -540,6 +666,18 @@ impl EndpointReader {
             }));
         }
         Ok(items)
+    }
+}
+
+/// The body check of a page request: the records array must be there (else retried).
+fn records_check(
+    records_path: crate::endpoint::JsonPath,
+) -> impl Fn(&Value) -> Result<(), String> + Sync {
+    move |body: &Value| match records_path.get(body) {
+        Some(Value::Array(_) | Value::Null) => Ok(()),
+        Some(_) => Err(format!("`{records_path}` is not an array")),
+        None if records_path.is_root() => Err("the body is not an array".into()),
+        None => Err(format!("no `{records_path}` in the response")),
     }
 }
 

@@ -28,6 +28,8 @@ const OPTIONAL: &[&str] = &[
     "mobilePhone1",
     "lastName",
     "BaseEntry",
+    "companyName",
+    "mobile",
     "BillingAddress/LastName",
     "BillingAddress/MobilePhoneNumber",
 ];
@@ -110,6 +112,8 @@ async fn builtin_mappings_match_profiles_and_delivered_records() {
         ("erpnext", mock::ERPNEXT_TOKEN),
         ("weclapp", mock::WECLAPP_TOKEN),
         ("sap", mock::SAP_PASSWORD),
+        ("xentral", mock::XENTRAL_TOKEN),
+        ("lexoffice", mock::LEXOFFICE_TOKEN),
         ("bc", mock::BC_CLIENT_SECRET),
         ("jtl", mock::JTL_API_KEY),
     ]);
@@ -131,6 +135,10 @@ async fn builtin_mappings_match_profiles_and_delivered_records() {
                 r#"{ kind = "api_key", header = "AuthenticationToken", key_file = "weclapp" }"#
                     .to_owned()
             }
+            "xentral" => r#"{ kind = "bearer", token_file = "xentral" }
+rate_limit = "1000/s""#
+                .to_owned(),
+            "lexoffice" => r#"{ kind = "bearer", token_file = "lexoffice" }"#.to_owned(),
             "business-central" => format!(
                 "{{ kind = \"oauth2_client_credentials\", token_url = \"{}\", client_id = \"{}\", client_secret_file = \"bc\" }}\ncompany = \"{}\"",
                 erp.bc_token_url(),

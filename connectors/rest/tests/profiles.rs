@@ -17,6 +17,8 @@ fn secrets() -> Secrets {
         ("erpnext", mock::ERPNEXT_TOKEN),
         ("weclapp", mock::WECLAPP_TOKEN),
         ("sap", mock::SAP_PASSWORD),
+        ("xentral", mock::XENTRAL_TOKEN),
+        ("lexoffice", mock::LEXOFFICE_TOKEN),
         ("bc", mock::BC_CLIENT_SECRET),
         ("jtl", mock::JTL_API_KEY),
     ])
@@ -29,6 +31,14 @@ fn settings(profile: &str, erp: &MockErp, extra: &str) -> String {
             r#"{ kind = "api_key", header = "AuthenticationToken", key_file = "weclapp" }"#
                 .to_owned()
         }
+        // Xentral's documented 100/min is the profile's default; tests go faster.
+        "xentral" => r#"{ kind = "bearer", token_file = "xentral" }
+rate_limit = "1000/s""#
+            .to_owned(),
+        // The documented 2/s would make every test slow; tests/lexoffice.rs tests it.
+        "lexoffice" => r#"{ kind = "bearer", token_file = "lexoffice" }
+rate_limit = "1000/s""#
+            .to_owned(),
         // The company is a connector key of its own (the line after `auth`).
         "business-central" => format!(
             "{{ kind = \"oauth2_client_credentials\", token_url = \"{}\", client_id = \"{}\", client_secret_file = \"bc\" }}\ncompany = \"{}\"",
@@ -56,7 +66,9 @@ fn settings(profile: &str, erp: &MockErp, extra: &str) -> String {
 fn full_read(profile: &str, stream: &str) -> bool {
     stream == "warehouseStock"
         || stream == "stocks"
+        || (profile == "lexoffice" && stream == "contacts")
         || (profile == "business-central" && stream == "items")
+        || (profile == "xentral" && matches!(stream, "creditNotes" | "stock"))
 }
 
 /// Records each stream should deliver from the fixtures.
@@ -78,6 +90,17 @@ fn expected(profile: &str) -> BTreeMap<&'static str, usize> {
             ("Items", 4),
         ]
         .into(),
+        // Stock: one record per product and warehouse.
+        "xentral" => [
+            ("customers", 4),
+            ("invoices", 5),
+            ("creditNotes", 1),
+            ("salesOrders", 3),
+            ("stock", 5),
+        ]
+        .into(),
+        // The vendor is filtered out by customer=true.
+        "lexoffice" => [("contacts", 4), ("voucherlist", 8)].into(),
         "business-central" => [
             ("customers", 5),
             ("salesInvoices", 6),
@@ -122,7 +145,15 @@ fn check_complete(profile: &str, runs: &HashMap<String, Run>) {
     for (stream, n) in expected(profile) {
         let run = &runs[stream];
         assert!(run.error.is_none(), "{profile}/{stream}: {:?}", run.error);
-        let ids: Vec<String> = run.field(id_field(profile, stream));
+        let ids: Vec<String> = match (profile, stream) {
+            // Stock records have no id: product number and warehouse.
+            ("xentral", "stock") => run
+                .trees()
+                .iter()
+                .map(|t| format!("{}@{}", t["product"]["number"], t["warehouse"]["name"]))
+                .collect(),
+            _ => run.field(id_field(profile, stream)),
+        };
         let unique: HashSet<&String> = ids.iter().collect();
         assert_eq!(ids.len(), n, "{profile}/{stream}: {ids:?}");
         assert_eq!(unique.len(), n, "{profile}/{stream}: duplicates in {ids:?}");
@@ -166,6 +197,8 @@ async fn second_run_sends_the_modified_since_filter_and_reads_only_changes() {
         let (stream, id) = match profile {
             "erpnext" => ("Customer", "CUST-10002"),
             "sap-b1" => ("BusinessPartners", "K10002"),
+            "xentral" => ("customers", "2002"),
+            "lexoffice" => ("voucherlist", "7e1b0f2a-0002-4c3d-9e8f-000000000002"),
             "business-central" => ("customers", "10000000-0001-ef11-9f8a-6045bdc8c192"),
             "jtl-wawi" => ("customers", "105"),
             _ => ("customer", "4101"),
@@ -195,6 +228,10 @@ async fn second_run_sends_the_modified_since_filter_and_reads_only_changes() {
             // Customer no. 4's fixture stamp: the last of the first run.
             "erpnext" => "%22modified%22,%22%3E%3D%22,%222026-02-15%2008:04:00.000000%22",
             "sap-b1" => "UpdateDate%20ge%20%272026-02-15%27",
+            // updatedAt greaterThanOrEquals 08:04 in Berlin, sent as UTC.
+            "xentral" => "filter%5B0%5D%5Bvalue%5D=2026-02-15T07:04:00Z",
+            // The last voucher's day (2026-02-08 09:00 Berlin = 08:00 UTC).
+            "lexoffice" => "updatedDateFrom=2026-02-08",
             // The fifth customer's stamp, `ge` (see the profile).
             "business-central" => "lastModifiedDateTime%20ge%202026-11-30T08:20:27.412Z",
             // The 4th creation time, 1 s early (the filter is exclusive).
@@ -304,6 +341,8 @@ async fn wrong_credentials_fail_clearly() {
             ("erpnext", "k:wrong"),
             ("weclapp", "wrong"),
             ("sap", "wrong"),
+            ("xentral", "wrong"),
+            ("lexoffice", "wrong"),
             ("bc", "wrong"),
             ("jtl", "wrong"),
         ]);
@@ -337,6 +376,19 @@ async fn drift_between_pages_loses_and_duplicates_nothing_in_any_profile() {
                 "100",
                 "104",
                 json!({"DocEntry": 106, "DocNum": 20260006, "CardCode": "K10001"}),
+            ),
+            "xentral" => (
+                "invoices",
+                "3001",
+                "3005",
+                json!({"id": "3007", "documentNumber": "RE-2026-0006", "customer": {"id": "2001"}}),
+            ),
+            "lexoffice" => (
+                "voucherlist",
+                "7e1b0f2a-0001-4c3d-9e8f-000000000001",
+                "7e1b0f2a-0005-4c3d-9e8f-000000000005",
+                json!({"id": "7e1b0f2a-0009-4c3d-9e8f-000000000009", "voucherType": "invoice",
+                    "voucherStatus": "open", "voucherNumber": "RE1009", "totalAmount": 10.00}),
             ),
             "business-central" => (
                 "salesInvoices",
@@ -433,6 +485,7 @@ async fn big_pages_arrive_whole() {
         ("erpnext", 5_000usize),
         ("sap-b1", 5_000),
         ("weclapp", 1_000),
+        ("xentral", 1_000),
         ("business-central", 5_000),
     ] {
         let flavor = Flavor::profile(profile).unwrap();
@@ -440,6 +493,8 @@ async fn big_pages_arrive_whole() {
         let (stream, template) = match profile {
             "erpnext" => ("Customer", base["Customer"][0].clone()),
             "sap-b1" => ("BusinessPartners", base["BusinessPartners"][0].clone()),
+            // Xentral customers page at most 100; invoices up to 1000.
+            "xentral" => ("invoices", base["invoices"][0].clone()),
             "business-central" => ("customers", base["customers"][0].clone()),
             _ => ("customer", base["customer"][0].clone()),
         };

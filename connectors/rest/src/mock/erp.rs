@@ -17,7 +17,11 @@ pub fn id_field(flavor: Flavor, stream: &str) -> &'static str {
             "Items" => "ItemCode",
             _ => "DocEntry",
         },
-        Flavor::Weclapp | Flavor::BusinessCentral | Flavor::Generic(_) => "id",
+        Flavor::Weclapp
+        | Flavor::Xentral
+        | Flavor::Lexoffice
+        | Flavor::BusinessCentral
+        | Flavor::Generic(_) => "id",
         Flavor::JtlWawi => "Id",
     }
 }
@@ -37,6 +41,8 @@ pub fn set_modified(flavor: Flavor, rec: &mut Value, ms: i64) {
             rec["UpdateTime"] = json!(local.format("%H:%M:%S").to_string());
         }
         Flavor::Weclapp => rec["lastModifiedDate"] = json!(ms),
+        Flavor::Xentral => super::xentral::set_modified(rec, ms),
+        Flavor::Lexoffice => super::lexoffice::set_modified(rec, ms),
         Flavor::BusinessCentral => {
             rec["lastModifiedDateTime"] = json!(utc.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
             rec["@odata.etag"] = json!(format!("W/\"JzIwOzE{ms:x}Oyc=\""));
@@ -70,6 +76,8 @@ pub fn check_auth(st: &State, req: &Request) -> Option<(ResponseTemplate, u16)> 
             header(req, "authorization").as_deref() == Some(&format!("token {ERPNEXT_TOKEN}"))
         }
         Flavor::Weclapp => header(req, "authenticationtoken").as_deref() == Some(WECLAPP_TOKEN),
+        Flavor::Xentral => super::xentral::authorized(st, req),
+        Flavor::Lexoffice => super::lexoffice::authorized(req),
         Flavor::BusinessCentral => super::bc::authorized(st, req),
         Flavor::SapB1 => header(req, "cookie").is_some_and(|c| {
             c.split(';').any(|kv| {
@@ -87,7 +95,9 @@ pub fn check_auth(st: &State, req: &Request) -> Option<(ResponseTemplate, u16)> 
     };
     match (ok, flavor) {
         (true, _) => None,
+        (false, Flavor::Xentral) => Some(super::xentral::unauthorized()),
         (false, Flavor::BusinessCentral) => Some(super::bc::unauthorized()),
+        (false, Flavor::Lexoffice) => Some(super::lexoffice::unauthorized()),
         (false, _) => Some(unauthorized(flavor)),
     }
 }
@@ -155,8 +165,9 @@ pub fn answer(data: &MockData, req: &Request) -> (Value, Vec<(String, String)>, 
         Flavor::ErpNext => erpnext(data, req),
         Flavor::SapB1 => sap(data, req),
         Flavor::Weclapp => weclapp(data, req),
+        Flavor::Lexoffice => super::lexoffice::answer(data, req),
         Flavor::JtlWawi => super::jtl::answer(data, req),
-        Flavor::Generic(_) | Flavor::BusinessCentral => bad("not served here"),
+        Flavor::Generic(_) | Flavor::BusinessCentral | Flavor::Xentral => bad("not served here"),
     }
 }
 

@@ -198,7 +198,7 @@ pub(super) const ORDER_TOTALS: &[(&str, &str)] = &[
 ];
 
 /// The customer's order reference on the invoices.
-const INVOICE_REFS: &[&str] = &[
+pub(super) const INVOICE_REFS: &[&str] = &[
     "B-4711",
     "",
     "Filiale Schwabing",
@@ -220,7 +220,7 @@ pub(super) fn num(s: &str) -> Value {
     serde_json::from_str(s).unwrap_or(Value::Null)
 }
 
-fn date(s: &str) -> NaiveDate {
+pub(super) fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()
 }
 
@@ -252,6 +252,8 @@ pub fn for_flavor(flavor: Flavor) -> BTreeMap<String, Vec<Value>> {
         Flavor::ErpNext => erpnext(),
         Flavor::SapB1 => sap_b1(),
         Flavor::Weclapp => weclapp(),
+        Flavor::Xentral => super::xentral_data::xentral(),
+        Flavor::Lexoffice => super::lexoffice::fixtures(),
         Flavor::BusinessCentral => super::bc_fixtures::business_central(),
         Flavor::JtlWawi => super::jtl::fixtures(),
         Flavor::Generic(_) => BTreeMap::new(),

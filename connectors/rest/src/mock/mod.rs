@@ -1,6 +1,7 @@
 //! An in-process mock ERP for tests and `kontor demo` (feature `mock`).
 //!
-//! [`MockErp`] serves a profile's endpoints (ERPNext, SAP B1 Service Layer, weclapp) from
+//! [`MockErp`] serves a built-in profile's endpoints (ERPNext, SAP B1 Service Layer, weclapp,
+//! Business Central, JTL-Wawi, lexoffice, Xentral) from
 //! in-memory JSON with the real paging, filter, sort and auth rules of each API, on a
 //! loopback wiremock server. [`MockErp::start_api`] serves a generic `/items` API in any of
 //! the five paging styles. Tests inject faults ([`Fault`]) and change data between pages
@@ -21,7 +22,10 @@ mod erp;
 pub mod fixtures;
 mod generic;
 mod jtl;
+mod lexoffice;
 mod query;
+mod xentral;
+mod xentral_data;
 
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet, VecDeque};
@@ -31,6 +35,10 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers::a
 
 pub use bc::{BC_CLIENT_ID, BC_CLIENT_SECRET, BC_COMPANIES, BC_COMPANY, BC_SCOPE, BC_TENANT};
 pub use generic::Style;
+pub use lexoffice::{
+    CONTACT_KRANICH, CONTACT_KRANZ, CONTACT_MUSTERMANN, CONTACT_SONNENHANG, LEXOFFICE_TOKEN,
+    Limits as LexofficeLimits,
+};
 
 /// `Authorization: token <this>` for the ERPNext mock.
 pub const ERPNEXT_TOKEN: &str = "kontor-demo-key:kontor-demo-secret";
@@ -45,6 +53,8 @@ pub use jtl::MAX_PAGE_SIZE as JTL_MAX_PAGE_SIZE;
 pub const SAP_COMPANY_DB: &str = "SBODEMODE";
 pub const SAP_USER: &str = "manager";
 pub const SAP_PASSWORD: &str = "kontor-demo-sap-password";
+/// `Authorization: Bearer <this>` (a personal access token) for the Xentral mock.
+pub const XENTRAL_TOKEN: &str = "kontor-demo-xentral-pat";
 /// `Authorization: Bearer <this>` for the generic API (when auth is on).
 pub const API_TOKEN: &str = "kontor-demo-api-token";
 
@@ -54,6 +64,8 @@ pub enum Flavor {
     ErpNext,
     SapB1,
     Weclapp,
+    Xentral,
+    Lexoffice,
     BusinessCentral,
     JtlWawi,
     Generic(Style),
@@ -65,6 +77,8 @@ impl Flavor {
             "erpnext" => Some(Flavor::ErpNext),
             "sap-b1" => Some(Flavor::SapB1),
             "weclapp" => Some(Flavor::Weclapp),
+            "xentral" => Some(Flavor::Xentral),
+            "lexoffice" => Some(Flavor::Lexoffice),
             "business-central" => Some(Flavor::BusinessCentral),
             "jtl-wawi" => Some(Flavor::JtlWawi),
             _ => None,
@@ -84,7 +98,8 @@ pub enum Fault {
     Truncate,
     /// The normal answer, delayed.
     Delay(Duration),
-    /// All SAP B1 sessions end (the next request answers 401 until a new login).
+    /// All SAP B1 sessions end (the next request answers 401 until a new login); the
+    /// Xentral personal access token expires (every later request answers 401).
     ExpireSessions,
 }
 
@@ -92,6 +107,8 @@ pub enum Fault {
 pub struct MockData {
     pub flavor: Flavor,
     pub streams: BTreeMap<String, Vec<Value>>,
+    /// lexoffice's documented limits (rate, voucherlist window); off/10,000 by default.
+    pub lexoffice: lexoffice::Limits,
     last_stamp_ms: i64,
 }
 
@@ -100,6 +117,7 @@ impl MockData {
         MockData {
             flavor,
             streams,
+            lexoffice: Default::default(),
             last_stamp_ms: 0,
         }
     }
@@ -173,6 +191,10 @@ struct State {
     data_requests: u64,
     log: Vec<Seen>,
     auth: bool,
+    /// Xentral: the personal access token has expired.
+    token_expired: bool,
+    /// Xentral: the rate limit window (headers on every answer, 429 when enforced).
+    xentral_rate: xentral::RateWindow,
     /// `http://127.0.0.1:<port>` (wiremock's request URLs lack the port).
     base: String,
     bc: bc::BcState,
@@ -183,7 +205,10 @@ struct Handler(Arc<Mutex<State>>);
 impl Respond for Handler {
     fn respond(&self, req: &Request) -> ResponseTemplate {
         let mut st = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let resp = handle(&mut st, req);
+        let mut resp = handle(&mut st, req);
+        if st.data.flavor == Flavor::Xentral {
+            resp.0 = xentral::rate_headers(&st, resp.0);
+        }
         let status = resp.1;
         st.log.push(Seen {
             at: Instant::now(),
@@ -208,8 +233,18 @@ fn handle(st: &mut State, req: &Request) -> (ResponseTemplate, u16) {
     if req.method.as_str() != "GET" {
         return json(405, serde_json::json!({"error": "method not allowed"}));
     }
+    if flavor == Flavor::Xentral
+        && let Some(limited) = xentral::throttle(st)
+    {
+        return limited;
+    }
     if let Some(denied) = erp::check_auth(st, req) {
         return denied;
+    }
+    if flavor == Flavor::Lexoffice
+        && let Some(refused) = lexoffice::throttle(&mut st.data, req)
+    {
+        return refused;
     }
     st.data_requests += 1;
     let n = st.data_requests;
@@ -219,12 +254,14 @@ fn handle(st: &mut State, req: &Request) -> (ResponseTemplate, u16) {
     let fault = st.faults.pop_front();
     if let Some(Fault::ExpireSessions) = fault {
         st.sessions.clear();
+        st.token_expired = true;
         if let Some(denied) = erp::check_auth(st, req) {
             return denied;
         }
     }
     let (body, headers, code) = match flavor {
         Flavor::Generic(style) => generic::answer(&st.data, style, req, &st.base),
+        Flavor::Xentral => xentral::answer(&st.data, req),
         Flavor::BusinessCentral => bc::answer(st, req),
         _ => erp::answer(&st.data, req),
     };
@@ -259,8 +296,19 @@ fn handle(st: &mut State, req: &Request) -> (ResponseTemplate, u16) {
 }
 
 fn respond_json(code: u16, body: Value, headers: Vec<(String, String)>) -> (ResponseTemplate, u16) {
-    let mut t = ResponseTemplate::new(code).set_body_json(body);
-    for (k, v) in headers {
+    // A JSON body under its own media type (`application/problem+json`).
+    let mime = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        .map(|(_, v)| v.clone());
+    let mut t = match mime {
+        Some(m) => ResponseTemplate::new(code).set_body_raw(body.to_string().into_bytes(), &m),
+        None => ResponseTemplate::new(code).set_body_json(body),
+    };
+    for (k, v) in headers
+        .into_iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("content-type"))
+    {
         t = t.insert_header(k.as_str(), v.as_str());
     }
     (t, code)
@@ -302,6 +350,8 @@ impl MockErp {
             data_requests: 0,
             log: Vec::new(),
             auth: true,
+            token_expired: false,
+            xentral_rate: Default::default(),
             base: server.uri(),
             bc: bc::BcState::default(),
         }));
@@ -327,6 +377,13 @@ impl MockErp {
         for _ in 0..times {
             st.faults.push_back(fault.clone());
         }
+    }
+
+    /// Xentral: answer 429 (`Retry-After`, `X-RateLimit-Reset`) beyond `limit` requests per
+    /// fixed `window` (off by default; the headers are always sent with the documented 100).
+    pub fn enforce_rate_limit(&self, limit: u32, window: Duration) {
+        let mut st = self.lock();
+        st.xentral_rate = xentral::RateWindow::enforced(limit, window);
     }
 
     /// Turns the generic API's bearer-token check off or on (default on).

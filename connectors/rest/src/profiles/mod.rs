@@ -31,7 +31,9 @@ profiles!(
     "sap-b1",
     "weclapp",
     "business-central",
-    "jtl-wawi"
+    "jtl-wawi",
+    "lexoffice",
+    "xentral"
 );
 
 fn full_table(name: &str) -> Option<toml::Table> {
