@@ -26,15 +26,17 @@ pub(super) fn derive(entity: Entity, v: &mut Values, currency: &str) {
                 };
                 v.push(("status", Value::String(status.into())));
             }
+            // Open: all of it; settled: nothing. Partly paid without an open amount: unknown
+            // — never a guessed 0 (the invoice would vanish from the open items).
+            let derived = match get(v, "status").and_then(Value::as_str) {
+                Some("open") => gross,
+                Some("paid" | "cancelled" | "closed") => gross.map(|_| Decimal::ZERO),
+                _ => None,
+            };
             if open.is_none()
-                && let Some(g) = gross
+                && let Some(o) = derived
             {
-                let open = if get(v, "status").and_then(Value::as_str) == Some("open") {
-                    g
-                } else {
-                    Decimal::ZERO
-                };
-                v.push(("open_amount", money(open, currency)));
+                v.push(("open_amount", money(o, currency)));
             }
         }
         Entity::Order if get(v, "status").is_none() => {
