@@ -313,6 +313,8 @@ const PROFILES: &[(&str, &str, &str, &[&str], &str)] = &[
         kontor_rest::mock::XENTRAL_TOKEN,
         &["invoices", "creditNotes"],
         "totals/gross/amount|amountGross",
+    ),
+    (
         "lexoffice",
         "{ kind = \"bearer\", token_file = \"secret\" }",
         kontor_rest::mock::LEXOFFICE_TOKEN,

@@ -256,6 +256,18 @@ pub struct EndpointConfig {
     pub derive: BTreeMap<String, DeriveConfig>,
     #[serde(default)]
     pub full_refresh: Option<bool>,
+    /// The most records the API returns for one query (lexoffice's voucherlist: 10,000).
+    /// A page reaching past it fails the run with a clear error instead of the server's.
+    #[serde(default)]
+    pub max_results: Option<u64>,
+    /// The `since` value is sent this much earlier (`1s`, `1d`): for exclusive (`>`) or
+    /// coarse filters; the cursor skips what was delivered before.
+    #[serde(default)]
+    pub since_lookback: Option<String>,
+    /// Incremental endpoints whose filter misses changes (e.g. a creation date): read the
+    /// endpoint in full again when the last full scan is older than this (`24h`).
+    #[serde(default)]
+    pub full_every: Option<String>,
     /// Read a list first and this endpoint once per listed record (`{parent_id}` in `path`);
     /// such an endpoint is read in full every run.
     #[serde(default)]
@@ -283,18 +295,6 @@ pub struct ParentConfig {
     #[serde(default)]
     pub max_page_size: Option<u32>,
     pub paging: PagingConfig,
-    /// The most records the API returns for one query (lexoffice's voucherlist: 10,000).
-    /// A page reaching past it fails the run with a clear error instead of the server's.
-    #[serde(default)]
-    pub max_results: Option<u64>,
-    /// The `since` value is sent this much earlier (`1s`, `1d`): for exclusive (`>`) or
-    /// coarse filters; the cursor skips what was delivered before.
-    #[serde(default)]
-    pub since_lookback: Option<String>,
-    /// Incremental endpoints whose filter misses changes (e.g. a creation date): read the
-    /// endpoint in full again when the last full scan is older than this (`24h`).
-    #[serde(default)]
-    pub full_every: Option<String>,
 }
 
 /// `paging = { style = "...", ... }`.

@@ -539,6 +539,12 @@ fn parent_of(
             format!("an endpoint with a `parent` puts its id into the path as {PARENT_ID}"),
         ));
     }
+    if c.derive.values().any(|d| d.lookup.is_some()) {
+        return Err(err(
+            "derive",
+            "a `lookup` derive is not available on an endpoint with a `parent`".into(),
+        ));
+    }
     if p.into.trim().is_empty() {
         return Err((
             vec!["parent".into(), "into".into()],
@@ -646,5 +652,20 @@ derive = { OpenAmount = { subtract = ["DocTotal", "PaidToDate"] }, Day = { date_
         // 2024-06-30T22:00:00Z is 1 July in Berlin (summer time).
         assert_eq!(rec["lines"][0]["LineDay"], json!("2024-07-01"));
         assert!(rec["lines"][1].get("LineDay").is_none());
+    }
+
+    #[test]
+    fn a_parent_endpoint_refuses_lookup_derives() {
+        let c: EndpointConfig = toml::from_str(
+            r#"stream = "stock"
+path = "/api/v1/products/{parent_id}/stocks"
+parent = { path = "/api/v1/products", id_field = "id", into = "product", paging = { style = "page" } }
+derive = { No = { lookup = { path = "/v1/x/{id}", id = "xId", field = "n" } } }
+"#,
+        )
+        .unwrap();
+        let (key, msg) = Endpoint::from_config(&c, 100).unwrap_err();
+        assert_eq!(key, ["derive"]);
+        assert!(msg.contains("lookup"), "{msg}");
     }
 }

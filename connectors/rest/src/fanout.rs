@@ -110,7 +110,8 @@ impl FanoutReader {
                 continue;
             };
             m.insert(self.into.clone(), parent.clone());
-            self.ep.apply_derive(&mut rec, self.shared.tz);
+            // No lookups here: `parent` endpoints refuse them at configuration.
+            self.ep.apply_derive(&mut rec, self.shared.tz, &|_| None);
             self.delivered += 1;
             items.push(Item::Record(RawRecord {
                 fields: Fields::Tree(rec),
