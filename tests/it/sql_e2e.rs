@@ -294,13 +294,14 @@ async fn rows_changing_while_a_sync_pages_are_not_lost(backend: &str) {
         shop(&db, 1500).await;
         let (dir, connectors) = workspace(
             &db.url,
-            "page_size = 20\nstreams = [\"customers\"]\nsafety_margin = \"0s\"\n",
+            "page_size = 10\nstreams = [\"customers\"]\nsafety_margin = \"0s\"\n",
         );
         // The shop renames customers while kontor pages through them: ones already read and
         // ones not read yet, each rename with a newer `updated_at`.
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let writer = {
-            let (stop, url, server) = (stop.clone(), db.url.clone(), server);
+            let (stop, done, url, server) = (stop.clone(), done.clone(), db.url.clone(), server);
             tokio::spawn(async move {
                 let mut k = 0u64;
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) && k < 400 {
@@ -311,11 +312,16 @@ async fn rows_changing_while_a_sync_pages_are_not_lost(backend: &str) {
                         support::at(1_000_000 + k as i64)
                     );
                     support::exec_on(server, &url, &sql).await;
+                    done.store(k, std::sync::atomic::Ordering::Relaxed);
                     tokio::time::sleep(std::time::Duration::from_millis(2)).await;
                 }
                 k
             })
         };
+        // The run starts once the shop is writing (its first connection takes a while).
+        while done.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
         let first = run(&store, dir.path(), &connectors).await;
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let updates = writer.await.unwrap();
