@@ -3,7 +3,8 @@
 import {
   CATEGORY_LABELS, COMPLAINT_STATUS, INVOICE_STATUS, KINDS, KIND_LABELS, ORDER_STATUS, api, app, availabilityParts,
   describe, docSource, empty, fmtDate, fmtMoney, fmtNumber, fmtValue, fmtWhen, h, isPositive, link,
-  mailLink, numberChip, phoneLink, plural, prettify, roleBadge, section, showError, where,
+  mailLink, numberChip, phoneLink, plural, prettify, provNote, roleBadge, section, setSourceLabels, showError, sourceName,
+  where,
 } from './lib.js';
 import { renderComplaints, renderMaster, renderReminders, renderSources } from './side.js';
 import { actionsPanel, fillDatalists } from './forms.js';
@@ -26,6 +27,7 @@ export async function cardView(gen, id) {
   }
   if (!alive(gen)) return;
   if (view.id !== id) history.replaceState(null, '', '/kunde/' + view.id);
+  setSourceLabels(view.source_labels);
 
   const card = {
     gen: gen,
@@ -43,7 +45,8 @@ export async function cardView(gen, id) {
   el.reminders = section('Wiedervorlagen', 'reminders');
   el.complaints = section('Reklamationen', 'complaints');
   el.master = section('Stammdaten', 'master-data');
-  el.sources = section('Quellen', 'sources');
+  el.sources = section('Herkunft', 'sources');
+  el.sources.classList.add('prov-only');
   el.actions = actionsPanel(card);
   for (const [k, cls] of [
     ['openItems', 'area-items'],
@@ -98,6 +101,7 @@ export async function reloadCard(card) {
     const v = await api('GET', '/api/v1/customers/' + card.id);
     if (!alive(card.gen)) return;
     card.view = v;
+    setSourceLabels(v.source_labels);
     renderCard(card);
     loadTimeline(card, true);
   } catch (e) {
@@ -206,7 +210,7 @@ function renderOpenItems(card) {
     h(
       'tr',
       { testid: 'invoice-row', 'data-number': inv.number, class: inv.overdue ? 'overdue' : null },
-      h('td', { title: docSource(inv) }, h('span', { class: 'doc-no' }, inv.number), inv.self_billed ? h('small', { class: 'muted' }, ' Gutschriftsverfahren') : null, extraLines(inv, 'invoice-extra')),
+      h('td', null, h('span', { class: 'doc-no' }, inv.number), inv.self_billed ? h('small', { class: 'muted' }, ' Gutschriftsverfahren') : null, extraLines(inv, 'invoice-extra'), provNote(docSource(inv))),
       h('td', { class: 'hide-narrow' }, fmtDate(inv.issue_date)),
       h(
         'td',
@@ -265,7 +269,7 @@ function renderCredits(card) {
         h(
           'tr',
           { testid: 'credit-note-row', 'data-number': n.number },
-          h('td', { title: docSource(n) }, h('span', { class: 'doc-no' }, n.number), extraLines(n, 'credit-note-extra')),
+          h('td', null, h('span', { class: 'doc-no' }, n.number), extraLines(n, 'credit-note-extra'), provNote(docSource(n))),
           h('td', null, fmtDate(n.issue_date)),
           h('td', { class: 'num' }, n.gross ? fmtMoney(n.gross) : '–'),
           h('td', { class: 'num', testid: 'credit-note-open' }, n.open_amount ? fmtMoney(n.open_amount) : '–'),
@@ -282,7 +286,7 @@ function availabilityCell(line) {
   const unit = a.unit || line.unit || '';
   const need = Number(line.open_quantity || 0);
   const enough = Number(a.available) >= need && Number(a.available) > 0;
-  const tip = (a.warehouses || []).map((w) => 'Lager ' + w.warehouse + ': ' + fmtNumber(w.on_hand) + ' Bestand, ' + fmtNumber(w.available) + ' verfügbar' + (w.next_receipt_date ? ', Zugang ' + fmtDate(w.next_receipt_date) : '') + ' – Quelle: ' + where(w.source)).join('\n');
+  const tip = (a.warehouses || []).map((w) => 'Lager ' + w.warehouse + ': ' + fmtNumber(w.on_hand) + ' Bestand, ' + fmtNumber(w.available) + ' verfügbar' + (w.next_receipt_date ? ', Zugang ' + fmtDate(w.next_receipt_date) : '')).join('\n');
   return h(
     'span',
     { class: 'avail ' + (need > 0 ? (enough ? 'ok' : 'short') : ''), title: tip || null, testid: 'line-availability' },
@@ -299,7 +303,7 @@ function promisedCell(obj) {
           {
             class: 'badge badge-warn moved',
             testid: 'moved',
-            title: obj.promised_date_source ? 'Neuer Termin laut Auftragsbestätigung – Quelle: ' + where(obj.promised_date_source) : 'Termin verschoben',
+            title: obj.promised_date_source ? 'Neuer Termin laut Auftragsbestätigung (' + sourceName(obj.promised_date_source.connector) + ')' : 'Termin verschoben',
           },
           'verschoben vom ' + fmtDate(obj.promised_date_before),
         )
@@ -343,11 +347,12 @@ function renderOrders(card) {
         h(
           'div',
           { class: 'order-head' },
-          h('span', { class: 'doc-no', title: docSource(o) + (o.confirmations && o.confirmations.length ? '\nBestätigt durch: ' + o.confirmations.map(where).join('; ') : '') }, 'Auftrag ' + o.number),
+          h('span', { class: 'doc-no' }, 'Auftrag ' + o.number),
           h('span', { class: 'badge' }, ORDER_STATUS[o.status] || o.status),
           meta.length ? h('span', { class: 'muted' }, meta.join(' · ')) : null,
           o.next_delivery_date ? h('span', { class: 'next', testid: 'order-next' }, 'nächste Lieferung ' + fmtDate(o.next_delivery_date)) : null,
           o.promised_date_before ? h('span', { class: 'badge badge-warn', testid: 'moved' }, 'Termin verschoben vom ' + fmtDate(o.promised_date_before) + ' auf ' + fmtDate(o.promised_date)) : null,
+          provNote(docSource(o) + (o.confirmations && o.confirmations.length ? '\nBestätigt durch: ' + o.confirmations.map(where).join('; ') : '')),
         ),
         lines.length ? table([['Pos.', 'hide-narrow'], ['Artikel'], ['Menge', 'num'], ['Liefertermin'], ['Verfügbarkeit']], lines) : null,
       );
@@ -429,7 +434,7 @@ function timelineDetail(item) {
 function timelineItem(item) {
   return h(
     'li',
-    { class: 'tl-item kind-' + item.kind, testid: 'timeline-item', 'data-kind': item.kind, title: item.source ? 'Quelle: ' + where(item.source) : null },
+    { class: 'tl-item kind-' + item.kind, testid: 'timeline-item', 'data-kind': item.kind },
     h('span', { class: 'tl-when' }, fmtWhen(item.at)),
     h('span', { class: 'badge tl-kind' }, KIND_LABELS[item.kind] || item.kind),
     h(
@@ -438,6 +443,7 @@ function timelineItem(item) {
       h('span', { class: 'tl-title' }, item.title),
       item.detail ? h('span', { class: 'tl-detail muted' }, timelineDetail(item)) : null,
       item.team ? h('span', { class: 'tl-team muted small' }, 'Team ' + item.team) : null,
+      item.source ? provNote('Quelle: ' + where(item.source)) : null,
     ),
   );
 }

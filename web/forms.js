@@ -17,12 +17,13 @@ function select(testid, options, value) {
 }
 
 export function actionsPanel(card) {
+  // [key, label, form, keyboard shortcut (app.js)]
   const tabs = [
-    ['activity', 'Kontakt erfassen', activityForm(card)],
-    ['reminder', 'Wiedervorlage anlegen', reminderForm(card)],
-    ['complaint', 'Reklamation erfassen', complaintForm(card)],
+    ['activity', 'Kontakt erfassen', activityForm(card), 'k'],
+    ['reminder', 'Wiedervorlage anlegen', reminderForm(card), 'w'],
+    ['complaint', 'Reklamation erfassen', complaintForm(card), 'r'],
   ];
-  const buttons = tabs.map(([key, label]) =>
+  const buttons = tabs.map(([key, label, , shortcut]) =>
     h(
       'button',
       {
@@ -32,6 +33,9 @@ export function actionsPanel(card) {
         id: 'tab-' + key,
         'aria-controls': 'pane-' + key,
         testid: 'tab-' + key,
+        'aria-keyshortcuts': shortcut.toUpperCase(),
+        'data-shortcut': shortcut,
+        title: 'Taste ' + shortcut.toUpperCase(),
         onclick: () => show(key),
       },
       label,

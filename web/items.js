@@ -1,7 +1,7 @@
 // kontor web page – the item search (/artikel?q=…): an item by number (leading zeros kept),
 // EAN or name, with its stock per warehouse.
 
-import { api, app, availabilityParts, describe, empty, fmtDate, fmtNumber, h, plural, where } from './lib.js';
+import { api, app, availabilityParts, describe, empty, fmtDate, fmtNumber, h, plural, provNote, where } from './lib.js';
 import { alive } from './app.js';
 
 export async function itemsView(gen) {
@@ -62,8 +62,8 @@ function itemCard(a) {
   const rows = (a.warehouses || []).map((w) =>
     h(
       'tr',
-      { testid: 'item-warehouse', 'data-warehouse': w.warehouse, title: 'Quelle: ' + where(w.source) },
-      h('td', null, w.warehouse || 'Standardlager'),
+      { testid: 'item-warehouse', 'data-warehouse': w.warehouse },
+      h('td', null, w.warehouse || 'Standardlager', provNote('Quelle: ' + where(w.source))),
       h('td', { class: 'num' }, fmtNumber(w.on_hand) + unit),
       h('td', { class: 'num' }, fmtNumber(w.available) + unit),
       h('td', null, w.next_receipt_date ? fmtDate(w.next_receipt_date) : '–'),

@@ -317,17 +317,76 @@ export function mailLink(address) {
   return h('a', { href: 'mailto:' + address, testid: 'mail-link' }, address);
 }
 
-export function where(source) {
-  if (!source) return '';
-  return source.connector + ' (' + (source.position || source.external_id) + ')';
+// ---------------------------------------------------------------- provenance ("Herkunft")
+
+let sourceLabels = {};
+
+/** What people call each source of the current view (connector → label). */
+export function setSourceLabels(labels) {
+  sourceLabels = Object.assign({}, sourceLabels, labels || {});
 }
 
-/** The tooltip of a value: where it comes from, as of when, what other sources say. */
+export function sourceName(connector) {
+  return sourceLabels[connector] || connector;
+}
+
+/** Where a record is in its source, for people: a file and line, or the record's number. */
+function humanPosition(source) {
+  const p = String(source.position || '');
+  if (p && !/^[a-z][a-z0-9+.-]*:\/\//i.test(p)) {
+    const m = /^(.*?):(\d+)$/.exec(p);
+    const file = (m ? m[1] : p).split(/[\\/]/).pop();
+    if (m) return 'Datei ' + file + ', Zeile ' + m[2];
+    if (/\.[a-z0-9]{2,4}$/i.test(file)) return 'Datei ' + file;
+  }
+  return source.external_id ? 'Datensatz ' + source.external_id : '';
+}
+
+/** A source as people read it: `Warenwirtschaft, Datei op.csv, Zeile 12` — never a URL. */
+export function where(source) {
+  if (!source) return '';
+  const pos = humanPosition(source);
+  return sourceName(source.connector) + (pos ? ', ' + pos : '');
+}
+
+/** Text that is shown only while "Herkunft" is switched on. */
+export function provNote(text, testid) {
+  if (!text) return null;
+  return h('small', { class: 'prov-only prov-note block', testid: testid || 'prov-note' }, text);
+}
+
+const PROV_KEY = 'kontor-herkunft';
+
+function applyProvenance(on) {
+  document.body.classList.toggle('show-prov', on);
+  const b = document.getElementById('prov-toggle');
+  if (b) b.setAttribute('aria-pressed', String(on));
+}
+
+{
+  let on = false;
+  try {
+    on = localStorage.getItem(PROV_KEY) === '1';
+  } catch (_) {}
+  applyProvenance(on);
+  const b = document.getElementById('prov-toggle');
+  if (b) {
+    b.addEventListener('click', () => {
+      const now = !document.body.classList.contains('show-prov');
+      applyProvenance(now);
+      try {
+        localStorage.setItem(PROV_KEY, now ? '1' : '0');
+      } catch (_) {}
+    });
+  }
+}
+
+/** Where a value comes from, as of when, what other sources say. */
 export function provenance(source, syncedAt, others, key) {
   let t = 'Quelle: ' + where(source);
   if (syncedAt) t += ', Stand ' + fmtDateTime(syncedAt);
   if (others && others.length) {
-    t += '\nAndere Werte: ' + others.map((o) => fmtValue(key, o.value) + ' (' + o.source.connector + ', Stand ' + fmtDateTime(o.synced_at) + ')').join('; ');
+    t += '\nAndere Werte: ' + others.map((o) => fmtValue(key, o.value) + ' (' + sourceName(o.source.connector) + ', Stand ' + fmtDateTime(o.synced_at) + ')').join('; ');
   }
   return t;
 }
@@ -351,7 +410,7 @@ export function roleBadge(roles) {
 }
 
 export function numberChip(system, no) {
-  return h('span', { class: 'chip', title: system ? 'Kundennummer im System ' + system : null }, no, system ? h('small', null, ' ' + system) : null);
+  return h('span', { class: 'chip' }, no, system ? h('small', { class: 'prov-only' }, ' ' + system) : null);
 }
 
 // ---------------------------------------------------------------- messages
@@ -486,7 +545,8 @@ export function offerUndo(text, undo) {
       box.replaceChildren(h('span', null, describe(e)));
     }
   });
-  box.replaceChildren(h('span', { testid: 'undo-text' }, text), button);
+  // Without a way back (the workflow does not allow it) the toast only confirms.
+  box.replaceChildren(...[h('span', { testid: 'undo-text' }, text), undo ? button : null].filter(Boolean));
   box.hidden = false;
   undoTimer = setTimeout(() => (box.hidden = true), UNDO_MS);
 }

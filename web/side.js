@@ -3,7 +3,8 @@
 
 import {
   CATEGORY_LABELS, COMPLAINT_STATUS, ENTITIES, FIELD_LABELS, FIELD_ORDER, RULES, addDays, api,
-  empty, fmtDate, fmtDateTime, fmtValue, h, inlineError, mailLink, numberChip, offerUndo, phoneLink, prettify, provenance, where,
+  empty, fmtDate, fmtDateTime, fmtValue, h, inlineError, mailLink, numberChip, offerUndo, phoneLink, prettify, provNote, provenance,
+  sourceName, where,
 } from './lib.js';
 import { reloadCard, replaceBody } from './card.js';
 import { alive } from './app.js';
@@ -139,7 +140,92 @@ export function renderComplaints(card) {
     replaceBody(card.el.complaints, empty('Keine Reklamationen.'));
     return;
   }
-  replaceBody(card.el.complaints, h('ul', { class: 'items-list' }, list.map((t) => complaintItem(t, 'complaint'))));
+  replaceBody(
+    card.el.complaints,
+    h(
+      'ul',
+      { class: 'items-list' },
+      list.map((t) => {
+        const li = complaintItem(t, 'complaint');
+        li.append(complaintActions(card, t));
+        return li;
+      }),
+    ),
+  );
+}
+
+/** What a button that moves a complaint to a status says. */
+const STATUS_ACTIONS = {
+  in_progress: 'In Bearbeitung',
+  waiting: 'Wartet auf Rückmeldung',
+  resolved: 'Gelöst …',
+  closed: 'Abschließen',
+};
+
+/** Status changes from the card: the moves the workflow allows now (the server says which). */
+function complaintActions(card, t) {
+  const msg = h('p', { class: 'form-message', role: 'status' });
+  const actions = h('div', { class: 'row-actions', testid: 'complaint-actions' });
+  const box = h('div', null, actions, msg);
+  const busy = (on) => box.querySelectorAll('button, input, textarea').forEach((b) => (b.disabled = on));
+
+  async function move(status, resolution) {
+    busy(true);
+    try {
+      const before = t.status;
+      const body = resolution ? { status: status, resolution: resolution } : { status: status };
+      const after = await api('POST', '/api/v1/complaints/' + t.id + '/status', body);
+      if (!alive(card.gen)) return;
+      reloadCard(card);
+      const text = '„' + t.title + '“: ' + (COMPLAINT_STATUS[status] || status) + '.';
+      if ((after.next_statuses || []).includes(before)) {
+        offerUndo(text, async () => {
+          await api('POST', '/api/v1/complaints/' + t.id + '/status', { status: before });
+          if (alive(card.gen)) reloadCard(card);
+        });
+      } else {
+        offerUndo(text, null);
+      }
+    } catch (e) {
+      busy(false);
+      inlineError(msg, e);
+    }
+  }
+
+  function resolveForm() {
+    const text = h('textarea', { rows: 2, required: true, maxlength: 4000, testid: 'complaint-resolution-input', 'aria-label': 'Wie wurde es gelöst?', placeholder: 'Wie wurde es gelöst? (z. B. Ersatz geliefert, Gutschrift erteilt)' });
+    actions.replaceChildren(
+      h(
+        'form',
+        {
+          class: 'inline-form stacked',
+          onsubmit: (e) => {
+            e.preventDefault();
+            if (text.value.trim()) move('resolved', text.value.trim());
+          },
+        },
+        text,
+        h('button', { type: 'submit', class: 'btn btn-primary', testid: 'complaint-resolve-confirm' }, 'Als gelöst speichern'),
+        h('button', { type: 'button', class: 'btn btn-quiet', onclick: defaults }, 'Abbrechen'),
+      ),
+    );
+    text.focus();
+  }
+
+  function defaults() {
+    actions.replaceChildren(
+      ...(t.next_statuses || []).map((st) => {
+        const label = st === 'in_progress' && (t.status === 'resolved' || t.status === 'waiting') ? 'Wieder aufnehmen' : STATUS_ACTIONS[st] || st;
+        return h(
+          'button',
+          { type: 'button', class: 'btn', testid: 'complaint-to-' + st, onclick: () => (st === 'resolved' && !t.resolution ? resolveForm() : move(st)) },
+          label,
+        );
+      }),
+    );
+  }
+  defaults();
+  return box;
 }
 
 export function renderMaster(card) {
@@ -152,45 +238,26 @@ export function renderMaster(card) {
   });
   const rows = keys.map((k) => {
     const f = fields[k];
-    const tip = provenance(f.source, f.synced_at, f.others, k);
-    const prov = h('div', { class: 'prov', hidden: true }, tip);
+    const conflict = f.others && f.others.length;
     const row = h(
       'div',
-      {
-        class: 'field' + (f.others && f.others.length ? ' has-others' : ''),
-        title: tip,
-        tabindex: '0',
-        role: 'button',
-        'aria-expanded': 'false',
-        testid: 'field-' + k,
-        onclick: () => toggle(),
-        onkeydown: (e) => {
-          if (e.key === 'Enter' || e.key === ' ') {
-            e.preventDefault();
-            toggle();
-          }
-        },
-      },
+      { class: 'field' + (conflict ? ' has-others' : ''), testid: 'field-' + k },
       h('dt', null, FIELD_LABELS[k] || k),
       h(
         'dd',
         null,
         h('span', { class: 'value' }, k === 'phones' || k === 'fax' ? [].concat(f.value).map((p) => (v.phone_display || {})[p] || p).join(', ') : fmtValue(k, f.value)),
-        h('span', { class: 'src' }, f.source.connector),
-        f.others && f.others.length ? h('span', { class: 'badge badge-warn', title: 'Andere Quellen haben abweichende Werte' }, '≠ ' + f.others.length) : null,
+        // A quiet hint; which sources say what is under "Herkunft".
+        conflict ? h('span', { class: 'hint-quiet', testid: 'field-conflict' }, 'abweichende Angaben') : null,
+        provNote(provenance(f.source, f.synced_at, f.others, k), 'field-prov'),
       ),
-      prov,
     );
-    function toggle() {
-      prov.hidden = !prov.hidden;
-      row.setAttribute('aria-expanded', String(!prov.hidden));
-    }
     return row;
   });
   const contacts = (v.contacts || []).map((c) =>
     h(
       'li',
-      { class: 'item', title: 'Quelle: ' + where(c.source), testid: 'contact' },
+      { class: 'item', testid: 'contact' },
       h('div', { class: 'item-title' }, c.name),
       h('div', { class: 'item-meta' }, [c.function, c.department].filter(Boolean).join(', ')),
       h(
@@ -199,12 +266,13 @@ export function renderMaster(card) {
         c.email ? mailLink(c.email) : null,
         (c.phones || []).map((p) => phoneLink(p, v.phone_display, 'contact-phone')),
       ),
+      provNote('Quelle: ' + where(c.source)),
     ),
   );
   replaceBody(
     card.el.master,
     rows.length ? h('dl', { class: 'fields' }, rows) : empty('Keine Stammdaten.'),
-    h('p', { class: 'muted small' }, 'Quelle und abweichende Werte: Maus auf den Wert halten oder antippen.'),
+    h('p', { class: 'muted small' }, 'Woher eine Angabe stammt und was andere Systeme sagen: oben „Herkunft“ einschalten.'),
     contacts.length ? [h('h3', null, 'Ansprechpartner'), h('ul', { class: 'items-list' }, contacts)] : null,
   );
 }
@@ -237,7 +305,7 @@ export function renderSources(card) {
           h(
             'div',
             { class: 'item-title' },
-            h('span', null, s.connector),
+            h('span', null, sourceName(s.connector)),
             ' ',
             numberChip(s.system, s.external_id),
             s.stale

@@ -108,3 +108,24 @@ fn identity_server_and_schedule_errors_name_their_keys() {
     assert_eq!(ok.identity.conflict, "newest");
     assert_eq!(ok.identity.generic_after, 3);
 }
+
+#[test]
+fn cti_section_and_connector_labels() {
+    let c = parse(
+        "[cti]\nextensions = { \"23\" = \"vertrieb-nord\" }\ndefault_area_code = \"0221\"\n\n[[connector]]\nname = \"wawi\"\nkind = \"csv\"\nlabel = \" Warenwirtschaft \"\npath = \"in\"\n",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(c.cti.extensions["23"], "vertrieb-nord");
+    assert_eq!(c.cti.default_area_code.as_deref(), Some("0221"));
+    assert_eq!(c.connector("wawi").unwrap().label.as_deref(), Some("Warenwirtschaft"));
+    assert!(!c.connector("wawi").unwrap().settings.contains_key("label"));
+    let errs = parse("[cti]\ndefault_area_code = \"221\"\nringtone = 1\n", &[]).unwrap_err();
+    let all = errs.join("\n");
+    assert!(all.contains("k.toml:3:1: unknown field `ringtone`"), "{all}");
+    let errs = parse("[cti]\ndefault_area_code = \"221\"\n", &[]).unwrap_err();
+    assert!(
+        errs.join("\n").contains("k.toml:2:1: default_area_code `221`"),
+        "{errs:?}"
+    );
+}

@@ -8,24 +8,7 @@ use chrono::Utc;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// The workflow: new → in_progress → waiting → resolved → closed (waiting and in progress
-/// go back and forth; a resolved ticket may be reopened).
-pub const STATUSES: &[&str] = &["new", "in_progress", "waiting", "resolved", "closed"];
-
-pub fn allowed(from: &str, to: &str) -> bool {
-    matches!(
-        (from, to),
-        ("new", "in_progress")
-            | ("new", "waiting")
-            | ("new", "resolved")
-            | ("in_progress", "waiting")
-            | ("in_progress", "resolved")
-            | ("waiting", "in_progress")
-            | ("waiting", "resolved")
-            | ("resolved", "closed")
-            | ("resolved", "in_progress")
-    )
-}
+pub use crate::store::{TICKET_STATUSES as STATUSES, ticket_transition_allowed as allowed};
 
 /// German stop words that say nothing about a case.
 const STOP: &[&str] = &[

@@ -29,7 +29,8 @@ pub use cluster::{
 };
 pub use front::{
     Activity, AuditEntry, ERASABLE, Erasable, FrontStore, NewActivity, NewAudit, NewReminder,
-    NewTicket, Reminder, ReminderFilter, Ticket,
+    NewTicket, Reminder, ReminderFilter, TICKET_STATUSES, Ticket, ticket_next_statuses,
+    ticket_transition_allowed,
 };
 pub use identity::{
     DocumentHit, IdentityChanges, IdentitySnapshot, IdentityStore, KeyRow, SharedNumbers,

@@ -5,6 +5,7 @@
 mod documents;
 pub mod fields;
 mod items;
+mod labels;
 mod orders;
 
 pub use documents::{
@@ -158,6 +159,9 @@ pub struct MergedView {
     /// How each phone number of the view (stored as E.164) is shown: `+492214711230` →
     /// `0221 4711230`.
     pub phone_display: BTreeMap<String, String>,
+    /// What people call the sources of this view (connector → label, e.g.
+    /// `wawi-kunden` → `Warenwirtschaft`): the card names sources by these.
+    pub source_labels: BTreeMap<String, String>,
 }
 
 /// The `label`s of `extra.<name>` fields: (connector, entity, name) → label.
@@ -173,6 +177,8 @@ pub struct ViewContext {
     pub since: Option<DateTime<Utc>>,
     /// What the connectors' mappings call their `extra.<name>` fields.
     pub labels: ExtraLabels,
+    /// What people call each source (connector → label).
+    pub source_labels: BTreeMap<String, String>,
 }
 
 /// The `extra.<name>` labels of every connector's mapping file. A mapping that does not
@@ -207,6 +213,7 @@ impl ViewContext {
                 .collect(),
             since: Some(Utc::now()),
             labels: extra_labels(cfg),
+            source_labels: labels::source_labels(cfg),
         }
     }
 }
@@ -439,6 +446,7 @@ pub async fn customer_view_known(
     // The anchor first, then by how they joined.
     sources.sort_by_key(|s| (s.rule != "anchor", s.system.clone(), s.connector.clone()));
     let phone_display = phone_display(&fields, &contacts);
+    let source_labels = view_labels(ctx, &fields, &sources);
     Ok(MergedView {
         id,
         requested_id,
@@ -455,7 +463,34 @@ pub async fn customer_view_known(
         reminders,
         as_of: today,
         phone_display,
+        source_labels,
     })
+}
+
+/// The labels of the connectors this view names (a connector without a configured label —
+/// e.g. removed from the config since — is called by its name).
+fn view_labels(
+    ctx: &ViewContext,
+    fields: &BTreeMap<String, FieldValue>,
+    sources: &[SourceInfo],
+) -> BTreeMap<String, String> {
+    let named = sources
+        .iter()
+        .map(|s| s.connector.as_str())
+        .chain(fields.values().flat_map(|f| {
+            std::iter::once(f.source.connector.as_str())
+                .chain(f.others.iter().map(|o| o.source.connector.as_str()))
+        }));
+    named
+        .map(|c| {
+            let label = ctx
+                .source_labels
+                .get(c)
+                .cloned()
+                .unwrap_or_else(|| c.to_owned());
+            (c.to_owned(), label)
+        })
+        .collect()
 }
 
 /// The display form of every phone number the view shows (master data and contacts).

@@ -40,6 +40,34 @@ pub struct NewActivity {
     pub source: String,
 }
 
+/// The ticket workflow: new → in_progress → waiting → resolved → closed (waiting and in
+/// progress go back and forth; a resolved ticket may be reopened).
+pub const TICKET_STATUSES: &[&str] = &["new", "in_progress", "waiting", "resolved", "closed"];
+
+pub fn ticket_transition_allowed(from: &str, to: &str) -> bool {
+    matches!(
+        (from, to),
+        ("new", "in_progress")
+            | ("new", "waiting")
+            | ("new", "resolved")
+            | ("in_progress", "waiting")
+            | ("in_progress", "resolved")
+            | ("waiting", "in_progress")
+            | ("waiting", "resolved")
+            | ("resolved", "closed")
+            | ("resolved", "in_progress")
+    )
+}
+
+/// The statuses a ticket in `from` may move to, in workflow order.
+pub fn ticket_next_statuses(from: &str) -> Vec<String> {
+    TICKET_STATUSES
+        .iter()
+        .filter(|to| ticket_transition_allowed(from, to))
+        .map(|s| (*s).to_owned())
+        .collect()
+}
+
 /// A complaint or service ticket.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Ticket {
@@ -61,6 +89,8 @@ pub struct Ticket {
     pub resolved_at: Option<DateTime<Utc>>,
     /// Past its deadline and not resolved.
     pub overdue: bool,
+    /// The statuses it may move to now (`POST /api/v1/complaints/{id}/status`).
+    pub next_statuses: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -353,6 +383,7 @@ macro_rules! ticket {
             Ok(Ticket {
                 overdue: deadline.is_some_and(|d| d < Utc::now())
                     && !["resolved", "closed"].contains(&status.as_str()),
+                next_statuses: ticket_next_statuses(&status),
                 id: r.try_get("id")?,
                 customer_id: r.try_get("customer_id")?,
                 category: r.try_get("category")?,
