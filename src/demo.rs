@@ -52,10 +52,17 @@ url = "sqlite://kontor.db"
 [identity]
 conflict = "newest"
 
-# Connectors of one ERP share its customer numbers: `system` names that ERP.
+# Telephony: the company's own area code (a number typed without one is offered with it);
+# `extensions` would send calls to a team's desks only.
+[cti]
+default_area_code = "0221"
+
+# Connectors of one ERP share its customer numbers: `system` names that ERP; `label` is
+# what the sales card calls the source ("Herkunft").
 
 [[connector]]
 name = "datev-buchungen"
+label = "DATEV – Buchungen"
 kind = "csv"
 system = "datev"
 path = "inbox/datev/EXTF_Buchungsstapel*.csv"
@@ -63,6 +70,7 @@ mapping = "mappings/datev-buchungsstapel.toml"
 
 [[connector]]
 name = "datev-debitoren"
+label = "DATEV – Debitoren"
 kind = "csv"
 system = "datev"
 path = "inbox/datev/EXTF_Stammdaten.csv"
@@ -70,6 +78,7 @@ mapping = "mappings/datev-debitoren.toml"
 
 [[connector]]
 name = "wawi-kunden"
+label = "Warenwirtschaft – Kunden"
 kind = "csv"
 system = "wawi"
 path = "inbox/wawi/kunden*.csv"
@@ -77,6 +86,7 @@ mapping = "mappings/wawi-kunden.toml"
 
 [[connector]]
 name = "wawi-offene-posten"
+label = "Warenwirtschaft – Offene Posten"
 kind = "csv"
 system = "wawi"
 path = "inbox/wawi/offene_posten*.csv"
@@ -84,6 +94,7 @@ mapping = "mappings/wawi-offene-posten.toml"
 
 [[connector]]
 name = "wawi-auftraege"
+label = "Warenwirtschaft – Aufträge"
 kind = "csv"
 system = "wawi"
 path = "inbox/wawi/offene_auftraege*.csv"
@@ -91,6 +102,7 @@ mapping = "mappings/wawi-auftraege.toml"
 
 [[connector]]
 name = "wawi-lager"
+label = "Warenwirtschaft – Lager"
 kind = "csv"
 system = "wawi"
 path = "inbox/wawi/lagerbestand*.csv"
@@ -98,6 +110,7 @@ mapping = "mappings/wawi-lager.toml"
 
 [[connector]]
 name = "wawi-kontakte"
+label = "Warenwirtschaft – Kontakte"
 kind = "csv"
 system = "wawi"
 path = "inbox/wawi/kontakte*.csv"
@@ -105,12 +118,14 @@ mapping = "mappings/wawi-kontakte.toml"
 
 [[connector]]
 name = "einvoices"
+label = "E-Rechnungen"
 kind = "xml"
 path = "inbox/xrechnung/"
 format = "auto"
 
 [[connector]]
 name = "opentrans"
+label = "Bestellungen (openTRANS)"
 kind = "xml"
 path = "inbox/opentrans/"
 format = "auto"
@@ -120,7 +135,7 @@ format = "auto"
 /// (its token in `secrets/erpnext`).
 pub fn config(erp_uri: &str) -> String {
     format!(
-        "{CONFIG}\n[[connector]]\nname = \"erpnext\"\nkind = \"rest\"\nbase_url = \"{erp_uri}\"\n\
+        "{CONFIG}\n[[connector]]\nname = \"erpnext\"\nlabel = \"ERP (ERPNext)\"\nkind = \"rest\"\nbase_url = \"{erp_uri}\"\n\
          profile = \"erpnext\"\nauth = {{ kind = \"token\", token_file = \"secrets/erpnext\" }}\n\
          rate_limit = \"50/s\"\n"
     )

@@ -14,6 +14,7 @@ import {
 } from './lib.js';
 import { cardView, dunningText, kpi } from './card.js';
 import { itemsView } from './items.js';
+import { startCalls, stopCalls } from './calls.js';
 import { complaintItem } from './side.js';
 
 const SEARCH_DEBOUNCE_MS = 250;
@@ -39,16 +40,31 @@ document.addEventListener('click', (e) => {
 });
 window.addEventListener('popstate', route);
 
-// `/` jumps to the search from anywhere (not while typing in a field).
+// Keyboard shortcuts (not while typing in a field): `/` jumps to the search from anywhere;
+// on a customer card K, W and R open "Kontakt erfassen", "Wiedervorlage", "Reklamation"
+// with the cursor in the form's first field.
 document.addEventListener('keydown', (e) => {
-  if (e.key !== '/' || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (e.ctrlKey || e.metaKey || e.altKey) return;
   const t = e.target;
   if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
   if (!nav || nav.hidden) return;
+  if (e.key === '/') {
+    e.preventDefault();
+    const search = document.getElementById('q');
+    if (search) search.focus();
+    else navigate('/');
+    return;
+  }
+  const tab = /^[a-z]$/i.test(e.key) ? document.querySelector('[data-testid="actions"] [data-shortcut="' + e.key.toLowerCase() + '"]') : null;
+  if (!tab) return;
   e.preventDefault();
-  const search = document.getElementById('q');
-  if (search) search.focus();
-  else navigate('/');
+  tab.click();
+  const pane = document.getElementById(tab.getAttribute('aria-controls'));
+  const first = pane && pane.querySelector('input, select, textarea');
+  if (first) {
+    first.focus();
+    first.scrollIntoView({ block: 'center' });
+  }
 });
 
 logoutButton.addEventListener('click', async () => {
@@ -79,6 +95,7 @@ function route() {
   }
   logoutButton.hidden = false;
   if (nav) nav.hidden = false;
+  startCalls(() => Boolean(currentSession()));
   const gen = ++viewGeneration;
   const path = location.pathname;
   markNav(path);
@@ -107,6 +124,7 @@ const LOGIN_ERRORS = {
 
 export function showLogin(message) {
   viewGeneration++;
+  stopCalls();
   logoutButton.hidden = true;
   if (nav) nav.hidden = true;
   hideBanner();
@@ -363,6 +381,9 @@ function screenPop(nummer, pop) {
       head,
       h('h1', { testid: 'pop-unknown' }, 'Unbekannte Nummer'),
       h('p', null, 'Zu dieser Nummer ist kein Kunde bekannt.'),
+      pop.suggestion
+        ? h('p', { testid: 'pop-suggestion' }, 'Ohne Vorwahl eingegeben? ', link('/anruf?nummer=' + encodeURIComponent(pop.suggestion), { testid: 'pop-suggestion-link' }, pop.suggestion + ' anzeigen'))
+        : null,
       h('p', null, link('/?q=' + encodeURIComponent(nummer), { class: 'btn', testid: 'pop-search' }, 'Kunde suchen')),
     );
   }

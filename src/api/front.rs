@@ -1,7 +1,7 @@
 //! Front-office routes: timeline and contacts, incoming calls (screen-pop) and
 //! reminders (complaints: [`super::cases`], privacy and reports: [`super::privacy`]).
 
-use super::auth::{CUSTOMER_READERS, PHONE_LOOKUP, Role};
+use super::auth::{CUSTOMER_READERS, PHONE_LOOKUP};
 use super::error::{ApiError, ErrorBody};
 use super::handlers::{path, query, today};
 use super::state::{AppState, Caller};
@@ -195,54 +195,7 @@ pub async fn add_activity(
     Ok((StatusCode::CREATED, Json(a)))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct CallRequest {
-    /// The caller's number, any notation.
-    pub from: String,
-    /// The number called (a line or an extension of ours).
-    pub to: Option<String>,
-    pub at: Option<DateTime<Utc>>,
-}
-
-/// An incoming call (role cti): recorded in the contact history; answers with the screen-pop.
-#[utoipa::path(post, path = "/api/v1/calls", tag = "front office", request_body = CallRequest,
-    security(("bearer" = [])),
-    responses((status = 200, body = ScreenPop), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn incoming_call(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    req: Result<Json<CallRequest>, JsonRejection>,
-) -> Result<Json<ScreenPop>, ApiError> {
-    caller.require(&[Role::Cti])?;
-    let r = body(req)?;
-    limit(&[("from", Some(&r.from), 64), ("to", r.to.as_deref(), 64)])?;
-    if let Some(at) = r.at {
-        bounded_date("at", at)?;
-    }
-    let mut pop = screen_pop(&state, &r.from).await?;
-    let call = NewActivity {
-        customer_id: pop.customer.as_ref().map(|c| c.id),
-        kind: "call".into(),
-        direction: Some("in".into()),
-        at: r.at.unwrap_or_else(Utc::now),
-        subject: None,
-        text: r.to.map(|t| format!("an {t}")),
-        team: caller.team.clone(),
-        phone: Some(pop.number.clone()),
-        source: "cti".into(),
-    };
-    pop.call_id = Some(state.store.add_activity(&call).await?);
-    state.audit_detail(
-        &caller,
-        "incoming_call",
-        pop.customer.as_ref().map(|c| c.id),
-        Some(pop.number.clone()),
-    );
-    Ok(Json(pop))
-}
-
-async fn screen_pop(state: &AppState, number: &str) -> Result<ScreenPop, ApiError> {
+pub(super) async fn screen_pop(state: &AppState, number: &str) -> Result<ScreenPop, ApiError> {
     if number.len() > 64 {
         return Err(ApiError::bad_request(
             "the number is longer than 64 characters",
@@ -259,6 +212,7 @@ async fn screen_pop(state: &AppState, number: &str) -> Result<ScreenPop, ApiErro
         candidates: found.candidates,
         customer,
         call_id: None,
+        suggestion: None,
     })
 }
 
@@ -280,7 +234,26 @@ pub async fn screenpop(
 ) -> Result<Json<ScreenPop>, ApiError> {
     caller.require(PHONE_LOOKUP)?;
     let p = query(params)?;
-    let pop = screen_pop(&state, &p.number).await?;
+    let cfg = state.current();
+    let suggestion =
+        crate::front::screenpop::with_area_code(&p.number, cfg.cti.default_area_code.as_deref());
+    let pop = match screen_pop(&state, &p.number).await {
+        Ok(mut pop) => {
+            // Without an area code a local number rarely matches: offer the one with ours.
+            if pop.candidates.is_empty() {
+                pop.suggestion = suggestion;
+            }
+            pop
+        }
+        Err(_) if suggestion.is_some() => ScreenPop {
+            number: p.number.trim().to_owned(),
+            candidates: Vec::new(),
+            customer: None,
+            call_id: None,
+            suggestion,
+        },
+        Err(e) => return Err(e),
+    };
     state.audit_detail(
         &caller,
         "screen_pop",

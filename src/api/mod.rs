@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod auth;
+mod calls;
 mod cases;
 pub mod error;
 mod front;
@@ -31,7 +32,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
     paths(
         handlers::search, handlers::customer, handlers::lookup_phone, handlers::item_availability,
         handlers::item_search, handlers::healthz, ops::runs, ops::start_sync, ops::suggestions, ops::confirm, ops::reject,
-        ops::merge, ops::split, front::customer_timeline, front::add_activity, front::incoming_call,
+        ops::merge, ops::split, front::customer_timeline, front::add_activity, calls::incoming_call, calls::sipgate, calls::call_events,
         front::screenpop, front::add_reminder, front::reminders, front::reminder_done,
         front::reminder_snooze, front::reminder_reopen, cases::add_complaint, cases::list_complaints, cases::complaint,
         cases::complaint_status, privacy::erase, privacy::export, privacy::audit, privacy::contact_report,
@@ -192,7 +193,9 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/v1/customers/{id}/activities",
             post(front::add_activity),
         )
-        .route("/api/v1/calls", post(front::incoming_call))
+        .route("/api/v1/calls", post(calls::incoming_call))
+        .route("/api/v1/calls/events", get(calls::call_events))
+        .route("/api/v1/cti/sipgate", post(calls::sipgate))
         .route("/api/v1/screenpop", get(front::screenpop))
         .route(
             "/api/v1/reminders",
@@ -314,8 +317,11 @@ pub async fn serve(
     }
     let runner = Arc::clone(&state.runner);
     let app = router(Arc::clone(&state));
+    let hub = Arc::clone(&state);
     let result = listen::serve_app(listener, app, limits, async move {
         shutdown.await;
+        // Open call streams end, or the server would wait for the desks to leave.
+        hub.calls.close();
         runner
             .cancel
             .store(true, std::sync::atomic::Ordering::Relaxed);

@@ -46,6 +46,8 @@ pub struct AppState {
     audit_tx: tokio::sync::mpsc::UnboundedSender<NewAudit>,
     audit_rx: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<NewAudit>>>,
     rebuild: tokio::sync::Mutex<()>,
+    /// Live calls for the desks (`GET /api/v1/calls/events`).
+    pub calls: crate::front::calls::CallHub,
 }
 
 /// The authenticated caller of a request: a machine with an API token, or a person signed
@@ -122,6 +124,7 @@ impl AppState {
             audit_tx,
             audit_rx: Mutex::new(Some(audit_rx)),
             rebuild: tokio::sync::Mutex::new(()),
+            calls: crate::front::calls::CallHub::new(),
         }))
     }
 

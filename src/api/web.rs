@@ -20,6 +20,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("side.js", include_str!("../../web/side.js")),
     ("forms.js", include_str!("../../web/forms.js")),
     ("items.js", include_str!("../../web/items.js")),
+    ("calls.js", include_str!("../../web/calls.js")),
 ];
 
 async fn index() -> impl IntoResponse {

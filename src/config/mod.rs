@@ -4,10 +4,12 @@
 //! `KONTOR_CONNECTOR__<NAME>__<KEY>` (name upper-cased, `-` as `_`).
 
 mod auth;
+mod cti;
 mod identity;
 mod sections;
 
 pub use auth::{AuthSection, AuthTimes, OidcSection};
+pub use cti::CtiSection;
 pub use identity::*;
 pub use sections::*;
 
@@ -28,6 +30,7 @@ pub struct Config {
     pub identity: IdentitySection,
     pub complaints: ComplaintsSection,
     pub reminders: RemindersSection,
+    pub cti: CtiSection,
     pub privacy: PrivacySection,
     /// `[auth]`: sessions and lockout of people who sign in (per node, like `[server]`).
     pub auth: AuthSection,
@@ -51,6 +54,9 @@ pub struct ConnectorConfig {
     /// `system` was given in the config; without it a connector whose files name their
     /// system (DATEV EXTF) takes that one.
     pub system_set: bool,
+    /// What people call the source (`label = "Warenwirtschaft"`), shown on the sales card
+    /// instead of the connector's name (default: by kind and profile, see `view::source_labels`).
+    pub label: Option<String>,
     pub mapping: Option<String>,
     pub schedule: Option<String>,
     pub enabled: bool,
@@ -77,6 +83,7 @@ struct Common {
     name: String,
     kind: String,
     system: Option<String>,
+    label: Option<String>,
     mapping: Option<String>,
     schedule: Option<String>,
     enabled: Option<bool>,
@@ -90,6 +97,7 @@ const COMMON_KEYS: &[&str] = &[
     "name",
     "kind",
     "system",
+    "label",
     "mapping",
     "schedule",
     "enabled",
@@ -163,28 +171,24 @@ impl Config {
                 }
             }
         };
-        let (store_t, server_t, sync_t, identity_t) = (
-            section("store"),
-            section("server"),
-            section("sync"),
-            section("identity"),
-        );
-        let (complaints_t, reminders_t, privacy_t, auth_t) = (
-            section("complaints"),
-            section("reminders"),
-            section("privacy"),
-            section("auth"),
-        );
+        let tables: std::collections::BTreeMap<&str, toml::Table> =
+            SECTIONS.iter().map(|n| (*n, section(n))).collect();
         let mut sub = |name: &str, e: ConfigError| {
             let mut path = vec![name.to_owned()];
             path.extend(e.key.iter().cloned());
             diags.push(at(&path, e.message));
         };
-        let store: StoreSection = parse_table(&store_t, ConfigPart::Settings).unwrap_or_else(|e| {
-            sub("store", e);
-            StoreSection::default()
-        });
-        if store_t.contains_key("url") && store_t.contains_key("url_file") {
+        // A section that does not parse is reported and its defaults stand in.
+        macro_rules! parsed {
+            ($name:literal, $ty:ty) => {
+                parse_table::<$ty>(&tables[$name], ConfigPart::Settings).unwrap_or_else(|e| {
+                    sub($name, e);
+                    <$ty>::default()
+                })
+            };
+        }
+        let store = parsed!("store", StoreSection);
+        if tables["store"].contains_key("url") && tables["store"].contains_key("url_file") {
             sub(
                 "store",
                 ConfigError::new(
@@ -194,39 +198,14 @@ impl Config {
                 ),
             );
         }
-        let server: ServerSection =
-            parse_table(&server_t, ConfigPart::Settings).unwrap_or_else(|e| {
-                sub("server", e);
-                ServerSection::default()
-            });
-        let sync: SyncSection = parse_table(&sync_t, ConfigPart::Settings).unwrap_or_else(|e| {
-            sub("sync", e);
-            SyncSection::default()
-        });
-        let identity: IdentitySection = parse_table(&identity_t, ConfigPart::Settings)
-            .unwrap_or_else(|e| {
-                sub("identity", e);
-                IdentitySection::default()
-            });
-        let complaints: ComplaintsSection = parse_table(&complaints_t, ConfigPart::Settings)
-            .unwrap_or_else(|e| {
-                sub("complaints", e);
-                ComplaintsSection::default()
-            });
-        let reminders: RemindersSection = parse_table(&reminders_t, ConfigPart::Settings)
-            .unwrap_or_else(|e| {
-                sub("reminders", e);
-                RemindersSection::default()
-            });
-        let privacy: PrivacySection =
-            parse_table(&privacy_t, ConfigPart::Settings).unwrap_or_else(|e| {
-                sub("privacy", e);
-                PrivacySection::default()
-            });
-        let auth: AuthSection = parse_table(&auth_t, ConfigPart::Settings).unwrap_or_else(|e| {
-            sub("auth", e);
-            AuthSection::default()
-        });
+        let server = parsed!("server", ServerSection);
+        let sync = parsed!("sync", SyncSection);
+        let identity = parsed!("identity", IdentitySection);
+        let complaints = parsed!("complaints", ComplaintsSection);
+        let reminders = parsed!("reminders", RemindersSection);
+        let privacy = parsed!("privacy", PrivacySection);
+        let auth = parsed!("auth", AuthSection);
+        let cti = parsed!("cti", CtiSection);
         for problem in server
             .problems()
             .into_iter()
@@ -236,6 +215,7 @@ impl Config {
             .chain(complaints.problems())
             .chain(reminders.problems())
             .chain(privacy.problems())
+            .chain(cti.problems())
         {
             diags.push(at(&problem.0, problem.1));
         }
@@ -334,6 +314,10 @@ impl Config {
                 index: i,
                 system_set: common.system.is_some(),
                 system: common.system.unwrap_or_else(|| common.name.clone()),
+                label: common
+                    .label
+                    .map(|l| l.trim().to_owned())
+                    .filter(|l| !l.is_empty()),
                 name: common.name,
                 kind: common.kind,
                 mapping: common.mapping,
@@ -370,6 +354,7 @@ impl Config {
             reminders,
             privacy,
             auth,
+            cti,
             connectors,
             text: text.to_owned(),
             effective: doc,
@@ -498,6 +483,7 @@ const SECTIONS: &[&str] = &[
     "reminders",
     "privacy",
     "auth",
+    "cti",
 ];
 
 /// Connector and system names: `[a-z0-9-]+`.

@@ -2,6 +2,7 @@
 //! screen-pop of incoming calls, reminders (manual and suggested), complaints with similar
 //! cases, data protection (erasure, export, retention) and works-council rules.
 
+pub mod calls;
 pub mod complaints;
 pub mod privacy;
 mod redact;

@@ -46,6 +46,22 @@ pub struct ScreenPop {
     pub customer: Option<CustomerSummary>,
     /// The call as recorded in the contact history.
     pub call_id: Option<i64>,
+    /// The number with the company's own area code (`[cti] default_area_code`) when it was
+    /// typed without one (`4711230` → `0221 4711230`): the call page offers it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggestion: Option<String>,
+}
+
+/// `typed` with `area_code` in front when it looks like a local number without one: digits
+/// (and separators) only, 3 to 8 digits, not starting with 0.
+pub fn with_area_code(typed: &str, area_code: Option<&str>) -> Option<String> {
+    let area = area_code?.trim();
+    let t = typed.trim();
+    if t.is_empty() || !t.chars().all(|c| c.is_ascii_digit() || " -/".contains(c)) {
+        return None;
+    }
+    let digits: String = t.chars().filter(char::is_ascii_digit).collect();
+    (!digits.starts_with('0') && (3..=8).contains(&digits.len())).then(|| format!("{area} {t}"))
 }
 
 /// The summary of one customer on `today`.
@@ -93,4 +109,28 @@ pub async fn summary(
         open_complaints,
         due_reminders,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_area_code;
+
+    #[test]
+    fn a_local_number_gets_our_area_code() {
+        let ac = Some("0221");
+        assert_eq!(
+            with_area_code("4711230", ac).as_deref(),
+            Some("0221 4711230")
+        );
+        assert_eq!(
+            with_area_code(" 4711-23 ", ac).as_deref(),
+            Some("0221 4711-23")
+        );
+        assert_eq!(with_area_code("0228 99990", ac), None);
+        assert_eq!(with_area_code("+49 221 4711", ac), None);
+        assert_eq!(with_area_code("47", ac), None);
+        assert_eq!(with_area_code("123456789", ac), None);
+        assert_eq!(with_area_code("Müller", ac), None);
+        assert_eq!(with_area_code("4711230", None), None);
+    }
 }

@@ -9,6 +9,7 @@ mod api_fuzz_e2e;
 mod backup_e2e;
 mod builtin_mappings;
 mod business_central_e2e;
+mod calls_e2e;
 mod check_data_e2e;
 mod cli_e2e;
 mod cluster_e2e;

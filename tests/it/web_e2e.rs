@@ -116,6 +116,12 @@ async fn web_page_search_card_complaint_and_screen_pop_in_chromium() {
         )
         .await
         .unwrap();
+    // The PBX (its calls pop up on the page).
+    let cti = new_token();
+    store
+        .create_token("web-e2e-pbx", "cti", None, &hash_token(&cti))
+        .await
+        .unwrap();
     // The person who signs in through the page.
     let password = "Vertrieb-Nord-2026!";
     store
@@ -195,6 +201,7 @@ async fn web_page_search_card_complaint_and_screen_pop_in_chromium() {
         .arg("anna")
         .arg(password)
         .arg(&shots)
+        .env("KONTOR_CTI_TOKEN", &cti)
         .current_dir(&web)
         .kill_on_drop(true)
         .output();

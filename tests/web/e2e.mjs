@@ -147,17 +147,36 @@ try {
   check(/abzüglich offene Gutschriften/.test(await text(tid('credit-total'))), 'open credit notes deducted');
   check(/119,00 €/.test(await text(tid('credit-notes').getByTestId('credit-note-row').filter({ hasText: 'GU-2026-0007' }).getByTestId('credit-note-open'))), 'credit note open 119,00 €');
 
-  // --- master data and sources -------------------------------------------------------------
-  step('master data shows its sources, sources how they were matched');
-  const emailTitle = await tid('field-email').getAttribute('title');
-  check(/^Quelle: \S+ \(.+\), Stand \d\d\.\d\d\.\d{4}/.test(emailTitle), 'field source on hover: ' + emailTitle);
-  check(/Andere Werte: /.test(emailTitle), 'other values on hover: ' + emailTitle);
+  // --- a card without plumbing; "Herkunft" on demand ---------------------------------------
+  step('the card shows no system, connector or URL until "Herkunft" is switched on');
+  const cardText = await page.locator('[data-testid="customer-card"]').innerText();
+  for (const noise of ['http://', 'https://', 'wawi-kunden', 'einvoices', 'erpnext', 'main_number', '≠']) {
+    check(!cardText.includes(noise), 'no "' + noise + '" on the card: ' + cardText.slice(0, 200));
+  }
+  check(!(await tid('sources').isVisible()), 'the sources panel is hidden');
+  check((await tid('prov-toggle').getAttribute('aria-pressed')) === 'false', 'Herkunft is off at first');
+  const tree = JSON.stringify(await page.locator('[data-testid="customer-card"]').ariaSnapshot());
+  check(!/https?:\/\//.test(tree), 'no URL in the accessibility tree');
+  await tid('prov-toggle').click();
+  check((await tid('prov-toggle').getAttribute('aria-pressed')) === 'true', 'Herkunft switched on');
+  const emailProv = await text(tid('field-email').getByTestId('field-prov'));
+  check(/^Quelle: [^,]+, .+, Stand \d\d\.\d\d\.\d{4}/.test(emailProv), 'field source shown: ' + emailProv);
+  check(/Andere Werte: /.test(emailProv), 'other values shown: ' + emailProv);
+  check((await tid('field-email').getByTestId('field-conflict').count()) === 1, 'a quiet hint on a conflicting field');
   const sourcesText = await text(tid('sources'));
   check(/verknüpft über USt-IdNr\. DE123456788/.test(sourcesText), 'sources say how they were matched: ' + sourcesText);
+  check(/Warenwirtschaft – Kunden/.test(sourcesText) && !sourcesText.includes('wawi-kunden'), 'sources by their labels: ' + sourcesText);
+  const provText = await page.locator('[data-testid="customer-card"]').innerText();
+  check(!/https?:\/\//.test(provText), 'no URL even with Herkunft: ' + provText.slice(0, 200));
+  await page.reload();
+  await tid('customer-card').waitFor();
+  check((await tid('prov-toggle').getAttribute('aria-pressed')) === 'true' && (await tid('sources').isVisible()), 'Herkunft stays on after a reload');
+  await tid('prov-toggle').click();
+  check(!(await tid('sources').isVisible()), 'Herkunft off again');
 
   // --- orders ----------------------------------------------------------------------------
   step('order AB-50001 with its moved delivery date and availability');
-  const order = tid('order').filter({ hasText: 'AB-50001' });
+  const order = tid('order').filter({ has: page.locator('.doc-no', { hasText: 'Auftrag AB-50001' }) });
   check((await order.count()) === 1, 'order AB-50001 listed');
   const line = order.getByTestId('order-line').filter({ hasText: '0815-A' });
   const lineText = await text(line);
@@ -253,6 +272,24 @@ try {
   await page.mouse.move(0, 0);
   await page.screenshot({ path: path.join(shots, 'screenshot-kunde.png') });
 
+  step('complaint status from the card: in progress, resolved with a text, taken back');
+  const freshStatus = () => text(tid('complaints').getByTestId('complaint').filter({ hasText: 'Spannzangen beim Auspacken beschädigt' }).getByTestId('complaint-status'));
+  const freshItem = () => tid('complaints').getByTestId('complaint').filter({ hasText: 'Spannzangen beim Auspacken beschädigt' });
+  check((await freshItem().getByTestId('complaint-to-closed').count()) === 0, 'a new complaint cannot be closed directly');
+  await freshItem().getByTestId('complaint-to-in_progress').click();
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="complaint"]')].some((e) => e.textContent.includes('Spannzangen beim Auspacken') && e.querySelector('[data-testid="complaint-status"]').textContent === 'in Bearbeitung'));
+  check((await tid('undo-button').count()) === 0 || !(await tid('undo-button').isVisible()), 'no undo where the workflow has no way back');
+  await freshItem().getByTestId('complaint-to-resolved').click();
+  await freshItem().getByTestId('complaint-resolve-confirm').click();
+  check((await freshStatus()) === 'in Bearbeitung', 'resolving needs a text');
+  await freshItem().getByTestId('complaint-resolution-input').fill('Ersatz mit Express geliefert');
+  await freshItem().getByTestId('complaint-resolve-confirm').click();
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="complaint"]')].some((e) => e.textContent.includes('Spannzangen beim Auspacken') && e.querySelector('[data-testid="complaint-status"]').textContent === 'gelöst'));
+  check(/Ersatz mit Express geliefert/.test(await text(freshItem().getByTestId('complaint-resolution'))), 'resolution shown');
+  await tid('undo-button').click();
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="complaint"]')].some((e) => e.textContent.includes('Spannzangen beim Auspacken') && e.querySelector('[data-testid="complaint-status"]').textContent === 'in Bearbeitung'));
+  check((await freshStatus()) === 'in Bearbeitung', '"Rückgängig" reopened it');
+
   step('the timeline shows whole times, nothing cut off');
   const clipped = await page.evaluate(() =>
     Array.from(document.querySelectorAll('.tl-when')).filter((e) => e.scrollWidth > e.clientWidth + 1).map((e) => e.textContent),
@@ -286,6 +323,58 @@ try {
   await tid('customer-name').filter({ hasText: 'Müller & Söhne GmbH' }).waitFor();
   await page.goto(cardUrl);
   await tid('customer-name').filter({ hasText: 'Müller & Söhne GmbH' }).waitFor();
+
+  step('keyboard: W and R open the reminder and complaint forms with the cursor in them, K the contact form');
+  await page.evaluate(() => document.activeElement && document.activeElement.blur());
+  await page.keyboard.press('w');
+  await page.waitForFunction(() => document.activeElement && document.activeElement.closest('#pane-reminder'));
+  check((await tid('tab-reminder').getAttribute('aria-selected')) === 'true', 'W selects "Wiedervorlage anlegen"');
+  await page.evaluate(() => document.activeElement.blur());
+  await page.keyboard.press('r');
+  await page.waitForFunction(() => document.activeElement && document.activeElement.closest('#pane-complaint'));
+  await page.evaluate(() => document.activeElement.blur());
+  await page.keyboard.press('k');
+  await page.waitForFunction(() => document.activeElement && document.activeElement.closest('#pane-activity'));
+  await page.keyboard.type('x');
+  check((await tid('tab-activity').getAttribute('aria-selected')) === 'true', 'typing in a field is not a shortcut');
+
+  // --- calls pop up by themselves ------------------------------------------------------------
+  step('an incoming call pops up on the idle page; answered elsewhere it goes; stacked calls');
+  const pbx = async (body) => {
+    const res = await fetch(base + '/api/v1/calls', {
+      method: 'POST',
+      headers: { Authorization: 'Bearer ' + process.env.KONTOR_CTI_TOKEN, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    check(res.ok, 'the PBX webhook answered ' + res.status);
+  };
+  await page.waitForTimeout(500);
+  await pbx({ from: '+49 221 4711-23', call_id: 'web-1', extension: '23' });
+  const pop1 = page.locator('[data-testid="call-pop"][data-call-id="web-1"]');
+  await pop1.waitFor();
+  const pop1Text = await text(pop1);
+  check(pop1Text.includes('Müller & Söhne GmbH'), 'the caller by name: ' + pop1Text);
+  check(/überfällig \d{1,3}(\.\d{3})*,\d{2} €/.test(pop1Text), 'what is overdue: ' + pop1Text);
+  await pbx({ from: '030 999999', call_id: 'web-2' });
+  const pop2 = page.locator('[data-testid="call-pop"][data-call-id="web-2"]');
+  await pop2.waitFor();
+  check((await text(pop2)).includes('Unbekannte Nummer'), 'an unknown caller says so');
+  check((await tid('call-pop').count()) === 2, 'two calls stack');
+  await page.screenshot({ path: path.join(shots, 'screenshot-anruf-popup.png') });
+  await pbx({ from: '+49 221 4711-23', call_id: 'web-1', event: 'answered', extension: '24' });
+  await pop1.waitFor({ state: 'detached' });
+  check(await pop2.isVisible(), 'the other call stays');
+  await pop2.getByTestId('call-pop-close').click();
+  await pop2.waitFor({ state: 'detached' });
+  // A call that rang while the page was loading is shown once it is there.
+  const loading = page.goto(base + '/artikel');
+  await pbx({ from: '+49 221 4711-23', call_id: 'web-3' });
+  await loading;
+  const pop3 = page.locator('[data-testid="call-pop"][data-call-id="web-3"]');
+  await pop3.getByTestId('call-pop-open').click();
+  await page.waitForURL(cardUrl);
+  await tid('customer-name').filter({ hasText: 'Müller & Söhne GmbH' }).waitFor();
+  check((await tid('call-pop').count()) === 0, '"Karte öffnen" opens the card and the pop-up goes');
 
   // --- incoming call on a tablet ---------------------------------------------------------
   step('screen-pop for 0221 4711-0 on a tablet (768x1024)');
@@ -326,6 +415,11 @@ try {
   const searchHref = await tablet.getByTestId('pop-search').getAttribute('href');
   check(searchHref === '/?q=030%2099887766', '"Kunde suchen" carries the number: ' + searchHref);
 
+  step('a number typed without area code is offered with the company\'s own ([cti] default_area_code)');
+  await tablet.goto(base + '/anruf?nummer=4711-0');
+  await tablet.getByTestId('pop-suggestion-link').filter({ hasText: '0221 4711-0' }).click();
+  await tablet.getByTestId('pop-customer').filter({ hasText: 'Müller & Söhne GmbH' }).waitFor();
+
   // --- item search --------------------------------------------------------------------------
   step('item search: stock of 0815-A per warehouse');
   await page.getByTestId('nav-items').click();
@@ -363,7 +457,10 @@ try {
   const after = await page.evaluate(async () => (await fetch('/api/v1/session', { credentials: 'same-origin' })).status);
   check(after === 401, 'the session has ended: ' + after);
   const kept = await page.evaluate(() => Object.keys(localStorage));
-  check(kept.length === 1 && kept[0].startsWith('kontor-draft:' ), 'only the draft is kept in localStorage, no session: ' + JSON.stringify(kept));
+  check(
+    kept.filter((k) => k.startsWith('kontor-draft:')).length === 1 && kept.every((k) => k.startsWith('kontor-draft:') || k === 'kontor-herkunft'),
+    'only the draft (and the Herkunft switch) is kept in localStorage, no session: ' + JSON.stringify(kept),
+  );
   await page.goto(cardUrl);
   await tid('login-user').fill(user);
   await tid('login-password').fill(password);
@@ -373,14 +470,14 @@ try {
   check(/Entwurf wiederhergestellt/.test(await text(tid('activity-message'))), 'the form says the draft was restored');
   await tid('activity-submit').click();
   await tid('activity-message').filter({ hasText: 'Kontakt gespeichert.' }).waitFor();
-  check((await page.evaluate(() => localStorage.length)) === 0, 'a saved form leaves no draft');
+  check((await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('kontor-draft:')).length)) === 0, 'a saved form leaves no draft');
 
   step('Abmelden: back to the login, the cookie no longer works');
   await tid('logout').click();
   await tid('login-message').filter({ hasText: 'Sie sind abgemeldet.' }).waitFor();
   await page.goto(base + '/?q=Mueller');
   await tid('login-user').waitFor();
-  check((await page.evaluate(() => localStorage.length)) === 0, 'still nothing in localStorage');
+  check((await page.evaluate(() => Object.keys(localStorage).filter((k) => k !== 'kontor-herkunft').length)) === 0, 'still nothing in localStorage (but the Herkunft switch)');
 
   check(problems.length === 0, 'no script errors in the page:\n  ' + problems.join('\n  '));
   step('all steps passed');

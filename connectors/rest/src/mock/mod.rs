@@ -24,6 +24,7 @@ mod generic;
 mod jtl;
 mod lexoffice;
 mod query;
+mod scale;
 mod xentral;
 mod xentral_data;
 
@@ -39,6 +40,7 @@ pub use lexoffice::{
     CONTACT_KRANICH, CONTACT_KRANZ, CONTACT_MUSTERMANN, CONTACT_SONNENHANG, LEXOFFICE_TOKEN,
     Limits as LexofficeLimits,
 };
+pub use scale::scaled_fixtures;
 
 /// `Authorization: token <this>` for the ERPNext mock.
 pub const ERPNEXT_TOKEN: &str = "kontor-demo-key:kontor-demo-secret";
