@@ -10,12 +10,12 @@ use super::auth::{CUSTOMER_READERS, Role};
 use super::error::{ApiError, ErrorBody};
 use super::front::{body, bounded_date, screen_pop};
 use super::state::{AppState, Caller, bearer};
-use crate::front::calls::{CallState, pbx_number, team_for};
+use crate::front::calls::{CallInfo, CallState, pbx_number, team_for};
 use crate::front::screenpop::ScreenPop;
-use crate::store::NewActivity;
+use crate::store::{NewActivity, NewReminder};
 use axum::Json;
-use axum::extract::rejection::{FormRejection, JsonRejection};
-use axum::extract::{Form, FromRequestParts, State};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -77,21 +77,36 @@ fn query_token(query: Option<&str>) -> Option<String> {
 }
 
 /// What a PBX reports, whatever its notation.
-struct PbxEvent {
-    state: CallState,
-    from: Option<String>,
+pub(super) struct PbxEvent {
+    pub state: CallState,
+    pub from: Option<String>,
     /// The number called (a line of ours).
-    to: Option<String>,
+    pub to: Option<String>,
     /// The extension it rings at or was answered at.
-    extension: Option<String>,
-    call_id: Option<String>,
-    at: Option<DateTime<Utc>>,
-    /// Why it ended (sipgate's `cause`).
-    cause: Option<String>,
+    pub extension: Option<String>,
+    pub call_id: Option<String>,
+    pub at: Option<DateTime<Utc>>,
+    /// Why it ended (sipgate's `cause`, Placetel's `type`).
+    pub cause: Option<String>,
+    /// Shown on the desks (false: a call reported after it ended).
+    pub live: bool,
+}
+
+impl PbxEvent {
+    /// The call ended on the voicemail (Placetel `type=voicemail`, generic `cause`).
+    fn voicemail(&self) -> bool {
+        self.cause.as_deref() == Some("voicemail")
+    }
+
+    /// The end of a call that was answered (Placetel `type=accepted`; sipgate
+    /// `normalClearing` follows an `answer` event anyway).
+    fn accepted(&self) -> bool {
+        self.cause.as_deref() == Some("accepted")
+    }
 }
 
 /// What a webhook answers.
-enum Handled {
+pub(super) enum Handled {
     Ringing(Box<ScreenPop>),
     Update(String),
 }
@@ -101,7 +116,11 @@ fn withheld(from: &str) -> bool {
     !from.chars().any(|c| c.is_ascii_digit())
 }
 
-async fn handle(state: &AppState, caller: &Caller, ev: PbxEvent) -> Result<Handled, ApiError> {
+pub(super) async fn handle(
+    state: &AppState,
+    caller: &Caller,
+    ev: PbxEvent,
+) -> Result<Handled, ApiError> {
     let cfg = state.current();
     let team = team_for(
         &cfg.cti.extensions,
@@ -112,9 +131,11 @@ async fn handle(state: &AppState, caller: &Caller, ev: PbxEvent) -> Result<Handl
     if ev.state != CallState::Ringing {
         let call_id = ev
             .call_id
+            .clone()
             .ok_or_else(|| ApiError::bad_request("call_id: which call was answered or ended"))?;
-        state.calls.update(
+        let before = state.calls.update(
             &call_id,
+            ev.state,
             team,
             json!({
                 "call_id": call_id,
@@ -123,6 +144,9 @@ async fn handle(state: &AppState, caller: &Caller, ev: PbxEvent) -> Result<Handl
                 "cause": text(ev.cause.as_ref()),
             }),
         );
+        if let Some(info) = before {
+            outcome(state, &call_id, &info, &ev).await?;
+        }
         return Ok(Handled::Update(call_id));
     }
     let from = ev.from.unwrap_or_default();
@@ -138,8 +162,9 @@ async fn handle(state: &AppState, caller: &Caller, ev: PbxEvent) -> Result<Handl
         screen_pop(state, &pbx_number(&from)).await?
     };
     // A PBX that repeats its webhook: the call is recorded once.
-    let repeated = ev.call_id.as_deref().is_some_and(|c| state.calls.knows(c));
-    if !repeated {
+    let seen = ev.call_id.as_deref().and_then(|c| state.calls.info(c));
+    pop.call_id = seen.as_ref().and_then(|c| c.activity);
+    if seen.is_none() {
         let call = NewActivity {
             customer_id: pop.customer.as_ref().map(|c| c.id),
             kind: "call".into(),
@@ -163,9 +188,20 @@ async fn handle(state: &AppState, caller: &Caller, ev: PbxEvent) -> Result<Handl
         .call_id
         .or_else(|| pop.call_id.map(|id| format!("kontor-{id}")))
         .unwrap_or_else(|| format!("kontor-{}", Utc::now().timestamp_micros()));
+    let info = CallInfo {
+        team: team.clone(),
+        activity: pop.call_id,
+        customer: pop.customer.as_ref().map(|c| (c.id, c.name.clone())),
+        number: pop.number.clone(),
+        ..Default::default()
+    };
+    if !ev.live {
+        state.calls.remember(&call_id, info);
+        return Ok(Handled::Ringing(Box::new(pop)));
+    }
     state.calls.ringing(
         &call_id,
-        team.clone(),
+        info,
         json!({
             "call_id": call_id,
             "state": "ringing",
@@ -176,6 +212,53 @@ async fn handle(state: &AppState, caller: &Caller, ev: PbxEvent) -> Result<Handl
         }),
     );
     Ok(Handled::Ringing(Box::new(pop)))
+}
+
+/// A call's outcome in the contact history (answered, missed, voicemail — never who or how
+/// long: works-council rule), and a missed call from a known customer as a suggested
+/// "Rückruf" for the team (once per call).
+async fn outcome(
+    state: &AppState,
+    call_id: &str,
+    info: &CallInfo,
+    ev: &PbxEvent,
+) -> Result<(), ApiError> {
+    if info.answered || info.ended {
+        return Ok(());
+    }
+    let subject = match ev.state {
+        CallState::Answered => "Anruf angenommen",
+        CallState::Ended if ev.accepted() => "Anruf angenommen",
+        CallState::Ended if ev.voicemail() => "Anruf auf der Mailbox",
+        CallState::Ended => "Anruf verpasst",
+        CallState::Ringing => return Ok(()),
+    };
+    if let Some(aid) = info.activity {
+        state.store.set_activity_subject(aid, subject).await?;
+    }
+    if ev.state == CallState::Ended
+        && !ev.accepted()
+        && let Some((customer, name)) = &info.customer
+    {
+        let shown = crate::model::phone::display_phone(&info.number);
+        let at = chrono::Local::now().format("%d.%m.%Y %H:%M");
+        state
+            .store
+            .add_reminder(&NewReminder {
+                customer_id: Some(*customer),
+                title: format!("Rückruf: {}", name.as_deref().unwrap_or("Kunde")),
+                due_date: super::handlers::today(),
+                assignee: info.team.clone(),
+                source: "missed_call".into(),
+                reason: Some(format!(
+                    "{} von {shown} am {at} nicht angenommen",
+                    if ev.voicemail() { "Anruf (Mailbox)" } else { "Anruf" }
+                )),
+                rule_key: Some(format!("missed_call:{call_id}")),
+            })
+            .await?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -192,6 +275,9 @@ pub struct CallRequest {
     /// The extension the call rings at or was answered at (`[cti] extensions` maps it to a
     /// team).
     pub extension: Option<String>,
+    /// With `ended`: `voicemail` when it went to the voicemail, `accepted` when it was
+    /// answered (without an `answered` event); anything else counts as missed.
+    pub cause: Option<String>,
 }
 
 /// What an `answered` or `ended` event is acknowledged with.
@@ -221,6 +307,7 @@ pub async fn incoming_call(
         ("call_id", r.call_id.as_deref(), 128),
         ("extension", r.extension.as_deref(), 64),
         ("event", r.event.as_deref(), 32),
+        ("cause", r.cause.as_deref(), 32),
     ])?;
     if let Some(at) = r.at {
         bounded_date("at", at)?;
@@ -237,7 +324,8 @@ pub async fn incoming_call(
             extension: r.extension,
             call_id: r.call_id,
             at: r.at,
-            cause: None,
+            cause: r.cause,
+            live: true,
         },
     )
     .await?;
@@ -252,151 +340,6 @@ pub async fn incoming_call(
         )
             .into_response(),
     })
-}
-
-/// sipgate.io push API (role cti): `newCall` of an incoming call pops it up and subscribes to
-/// its `answer` and `hangup` (answered with `<Response onAnswer=… onHangup=…/>`); outgoing
-/// calls are ignored. Numbers come as E.164 without `+` (`4922147110`).
-#[utoipa::path(post, path = "/api/v1/cti/sipgate", tag = "front office",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded",
-        description = "event=newCall|answer|hangup, from, to, direction, callId, user[], answeringNumber, cause"),
-    responses((status = 200, description = "sipgate's XML answer", content_type = "application/xml"),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn sipgate(
-    State(state): State<Arc<AppState>>,
-    CtiCaller(caller): CtiCaller,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-    form: Result<Form<Vec<(String, String)>>, FormRejection>,
-) -> Result<Response, ApiError> {
-    let Form(fields) = form.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let get = |k: &str| {
-        fields
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    };
-    for (k, v) in &fields {
-        if v.len() > 128 {
-            return Err(ApiError::bad_request(format!(
-                "{k}: at most 128 characters"
-            )));
-        }
-    }
-    let event = get("event").unwrap_or_default();
-    let call_state = match event.as_str() {
-        "newCall" => CallState::Ringing,
-        "answer" => CallState::Answered,
-        "hangup" => CallState::Ended,
-        // dtmf and anything newer: acknowledged, nothing to show.
-        _ => return Ok(xml("<Response/>")),
-    };
-    if call_state == CallState::Ringing && get("direction").as_deref() == Some("out") {
-        return Ok(xml("<Response/>"));
-    }
-    let users: Vec<String> = fields
-        .iter()
-        .filter(|(k, _)| k == "user[]" || k == "user")
-        .map(|(_, v)| v.clone())
-        .collect();
-    let extension = match call_state {
-        CallState::Answered => get("answeringNumber").or_else(|| users.first().cloned()),
-        _ => None,
-    };
-    handle(
-        &state,
-        &caller,
-        PbxEvent {
-            state: call_state,
-            from: get("from"),
-            to: get("to"),
-            extension,
-            call_id: get("callId"),
-            at: None,
-            cause: get("cause"),
-        },
-    )
-    .await?;
-    if call_state != CallState::Ringing {
-        return Ok(xml("<Response/>"));
-    }
-    let back = callback_url(&state, &uri, &headers);
-    Ok(xml(&format!(
-        "<Response onAnswer=\"{0}\" onHangup=\"{0}\"/>",
-        escape(&back)
-    )))
-}
-
-fn xml(body: &str) -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
-        format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{body}\n"),
-    )
-        .into_response()
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-/// Where sipgate sends the call's `answer` and `hangup`: this route again, as it was called
-/// (with its `token` parameter, or the basic-auth credentials it came with).
-fn callback_url(state: &AppState, uri: &axum::http::Uri, headers: &HeaderMap) -> String {
-    let path_query = uri
-        .path_and_query()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "/api/v1/cti/sipgate".into());
-    let base = match &state.cfg.server.public_url {
-        Some(u) => u.trim_end_matches('/').to_owned(),
-        None => {
-            let host = headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("localhost");
-            let proto = headers
-                .get("x-forwarded-proto")
-                .and_then(|h| h.to_str().ok())
-                .filter(|p| *p == "https" || *p == "http")
-                .unwrap_or("http");
-            format!("{proto}://{host}")
-        }
-    };
-    let creds = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|h| {
-            let (scheme, b64) = h.trim().split_once(' ')?;
-            scheme.eq_ignore_ascii_case("basic").then_some(b64)
-        })
-        .and_then(|b64| {
-            base64::engine::general_purpose::STANDARD
-                .decode(b64.trim())
-                .ok()
-        })
-        .and_then(|raw| String::from_utf8(raw).ok());
-    match (creds, base.split_once("://")) {
-        (Some(c), Some((scheme, rest))) => {
-            let (user, pass) = c.split_once(':').unwrap_or((c.as_str(), ""));
-            format!("{scheme}://{}:{}@{rest}{path_query}", enc(user), enc(pass))
-        }
-        _ => format!("{base}{path_query}"),
-    }
-}
-
-/// Percent-encoding of a URL's user or password.
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// The calls of the caller's team as they ring, are answered and end (roles sales, service;
@@ -472,8 +415,6 @@ mod tests {
         assert_eq!(query_token(Some("a=1&token=abc")).as_deref(), Some("abc"));
         assert_eq!(query_token(Some("tokenx=abc")), None);
         assert_eq!(query_token(None), None);
-        assert_eq!(enc("s3cr%et"), "s3cr%25et");
-        assert_eq!(escape("a&b\"c"), "a&amp;b&quot;c");
         assert!(withheld("anonymous") && withheld("") && !withheld("4922147110"));
     }
 }

@@ -11,9 +11,11 @@ mod handlers;
 pub mod listen;
 pub mod oidc;
 mod ops;
+mod pbx;
 mod privacy;
 mod session;
 pub mod state;
+mod threecx;
 mod watch;
 mod web;
 
@@ -32,7 +34,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
     paths(
         handlers::search, handlers::customer, handlers::lookup_phone, handlers::item_availability,
         handlers::item_search, handlers::healthz, ops::runs, ops::start_sync, ops::suggestions, ops::confirm, ops::reject,
-        ops::merge, ops::split, front::customer_timeline, front::add_activity, calls::incoming_call, calls::sipgate, calls::call_events,
+        ops::merge, ops::split, front::customer_timeline, front::add_activity, calls::incoming_call, pbx::sipgate, pbx::placetel, threecx::lookup, threecx::journal, calls::call_events,
         front::screenpop, front::add_reminder, front::reminders, front::reminder_done,
         front::reminder_snooze, front::reminder_reopen, cases::add_complaint, cases::list_complaints, cases::complaint,
         cases::complaint_status, privacy::erase, privacy::export, privacy::audit, privacy::contact_report,
@@ -195,7 +197,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/v1/calls", post(calls::incoming_call))
         .route("/api/v1/calls/events", get(calls::call_events))
-        .route("/api/v1/cti/sipgate", post(calls::sipgate))
+        .route("/api/v1/cti/sipgate", post(pbx::sipgate))
+        .route("/api/v1/cti/placetel", post(pbx::placetel))
+        .route("/api/v1/cti/3cx/lookup", get(threecx::lookup))
+        .route("/api/v1/cti/3cx/journal", post(threecx::journal))
         .route("/api/v1/screenpop", get(front::screenpop))
         .route(
             "/api/v1/reminders",

@@ -75,11 +75,26 @@ impl CallState {
     }
 }
 
+/// What kontor keeps of a call between its events (in memory, bounded).
+#[derive(Debug, Clone, Default)]
+pub struct CallInfo {
+    /// The team whose desks it rang at.
+    pub team: Option<String>,
+    /// Its entry in the contact history.
+    pub activity: Option<i64>,
+    /// The customer it was from, and their name.
+    pub customer: Option<(i64, Option<String>)>,
+    /// The caller's number (E.164, or `anonymous`).
+    pub number: String,
+    pub answered: bool,
+    pub ended: bool,
+}
+
 struct Inner {
     next: u64,
     recent: VecDeque<Arc<CallEvent>>,
-    /// call id → team, oldest first (bounded).
-    calls: BTreeMap<String, (u64, Option<String>)>,
+    /// The calls seen, by call id (bounded: the oldest go first).
+    calls: BTreeMap<String, (u64, CallInfo)>,
 }
 
 /// The publisher of call events (one per server process).
@@ -124,21 +139,22 @@ impl CallHub {
         }
     }
 
-    /// Whether a ringing of this call was seen (a PBX that repeats its webhook records the
-    /// call once).
-    pub fn knows(&self, call_id: &str) -> bool {
-        self.lock().calls.contains_key(call_id)
+    /// What is known of a call (a PBX that repeats its webhook records the call once).
+    pub fn info(&self, call_id: &str) -> Option<CallInfo> {
+        self.lock().calls.get(call_id).map(|(_, c)| c.clone())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Publishes a ringing call for `team` (remembered for the call's updates).
-    pub fn ringing(&self, call_id: &str, team: Option<String>, data: Value) -> u64 {
+    /// Publishes a ringing call to its team's desks and remembers it for its updates (a
+    /// repeated ringing keeps what was remembered first).
+    pub fn ringing(&self, call_id: &str, info: CallInfo, data: Value) -> u64 {
         let mut g = self.lock();
         let seq = g.next;
-        g.calls.insert(call_id.to_owned(), (seq, team.clone()));
+        let team = info.team.clone();
+        g.calls.entry(call_id.to_owned()).or_insert((seq, info));
         if g.calls.len() > CALLS
             && let Some(oldest) = g
                 .calls
@@ -151,16 +167,32 @@ impl CallHub {
         self.send(&mut g, "call", team, data)
     }
 
-    /// Publishes an update of a call to the team its ringing went to (`fallback` when the
-    /// ringing was not seen, e.g. before a restart).
-    pub fn update(&self, call_id: &str, fallback: Option<String>, data: Value) -> u64 {
+    /// Remembers a call without showing it (a PBX that reports calls only after they ended).
+    pub fn remember(&self, call_id: &str, info: CallInfo) {
         let mut g = self.lock();
-        let team = g
-            .calls
-            .get(call_id)
-            .map(|(_, t)| t.clone())
-            .unwrap_or(fallback);
-        self.send(&mut g, "call_update", team, data)
+        let seq = g.next;
+        g.calls.entry(call_id.to_owned()).or_insert((seq, info));
+    }
+
+    /// Publishes an update of a call to the team its ringing went to (`fallback` when the
+    /// ringing was not seen, e.g. before a restart) and returns what is known of the call
+    /// before this update (whether it was answered or had ended already).
+    pub fn update(
+        &self,
+        call_id: &str,
+        state: CallState,
+        fallback: Option<String>,
+        data: Value,
+    ) -> Option<CallInfo> {
+        let mut g = self.lock();
+        let before = g.calls.get(call_id).map(|(_, c)| c.clone());
+        if let Some((_, c)) = g.calls.get_mut(call_id) {
+            c.answered |= state == CallState::Answered;
+            c.ended |= state == CallState::Ended;
+        }
+        let team = before.as_ref().map(|c| c.team.clone()).unwrap_or(fallback);
+        self.send(&mut g, "call_update", team, data);
+        before
     }
 
     fn send(&self, g: &mut Inner, event: &'static str, team: Option<String>, data: Value) -> u64 {
@@ -264,11 +296,17 @@ mod tests {
     #[test]
     fn a_reconnect_gets_what_it_missed_and_updates_follow_their_call() {
         let hub = CallHub::new();
-        let first = hub.ringing("c1", Some("vertrieb".into()), json!({"n": 1}));
+        let team = |t: &str| CallInfo {
+            team: Some(t.into()),
+            ..Default::default()
+        };
+        let first = hub.ringing("c1", team("vertrieb"), json!({"n": 1}));
         let (_, mut rx) = hub.subscribe(None);
-        let second = hub.update("c1", None, json!({"state": "answered"}));
+        let before = hub.update("c1", CallState::Answered, None, json!({"state": "answered"}));
+        assert!(!before.unwrap().answered);
+        assert!(hub.info("c1").unwrap().answered);
         let live = rx.try_recv().unwrap();
-        assert_eq!(live.id, second);
+        let second = live.id;
         assert_eq!(live.event, "call_update");
         assert_eq!(live.team.as_deref(), Some("vertrieb"));
         let (replay, _) = hub.subscribe(Some(first));
@@ -276,16 +314,16 @@ mod tests {
         assert!(second > first);
         // Ids grow across restarts: a new hub starts above the old one's ids.
         std::thread::sleep(std::time::Duration::from_millis(2));
-        assert!(CallHub::new().ringing("c2", None, json!({})) > second);
+        assert!(CallHub::new().ringing("c2", CallInfo::default(), json!({})) > second);
     }
 
     #[test]
     fn a_desk_that_opens_the_page_sees_the_calls_still_ringing() {
         let hub = CallHub::new();
-        hub.ringing("a", None, json!({"call_id": "a"}));
-        hub.ringing("b", None, json!({"call_id": "b"}));
-        hub.ringing("b", None, json!({"call_id": "b"}));
-        hub.update("a", None, json!({"call_id": "a", "state": "answered"}));
+        hub.ringing("a", CallInfo::default(), json!({"call_id": "a"}));
+        hub.ringing("b", CallInfo::default(), json!({"call_id": "b"}));
+        hub.ringing("b", CallInfo::default(), json!({"call_id": "b"}));
+        hub.update("a", CallState::Answered, None, json!({"call_id": "a", "state": "answered"}));
         let (replay, _) = hub.subscribe(None);
         let ids: Vec<&Value> = replay.iter().map(|e| &e.data["call_id"]).collect();
         assert_eq!(ids, [&json!("b")], "answered calls and repeats left out");
@@ -296,7 +334,7 @@ mod tests {
         let hub = CallHub::new();
         let (_, mut rx) = hub.subscribe(None);
         for i in 0..CLIENT_BUFFER + 5 {
-            hub.ringing(&format!("c{i}"), None, json!({}));
+            hub.ringing(&format!("c{i}"), CallInfo::default(), json!({}));
         }
         assert!(matches!(
             rx.try_recv(),

@@ -326,3 +326,206 @@ async fn calls_pop_up_on_the_desks_of_their_team() {
         .expect("shutdown with open event streams");
     assert!(nord.next_within(Duration::from_secs(5)).await.is_none());
 }
+
+/// Hostile or broken PBX input gets a clear 4xx, never a server error or a pop-up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_pbx_input_gets_clear_errors() {
+    let w = world("sqlite", "").await;
+    let cti = w.tokens["cti"].clone();
+    let long = "4".repeat(200);
+    for (form, want) in [
+        (format!("event=newCall&from={long}&direction=in&callId=x"), 400),
+        ("event=hangup&from=49221471123".to_owned(), 400),
+        ("event=dtmf&dtmf=1&callId=x".to_owned(), 200),
+        ("%%%=&&&".to_owned(), 200),
+        ("event=newCall&from=%00%01&direction=in&callId=y".to_owned(), 200),
+    ] {
+        let (s, body) = sipgate(&w, &format!("?token={cti}"), &form).await;
+        assert_eq!(s.as_u16(), want, "{form}: {body}");
+    }
+    for body in [
+        json!({"from": "+49 221 4711-23", "event": "klingelt"}),
+        json!({"from": "+49 221 4711-23", "call_id": "x".repeat(200)}),
+        json!({"from": "+49 221 4711-23", "event": "ended"}),
+        json!({"to": "23"}),
+    ] {
+        let (s, answer) = w
+            .call("POST", "/api/v1/calls", Some("cti"), Some(body.clone()))
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}: {answer}");
+        assert!(answer["error"]["message"].as_str().is_some(), "{answer}");
+    }
+    let res = w
+        .http
+        .get(format!("{}/api/v1/calls/events", w.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+both_backends!(missed_calls_land_in_the_history_and_become_reminders,);
+
+async fn placetel(w: &common::World, form: &str) -> StatusCode {
+    let cti = w.tokens["cti"].clone();
+    w.http
+        .post(format!("{}/api/v1/cti/placetel", w.base))
+        .basic_auth("kontor", Some(cti))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.to_owned())
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// Answered, missed and voicemail calls in the contact history (team, never a person or a
+/// duration); a missed call from a known customer becomes one "Rückruf" reminder.
+async fn missed_calls_land_in_the_history_and_become_reminders(backend: &str) {
+    let w = world(backend, TEAMS).await;
+    let id = w.id_of("00042").await;
+    let sha = |n: u8| format!("{n:02x}").repeat(32);
+    // Placetel (numbers as dialled in Germany, the token as basic-auth password): missed.
+    let ring = |n: u8| format!("event=IncomingCall&from=0221471123&to=022140000&call_id={}&direction=in", sha(n));
+    assert_eq!(placetel(&w, &ring(1)).await, StatusCode::OK);
+    let hangup = format!("event=HungUp&from=0221471123&to=022140000&call_id={}&type=missed&duration=0&direction=in", sha(1));
+    assert_eq!(placetel(&w, &hangup).await, StatusCode::OK);
+    assert_eq!(placetel(&w, &hangup).await, StatusCode::OK, "repeated");
+    // Answered, then hung up.
+    assert_eq!(placetel(&w, &ring(2)).await, StatusCode::OK);
+    let accepted = format!("event=CallAccepted&from=0221471123&to=022140000&call_id={}&peer=7777abcdefg@fpbx.de&direction=in", sha(2));
+    assert_eq!(placetel(&w, &accepted).await, StatusCode::OK);
+    let done = format!("event=HungUp&from=0221471123&to=022140000&call_id={}&type=accepted&duration=312&direction=in", sha(2));
+    assert_eq!(placetel(&w, &done).await, StatusCode::OK);
+    // Outgoing calls are not the desk's business.
+    let out = "event=OutgoingCall&from=7777abcdefg@fpbx.de&to=0221471123&call_id=ff&direction=out";
+    assert_eq!(placetel(&w, out).await, StatusCode::OK);
+    // The generic webhook: to the voicemail.
+    for body in [
+        json!({"from": "+49 221 4711-23", "call_id": "g-1"}),
+        json!({"from": "+49 221 4711-23", "call_id": "g-1", "event": "ended", "cause": "voicemail"}),
+    ] {
+        let (s, a) = w.call("POST", "/api/v1/calls", Some("cti"), Some(body)).await;
+        assert!(s.is_success(), "{a}");
+    }
+    let (s, page) = w
+        .get(&format!("/api/v1/customers/{id}/timeline?kind=call&limit=50"), "sales")
+        .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let items = page["items"].as_array().unwrap();
+    let titles: Vec<&str> = items.iter().filter_map(|i| i["title"].as_str()).collect();
+    for want in ["Anruf verpasst", "Anruf angenommen", "Anruf auf der Mailbox"] {
+        assert_eq!(
+            titles.iter().filter(|t| **t == want).count(),
+            1,
+            "{want} once in {titles:?}"
+        );
+    }
+    let text = page.to_string();
+    for secret in ["7777abcdefg", "312", "duration", "peer"] {
+        assert!(!text.contains(secret), "no person or duration: {secret} in {text}");
+    }
+    let (s, list) = w
+        .get(&format!("/api/v1/reminders?show=all&customer_id={id}"), "sales")
+        .await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    let callbacks: Vec<&Value> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["source"] == "missed_call")
+        .collect();
+    assert_eq!(callbacks.len(), 2, "missed and voicemail, once each: {list}");
+    for r in &callbacks {
+        assert_eq!(r["title"], "Rückruf: Müller & Söhne GmbH");
+        assert!(
+            r["reason"].as_str().unwrap().contains("0221 471123"),
+            "{r}"
+        );
+    }
+}
+
+/// 3CX: the lookup its CRM template reads (the shipped template's paths are checked), and
+/// call journaling with outcomes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn threecx_looks_callers_up_and_journals_calls() {
+    let w = world("sqlite", "[server]\npublic_url = \"https://kontor.example.de\"\n").await;
+    let id = w.id_of("00042").await;
+    let cti = w.tokens["cti"].clone();
+    let lookup = |n: &str| {
+        w.http
+            .get(format!(
+                "{}/api/v1/cti/3cx/lookup?number={}",
+                w.base,
+                n.replace('+', "%2B").replace(' ', "%20")
+            ))
+            .basic_auth("3cx", Some(&cti))
+            .send()
+    };
+    for number in ["+49221471123", "0221471123", "49221471123"] {
+        let res = lookup(number).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let list: Value = res.json().await.unwrap();
+        assert_eq!(list[0]["id"], id, "{number}: {list}");
+        assert_eq!(list[0]["company"], "Müller & Söhne GmbH");
+        assert_eq!(list[0]["url"], format!("https://kontor.example.de/kunde/{id}"));
+    }
+    let none: Value = lookup("030 999999").await.unwrap().json().await.unwrap();
+    assert_eq!(none, json!([]));
+    // The template reads exactly these fields.
+    let template = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/pbx/3cx-kontor.xml"),
+    )
+    .unwrap();
+    for path in ["id", "company", "contact", "phone", "url"] {
+        assert!(template.contains(&format!("Path=\"{path}\"")), "{path}");
+    }
+    assert!(template.contains("/api/v1/cti/3cx/lookup?number=[Number]"));
+    assert!(template.contains("/api/v1/cti/3cx/journal"));
+    let journal = |form: &'static str| {
+        w.http
+            .post(format!("{}/api/v1/cti/3cx/journal", w.base))
+            .basic_auth("3cx", Some(&cti))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+    };
+    let missed = "CallType=Missed&Number=%2B49221471123&CallStartTimeUTC=2026-12-05T08:15:00Z&Agent=101&Duration=00%3A00%3A00";
+    for _ in 0..2 {
+        let r: Value = journal(missed).await.unwrap().json().await.unwrap();
+        assert_eq!(r["recorded"], true);
+    }
+    let out = "CallType=Outbound&Number=%2B49221471123&CallStartTimeUTC=2026-12-05T08:20:00Z&Agent=101";
+    let r: Value = journal(out).await.unwrap().json().await.unwrap();
+    assert_eq!(r["recorded"], false);
+    let (_, page) = w
+        .get(&format!("/api/v1/customers/{id}/timeline?kind=call&limit=50"), "sales")
+        .await;
+    let missed_calls = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["title"] == "Anruf verpasst")
+        .count();
+    assert_eq!(missed_calls, 1, "journaled twice, recorded once: {page}");
+    let (_, list) = w
+        .get(&format!("/api/v1/reminders?show=all&customer_id={id}"), "sales")
+        .await;
+    assert_eq!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["source"] == "missed_call")
+            .count(),
+        1,
+        "{list}"
+    );
+    let res = w
+        .http
+        .get(format!("{}/api/v1/cti/3cx/lookup?number=1", w.base))
+        .basic_auth("3cx", Some("wrong"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}

@@ -3,7 +3,7 @@
 //! `cargo run --release -p kontor-rest --features mock --example profile_bench [-- COPIES]`
 //!
 //! Each profile's mock serves its fixture data `COPIES` times (default 2000: unique ids,
-//! modification times one second apart) with the vendor's paging, filters and auth; the
+//! modification times spread over half a year) with the vendor's paging, filters and auth; the
 //! connector reads every stream of the profile once, as a first sync does, with the profile's
 //! own page sizes and no rate limit. The table gives records/s and records per request; the
 //! last column is what the vendor's documented rate limit allows at that many records per

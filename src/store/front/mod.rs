@@ -174,6 +174,8 @@ pub struct NewAudit {
 pub trait FrontStore: Send + Sync {
     async fn add_activity(&self, a: &NewActivity) -> Result<i64, StoreError>;
     async fn activity(&self, id: i64) -> Result<Option<Activity>, StoreError>;
+    /// Sets an activity's subject (a call's outcome: answered, missed, voicemail).
+    async fn set_activity_subject(&self, id: i64, subject: &str) -> Result<(), StoreError>;
     /// A customer's activities, newest first, before (`at`, `id`) when paging.
     async fn activities(
         &self,

@@ -26,6 +26,15 @@ macro_rules! front_store {
                 .await?)
             }
 
+            async fn set_activity_subject(&self, id: i64, subject: &str) -> Result<(), StoreError> {
+                sqlx::query("UPDATE activities SET subject = $1 WHERE id = $2")
+                    .bind(subject)
+                    .bind(id)
+                    .execute(self.pool())
+                    .await?;
+                Ok(())
+            }
+
             async fn activity(&self, id: i64) -> Result<Option<Activity>, StoreError> {
                 let row = sqlx::query("SELECT * FROM activities WHERE id = $1")
                     .bind(id)

@@ -4,13 +4,17 @@ use super::{Flavor, MockErp, erp, fixtures};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
+const HALF_YEAR_MS: i64 = 182 * 86_400_000;
+
 /// Every fixture record of the profile `copies` times: ids made unique (numbers shifted by
-/// 10,000,000 per copy, text ids suffixed `-<copy>`) and modification times one second apart,
-/// oldest first, all in the past — the shape of a big tenant on a first sync.
+/// 10,000,000 per copy, text ids suffixed `-<copy>`) and modification times spread over half
+/// a year, oldest first, all in the past — the shape of a big tenant on a first sync.
 pub fn scaled_fixtures(flavor: Flavor, copies: usize) -> BTreeMap<String, Vec<Value>> {
     let base = fixtures::for_flavor(flavor);
     let total: usize = base.values().map(Vec::len).sum::<usize>() * copies.max(1);
-    let mut ms = chrono::Utc::now().timestamp_millis() - 86_400_000 - total as i64 * 1000;
+    // Spread over half a year (at least a second apart), as a tenant's history is.
+    let step = (HALF_YEAR_MS / total.max(1) as i64).max(1000);
+    let mut ms = chrono::Utc::now().timestamp_millis() - 86_400_000 - total as i64 * step;
     let mut out = BTreeMap::new();
     for (stream, records) in base {
         let id_field = erp::id_field(flavor, &stream);
@@ -38,7 +42,7 @@ pub fn scaled_fixtures(flavor: Flavor, copies: usize) -> BTreeMap<String, Vec<Va
                     // JTL's increment is the creation time, which set_modified keeps.
                     rec["CreationDate"] = Value::Null;
                 }
-                ms += 1000;
+                ms += step;
                 erp::set_modified(flavor, &mut rec, ms);
                 list.push(rec);
             }
