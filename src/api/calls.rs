@@ -252,7 +252,11 @@ async fn outcome(
                 source: "missed_call".into(),
                 reason: Some(format!(
                     "{} von {shown} am {at} nicht angenommen",
-                    if ev.voicemail() { "Anruf (Mailbox)" } else { "Anruf" }
+                    if ev.voicemail() {
+                        "Anruf (Mailbox)"
+                    } else {
+                        "Anruf"
+                    }
                 )),
                 rule_key: Some(format!("missed_call:{call_id}")),
             })

@@ -3,9 +3,9 @@
 //! ([`super::calls`]).
 
 use super::calls::{CtiCaller, PbxEvent, handle};
-use crate::front::calls::CallState;
 use super::error::{ApiError, ErrorBody};
 use super::state::AppState;
+use crate::front::calls::CallState;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, header};
@@ -81,7 +81,9 @@ pub(super) fn form_fields(
 ) -> Result<Vec<(String, String)>, ApiError> {
     let Form(fields) = form.map_err(|e| ApiError::bad_request(e.body_text()))?;
     if let Some((k, _)) = fields.iter().find(|(_, v)| v.len() > 128) {
-        return Err(ApiError::bad_request(format!("{k}: at most 128 characters")));
+        return Err(ApiError::bad_request(format!(
+            "{k}: at most 128 characters"
+        )));
     }
     Ok(fields)
 }

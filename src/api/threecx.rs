@@ -124,7 +124,10 @@ pub async fn journal(
     // One call id per number and start: a journal sent twice is recorded once.
     let call_id = format!(
         "3cx-{}-{}",
-        j.number.chars().filter(char::is_ascii_digit).collect::<String>(),
+        j.number
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect::<String>(),
         at.map_or(0, |d| d.timestamp())
     );
     for (call_state, cause) in [

@@ -258,6 +258,16 @@ pub enum BenchCmd {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// How fast calls reach the desks: `--streams` desks on the event stream while a PBX
+    /// posts `--rate` calls per second (webhook → event latency, the webhook's round trip).
+    Cti {
+        #[arg(long, default_value_t = 50)]
+        rate: u32,
+        #[arg(long, default_value_t = 200)]
+        streams: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
     /// The benchmark's baseline server (one route, one query).
     #[command(hide = true)]
     BaselineServer {

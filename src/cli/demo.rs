@@ -14,9 +14,24 @@ use std::path::{Path, PathBuf};
 /// openTRANS samples).
 const SHOWCASE_CUSTOMER: &str = "00042";
 
-pub async fn demo(cli: &Cli, dir: Option<&Path>, serve: Option<&str>) -> anyhow::Result<i32> {
-    let dir = dir.map_or_else(|| PathBuf::from("kontor-demo"), Path::to_path_buf);
-    kontor::demo::write_workspace(&dir)?;
+/// The demo's workspace in `dir`, synced into its fresh SQLite store (with the mock ERPNext,
+/// which lives as long as the returned handle): its config, store, the config's path and the
+/// sync's exit code.
+pub(super) struct DemoWorkspace {
+    pub cfg: kontor::config::Config,
+    pub store: kontor::store::DynStore,
+    pub config_path: PathBuf,
+    pub code: i32,
+    pub cli: Cli,
+    pub _erp: kontor_rest::mock::MockErp,
+}
+
+pub(super) async fn demo_workspace(
+    cli: &Cli,
+    dir: &Path,
+    extra_config: &str,
+) -> anyhow::Result<DemoWorkspace> {
+    kontor::demo::write_workspace(dir)?;
 
     // A mocked ERPNext on loopback stands in for a REST ERP; it lives as long as the demo.
     let erp = kontor_rest::mock::MockErp::start("erpnext").await;
@@ -24,7 +39,7 @@ pub async fn demo(cli: &Cli, dir: Option<&Path>, serve: Option<&str>) -> anyhow:
         &dir.join("secrets/erpnext"),
         kontor_rest::mock::ERPNEXT_TOKEN.as_bytes(),
     )?;
-    let config = kontor::demo::config(&erp.uri());
+    let config = format!("{}{extra_config}", kontor::demo::config(&erp.uri()));
     let config_path = dir.join("kontor.toml");
     std::fs::write(&config_path, config)?;
     eprintln!(
@@ -43,6 +58,26 @@ pub async fn demo(cli: &Cli, dir: Option<&Path>, serve: Option<&str>) -> anyhow:
     let store = open_store_as(&cfg, kontor::store::Open::Migrate).await?;
     let all: Vec<_> = cfg.connectors.iter().collect();
     let code = sync_connectors(&cfg, &store, &all, false, false).await?;
+    Ok(DemoWorkspace {
+        cfg,
+        store,
+        config_path,
+        code,
+        cli,
+        _erp: erp,
+    })
+}
+
+pub async fn demo(cli: &Cli, dir: Option<&Path>, serve: Option<&str>) -> anyhow::Result<i32> {
+    let dir = dir.map_or_else(|| PathBuf::from("kontor-demo"), Path::to_path_buf);
+    let DemoWorkspace {
+        cfg,
+        store,
+        config_path,
+        code,
+        cli,
+        _erp,
+    } = demo_workspace(cli, &dir, "").await?;
 
     let records = store.records(None, None, i64::MAX).await?;
     println!();
@@ -111,6 +146,10 @@ pub async fn demo(cli: &Cli, dir: Option<&Path>, serve: Option<&str>) -> anyhow:
         println!("  curl -H 'Authorization: Bearer {sales}' {base}/api/v1/customers/{showcase}");
         println!(
             "  curl -H 'Authorization: Bearer {}' '{base}/api/v1/lookup/phone/0221%204711-23'",
+            tokens[1].1
+        );
+        println!(
+            "  a call (sipgate's format; the page pops it up): curl -d 'event=newCall&from=49221471123&to=4922140000&direction=in&callId=demo-1' '{base}/api/v1/cti/sipgate?token={}'",
             tokens[1].1
         );
         println!("  OpenAPI: {base}/api/v1/openapi.json");

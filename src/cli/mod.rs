@@ -5,6 +5,7 @@ mod args;
 mod backup;
 mod bench;
 mod bench_api;
+mod bench_cti;
 mod check;
 mod check_data;
 mod check_layout;
@@ -204,6 +205,22 @@ pub async fn main(cli: Cli) -> i32 {
                 dir: dir.clone(),
             };
             bench_api::bench_api(&cli, &args).await
+        }
+        Command::Bench {
+            what:
+                Some(BenchCmd::Cti {
+                    rate,
+                    streams,
+                    seconds,
+                }),
+            ..
+        } => {
+            let args = bench_cti::CtiBenchArgs {
+                rate: *rate,
+                streams: *streams,
+                seconds: *seconds,
+            };
+            bench_cti::bench_cti(&cli, &args).await
         }
         Command::Bench {
             what: Some(BenchCmd::BaselineServer { store, listen }),

@@ -118,14 +118,21 @@ fn cti_section_and_connector_labels() {
     .unwrap();
     assert_eq!(c.cti.extensions["23"], "vertrieb-nord");
     assert_eq!(c.cti.default_area_code.as_deref(), Some("0221"));
-    assert_eq!(c.connector("wawi").unwrap().label.as_deref(), Some("Warenwirtschaft"));
+    assert_eq!(
+        c.connector("wawi").unwrap().label.as_deref(),
+        Some("Warenwirtschaft")
+    );
     assert!(!c.connector("wawi").unwrap().settings.contains_key("label"));
     let errs = parse("[cti]\ndefault_area_code = \"221\"\nringtone = 1\n", &[]).unwrap_err();
     let all = errs.join("\n");
-    assert!(all.contains("k.toml:3:1: unknown field `ringtone`"), "{all}");
+    assert!(
+        all.contains("k.toml:3:1: unknown field `ringtone`"),
+        "{all}"
+    );
     let errs = parse("[cti]\ndefault_area_code = \"221\"\n", &[]).unwrap_err();
     assert!(
-        errs.join("\n").contains("k.toml:2:1: default_area_code `221`"),
+        errs.join("\n")
+            .contains("k.toml:2:1: default_area_code `221`"),
         "{errs:?}"
     );
 }

@@ -302,7 +302,12 @@ mod tests {
         };
         let first = hub.ringing("c1", team("vertrieb"), json!({"n": 1}));
         let (_, mut rx) = hub.subscribe(None);
-        let before = hub.update("c1", CallState::Answered, None, json!({"state": "answered"}));
+        let before = hub.update(
+            "c1",
+            CallState::Answered,
+            None,
+            json!({"state": "answered"}),
+        );
         assert!(!before.unwrap().answered);
         assert!(hub.info("c1").unwrap().answered);
         let live = rx.try_recv().unwrap();
@@ -323,7 +328,12 @@ mod tests {
         hub.ringing("a", CallInfo::default(), json!({"call_id": "a"}));
         hub.ringing("b", CallInfo::default(), json!({"call_id": "b"}));
         hub.ringing("b", CallInfo::default(), json!({"call_id": "b"}));
-        hub.update("a", CallState::Answered, None, json!({"call_id": "a", "state": "answered"}));
+        hub.update(
+            "a",
+            CallState::Answered,
+            None,
+            json!({"call_id": "a", "state": "answered"}),
+        );
         let (replay, _) = hub.subscribe(None);
         let ids: Vec<&Value> = replay.iter().map(|e| &e.data["call_id"]).collect();
         assert_eq!(ids, [&json!("b")], "answered calls and repeats left out");

@@ -334,11 +334,17 @@ async fn broken_pbx_input_gets_clear_errors() {
     let cti = w.tokens["cti"].clone();
     let long = "4".repeat(200);
     for (form, want) in [
-        (format!("event=newCall&from={long}&direction=in&callId=x"), 400),
+        (
+            format!("event=newCall&from={long}&direction=in&callId=x"),
+            400,
+        ),
         ("event=hangup&from=49221471123".to_owned(), 400),
         ("event=dtmf&dtmf=1&callId=x".to_owned(), 200),
         ("%%%=&&&".to_owned(), 200),
-        ("event=newCall&from=%00%01&direction=in&callId=y".to_owned(), 200),
+        (
+            "event=newCall&from=%00%01&direction=in&callId=y".to_owned(),
+            200,
+        ),
     ] {
         let (s, body) = sipgate(&w, &format!("?token={cti}"), &form).await;
         assert_eq!(s.as_u16(), want, "{form}: {body}");
@@ -386,16 +392,30 @@ async fn missed_calls_land_in_the_history_and_become_reminders(backend: &str) {
     let id = w.id_of("00042").await;
     let sha = |n: u8| format!("{n:02x}").repeat(32);
     // Placetel (numbers as dialled in Germany, the token as basic-auth password): missed.
-    let ring = |n: u8| format!("event=IncomingCall&from=0221471123&to=022140000&call_id={}&direction=in", sha(n));
+    let ring = |n: u8| {
+        format!(
+            "event=IncomingCall&from=0221471123&to=022140000&call_id={}&direction=in",
+            sha(n)
+        )
+    };
     assert_eq!(placetel(&w, &ring(1)).await, StatusCode::OK);
-    let hangup = format!("event=HungUp&from=0221471123&to=022140000&call_id={}&type=missed&duration=0&direction=in", sha(1));
+    let hangup = format!(
+        "event=HungUp&from=0221471123&to=022140000&call_id={}&type=missed&duration=0&direction=in",
+        sha(1)
+    );
     assert_eq!(placetel(&w, &hangup).await, StatusCode::OK);
     assert_eq!(placetel(&w, &hangup).await, StatusCode::OK, "repeated");
     // Answered, then hung up.
     assert_eq!(placetel(&w, &ring(2)).await, StatusCode::OK);
-    let accepted = format!("event=CallAccepted&from=0221471123&to=022140000&call_id={}&peer=7777abcdefg@fpbx.de&direction=in", sha(2));
+    let accepted = format!(
+        "event=CallAccepted&from=0221471123&to=022140000&call_id={}&peer=7777abcdefg@fpbx.de&direction=in",
+        sha(2)
+    );
     assert_eq!(placetel(&w, &accepted).await, StatusCode::OK);
-    let done = format!("event=HungUp&from=0221471123&to=022140000&call_id={}&type=accepted&duration=312&direction=in", sha(2));
+    let done = format!(
+        "event=HungUp&from=0221471123&to=022140000&call_id={}&type=accepted&duration=312&direction=in",
+        sha(2)
+    );
     assert_eq!(placetel(&w, &done).await, StatusCode::OK);
     // Outgoing calls are not the desk's business.
     let out = "event=OutgoingCall&from=7777abcdefg@fpbx.de&to=0221471123&call_id=ff&direction=out";
@@ -405,16 +425,25 @@ async fn missed_calls_land_in_the_history_and_become_reminders(backend: &str) {
         json!({"from": "+49 221 4711-23", "call_id": "g-1"}),
         json!({"from": "+49 221 4711-23", "call_id": "g-1", "event": "ended", "cause": "voicemail"}),
     ] {
-        let (s, a) = w.call("POST", "/api/v1/calls", Some("cti"), Some(body)).await;
+        let (s, a) = w
+            .call("POST", "/api/v1/calls", Some("cti"), Some(body))
+            .await;
         assert!(s.is_success(), "{a}");
     }
     let (s, page) = w
-        .get(&format!("/api/v1/customers/{id}/timeline?kind=call&limit=50"), "sales")
+        .get(
+            &format!("/api/v1/customers/{id}/timeline?kind=call&limit=50"),
+            "sales",
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{page}");
     let items = page["items"].as_array().unwrap();
     let titles: Vec<&str> = items.iter().filter_map(|i| i["title"].as_str()).collect();
-    for want in ["Anruf verpasst", "Anruf angenommen", "Anruf auf der Mailbox"] {
+    for want in [
+        "Anruf verpasst",
+        "Anruf angenommen",
+        "Anruf auf der Mailbox",
+    ] {
         assert_eq!(
             titles.iter().filter(|t| **t == want).count(),
             1,
@@ -423,10 +452,16 @@ async fn missed_calls_land_in_the_history_and_become_reminders(backend: &str) {
     }
     let text = page.to_string();
     for secret in ["7777abcdefg", "312", "duration", "peer"] {
-        assert!(!text.contains(secret), "no person or duration: {secret} in {text}");
+        assert!(
+            !text.contains(secret),
+            "no person or duration: {secret} in {text}"
+        );
     }
     let (s, list) = w
-        .get(&format!("/api/v1/reminders?show=all&customer_id={id}"), "sales")
+        .get(
+            &format!("/api/v1/reminders?show=all&customer_id={id}"),
+            "sales",
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{list}");
     let callbacks: Vec<&Value> = list
@@ -435,13 +470,14 @@ async fn missed_calls_land_in_the_history_and_become_reminders(backend: &str) {
         .iter()
         .filter(|r| r["source"] == "missed_call")
         .collect();
-    assert_eq!(callbacks.len(), 2, "missed and voicemail, once each: {list}");
+    assert_eq!(
+        callbacks.len(),
+        2,
+        "missed and voicemail, once each: {list}"
+    );
     for r in &callbacks {
         assert_eq!(r["title"], "Rückruf: Müller & Söhne GmbH");
-        assert!(
-            r["reason"].as_str().unwrap().contains("0221 471123"),
-            "{r}"
-        );
+        assert!(r["reason"].as_str().unwrap().contains("0221 471123"), "{r}");
     }
 }
 
@@ -449,7 +485,11 @@ async fn missed_calls_land_in_the_history_and_become_reminders(backend: &str) {
 /// call journaling with outcomes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn threecx_looks_callers_up_and_journals_calls() {
-    let w = world("sqlite", "[server]\npublic_url = \"https://kontor.example.de\"\n").await;
+    let w = world(
+        "sqlite",
+        "[server]\npublic_url = \"https://kontor.example.de\"\n",
+    )
+    .await;
     let id = w.id_of("00042").await;
     let cti = w.tokens["cti"].clone();
     let lookup = |n: &str| {
@@ -468,7 +508,10 @@ async fn threecx_looks_callers_up_and_journals_calls() {
         let list: Value = res.json().await.unwrap();
         assert_eq!(list[0]["id"], id, "{number}: {list}");
         assert_eq!(list[0]["company"], "Müller & Söhne GmbH");
-        assert_eq!(list[0]["url"], format!("https://kontor.example.de/kunde/{id}"));
+        assert_eq!(
+            list[0]["url"],
+            format!("https://kontor.example.de/kunde/{id}")
+        );
     }
     let none: Value = lookup("030 999999").await.unwrap().json().await.unwrap();
     assert_eq!(none, json!([]));
@@ -495,11 +538,15 @@ async fn threecx_looks_callers_up_and_journals_calls() {
         let r: Value = journal(missed).await.unwrap().json().await.unwrap();
         assert_eq!(r["recorded"], true);
     }
-    let out = "CallType=Outbound&Number=%2B49221471123&CallStartTimeUTC=2026-12-05T08:20:00Z&Agent=101";
+    let out =
+        "CallType=Outbound&Number=%2B49221471123&CallStartTimeUTC=2026-12-05T08:20:00Z&Agent=101";
     let r: Value = journal(out).await.unwrap().json().await.unwrap();
     assert_eq!(r["recorded"], false);
     let (_, page) = w
-        .get(&format!("/api/v1/customers/{id}/timeline?kind=call&limit=50"), "sales")
+        .get(
+            &format!("/api/v1/customers/{id}/timeline?kind=call&limit=50"),
+            "sales",
+        )
         .await;
     let missed_calls = page["items"]
         .as_array()
@@ -509,7 +556,10 @@ async fn threecx_looks_callers_up_and_journals_calls() {
         .count();
     assert_eq!(missed_calls, 1, "journaled twice, recorded once: {page}");
     let (_, list) = w
-        .get(&format!("/api/v1/reminders?show=all&customer_id={id}"), "sales")
+        .get(
+            &format!("/api/v1/reminders?show=all&customer_id={id}"),
+            "sales",
+        )
         .await;
     assert_eq!(
         list.as_array()
