@@ -3,9 +3,8 @@
 //! a second run that writes nothing; and through the binary: a wrong company name fails with
 //! the names there are, and no secret shows in the output, the logs or `kontor runs`.
 
-use kontor::config::Config;
 use kontor::store::{DynStore, RunStatus};
-use kontor::sync::{self, RunReport, SyncOptions};
+use kontor::sync::RunReport;
 use kontor::testing::temp_store;
 use kontor_rest::mock::{self, MockErp};
 use rust_decimal::Decimal;
@@ -26,32 +25,10 @@ fn connector(erp: &MockErp, company: &str) -> String {
 }
 
 async fn run(store: &DynStore, dir: &Path, connectors: &str) -> RunReport {
-    let cfg = Config::parse(
-        "kontor.toml",
-        &format!("[store]\nurl = \"sqlite::memory:\"\n\n{connectors}"),
-        dir.to_path_buf(),
-        Vec::new(),
-    )
-    .unwrap_or_else(|d| panic!("{d:?}"));
-    let prepared =
-        sync::prepare(&cfg, cfg.connector("bc").unwrap()).unwrap_or_else(|d| panic!("{d:?}"));
-    let opts = SyncOptions {
-        reprocess: false,
-        force: false,
-        node: "test".into(),
-        cancel: None,
-        progress: None,
-    };
-    sync::run(store, &prepared, &opts).await.unwrap()
+    crate::common::sync_connector(store, dir, connectors, "bc").await
 }
 
-fn dec(v: &serde_json::Value) -> Decimal {
-    let s = match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
-}
+use crate::common::dec;
 
 async fn business_central_syncs_exact_totals_and_a_second_run_writes_nothing(backend: &str) {
     let (store, _guard) = temp_store(backend).await.unwrap();

@@ -2,9 +2,8 @@
 //! and totals, a second run that writes nothing, and the full re-scan (`full_every`) that
 //! picks up a changed customer the creation-date window cannot see — and writes only it.
 
-use kontor::config::Config;
 use kontor::store::{DynStore, RunStatus};
-use kontor::sync::{self, RunReport, SyncOptions};
+use kontor::sync::RunReport;
 use kontor::testing::temp_store;
 use kontor_rest::mock::{JTL_API_KEY, MockErp};
 use rust_decimal::Decimal;
@@ -13,34 +12,12 @@ use std::path::Path;
 both_backends!(jtl_wawi_loads_open_amounts_and_a_full_rescan_writes_only_the_change);
 
 async fn run(store: &DynStore, dir: &Path, connector: &str) -> RunReport {
-    let cfg = Config::parse(
-        "kontor.toml",
-        &format!("[store]\nurl = \"sqlite::memory:\"\n\n{connector}"),
-        dir.to_path_buf(),
-        Vec::new(),
-    )
-    .unwrap_or_else(|d| panic!("{d:?}"));
-    let prepared =
-        sync::prepare(&cfg, cfg.connector("jtl").unwrap()).unwrap_or_else(|d| panic!("{d:?}"));
-    let opts = SyncOptions {
-        reprocess: false,
-        force: false,
-        node: "test".into(),
-        cancel: None,
-        progress: None,
-    };
-    let report = sync::run(store, &prepared, &opts).await.unwrap();
+    let report = crate::common::sync_connector(store, dir, connector, "jtl").await;
     assert!(!format!("{report:?}").contains(JTL_API_KEY), "{report:?}");
     report
 }
 
-fn dec(v: &serde_json::Value) -> Decimal {
-    let s = match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
-}
+use crate::common::dec;
 
 async fn jtl_wawi_loads_open_amounts_and_a_full_rescan_writes_only_the_change(backend: &str) {
     let (store, _guard) = temp_store(backend).await.unwrap();

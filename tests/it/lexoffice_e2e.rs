@@ -3,9 +3,8 @@
 //! totals and open amounts, invoices linked to their contact's customer number, the collective
 //! customer, a second run that writes nothing, and the API key nowhere in reports or records.
 
-use kontor::config::Config;
 use kontor::store::{DynStore, RunStatus};
-use kontor::sync::{self, RunReport, SyncOptions};
+use kontor::sync::RunReport;
 use kontor::testing::temp_store;
 use kontor_rest::mock::{LEXOFFICE_TOKEN, MockErp};
 use rust_decimal::Decimal;
@@ -14,32 +13,10 @@ use std::path::Path;
 both_backends!(lexoffice_syncs_exact_open_items_linked_to_customer_numbers);
 
 async fn run(store: &DynStore, dir: &Path, connectors: &str) -> RunReport {
-    let cfg = Config::parse(
-        "kontor.toml",
-        &format!("[store]\nurl = \"sqlite::memory:\"\n\n{connectors}"),
-        dir.to_path_buf(),
-        Vec::new(),
-    )
-    .unwrap_or_else(|d| panic!("{d:?}"));
-    let prepared =
-        sync::prepare(&cfg, cfg.connector("lex").unwrap()).unwrap_or_else(|d| panic!("{d:?}"));
-    let opts = SyncOptions {
-        reprocess: false,
-        force: false,
-        node: "test".into(),
-        cancel: None,
-        progress: None,
-    };
-    sync::run(store, &prepared, &opts).await.unwrap()
+    crate::common::sync_connector(store, dir, connectors, "lex").await
 }
 
-fn dec(v: &serde_json::Value) -> Decimal {
-    let s = match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
-}
+use crate::common::dec;
 
 async fn lexoffice_syncs_exact_open_items_linked_to_customer_numbers(backend: &str) {
     let (store, _guard) = temp_store(backend).await.unwrap();

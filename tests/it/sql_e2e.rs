@@ -6,9 +6,8 @@
 #[path = "../../connectors/sql/tests/support/mod.rs"]
 pub mod support;
 
-use kontor::config::Config;
 use kontor::store::{DynStore, RunStatus};
-use kontor::sync::{self, RunReport, SyncOptions};
+use kontor::sync::RunReport;
 use kontor::testing::temp_store;
 use rust_decimal::Decimal;
 use std::path::Path;
@@ -147,25 +146,10 @@ pub fn workspace(db_url: &str, extra: &str) -> (tempfile::TempDir, String) {
 }
 
 async fn run(store: &DynStore, dir: &Path, connectors: &str) -> RunReport {
-    let cfg = Config::parse(
-        "kontor.toml",
-        &format!("[store]\nurl = \"sqlite::memory:\"\n\n{connectors}"),
-        dir.to_path_buf(),
-        Vec::new(),
-    )
-    .unwrap_or_else(|d| panic!("{d:?}"));
-    let prepared =
-        sync::prepare(&cfg, cfg.connector("shop").unwrap()).unwrap_or_else(|d| panic!("{d:?}"));
-    let opts = SyncOptions {
-        node: "test".into(),
-        ..Default::default()
-    };
-    sync::run(store, &prepared, &opts).await.unwrap()
+    crate::common::sync_connector(store, dir, connectors, "shop").await
 }
 
-fn dec(v: &serde_json::Value) -> Decimal {
-    v.as_str().unwrap_or_else(|| panic!("{v}")).parse().unwrap()
-}
+use crate::common::dec;
 
 async fn count(store: &DynStore, entity: &str) -> usize {
     store

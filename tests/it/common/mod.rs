@@ -184,3 +184,36 @@ pub fn latest_schema() -> i64 {
     assert_eq!(sqlite, last(sqlx::migrate!("./migrations/postgres")));
     sqlite
 }
+
+/// One sync of connector `name` from `connectors` (TOML `[[connector]]` stanzas, paths
+/// relative to `dir`) into `store`, as `kontor sync NAME` does it.
+pub async fn sync_connector(
+    store: &DynStore,
+    dir: &std::path::Path,
+    connectors: &str,
+    name: &str,
+) -> kontor::sync::RunReport {
+    let cfg = Config::parse(
+        "kontor.toml",
+        &format!("[store]\nurl = \"sqlite::memory:\"\n\n{connectors}"),
+        dir.to_path_buf(),
+        Vec::new(),
+    )
+    .unwrap_or_else(|d| panic!("{d:?}"));
+    let prepared =
+        sync::prepare(&cfg, cfg.connector(name).unwrap()).unwrap_or_else(|d| panic!("{d:?}"));
+    let opts = SyncOptions {
+        node: "test".into(),
+        ..Default::default()
+    };
+    sync::run(store, &prepared, &opts).await.unwrap()
+}
+
+/// A decimal from JSON (a string, or a number with its exact text).
+pub fn dec(v: &Value) -> rust_decimal::Decimal {
+    let s = match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
+}
