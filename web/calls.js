@@ -75,10 +75,11 @@ function ring(d) {
     if ((c.due_reminders || []).length) facts.push(plural(c.due_reminders.length, 'fällige Wiedervorlage', 'fällige Wiedervorlagen'));
   }
   const number = unknown ? '' : pop.number || '';
+  const shown = unknown ? '' : d.number_display || number;
   const el = h(
     'div',
     { class: 'call-pop', role: 'alert', testid: 'call-pop', 'data-call-id': d.call_id },
-    h('div', { class: 'call-pop-head' }, h('span', { class: 'badge' }, 'Anruf'), number ? h('span', { class: 'muted', testid: 'call-pop-number' }, number) : null),
+    h('div', { class: 'call-pop-head' }, h('span', { class: 'badge' }, 'Anruf'), shown ? h('span', { class: 'muted', testid: 'call-pop-number' }, shown) : null),
     h('div', { class: 'call-pop-name', testid: 'call-pop-name' }, who),
     facts.length ? h('div', { class: 'call-pop-facts', testid: 'call-pop-facts' }, facts.map((f, i) => [i ? ' · ' : null, f])) : null,
     h(
@@ -94,7 +95,7 @@ function ring(d) {
   );
   let note = null;
   if (typeof Notification !== 'undefined' && Notification.permission === 'granted' && document.hidden) {
-    note = new Notification('Anruf: ' + who, { body: number, tag: d.call_id });
+    note = new Notification('Anruf: ' + who, { body: shown, tag: d.call_id });
     note.onclick = () => {
       window.focus();
       note.close();

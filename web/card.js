@@ -115,16 +115,15 @@ export function replaceBody(sectionEl, ...children) {
   sectionEl.replaceChildren(heading, ...children.flat(Infinity).filter(Boolean));
 }
 
+/** The customer's numbers, each once; the systems that use it show with "Herkunft". */
 function customerNumbers(v) {
-  const seen = new Set();
-  const out = [];
+  const systems = new Map();
   for (const s of v.sources || []) {
-    const k = s.system + ':' + s.external_id;
-    if (seen.has(k)) continue;
-    seen.add(k);
-    out.push([s.system, s.external_id]);
+    const list = systems.get(s.external_id) || [];
+    if (!list.includes(s.system)) list.push(s.system);
+    systems.set(s.external_id, list);
   }
-  return out;
+  return [...systems].map(([no, list]) => [list.join(', '), no]);
 }
 
 export function kpi(label, value, testid, cls, sub) {

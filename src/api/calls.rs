@@ -208,6 +208,7 @@ pub(super) async fn handle(
             "to": text(ev.to.as_ref()),
             "extension": text(ev.extension.as_ref()),
             "team": team,
+            "number_display": crate::model::phone::display_phone(&pop.number),
             "pop": &pop,
         }),
     );

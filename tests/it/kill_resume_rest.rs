@@ -1,6 +1,7 @@
 //! Crash safety of the REST path: `kontor sync` reads a mocked ERP (ERPNext: offset paging,
 //! zone-less stamps; Xentral: page-number paging, stamps with an offset; Business Central:
-//! nextLink paging with Entra ID tokens) page by page and is
+//! nextLink paging with Entra ID tokens; JTL-Wawi: page paging by HasNextPage, creation-date
+//! increments) page by page and is
 //! killed with SIGKILL between (and during) pages several times, then finishes. The store must
 //! then hold exactly the ERP's records — none lost, none twice — on SQLite and PostgreSQL.
 
@@ -49,15 +50,39 @@ const BUSINESS_CENTRAL: Case = Case {
     auth: "{ kind = \"oauth2_client_credentials\", token_url = \"{token_url}\", client_id = \"3f6a1c2e-8b4d-4e5f-9a7b-2c1d0e9f8a71\", client_secret_file = \"token\" }\ncompany = \"CRONUS AG\"",
 };
 
+const JTL_WAWI: Case = Case {
+    flavor: Flavor::JtlWawi,
+    profile: "jtl-wawi",
+    stream: "customers",
+    token: kontor_rest::mock::JTL_API_KEY,
+    auth: "{ kind = \"api_key\", header = \"Authorization\", prefix = \"Wawi \", key_file = \"token\" }",
+};
+
 /// The external id of customer `i` (Xentral: its id is the customer_no).
 fn external_id(case: &Case, i: usize) -> String {
     match case.flavor {
         Flavor::Xentral => format!("{}", 100_000 + i),
+        Flavor::JtlWawi => format!("{}", 300_000 + i),
         _ => format!("CUST-{i:05}"),
     }
 }
 
 fn customers(case: &Case) -> BTreeMap<String, Vec<serde_json::Value>> {
+    if case.flavor == Flavor::JtlWawi {
+        // Page paging by HasNextPage, the increment is the creation time (server-local).
+        let list = (0..CUSTOMERS)
+            .map(|i| {
+                json!({
+                    "Id": 300_000 + i, "Number": format!("K{}", 10_000 + i),
+                    "BillingAddress": {"Company": format!("Kunde {i} Müller GmbH"),
+                        "EmailAddress": format!("einkauf{i}@example.de")},
+                    "CreationDate": format!("2026-11-{:02}T{:02}:{:02}:{:02}.000",
+                        1 + i / 2000, (i / 120) % 24, (i / 2) % 60, i % 2 * 30),
+                })
+            })
+            .collect();
+        return BTreeMap::from([("customers".to_owned(), list)]);
+    }
     if case.flavor == Flavor::BusinessCentral {
         let list = (0..CUSTOMERS)
             .map(|i| {
@@ -230,4 +255,14 @@ async fn sqlite_business_central_sync_survives_kills_between_pages() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_business_central_sync_survives_kills_between_pages() {
     kill_and_resume(&BUSINESS_CENTRAL, "postgres").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_jtl_wawi_sync_survives_kills_between_pages() {
+    kill_and_resume(&JTL_WAWI, "sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_jtl_wawi_sync_survives_kills_between_pages() {
+    kill_and_resume(&JTL_WAWI, "postgres").await;
 }

@@ -354,6 +354,7 @@ try {
   await pop1.waitFor();
   const pop1Text = await text(pop1);
   check(pop1Text.includes('Müller & Söhne GmbH'), 'the caller by name: ' + pop1Text);
+  check(pop1Text.includes('0221 471123'), 'the number as people write it: ' + pop1Text);
   check(/überfällig \d{1,3}(\.\d{3})*,\d{2} €/.test(pop1Text), 'what is overdue: ' + pop1Text);
   await pbx({ from: '030 999999', call_id: 'web-2' });
   const pop2 = page.locator('[data-testid="call-pop"][data-call-id="web-2"]');
