@@ -2,10 +2,10 @@
 
 import {
   CATEGORY_LABELS, COMPLAINT_STATUS, INVOICE_STATUS, KINDS, KIND_LABELS, ORDER_STATUS, api, app, availabilityParts,
-  describe, docSource, empty, fmtDate, fmtMoney, fmtNumber, fmtValue, fmtWhen, h, isPositive, link,
-  mailLink, numberChip, phoneLink, plural, prettify, provNote, roleBadge, section, setSourceLabels, showError, sourceName,
-  where,
+  describe, empty, fmtDate, fmtMoney, fmtNumber, fmtValue, fmtWhen, h, isPositive, link,
+  mailLink, numberChip, phoneLink, plural, prettify, roleBadge, section, showError,
 } from './lib.js';
+import { docSource, provNote, setSourceLabels, sourceName, where } from './prov.js';
 import { renderComplaints, renderMaster, renderReminders, renderSources } from './side.js';
 import { actionsPanel, fillDatalists } from './forms.js';
 import { alive } from './app.js';

@@ -1,7 +1,8 @@
 // kontor web page – the item search (/artikel?q=…): an item by number (leading zeros kept),
 // EAN or name, with its stock per warehouse.
 
-import { api, app, availabilityParts, describe, empty, fmtDate, fmtNumber, h, plural, provNote, where } from './lib.js';
+import { api, app, availabilityParts, describe, empty, fmtDate, fmtNumber, h, plural } from './lib.js';
+import { provNote, where } from './prov.js';
 import { alive } from './app.js';
 
 export async function itemsView(gen) {

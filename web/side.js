@@ -3,9 +3,9 @@
 
 import {
   CATEGORY_LABELS, COMPLAINT_STATUS, ENTITIES, FIELD_LABELS, FIELD_ORDER, RULES, addDays, api,
-  empty, fmtDate, fmtDateTime, fmtValue, h, inlineError, mailLink, numberChip, offerUndo, phoneLink, prettify, provNote, provenance,
-  sourceName, where,
+  empty, fmtDate, fmtDateTime, fmtValue, h, inlineError, mailLink, numberChip, offerUndo, phoneLink, prettify,
 } from './lib.js';
+import { provNote, provenance, sourceName, where } from './prov.js';
 import { reloadCard, replaceBody } from './card.js';
 import { alive } from './app.js';
 

@@ -16,6 +16,7 @@ const APP_CSS: &str = include_str!("../../web/app.css");
 const SCRIPTS: &[(&str, &str)] = &[
     ("app.js", include_str!("../../web/app.js")),
     ("lib.js", include_str!("../../web/lib.js")),
+    ("prov.js", include_str!("../../web/prov.js")),
     ("card.js", include_str!("../../web/card.js")),
     ("side.js", include_str!("../../web/side.js")),
     ("forms.js", include_str!("../../web/forms.js")),
