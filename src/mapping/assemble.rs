@@ -113,3 +113,25 @@ pub(super) fn elements(v: Option<&Value>) -> Vec<&Value> {
         _ => Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_partly_paid_invoice_without_open_amount_is_not_shown_as_settled() {
+        let open = |status: &str| {
+            let mut v: Values = vec![
+                ("gross", json!({"amount": "1190.00", "currency": "EUR"})),
+                ("status", json!(status)),
+            ];
+            derive(Entity::Invoice, &mut v, "EUR");
+            get(&v, "open_amount").map(|o| o["amount"].clone())
+        };
+        // Open: all of it; paid: nothing; partly paid: unknown, never a guessed 0.
+        assert_eq!(open("open"), Some(json!("1190.00")));
+        assert_eq!(open("paid"), Some(json!("0")));
+        assert_eq!(open("partially_paid"), None);
+    }
+}

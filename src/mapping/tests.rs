@@ -254,37 +254,6 @@ open_amount = { column = "Offen", decimal = "de" }
 }
 
 #[test]
-fn a_partly_paid_invoice_without_open_amount_is_not_shown_as_settled() {
-    let m = compile(
-        r#"
-[[target]]
-entity = "invoice"
-[target.fields]
-number = "Nr"
-customer_no = "Kd"
-gross = { column = "Betrag", decimal = "de" }
-status = { column = "Status", map = { teil = "partially_paid", bezahlt = "paid", offen = "open" } }
-"#,
-    );
-    let open = |status: &str| {
-        let r = records(apply(
-            &m,
-            &row(&[
-                ("Nr", "1"),
-                ("Kd", "7"),
-                ("Betrag", "1.190,00"),
-                ("Status", status),
-            ]),
-        ));
-        r[0].data.get("open_amount").map(|o| o["amount"].clone())
-    };
-    // Open: all of it; paid: nothing; partly paid: unknown, never a guessed 0.
-    assert_eq!(open("offen"), Some(json!("1190.00")));
-    assert_eq!(open("bezahlt"), Some(json!("0")));
-    assert_eq!(open("teil"), None);
-}
-
-#[test]
 fn tree_records_with_each_lines_and_absolute_paths() {
     let m = compile(
         r#"

@@ -1,9 +1,8 @@
 //! The XML and REST connectors through the whole ingest path (connector → built-in mapping →
 //! store), on SQLite and on PostgreSQL.
 
-use kontor::config::Config;
 use kontor::store::{DynStore, RunStatus};
-use kontor::sync::{self, RunReport, SyncOptions};
+use kontor::sync::RunReport;
 use kontor::testing::temp_store;
 use std::path::{Path, PathBuf};
 
@@ -29,23 +28,7 @@ fn copy_xml(from: &Path, to: &Path) -> usize {
 }
 
 async fn run(store: &DynStore, dir: &Path, connectors: &str, name: &str) -> RunReport {
-    let cfg = Config::parse(
-        "kontor.toml",
-        &format!("[store]\nurl = \"sqlite::memory:\"\n\n{connectors}"),
-        dir.to_path_buf(),
-        Vec::new(),
-    )
-    .unwrap_or_else(|d| panic!("{d:?}"));
-    let prepared =
-        sync::prepare(&cfg, cfg.connector(name).unwrap()).unwrap_or_else(|d| panic!("{d:?}"));
-    let opts = SyncOptions {
-        reprocess: false,
-        force: false,
-        node: "test".into(),
-        cancel: None,
-        progress: None,
-    };
-    sync::run(store, &prepared, &opts).await.unwrap()
+    crate::common::sync_connector(store, dir, connectors, name).await
 }
 
 fn text<'a>(v: &'a serde_json::Value, key: &str) -> &'a str {

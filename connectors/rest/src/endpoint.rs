@@ -1,6 +1,7 @@
 //! The validated, ready-to-run form of an `[[source.endpoint]]`.
 
-use crate::config::{DeriveConfig, EndpointConfig, PagingConfig, ParentConfig, Scalar};
+use crate::config::{DeriveConfig, EndpointConfig, PagingConfig, Scalar};
+use crate::fanout::{PARENT_ID, Parent, parent_of};
 use crate::stamp::{ModFormat, ServerTz, Stamp, parse_stamp};
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -237,18 +238,6 @@ pub struct Endpoint {
     /// A full re-scan is due when the last one is older than this.
     pub full_every: Option<std::time::Duration>,
 }
-
-/// The list an endpoint is read for, record by record.
-#[derive(Debug, Clone)]
-pub struct Parent {
-    /// The list, read in full (its `id_field` gives `{parent_id}`).
-    pub list: std::sync::Arc<Endpoint>,
-    /// Field of each child record that receives the parent record.
-    pub into: String,
-}
-
-/// The placeholder of the parent's id in a child path.
-pub const PARENT_ID: &str = "{parent_id}";
 
 /// A configuration problem below an endpoint: key path and message.
 pub type KeyError = (Vec<String>, String);
@@ -518,69 +507,6 @@ fn decimal(v: Option<&Value>) -> Option<Decimal> {
         Value::String(s) => Decimal::from_str(s.trim()).ok(),
         _ => None,
     }
-}
-
-fn parent_of(
-    c: &EndpointConfig,
-    p: &ParentConfig,
-    incremental: bool,
-    default_page_size: u32,
-) -> Result<Parent, KeyError> {
-    let err = |k: &str, m: String| (vec![k.to_owned()], m);
-    if incremental {
-        return Err(err(
-            "modified_field",
-            "an endpoint with a `parent` is read in full every run".into(),
-        ));
-    }
-    if !c.path.contains(PARENT_ID) {
-        return Err(err(
-            "path",
-            format!("an endpoint with a `parent` puts its id into the path as {PARENT_ID}"),
-        ));
-    }
-    if c.derive.values().any(|d| d.lookup.is_some()) {
-        return Err(err(
-            "derive",
-            "a `lookup` derive is not available on an endpoint with a `parent`".into(),
-        ));
-    }
-    if p.into.trim().is_empty() {
-        return Err((
-            vec!["parent".into(), "into".into()],
-            "must not be empty".into(),
-        ));
-    }
-    let list = EndpointConfig {
-        stream: format!("{} (parent list)", c.stream),
-        path: p.path.clone(),
-        records: p.records.clone(),
-        id_field: Some(p.id_field.clone()),
-        modified_field: None,
-        modified_time_field: None,
-        modified_format: None,
-        query: p.query.clone(),
-        since: BTreeMap::new(),
-        full_query: BTreeMap::new(),
-        headers: p.headers.clone(),
-        page_size: p.page_size,
-        max_page_size: p.max_page_size,
-        paging: Some(p.paging.clone()),
-        derive: BTreeMap::new(),
-        full_refresh: Some(true),
-        parent: None,
-        max_results: None,
-        since_lookback: None,
-        full_every: None,
-    };
-    let list = Endpoint::from_config(&list, default_page_size).map_err(|(mut k, m)| {
-        k.insert(0, "parent".into());
-        (k, m)
-    })?;
-    Ok(Parent {
-        list: std::sync::Arc::new(list),
-        into: p.into.clone(),
-    })
 }
 
 fn derive_of(name: &str, d: &DeriveConfig) -> Result<(String, Derive), KeyError> {

@@ -8,7 +8,8 @@
 //! of the parent list. Such an endpoint is read in full every run; its position is
 //! informational (`{"full_refresh": true, ...}`).
 
-use crate::endpoint::{Endpoint, PARENT_ID, Parent};
+use crate::config::{EndpointConfig, ParentConfig};
+use crate::endpoint::{Endpoint, KeyError};
 use crate::error::RestError;
 use crate::paging::build_url;
 use crate::reader::{EndpointReader, Shared};
@@ -17,6 +18,7 @@ use kontor_connector::{
     Batch, BatchReader, ConnectorError, Context, Fields, Item, Position, RawRecord,
 };
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub struct FanoutReader {
@@ -177,6 +179,83 @@ impl BatchReader for FanoutReader {
         }
         r
     }
+}
+
+/// The list an endpoint is read for, record by record.
+#[derive(Debug, Clone)]
+pub struct Parent {
+    /// The list, read in full (its `id_field` gives `{parent_id}`).
+    pub list: std::sync::Arc<Endpoint>,
+    /// Field of each child record that receives the parent record.
+    pub into: String,
+}
+
+/// The placeholder of the parent's id in a child path.
+pub const PARENT_ID: &str = "{parent_id}";
+
+/// The parent list of an endpoint with `parent`, checked (a child is read in full, puts the
+/// parent's id into its path, and has no lookup derives).
+pub(crate) fn parent_of(
+    c: &EndpointConfig,
+    p: &ParentConfig,
+    incremental: bool,
+    default_page_size: u32,
+) -> Result<Parent, KeyError> {
+    let err = |k: &str, m: String| (vec![k.to_owned()], m);
+    if incremental {
+        return Err(err(
+            "modified_field",
+            "an endpoint with a `parent` is read in full every run".into(),
+        ));
+    }
+    if !c.path.contains(PARENT_ID) {
+        return Err(err(
+            "path",
+            format!("an endpoint with a `parent` puts its id into the path as {PARENT_ID}"),
+        ));
+    }
+    if c.derive.values().any(|d| d.lookup.is_some()) {
+        return Err(err(
+            "derive",
+            "a `lookup` derive is not available on an endpoint with a `parent`".into(),
+        ));
+    }
+    if p.into.trim().is_empty() {
+        return Err((
+            vec!["parent".into(), "into".into()],
+            "must not be empty".into(),
+        ));
+    }
+    let list = EndpointConfig {
+        stream: format!("{} (parent list)", c.stream),
+        path: p.path.clone(),
+        records: p.records.clone(),
+        id_field: Some(p.id_field.clone()),
+        modified_field: None,
+        modified_time_field: None,
+        modified_format: None,
+        query: p.query.clone(),
+        since: BTreeMap::new(),
+        full_query: BTreeMap::new(),
+        headers: p.headers.clone(),
+        page_size: p.page_size,
+        max_page_size: p.max_page_size,
+        paging: Some(p.paging.clone()),
+        derive: BTreeMap::new(),
+        full_refresh: Some(true),
+        parent: None,
+        max_results: None,
+        since_lookback: None,
+        full_every: None,
+    };
+    let list = Endpoint::from_config(&list, default_page_size).map_err(|(mut k, m)| {
+        k.insert(0, "parent".into());
+        (k, m)
+    })?;
+    Ok(Parent {
+        list: std::sync::Arc::new(list),
+        into: p.into.clone(),
+    })
 }
 
 #[cfg(test)]

@@ -132,7 +132,7 @@ impl Lookups {
         for (i, p) in paths.iter().enumerate() {
             for name in placeholders(p) {
                 // `{parent_id}` is filled per record of a `parent` list (fanout.rs).
-                let parent = crate::endpoint::PARENT_ID.trim_matches(['{', '}']) == name;
+                let parent = crate::fanout::PARENT_ID.trim_matches(['{', '}']) == name;
                 if !parent && !list.iter().any(|l| l.name == name) {
                     return Err(ConfigError::new(
                         ConfigPart::Source,
