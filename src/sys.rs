@@ -50,3 +50,14 @@ pub fn write_secret(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()>
     opts.open(path)?.write_all(bytes)?;
     owner_only(path)
 }
+
+/// Percent-encodes a value for a URL's path, query or user part (RFC 3986: everything but
+/// letters, digits and `-._~`).
+pub fn url_encode(s: &str) -> String {
+    const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(s, UNRESERVED).to_string()
+}

@@ -3,12 +3,14 @@
 import {
   CATEGORY_LABELS, COMPLAINT_STATUS, INVOICE_STATUS, KINDS, KIND_LABELS, ORDER_STATUS, api, app, availabilityParts,
   describe, empty, fmtDate, fmtMoney, fmtNumber, fmtValue, fmtWhen, h, isPositive, link,
-  mailLink, numberChip, phoneLink, plural, prettify, roleBadge, section, showError,
+  mailLink, numberChip, plural, prettify, roleBadge, section, showError,
 } from './lib.js';
 import { docSource, provNote, setSourceLabels, sourceName, where } from './prov.js';
 import { renderComplaints, renderMaster, renderReminders, renderSources } from './side.js';
-import { actionsPanel, fillDatalists } from './forms.js';
 import { alive } from './app.js';
+import { docLink } from './docs.js';
+import { phoneWithDial } from './dial.js';
+import { actionsPanel, fillDatalists, ownContactActions } from './forms.js';
 
 const TIMELINE_PAGE = 10;
 
@@ -150,7 +152,7 @@ function renderHead(card) {
         'p',
         { class: 'contact-line' },
         address ? h('span', null, address) : null,
-        phones.length ? h('span', null, phones.map((p) => phoneLink(p, v.phone_display))) : null,
+        phones.length ? h('span', null, phones.map((p) => phoneWithDial(p, v.phone_display, card.id, () => loadTimeline(card, true)))) : null,
         email ? h('span', null, mailLink(email)) : null,
       ),
     ),
@@ -209,7 +211,7 @@ function renderOpenItems(card) {
     h(
       'tr',
       { testid: 'invoice-row', 'data-number': inv.number, class: inv.overdue ? 'overdue' : null },
-      h('td', null, h('span', { class: 'doc-no' }, inv.number), inv.self_billed ? h('small', { class: 'muted' }, ' Gutschriftsverfahren') : null, extraLines(inv, 'invoice-extra'), provNote(docSource(inv))),
+      h('td', null, docLink(card.id, 'invoice', inv.number), inv.self_billed ? h('small', { class: 'muted' }, ' Gutschriftsverfahren') : null, extraLines(inv, 'invoice-extra'), provNote(docSource(inv))),
       h('td', { class: 'hide-narrow' }, fmtDate(inv.issue_date)),
       h(
         'td',
@@ -268,7 +270,7 @@ function renderCredits(card) {
         h(
           'tr',
           { testid: 'credit-note-row', 'data-number': n.number },
-          h('td', null, h('span', { class: 'doc-no' }, n.number), extraLines(n, 'credit-note-extra'), provNote(docSource(n))),
+          h('td', null, docLink(card.id, 'credit_note', n.number), extraLines(n, 'credit-note-extra'), provNote(docSource(n))),
           h('td', null, fmtDate(n.issue_date)),
           h('td', { class: 'num' }, n.gross ? fmtMoney(n.gross) : '–'),
           h('td', { class: 'num', testid: 'credit-note-open' }, n.open_amount ? fmtMoney(n.open_amount) : '–'),
@@ -346,7 +348,7 @@ function renderOrders(card) {
         h(
           'div',
           { class: 'order-head' },
-          h('span', { class: 'doc-no' }, 'Auftrag ' + o.number),
+          docLink(card.id, 'order', o.number, 'Auftrag ' + o.number),
           h('span', { class: 'badge' }, ORDER_STATUS[o.status] || o.status),
           meta.length ? h('span', { class: 'muted' }, meta.join(' · ')) : null,
           o.next_delivery_date ? h('span', { class: 'next', testid: 'order-next' }, 'nächste Lieferung ' + fmtDate(o.next_delivery_date)) : null,
@@ -408,7 +410,7 @@ export async function loadTimeline(card, fresh) {
     const page = await api('GET', url);
     if (mine !== tl.seq || !alive(card.gen)) return;
     if (fresh) tl.list.replaceChildren();
-    for (const item of page.items) tl.list.append(timelineItem(item));
+    for (const item of page.items) tl.list.append(timelineItem(card, item));
     tl.cursor = page.next_cursor || null;
     tl.more.hidden = !tl.cursor;
     tl.more.disabled = false;
@@ -430,7 +432,9 @@ function timelineDetail(item) {
   return prettify(item.detail);
 }
 
-function timelineItem(item) {
+const DOC_KINDS = ['invoice', 'credit_note', 'order'];
+
+function timelineItem(card, item) {
   return h(
     'li',
     { class: 'tl-item kind-' + item.kind, testid: 'timeline-item', 'data-kind': item.kind },
@@ -439,10 +443,11 @@ function timelineItem(item) {
     h(
       'span',
       { class: 'tl-body' },
-      h('span', { class: 'tl-title' }, item.title),
+      h('span', { class: 'tl-title' }, DOC_KINDS.includes(item.kind) ? docLink(card.id, item.kind, item.reference, item.title) : item.title),
       item.detail ? h('span', { class: 'tl-detail muted' }, timelineDetail(item)) : null,
       item.team ? h('span', { class: 'tl-team muted small' }, 'Team ' + item.team) : null,
       item.source ? provNote('Quelle: ' + where(item.source)) : null,
+      item.own ? ownContactActions(card, item) : null,
     ),
   );
 }

@@ -2,7 +2,7 @@
 
 import {
   ACTIVITY_KINDS, ApiError, CATEGORIES, CATEGORY_LABELS, COMPLAINT_STATUS, SIMILAR_WHY, addDays,
-  api, fmtDate, fmtDateTime, fmtDayDate, h, inlineError, inlineOk, keepDraft, link, localToday, percent,
+  api, describe, fmtDate, fmtDateTime, fmtDayDate, h, inlineError, inlineOk, keepDraft, link, localToday, offerUndo, percent,
 } from './lib.js';
 import { loadTimeline, reloadCard } from './card.js';
 
@@ -258,4 +258,74 @@ function complaintForm(card) {
     }
   });
   return form;
+}
+
+// ---------------------------------------------------------------- own contacts
+
+/**
+ * "Bearbeiten" and "Löschen" on a contact this person recorded (the server allows it for a
+ * day); both can be taken back for ten seconds.
+ */
+export function ownContactActions(card, item) {
+  const own = item.own;
+  const box = h('span', { class: 'own-actions', testid: 'own-contact' });
+  const edit = h('button', { type: 'button', class: 'btn btn-small', testid: 'contact-edit' }, 'Bearbeiten');
+  const del = h('button', { type: 'button', class: 'btn btn-small', testid: 'contact-delete' }, 'Löschen');
+  const path = '/api/v1/activities/' + own.id;
+  const before = { subject: own.subject || '', text: own.text || '' };
+  edit.addEventListener('click', () => {
+    const subject = h('input', { type: 'text', testid: 'contact-edit-subject', maxlength: '200', value: before.subject, 'aria-label': 'Betreff' });
+    const text = h('textarea', { testid: 'contact-edit-text', rows: '3', 'aria-label': 'Notiz' }, before.text);
+    const msg = h('p', { class: 'form-message', role: 'status' });
+    const cancel = h('button', { type: 'button', class: 'btn', onclick: () => box.replaceChildren(edit, ' ', del) }, 'Abbrechen');
+    const form = h(
+      'form',
+      { class: 'form form-inline-edit', testid: 'contact-edit-form' },
+      subject,
+      text,
+      h('button', { type: 'submit', class: 'btn btn-primary', testid: 'contact-edit-save' }, 'Speichern'),
+      ' ',
+      cancel,
+      msg,
+    );
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      submitting(form, true);
+      try {
+        await api('PATCH', path, { subject: subject.value.trim(), text: text.value.trim() });
+        offerUndo('Kontakt geändert.', async () => {
+          await api('PATCH', path, before);
+          loadTimeline(card, true);
+        });
+        loadTimeline(card, true);
+      } catch (err) {
+        inlineError(msg, err);
+        submitting(form, false);
+      }
+    });
+    box.replaceChildren(form);
+    subject.focus();
+  });
+  del.addEventListener('click', async () => {
+    del.disabled = true;
+    try {
+      await api('DELETE', path);
+      offerUndo('Kontakt gelöscht.', async () => {
+        await api('POST', '/api/v1/customers/' + card.id + '/activities', {
+          kind: item.kind,
+          direction: own.direction || undefined,
+          at: item.at,
+          subject: own.subject || undefined,
+          text: own.text || undefined,
+        });
+        loadTimeline(card, true);
+      });
+      loadTimeline(card, true);
+    } catch (err) {
+      del.disabled = false;
+      offerUndo(describe(err), null);
+    }
+  });
+  box.append(edit, ' ', del);
+  return box;
 }

@@ -1,7 +1,8 @@
 // kontor web page – the item search (/artikel?q=…): an item by number (leading zeros kept),
 // EAN or name, with its stock per warehouse.
 
-import { api, app, availabilityParts, describe, empty, fmtDate, fmtNumber, h, plural } from './lib.js';
+import { api, app, availabilityParts, describe, empty, fmtDate, fmtNumber, h, link, plural } from './lib.js';
+import { docLink } from './docs.js';
 import { provNote, where } from './prov.js';
 import { alive } from './app.js';
 
@@ -92,5 +93,32 @@ function itemCard(a) {
           ),
         )
       : empty('Kein Lagerbestand.'),
+    waitingOrders(a, unit),
+  );
+}
+
+/** The open orders that wait for the item: who, how many, by when. */
+function waitingOrders(a, unit) {
+  const ws = a.waiting_orders || [];
+  if (!ws.length) return h('p', { class: 'muted small', testid: 'item-waiting-none' }, 'Kein offener Auftrag wartet auf diesen Artikel.');
+  return h(
+    'div',
+    { testid: 'item-waiting' },
+    h('h3', null, plural(ws.length, 'offener Auftrag wartet', 'offene Aufträge warten') + ' darauf'),
+    h(
+      'ul',
+      { class: 'list' },
+      ws.map((w) =>
+        h(
+          'li',
+          { class: 'item', testid: 'item-waiting-order', 'data-order': w.order_number },
+          w.customer_id ? docLink(w.customer_id, 'order', w.order_number, 'Auftrag ' + w.order_number) : h('span', { class: 'doc-no' }, 'Auftrag ' + w.order_number),
+          ' · ',
+          w.customer_id ? link('/kunde/' + w.customer_id, { testid: 'item-waiting-customer' }, w.customer_name || 'Kunde ' + w.customer_id) : (w.customer_no || ''),
+          ' · ' + fmtNumber(w.open_quantity) + unit + ' offen',
+          w.promised_date ? ' · Termin ' + fmtDate(w.promised_date) : '',
+        ),
+      ),
+    ),
   );
 }

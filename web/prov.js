@@ -18,7 +18,8 @@ export function sourceName(connector) {
 function humanPosition(source) {
   const p = String(source.position || '');
   if (p && !/^[a-z][a-z0-9+.-]*:\/\//i.test(p)) {
-    const m = /^(.*?):(\d+)$/.exec(p);
+    // `file:line`, or `file:line:column` (XML)
+    const m = /^(.*?):(\d+)(?::\d+)?$/.exec(p);
     const file = (m ? m[1] : p).split(/[\\/]/).pop();
     if (m) return 'Datei ' + file + ', Zeile ' + m[2];
     if (/\.[a-z0-9]{2,4}$/i.test(file)) return 'Datei ' + file;

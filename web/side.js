@@ -1,9 +1,10 @@
 // kontor web page – the customer card's side panels: reminders, complaints, master data,
 // sources.
 
+import { phoneWithDial } from './dial.js';
 import {
   CATEGORY_LABELS, COMPLAINT_STATUS, ENTITIES, FIELD_LABELS, FIELD_ORDER, RULES, addDays, api,
-  empty, fmtDate, fmtDateTime, fmtValue, h, inlineError, mailLink, numberChip, offerUndo, phoneLink, prettify,
+  empty, fmtDate, fmtDateTime, fmtValue, h, inlineError, mailLink, numberChip, offerUndo, prettify,
 } from './lib.js';
 import { provNote, provenance, sourceName, where } from './prov.js';
 import { reloadCard, replaceBody } from './card.js';
@@ -264,7 +265,7 @@ export function renderMaster(card) {
         'div',
         { class: 'item-meta' },
         c.email ? mailLink(c.email) : null,
-        (c.phones || []).map((p) => phoneLink(p, v.phone_display, 'contact-phone')),
+        (c.phones || []).map((p) => phoneWithDial(p, v.phone_display, card.id, null, 'contact-phone')),
       ),
       provNote('Quelle: ' + where(c.source)),
     ),

@@ -175,6 +175,7 @@ pub(super) async fn handle(
             team: team.clone().or_else(|| caller.team.clone()),
             phone: (!withheld(&from)).then(|| pop.number.clone()),
             source: "cti".into(),
+            author: None,
         };
         pop.call_id = Some(state.store.add_activity(&call).await?);
         state.audit_detail(

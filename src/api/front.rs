@@ -7,7 +7,7 @@ use super::handlers::{path, query, today};
 use super::state::{AppState, Caller};
 use crate::front::screenpop::{ScreenPop, summary};
 use crate::front::timeline::{KINDS, TimelinePage, timeline};
-use crate::store::{Activity, NewActivity, NewReminder, Reminder, ReminderFilter};
+use crate::store::{NewReminder, Reminder, ReminderFilter};
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -121,78 +121,18 @@ pub async fn customer_timeline(
         .known(cid)
         .ok_or_else(|| ApiError::not_found(format!("no customer {cid}")))?;
     state.audit(&caller, "view_timeline", Some(cid));
+    let author = state.author_key(&caller);
     let page = timeline(
         &state.store,
         cid,
         known,
+        Some(&author),
         &kinds,
         p.limit.unwrap_or(50),
         p.cursor.as_deref(),
     )
     .await?;
     Ok(Json(page))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct ActivityRequest {
-    /// call, email, visit or note
-    pub kind: String,
-    /// in or out
-    pub direction: Option<String>,
-    /// Default: now.
-    pub at: Option<DateTime<Utc>>,
-    pub subject: Option<String>,
-    pub text: Option<String>,
-}
-
-/// Logs a call, e-mail, visit or note (the token's team is recorded, never a person).
-#[utoipa::path(post, path = "/api/v1/customers/{id}/activities", tag = "front office",
-    params(("id" = i64, Path)), request_body = ActivityRequest, security(("bearer" = [])),
-    responses((status = 201, body = Activity), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn add_activity(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    cid: Result<Path<String>, PathRejection>,
-    req: Result<Json<ActivityRequest>, JsonRejection>,
-) -> Result<(StatusCode, Json<Activity>), ApiError> {
-    caller.require(CUSTOMER_READERS)?;
-    let cid = id(cid)?;
-    let r = body(req)?;
-    limit(&[
-        ("subject", r.subject.as_deref(), TITLE_MAX),
-        ("text", r.text.as_deref(), TEXT_MAX),
-    ])?;
-    if !crate::model::ACTIVITY_KINDS.contains(&r.kind.as_str()) {
-        return Err(ApiError::bad_request("kind: call, email, visit or note"));
-    }
-    if r.direction
-        .as_deref()
-        .is_some_and(|d| d != "in" && d != "out")
-    {
-        return Err(ApiError::bad_request("direction: in or out"));
-    }
-    let at = r.at.unwrap_or_else(Utc::now);
-    bounded_date("at", at)?;
-    customer_known(&state, cid)?;
-    let new = NewActivity {
-        customer_id: Some(cid),
-        kind: r.kind,
-        direction: r.direction,
-        at,
-        subject: r.subject,
-        text: r.text,
-        team: caller.team.clone(),
-        phone: None,
-        source: "api".into(),
-    };
-    let aid = state.store.add_activity(&new).await?;
-    let a = state
-        .store
-        .activity(aid)
-        .await?
-        .ok_or_else(|| ApiError::not_found("the activity vanished"))?;
-    Ok((StatusCode::CREATED, Json(a)))
 }
 
 pub(super) async fn screen_pop(state: &AppState, number: &str) -> Result<ScreenPop, ApiError> {

@@ -6,7 +6,8 @@ use super::error::{ApiError, ErrorBody};
 use super::state::{AppState, Caller};
 use crate::directory::{PhoneLookup, SearchPage};
 use crate::view::{
-    Availability, MergedView, availability, customer_view, customer_view_known, find_items,
+    Availability, DOCUMENT_KINDS, DocumentView, MergedView, availability, customer_view,
+    customer_view_known, document, find_items, waiting_orders,
 };
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -95,6 +96,48 @@ pub async fn customer(
             .ok_or_else(|| ApiError::not_found(format!("no customer {id}")))?,
     };
     Ok(Json(view))
+}
+
+/// One invoice, credit note or order of a customer: dates, amounts, lines, where it comes
+/// from and the documents it is related to (also when it is paid or delivered).
+#[utoipa::path(get, path = "/api/v1/customers/{id}/documents/{kind}/{number}", tag = "customers",
+    params(("id" = i64, Path), ("kind" = String, Path, description = "invoice, credit_note or order"),
+        ("number" = String, Path, description = "The document number (a `/` in it written as %2F)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = DocumentView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn customer_document(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    p: Result<Path<(String, String, String)>, PathRejection>,
+) -> Result<Json<DocumentView>, ApiError> {
+    caller.require(CUSTOMER_READERS)?;
+    let Path((raw, kind, number)) = p.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let id: i64 = raw
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("customer id `{raw}` is not a number")))?;
+    if !DOCUMENT_KINDS.contains(&kind.as_str()) {
+        return Err(ApiError::bad_request(format!(
+            "kind `{kind}`: one of {}",
+            DOCUMENT_KINDS.join(", ")
+        )));
+    }
+    let dir = state.directory();
+    let known = dir
+        .known(id)
+        .ok_or_else(|| ApiError::not_found(format!("no customer {id}")))?;
+    state.audit_detail(
+        &caller,
+        "view_document",
+        Some(id),
+        Some(format!("{kind} {number}")),
+    );
+    let doc = document(&state.store, &state.view(), known, &kind, &number)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("customer {id} has no {kind} `{number}`")))?;
+    Ok(Json(doc))
 }
 
 /// Caller-ID lookup: the customers a phone number belongs to, best first.
@@ -186,7 +229,23 @@ pub async fn item_search(
     caller.require(CUSTOMER_READERS)?;
     let p = query(params)?;
     let (q, limit) = search_terms(p.q, p.limit)?;
-    let items = find_items(&state.store, &q, limit).await?;
+    let mut items = find_items(&state.store, &q, limit).await?;
+    let skus = items.iter().map(|a| a.sku.clone()).collect();
+    let mut waiting = waiting_orders(&state.store, &skus).await?;
+    let dir = state.directory();
+    for a in &mut items {
+        a.waiting_orders = waiting.remove(&a.sku).unwrap_or_default();
+        for w in &mut a.waiting_orders {
+            w.customer_id = w
+                .customer_no
+                .as_deref()
+                .and_then(|no| dir.customer_of(&w.connector, no));
+            w.customer_name = w
+                .customer_id
+                .and_then(|id| dir.entry(id))
+                .and_then(|e| e.name.clone());
+        }
+    }
     Ok(Json(ItemHits { items }))
 }
 

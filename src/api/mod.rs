@@ -5,6 +5,8 @@ pub mod accounts;
 pub mod auth;
 mod calls;
 mod cases;
+mod contacts;
+mod dial;
 pub mod error;
 mod front;
 mod handlers;
@@ -23,24 +25,16 @@ pub use state::AppState;
 
 use axum::Router;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::get;
 use std::sync::Arc;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "kontor", description = "ERP/WaWi data for the front office: merged customers, open items, orders, caller-ID."),
-    paths(
-        handlers::search, handlers::customer, handlers::lookup_phone, handlers::item_availability,
-        handlers::item_search, handlers::healthz, ops::runs, ops::start_sync, ops::suggestions, ops::confirm, ops::reject,
-        ops::merge, ops::split, front::customer_timeline, front::add_activity, calls::incoming_call, pbx::sipgate, pbx::placetel, threecx::lookup, threecx::journal, calls::call_events,
-        front::screenpop, front::add_reminder, front::reminders, front::reminder_done,
-        front::reminder_snooze, front::reminder_reopen, cases::add_complaint, cases::list_complaints, cases::complaint,
-        cases::complaint_status, privacy::erase, privacy::export, privacy::audit, privacy::contact_report,
-        session::sign_in, session::current, session::sign_out, session::sign_out_everywhere,
-        session::methods
-    ),
     modifiers(&BearerAuth),
     tags(
         (name = "customers", description = "Search and the merged view (roles sales, service)"),
@@ -65,10 +59,6 @@ impl utoipa::Modify for BearerAuth {
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
     }
-}
-
-async fn openapi() -> axum::Json<utoipa::openapi::OpenApi> {
-    axum::Json(ApiDoc::openapi())
 }
 
 async fn not_found() -> error::ApiError {
@@ -161,84 +151,73 @@ async fn track(
     res
 }
 
+/// The API's routes and their OpenAPI document: each documented route is declared once, by
+/// its handler's `#[utoipa::path]` (path and method come from there).
+fn api_routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(handlers::healthz))
+        .routes(routes!(handlers::search))
+        .routes(routes!(handlers::customer))
+        .routes(routes!(handlers::customer_document))
+        .routes(routes!(ops::merge))
+        .routes(routes!(ops::split))
+        .routes(routes!(handlers::lookup_phone))
+        .routes(routes!(handlers::item_search))
+        .routes(routes!(handlers::item_availability))
+        .routes(routes!(ops::runs))
+        .routes(routes!(ops::start_sync))
+        .routes(routes!(ops::suggestions))
+        .routes(routes!(ops::confirm))
+        .routes(routes!(ops::reject))
+        .routes(routes!(front::customer_timeline))
+        .routes(routes!(contacts::add_activity))
+        .routes(routes!(contacts::edit_activity, contacts::delete_activity))
+        .routes(routes!(calls::incoming_call))
+        .routes(routes!(dial::dial))
+        .routes(routes!(calls::call_events))
+        .routes(routes!(pbx::sipgate))
+        .routes(routes!(pbx::placetel))
+        .routes(routes!(threecx::lookup))
+        .routes(routes!(threecx::journal))
+        .routes(routes!(front::screenpop))
+        .routes(routes!(front::reminders, front::add_reminder))
+        .routes(routes!(front::reminder_done))
+        .routes(routes!(front::reminder_reopen))
+        .routes(routes!(front::reminder_snooze))
+        .routes(routes!(cases::list_complaints, cases::add_complaint))
+        .routes(routes!(cases::complaint))
+        .routes(routes!(cases::complaint_status))
+        .routes(routes!(privacy::erase))
+        .routes(routes!(privacy::export))
+        .routes(routes!(privacy::audit))
+        .routes(routes!(privacy::contact_report))
+        .routes(routes!(
+            session::current,
+            session::sign_in,
+            session::sign_out
+        ))
+        .routes(routes!(session::sign_out_everywhere))
+        .routes(routes!(session::methods))
+}
+
 /// The API's routes (with `/metrics` unless it has a listener of its own).
 pub fn router(state: Arc<AppState>) -> Router {
-    let mut r = Router::new()
-        .route("/healthz", get(handlers::healthz))
-        .route("/api/v1/openapi.json", get(openapi))
-        .route("/api/v1/customers", get(handlers::search))
-        .route("/api/v1/customers/{id}", get(handlers::customer))
-        .route("/api/v1/customers/{id}/merge", post(ops::merge))
-        .route("/api/v1/customers/{id}/split", post(ops::split))
-        .route("/api/v1/lookup/phone/{number}", get(handlers::lookup_phone))
-        .route("/api/v1/items", get(handlers::item_search))
+    let (api, doc) = api_routes().split_for_parts();
+    // Written once: the document does not change while the server runs.
+    let doc: Arc<str> = serde_json::to_string(&doc).unwrap_or_default().into();
+    let mut r = api
         .route(
-            "/api/v1/items/{sku}/availability",
-            get(handlers::item_availability),
+            "/api/v1/openapi.json",
+            get(move || {
+                let doc = Arc::clone(&doc);
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        doc.to_string(),
+                    )
+                }
+            }),
         )
-        .route("/api/v1/sync/runs", get(ops::runs))
-        .route("/api/v1/sync/{connector}", post(ops::start_sync))
-        .route("/api/v1/identity/suggestions", get(ops::suggestions))
-        .route(
-            "/api/v1/identity/suggestions/{id}/confirm",
-            post(ops::confirm),
-        )
-        .route(
-            "/api/v1/identity/suggestions/{id}/reject",
-            post(ops::reject),
-        )
-        .route(
-            "/api/v1/customers/{id}/timeline",
-            get(front::customer_timeline),
-        )
-        .route(
-            "/api/v1/customers/{id}/activities",
-            post(front::add_activity),
-        )
-        .route("/api/v1/calls", post(calls::incoming_call))
-        .route("/api/v1/calls/events", get(calls::call_events))
-        .route("/api/v1/cti/sipgate", post(pbx::sipgate))
-        .route("/api/v1/cti/placetel", post(pbx::placetel))
-        .route("/api/v1/cti/3cx/lookup", get(threecx::lookup))
-        .route("/api/v1/cti/3cx/journal", post(threecx::journal))
-        .route("/api/v1/screenpop", get(front::screenpop))
-        .route(
-            "/api/v1/reminders",
-            get(front::reminders).post(front::add_reminder),
-        )
-        .route("/api/v1/reminders/{id}/done", post(front::reminder_done))
-        .route(
-            "/api/v1/reminders/{id}/reopen",
-            post(front::reminder_reopen),
-        )
-        .route(
-            "/api/v1/reminders/{id}/snooze",
-            post(front::reminder_snooze),
-        )
-        .route(
-            "/api/v1/complaints",
-            get(cases::list_complaints).post(cases::add_complaint),
-        )
-        .route("/api/v1/complaints/{id}", get(cases::complaint))
-        .route(
-            "/api/v1/complaints/{id}/status",
-            post(cases::complaint_status),
-        )
-        .route("/api/v1/privacy/erase", post(privacy::erase))
-        .route("/api/v1/privacy/export", post(privacy::export))
-        .route("/api/v1/audit", get(privacy::audit))
-        .route("/api/v1/reports/contacts", get(privacy::contact_report))
-        .route(
-            "/api/v1/session",
-            get(session::current)
-                .post(session::sign_in)
-                .delete(session::sign_out),
-        )
-        .route(
-            "/api/v1/session/everywhere",
-            post(session::sign_out_everywhere),
-        )
-        .route("/api/v1/session/methods", get(session::methods))
         .route("/auth/oidc/login", get(oidc::login))
         .route("/auth/oidc/callback", get(oidc::callback))
         .merge(web::routes());

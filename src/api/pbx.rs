@@ -193,22 +193,14 @@ fn callback_url(state: &AppState, uri: &axum::http::Uri, headers: &HeaderMap) ->
     match (creds, base.split_once("://")) {
         (Some(c), Some((scheme, rest))) => {
             let (user, pass) = c.split_once(':').unwrap_or((c.as_str(), ""));
-            format!("{scheme}://{}:{}@{rest}{path_query}", enc(user), enc(pass))
+            format!(
+                "{scheme}://{}:{}@{rest}{path_query}",
+                crate::sys::url_encode(user),
+                crate::sys::url_encode(pass)
+            )
         }
         _ => format!("{base}{path_query}"),
     }
-}
-
-/// Percent-encoding of a URL's user or password.
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -217,7 +209,7 @@ mod tests {
 
     #[test]
     fn callback_urls_are_escaped_and_encoded() {
-        assert_eq!(enc("s3cr%et"), "s3cr%25et");
+        assert_eq!(crate::sys::url_encode("s3cr%et"), "s3cr%25et");
         assert_eq!(escape("a&b\"c"), "a&amp;b&quot;c");
     }
 }

@@ -39,6 +39,9 @@ pub struct SessionInfo {
     pub expires_at: DateTime<Utc>,
     /// …and after this many seconds without a request.
     pub idle_timeout_seconds: u64,
+    /// A number on the page can be dialled through the PBX (`[cti.dial]` names this person's
+    /// or team's phone).
+    pub click_to_dial: bool,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -57,6 +60,12 @@ fn secure(state: &AppState) -> bool {
 }
 
 fn info(state: &AppState, s: &SessionCaller, role: Role, team: Option<String>) -> SessionInfo {
+    let click_to_dial = state
+        .current()
+        .cti
+        .dial
+        .as_ref()
+        .is_some_and(|d| d.device_for(&s.user, team.as_deref()).is_some());
     SessionInfo {
         user: s.user.clone(),
         role,
@@ -64,6 +73,7 @@ fn info(state: &AppState, s: &SessionCaller, role: Role, team: Option<String>) -
         csrf_token: accounts::csrf_token(&s.id),
         expires_at: s.expires_at,
         idle_timeout_seconds: state.cfg.auth.times().idle.as_secs(),
+        click_to_dial,
     }
 }
 

@@ -48,6 +48,8 @@ pub struct AppState {
     rebuild: tokio::sync::Mutex<()>,
     /// Live calls for the desks (`GET /api/v1/calls/events`).
     pub calls: crate::front::calls::CallHub,
+    /// The store's salt for personal keys (an activity's author).
+    key_salt: [u8; 32],
 }
 
 /// The authenticated caller of a request: a machine with an API token, or a person signed
@@ -108,7 +110,9 @@ impl AppState {
             crate::sync::node_name(),
         );
         let (audit_tx, audit_rx) = tokio::sync::mpsc::unbounded_channel();
+        let key_salt = store.key_salt().await?;
         Ok(Arc::new(Self {
+            key_salt,
             limiter: RateLimiter::keyed(quota(&cfg.server.rate_limit)),
             store,
             cfg,
@@ -153,6 +157,12 @@ impl AppState {
         let verdict = self.runner.reload(cfg).await?;
         self.refresh_directory(true).await?;
         Ok(verdict)
+    }
+
+    /// Who `caller` is as an activity's author: a salted hash of their name, so that they may
+    /// correct what they recorded without the store naming them.
+    pub fn author_key(&self, caller: &Caller) -> String {
+        crate::model::personal_key(&self.key_salt, &caller.who)
     }
 
     /// Notes that `caller` did `action` (on a customer) in the audit log (written in the

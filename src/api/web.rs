@@ -22,6 +22,8 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("forms.js", include_str!("../../web/forms.js")),
     ("items.js", include_str!("../../web/items.js")),
     ("calls.js", include_str!("../../web/calls.js")),
+    ("docs.js", include_str!("../../web/docs.js")),
+    ("dial.js", include_str!("../../web/dial.js")),
 ];
 
 async fn index() -> impl IntoResponse {

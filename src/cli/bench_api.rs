@@ -188,17 +188,6 @@ fn wrk(
     })
 }
 
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 pub async fn bench_api(_cli: &Cli, a: &ApiBenchArgs) -> anyhow::Result<i32> {
     if Command::new("wrk").arg("--version").output().is_err() {
         anyhow::bail!(
@@ -370,7 +359,7 @@ async fn run_phases(
             } else {
                 format!("{}-{}", c.phone.trim_end_matches("-0"), 10 + i % 80)
             };
-            format!("/api/v1/lookup/phone/{}", urlencode(&n))
+            format!("/api/v1/lookup/phone/{}", kontor::sys::url_encode(&n))
         })
         .collect();
     let searches: Vec<String> = sample(5000, step)
@@ -386,7 +375,10 @@ async fn run_phases(
                     .replace('ä', "ae"),
                 _ => format!("{} {}", c.name.split(' ').next().unwrap_or(""), c.city),
             };
-            format!("/api/v1/customers?q={}&limit=20", urlencode(&q))
+            format!(
+                "/api/v1/customers?q={}&limit=20",
+                kontor::sys::url_encode(&q)
+            )
         })
         .collect();
     let dir = ws.join("wrk");

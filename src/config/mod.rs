@@ -9,7 +9,7 @@ mod identity;
 mod sections;
 
 pub use auth::{AuthSection, AuthTimes, OidcSection};
-pub use cti::CtiSection;
+pub use cti::{CtiSection, DIAL_PROVIDERS, DialSection};
 pub use identity::*;
 pub use sections::*;
 

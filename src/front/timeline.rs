@@ -31,6 +31,20 @@ pub struct TimelineItem {
     pub source: Option<Provenance>,
     /// The team that handled a contact.
     pub team: Option<String>,
+    /// A contact the caller recorded and may still correct or delete.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub own: Option<OwnContact>,
+}
+
+/// What the desk needs to correct its own contact (`PATCH /api/v1/activities/{id}`).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OwnContact {
+    pub id: i64,
+    pub direction: Option<String>,
+    pub subject: Option<String>,
+    pub text: Option<String>,
+    pub editable_until: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -118,10 +132,11 @@ fn from_record(r: &StoredRecord) -> Option<TimelineItem> {
         reference: number,
         source: Some(Provenance::of(r)),
         team: text(d, "team"),
+        own: None,
     })
 }
 
-fn from_activity(a: &Activity) -> TimelineItem {
+fn from_activity(a: &Activity, author: Option<&str>, now: DateTime<Utc>) -> TimelineItem {
     let label = match a.kind.as_str() {
         "call" => "Anruf",
         "email" => "E-Mail",
@@ -136,11 +151,30 @@ fn from_activity(a: &Activity) -> TimelineItem {
     TimelineItem {
         kind: a.kind.clone(),
         at: a.at,
-        title: a.subject.clone().unwrap_or_else(|| format!("{label}{dir}")),
-        detail: a.text.clone().or_else(|| a.phone.clone()),
+        title: a
+            .subject
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| format!("{label}{dir}")),
+        detail: a
+            .text
+            .clone()
+            .filter(|t| !t.trim().is_empty())
+            .or_else(|| a.phone.clone()),
         reference: format!("A{}", a.id),
         source: None,
         team: a.team.clone(),
+        own: a
+            .editable_until(author)
+            .filter(|until| *until > now)
+            .map(|editable_until| OwnContact {
+                id: a.id,
+                direction: a.direction.clone(),
+                subject: a.subject.clone(),
+                text: a.text.clone(),
+                editable_until,
+                edited_at: a.edited_at,
+            }),
     }
 }
 
@@ -153,14 +187,17 @@ fn from_ticket(t: &Ticket) -> TimelineItem {
         reference: format!("R{}", t.id),
         source: None,
         team: t.team.clone(),
+        own: None,
     }
 }
 
-/// The customer's timeline page: `kinds` filters (empty: all), `cursor` continues.
+/// The customer's timeline page: `kinds` filters (empty: all), `cursor` continues; the
+/// contacts `author` recorded (see [`Activity::editable_until`]) say so.
 pub async fn timeline(
     store: &DynStore,
     id: i64,
     known: Known<'_>,
+    author: Option<&str>,
     kinds: &[String],
     limit: usize,
     cursor: Option<&str>,
@@ -174,9 +211,10 @@ pub async fn timeline(
         }
     }
     // All of the customer's own activities (a customer has hundreds, not millions).
+    let now = Utc::now();
     for a in store.activities(id, None, 10_000).await? {
         if wanted(&a.kind) {
-            items.push(from_activity(&a));
+            items.push(from_activity(&a, author, now));
         }
     }
     if wanted("complaint") {

@@ -28,9 +28,9 @@ pub use cluster::{
     ClusterConfig, ClusterStore, RefusedUnit, RenameSummary, RetireSummary, StoredConnector,
 };
 pub use front::{
-    Activity, AuditEntry, ERASABLE, Erasable, FrontStore, NewActivity, NewAudit, NewReminder,
-    NewTicket, Reminder, ReminderFilter, TICKET_STATUSES, Ticket, ticket_next_statuses,
-    ticket_transition_allowed,
+    ACTIVITY_EDIT_HOURS, Activity, ActivityEdit, AuditEntry, ERASABLE, Erasable, FrontStore,
+    NewActivity, NewAudit, NewReminder, NewTicket, Reminder, ReminderFilter, TICKET_STATUSES,
+    Ticket, ticket_next_statuses, ticket_transition_allowed,
 };
 pub use identity::{
     DocumentHit, IdentityChanges, IdentitySnapshot, IdentityStore, KeyRow, SharedNumbers,

@@ -145,33 +145,44 @@ pub(super) fn dedupe<'a>(
     }
     groups
         .into_values()
-        .filter_map(|group| {
-            let with: Vec<&StoredRecord> = match prefer_field {
-                Some(f) => group
-                    .iter()
-                    .filter(|r| r.data.get(f).is_some())
-                    .copied()
-                    .collect(),
-                None => Vec::new(),
-            };
-            let pool = if with.is_empty() { group.clone() } else { with };
-            // An e-invoice (it has a type code) is what was sent; an open-items export or
-            // the ERP knows what was paid since.
-            let booked: Vec<&StoredRecord> = pool
-                .iter()
-                .filter(|r| r.data.get("type_code").is_none())
-                .copied()
-                .collect();
-            let pool = if booked.is_empty() { pool } else { booked };
-            let best = policy.best("documents", &pool)?;
-            let also = group
-                .iter()
-                .filter(|r| !std::ptr::eq(**r, best))
-                .map(|r| Provenance::of(r))
-                .collect();
-            Some((best, also))
-        })
+        .filter_map(|group| best_of(&group, policy, prefer_field))
         .collect()
+}
+
+/// Of the records of one document, the one to show (see [`dedupe`]) and where else it is.
+pub(super) fn best_of<'a>(
+    group: &[&'a StoredRecord],
+    policy: &Policy,
+    prefer_field: Option<&str>,
+) -> Option<(&'a StoredRecord, Vec<Provenance>)> {
+    let with: Vec<&StoredRecord> = match prefer_field {
+        Some(f) => group
+            .iter()
+            .filter(|r| r.data.get(f).is_some())
+            .copied()
+            .collect(),
+        None => Vec::new(),
+    };
+    let pool = if with.is_empty() {
+        group.to_vec()
+    } else {
+        with
+    };
+    // An e-invoice (it has a type code) is what was sent; an open-items export or the ERP
+    // knows what was paid since.
+    let booked: Vec<&StoredRecord> = pool
+        .iter()
+        .filter(|r| r.data.get("type_code").is_none())
+        .copied()
+        .collect();
+    let pool = if booked.is_empty() { pool } else { booked };
+    let best = policy.best("documents", &pool)?;
+    let also = group
+        .iter()
+        .filter(|r| !std::ptr::eq(**r, best))
+        .map(|r| Provenance::of(r))
+        .collect();
+    Some((best, also))
 }
 
 /// The `extra` object of a document as [`ExtraField`]s, labelled as its mapping says.

@@ -3,10 +3,113 @@
 //! its stock per warehouse.
 
 use super::orders::{Availability, availability};
-use super::text;
+use super::{date, decimal, text};
 use crate::identity::normalize::fold;
 use crate::store::{DynStore, RecordFilter, StoreError, StoredRecord};
-use std::collections::BTreeMap;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// An open order line that waits for an item.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct WaitingOrder {
+    pub order_number: String,
+    pub connector: String,
+    pub customer_no: Option<String>,
+    /// The merged customer (the API fills it in from its directory).
+    pub customer_id: Option<i64>,
+    pub customer_name: Option<String>,
+    /// Ordered and not yet delivered.
+    #[schema(value_type = String)]
+    pub open_quantity: Decimal,
+    pub promised_date: Option<NaiveDate>,
+}
+
+/// The open orders whose lines wait for one of `skus` (soonest promised first), by item.
+/// Reads the open orders once.
+pub async fn waiting_orders(
+    store: &DynStore,
+    skus: &BTreeSet<String>,
+) -> Result<BTreeMap<String, Vec<WaitingOrder>>, StoreError> {
+    let mut out: BTreeMap<String, Vec<WaitingOrder>> = BTreeMap::new();
+    if skus.is_empty() {
+        return Ok(out);
+    }
+    let of = |entity: &str| RecordFilter {
+        entity: Some(entity.into()),
+        ..RecordFilter::default()
+    };
+    let (order_filter, line_filter) = (of("order"), of("order_line"));
+    let (orders, lines) = tokio::try_join!(
+        store.find_records(&order_filter, 0),
+        store.find_records(&line_filter, 0),
+    )?;
+    // Orders still to be delivered: (connector, number) → (customer, promised date).
+    let mut open: BTreeMap<(&str, String), (&StoredRecord, Option<NaiveDate>)> = BTreeMap::new();
+    let mut found: Vec<(&StoredRecord, &Value)> = Vec::new();
+    for o in &orders {
+        let status = text(&o.data, "status").unwrap_or_default();
+        if ["closed", "cancelled", "delivered"].contains(&status.as_str()) {
+            continue;
+        }
+        let number = text(&o.data, "number").unwrap_or_else(|| o.external_id.clone());
+        open.insert((&o.connector, number), (o, date(&o.data, "promised_date")));
+        for l in o
+            .data
+            .get("lines")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            found.push((o, l));
+        }
+    }
+    for l in &lines {
+        found.push((l, &l.data));
+    }
+    for (r, line) in found {
+        let Some(sku) = text(line, "sku").filter(|s| skus.contains(s)) else {
+            continue;
+        };
+        let number = if r.entity == "order" {
+            text(&r.data, "number").unwrap_or_else(|| r.external_id.clone())
+        } else {
+            let Some(n) = text(line, "order_number") else {
+                continue;
+            };
+            n
+        };
+        let Some((order, promised)) = open.get(&(r.connector.as_str(), number.clone())) else {
+            continue;
+        };
+        let ordered = decimal(line, "quantity").unwrap_or_default();
+        let open_quantity = ordered - decimal(line, "delivered_quantity").unwrap_or_default();
+        if open_quantity <= Decimal::ZERO {
+            continue;
+        }
+        out.entry(sku).or_default().push(WaitingOrder {
+            order_number: number,
+            connector: order.connector.clone(),
+            customer_no: order.customer_no.clone(),
+            customer_id: None,
+            customer_name: None,
+            open_quantity,
+            promised_date: date(line, "promised_date").or(*promised),
+        });
+    }
+    for v in out.values_mut() {
+        v.sort_by(|a, b| {
+            (a.promised_date.is_none(), a.promised_date, &a.order_number).cmp(&(
+                b.promised_date.is_none(),
+                b.promised_date,
+                &b.order_number,
+            ))
+        });
+    }
+    Ok(out)
+}
 
 /// How an item matched a query, best first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

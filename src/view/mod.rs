@@ -2,17 +2,20 @@
 //! items, credit notes, open orders with promised dates and availability, contacts, and how
 //! fresh each source is.
 
+mod document;
 mod documents;
 pub mod fields;
 mod items;
 mod labels;
 mod orders;
 
+pub use document::{DOCUMENT_KINDS, DocumentLine, DocumentRef, DocumentView, document};
 pub use documents::{
     CreditNoteView, CurrencyTotal, ExtraField, InvoiceView, OpenItems, SupplierInvoiceView,
 };
 pub use fields::{FieldValue, OtherValue, Policy};
-pub use items::find_items;
+pub use items::{WaitingOrder, find_items, waiting_orders};
+use orders::Orders;
 pub use orders::{Availability, OrderLineView, OrderView, WarehouseStock, availability};
 
 use crate::identity::{KeyId, MatchedOn};
@@ -181,19 +184,24 @@ pub struct ViewContext {
     pub source_labels: BTreeMap<String, String>,
 }
 
-/// The `extra.<name>` labels of every connector's mapping file. A mapping that does not
-/// compile gives none (`kontor check` reports it; the view shows the field names then).
+/// The `extra.<name>` labels of every connector's mappings: its mapping file, or the built-in
+/// mappings of its profile (REST, e-invoices). A connector that does not prepare gives none
+/// (`kontor check` reports it; the view shows the field names then).
 pub fn extra_labels(cfg: &crate::config::Config) -> ExtraLabels {
     let mut out = ExtraLabels::new();
     for c in &cfg.connectors {
-        let Some(rel) = &c.mapping else { continue };
-        let Ok(m) =
-            crate::mapping::Mapping::load(&cfg.path(rel), rel, crate::registry::builtin_mapping)
-        else {
+        let Ok(p) = crate::sync::prepare(cfg, c) else {
             continue;
         };
-        for (entity, name, label) in m.extra_labels() {
-            out.insert((c.name.clone(), entity.as_str().to_owned(), name), label);
+        let set = &p.mappings;
+        for m in set
+            .default
+            .iter()
+            .chain(set.by_stream.iter().map(|(_, m)| m))
+        {
+            for (entity, name, label) in m.extra_labels() {
+                out.insert((c.name.clone(), entity.as_str().to_owned(), name), label);
+            }
         }
     }
     out
@@ -367,8 +375,14 @@ pub async fn customer_view_known(
         &ctx.labels,
         today,
     );
-    let open_orders =
-        orders::build(store, &take("order"), &take("order_line"), &ctx.policy).await?;
+    let open_orders = orders::build(
+        store,
+        &take("order"),
+        &take("order_line"),
+        &ctx.policy,
+        Orders::Open,
+    )
+    .await?;
     let mut contacts: Vec<ContactView> = take("contact_person")
         .into_iter()
         .filter(|r| r.closed_at.is_none())

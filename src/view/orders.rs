@@ -2,7 +2,7 @@
 //! confirmations (openTRANS ORDERRESPONSE, from any connector), delivered quantities from
 //! dispatch notifications, and the current availability of each item.
 
-use super::documents::dedupe;
+use super::documents::{best_of, dedupe};
 use super::{Money, Policy, Provenance, date, decimal, money, text};
 use crate::store::{DynStore, StoreError, StoredRecord};
 use chrono::NaiveDate;
@@ -77,6 +77,9 @@ pub struct Availability {
     /// The earliest expected receipt.
     pub next_receipt_date: Option<NaiveDate>,
     pub warehouses: Vec<WarehouseStock>,
+    /// Item search: the open orders waiting for it, soonest promised first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waiting_orders: Vec<super::items::WaitingOrder>,
 }
 
 /// Availability of `sku` from its stock records (`None` without any).
@@ -110,6 +113,7 @@ pub fn availability(sku: &str, stock: &[&StoredRecord]) -> Option<Availability> 
         unit: rs.iter().find_map(|r| text(&r.data, "unit")),
         next_receipt_date: warehouses.iter().filter_map(|w| w.next_receipt_date).min(),
         warehouses,
+        waiting_orders: Vec::new(),
     })
 }
 
@@ -119,7 +123,7 @@ fn same_line(a: &str, b: &str) -> bool {
     a == b || (!t(a).is_empty() && t(a) == t(b))
 }
 
-fn line_of(l: &Value) -> OrderLineView {
+pub(super) fn line_of(l: &Value) -> OrderLineView {
     OrderLineView {
         line_no: text(l, "line_no"),
         sku: text(l, "sku"),
@@ -154,19 +158,33 @@ fn find_line(lines: &[OrderLineView], l: &Value) -> Option<usize> {
     })
 }
 
+/// Which orders [`build`] shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Orders {
+    /// Those still to be delivered (the merged view).
+    Open,
+    /// `orders` are the records of one order: it, whatever its state (a document opened
+    /// from the timeline).
+    One,
+}
+
 pub(super) async fn build(
     store: &DynStore,
     orders: &[&StoredRecord],
     order_lines: &[&StoredRecord],
     policy: &Policy,
+    which: Orders,
 ) -> Result<Vec<OrderView>, StoreError> {
-    let open: Vec<(&StoredRecord, Vec<Provenance>)> = dedupe(orders, policy, None)
-        .into_iter()
-        .filter(|(r, _)| {
-            let s = text(&r.data, "status").unwrap_or_default();
-            !["closed", "cancelled", "delivered"].contains(&s.as_str())
-        })
-        .collect();
+    let open: Vec<(&StoredRecord, Vec<Provenance>)> = match which {
+        Orders::One => best_of(orders, policy, None).into_iter().collect(),
+        Orders::Open => dedupe(orders, policy, None)
+            .into_iter()
+            .filter(|(r, _)| {
+                let s = text(&r.data, "status").unwrap_or_default();
+                !["closed", "cancelled", "delivered"].contains(&s.as_str())
+            })
+            .collect(),
+    };
     let mut refs: BTreeSet<String> = BTreeSet::new();
     for (r, _) in &open {
         refs.extend(text(&r.data, "number"));
@@ -303,7 +321,7 @@ pub(super) async fn build(
             }
         }
         let to_deliver = |l: &&OrderLineView| l.open_quantity.is_none_or(|q| q > Decimal::ZERO);
-        if !lines.is_empty() && !lines.iter().any(|l| to_deliver(&l)) {
+        if which == Orders::Open && !lines.is_empty() && !lines.iter().any(|l| to_deliver(&l)) {
             continue; // everything delivered
         }
         view.next_delivery_date = lines

@@ -540,6 +540,7 @@ async fn a_backdated_contact_is_answered_behind_many_newer_ones(backend: &str) {
                 team: None,
                 phone: None,
                 source: "import".into(),
+                author: None,
             })
             .await
             .unwrap();

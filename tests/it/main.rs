@@ -15,6 +15,7 @@ mod cli_e2e;
 mod cluster_e2e;
 mod conformance;
 mod connectors_e2e;
+mod desk_e2e;
 mod diff_e2e;
 mod docker_files;
 mod drift_alerts_e2e;

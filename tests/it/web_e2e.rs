@@ -93,7 +93,19 @@ async fn web_page_search_card_complaint_and_screen_pop_in_chromium() {
         kontor_rest::mock::ERPNEXT_TOKEN,
     )
     .unwrap();
-    let text = kontor::demo::config(&erp.uri());
+    // The PBX's dial URL (click-to-dial rings anna's phone `e0`, then the number).
+    let pbx = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path_regex(r"^/dial/e0/%2B49\d+$"))
+        .respond_with(wiremock::ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&pbx)
+        .await;
+    let text = format!(
+        "{}\n[cti.dial]\nprovider = \"url\"\nurl = \"{}/dial/{{device}}/{{number}}\"\ndevices = {{ anna = \"e0\" }}\n",
+        kontor::demo::config(&erp.uri()),
+        pbx.uri()
+    );
     let cfg = Config::parse("kontor.toml", &text, dir.path().to_path_buf(), Vec::new())
         .unwrap_or_else(|d| panic!("{d:?}"));
     let opts = SyncOptions {
@@ -229,6 +241,7 @@ async fn web_page_search_card_complaint_and_screen_pop_in_chromium() {
         let png = std::fs::read(shots.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{name} is not a PNG");
     }
+    pbx.verify().await;
     server.abort();
     drop(erp);
 }

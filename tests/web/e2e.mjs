@@ -150,7 +150,7 @@ try {
   // --- a card without plumbing; "Herkunft" on demand ---------------------------------------
   step('the card shows no system, connector or URL until "Herkunft" is switched on');
   const cardText = await page.locator('[data-testid="customer-card"]').innerText();
-  for (const noise of ['http://', 'https://', 'wawi-kunden', 'einvoices', 'erpnext', 'main_number', '≠']) {
+  for (const noise of ['http://', 'https://', 'wawi-kunden', 'einvoices', 'erpnext', 'main_number', 'customer_po', '≠']) {
     check(!cardText.includes(noise), 'no "' + noise + '" on the card: ' + cardText.slice(0, 200));
   }
   check(!(await tid('sources').isVisible()), 'the sources panel is hidden');
@@ -203,6 +203,49 @@ try {
   await tid('activity-message').filter({ hasText: 'Kontakt gespeichert' }).waitFor();
   await tid('timeline-items').getByTestId('timeline-item').filter({ hasText: 'Rückfrage zum Liefertermin AB-50001' }).first().waitFor();
 
+  step('one\'s own contact: "Bearbeiten" corrects it, "Löschen" deletes it, both taken back with "Rückgängig"');
+  const tlItem = (t) => tid('timeline-items').getByTestId('timeline-item').filter({ hasText: t }).first();
+  check((await tid('timeline-items').getByTestId('contact-edit').count()) === 1, 'only the contact this person recorded can be changed');
+  await tlItem('Rückfrage zum Liefertermin AB-50001').getByTestId('contact-edit').click();
+  await tid('contact-edit-subject').fill('Liefertermin AB-50001 bestätigt');
+  await tid('contact-edit-save').click();
+  await tlItem('Liefertermin AB-50001 bestätigt').waitFor();
+  await tid('undo').filter({ hasText: 'Kontakt geändert' }).waitFor();
+  await tid('undo-button').click();
+  await tlItem('Rückfrage zum Liefertermin AB-50001').waitFor();
+  await tlItem('Rückfrage zum Liefertermin AB-50001').getByTestId('contact-delete').click();
+  await page.waitForFunction(() => !Array.from(document.querySelectorAll('[data-testid="timeline-item"]')).some((i) => i.textContent.includes('Rückfrage zum Liefertermin')));
+  await tid('undo').filter({ hasText: 'Kontakt gelöscht' }).waitFor();
+  await tid('undo-button').click();
+  await tlItem('Rückfrage zum Liefertermin AB-50001').waitFor();
+
+  // --- documents ---------------------------------------------------------------------------
+  step('invoice, credit-note and order numbers open their document; Escape closes it');
+  const dlg = tid('doc-dialog');
+  const opener = tid('open-items').getByTestId('invoice-row').filter({ hasText: 'RE-2026-1002' }).getByTestId('doc-link');
+  await opener.click();
+  await dlg.getByTestId('doc-open').waitFor();
+  check(/975,00 €/.test(await text(dlg.getByTestId('doc-open'))), 'the open amount: ' + (await text(dlg)));
+  check(/gutgeschrieben mit: Gutschrift GU-2026-0007/.test(await text(dlg.getByTestId('doc-related'))), 'the credit note against it: ' + (await text(dlg)));
+  check(/^Quelle: /.test(await text(dlg.getByTestId('doc-source'))) && !/https?:\/\//.test(await text(dlg)), 'where it comes from, without a URL: ' + (await text(dlg)));
+  await dlg.getByTestId('doc-related-link').filter({ hasText: 'GU-2026-0007' }).click();
+  await dlg.locator('h2', { hasText: 'Gutschrift GU-2026-0007' }).waitFor();
+  await page.keyboard.press('Escape');
+  await dlg.waitFor({ state: 'hidden' });
+  check(await page.evaluate(() => document.activeElement && document.activeElement.dataset.number === 'RE-2026-1002'), 'focus back on the number that opened it');
+  await order.getByTestId('doc-link').click();
+  await dlg.getByTestId('doc-line').first().waitFor();
+  check(/0815-A/.test(await text(dlg.getByTestId('doc-lines'))), 'the order\'s lines: ' + (await text(dlg)));
+  await dlg.getByTestId('doc-close').click();
+  await dlg.waitFor({ state: 'hidden' });
+  await tid('open-items').getByTestId('invoice-row').filter({ hasText: 'RE-2026-1008' }).getByTestId('doc-link').click();
+  await dlg.getByTestId('doc-line').first().waitFor();
+  await page.screenshot({ path: path.join(shots, 'screenshot-beleg.png') });
+  check(/Datei XRechnung_RE-2026-1008\.xml, Zeile 4$/.test(await text(dlg.getByTestId('doc-source'))), 'an XML position as file and line: ' + (await text(dlg.getByTestId('doc-source'))));
+  check(/0816-B.*5 Stk.*150,00 €/.test(await text(dlg.getByTestId('doc-line').first())), 'the e-invoice\'s line, its unit in German: ' + (await text(dlg)));
+  await page.keyboard.press('Escape');
+  await dlg.waitFor({ state: 'hidden' });
+
   // --- timeline ----------------------------------------------------------------------------
   step('timeline (now 11 entries): pages with "Mehr laden", filter chips');
   const tlItems = tid('timeline-items').getByTestId('timeline-item');
@@ -218,6 +261,11 @@ try {
   });
   await tid('timeline').getByTestId('timeline-chip').filter({ hasText: 'Alle' }).click();
   await page.waitForFunction(() => new Set(Array.from(document.querySelectorAll('[data-testid="timeline-item"]')).map((i) => i.dataset.kind)).size > 1);
+
+  step('click-to-dial: "Anrufen" rings the desk phone through the PBX, the call lands in the timeline');
+  await page.locator('.card-head').getByTestId('dial-button').first().click();
+  await tid('undo').filter({ hasText: 'Ihr Telefon klingelt' }).waitFor();
+  await tlItem('Anruf (ausgehend)').getByTestId('contact-edit').waitFor();
 
   // --- reminder ----------------------------------------------------------------------------
   step('Wiedervorlage anlegen, verschieben, erledigen');
@@ -439,6 +487,9 @@ try {
   const itemText = await text(item);
   check(/verfügbar/.test(itemText) && (await item.getByTestId('item-warehouse').filter({ hasText: 'HAUPT' }).count()) === 1, 'stock per warehouse: ' + itemText);
   check(/am Lager/.test(await text(item.getByTestId('availability-explained'))), 'availability explained: ' + itemText);
+  const waiting = item.getByTestId('item-waiting-order');
+  check((await waiting.count()) === 2, 'two open orders wait for 0815-A: ' + itemText);
+  check(/AB-50001.*Müller & Söhne GmbH.*20 Stk offen/.test(await text(waiting.first())), 'which order, whose, how many: ' + (await text(waiting.first())));
   await page.goto(base + '/artikel?q=gibt%20es%20nicht');
   await page.getByTestId('item-status').filter({ hasText: 'Kein Artikel' }).waitFor();
 

@@ -25,6 +25,38 @@ pub struct Activity {
     pub phone: Option<String>,
     /// api | cti | import
     pub source: String,
+    /// When it was last corrected by whoever recorded it.
+    pub edited_at: Option<DateTime<Utc>>,
+    /// When it was recorded in kontor (the edit window counts from here).
+    #[serde(skip)]
+    pub created_at: DateTime<Utc>,
+    /// A salted hash of who recorded it ([`crate::model::personal_key`]); never shown.
+    #[serde(skip)]
+    pub author: Option<String>,
+}
+
+/// How long whoever recorded a contact may correct or delete it.
+pub const ACTIVITY_EDIT_HOURS: i64 = 24;
+
+impl Activity {
+    /// Until when `author` may correct or delete it (`None`: not theirs, or not recorded at
+    /// the desk).
+    pub fn editable_until(&self, author: Option<&str>) -> Option<DateTime<Utc>> {
+        let mine = author.is_some()
+            && self.author.as_deref() == author
+            && (self.source == "api" || self.source == "dial");
+        mine.then(|| self.created_at + chrono::Duration::hours(ACTIVITY_EDIT_HOURS))
+    }
+}
+
+/// A correction of a contact (`None` keeps the value).
+#[derive(Debug, Clone, Default)]
+pub struct ActivityEdit {
+    pub kind: Option<String>,
+    pub direction: Option<String>,
+    pub at: Option<DateTime<Utc>>,
+    pub subject: Option<String>,
+    pub text: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -38,6 +70,8 @@ pub struct NewActivity {
     pub team: Option<String>,
     pub phone: Option<String>,
     pub source: String,
+    /// A salted hash of who recorded it (see [`Activity::author`]).
+    pub author: Option<String>,
 }
 
 /// The ticket workflow: new → in_progress → waiting → resolved → closed (waiting and in
@@ -176,6 +210,10 @@ pub trait FrontStore: Send + Sync {
     async fn activity(&self, id: i64) -> Result<Option<Activity>, StoreError>;
     /// Sets an activity's subject (a call's outcome: answered, missed, voicemail).
     async fn set_activity_subject(&self, id: i64, subject: &str) -> Result<(), StoreError>;
+    /// Corrects a contact (the values given) and sets its `edited_at`.
+    async fn edit_activity(&self, id: i64, e: &ActivityEdit) -> Result<(), StoreError>;
+    /// Deletes a contact; false when there was none.
+    async fn delete_activity(&self, id: i64) -> Result<bool, StoreError>;
     /// A customer's activities, newest first, before (`at`, `id`) when paging.
     async fn activities(
         &self,
@@ -370,6 +408,9 @@ macro_rules! activity {
                 team: r.try_get("team")?,
                 phone: r.try_get("phone")?,
                 source: r.try_get("source")?,
+                edited_at: r.try_get("edited_at")?,
+                created_at: r.try_get("created_at")?,
+                author: r.try_get("author")?,
             })
         })()
     }};

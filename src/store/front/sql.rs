@@ -9,8 +9,8 @@ macro_rules! front_store {
         impl FrontStore for $store {
             async fn add_activity(&self, a: &NewActivity) -> Result<i64, StoreError> {
                 Ok(sqlx::query_scalar(
-                    "INSERT INTO activities (customer_id, kind, direction, at, subject, text, team, phone, source, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                    "INSERT INTO activities (customer_id, kind, direction, at, subject, text, team, phone, source, created_at, author) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
                 )
                 .bind(a.customer_id)
                 .bind(&a.kind)
@@ -22,8 +22,35 @@ macro_rules! front_store {
                 .bind(&a.phone)
                 .bind(&a.source)
                 .bind(Utc::now())
+                .bind(&a.author)
                 .fetch_one(self.pool())
                 .await?)
+            }
+
+            async fn edit_activity(&self, id: i64, e: &ActivityEdit) -> Result<(), StoreError> {
+                sqlx::query(
+                    "UPDATE activities SET kind = COALESCE($1, kind), direction = COALESCE($2, direction), \
+                     at = COALESCE($3, at), subject = COALESCE($4, subject), text = COALESCE($5, text), \
+                     edited_at = $6 WHERE id = $7",
+                )
+                .bind(&e.kind)
+                .bind(&e.direction)
+                .bind(e.at)
+                .bind(&e.subject)
+                .bind(&e.text)
+                .bind(Utc::now())
+                .bind(id)
+                .execute(self.pool())
+                .await?;
+                Ok(())
+            }
+
+            async fn delete_activity(&self, id: i64) -> Result<bool, StoreError> {
+                let done = sqlx::query("DELETE FROM activities WHERE id = $1")
+                    .bind(id)
+                    .execute(self.pool())
+                    .await?;
+                Ok(done.rows_affected() > 0)
             }
 
             async fn set_activity_subject(&self, id: i64, subject: &str) -> Result<(), StoreError> {

@@ -144,6 +144,7 @@ impl World {
         let mut req = match method {
             "POST" => self.http.post(&url),
             "DELETE" => self.http.delete(&url),
+            "PATCH" => self.http.patch(&url),
             _ => self.http.get(&url),
         };
         if let Some(t) = token {
@@ -156,8 +157,12 @@ impl World {
         let res = req.send().await.unwrap();
         let status = res.status();
         let text = res.text().await.unwrap();
-        let json = serde_json::from_str(&text)
-            .unwrap_or_else(|_| panic!("{method} {path}: not JSON: {text}"));
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text)
+                .unwrap_or_else(|_| panic!("{method} {path}: not JSON: {text}"))
+        };
         (status, json)
     }
 
