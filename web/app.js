@@ -14,6 +14,7 @@ import {
 } from './lib.js';
 import { cardView, dunningText, kpi } from './card.js';
 import { itemsView } from './items.js';
+import { reportsView } from './reports.js';
 import { startCalls, stopCalls } from './calls.js';
 import { complaintItem } from './side.js';
 
@@ -105,6 +106,7 @@ function route() {
   else if ((m = /^\/kunde\/(\d+)\/?$/.exec(path))) cardView(gen, Number(m[1]));
   else if (/^\/anruf\/?$/.test(path)) callView(gen);
   else if (/^\/artikel\/?$/.test(path)) itemsView(gen);
+  else if (/^\/berichte\/?$/.test(path)) reportsView(gen);
   else {
     document.title = 'Nicht gefunden – kontor';
     app.replaceChildren(section('Seite nicht gefunden', 'not-found', h('p', null, link('/', null, 'Zur Suche'))));

@@ -1,10 +1,11 @@
 //! Complaint routes: filing with similar known cases, the list, one case, the workflow.
 
-use super::auth::CUSTOMER_READERS;
+use super::auth::{CUSTOMER_READERS, OPERATORS};
 use super::error::{ApiError, ErrorBody};
 use super::front::{REF_MAX, TEXT_MAX, TITLE_MAX, body, customer_known, id, limit};
 use super::handlers::query;
 use super::state::{AppState, Caller};
+use crate::front::complaint_report::{ComplaintReport, GROUPS};
 use crate::front::complaints::{self, ComplaintError, NewComplaint, SimilarCase};
 use crate::store::Ticket;
 use axum::Json;
@@ -213,5 +214,65 @@ pub async fn complaint_status(
             .ticket(tid)
             .await?
             .ok_or_else(|| ApiError::not_found("vanished"))?,
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ComplaintReportParams {
+    pub from: chrono::DateTime<chrono::Utc>,
+    pub to: chrono::DateTime<chrono::Utc>,
+    /// `category` (default), `item`, `customer` or `team`.
+    pub group: Option<String>,
+}
+
+/// Complaint analysis per category, item, customer or team (ops: all complaints; sales and
+/// service: their own team's). Never per person; a team is shown only with at least
+/// `[privacy] min_group_size` members.
+#[utoipa::path(get, path = "/api/v1/reports/complaints", tag = "front office", params(ComplaintReportParams),
+    security(("bearer" = [])),
+    responses((status = 200, body = ComplaintReport), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn complaint_report(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    params: Result<Query<ComplaintReportParams>, QueryRejection>,
+) -> Result<Json<ComplaintReport>, ApiError> {
+    let ops = caller.require(OPERATORS).is_ok();
+    if !ops {
+        caller.require(CUSTOMER_READERS)?;
+    }
+    let p = query(params)?;
+    if p.to <= p.from {
+        return Err(ApiError::bad_request("to must be after from"));
+    }
+    let group = p.group.unwrap_or_else(|| "category".into());
+    if !GROUPS.contains(&group.as_str()) {
+        return Err(ApiError::bad_request(format!(
+            "group `{group}`: one of {}",
+            GROUPS.join(", ")
+        )));
+    }
+    let team = if ops {
+        None
+    } else {
+        Some(caller.team.clone().ok_or_else(|| {
+            ApiError::forbidden(
+                "the complaint report shows a team's complaints: this caller has no team",
+            )
+        })?)
+    };
+    state.audit_detail(&caller, "complaint_report", None, Some(group.clone()));
+    let privacy = &state.current().privacy;
+    Ok(Json(
+        crate::front::complaint_report::complaints(
+            &state.store,
+            privacy,
+            p.from,
+            p.to,
+            &group,
+            team.as_deref(),
+        )
+        .await?,
     ))
 }

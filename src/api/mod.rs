@@ -191,6 +191,7 @@ fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(privacy::export))
         .routes(routes!(privacy::audit))
         .routes(routes!(privacy::contact_report))
+        .routes(routes!(cases::complaint_report))
         .routes(routes!(
             session::current,
             session::sign_in,

@@ -24,6 +24,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("calls.js", include_str!("../../web/calls.js")),
     ("docs.js", include_str!("../../web/docs.js")),
     ("dial.js", include_str!("../../web/dial.js")),
+    ("reports.js", include_str!("../../web/reports.js")),
 ];
 
 async fn index() -> impl IntoResponse {
@@ -60,13 +61,14 @@ async fn css() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], APP_CSS)
 }
 
-/// `/`, `/kunde/{id}`, `/anruf`, `/artikel` (client-side views of one page) and its assets.
+/// `/`, `/kunde/{id}`, `/anruf`, `/artikel`, `/berichte` (client-side views of one page) and its assets.
 pub fn routes() -> Router<Arc<super::AppState>> {
     let mut router = Router::new()
         .route("/", get(index))
         .route("/kunde/{id}", get(index))
         .route("/anruf", get(index))
         .route("/artikel", get(index))
+        .route("/berichte", get(index))
         .route("/static/app.css", get(css))
         .route("/static/icon.svg", get(icon));
     for &(name, body) in SCRIPTS {

@@ -22,20 +22,29 @@ const STOP: &[&str] = &[
 
 /// Words of a text, German-stemmed (Snowball), without stop words; for the full-text index.
 pub fn terms(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = stemmed_words(text).into_iter().map(|(s, _)| s).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Each word of a text (lower case, without stop words) with its German stem as the index
+/// keeps it: (stem, word).
+pub fn stemmed_words(text: &str) -> Vec<(String, String)> {
     let stemmer = rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::German);
     let lower = text.to_lowercase();
-    let mut out: Vec<String> = lower
+    lower
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| w.chars().count() >= 3 && !STOP.contains(w))
         .map(|w| {
             // The index matches ASCII words: umlauts as the stemmer leaves them, then folded.
-            crate::identity::normalize::fold(&stemmer.stem(w))
+            (
+                crate::identity::normalize::fold(&stemmer.stem(w)),
+                w.to_owned(),
+            )
         })
-        .filter(|w| !w.is_empty() && !w.contains(' '))
-        .collect();
-    out.sort();
-    out.dedup();
-    out
+        .filter(|(s, _)| !s.is_empty() && !s.contains(' '))
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -2,7 +2,7 @@
 //! and deleted (for a day, audited, nobody else's), documents opened from the card (lines,
 //! dates, provenance, related documents — also when paid), the item search naming the open
 //! orders that wait, and click-to-dial through sipgate, Placetel or a URL (the call lands in
-//! the timeline).
+//! the timeline), and the complaint report (never per person).
 
 use crate::common;
 
@@ -17,6 +17,7 @@ both_backends!(
     documents_open_with_lines_provenance_and_relations,
     the_item_search_names_the_orders_that_wait,
     click_to_dial_rings_the_desk_and_lands_in_the_timeline,
+    the_complaint_report_groups_without_naming_anyone,
 );
 
 async fn timeline(w: &World, id: i64, token: &str) -> Vec<Value> {
@@ -451,4 +452,137 @@ async fn click_to_dial_through_placetel_and_a_url() {
         assert_eq!(s, StatusCode::CREATED, "{provider}: {d}");
     }
     pbx.verify().await;
+}
+
+/// Complaint analysis: per category and item, time to resolve, past deadline, recurring
+/// words; a team of 2 is never shown on its own; sales see their own team's only.
+async fn the_complaint_report_groups_without_naming_anyone(backend: &str) {
+    let w = world(backend, TEAMS).await;
+    let small = kontor::api::auth::new_token();
+    w.store
+        .create_token(
+            "klein",
+            "service",
+            Some("klein"),
+            &kontor::api::auth::hash_token(&small),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let id = w.id_of("00042").await;
+    let file =
+        |token: String, category: &'static str, title: &'static str, sku: Option<&'static str>| {
+            let w = &w;
+            async move {
+                let (s, c) = w
+                    .call(
+                        "POST",
+                        "/api/v1/complaints",
+                        Some(&token),
+                        Some(json!({
+                    "customer_id": id, "category": category, "title": title,
+                    "text": "Bitte prüfen", "sku": sku})),
+                    )
+                    .await;
+                assert_eq!(s, StatusCode::CREATED, "{c}");
+                c["complaint"]["id"].as_i64().unwrap()
+            }
+        };
+    let sales = w.tokens["sales"].clone();
+    let a = file(
+        sales.clone(),
+        "lieferung",
+        "Spannzangen verbogen geliefert",
+        Some("0815-A"),
+    )
+    .await;
+    let b = file(
+        sales.clone(),
+        "lieferung",
+        "Spannzange verbogen, Karton nass",
+        Some("0815-A"),
+    )
+    .await;
+    let _c = file(sales.clone(), "eilig", "Schütz defekt", Some("4711-X")).await;
+    let _d = file(small.clone(), "lieferung", "Mehl feucht", None).await;
+    for (t, hours) in [(a, 48), (b, 96)] {
+        let (s, r) = w
+            .call(
+                "POST",
+                &format!("/api/v1/complaints/{t}/status"),
+                Some("sales"),
+                Some(json!({"status": "resolved", "resolution": "Ersatz geliefert"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        let sql = format!("UPDATE tickets SET created_at = $1 WHERE id = {t}");
+        assert_eq!(at_hours_ago(&w, backend, &sql, hours).await, 1);
+    }
+    let from = (chrono::Utc::now() - chrono::Duration::days(30)).format("%Y-%m-%dT%H:%M:%SZ");
+    let to = (chrono::Utc::now() + chrono::Duration::days(1)).format("%Y-%m-%dT%H:%M:%SZ");
+    let report = |group: &'static str, token: &'static str| {
+        let w = &w;
+        let path = format!("/api/v1/reports/complaints?from={from}&to={to}&group={group}");
+        async move { w.get(&path, token).await }
+    };
+    let (s, r) = report("category", "ops").await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["total"], 4, "{r}");
+    let lieferung = &r["groups"][0];
+    assert_eq!(
+        (
+            lieferung["key"].as_str(),
+            lieferung["count"].as_u64(),
+            lieferung["open"].as_u64()
+        ),
+        (Some("lieferung"), Some(3), Some(1)),
+        "{r}"
+    );
+    assert_eq!(lieferung["median_days_to_resolve"], 2.0, "{lieferung}");
+    assert_eq!(lieferung["p90_days_to_resolve"], 4.0, "{lieferung}");
+    assert_eq!(
+        lieferung["top_items"],
+        json!([{"value": "0815-A", "count": 2}])
+    );
+    assert!(
+        lieferung["recurring_terms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == &json!({"value": "verbogen", "stem": "verbog", "count": 2})),
+        "'verbogen' comes back, shown as written: {lieferung}"
+    );
+    let eilig = &r["groups"][1];
+    assert_eq!(
+        (eilig["key"].as_str(), eilig["past_deadline"].as_u64()),
+        (Some("eilig"), Some(1)),
+        "{r}"
+    );
+    assert_eq!(eilig["past_deadline_share"], 1.0);
+    let (_, by_item) = report("item", "ops").await;
+    assert_eq!(by_item["groups"][0]["key"], "0815-A", "{by_item}");
+    // Teams: vertrieb-nord (7 members) is shown, klein (2) is withheld — never per person.
+    let (_, by_team) = report("team", "ops").await;
+    let keys: Vec<&str> = by_team["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        (keys, by_team["withheld"].as_u64()),
+        (vec!["vertrieb-nord"], Some(1)),
+        "{by_team}"
+    );
+    // Sales see their own team's complaints; without a team, none.
+    let (s, own) = report("category", "sales").await;
+    assert_eq!(
+        (s, own["total"].as_u64(), own["team"].as_str()),
+        (StatusCode::OK, Some(3), Some("vertrieb-nord")),
+        "{own}"
+    );
+    let (s, _) = report("category", "cti").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, e) = report("person", "ops").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
 }

@@ -476,6 +476,20 @@ try {
   await tablet.getByTestId('pop-customer').filter({ hasText: 'Müller & Söhne GmbH' }).waitFor();
 
   // --- item search --------------------------------------------------------------------------
+  step('Berichte: complaints per category with a bar chart and per item, never per person');
+  await page.getByTestId('nav-reports').click();
+  await page.waitForURL(/\/berichte$/);
+  await page.getByTestId('report-row').first().waitFor();
+  const reportText = await text(page.getByTestId('report-table'));
+  check(/Lieferung/.test(reportText), 'grouped by category, in German: ' + reportText);
+  check((await page.getByTestId('report-chart').locator('rect').count()) >= 2, 'a bar chart');
+  await page.screenshot({ path: path.join(shots, 'screenshot-bericht.png') });
+  check(/des Teams vertrieb-nord/.test(await text(page.getByTestId('report-status'))), 'a salesperson sees the own team\'s complaints: ' + (await text(page.getByTestId('report-status'))));
+  await page.getByTestId('report-group').selectOption('item');
+  await page.getByTestId('report-submit').click();
+  await page.getByTestId('report-row').filter({ hasText: '0815-A' }).waitFor();
+  check(new URL(page.url()).search.includes('nach=item'), 'the choice is in the address: ' + page.url());
+
   step('item search: stock of 0815-A per warehouse');
   await page.getByTestId('nav-items').click();
   await page.waitForURL(/\/artikel$/);
