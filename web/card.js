@@ -162,11 +162,23 @@ function renderHead(card) {
       kpi('Offene Posten', fmtMoney(oi.total), 'kpi-open', null, plural(oi.count, 'Rechnung', 'Rechnungen')),
       kpi('davon überfällig', fmtMoney(oi.overdue), 'kpi-overdue', isPositive(oi.overdue) ? 'danger' : null, plural(oi.overdue_count, 'Rechnung', 'Rechnungen') + dunningText(oi.dunning_level, ', ')),
       oi.open_credit_notes_count ? kpi('Saldo nach Gutschriften', fmtMoney(oi.open_net), 'kpi-net', null, 'abzgl. ' + fmtMoney(oi.open_credit_notes) + ' aus ' + plural(oi.open_credit_notes_count, 'Gutschrift', 'Gutschriften')) : null,
+      paymentKpi(v.payment_behaviour),
       kpi('Offene Aufträge', String((v.open_orders || []).length), 'kpi-orders'),
       kpi('Reklamationen', String(openComplaints.length), 'kpi-complaints', openComplaints.some((t) => t.overdue) ? 'danger' : null, 'offen'),
       kpi('Wiedervorlagen', String(dueReminders.length), 'kpi-reminders', dueReminders.length ? 'warn' : null, 'fällig'),
     ),
   );
+}
+
+const TREND = { worse: 'schlechter als im Vorjahr', better: 'besser als im Vorjahr', same: 'wie im Vorjahr', new: '' };
+
+/** Zahlungsmoral: how late the customer paid in the last 12 months, and the trend. */
+function paymentKpi(p) {
+  if (!p || !p.invoices_paid) return null;
+  const days = (d) => Number(d).toLocaleString('de-DE', { maximumFractionDigits: 1 });
+  const share = Math.round(Number(p.paid_late_share) * 100);
+  const sub = [share + ' % von ' + plural(p.invoices_paid, 'Rechnung', 'Rechnungen') + ' verspätet', 'Median ' + days(p.median_days_late) + ' Tage', TREND[p.trend]].filter(Boolean).join(' · ');
+  return kpi('Zahlungsmoral (12 Monate)', 'Ø ' + days(p.avg_days_late) + ' Tage zu spät', 'kpi-payment', p.trend === 'worse' ? 'warn' : null, sub);
 }
 
 /** "Mahnstufe 2" (with a prefix) when the level is above 0, else ''. */

@@ -229,6 +229,9 @@ pub static INVOICE: EntityDef = EntityDef {
         f("gross", Money),
         f("open_amount", Money),
         f("status", Enum(INVOICE_STATUS)),
+        // The day it was paid (in full), where the source says so; else kontor takes the day
+        // the open item left a snapshot source.
+        f("paid_date", Date),
         // The dunning level (Mahnstufe): 0 = not dunned, 1 = first reminder, …
         f("dunning_level", Int),
         f("order_ref", Id),

@@ -325,7 +325,7 @@ pub struct QuarantineResolve {
 }
 
 /// A record as stored, with provenance.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct StoredRecord {
     pub connector: String,
     pub entity: String,

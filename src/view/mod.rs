@@ -8,6 +8,7 @@ pub mod fields;
 mod items;
 mod labels;
 mod orders;
+mod payments;
 
 pub use document::{DOCUMENT_KINDS, DocumentLine, DocumentRef, DocumentView, document};
 pub use documents::{
@@ -17,6 +18,7 @@ pub use fields::{FieldValue, OtherValue, Policy};
 pub use items::{WaitingOrder, find_items, waiting_orders};
 use orders::Orders;
 pub use orders::{Availability, OrderLineView, OrderView, WarehouseStock, availability};
+pub use payments::{PaymentBehaviour, TREND_DAYS};
 
 use crate::identity::{KeyId, MatchedOn};
 use crate::store::{DynStore, KeyRow, StoreError, StoredRecord};
@@ -147,6 +149,9 @@ pub struct MergedView {
     pub fields: BTreeMap<String, FieldValue>,
     pub sources: Vec<SourceInfo>,
     pub open_items: OpenItems,
+    /// How the customer pays (last 12 months, trend against the 12 before); absent without
+    /// an invoice paid in the last 24 months.
+    pub payment_behaviour: Option<PaymentBehaviour>,
     pub credit_notes: Vec<CreditNoteView>,
     /// Invoices and credit notes we received from this party as our supplier (what we owe;
     /// never open items), newest first.
@@ -375,6 +380,7 @@ pub async fn customer_view_known(
         &ctx.labels,
         today,
     );
+    let payment_behaviour = payments::behaviour(&take("invoice"), today);
     let open_orders = orders::build(
         store,
         &take("order"),
@@ -469,6 +475,7 @@ pub async fn customer_view_known(
         fields,
         sources,
         open_items,
+        payment_behaviour,
         credit_notes,
         supplier_invoices,
         open_orders,

@@ -18,6 +18,7 @@ both_backends!(
     the_item_search_names_the_orders_that_wait,
     click_to_dial_rings_the_desk_and_lands_in_the_timeline,
     the_complaint_report_groups_without_naming_anyone,
+    an_open_item_that_leaves_the_list_counts_as_paid_that_day,
 );
 
 async fn timeline(w: &World, id: i64, token: &str) -> Vec<Value> {
@@ -585,4 +586,40 @@ async fn the_complaint_report_groups_without_naming_anyone(backend: &str) {
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, e) = report("person", "ops").await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+}
+
+/// Payment behaviour: an invoice whose open item left the open-items list was paid that day;
+/// the card says how late, the e-invoice of the same customer never counts as paid.
+async fn an_open_item_that_leaves_the_list_counts_as_paid_that_day(backend: &str) {
+    let w = world(backend, TEAMS).await;
+    let id = w.id_of("00042").await;
+    let (_, before) = w.get(&format!("/api/v1/customers/{id}"), "sales").await;
+    assert!(
+        before["payment_behaviour"].is_null(),
+        "nothing paid yet: {}",
+        before["payment_behaviour"]
+    );
+    // RE-2026-1001 (due 01.11.2026) left the open-items list five days ago.
+    let closed = "UPDATE records SET closed_at = $1 WHERE entity = 'invoice' AND external_id = 'RE-2026-1001'";
+    assert!(at_hours_ago(&w, backend, closed, 5 * 24).await >= 1);
+    let paid_on = (chrono::Utc::now() - chrono::Duration::days(5)).date_naive();
+    let due = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+    let late = (paid_on - due).num_days().max(0);
+    let (_, card) = w.get(&format!("/api/v1/customers/{id}"), "sales").await;
+    let p = &card["payment_behaviour"];
+    assert_eq!(
+        (p["invoices_paid"].as_u64(), p["trend"].as_str()),
+        (Some(1), Some("new")),
+        "{p}"
+    );
+    assert_eq!(p["avg_days_late"], format!("{late}.0"), "{p}");
+    assert_eq!(p["paid_late"], u64::from(late > 0), "{p}");
+    assert!(
+        card["open_items"]["invoices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["number"] != "RE-2026-1001"),
+        "no longer open"
+    );
 }

@@ -118,6 +118,18 @@ async fn web_page_search_card_complaint_and_screen_pop_in_chromium() {
         assert!(r.errors.is_empty(), "{}: {:?}", c.name, r.errors);
     }
     kontor::identity::resolve_store(&store, &cfg).await.unwrap();
+    // Customer 00047 paid RE-2026-1006 (due 24.11.2026) two days ago: its item left the
+    // open-items list then (the card's "Zahlungsmoral").
+    {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(_guard.url()).await.unwrap();
+        let done = sqlx::query("UPDATE records SET closed_at = $1 WHERE entity = 'invoice' AND external_id = 'RE-2026-1006'")
+            .bind(chrono::Utc::now() - chrono::Duration::days(2))
+            .execute(&mut c)
+            .await
+            .unwrap();
+        assert_eq!(done.rows_affected(), 1);
+    }
     let token = new_token();
     store
         .create_token(

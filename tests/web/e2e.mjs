@@ -476,6 +476,13 @@ try {
   await tablet.getByTestId('pop-customer').filter({ hasText: 'Müller & Söhne GmbH' }).waitFor();
 
   // --- item search --------------------------------------------------------------------------
+  step('Zahlungsmoral: a customer who paid late shows how late, on the card');
+  await page.goto(base + '/?q=00047');
+  await page.getByTestId('search-hit').first().click();
+  await page.getByTestId('kpi-payment').waitFor();
+  const payment = await text(page.getByTestId('kpi-payment'));
+  check(/Ø \d+ Tage zu spät/.test(payment) && /100 % von 1 Rechnung verspätet/.test(payment), 'how late the customer paid: ' + payment);
+
   step('Berichte: complaints per category with a bar chart and per item, never per person');
   await page.getByTestId('nav-reports').click();
   await page.waitForURL(/\/berichte$/);

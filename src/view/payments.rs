@@ -1,0 +1,238 @@
+//! How a customer pays (Zahlungsmoral): of the invoices paid in the last 12 months, how many
+//! late, by how many days (average, median, weighted by amount), and the trend against the
+//! 12 months before. An invoice counts as paid on its `paid_date` (mapped where the source has
+//! it), else on the day its open item left a snapshot source (`closed_at`: the open-items list
+//! no longer named it). E-invoices say what was sent, never what was paid: they are not read.
+
+use super::{date, money, text};
+use crate::store::StoredRecord;
+use chrono::{Duration, NaiveDate};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The average days late must change by this much against the year before to be a trend.
+pub const TREND_DAYS: i64 = 5;
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct PaymentBehaviour {
+    /// Invoices paid in the last 12 months.
+    pub invoices_paid: usize,
+    /// Of those, paid after their due date.
+    pub paid_late: usize,
+    /// `paid_late` / `invoices_paid` (0..1, two decimals).
+    #[schema(value_type = String)]
+    pub paid_late_share: Decimal,
+    /// Days after the due date, on average (early or on time counts 0), one decimal.
+    #[schema(value_type = String)]
+    pub avg_days_late: Decimal,
+    #[schema(value_type = String)]
+    pub median_days_late: Decimal,
+    /// The average weighted by the invoices' gross amounts (a late large invoice weighs more).
+    #[schema(value_type = String)]
+    pub avg_days_late_weighted: Decimal,
+    /// The 12 months before: invoices paid and their average days late.
+    pub previous_invoices_paid: usize,
+    #[schema(value_type = Option<String>)]
+    pub previous_avg_days_late: Option<Decimal>,
+    /// `worse` / `better` (the average moved by at least [`TREND_DAYS`] days), `same`, or
+    /// `new` without invoices paid in the 12 months before.
+    pub trend: String,
+}
+
+/// One paid invoice: (paid on, days late, gross).
+type Paid = (NaiveDate, i64, Decimal);
+
+fn paid_invoices(invoices: &[&StoredRecord]) -> Vec<Paid> {
+    let mut by_number: BTreeMap<String, Vec<&StoredRecord>> = BTreeMap::new();
+    for r in invoices
+        .iter()
+        .filter(|r| r.data.get("type_code").is_none())
+    {
+        let n = text(&r.data, "number").unwrap_or_else(|| r.external_id.clone());
+        by_number.entry(n).or_default().push(r);
+    }
+    by_number
+        .into_values()
+        .filter_map(|recs| {
+            let due = recs.iter().find_map(|r| date(&r.data, "due_date"))?;
+            let status = |r: &&&StoredRecord| text(&r.data, "status").unwrap_or_default();
+            if recs
+                .iter()
+                .any(|r| ["cancelled"].contains(&status(&r).as_str()))
+            {
+                return None;
+            }
+            let mapped = recs.iter().find_map(|r| date(&r.data, "paid_date"));
+            // Left every booked source: paid on the day it went (the first one to drop it).
+            let left = recs
+                .iter()
+                .all(|r| r.closed_at.is_some())
+                .then(|| recs.iter().filter_map(|r| r.closed_at).min())
+                .flatten()
+                .map(|t| t.date_naive());
+            let paid = mapped.or(left)?;
+            let gross = recs
+                .iter()
+                .find_map(|r| money(&r.data, "gross"))
+                .map_or(Decimal::ZERO, |m| m.amount);
+            Some((paid, (paid - due).num_days().max(0), gross))
+        })
+        .collect()
+}
+
+/// One decimal, always written with it (`29.0`).
+fn round1(d: Decimal) -> Decimal {
+    let mut d = d.round_dp(1);
+    d.rescale(1);
+    d
+}
+
+fn average(v: &[Paid]) -> Option<Decimal> {
+    (!v.is_empty())
+        .then(|| round1(Decimal::from(v.iter().map(|p| p.1).sum::<i64>()) / Decimal::from(v.len())))
+}
+
+/// How the customer with these invoice records pays, as of `today`; `None` without any
+/// invoice paid in the last 24 months.
+pub fn behaviour(invoices: &[&StoredRecord], today: NaiveDate) -> Option<PaymentBehaviour> {
+    let year_ago = today - Duration::days(365);
+    let two_years_ago = today - Duration::days(730);
+    let all = paid_invoices(invoices);
+    let (now, before): (Vec<Paid>, Vec<Paid>) = all
+        .into_iter()
+        .filter(|p| p.0 > two_years_ago && p.0 <= today)
+        .partition(|p| p.0 > year_ago);
+    if now.is_empty() && before.is_empty() {
+        return None;
+    }
+    let mut days: Vec<i64> = now.iter().map(|p| p.1).collect();
+    days.sort_unstable();
+    let median = match days.len() {
+        0 => round1(Decimal::ZERO),
+        n if n % 2 == 1 => round1(Decimal::from(days[n / 2])),
+        n => round1(Decimal::from(days[n / 2 - 1] + days[n / 2]) / Decimal::TWO),
+    };
+    let weight: Decimal = now.iter().map(|p| p.2).sum();
+    let weighted = if weight > Decimal::ZERO {
+        round1(
+            now.iter()
+                .map(|p| Decimal::from(p.1) * p.2)
+                .sum::<Decimal>()
+                / weight,
+        )
+    } else {
+        average(&now).unwrap_or_else(|| round1(Decimal::ZERO))
+    };
+    let late = now.iter().filter(|p| p.1 > 0).count();
+    let avg = average(&now).unwrap_or_else(|| round1(Decimal::ZERO));
+    let previous = average(&before);
+    let trend = match previous {
+        None => "new",
+        Some(_) if now.is_empty() => "same",
+        Some(p) if avg - p >= Decimal::from(TREND_DAYS) => "worse",
+        Some(p) if p - avg >= Decimal::from(TREND_DAYS) => "better",
+        Some(_) => "same",
+    };
+    Some(PaymentBehaviour {
+        invoices_paid: now.len(),
+        paid_late: late,
+        paid_late_share: if now.is_empty() {
+            Decimal::new(0, 2)
+        } else {
+            let mut share = (Decimal::from(late) / Decimal::from(now.len())).round_dp(2);
+            share.rescale(2);
+            share
+        },
+        avg_days_late: avg,
+        median_days_late: median,
+        avg_days_late_weighted: weighted,
+        previous_invoices_paid: before.len(),
+        previous_avg_days_late: previous,
+        trend: trend.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::behaviour;
+    use crate::store::StoredRecord;
+    use chrono::{NaiveDate, TimeZone, Utc};
+    use rust_decimal::Decimal;
+    use serde_json::json;
+
+    fn inv(
+        no: &str,
+        due: &str,
+        gross: &str,
+        paid: Option<&str>,
+        closed: Option<&str>,
+    ) -> StoredRecord {
+        let mut data =
+            json!({"number": no, "due_date": due, "gross": {"amount": gross, "currency": "EUR"}});
+        if let Some(p) = paid {
+            data["paid_date"] = json!(p);
+        }
+        StoredRecord {
+            connector: "op".into(),
+            entity: "invoice".into(),
+            external_id: no.into(),
+            customer_no: Some("1".into()),
+            data,
+            closed_at: closed.map(|d| {
+                let d: NaiveDate = d.parse().unwrap();
+                Utc.from_utc_datetime(&d.and_hms_opt(6, 0, 0).unwrap())
+            }),
+            ..StoredRecord::default()
+        }
+    }
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn late_payments_their_average_median_weight_and_trend() {
+        let today: NaiveDate = "2026-12-05".parse().unwrap();
+        let recs = [
+            // The year before: paid on time or 2 days late → average 1.
+            inv("A1", "2025-03-01", "100", Some("2025-03-01"), None),
+            inv("A2", "2025-06-01", "100", None, Some("2025-06-03")),
+            // This year: 0, 10 and 30 days late; the 30 days on the large invoice.
+            inv("B1", "2026-02-01", "100", Some("2026-01-20"), None),
+            inv("B2", "2026-05-01", "100", None, Some("2026-05-11")),
+            inv("B3", "2026-09-01", "800", Some("2026-10-01"), None),
+            // Open: not paid, not counted.
+            inv("C1", "2026-11-01", "500", None, None),
+        ];
+        let refs: Vec<&StoredRecord> = recs.iter().collect();
+        let b = behaviour(&refs, today).unwrap();
+        assert_eq!((b.invoices_paid, b.paid_late), (3, 2));
+        assert_eq!(b.paid_late_share, d("0.67"));
+        assert_eq!(b.avg_days_late, d("13.3"));
+        assert_eq!(b.median_days_late, d("10"));
+        assert_eq!(
+            b.avg_days_late_weighted,
+            d("25.0"),
+            "(0×100 + 10×100 + 30×800) / 1000"
+        );
+        assert_eq!(
+            (b.previous_invoices_paid, b.previous_avg_days_late),
+            (2, Some(d("1.0")))
+        );
+        assert_eq!(b.trend, "worse");
+    }
+
+    #[test]
+    fn an_e_invoice_or_an_item_still_open_somewhere_is_not_paid() {
+        let today: NaiveDate = "2026-12-05".parse().unwrap();
+        let mut einvoice = inv("E1", "2026-10-01", "100", None, Some("2026-10-05"));
+        einvoice.data["type_code"] = json!("380");
+        let closed_here = inv("E2", "2026-10-01", "100", None, Some("2026-10-05"));
+        let mut open_there = inv("E2", "2026-10-01", "100", None, None);
+        open_there.connector = "datev".into();
+        let recs = [einvoice, closed_here, open_there];
+        let refs: Vec<&StoredRecord> = recs.iter().collect();
+        assert_eq!(behaviour(&refs, today), None);
+    }
+}
