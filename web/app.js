@@ -12,7 +12,7 @@ import {
   currentSession, fmtMoney, h, hideBanner, isPositive, link, loadSession, numberChip, percent, plural,
   roleBadge, section, showError, signIn, signOut, splitNumber,
 } from './lib.js';
-import { cardView, dunningText, kpi } from './card.js';
+import { cardView, dunningText, kpi, paymentKpi } from './card.js';
 import { itemsView } from './items.js';
 import { reportsView } from './reports.js';
 import { startCalls, stopCalls } from './calls.js';
@@ -410,6 +410,7 @@ function screenPop(nummer, pop) {
         kpi('Offene Posten', fmtMoney(c.open_items_total), 'pop-open', null, isPositive(c.open_credit_notes) ? 'abzgl. Gutschriften ' + fmtMoney(c.open_credit_notes) + ' = ' + fmtMoney(c.open_net) : null),
         kpi('Überfällig', fmtMoney(c.overdue_total), 'pop-overdue', isPositive(c.overdue_total) ? 'danger' : null, plural(c.overdue_count, 'Rechnung', 'Rechnungen')),
         c.dunning_level > 0 ? kpi('Mahnung', dunningText(c.dunning_level), 'pop-dunning', 'warn', 'höchste der offenen Rechnungen') : null,
+        paymentKpi(c.payment_behaviour, 'pop-payment'),
       ),
       h(
         'div',

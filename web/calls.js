@@ -69,6 +69,10 @@ function ring(d) {
   if (c) {
     if (isPositive(c.open_items_total)) facts.push('offen ' + fmtMoney(c.open_items_total));
     if (isPositive(c.overdue_total)) facts.push(h('strong', { class: 'danger-text' }, 'überfällig ' + fmtMoney(c.overdue_total)));
+    const pay = c.payment_behaviour;
+    if (pay && pay.invoices_paid && Number(pay.avg_days_late) > 0) {
+      facts.push(h('span', { testid: 'call-payment' }, 'zahlt Ø ' + Number(pay.avg_days_late).toLocaleString('de-DE', { maximumFractionDigits: 1 }) + ' Tage zu spät' + (pay.trend === 'worse' ? ' (schlechter)' : '')));
+    }
     const next = (c.open_orders || []).find((o) => o.next_delivery_date);
     if (next) facts.push('Lieferung ' + fmtDate(next.next_delivery_date));
     if ((c.open_complaints || []).length) facts.push(plural(c.open_complaints.length, 'offene Reklamation', 'offene Reklamationen'));

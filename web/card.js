@@ -173,12 +173,12 @@ function renderHead(card) {
 const TREND = { worse: 'schlechter als im Vorjahr', better: 'besser als im Vorjahr', same: 'wie im Vorjahr', new: '' };
 
 /** Zahlungsmoral: how late the customer paid in the last 12 months, and the trend. */
-function paymentKpi(p) {
+export function paymentKpi(p, testid) {
   if (!p || !p.invoices_paid) return null;
   const days = (d) => Number(d).toLocaleString('de-DE', { maximumFractionDigits: 1 });
   const share = Math.round(Number(p.paid_late_share) * 100);
   const sub = [share + ' % von ' + plural(p.invoices_paid, 'Rechnung', 'Rechnungen') + ' verspätet', 'Median ' + days(p.median_days_late) + ' Tage', TREND[p.trend]].filter(Boolean).join(' · ');
-  return kpi('Zahlungsmoral (12 Monate)', 'Ø ' + days(p.avg_days_late) + ' Tage zu spät', 'kpi-payment', p.trend === 'worse' ? 'warn' : null, sub);
+  return kpi('Zahlungsmoral (12 Monate)', 'Ø ' + days(p.avg_days_late) + ' Tage zu spät', testid || 'kpi-payment', p.trend === 'worse' ? 'warn' : null, sub);
 }
 
 /** "Mahnstufe 2" (with a prefix) when the level is above 0, else ''. */

@@ -31,6 +31,8 @@ pub struct CustomerSummary {
     pub overdue_count: usize,
     /// The highest dunning level (Mahnstufe) of the open invoices, when the source gives it.
     pub dunning_level: Option<i64>,
+    /// How the customer pays (`payment_behaviour` of the merged view).
+    pub payment_behaviour: Option<crate::view::PaymentBehaviour>,
     pub open_orders: Vec<OrderDue>,
     pub open_complaints: Vec<Ticket>,
     pub due_reminders: Vec<Reminder>,
@@ -97,6 +99,7 @@ pub async fn summary(
         overdue_total: view.open_items.overdue.clone(),
         overdue_count: view.open_items.overdue_count,
         dunning_level: view.open_items.dunning_level,
+        payment_behaviour: view.payment_behaviour.clone(),
         open_orders: view
             .open_orders
             .iter()

@@ -622,4 +622,10 @@ async fn an_open_item_that_leaves_the_list_counts_as_paid_that_day(backend: &str
             .all(|i| i["number"] != "RE-2026-1001"),
         "no longer open"
     );
+    // The screen-pop says it too.
+    let (s, pop) = w
+        .get("/api/v1/screenpop?number=0221%204711-0", "sales")
+        .await;
+    assert_eq!(s, StatusCode::OK, "{pop}");
+    assert_eq!(pop["customer"]["payment_behaviour"], *p, "{pop}");
 }
