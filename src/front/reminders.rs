@@ -135,11 +135,16 @@ pub async fn suggest(
         // Overdue invoices, gathered per customer: one reminder each (memory per customer,
         // not per invoice), keyed by the oldest overdue invoice.
         let mut overdue: BTreeMap<i64, Overdue> = BTreeMap::new();
+        // Customers with an invoice whose source gives the day it was paid.
+        let mut paid_mapped: BTreeSet<i64> = BTreeSet::new();
         sum.invoices_checked = store
             .for_each_record("invoice", &mut |connector, customer_no, data| {
                 let Some(id) = customer_no.and_then(|no| dir.customer_of(connector, no)) else {
                     return;
                 };
+                if data.contains("\"paid_date\"") {
+                    paid_mapped.insert(id);
+                }
                 let Ok(inv) = serde_json::from_str::<InvoiceData>(data) else {
                     return;
                 };
@@ -201,6 +206,7 @@ pub async fn suggest(
                 .into_iter()
                 .map(|(id, o)| o.reminder(id, today, &assignee)),
         );
+        new.extend(payment_worse(store, ctx, dir, today, paid_mapped, &assignee).await?);
         // No contact for long with a customer of some revenue.
         let last: BTreeMap<i64, chrono::DateTime<Utc>> =
             store.last_contacts().await?.into_iter().collect();
@@ -298,6 +304,56 @@ pub async fn suggest(
     sum.created = created;
     sum.known = new.len() - created;
     Ok(sum)
+}
+
+/// "Zahlungsverhalten verschlechtert": customers who paid an invoice in the last year (its
+/// item left a snapshot source, or the source gives the day) whose average days late grew by
+/// at least [`crate::view::TREND_DAYS`] against the year before. Once a year per customer.
+async fn payment_worse(
+    store: &DynStore,
+    ctx: &ViewContext,
+    dir: &Directory,
+    today: NaiveDate,
+    mut candidates: BTreeSet<i64>,
+    assignee: &Option<String>,
+) -> Result<Vec<NewReminder>, StoreError> {
+    let since = (today - chrono::Days::new(365))
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc();
+    for (connector, no) in store.closed_since("invoice", since).await? {
+        candidates.extend(dir.customer_of(&connector, &no));
+    }
+    let mut out = Vec::new();
+    for id in candidates.into_iter().take(5_000) {
+        let Some(known) = dir.known(id) else { continue };
+        let view = customer_view_known(store, ctx, id, known, today).await?;
+        let Some(p) = view.payment_behaviour.filter(|p| p.trend == "worse") else {
+            continue;
+        };
+        let name = view.name.unwrap_or_else(|| format!("Kunde {id}"));
+        let before = p.previous_avg_days_late.unwrap_or_default();
+        out.push(NewReminder {
+            customer_id: Some(id),
+            title: format!("Zahlungsverhalten verschlechtert: {name}"),
+            due_date: today,
+            assignee: assignee.clone(),
+            source: "payment_worse".into(),
+            reason: Some(format!(
+                "zahlt im Schnitt {} Tage nach Fälligkeit (Vorjahr {} Tage); {} von {} Rechnungen verspätet",
+                german_days(p.avg_days_late),
+                german_days(before),
+                p.paid_late,
+                p.invoices_paid
+            )),
+            rule_key: Some(format!("payment_worse:{id}:{}", today.year())),
+        });
+    }
+    Ok(out)
+}
+
+/// Days with one decimal as Germans write them: `12,5`.
+fn german_days(d: Decimal) -> String {
+    d.round_dp(1).to_string().replace('.', ",")
 }
 
 /// After a sync: the cheap rules every time, the invoice scan once a day.

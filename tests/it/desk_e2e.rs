@@ -19,6 +19,7 @@ both_backends!(
     click_to_dial_rings_the_desk_and_lands_in_the_timeline,
     the_complaint_report_groups_without_naming_anyone,
     an_open_item_that_leaves_the_list_counts_as_paid_that_day,
+    paying_later_than_the_year_before_suggests_a_reminder_once,
 );
 
 async fn timeline(w: &World, id: i64, token: &str) -> Vec<Value> {
@@ -628,4 +629,54 @@ async fn an_open_item_that_leaves_the_list_counts_as_paid_that_day(backend: &str
         .await;
     assert_eq!(s, StatusCode::OK, "{pop}");
     assert_eq!(pop["customer"]["payment_behaviour"], *p, "{pop}");
+}
+
+/// "Zahlungsverhalten verschlechtert": paid on time the year before, a month late now → one
+/// suggested reminder with the reason, not a second one on the next scan.
+async fn paying_later_than_the_year_before_suggests_a_reminder_once(backend: &str) {
+    let w = world(backend, TEAMS).await;
+    let id = w.id_of("00042").await;
+    for (number, days_ago) in [("RE-2026-1002", 400), ("RE-2026-1001", 5)] {
+        let sql = format!(
+            "UPDATE records SET closed_at = $1 WHERE entity = 'invoice' AND external_id = '{number}'"
+        );
+        assert!(at_hours_ago(&w, backend, &sql, days_ago * 24).await >= 1);
+    }
+    let (_, card) = w.get(&format!("/api/v1/customers/{id}"), "sales").await;
+    assert_eq!(
+        card["payment_behaviour"]["trend"], "worse",
+        "{}",
+        card["payment_behaviour"]
+    );
+    let cfg =
+        kontor::config::Config::parse("k.toml", TEAMS, std::path::PathBuf::from("."), Vec::new())
+            .unwrap();
+    let ctx = kontor::view::ViewContext::from_config(&cfg);
+    let dir = kontor::directory::Directory::load(&w.store, &ctx.policy, "DE")
+        .await
+        .unwrap();
+    let today = chrono::Utc::now().date_naive();
+    for _ in 0..2 {
+        kontor::front::reminders::suggest(&w.store, &cfg.reminders, &ctx, &dir, today, true)
+            .await
+            .unwrap();
+    }
+    let (_, all) = w
+        .get(
+            &format!("/api/v1/reminders?customer_id={id}&show=all"),
+            "sales",
+        )
+        .await;
+    let worse: Vec<&Value> = all
+        .as_array()
+        .unwrap_or_else(|| all["reminders"].as_array().unwrap())
+        .iter()
+        .filter(|r| r["title"] == "Zahlungsverhalten verschlechtert: Müller & Söhne GmbH")
+        .collect();
+    assert_eq!(worse.len(), 1, "once: {all}");
+    let reason = worse[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("(Vorjahr 0,0 Tage); 1 von 1 Rechnungen verspätet"),
+        "{reason}"
+    );
 }

@@ -314,6 +314,13 @@ pub trait FrontStore: Send + Sync {
     /// full-text index merged, the WAL checkpointed and truncated, free pages zeroed by
     /// `secure_delete`; PostgreSQL: the affected tables vacuumed).
     async fn after_erasure(&self) -> Result<(), StoreError>;
+    /// (connector, customer number) of the records of `entity` that left their source since
+    /// `since` (a paid invoice: the open-items list no longer names it).
+    async fn closed_since(
+        &self,
+        entity: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(String, String)>, StoreError>;
     /// Calls `f` with (connector, customer number, data) of every open record of `entity`,
     /// streamed (constant memory).
     async fn for_each_record(

@@ -608,6 +608,21 @@ macro_rules! front_store {
                 Ok(n)
             }
 
+            async fn closed_since(
+                &self,
+                entity: &str,
+                since: DateTime<Utc>,
+            ) -> Result<Vec<(String, String)>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT DISTINCT connector, customer_no FROM records \
+                     WHERE entity = $1 AND closed_at >= $2 AND customer_no IS NOT NULL",
+                )
+                .bind(entity)
+                .bind(since)
+                .fetch_all(self.pool())
+                .await?)
+            }
+
             async fn job_last_run(&self, name: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
                 Ok(sqlx::query_scalar("SELECT last_run FROM jobs WHERE name = $1")
                     .bind(name)
