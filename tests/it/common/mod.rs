@@ -222,3 +222,27 @@ pub fn dec(v: &Value) -> rust_decimal::Decimal {
     };
     s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
 }
+
+/// Runs `sql` on the world's store with `$1` = `hours` ago; the rows it changed.
+pub async fn at_hours_ago(w: &World, backend: &str, sql: &str, hours: i64) -> u64 {
+    use sqlx::Connection;
+    let at = chrono::Utc::now() - chrono::Duration::hours(hours);
+    let url = w._guard.url().to_owned();
+    if backend == "sqlite" {
+        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+            .bind(at)
+            .execute(&mut c)
+            .await
+            .unwrap()
+            .rows_affected()
+    } else {
+        let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+            .bind(at)
+            .execute(&mut c)
+            .await
+            .unwrap()
+            .rows_affected()
+    }
+}
