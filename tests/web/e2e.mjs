@@ -464,6 +464,20 @@ try {
   check(overflow.page <= 0, 'no horizontal scrolling at 768 px: ' + overflow.page + ' px too wide');
   check(overflow.labels.length === 0, 'tile labels fit at 768 px: ' + JSON.stringify(overflow.labels));
 
+  step('at 768 px an order opens in a dialog that fits; "Anrufen" is on the card');
+  await tablet.locator('[data-testid="order"][data-number="AB-50001"] [data-testid="doc-link"]').first().click();
+  const tabletDlg = tablet.getByTestId('doc-dialog');
+  await tabletDlg.getByTestId('doc-line').first().waitFor();
+  const dlgFit = await tablet.evaluate(() => {
+    const d = document.getElementById('doc-dialog');
+    const r = d.getBoundingClientRect();
+    return { left: r.left, right: r.right, width: window.innerWidth, page: document.documentElement.scrollWidth - document.documentElement.clientWidth };
+  });
+  check(dlgFit.left >= 0 && dlgFit.right <= dlgFit.width && dlgFit.page <= 0, 'the dialog fits at 768 px: ' + JSON.stringify(dlgFit));
+  await tablet.keyboard.press('Escape');
+  await tabletDlg.waitFor({ state: 'hidden' });
+  check((await tablet.locator('.card-head').getByTestId('dial-button').count()) >= 1, '"Anrufen" on the tablet card');
+
   step('an unknown number');
   await tablet.goto(base + '/anruf?nummer=030%2099887766');
   await tablet.getByTestId('pop-unknown').filter({ hasText: 'Unbekannte Nummer' }).waitFor();
