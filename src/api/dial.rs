@@ -38,30 +38,28 @@ pub struct Dialled {
     pub activity: Activity,
 }
 
-/// The secret of `[cti.dial]`: from the environment or a file beside the configuration.
-fn token(state: &AppState, d: &DialSection) -> Result<Option<String>, ApiError> {
-    let unset = || {
-        ApiError::new(
+/// The secret of `[cti.dial]`: from the environment or a file beside the configuration
+/// (`None`: none configured, a `url` PBX without a token).
+fn token(cfg: &crate::config::Config, d: &DialSection) -> Result<Option<String>, ApiError> {
+    let raw = match (&d.token_env, &d.token_file) {
+        (Some(var), _) => std::env::var(var).ok(),
+        (None, Some(f)) => std::fs::read_to_string(cfg.path(f)).ok(),
+        (None, None) => return Ok(None),
+    };
+    match raw.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) => Ok(Some(t.to_owned())),
+        None => Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "dial_not_configured",
             "[cti.dial]: the API token is not set (token_env / token_file)",
-        )
-    };
-    if let Some(var) = &d.token_env {
-        return std::env::var(var)
-            .ok()
-            .filter(|t| !t.trim().is_empty())
-            .map(|t| Some(t.trim().to_owned()))
-            .ok_or_else(unset);
+        )),
     }
-    if let Some(f) = &d.token_file {
-        return std::fs::read_to_string(state.cfg.path(f))
-            .ok()
-            .filter(|t| !t.trim().is_empty())
-            .map(|t| Some(t.trim().to_owned()))
-            .ok_or_else(unset);
-    }
-    Ok(None)
+}
+
+/// One HTTP client for every dial (its connection pool and TLS set-up are reused).
+fn client() -> &'static reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT.get_or_init(crate::alert::client)
 }
 
 /// The request to the PBX that starts the call.
@@ -163,9 +161,8 @@ pub async fn dial(
             )
         })?
         .to_owned();
-    let token = token(&state, d)?;
-    let client = crate::alert::client();
-    let answer = request(&client, d, token.as_deref(), &device, &number)
+    let token = token(&cfg, d)?;
+    let answer = request(client(), d, token.as_deref(), &device, &number)
         .send()
         .await
         .map_err(|e| {

@@ -38,6 +38,7 @@ struct InvoiceData {
     issue_date: Option<String>,
     gross: Amount,
     open_amount: Option<Amount>,
+    paid_date: Option<String>,
 }
 
 /// A customer's overdue invoices: how many, the open total, the oldest (due date, connector,
@@ -142,12 +143,12 @@ pub async fn suggest(
                 let Some(id) = customer_no.and_then(|no| dir.customer_of(connector, no)) else {
                     return;
                 };
-                if data.contains("\"paid_date\"") {
-                    paid_mapped.insert(id);
-                }
                 let Ok(inv) = serde_json::from_str::<InvoiceData>(data) else {
                     return;
                 };
+                if inv.paid_date.is_some() {
+                    paid_mapped.insert(id);
+                }
                 let currency = |a: Option<&Amount>| {
                     a.and_then(|a| a.currency.clone())
                         .or_else(|| inv.gross.currency.clone())
@@ -206,7 +207,7 @@ pub async fn suggest(
                 .into_iter()
                 .map(|(id, o)| o.reminder(id, today, &assignee)),
         );
-        new.extend(payment_worse(store, ctx, dir, today, paid_mapped, &assignee).await?);
+        new.extend(payment_worse(store, dir, today, paid_mapped, &assignee).await?);
         // No contact for long with a customer of some revenue.
         let last: BTreeMap<i64, chrono::DateTime<Utc>> =
             store.last_contacts().await?.into_iter().collect();
@@ -311,7 +312,6 @@ pub async fn suggest(
 /// at least [`crate::view::TREND_DAYS`] against the year before. Once a year per customer.
 async fn payment_worse(
     store: &DynStore,
-    ctx: &ViewContext,
     dir: &Directory,
     today: NaiveDate,
     mut candidates: BTreeSet<i64>,
@@ -326,11 +326,14 @@ async fn payment_worse(
     let mut out = Vec::new();
     for id in candidates.into_iter().take(5_000) {
         let Some(known) = dir.known(id) else { continue };
-        let view = customer_view_known(store, ctx, id, known, today).await?;
-        let Some(p) = view.payment_behaviour.filter(|p| p.trend == "worse") else {
+        let behaviour = crate::view::payment_behaviour_of(store, known, today).await?;
+        let Some(p) = behaviour.filter(|p| p.trend == "worse") else {
             continue;
         };
-        let name = view.name.unwrap_or_else(|| format!("Kunde {id}"));
+        let name = dir
+            .entry(id)
+            .and_then(|e| e.name.clone())
+            .unwrap_or_else(|| format!("Kunde {id}"));
         let before = p.previous_avg_days_late.unwrap_or_default();
         out.push(NewReminder {
             customer_id: Some(id),

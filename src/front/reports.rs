@@ -55,7 +55,7 @@ impl<'a> TeamGate<'a> {
     }
 
     /// Where each of `teams` is reported: its own name, [`OTHER_TEAMS`], or `None`
-    /// (withheld); with the members of "other teams".
+    /// (withheld).
     pub fn buckets<'t>(
         &self,
         teams: impl Iterator<Item = Option<&'t str>>,

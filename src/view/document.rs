@@ -5,7 +5,9 @@
 
 use super::documents::{ExtraField, best_of, extras};
 use super::orders::{Orders, build};
-use super::{Known, Money, OrderView, Provenance, ViewContext, date, decimal, money, text, texts};
+use super::{
+    Known, Money, OrderView, Provenance, ViewContext, date, decimal, money, number_of, text, texts,
+};
 use crate::store::{DynStore, StoreError, StoredRecord};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -66,10 +68,6 @@ pub struct DocumentView {
     pub extra: Vec<ExtraField>,
     pub source: Provenance,
     pub also_in: Vec<Provenance>,
-}
-
-fn number_of(r: &StoredRecord) -> String {
-    text(&r.data, "number").unwrap_or_else(|| r.external_id.clone())
 }
 
 fn line(l: &Value, currency: Option<&str>) -> DocumentLine {

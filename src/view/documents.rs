@@ -2,7 +2,7 @@
 //! overdue) and credit notes. A document delivered by several sources (the WaWi's open-items
 //! export and the XRechnung) is shown once, from the source the policy prefers.
 
-use super::{ExtraLabels, Money, Policy, Provenance, date, money, text};
+use super::{ExtraLabels, Money, Policy, Provenance, date, money, number_of, text};
 use crate::store::StoredRecord;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -113,7 +113,7 @@ pub(super) fn supplier_invoices(records: &[&StoredRecord]) -> Vec<SupplierInvoic
         .iter()
         .filter(|r| r.closed_at.is_none())
         .map(|r| SupplierInvoiceView {
-            number: text(&r.data, "number").unwrap_or_else(|| r.external_id.clone()),
+            number: number_of(r),
             kind: text(&r.data, "kind").unwrap_or_else(|| "invoice".into()),
             issue_date: date(&r.data, "issue_date"),
             due_date: date(&r.data, "due_date"),
@@ -140,7 +140,7 @@ pub(super) fn dedupe<'a>(
 ) -> Vec<(&'a StoredRecord, Vec<Provenance>)> {
     let mut groups: BTreeMap<String, Vec<&StoredRecord>> = BTreeMap::new();
     for r in records.iter().filter(|r| r.closed_at.is_none()) {
-        let number = text(&r.data, "number").unwrap_or_else(|| r.external_id.clone());
+        let number = number_of(r);
         groups.entry(number).or_default().push(r);
     }
     groups
@@ -225,7 +225,7 @@ pub(super) fn build(
     let mut open: Vec<InvoiceView> = Vec::new();
     for (r, also_in) in invoices {
         let d = &r.data;
-        let number = text(d, "number").unwrap_or_else(|| r.external_id.clone());
+        let number = number_of(r);
         let status = text(d, "status").unwrap_or_else(|| "open".into());
         if superseded.contains(&number)
             || ["paid", "cancelled", "closed"].contains(&status.as_str())
@@ -274,7 +274,7 @@ pub(super) fn build(
     let mut notes: Vec<CreditNoteView> = dedupe(credit_notes, policy, Some("open_amount"))
         .into_iter()
         .map(|(r, also_in)| CreditNoteView {
-            number: text(&r.data, "number").unwrap_or_else(|| r.external_id.clone()),
+            number: number_of(r),
             issue_date: date(&r.data, "issue_date"),
             gross: money(&r.data, "gross"),
             open_amount: money(&r.data, "open_amount"),

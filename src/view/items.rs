@@ -3,7 +3,7 @@
 //! its stock per warehouse.
 
 use super::orders::{Availability, availability};
-use super::{date, decimal, text};
+use super::{date, decimal, number_of, text};
 use crate::identity::normalize::fold;
 use crate::store::{DynStore, RecordFilter, StoreError, StoredRecord};
 use chrono::NaiveDate;
@@ -54,7 +54,7 @@ pub async fn waiting_orders(
         if ["closed", "cancelled", "delivered"].contains(&status.as_str()) {
             continue;
         }
-        let number = text(&o.data, "number").unwrap_or_else(|| o.external_id.clone());
+        let number = number_of(o);
         open.insert((&o.connector, number), (o, date(&o.data, "promised_date")));
         for l in o
             .data
@@ -74,7 +74,7 @@ pub async fn waiting_orders(
             continue;
         };
         let number = if r.entity == "order" {
-            text(&r.data, "number").unwrap_or_else(|| r.external_id.clone())
+            number_of(r)
         } else {
             let Some(n) = text(line, "order_number") else {
                 continue;

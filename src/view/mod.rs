@@ -18,7 +18,7 @@ pub use fields::{FieldValue, OtherValue, Policy};
 pub use items::{WaitingOrder, find_items, waiting_orders};
 use orders::Orders;
 pub use orders::{Availability, OrderLineView, OrderView, WarehouseStock, availability};
-pub use payments::{PaymentBehaviour, TREND_DAYS};
+pub use payments::{PaymentBehaviour, TREND_DAYS, behaviour_of as payment_behaviour_of};
 
 use crate::identity::{KeyId, MatchedOn};
 use crate::store::{DynStore, KeyRow, StoreError, StoredRecord};
@@ -229,6 +229,11 @@ impl ViewContext {
             source_labels: labels::source_labels(cfg),
         }
     }
+}
+
+/// A document's number: its `number`, else the record's key in its source.
+pub(crate) fn number_of(r: &StoredRecord) -> String {
+    text(&r.data, "number").unwrap_or_else(|| r.external_id.clone())
 }
 
 pub(crate) fn text(d: &Value, k: &str) -> Option<String> {

@@ -3,7 +3,7 @@
 //! dispatch notifications, and the current availability of each item.
 
 use super::documents::{best_of, dedupe};
-use super::{Money, Policy, Provenance, date, decimal, money, text};
+use super::{Money, Policy, Provenance, date, decimal, money, number_of, text};
 use crate::store::{DynStore, StoreError, StoredRecord};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -210,7 +210,7 @@ pub(super) async fn build(
     let mut views = Vec::new();
     for (r, also_in) in open {
         let d = &r.data;
-        let number = text(d, "number").unwrap_or_else(|| r.external_id.clone());
+        let number = number_of(r);
         let po = text(d, "customer_order_ref");
         let mut lines: Vec<OrderLineView> = match d.get("lines").and_then(Value::as_array) {
             Some(ls) if !ls.is_empty() => ls.iter().map(line_of).collect(),

@@ -4,7 +4,7 @@
 //! it), else on the day its open item left a snapshot source (`closed_at`: the open-items list
 //! no longer named it). E-invoices say what was sent, never what was paid: they are not read.
 
-use super::{date, money, text};
+use super::{date, money, number_of, text};
 use crate::store::StoredRecord;
 use chrono::{Duration, NaiveDate};
 use rust_decimal::Decimal;
@@ -49,17 +49,15 @@ fn paid_invoices(invoices: &[&StoredRecord]) -> Vec<Paid> {
         .iter()
         .filter(|r| r.data.get("type_code").is_none())
     {
-        let n = text(&r.data, "number").unwrap_or_else(|| r.external_id.clone());
-        by_number.entry(n).or_default().push(r);
+        by_number.entry(number_of(r)).or_default().push(r);
     }
     by_number
         .into_values()
         .filter_map(|recs| {
             let due = recs.iter().find_map(|r| date(&r.data, "due_date"))?;
-            let status = |r: &&&StoredRecord| text(&r.data, "status").unwrap_or_default();
             if recs
                 .iter()
-                .any(|r| ["cancelled"].contains(&status(&r).as_str()))
+                .any(|r| text(&r.data, "status").as_deref() == Some("cancelled"))
             {
                 return None;
             }
@@ -151,6 +149,18 @@ pub fn behaviour(invoices: &[&StoredRecord], today: NaiveDate) -> Option<Payment
         previous_avg_days_late: previous,
         trend: trend.to_owned(),
     })
+}
+
+/// [`behaviour`] of the customer whose keys are `known`, from its invoice records alone (the
+/// daily reminder scan: no need for the whole merged view).
+pub async fn behaviour_of(
+    store: &crate::store::DynStore,
+    known: super::Known<'_>,
+    today: NaiveDate,
+) -> Result<Option<PaymentBehaviour>, crate::store::StoreError> {
+    let records = store.records_of(&known.record_pairs()).await?;
+    let invoices: Vec<&StoredRecord> = records.iter().filter(|r| r.entity == "invoice").collect();
+    Ok(behaviour(&invoices, today))
 }
 
 #[cfg(test)]

@@ -228,7 +228,7 @@ async fn paying_later_than_the_year_before_suggests_a_reminder_once(backend: &st
         .await;
     let worse: Vec<&Value> = all
         .as_array()
-        .unwrap_or_else(|| all["reminders"].as_array().unwrap())
+        .unwrap()
         .iter()
         .filter(|r| r["title"] == "Zahlungsverhalten verschlechtert: Müller & Söhne GmbH")
         .collect();
