@@ -2,7 +2,7 @@
 // streams the calls of this person's team (GET /api/v1/calls/events, Server-Sent Events);
 // a call rings → a pop-up with the caller and what to know; answered or ended → it goes.
 
-import { fmtDate, fmtMoney, h, isPositive, link, plural } from './lib.js';
+import { fmtDate, fmtDays, fmtMoney, h, isPositive, link, plural } from './lib.js';
 
 let source = null;
 let retry = null;
@@ -71,7 +71,7 @@ function ring(d) {
     if (isPositive(c.overdue_total)) facts.push(h('strong', { class: 'danger-text' }, 'überfällig ' + fmtMoney(c.overdue_total)));
     const pay = c.payment_behaviour;
     if (pay && pay.invoices_paid && Number(pay.avg_days_late) > 0) {
-      facts.push(h('span', { testid: 'call-payment' }, 'zahlt Ø ' + Number(pay.avg_days_late).toLocaleString('de-DE', { maximumFractionDigits: 1 }) + ' Tage zu spät' + (pay.trend === 'worse' ? ' (schlechter)' : '')));
+      facts.push(h('span', { testid: 'call-payment' }, 'zahlt Ø ' + fmtDays(pay.avg_days_late) + ' zu spät' + (pay.trend === 'worse' ? ' (schlechter)' : '')));
     }
     const next = (c.open_orders || []).find((o) => o.next_delivery_date);
     if (next) facts.push('Lieferung ' + fmtDate(next.next_delivery_date));

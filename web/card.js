@@ -2,7 +2,7 @@
 
 import {
   CATEGORY_LABELS, COMPLAINT_STATUS, INVOICE_STATUS, KINDS, KIND_LABELS, ORDER_STATUS, api, app, availabilityParts,
-  describe, empty, fmtDate, fmtMoney, fmtNumber, fmtValue, fmtWhen, h, isPositive, link,
+  describe, empty, fmtDate, fmtDays, fmtMoney, fmtNumber, fmtValue, fmtWhen, h, isPositive, link,
   mailLink, numberChip, plural, prettify, roleBadge, section, showError,
 } from './lib.js';
 import { docSource, provNote, setSourceLabels, sourceName, where } from './prov.js';
@@ -175,10 +175,9 @@ const TREND = { worse: 'schlechter als im Vorjahr', better: 'besser als im Vorja
 /** Zahlungsmoral: how late the customer paid in the last 12 months, and the trend. */
 export function paymentKpi(p, testid) {
   if (!p || !p.invoices_paid) return null;
-  const days = (d) => Number(d).toLocaleString('de-DE', { maximumFractionDigits: 1 });
   const share = Math.round(Number(p.paid_late_share) * 100);
-  const sub = [share + ' % von ' + plural(p.invoices_paid, 'Rechnung', 'Rechnungen') + ' verspätet', 'Median ' + days(p.median_days_late) + ' Tage', TREND[p.trend]].filter(Boolean).join(' · ');
-  return kpi('Zahlungsmoral (12 Monate)', 'Ø ' + days(p.avg_days_late) + ' Tage zu spät', testid || 'kpi-payment', p.trend === 'worse' ? 'warn' : null, sub);
+  const sub = [share + ' % von ' + plural(p.invoices_paid, 'Rechnung', 'Rechnungen') + ' verspätet', 'Median ' + fmtDays(p.median_days_late), TREND[p.trend]].filter(Boolean).join(' · ');
+  return kpi('Zahlungsmoral (12 Monate)', 'Ø ' + fmtDays(p.avg_days_late) + ' zu spät', testid || 'kpi-payment', p.trend === 'worse' ? 'warn' : null, sub);
 }
 
 /** "Mahnstufe 2" (with a prefix) when the level is above 0, else ''. */

@@ -183,6 +183,7 @@ export function empty(text) {
 // ---------------------------------------------------------------- formatting
 
 const numberFormat = new Intl.NumberFormat('de-DE', { maximumFractionDigits: 3 });
+const daysFormat = new Intl.NumberFormat('de-DE', { maximumFractionDigits: 1 });
 const moneyFormat = new Intl.NumberFormat('de-DE', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const CURRENCY_SIGNS = { EUR: '€', USD: '$', GBP: '£', CHF: 'CHF' };
 
@@ -224,6 +225,12 @@ export function fmtNumber(v) {
   if (v === null || v === undefined || v === '') return '–';
   const n = Number(v);
   return isNaN(n) ? String(v) : numberFormat.format(n);
+}
+
+/** A number of days with at most one decimal: `12,5 Tage` (`–` without one). */
+export function fmtDays(v) {
+  if (v === null || v === undefined) return '–';
+  return daysFormat.format(Number(v)) + ' Tage';
 }
 
 /** `{amount: "1234.56", currency: "EUR"}` → `1.234,56 €`. */

@@ -2,7 +2,7 @@
 // or team in a period, with a bar chart (inline SVG), time to resolve and recurring words.
 // Never per person; a team shows only with enough members (the server decides).
 
-import { CATEGORY_LABELS, addDays, api, app, describe, empty, h, localToday } from './lib.js';
+import { CATEGORY_LABELS, addDays, api, app, describe, empty, fmtDays, h, localToday } from './lib.js';
 import { alive } from './app.js';
 
 const GROUPS = [
@@ -25,10 +25,6 @@ function label(group, key) {
   if (group === 'customer') return 'Kunde ' + key;
   if (key === 'other teams') return 'weitere Teams';
   return key;
-}
-
-function days(v) {
-  return v === null || v === undefined ? '–' : v.toLocaleString('de-DE', { maximumFractionDigits: 1 }) + ' Tage';
 }
 
 /** Bars per group: resolved and open, with the count at the end. */
@@ -102,8 +98,8 @@ export async function reportsView(gen) {
           h('th', { scope: 'row' }, label(r.group, g.key)),
           h('td', { class: 'num' }, String(g.count)),
           h('td', { class: 'num' }, String(g.open)),
-          h('td', { class: 'num' }, days(g.median_days_to_resolve)),
-          h('td', { class: 'num' }, days(g.p90_days_to_resolve)),
+          h('td', { class: 'num' }, fmtDays(g.median_days_to_resolve)),
+          h('td', { class: 'num' }, fmtDays(g.p90_days_to_resolve)),
           h('td', { class: 'num' }, Math.round(g.past_deadline_share * 100) + ' %'),
           h('td', null, g.top_items.map((t) => t.value + ' (' + t.count + ')').join(', ') || '–'),
           h('td', null, g.recurring_terms.map((t) => t.value + ' (' + t.count + ')').join(', ') || '–'),
