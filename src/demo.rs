@@ -34,11 +34,14 @@ pub const FILES: &[(&str, &[u8])] = bundled! {
     "inbox/opentrans/INVOICE_Rechnung.xml" => "tests/fixtures/opentrans/Example_INVOICE_Testdistributor_Rechnung.xml",
     "inbox/opentrans/LICENSE" => "tests/fixtures/opentrans/LICENSE",
     "inbox/opentrans/ORDERRESPONSE_AB-50001.xml" => "tests/fixtures/demo/ORDERRESPONSE_AB-50001.xml",
+    "inbox/opentrans/RFQ_Anfrage.xml" => "connectors/xml/tests/data/opentrans_rfq.xml",
     "mappings/datev-buchungsstapel.toml" => "mappings/datev-buchungsstapel.toml",
     "mappings/datev-debitoren.toml" => "mappings/datev-debitoren.toml",
     "mappings/wawi-kunden.toml" => "mappings/wawi-kunden.toml",
     "mappings/wawi-offene-posten.toml" => "mappings/wawi-offene-posten.toml",
     "mappings/wawi-auftraege.toml" => "mappings/wawi-auftraege.toml",
+    "mappings/wawi-angebote.toml" => "mappings/wawi-angebote.toml",
+    "mappings/wawi-rechnungen.toml" => "mappings/wawi-rechnungen.toml",
     "mappings/wawi-lager.toml" => "mappings/wawi-lager.toml",
     "mappings/wawi-kontakte.toml" => "mappings/wawi-kontakte.toml",
 };
@@ -101,6 +104,22 @@ path = "inbox/wawi/offene_auftraege*.csv"
 mapping = "mappings/wawi-auftraege.toml"
 
 [[connector]]
+name = "wawi-rechnungen"
+label = "Warenwirtschaft – Rechnungsausgangsbuch"
+kind = "csv"
+system = "wawi"
+path = "inbox/wawi/rechnungsausgangsbuch*.csv"
+mapping = "mappings/wawi-rechnungen.toml"
+
+[[connector]]
+name = "wawi-angebote"
+label = "Warenwirtschaft – Angebote"
+kind = "csv"
+system = "wawi"
+path = "inbox/wawi/angebote*.csv"
+mapping = "mappings/wawi-angebote.toml"
+
+[[connector]]
 name = "wawi-lager"
 label = "Warenwirtschaft – Lager"
 kind = "csv"
@@ -142,6 +161,117 @@ pub fn config(erp_uri: &str) -> String {
 }
 
 const MARKER: &str = "# kontor demo workspace";
+
+/// The WaWi's invoice journal (Rechnungsausgangsbuch) with the paid invoices of customer
+/// 00044, dated around `today`: in the year before last it paid on the due date, in the last
+/// 12 months 18 to 30 days late — the demo's customer whose payment behaviour got worse.
+pub fn invoice_journal_csv(today: chrono::NaiveDate) -> Vec<u8> {
+    let d = |days: i64| {
+        (today + chrono::Duration::days(days))
+            .format("%d.%m.%Y")
+            .to_string()
+    };
+    // (number, issued days ago, days late, net in cents)
+    let rows: [(&str, i64, i64, i64); 8] = [
+        ("AR-7001", 690, 0, 84_000),
+        ("AR-7002", 600, 0, 126_050),
+        ("AR-7003", 520, 2, 47_900),
+        ("AR-7004", 430, 0, 210_000),
+        ("AR-7005", 300, 18, 96_500),
+        ("AR-7006", 210, 24, 153_000),
+        ("AR-7007", 140, 30, 62_400),
+        ("AR-7008", 75, 26, 188_800),
+    ];
+    let money = |cents: i64| crate::view::german_amount(rust_decimal::Decimal::new(cents, 2));
+    let mut text = String::from(
+        "Belegnr;Art;Kundennr;Kundenname;Belegdatum;Fällig;Netto;USt-Satz;USt;Brutto;Offen;Währung;Bezahlt am\r\n",
+    );
+    for (no, ago, late, net) in rows {
+        let tax = net * 19 / 100;
+        text.push_str(&format!(
+            "{no};Rechnung;00044;Schröder Elektrotechnik GmbH & Co. KG;{};{};{};19;{};{};0,00;EUR;{}\r\n",
+            d(-ago),
+            d(30 - ago),
+            money(net),
+            money(tax),
+            money(net + tax),
+            d(30 - ago + late),
+        ));
+    }
+    encoding_rs::WINDOWS_1252.encode(&text).0.into_owned()
+}
+
+/// The WaWi's quotes, dated around `today` so that the demo always has one about to expire
+/// (in 3 days: a reminder), one open for weeks, one accepted as order AB-50001, one rejected
+/// and one expired; Windows-1252 like the other WaWi exports.
+pub fn quotes_csv(today: chrono::NaiveDate) -> Vec<u8> {
+    let d = |days: i64| {
+        (today + chrono::Duration::days(days))
+            .format("%d.%m.%Y")
+            .to_string()
+    };
+    let rows = [
+        (
+            "AN-0290",
+            "00042",
+            d(-34),
+            d(-6),
+            "Beauftragt",
+            "1.190,00",
+            "AB-50001",
+            "",
+        ),
+        (
+            "AN-0318",
+            "00042",
+            d(-11),
+            d(3),
+            "Offen",
+            "4.280,00",
+            "",
+            "ANF-77",
+        ),
+        (
+            "AN-0325",
+            "00042",
+            d(-2),
+            d(28),
+            "Offen",
+            "12.400,00",
+            "",
+            "",
+        ),
+        (
+            "AN-0299",
+            "00042",
+            d(-60),
+            d(-30),
+            "Abgelehnt",
+            "980,00",
+            "",
+            "",
+        ),
+        (
+            "AN-0301",
+            "00047",
+            d(-40),
+            d(-10),
+            "Offen",
+            "860,00",
+            "",
+            "",
+        ),
+    ];
+    let mut text = String::from(
+        "Angebotsnr;Kundennr;Angebotsdatum;Gültig bis;Status;Angebotssumme;Währung;Auftragsnr;Anfrage Kunde\r\n",
+    );
+    for (no, customer, date, until, status, total, order, request) in rows {
+        text.push_str(&format!(
+            "{no};{customer};{date};{until};{status};{total};EUR;{order};{request}\r\n"
+        ));
+    }
+    encoding_rs::WINDOWS_1252.encode(&text).0.into_owned()
+}
 
 /// Writes the bundled files into a fresh workspace. An earlier demo workspace (its
 /// kontor.toml starts with [`MARKER`]) is cleared first; any other existing kontor.toml is
@@ -185,6 +315,12 @@ pub fn write_workspace(dir: &Path) -> std::io::Result<()> {
         }
         std::fs::write(path, bytes)?;
     }
+    let today = chrono::Local::now().date_naive();
+    std::fs::write(dir.join("inbox/wawi/angebote.csv"), quotes_csv(today))?;
+    std::fs::write(
+        dir.join("inbox/wawi/rechnungsausgangsbuch.csv"),
+        invoice_journal_csv(today),
+    )?;
     std::fs::create_dir_all(dir.join("secrets"))?;
     crate::sys::owner_only(&dir.join("secrets"))?;
     Ok(())

@@ -43,6 +43,7 @@ export async function cardView(gen, id) {
   el.openItems = section('Offene Posten', 'open-items');
   el.credits = section('Gutschriften', 'credit-notes');
   el.orders = section('Offene Aufträge', 'orders');
+  el.quotes = section('Offene Angebote', 'quotes');
   el.timeline = section('Verlauf', 'timeline');
   el.reminders = section('Wiedervorlagen', 'reminders');
   el.complaints = section('Reklamationen', 'complaints');
@@ -54,6 +55,7 @@ export async function cardView(gen, id) {
     ['openItems', 'area-items'],
     ['credits', 'area-credits'],
     ['orders', 'area-orders'],
+    ['quotes', 'area-quotes'],
     ['timeline', 'area-timeline'],
     ['reminders', 'area-reminders'],
     ['complaints', 'area-complaints'],
@@ -72,7 +74,7 @@ export async function cardView(gen, id) {
       h(
         'div',
         { class: 'card-grid' },
-        h('div', { class: 'col col-main' }, el.openItems, el.orders, el.credits, el.timeline),
+        h('div', { class: 'col col-main' }, el.openItems, el.orders, el.quotes, el.credits, el.timeline),
         h('div', { class: 'col col-side' }, el.reminders, el.complaints, el.actions, el.master, el.sources),
       ),
     ),
@@ -91,6 +93,7 @@ function renderCard(card) {
   renderOpenItems(card);
   renderCredits(card);
   renderOrders(card);
+  renderQuotes(card);
   renderReminders(card);
   renderComplaints(card);
   renderMaster(card);
@@ -372,6 +375,40 @@ function renderOrders(card) {
   );
 }
 
+/** "läuft heute ab", "läuft morgen ab", "läuft in 4 Tagen ab". */
+export function expiryText(days) {
+  if (days === null || days === undefined) return null;
+  if (days === 0) return 'läuft heute ab';
+  if (days === 1) return 'läuft morgen ab';
+  return 'läuft in ' + days + ' Tagen ab';
+}
+
+function renderQuotes(card) {
+  const quotes = card.view.open_quotes || [];
+  if (!quotes.length) {
+    replaceBody(card.el.quotes, empty('Keine offenen Angebote.'));
+    return;
+  }
+  const rows = quotes.map((q) => {
+    const requested = q.status === 'requested';
+    const soon = q.days_to_expiry !== null && q.days_to_expiry !== undefined && q.days_to_expiry <= 7;
+    return h(
+      'tr',
+      { testid: 'quote', 'data-number': q.number },
+      h('td', null, docLink(card.id, 'quote', q.number, (requested ? 'Anfrage ' : '') + q.number), q.request_ref ? h('small', { class: 'block muted' }, 'zur Anfrage ' + q.request_ref) : null, provNote(docSource(q))),
+      h('td', { class: 'hide-narrow' }, q.quote_date ? fmtDate(q.quote_date) : ''),
+      h(
+        'td',
+        { testid: 'quote-expiry' },
+        requested ? h('span', { class: 'badge' }, 'angefragt, noch kein Angebot') : q.valid_until ? fmtDate(q.valid_until) : '–',
+        !requested && q.valid_until ? h('small', { class: 'block' + (soon ? ' warn-text' : ' muted') }, expiryText(q.days_to_expiry)) : null,
+      ),
+      h('td', { class: 'num' }, q.total ? fmtMoney(q.total) : ''),
+    );
+  });
+  replaceBody(card.el.quotes, table([['Angebot'], ['Datum', 'hide-narrow'], ['Gültig bis'], ['Summe', 'num']], rows));
+}
+
 // ---------------------------------------------------------------- timeline
 
 function buildTimeline(card) {
@@ -443,7 +480,7 @@ function timelineDetail(item) {
   return prettify(item.detail);
 }
 
-const DOC_KINDS = ['invoice', 'credit_note', 'order'];
+const DOC_KINDS = ['invoice', 'credit_note', 'order', 'quote'];
 
 function timelineItem(card, item) {
   return h(

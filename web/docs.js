@@ -1,8 +1,8 @@
 // kontor web page – a document opened from the card or the timeline: an invoice, credit
-// note or order with its dates, amounts, lines, related documents and where it comes from,
+// note, order or quote with its dates, amounts, lines, related documents and where it comes from,
 // in a dialog (Escape closes it, focus returns to the number that opened it).
 
-import { ENTITIES, INVOICE_STATUS, ORDER_STATUS, api, describe, fmtDate, fmtDateTime, fmtMoney, fmtNumber, h } from './lib.js';
+import { ENTITIES, INVOICE_STATUS, ORDER_STATUS, QUOTE_STATUS, api, describe, fmtDate, fmtDateTime, fmtMoney, fmtNumber, h } from './lib.js';
 import { where } from './prov.js';
 
 const RELATIONS = {
@@ -13,9 +13,11 @@ const RELATIONS = {
   invoiced_by: 'berechnet mit',
   credited_by: 'gutgeschrieben mit',
   delivered_by: 'geliefert mit',
+  became_order: 'beauftragt mit',
+  from_quote: 'aus Angebot',
 };
 
-const OPENS = ['invoice', 'credit_note', 'order'];
+const OPENS = ['invoice', 'credit_note', 'order', 'quote'];
 
 // Units of e-invoices (UN/ECE Recommendation 20) as people write them.
 const UNITS = { H87: 'Stk', C62: 'Stk', XPP: 'Stk', KGM: 'kg', GRM: 'g', MTR: 'm', MTK: 'm²', MTQ: 'm³', LTR: 'l', HUR: 'Std', MIN: 'Min', DAY: 'Tag(e)', MON: 'Monat(e)', SET: 'Satz', PR: 'Paar', LS: 'pauschal' };
@@ -25,7 +27,7 @@ function qty(l) {
   return fmtNumber(l.quantity) + (l.unit ? ' ' + (UNITS[l.unit] || l.unit) : '');
 }
 
-/** A document number that opens the document (`kind`: invoice, credit_note, order). */
+/** A document number that opens the document (`kind`: invoice, credit_note, order, quote). */
 export function docLink(customerId, kind, number, text) {
   if (!OPENS.includes(kind)) return h('span', { class: 'doc-no' }, text || number);
   return h(
@@ -79,7 +81,7 @@ function fact(label, value, testid) {
 }
 
 function statusText(doc) {
-  const labels = doc.kind === 'order' ? ORDER_STATUS : INVOICE_STATUS;
+  const labels = { order: ORDER_STATUS, quote: QUOTE_STATUS }[doc.kind] || INVOICE_STATUS;
   const s = doc.status ? labels[doc.status] || doc.status : null;
   if (doc.closed_at) return (s ? s + ', ' : '') + 'nicht mehr offen seit ' + fmtDateTime(doc.closed_at);
   return s;
@@ -90,10 +92,11 @@ function content(customerId, doc) {
   const facts = [
     fact(doc.kind === 'order' ? 'Auftragsdatum' : 'Datum', doc.issue_date ? fmtDate(doc.issue_date) : null, 'doc-date'),
     fact('Fällig', doc.due_date ? fmtDate(doc.due_date) : null, 'doc-due'),
+    fact('Gültig bis', doc.valid_until ? fmtDate(doc.valid_until) : null, 'doc-valid'),
     fact('Status', statusText(doc), 'doc-status'),
     fact('Netto', doc.net ? fmtMoney(doc.net) : null),
     fact('Steuer', doc.tax ? fmtMoney(doc.tax) : null),
-    fact(doc.kind === 'order' ? 'Summe' : 'Brutto', doc.gross ? fmtMoney(doc.gross) : null, 'doc-gross'),
+    fact(doc.kind === 'order' || doc.kind === 'quote' ? 'Summe' : 'Brutto', doc.gross ? fmtMoney(doc.gross) : null, 'doc-gross'),
     fact('Offen', doc.open_amount ? fmtMoney(doc.open_amount) : null, 'doc-open'),
     fact('Mahnstufe', doc.dunning_level ? String(doc.dunning_level) : null),
     fact('Bestellzeichen', doc.buyer_reference || (order && order.customer_order_ref) || null),

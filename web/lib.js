@@ -60,6 +60,7 @@ export const ENTITIES = {
   invoice: ['Rechnung', 'Rechnungen'],
   credit_note: ['Gutschrift', 'Gutschriften'],
   order: ['Auftrag', 'Aufträge'],
+  quote: ['Angebot', 'Angebote'],
   order_line: ['Auftragsposition', 'Auftragspositionen'],
   order_confirmation: ['Auftragsbestätigung', 'Auftragsbestätigungen'],
   delivery: ['Lieferung', 'Lieferungen'],
@@ -82,6 +83,13 @@ export const ORDER_STATUS = {
   delivered: 'geliefert',
   closed: 'abgeschlossen',
   cancelled: 'storniert',
+};
+export const QUOTE_STATUS = {
+  requested: 'angefragt',
+  open: 'offen',
+  accepted: 'angenommen',
+  rejected: 'abgelehnt',
+  expired: 'abgelaufen',
 };
 export const COMPLAINT_STATUS = {
   new: 'neu',
@@ -108,6 +116,7 @@ export const KINDS = [
   ['order', 'Auftrag'],
   ['delivery', 'Lieferung'],
   ['complaint', 'Reklamation'],
+  ['quote', 'Angebot'],
 ];
 export const KIND_LABELS = Object.fromEntries(KINDS);
 export const ACTIVITY_KINDS = KINDS.slice(0, 4);

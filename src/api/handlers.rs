@@ -134,7 +134,7 @@ pub async fn customer_document(
         Some(id),
         Some(format!("{kind} {number}")),
     );
-    let doc = document(&state.store, &state.view(), known, &kind, &number)
+    let doc = document(&state.store, &state.view(), known, &kind, &number, today())
         .await?
         .ok_or_else(|| ApiError::not_found(format!("customer {id} has no {kind} `{number}`")))?;
     Ok(Json(doc))

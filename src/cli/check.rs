@@ -194,6 +194,10 @@ const SHOWN: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "quote",
+        &["number", "quote_date", "valid_until", "total", "order_ref"],
+    ),
+    (
         "order_line",
         &[
             "line_no",

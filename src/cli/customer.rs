@@ -221,6 +221,34 @@ pub fn print_view(v: &MergedView) {
             }
         }
     }
+    if !v.open_quotes.is_empty() {
+        println!("\nopen quotes:");
+        for q in &v.open_quotes {
+            if q.status == "requested" {
+                println!(
+                    "  {:<14} of {} (requested, no quote yet)  ← {}",
+                    q.number,
+                    date(q.quote_date),
+                    q.source.connector
+                );
+                continue;
+            }
+            let expiry = match q.days_to_expiry {
+                Some(0) => ", expires today".to_owned(),
+                Some(d) => format!(", expires in {d} days"),
+                None => String::new(),
+            };
+            println!(
+                "  {:<14} of {} ({}), valid until {}{expiry}  {}  ← {}",
+                q.number,
+                date(q.quote_date),
+                q.status,
+                date(q.valid_until),
+                q.total.as_ref().map(money).unwrap_or_default(),
+                q.source.connector
+            );
+        }
+    }
     if !v.contacts.is_empty() {
         println!("\ncontacts:");
         for c in &v.contacts {

@@ -97,6 +97,29 @@ pub async fn demo(cli: &Cli, dir: Option<&Path>, serve: Option<&str>) -> anyhow:
     if let Some(view) = customer_view(&store, &ctx, showcase, today).await? {
         print_view(&view);
     }
+    // What the desk finds waiting: the suggested reminders (a quote about to expire, a
+    // customer paying later than the year before, invoices long overdue, …).
+    kontor::front::reminders::suggest(&store, &cfg.reminders, &ctx, &directory, today, true)
+        .await?;
+    let suggested = store
+        .reminders(&kontor::store::ReminderFilter {
+            limit: 50,
+            ..Default::default()
+        })
+        .await?;
+    if !suggested.is_empty() {
+        println!("\nsuggested reminders:");
+        for r in &suggested {
+            println!(
+                "  {}{}",
+                r.title,
+                r.reason
+                    .as_deref()
+                    .map(|why| format!(" — {why}"))
+                    .unwrap_or_default()
+            );
+        }
+    }
     println!();
     let config_arg = format!("--config {}", config_path.display());
     println!(

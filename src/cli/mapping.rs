@@ -59,6 +59,7 @@ pub fn entity_arg(name: &str) -> anyhow::Result<Entity> {
         "open_items" | "open_item" | "invoices" => "invoice",
         "customers" => "customer",
         "orders" => "order",
+        "quotes" | "quotation" | "quotations" | "angebot" | "angebote" => "quote",
         other => other,
     };
     Entity::parse(alias).with_context(|| {

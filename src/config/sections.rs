@@ -389,9 +389,16 @@ pub struct RemindersSection {
     /// … with a customer whose invoiced gross of the last 12 months reaches this.
     #[serde(default = "default_revenue")]
     pub revenue_threshold: String,
+    /// Suggest following up an open quote this many days before it expires.
+    #[serde(default = "default_quote_days")]
+    pub quote_days: u32,
     /// Who suggested reminders are for (a team).
     #[serde(default)]
     pub assignee: Option<String>,
+}
+
+fn default_quote_days() -> u32 {
+    5
 }
 
 fn default_overdue_days() -> i64 {
@@ -414,6 +421,7 @@ impl Default for RemindersSection {
             overdue_amount: default_overdue_amount(),
             no_contact_days: default_no_contact_days(),
             revenue_threshold: default_revenue(),
+            quote_days: default_quote_days(),
             assignee: None,
         }
     }

@@ -281,6 +281,7 @@ pub async fn suggest(
             }
         }
     }
+    new.extend(quotes_expiring(store, dir, today, cfg.quote_days, &assignee).await?);
     // Complaints past their deadline.
     for t in store.tickets(None, true, 0).await? {
         if t.overdue {
@@ -352,6 +353,74 @@ async fn payment_worse(
         });
     }
     Ok(out)
+}
+
+/// "Angebot … läuft am … ab — nachfassen": open quotes whose `valid_until` is at most
+/// `days` days away (not passed). Once per customer and quote number, whichever source has it.
+async fn quotes_expiring(
+    store: &DynStore,
+    dir: &Directory,
+    today: NaiveDate,
+    days: u32,
+    assignee: &Option<String>,
+) -> Result<Vec<NewReminder>, StoreError> {
+    let last = today + chrono::Days::new(u64::from(days));
+    let mut out: BTreeMap<(i64, String), NewReminder> = BTreeMap::new();
+    store
+        .for_each_record("quote", &mut |connector, customer_no, data| {
+            let Some(id) = customer_no.and_then(|no| dir.customer_of(connector, no)) else {
+                return;
+            };
+            let Ok(d) = serde_json::from_str::<serde_json::Value>(data) else {
+                return;
+            };
+            let Some(until) = crate::view::date(&d, "valid_until") else {
+                return;
+            };
+            if until > last || crate::view::quote_status(&d, today, false) != "open" {
+                return;
+            }
+            let Some(number) = crate::view::text(&d, "number") else {
+                return;
+            };
+            let total = crate::view::money(&d, "total")
+                .map(|m| format!("Angebot über {}, ", m.german()))
+                .unwrap_or_default();
+            let left = match (until - today).num_days() {
+                0 => "heute".to_owned(),
+                1 => "morgen".to_owned(),
+                n => format!("in {n} Tagen"),
+            };
+            out.entry((id, number.clone()))
+                .or_insert_with(|| NewReminder {
+                    customer_id: Some(id),
+                    title: format!(
+                        "Angebot {number} läuft am {} ab — nachfassen",
+                        until.format("%d.%m.%Y")
+                    ),
+                    due_date: today,
+                    assignee: assignee.clone(),
+                    source: "quote_expiring".into(),
+                    reason: Some(format!(
+                        "{total}gültig bis {} ({left})",
+                        until.format("%d.%m.%Y")
+                    )),
+                    rule_key: Some(format!("quote_expiring:{id}:{number}")),
+                });
+        })
+        .await?;
+    // A quote an order names was accepted, whatever its own source still says.
+    let ids: BTreeSet<i64> = out.keys().map(|(id, _)| *id).collect();
+    for id in ids {
+        let Some(known) = dir.known(id) else { continue };
+        let records = store.records_of(&known.record_pairs()).await?;
+        let orders: Vec<&crate::store::StoredRecord> =
+            records.iter().filter(|r| r.entity == "order").collect();
+        for number in crate::view::ordered_quotes(&orders) {
+            out.remove(&(id, number));
+        }
+    }
+    Ok(out.into_values().collect())
 }
 
 /// Days with one decimal as Germans write them: `12,5`.

@@ -17,6 +17,7 @@ pub const KINDS: &[&str] = &[
     "order",
     "delivery",
     "complaint",
+    "quote",
 ];
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -74,6 +75,27 @@ fn money(v: &serde_json::Value, k: &str) -> Option<String> {
     ))
 }
 
+/// "1234.56 EUR, gültig bis 2026-12-10, angenommen → Auftrag AB-50004".
+fn quote_detail(d: &serde_json::Value) -> Option<String> {
+    let status = match text(d, "status").as_deref() {
+        Some("accepted") => Some(match text(d, "order_ref") {
+            Some(o) => format!("angenommen → Auftrag {o}"),
+            None => "angenommen".to_owned(),
+        }),
+        Some("rejected") => Some("abgelehnt".to_owned()),
+        _ => None,
+    };
+    let parts: Vec<String> = [
+        money(d, "total"),
+        text(d, "valid_until").map(|v| format!("gültig bis {v}")),
+        status,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
 fn from_record(r: &StoredRecord) -> Option<TimelineItem> {
     let d = &r.data;
     let number = text(d, "number").unwrap_or_else(|| r.external_id.clone());
@@ -96,6 +118,16 @@ fn from_record(r: &StoredRecord) -> Option<TimelineItem> {
             day(date(d, "order_date"), r.synced_at),
             format!("Auftrag {number}"),
             text(d, "status"),
+        ),
+        "quote" => (
+            "quote",
+            day(date(d, "quote_date"), r.synced_at),
+            if text(d, "status").as_deref() == Some("requested") {
+                format!("Anfrage {number}")
+            } else {
+                format!("Angebot {number}")
+            },
+            quote_detail(d),
         ),
         "delivery" => (
             "delivery",

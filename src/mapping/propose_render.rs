@@ -247,6 +247,7 @@ pub(super) fn render(
             Entity::Invoice => &["RE", "R", "AR", "Rechnung", "Invoice"],
             Entity::CreditNote => &["GU", "G", "GS", "Gutschrift", "Credit Note"],
             Entity::Order => &["AU", "AB", "Auftrag", "Order"],
+            Entity::Quote => &["AN", "ANG", "Angebot", "Quote"],
             _ => &[],
         };
         let first_val = p

@@ -25,10 +25,11 @@ pub enum Entity {
     Activity,
     Supplier,
     SupplierInvoice,
+    Quote,
 }
 
 impl Entity {
-    pub const ALL: [Entity; 12] = [
+    pub const ALL: [Entity; 13] = [
         Entity::Customer,
         Entity::Invoice,
         Entity::CreditNote,
@@ -41,6 +42,7 @@ impl Entity {
         Entity::Activity,
         Entity::Supplier,
         Entity::SupplierInvoice,
+        Entity::Quote,
     ];
 
     /// The entities whose records are parties (who someone is): customers and suppliers.
@@ -68,6 +70,7 @@ impl Entity {
             Entity::Activity => &ACTIVITY,
             Entity::Supplier => &SUPPLIER,
             Entity::SupplierInvoice => &SUPPLIER_INVOICE,
+            Entity::Quote => &QUOTE,
         }
     }
 }
@@ -147,6 +150,19 @@ pub const ORDER_STATUS: &[&str] = &[
     "partially_delivered",
     "delivered",
     "closed",
+    "cancelled",
+];
+
+/// `open` until the customer accepts (`order_ref` then names the order) or rejects it;
+/// `expired` is derived from `valid_until` where the source does not say; `requested` is the
+/// customer's request for a quote (openTRANS RFQ) not yet answered; `cancelled`: withdrawn by
+/// us (ERPNext, SAP B1).
+pub const QUOTE_STATUS: &[&str] = &[
+    "requested",
+    "open",
+    "accepted",
+    "rejected",
+    "expired",
     "cancelled",
 ];
 
@@ -284,7 +300,32 @@ pub static ORDER: EntityDef = EntityDef {
         f("currency", Currency),
         f("total", Money),
         f("customer_order_ref", Id),
+        // The quote the order came from (ERPs keep the link on the order).
+        f("quote_ref", Id),
         f("lines", Lines(ORDER_LINE_FIELDS)),
+    ],
+    key: &["number"],
+    required: &["customer_no"],
+    customer_field: Some("customer_no"),
+    ref_field: Some("number"),
+};
+
+/// A quote (Angebot) to a customer, or the customer's request for one.
+pub static QUOTE: EntityDef = EntityDef {
+    name: "quote",
+    fields: &[
+        f("number", Id),
+        f("customer_no", Id),
+        f("quote_date", Date),
+        f("valid_until", Date),
+        f("status", Enum(QUOTE_STATUS)),
+        f("currency", Currency),
+        f("total", Money),
+        // The order the accepted quote became.
+        f("order_ref", Id),
+        // The customer's request (RFQ) this quote answers, or their own reference.
+        f("request_ref", Id),
+        f("lines", Lines(DOC_LINE)),
     ],
     key: &["number"],
     required: &["customer_no"],

@@ -85,14 +85,13 @@ fn default_reason(entity: Entity, mappings: &MappingSet) -> Option<String> {
                     .into(),
             )
         }
-        Entity::Order
-            if mappings.all().any(|m| m.entities().contains(&Entity::Order))
-                && !mappings.all().any(|m| m.maps_field(Entity::Order, "status")) =>
+        Entity::Order | Entity::Quote
+            if mappings.all().any(|m| m.entities().contains(&entity))
+                && !mappings.all().any(|m| m.maps_field(entity, "status")) =>
         {
-            Some(
-                "open orders: the mapping does not map `status`, every order is open, so each file is the full list"
-                    .into(),
-            )
+            Some(format!(
+                "open {entity}s: the mapping does not map `status`, every {entity} is open, so each file is the full list"
+            ))
         }
         _ => None,
     }

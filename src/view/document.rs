@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// The kinds of documents that open (entity names).
-pub const DOCUMENT_KINDS: &[&str] = &["invoice", "credit_note", "order"];
+pub const DOCUMENT_KINDS: &[&str] = &["invoice", "credit_note", "order", "quote"];
 
 /// A line of an invoice or credit note.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -32,23 +32,28 @@ pub struct DocumentLine {
 /// Another document of the customer this one refers to, or that refers to it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 pub struct DocumentRef {
-    /// `invoice`, `credit_note`, `order` or `delivery`.
+    /// `invoice`, `credit_note`, `order`, `delivery` or `quote`.
     pub kind: String,
     pub number: String,
     /// How they are related: `order` (the order it bills), `invoice` (the invoice it
-    /// credits), `supersedes`, `superseded_by`, `invoiced_by`, `credited_by`, `delivered_by`.
+    /// credits), `supersedes`, `superseded_by`, `invoiced_by`, `credited_by`, `delivered_by`,
+    /// `became_order` (an accepted quote's order), `from_quote` (the quote an order came from).
     pub relation: String,
 }
 
-/// One invoice, credit note or order.
+/// One invoice, credit note, order or quote.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DocumentView {
-    /// `invoice`, `credit_note` or `order`.
+    /// `invoice`, `credit_note`, `order` or `quote`.
     pub kind: String,
     pub number: String,
     pub issue_date: Option<NaiveDate>,
     pub due_date: Option<NaiveDate>,
-    /// As the source says (`open`, `paid`, …; orders: `open`, `delivered`, …).
+    /// Quotes: until when the offer stands.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<NaiveDate>,
+    /// As the source says (`open`, `paid`, …; orders: `open`, `delivered`, …); quotes as of
+    /// today (`expired` once `valid_until` passed).
     pub status: Option<String>,
     /// When it left its source (an open-items list that no longer names it: paid or settled).
     pub closed_at: Option<DateTime<Utc>>,
@@ -108,6 +113,7 @@ fn related(
             ("supersedes", "invoice", "supersedes"),
         ],
         "credit_note" => &[("invoice_ref", "invoice", "invoice")],
+        "quote" => &[("order_ref", "order", "became_order")],
         _ => &[],
     };
     let mut out = Vec::new();
@@ -136,6 +142,12 @@ fn related(
                 "invoiced_by"
             }
             ("order", "delivery") if refers("order_number") => "delivered_by",
+            ("order", "quote")
+                if refers("order_ref") || text(d, "quote_ref").as_deref() == Some(&other_no) =>
+            {
+                "from_quote"
+            }
+            ("quote", "order") if refers("quote_ref") => "became_order",
             _ => continue,
         };
         out.push(r(&other.entity, other_no, rel));
@@ -153,6 +165,7 @@ pub async fn document(
     known: Known<'_>,
     kind: &str,
     number: &str,
+    today: NaiveDate,
 ) -> Result<Option<DocumentView>, StoreError> {
     if !DOCUMENT_KINDS.contains(&kind) {
         return Ok(None);
@@ -200,9 +213,19 @@ pub async fn document(
     Ok(Some(DocumentView {
         kind: kind.to_owned(),
         number: number.to_owned(),
-        issue_date: date(d, "issue_date").or_else(|| date(d, "order_date")),
+        issue_date: date(d, "issue_date")
+            .or_else(|| date(d, "order_date"))
+            .or_else(|| date(d, "quote_date")),
         due_date: date(d, "due_date"),
-        status: text(d, "status"),
+        valid_until: date(d, "valid_until"),
+        status: if kind == "quote" {
+            let orders: Vec<&StoredRecord> =
+                records.iter().filter(|r| r.entity == "order").collect();
+            let ordered = super::quotes::ordered_quotes(&orders).contains(number);
+            Some(super::quote_status(d, today, ordered))
+        } else {
+            text(d, "status")
+        },
         closed_at: best.closed_at,
         net: money(d, "net"),
         tax: money(d, "tax"),

@@ -9,6 +9,7 @@ mod items;
 mod labels;
 mod orders;
 mod payments;
+mod quotes;
 
 pub use document::{DOCUMENT_KINDS, DocumentLine, DocumentRef, DocumentView, document};
 pub use documents::{
@@ -19,6 +20,7 @@ pub use items::{WaitingOrder, find_items, waiting_orders};
 use orders::Orders;
 pub use orders::{Availability, OrderLineView, OrderView, WarehouseStock, availability};
 pub use payments::{PaymentBehaviour, TREND_DAYS, behaviour_of as payment_behaviour_of};
+pub use quotes::{QuoteView, effective_status as quote_status, ordered_quotes};
 
 use crate::identity::{KeyId, MatchedOn};
 use crate::store::{DynStore, KeyRow, StoreError, StoredRecord};
@@ -157,6 +159,8 @@ pub struct MergedView {
     /// never open items), newest first.
     pub supplier_invoices: Vec<SupplierInvoiceView>,
     pub open_orders: Vec<OrderView>,
+    /// Open quotes and the customer's unanswered requests, the soonest to expire first.
+    pub open_quotes: Vec<QuoteView>,
     pub contacts: Vec<ContactView>,
     /// Complaints and tickets, newest first.
     pub tickets: Vec<crate::store::Ticket>,
@@ -394,6 +398,7 @@ pub async fn customer_view_known(
         Orders::Open,
     )
     .await?;
+    let open_quotes = quotes::open_quotes(&take("quote"), &take("order"), &ctx.policy, today);
     let mut contacts: Vec<ContactView> = take("contact_person")
         .into_iter()
         .filter(|r| r.closed_at.is_none())
@@ -484,6 +489,7 @@ pub async fn customer_view_known(
         credit_notes,
         supplier_invoices,
         open_orders,
+        open_quotes,
         contacts,
         tickets,
         reminders,

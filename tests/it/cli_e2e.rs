@@ -430,12 +430,23 @@ fn demo_loads_every_sample_source_and_a_second_sync_writes_nothing() {
         "wawi-kunden          customer=7",
         "wawi-kontakte        activity=3",
         "wawi-offene-posten   credit_note=2 invoice=7",
+        "wawi-angebote        quote=5",
+        "wawi-rechnungen      invoice=8",
         // The merged view of one customer from CSV, XML and REST.
         "Müller & Söhne GmbH (customer ",
         "open items: 5.449,60 EUR in 5 invoice(s)",
         "promised 08.12.2026 (was 27.11.2026, confirmed by opentrans)",
         "GS-2026-0001",
         "GU-2026-0007",
+        // Its quotes: one expires in three days (the demo's quotes are dated around today),
+        // the customer's request from an openTRANS RFQ.
+        "open quotes:",
+        "expires in 3 days  4.280,00 EUR  ← wawi-angebote",
+        "ANF-2026-81    of 01.12.2026 (requested, no quote yet)",
+        // What the desk finds suggested.
+        "suggested reminders:",
+        "Angebot AN-0318 läuft am ",
+        "Zahlungsverhalten verschlechtert: Schröder Elektrotechnik GmbH & Co. KG — zahlt im Schnitt 24,5 Tage nach Fälligkeit (Vorjahr 0,5 Tage); 4 von 4 Rechnungen verspätet",
     ] {
         assert!(stdout.contains(line), "missing `{line}` in:\n{stdout}");
     }
@@ -468,7 +479,7 @@ fn demo_loads_every_sample_source_and_a_second_sync_writes_nothing() {
     assert_eq!(again.status.code(), Some(0), "{stdout}{stderr}");
     assert_eq!(
         stdout.lines().count(),
-        9,
+        11,
         "every connector but the mock ERP's (disabled): {stdout}"
     );
     assert!(

@@ -41,6 +41,7 @@ mod privacy_api_e2e;
 mod privacy_e2e;
 mod privacy_erase_e2e;
 mod quarantine_lifecycle_e2e;
+mod quotes_e2e;
 mod records_cli;
 mod reports_e2e;
 mod scheduler_e2e;

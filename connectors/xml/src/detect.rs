@@ -33,6 +33,10 @@ pub enum OtKind {
     OrderResponse,
     DispatchNotification,
     Invoice,
+    /// A quote to the buyer.
+    Quotation,
+    /// The buyer's request for a quote.
+    Rfq,
 }
 
 /// A built-in document profile.
@@ -54,10 +58,12 @@ impl Profile {
             Profile::OpenTrans(OtKind::OrderResponse) => "opentrans-orderresponse",
             Profile::OpenTrans(OtKind::DispatchNotification) => "opentrans-dispatchnotification",
             Profile::OpenTrans(OtKind::Invoice) => "opentrans-invoice",
+            Profile::OpenTrans(OtKind::Quotation) => "opentrans-quotation",
+            Profile::OpenTrans(OtKind::Rfq) => "opentrans-rfq",
         }
     }
 
-    pub const ALL_STREAMS: [&'static str; 7] = [
+    pub const ALL_STREAMS: [&'static str; 9] = [
         "ubl",
         "cii",
         "opentrans-order",
@@ -65,6 +71,8 @@ impl Profile {
         "opentrans-orderresponse",
         "opentrans-dispatchnotification",
         "opentrans-invoice",
+        "opentrans-quotation",
+        "opentrans-rfq",
     ];
 }
 
@@ -82,6 +90,8 @@ pub fn profile_of(root: &Elem) -> Option<Profile> {
             "ORDERRESPONSE" => Some(Profile::OpenTrans(OtKind::OrderResponse)),
             "DISPATCHNOTIFICATION" => Some(Profile::OpenTrans(OtKind::DispatchNotification)),
             "INVOICE" => Some(Profile::OpenTrans(OtKind::Invoice)),
+            "QUOTATION" => Some(Profile::OpenTrans(OtKind::Quotation)),
+            "RFQ" => Some(Profile::OpenTrans(OtKind::Rfq)),
             _ => None,
         },
         _ => None,

@@ -42,6 +42,8 @@ pub const BUILTIN_MAPPINGS: &[(&str, &str)] = &[
         "opentrans-orderresponse",
         include_str!("../mappings/opentrans-orderresponse.toml"),
     ),
+    ("opentrans-quotation", OPENTRANS_QUOTE_MAPPING),
+    ("opentrans-rfq", OPENTRANS_QUOTE_MAPPING),
     (
         "opentrans-dispatchnotification",
         include_str!("../mappings/opentrans-dispatchnotification.toml"),
@@ -50,3 +52,4 @@ pub const BUILTIN_MAPPINGS: &[(&str, &str)] = &[
 
 const EINVOICE_MAPPING: &str = include_str!("../mappings/einvoice.toml");
 const OPENTRANS_ORDER_MAPPING: &str = include_str!("../mappings/opentrans-order.toml");
+const OPENTRANS_QUOTE_MAPPING: &str = include_str!("../mappings/opentrans-quotation.toml");

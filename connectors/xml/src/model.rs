@@ -202,7 +202,8 @@ pub struct Line {
 /// One document.
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct Doc {
-    /// `invoice`, `credit_note`, `order`, `order_confirmation` or `delivery`.
+    /// `invoice`, `credit_note`, `order`, `order_confirmation`, `delivery`, `quote` or
+    /// `quote_request`.
     pub doc_kind: &'static str,
     /// The stream name (`ubl`, `cii`, `opentrans-order`, …).
     pub profile: &'static str,
@@ -247,6 +248,16 @@ pub struct Doc {
     /// The seller's order number (openTRANS `SUPPLIER_ORDER_ID`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub supplier_order_ref: Option<String>,
+    /// Quotes: until when the offer stands (openTRANS `VALID_UNTIL` / `VALID_END_DATE` of the
+    /// quotation info, where the sender writes one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<String>,
+    /// Quotes: the buyer's request (`RFQ_ID`) the quote answers. Orders: the quote they accept
+    /// (`SOURCING_INFO/QUOTATION_ID`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_ref: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quote_ref: Option<String>,
     /// The end customer's order number (openTRANS `CUSTOMER_ORDER_REFERENCE/ORDER_ID`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_order_ref: Option<String>,

@@ -1,4 +1,5 @@
-//! openTRANS 2.1 messages: ORDER, ORDERCHANGE, ORDERRESPONSE, DISPATCHNOTIFICATION, INVOICE.
+//! openTRANS 2.1 messages: RFQ, QUOTATION, ORDER, ORDERCHANGE, ORDERRESPONSE,
+//! DISPATCHNOTIFICATION, INVOICE.
 //!
 //! The message-specific element names are folded before matching: `<ROOT>_HEADER` → `HEADER`,
 //! `<ROOT>_INFO` → `INFO`, `<ROOT>_ITEM_LIST` → `ITEM_LIST`, its items → `ITEM`,
@@ -116,6 +117,13 @@ impl Handler for OpenTrans {
         match folded.as_slice() {
             ["HEADER", "INFO", rest @ ..] => match rest {
                 ["ORDER_ID"] => set(&mut d.order_number, t),
+                ["QUOTATION_ID"] if self.kind == OtKind::Quotation => set(&mut d.number, t),
+                // An order's `SOURCING_INFO` (folded like every `*_INFO`): the quote it accepts.
+                ["QUOTATION_ID"] => set(&mut d.quote_ref, t),
+                ["RFQ_ID"] if self.kind == OtKind::Rfq => set(&mut d.number, t),
+                ["RFQ_ID"] => set(&mut d.request_ref, t),
+                ["QUOTATION_DATE"] | ["RFQ_DATE"] => set_date(&mut d.issue_date, t),
+                ["VALID_UNTIL"] | ["VALID_END_DATE"] => set_date(&mut d.valid_until, t),
                 ["INVOICE_ID"] | ["DISPATCHNOTIFICATION_ID"] => set(&mut d.number, t),
                 ["ORDER_DATE"] => set_date(&mut d.order_date, t),
                 ["ORDERRESPONSE_DATE"] => set_date(&mut d.confirmation_date, t),
@@ -129,6 +137,13 @@ impl Handler for OpenTrans {
                 ["SHIPMENT_ID"] => set(&mut d.shipment_id, t),
                 ["CUSTOMER_ORDER_REFERENCE", "ORDER_ID"] => set(&mut d.customer_order_ref, t),
                 ["BUYER_IDREF"] | ["ORDER_PARTIES_REFERENCE", "BUYER_IDREF"] => {
+                    set(&mut self.buyer_idref, t)
+                }
+                // RFQ and QUOTATION name their own parties reference block.
+                [reference, "BUYER_IDREF"]
+                    if reference.ends_with("_PARTIES_REFERENCE")
+                        && *reference != "DOCEXCHANGE_PARTIES_REFERENCE" =>
+                {
                     set(&mut self.buyer_idref, t)
                 }
                 ["INVOICE_RECIPIENT_IDREF"]
@@ -186,6 +201,14 @@ impl Handler for OpenTrans {
             OtKind::Order | OtKind::OrderChange => {
                 d.doc_kind = "order";
                 d.number = d.order_number.take();
+                d.totals.total = self.total_amount.take();
+            }
+            OtKind::Quotation | OtKind::Rfq => {
+                d.doc_kind = if self.kind == OtKind::Rfq {
+                    "quote_request"
+                } else {
+                    "quote"
+                };
                 d.totals.total = self.total_amount.take();
             }
             OtKind::OrderResponse => {

@@ -201,6 +201,19 @@ const TABLE: &[Row] = &[
         Some("27.89"),
         Some("2016-05-16"),
     ),
+    // Hand-written openTRANS QUOTATION: buyer 00042 by role, TOTAL_AMOUNT 4280.00.
+    (
+        "data:opentrans_quotation.xml",
+        "opentrans-quotation",
+        "quote",
+        "AN-2026-0312",
+        "00042",
+        "Müller & Söhne GmbH",
+        Some("EUR"),
+        "4280.00",
+        None,
+        None,
+    ),
     // Hand-written CII 381.
     (
         "data:cii_creditnote_381.xml",
@@ -251,6 +264,29 @@ fn table_of_documents_read_by_hand() {
         assert_eq!(at(t, "due_date"), *due_date, "{file}: due date");
     }
     assert!(TABLE.len() >= 8);
+}
+
+#[test]
+fn opentrans_quotation_and_rfq() {
+    let q = read_doc(&data("opentrans_quotation.xml"));
+    let t = tree(&q);
+    assert_eq!(at(t, "valid_until"), Some("2026-12-10"));
+    assert_eq!(at(t, "issue_date"), Some("2026-11-20"));
+    assert_eq!(at(t, "request_ref"), Some("ANF-2026-77"));
+    let lines = t["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1]["sku"], "4711-B");
+    assert_eq!(lines[1]["net"], "2140.00");
+
+    let r = read_doc(&data("opentrans_rfq.xml"));
+    let t = tree(&r);
+    assert_eq!(r.stream.as_deref(), Some("opentrans-rfq"));
+    assert_eq!(at(t, "doc_kind"), Some("quote_request"));
+    assert_eq!(at(t, "number"), Some("ANF-2026-81"));
+    assert_eq!(at(t, "issue_date"), Some("2026-12-01"));
+    assert_eq!(at(t, "customer_no"), Some("00042"));
+    assert_eq!(at(t, "request_ref"), None, "an RFQ's own id is its number");
+    assert_eq!(t["lines"][0]["quantity"], "500");
 }
 
 #[test]

@@ -1,0 +1,287 @@
+//! Quotes (Angebote) through the API on SQLite and PostgreSQL: the demo's WaWi quotes (dated
+//! around today) and openTRANS RFQ, plus an openTRANS QUOTATION and an order naming its quote.
+//! Open quotes with the days to expiry, expired/accepted/rejected ones not; an accepted quote
+//! links to its order and back; the timeline; the reminder before expiry, never twice.
+
+use crate::common;
+
+use chrono::NaiveDate;
+use common::world;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+both_backends!(
+    open_quotes_show_their_expiry_and_closed_ones_do_not,
+    an_accepted_quote_opens_with_its_order,
+    a_quote_about_to_expire_suggests_one_reminder,
+    an_opentrans_quotation_and_an_order_naming_it,
+);
+
+fn today() -> NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+fn numbers(quotes: &Value) -> Vec<&str> {
+    quotes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["number"].as_str().unwrap())
+        .collect()
+}
+
+async fn open_quotes_show_their_expiry_and_closed_ones_do_not(backend: &str) {
+    let w = world(backend, "").await;
+    let id = w.id_of("00042").await;
+    let (s, card) = w.get(&format!("/api/v1/customers/{id}"), "sales").await;
+    assert_eq!(s, StatusCode::OK);
+    let quotes = &card["open_quotes"];
+    // Soonest to expire first; the customer's request (no validity) last. Accepted AN-0290
+    // and rejected AN-0299 are not open.
+    assert_eq!(
+        numbers(quotes),
+        ["AN-0318", "AN-0325", "ANF-2026-81"],
+        "{quotes}"
+    );
+    assert_eq!(quotes[0]["days_to_expiry"], 3);
+    assert_eq!(quotes[0]["status"], "open");
+    assert_eq!(quotes[0]["total"]["amount"], "4280.00");
+    assert_eq!(quotes[0]["request_ref"], "ANF-77");
+    assert_eq!(quotes[0]["source"]["connector"], "wawi-angebote");
+    assert_eq!(quotes[1]["days_to_expiry"], 28);
+    assert_eq!(quotes[2]["status"], "requested");
+    assert_eq!(quotes[2]["days_to_expiry"], Value::Null);
+    assert_eq!(quotes[2]["lines"], 1);
+    assert_eq!(quotes[2]["source"]["connector"], "opentrans");
+
+    // 00047's only quote passed its date while its source still says "Offen": expired.
+    let other = w.id_of("00047").await;
+    let (_, card) = w.get(&format!("/api/v1/customers/{other}"), "sales").await;
+    assert_eq!(card["open_quotes"], serde_json::json!([]));
+    let (s, doc) = w
+        .get(
+            &format!("/api/v1/customers/{other}/documents/quote/AN-0301"),
+            "sales",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{doc}");
+    assert_eq!(doc["status"], "expired");
+    assert_eq!(
+        doc["valid_until"],
+        (today() - chrono::Duration::days(10)).to_string()
+    );
+    // Another customer's quote does not open.
+    let (s, _) = w
+        .get(
+            &format!("/api/v1/customers/{id}/documents/quote/AN-0301"),
+            "sales",
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // The timeline has them as quotes, the accepted one with its order.
+    let (s, page) = w
+        .get(
+            &format!("/api/v1/customers/{id}/timeline?kinds=quote&limit=20"),
+            "sales",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let items = page["items"].as_array().unwrap();
+    let titles: Vec<&str> = items.iter().map(|i| i["title"].as_str().unwrap()).collect();
+    for t in [
+        "Angebot AN-0290",
+        "Angebot AN-0318",
+        "Angebot AN-0325",
+        "Angebot AN-0299",
+        "Anfrage ANF-2026-81",
+    ] {
+        assert!(titles.contains(&t), "{t} in {titles:?}");
+    }
+    let accepted = items.iter().find(|i| i["reference"] == "AN-0290").unwrap();
+    assert_eq!(accepted["kind"], "quote");
+    assert_eq!(
+        accepted["detail"],
+        "1190.00 EUR, gültig bis ".to_owned()
+            + &(today() - chrono::Duration::days(6)).to_string()
+            + ", angenommen → Auftrag AB-50001",
+    );
+}
+
+async fn an_accepted_quote_opens_with_its_order(backend: &str) {
+    let w = world(backend, "").await;
+    let id = w.id_of("00042").await;
+    let (s, quote) = w
+        .get(
+            &format!("/api/v1/customers/{id}/documents/quote/AN-0290"),
+            "sales",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{quote}");
+    assert_eq!(quote["kind"], "quote");
+    assert_eq!(quote["status"], "accepted");
+    assert_eq!(quote["gross"]["amount"], "1190.00");
+    assert_eq!(
+        quote["issue_date"],
+        (today() - chrono::Duration::days(34)).to_string()
+    );
+    assert_eq!(
+        quote["related"],
+        serde_json::json!([{"kind": "order", "number": "AB-50001", "relation": "became_order"}])
+    );
+    let (s, order) = w
+        .get(
+            &format!("/api/v1/customers/{id}/documents/order/AB-50001"),
+            "sales",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let related = order["related"].as_array().unwrap();
+    assert!(
+        related.iter().any(|r| r["kind"] == "quote"
+            && r["number"] == "AN-0290"
+            && r["relation"] == "from_quote"),
+        "{related:?}"
+    );
+}
+
+async fn a_quote_about_to_expire_suggests_one_reminder(backend: &str) {
+    let w = world(backend, "").await;
+    let id = w.id_of("00042").await;
+    let cfg =
+        kontor::config::Config::parse("k.toml", "", std::path::PathBuf::from("."), Vec::new())
+            .unwrap();
+    assert_eq!(cfg.reminders.quote_days, 5, "the default");
+    let ctx = kontor::view::ViewContext::from_config(&cfg);
+    let dir = kontor::directory::Directory::load(&w.store, &ctx.policy, "DE")
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        kontor::front::reminders::suggest(&w.store, &cfg.reminders, &ctx, &dir, today(), false)
+            .await
+            .unwrap();
+    }
+    let (_, all) = w
+        .get(
+            &format!("/api/v1/reminders?customer_id={id}&show=all"),
+            "sales",
+        )
+        .await;
+    let quotes: Vec<&Value> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["source"] == "quote_expiring")
+        .collect();
+    // AN-0318 expires in 3 days; AN-0325 (28 days) not yet; the accepted AN-0290 never.
+    assert_eq!(quotes.len(), 1, "once, for one quote: {all}");
+    let until = (today() + chrono::Duration::days(3))
+        .format("%d.%m.%Y")
+        .to_string();
+    assert_eq!(
+        quotes[0]["title"],
+        format!("Angebot AN-0318 läuft am {until} ab — nachfassen")
+    );
+    assert_eq!(
+        quotes[0]["reason"],
+        format!("Angebot über 4.280,00 €, gültig bis {until} (in 3 Tagen)")
+    );
+
+    // With 30 days' notice the later quote is due too — and the first is not suggested again.
+    let cfg = kontor::config::Config::parse(
+        "k.toml",
+        "[reminders]\nquote_days = 30\n",
+        std::path::PathBuf::from("."),
+        Vec::new(),
+    )
+    .unwrap();
+    let s = kontor::front::reminders::suggest(&w.store, &cfg.reminders, &ctx, &dir, today(), false)
+        .await
+        .unwrap();
+    assert_eq!(s.created, 1, "only AN-0325 is new");
+    let bad = kontor::config::Config::parse(
+        "k.toml",
+        "[reminders]\nquote_days = -1\n",
+        std::path::PathBuf::from("."),
+        Vec::new(),
+    )
+    .unwrap_err();
+    assert!(format!("{bad:?}").contains("quote_days"), "{bad:?}");
+}
+
+/// An openTRANS QUOTATION (hand-written after the 2.1 element names) and an openTRANS ORDER
+/// whose `SOURCING_INFO/QUOTATION_ID` names it: the quote is accepted then.
+async fn an_opentrans_quotation_and_an_order_naming_it(backend: &str) {
+    let inbox = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/connectors/xml/tests/data/opentrans_quotation.xml"
+        ),
+        inbox.path().join("QUOTATION.xml"),
+    )
+    .unwrap();
+    let config = format!(
+        "[[connector]]\nname = \"angebote-xml\"\nkind = \"xml\"\npath = \"{0}\"\nformat = \"auto\"\n\n\
+         [sync]\nallowed_roots = [\"{0}\"]\n",
+        inbox.path().display()
+    );
+    let w = world(backend, &config).await;
+    let id = w.id_of("00042").await;
+    let until: NaiveDate = "2026-12-10".parse().unwrap();
+    let (s, doc) = w
+        .get(
+            &format!("/api/v1/customers/{id}/documents/quote/AN-2026-0312"),
+            "sales",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{doc}");
+    assert_eq!(doc["valid_until"], "2026-12-10");
+    assert_eq!(doc["gross"]["amount"], "4280.00");
+    assert_eq!(doc["lines"].as_array().unwrap().len(), 2);
+    assert_eq!(doc["lines"][0]["net"]["amount"], "2140.00");
+    let want = if today() > until { "expired" } else { "open" };
+    assert_eq!(doc["status"], want);
+
+    // The buyer orders it: an ORDER that names the quotation in its sourcing info.
+    let order = r#"<?xml version="1.0" encoding="UTF-8"?>
+<ORDER version="2.1" type="standard" xmlns="http://www.opentrans.org/XMLSchema/2.1" xmlns:bme="http://www.bmecat.org/bmecat/2005">
+  <ORDER_HEADER>
+    <SOURCING_INFO><QUOTATION_ID>AN-2026-0312</QUOTATION_ID></SOURCING_INFO>
+    <ORDER_INFO>
+      <ORDER_ID>B-2026-0917</ORDER_ID>
+      <ORDER_DATE>2026-12-02</ORDER_DATE>
+      <PARTIES>
+        <PARTY><bme:PARTY_ID type="supplier_specific">00042</bme:PARTY_ID><PARTY_ROLE>buyer</PARTY_ROLE>
+          <ADDRESS><bme:NAME>Müller &amp; Söhne GmbH</bme:NAME><bme:VAT_ID>DE123456788</bme:VAT_ID></ADDRESS></PARTY>
+      </PARTIES>
+      <ORDER_PARTIES_REFERENCE><BUYER_IDREF type="supplier_specific">00042</BUYER_IDREF></ORDER_PARTIES_REFERENCE>
+    </ORDER_INFO>
+  </ORDER_HEADER>
+  <ORDER_ITEM_LIST>
+    <ORDER_ITEM><LINE_ITEM_ID>1</LINE_ITEM_ID><PRODUCT_ID><bme:SUPPLIER_PID>0815-A</bme:SUPPLIER_PID></PRODUCT_ID><QUANTITY>100</QUANTITY><bme:ORDER_UNIT>C62</bme:ORDER_UNIT></ORDER_ITEM>
+  </ORDER_ITEM_LIST>
+  <ORDER_SUMMARY><TOTAL_ITEM_NUM>1</TOTAL_ITEM_NUM></ORDER_SUMMARY>
+</ORDER>
+"#;
+    std::fs::write(inbox.path().join("ORDER.xml"), order).unwrap();
+    let report = common::sync_connector(&w.store, w._dir.path(), &config, "angebote-xml").await;
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let (_, doc) = w
+        .get(
+            &format!("/api/v1/customers/{id}/documents/quote/AN-2026-0312"),
+            "sales",
+        )
+        .await;
+    assert_eq!(doc["status"], "accepted", "{doc}");
+    assert_eq!(
+        doc["related"],
+        serde_json::json!([{"kind": "order", "number": "B-2026-0917", "relation": "became_order"}])
+    );
+    let (_, card) = w.get(&format!("/api/v1/customers/{id}"), "sales").await;
+    assert!(
+        !numbers(&card["open_quotes"]).contains(&"AN-2026-0312"),
+        "{}",
+        card["open_quotes"]
+    );
+}
