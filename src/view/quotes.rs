@@ -29,13 +29,14 @@ pub struct QuoteView {
 }
 
 /// The status of a quote record as of `today`: the mapped status; `accepted` when an order
-/// names the quote (`ordered`); `open` (or none) turned into `expired` once `valid_until`
-/// has passed.
+/// names the quote (`ordered`: the order is the stronger evidence — SAP B1 closes a quotation
+/// it copied to an order like one closed by hand), unless it was cancelled; `open` (or none)
+/// turned into `expired` once `valid_until` has passed.
 pub fn effective_status(d: &serde_json::Value, today: NaiveDate, ordered: bool) -> String {
     let status = text(d, "status").unwrap_or_else(|| "open".into());
     let expired = date(d, "valid_until").is_some_and(|v| v < today);
     match status.as_str() {
-        "open" | "requested" | "expired" if ordered => "accepted".into(),
+        s if ordered && s != "cancelled" => "accepted".into(),
         "open" if expired => "expired".into(),
         _ => status,
     }
@@ -122,7 +123,9 @@ mod tests {
         // An order names the quote: accepted, whatever the quote's source still says.
         let open = json!({"number": "AN-1", "status": "open", "valid_until": "2026-12-31"});
         assert_eq!(effective_status(&open, today, true), "accepted");
-        let rejected = json!({"number": "AN-1", "status": "rejected"});
-        assert_eq!(effective_status(&rejected, today, true), "rejected");
+        let closed = json!({"number": "AN-1", "status": "rejected"});
+        assert_eq!(effective_status(&closed, today, true), "accepted");
+        let cancelled = json!({"number": "AN-1", "status": "cancelled"});
+        assert_eq!(effective_status(&cancelled, today, true), "cancelled");
     }
 }

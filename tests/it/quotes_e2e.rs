@@ -15,6 +15,7 @@ both_backends!(
     an_accepted_quote_opens_with_its_order,
     a_quote_about_to_expire_suggests_one_reminder,
     an_opentrans_quotation_and_an_order_naming_it,
+    sap_b1_quotations_and_the_order_copied_from_one,
 );
 
 fn today() -> NaiveDate {
@@ -284,4 +285,99 @@ async fn an_opentrans_quotation_and_an_order_naming_it(backend: &str) {
         "{}",
         card["open_quotes"]
     );
+}
+
+/// SAP Business One: `Quotations` (DocDueDate = valid until) from the mock Service Layer; a
+/// quotation copied to an order is closed there like one closed by hand — the order's lines
+/// (BaseType 23, BaseRef) tell which was accepted.
+async fn sap_b1_quotations_and_the_order_copied_from_one(backend: &str) {
+    let (store, _guard) = kontor::testing::temp_store(backend).await.unwrap();
+    let erp = kontor_rest::mock::MockErp::start("sap-b1").await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("secret"), kontor_rest::mock::SAP_PASSWORD).unwrap();
+    let connectors = format!(
+        "[[connector]]\nname = \"sap\"\nkind = \"rest\"\nbase_url = \"{}\"\nprofile = \"sap-b1\"\n\
+         auth = {{ kind = \"sap_b1_session\", company_db = \"SBODEMODE\", username = \"manager\", password_file = \"secret\" }}\n",
+        erp.uri()
+    );
+    let report = common::sync_connector(&store, dir.path(), &connectors, "sap").await;
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let quotes = store
+        .records(Some("sap"), Some("quote"), 100)
+        .await
+        .unwrap();
+    let by_no = |no: &str| {
+        quotes
+            .iter()
+            .find(|r| r.data["number"] == no)
+            .unwrap_or_else(|| panic!("quote {no} in {quotes:?}"))
+    };
+    assert_eq!(quotes.len(), 4);
+    assert_eq!(by_no("40002").data["valid_until"], "2027-01-31");
+    assert_eq!(by_no("40002").data["status"], "open");
+    assert_eq!(by_no("40002").data["total"]["amount"], "1190.00");
+    assert_eq!(by_no("40004").data["status"], "cancelled");
+    let order = store
+        .records(Some("sap"), Some("order"), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.data["number"] == "30001")
+        .unwrap();
+    assert_eq!(order.data["quote_ref"], "40001", "{}", order.data);
+
+    let cfg = kontor::config::Config::parse(
+        "kontor.toml",
+        &format!("[store]\nurl = \"sqlite::memory:\"\n\n{connectors}"),
+        dir.path().into(),
+        Vec::new(),
+    )
+    .unwrap();
+    kontor::identity::resolve_store(&store, &cfg).await.unwrap();
+    let ctx = kontor::view::ViewContext::from_config(&cfg);
+    let dir = kontor::directory::Directory::load(&store, &ctx.policy, "DE")
+        .await
+        .unwrap();
+    let day: NaiveDate = "2026-12-06".parse().unwrap();
+    let view = |no: &'static str| {
+        let (store, ctx, dir) = (&store, &ctx, &dir);
+        async move {
+            let id = dir.customer_of("sap", no).unwrap();
+            kontor::view::customer_view(store, ctx, id, day)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    // Copied to order 30001: accepted, not open; the order shows where it came from.
+    let mueller = view("K10001").await;
+    assert!(mueller.open_quotes.is_empty(), "{:?}", mueller.open_quotes);
+    let known = dir.known(mueller.id).unwrap();
+    let doc = kontor::view::document(&store, &ctx, known, "quote", "40001", day)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(doc.status.as_deref(), Some("accepted"));
+    assert_eq!(doc.related.len(), 1);
+    assert_eq!(
+        (
+            doc.related[0].number.as_str(),
+            doc.related[0].relation.as_str()
+        ),
+        ("30001", "became_order")
+    );
+    // Open, valid until the end of January.
+    let baeckerei = view("K10002").await;
+    assert_eq!(baeckerei.open_quotes.len(), 1);
+    assert_eq!(baeckerei.open_quotes[0].number, "40002");
+    assert_eq!(baeckerei.open_quotes[0].days_to_expiry, Some(56));
+    // Closed without an order: not accepted, not open.
+    let juergens = view("K10003").await;
+    assert!(juergens.open_quotes.is_empty());
+    let known = dir.known(juergens.id).unwrap();
+    let doc = kontor::view::document(&store, &ctx, known, "quote", "40003", day)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(doc.status.as_deref(), Some("rejected"));
 }

@@ -40,7 +40,27 @@ fn resolve<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
         if let Value::Array(a) = cur {
             cur = a.first()?;
         }
-        cur = cur.get(step)?;
+        // `Lines[Key='v']`: an element with that value.
+        match step.split_once('[') {
+            Some((name, filter)) => {
+                let (key, want) = filter
+                    .trim_end_matches(']')
+                    .split_once('=')
+                    .expect("a filter key='value'");
+                let want = want.trim_matches('\'');
+                let hit = |e: &Value| {
+                    e.get(key).is_some_and(|v| match v {
+                        Value::String(s) => s == want,
+                        other => other.to_string() == want,
+                    })
+                };
+                cur = match cur.get(name)? {
+                    Value::Array(a) => a.iter().find(|e| hit(e))?,
+                    other => Some(other).filter(|e| hit(e))?,
+                };
+            }
+            None => cur = cur.get(step)?,
+        }
     }
     Some(cur)
 }

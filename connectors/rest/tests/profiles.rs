@@ -87,6 +87,7 @@ fn expected(profile: &str) -> BTreeMap<&'static str, usize> {
             ("Invoices", 5),
             ("CreditNotes", 1),
             ("Orders", 3),
+            ("Quotations", 4),
             ("Items", 4),
         ]
         .into(),

@@ -190,6 +190,57 @@ pub(super) const ORDERS: &[Ord] = &[
     ),
 ];
 
+/// Quotes: (number, customer, date, valid until, state, gross total, the order it became).
+/// State: `open`, `accepted` (became the order), `lost`, `cancelled`.
+pub(super) type Quote = (
+    &'static str,
+    usize,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<usize>,
+);
+
+pub(super) const QUOTES: &[Quote] = &[
+    (
+        "AN-2026-0040",
+        0,
+        "2026-01-20",
+        "2026-02-03",
+        "accepted",
+        "166.60",
+        Some(0),
+    ),
+    (
+        "AN-2026-0051",
+        1,
+        "2026-11-25",
+        "2027-01-31",
+        "open",
+        "1190.00",
+        None,
+    ),
+    (
+        "AN-2026-0047",
+        2,
+        "2026-01-10",
+        "2026-01-31",
+        "lost",
+        "2380.00",
+        None,
+    ),
+    (
+        "AN-2026-0049",
+        3,
+        "2026-01-12",
+        "2026-02-12",
+        "cancelled",
+        "89.25",
+        None,
+    ),
+];
+
 /// Gross order totals (net + VAT), by order.
 pub(super) const ORDER_TOTALS: &[(&str, &str)] = &[
     ("140.00", "166.60"),
@@ -311,6 +362,11 @@ pub fn erpnext() -> BTreeMap<String, Vec<Value>> {
     m
 }
 
+/// A SAP quotation's DocNum (a number series of its own).
+fn sap_quote_no(i: usize) -> u32 {
+    40001 + i as u32
+}
+
 fn sap_mod(i: usize) -> (String, String) {
     let t = modified(i);
     (
@@ -384,10 +440,31 @@ pub fn sap_b1() -> BTreeMap<String, Vec<Value>> {
             "DocTotal": num(ORDER_TOTALS[i].1),
             "DocumentStatus": if done { "bost_Close" } else { "bost_Open" },
             "Comments": format!("Auftrag {no}"), "UpdateDate": ud, "UpdateTime": ut,
-            "DocumentLines": lines.iter().enumerate().map(|(n, (sku, q, dl, ship))| json!({
-                "LineNum": n, "ItemCode": sku, "ItemDescription": item_name(sku), "Quantity": num(q),
-                "RemainingOpenQuantity": num(&sub(q, dl)), "ShipDate": ship,
-            })).collect::<Vec<_>>(),
+            "DocumentLines": lines.iter().enumerate().map(|(n, (sku, q, dl, ship))| {
+                let mut line = json!({
+                    "LineNum": n, "ItemCode": sku, "ItemDescription": item_name(sku), "Quantity": num(q),
+                    "RemainingOpenQuantity": num(&sub(q, dl)), "ShipDate": ship,
+                });
+                // Copied from a quotation: its document type, entry and number.
+                if let Some(q) = QUOTES.iter().position(|q| q.6 == Some(i)) {
+                    line["BaseType"] = json!(23);
+                    line["BaseEntry"] = json!(700 + q);
+                    line["BaseRef"] = json!(sap_quote_no(q).to_string());
+                }
+                line
+            }).collect::<Vec<_>>(),
+        })
+    }).collect());
+    m.insert("Quotations".into(), QUOTES.iter().enumerate().map(|(i, (_, c, d, valid, state, gross, _))| {
+        let (ud, ut) = next();
+        json!({
+            "DocEntry": 700 + i, "DocNum": sap_quote_no(i), "CardCode": format!("K{}", CUSTOMERS[*c].no),
+            "DocDate": d, "DocDueDate": valid, "DocCurrency": "EUR", "DocTotal": num(gross),
+            "Cancelled": if *state == "cancelled" { "tYES" } else { "tNO" },
+            "DocumentStatus": if *state == "open" { "bost_Open" } else { "bost_Close" },
+            "NumAtCard": "", "UpdateDate": ud, "UpdateTime": ut,
+            "DocumentLines": [{"LineNum": 0, "ItemCode": "SCHR-M8", "ItemDescription": item_name("SCHR-M8"),
+                "Quantity": num("100"), "LineTotal": num(gross)}],
         })
     }).collect());
     m.insert("Items".into(), ITEMS.iter().map(|(sku, name, unit)| {
