@@ -51,7 +51,8 @@ fn resolve<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
                 let hit = |e: &Value| {
                     e.get(key).is_some_and(|v| match v {
                         Value::String(s) => s == want,
-                        other => other.to_string() == want,
+                        Value::Number(n) => n.as_i64().is_some_and(|n| want.parse() == Ok(n)),
+                        _ => false,
                     })
                 };
                 cur = match cur.get(name)? {
