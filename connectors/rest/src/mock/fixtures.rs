@@ -356,7 +356,7 @@ fn erpnext_payment_ledger(next: &mut impl FnMut() -> usize) -> Vec<Value> {
                delinked: u8,
                modified: usize| {
         json!({
-            "name": format!("{:010x}", 0x3c7a_91e2_05u64 + n as u64 * 7919), "docstatus": 1,
+            "name": format!("{:010x}", 0x003c_7a91_e205_u64 + n as u64 * 7919), "docstatus": 1,
             "posting_date": date, "company": "Kontor Demo GmbH", "account_type": "Receivable",
             "account": "1400 - Forderungen aus Lieferungen und Leistungen - MS",
             "party_type": "Customer", "party": format!("CUST-{}", CUSTOMERS[c].no),
