@@ -207,6 +207,12 @@ pub async fn suggest(
                 .into_iter()
                 .map(|(id, o)| o.reminder(id, today, &assignee)),
         );
+        // Customers with payments that name their invoices (bank postings, ERP payments).
+        store
+            .for_each_record("payment", &mut |connector, customer_no, _| {
+                paid_mapped.extend(customer_no.and_then(|no| dir.customer_of(connector, no)));
+            })
+            .await?;
         new.extend(payment_worse(store, dir, today, paid_mapped, &assignee).await?);
         // No contact for long with a customer of some revenue.
         let last: BTreeMap<i64, chrono::DateTime<Utc>> =
@@ -309,8 +315,9 @@ pub async fn suggest(
 }
 
 /// "Zahlungsverhalten verschlechtert": customers who paid an invoice in the last year (its
-/// item left a snapshot source, or the source gives the day) whose average days late grew by
-/// at least [`crate::view::TREND_DAYS`] against the year before. Once a year per customer.
+/// item left a snapshot source, the source gives the day, or payments name it) whose average
+/// days late grew by at least [`crate::view::TREND_DAYS`] against the year before. Once a year
+/// per customer.
 async fn payment_worse(
     store: &DynStore,
     dir: &Directory,

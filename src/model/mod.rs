@@ -26,10 +26,11 @@ pub enum Entity {
     Supplier,
     SupplierInvoice,
     Quote,
+    Payment,
 }
 
 impl Entity {
-    pub const ALL: [Entity; 13] = [
+    pub const ALL: [Entity; 14] = [
         Entity::Customer,
         Entity::Invoice,
         Entity::CreditNote,
@@ -43,6 +44,7 @@ impl Entity {
         Entity::Supplier,
         Entity::SupplierInvoice,
         Entity::Quote,
+        Entity::Payment,
     ];
 
     /// The entities whose records are parties (who someone is): customers and suppliers.
@@ -71,6 +73,7 @@ impl Entity {
             Entity::Supplier => &SUPPLIER,
             Entity::SupplierInvoice => &SUPPLIER_INVOICE,
             Entity::Quote => &QUOTE,
+            Entity::Payment => &PAYMENT,
         }
     }
 }
@@ -506,6 +509,29 @@ pub static SUPPLIER_INVOICE: EntityDef = EntityDef {
     required: &["supplier_no"],
     customer_field: Some("supplier_no"),
     ref_field: Some("number"),
+};
+
+/// A customer's payment towards one invoice (a bank posting, an ERP payment or its
+/// allocation): what [`crate::view`] reads to tell when an invoice without a mapped
+/// `paid_date` was paid — the day the payments towards it reached its gross amount.
+pub static PAYMENT: EntityDef = EntityDef {
+    name: "payment",
+    fields: &[
+        // The source's id of the payment (or of its allocation to the invoice).
+        f("id", Id),
+        f("customer_no", Id),
+        // The number of the invoice it pays.
+        f("invoice_ref", Id),
+        f("date", Date),
+        f("currency", Currency),
+        f("amount", Money),
+        // Reversed or unlinked in the source: it pays nothing.
+        f("cancelled", Bool),
+    ],
+    key: &["id"],
+    required: &["customer_no", "invoice_ref", "date", "amount"],
+    customer_field: Some("customer_no"),
+    ref_field: Some("invoice_ref"),
 };
 
 /// A canonical record ready for the store.

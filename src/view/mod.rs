@@ -389,7 +389,7 @@ pub async fn customer_view_known(
         &ctx.labels,
         today,
     );
-    let payment_behaviour = payments::behaviour(&take("invoice"), today);
+    let payment_behaviour = payments::behaviour(&take("invoice"), &take("payment"), today);
     let open_orders = orders::build(
         store,
         &take("order"),

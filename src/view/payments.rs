@@ -1,10 +1,12 @@
 //! How a customer pays (Zahlungsmoral): of the invoices paid in the last 12 months, how many
 //! late, by how many days (average, median, weighted by amount), and the trend against the
 //! 12 months before. An invoice counts as paid on its `paid_date` (mapped where the source has
-//! it), else on the day its open item left a snapshot source (`closed_at`: the open-items list
-//! no longer named it). E-invoices say what was sent, never what was paid: they are not read.
+//! it), else on the day the `payment` records naming it (DATEV bank postings, ERP payments)
+//! reached its gross amount, else on the day its open item left a snapshot source
+//! (`closed_at`: the open-items list no longer named it). E-invoices say what was sent, never
+//! what was paid: they are not read.
 
-use super::{date, money, number_of, text};
+use super::{Money, date, money, number_of, text};
 use crate::store::StoredRecord;
 use chrono::{Duration, NaiveDate};
 use rust_decimal::Decimal;
@@ -43,7 +45,52 @@ pub struct PaymentBehaviour {
 /// One paid invoice: (paid on, days late, gross).
 type Paid = (NaiveDate, i64, Decimal);
 
-fn paid_invoices(invoices: &[&StoredRecord]) -> Vec<Paid> {
+/// The day the payments towards an invoice of `gross` reached it, counted per source (one
+/// payment read from two systems is not paid twice) in the invoice's currency, exact; `None`
+/// while they fall short (a partial payment) or name no amount.
+fn settled_on(payments: &[&StoredRecord], gross: &Money) -> Option<NaiveDate> {
+    if gross.amount <= Decimal::ZERO {
+        return None;
+    }
+    let mut by_source: BTreeMap<&str, Vec<(NaiveDate, Decimal)>> = BTreeMap::new();
+    for p in payments {
+        let (Some(day), Some(amount)) = (date(&p.data, "date"), money(&p.data, "amount")) else {
+            continue;
+        };
+        if amount.currency == gross.currency {
+            by_source
+                .entry(p.connector.as_str())
+                .or_default()
+                .push((day, amount.amount));
+        }
+    }
+    by_source
+        .into_values()
+        .filter_map(|mut paid| {
+            paid.sort();
+            let mut sum = Decimal::ZERO;
+            paid.into_iter().find_map(|(day, amount)| {
+                sum += amount;
+                (sum >= gross.amount).then_some(day)
+            })
+        })
+        .min()
+}
+
+/// The payment records by the invoice number they name (reversed ones left out).
+fn by_invoice<'a>(payments: &[&'a StoredRecord]) -> BTreeMap<String, Vec<&'a StoredRecord>> {
+    let mut out: BTreeMap<String, Vec<&StoredRecord>> = BTreeMap::new();
+    for p in payments {
+        let cancelled = p.data.get("cancelled").and_then(serde_json::Value::as_bool);
+        if let (Some(no), false) = (text(&p.data, "invoice_ref"), cancelled == Some(true)) {
+            out.entry(no).or_default().push(p);
+        }
+    }
+    out
+}
+
+fn paid_invoices(invoices: &[&StoredRecord], payments: &[&StoredRecord]) -> Vec<Paid> {
+    let payments = by_invoice(payments);
     let mut by_number: BTreeMap<String, Vec<&StoredRecord>> = BTreeMap::new();
     for r in invoices
         .iter()
@@ -52,8 +99,8 @@ fn paid_invoices(invoices: &[&StoredRecord]) -> Vec<Paid> {
         by_number.entry(number_of(r)).or_default().push(r);
     }
     by_number
-        .into_values()
-        .filter_map(|recs| {
+        .into_iter()
+        .filter_map(|(number, recs)| {
             let due = recs.iter().find_map(|r| date(&r.data, "due_date"))?;
             if recs
                 .iter()
@@ -61,7 +108,12 @@ fn paid_invoices(invoices: &[&StoredRecord]) -> Vec<Paid> {
             {
                 return None;
             }
+            let gross = recs.iter().find_map(|r| money(&r.data, "gross"));
             let mapped = recs.iter().find_map(|r| date(&r.data, "paid_date"));
+            let by_payments = gross
+                .as_ref()
+                .zip(payments.get(&number))
+                .and_then(|(g, p)| settled_on(p, g));
             // Left every booked source: paid on the day it went (the first one to drop it).
             let left = recs
                 .iter()
@@ -69,11 +121,8 @@ fn paid_invoices(invoices: &[&StoredRecord]) -> Vec<Paid> {
                 .then(|| recs.iter().filter_map(|r| r.closed_at).min())
                 .flatten()
                 .map(|t| t.date_naive());
-            let paid = mapped.or(left)?;
-            let gross = recs
-                .iter()
-                .find_map(|r| money(&r.data, "gross"))
-                .map_or(Decimal::ZERO, |m| m.amount);
+            let paid = mapped.or(by_payments).or(left)?;
+            let gross = gross.map_or(Decimal::ZERO, |m| m.amount);
             Some((paid, (paid - due).num_days().max(0), gross))
         })
         .collect()
@@ -91,12 +140,16 @@ fn average(v: &[Paid]) -> Option<Decimal> {
         .then(|| round1(Decimal::from(v.iter().map(|p| p.1).sum::<i64>()) / Decimal::from(v.len())))
 }
 
-/// How the customer with these invoice records pays, as of `today`; `None` without any
-/// invoice paid in the last 24 months.
-pub fn behaviour(invoices: &[&StoredRecord], today: NaiveDate) -> Option<PaymentBehaviour> {
+/// How the customer with these invoice and payment records pays, as of `today`; `None`
+/// without any invoice paid in the last 24 months.
+pub fn behaviour(
+    invoices: &[&StoredRecord],
+    payments: &[&StoredRecord],
+    today: NaiveDate,
+) -> Option<PaymentBehaviour> {
     let year_ago = today - Duration::days(365);
     let two_years_ago = today - Duration::days(730);
-    let all = paid_invoices(invoices);
+    let all = paid_invoices(invoices, payments);
     let (now, before): (Vec<Paid>, Vec<Paid>) = all
         .into_iter()
         .filter(|p| p.0 > two_years_ago && p.0 <= today)
@@ -151,16 +204,16 @@ pub fn behaviour(invoices: &[&StoredRecord], today: NaiveDate) -> Option<Payment
     })
 }
 
-/// [`behaviour`] of the customer whose keys are `known`, from its invoice records alone (the
-/// daily reminder scan: no need for the whole merged view).
+/// [`behaviour`] of the customer whose keys are `known`, from its invoice and payment records
+/// alone (the daily reminder scan: no need for the whole merged view).
 pub async fn behaviour_of(
     store: &crate::store::DynStore,
     known: super::Known<'_>,
     today: NaiveDate,
 ) -> Result<Option<PaymentBehaviour>, crate::store::StoreError> {
     let records = store.records_of(&known.record_pairs()).await?;
-    let invoices: Vec<&StoredRecord> = records.iter().filter(|r| r.entity == "invoice").collect();
-    Ok(behaviour(&invoices, today))
+    let of = |e: &str| -> Vec<&StoredRecord> { records.iter().filter(|r| r.entity == e).collect() };
+    Ok(behaviour(&of("invoice"), &of("payment"), today))
 }
 
 #[cfg(test)]
@@ -216,7 +269,7 @@ mod tests {
             inv("C1", "2026-11-01", "500", None, None),
         ];
         let refs: Vec<&StoredRecord> = recs.iter().collect();
-        let b = behaviour(&refs, today).unwrap();
+        let b = behaviour(&refs, &[], today).unwrap();
         assert_eq!((b.invoices_paid, b.paid_late), (3, 2));
         assert_eq!(b.paid_late_share, d("0.67"));
         assert_eq!(b.avg_days_late, d("13.3"));
@@ -243,6 +296,60 @@ mod tests {
         open_there.connector = "datev".into();
         let recs = [einvoice, closed_here, open_there];
         let refs: Vec<&StoredRecord> = recs.iter().collect();
-        assert_eq!(behaviour(&refs, today), None);
+        assert_eq!(behaviour(&refs, &[], today), None);
+    }
+
+    fn pay(connector: &str, id: &str, inv: &str, date: &str, amount: &str) -> StoredRecord {
+        StoredRecord {
+            connector: connector.into(),
+            entity: "payment".into(),
+            external_id: id.into(),
+            customer_no: Some("1".into()),
+            data: json!({"id": id, "invoice_ref": inv, "date": date,
+                "amount": {"amount": amount, "currency": "EUR"}}),
+            ..StoredRecord::default()
+        }
+    }
+
+    #[test]
+    fn payments_pay_an_invoice_on_the_day_they_reach_its_gross() {
+        let today: NaiveDate = "2026-12-05".parse().unwrap();
+        let recs = [
+            // Two instalments: paid on the second, 10 days after the due date.
+            inv("P1", "2026-10-01", "1234.56", None, None),
+            // Paid short by a cent: not paid.
+            inv("P2", "2026-10-01", "100.00", None, None),
+            // A mapped paid date wins over the payments.
+            inv("P3", "2026-10-01", "50.00", Some("2026-09-30"), None),
+        ];
+        let mut reversed = pay("datev", "x", "P2", "2026-10-02", "0.01");
+        reversed.data["cancelled"] = json!(true);
+        let pays = [
+            pay("datev", "a", "P1", "2026-10-11", "234.56"),
+            pay("datev", "b", "P1", "2026-09-20", "1000.00"),
+            pay("datev", "c", "P2", "2026-10-02", "99.99"),
+            // The same payment read from a second system does not add up with the first.
+            pay("erp", "c", "P2", "2026-10-02", "99.99"),
+            reversed,
+            pay("datev", "d", "P3", "2026-11-30", "50.00"),
+            // Another currency is never added to euros.
+            pay("datev", "e", "P2", "2026-10-05", "0.01"),
+        ];
+        let mut pays = pays;
+        pays[6].data["amount"]["currency"] = json!("CHF");
+        let refs: Vec<&StoredRecord> = recs.iter().collect();
+        let prefs: Vec<&StoredRecord> = pays.iter().collect();
+        let b = behaviour(&refs, &prefs, today).unwrap();
+        assert_eq!(
+            (b.invoices_paid, b.paid_late),
+            (2, 1),
+            "P1 and P3; P2 is short"
+        );
+        assert_eq!(
+            b.avg_days_late_weighted,
+            d("9.6"),
+            "(10×1234.56 + 0×50) / 1284.56"
+        );
+        assert_eq!(b.median_days_late, d("5.0"));
     }
 }

@@ -194,7 +194,8 @@ fn datev_credit_notes_get_the_sign_from_the_s_h_flag() {
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert!(
-        stdout.contains("read=3 inserted=2 updated=0 unchanged=0 quarantined=0 skipped=1"),
+        // The payment (credit against the bank, RE-7 in Belegfeld 1) is a payment record.
+        stdout.contains("read=3 inserted=3 updated=0 unchanged=0 quarantined=0 skipped=0"),
         "{stdout}"
     );
     let preview = kontor(ws.path(), &["preview", "datev-buchungen", "--limit", "10"]);
@@ -210,6 +211,19 @@ fn datev_credit_notes_get_the_sign_from_the_s_h_flag() {
     assert_eq!(
         cn["source"]["position"],
         "inbox/EXTF_Buchungsstapel_2.csv:4"
+    );
+    let paid = recs.iter().find(|r| r["entity"] == "payment").unwrap();
+    assert_eq!(
+        (
+            &paid["invoice_ref"],
+            &paid["date"],
+            &paid["amount"]["amount"]
+        ),
+        (
+            &serde_json::json!("RE-7"),
+            &serde_json::json!("2018-02-20"),
+            &serde_json::json!("1071.00")
+        )
     );
 }
 
@@ -422,10 +436,10 @@ fn demo_loads_every_sample_source_and_a_second_sync_writes_nothing() {
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     for line in [
-        "datev-buchungen      credit_note=1 invoice=4",
+        "datev-buchungen      credit_note=1 invoice=4 payment=1",
         "datev-debitoren      customer=1",
         "einvoices            credit_note=1 customer=5 invoice=4",
-        "erpnext              credit_note=1 customer=4 invoice=5 order=3 stock=5",
+        "erpnext              credit_note=1 customer=4 invoice=5 order=3 payment=3 stock=5",
         "opentrans            customer=2 delivery=1 invoice=1 order=1 order_confirmation=2",
         "wawi-kunden          customer=7",
         "wawi-kontakte        activity=3",

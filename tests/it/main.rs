@@ -35,6 +35,7 @@ mod mapping_new_e2e;
 mod observability_e2e;
 mod oidc_e2e;
 mod open_items_e2e;
+mod paid_sources_e2e;
 mod plugin_singer;
 mod positions_e2e;
 mod privacy_api_e2e;

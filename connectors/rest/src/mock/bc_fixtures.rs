@@ -1,6 +1,6 @@
 //! Demo data of the Business Central mock (company "CRONUS AG"), in the shapes of the API v2.0
-//! resources (customers, salesInvoices, salesCreditMemos, salesOrders with salesOrderLines,
-//! items): numbers as JSON numbers, dates `YYYY-MM-DD` ("0001-01-01" when empty),
+//! resources (customers, salesInvoices, salesCreditMemos, customerPayments, salesOrders with
+//! salesOrderLines, items): numbers as JSON numbers, dates `YYYY-MM-DD` ("0001-01-01" when empty),
 //! `lastModifiedDateTime` in UTC with milliseconds, an `@odata.etag` per record.
 
 use chrono::{DateTime, Duration};
@@ -154,6 +154,15 @@ const ORDERS: &[Ord] = &[
         &[("MEHL-25", "20", "20", "2026-11-12", "18.90")]),
 ];
 
+/// Lines of the payment journal "ZAHLUNGEN", not yet posted (so the invoices' remainingAmount
+/// does not count them): (line, document, invoice, posting date, amount, description). 103003
+/// in full, 8 days after its due date; 103004 in part.
+#[rustfmt::skip]
+const PAYMENTS: &[(u32, &str, &str, &str, &str, &str)] = &[
+    (10000, "ZE-2026-0412", "103003", "2026-11-27", "452.20", "Zahlung Bäckerei Schröder KG"),
+    (20000, "ZE-2026-0413", "103004", "2026-12-01", "5000.00", "Abschlag Bauvorhaben Elbbrücke"),
+];
+
 pub fn business_central() -> BTreeMap<String, Vec<Value>> {
     let mut m = BTreeMap::new();
     let mut k = 0;
@@ -197,6 +206,19 @@ pub fn business_central() -> BTreeMap<String, Vec<Value>> {
             "pricesIncludeTax": false, "discountAmount": 0, "totalAmountExcludingTax": num(net),
             "totalTaxAmount": num(tax), "totalAmountIncludingTax": num(gross), "status": status,
             "lastModifiedDateTime": at, "invoiceId": inv_id, "invoiceNumber": inv,
+        })
+    }).collect());
+    m.insert("customerPayments".into(), PAYMENTS.iter().enumerate().map(|(i, (line, doc, inv, date, amount, text))| {
+        let (at, tag) = next();
+        let p = INVOICES.iter().position(|x| x.0 == *inv).unwrap_or(0);
+        let c = INVOICES[p].1;
+        json!({
+            "@odata.etag": tag, "id": guid(0x6000_0000, i), "journalId": guid(0x6100_0000, 0),
+            "journalDisplayName": "ZAHLUNGEN", "lineNumber": line, "customerId": customer_id(c),
+            "customerNumber": CUSTOMERS[c].0, "contactId": "", "postingDate": date,
+            "documentNumber": doc, "externalDocumentNumber": "", "amount": num(amount),
+            "appliesToInvoiceId": guid(0x2000_0000, p), "appliesToInvoiceNumber": inv,
+            "description": text, "comment": "", "lastModifiedDateTime": at,
         })
     }).collect());
     m.insert("salesOrders".into(), ORDERS.iter().enumerate().map(|(i, (no, c, d, req, ext, net, tax, gross, shipped, lines))| {
