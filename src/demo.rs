@@ -57,6 +57,16 @@ conflict = "newest"
 [cti]
 default_area_code = "0221"
 
+# Complaints: a category may have a service process. A new complaint gets its steps, each
+# due `days` after the one before (the first after the day it was filed), with the expected
+# cost shown up front; an overdue step suggests a reminder for the complaint's team.
+[complaints.processes]
+lieferung = [
+  { step = "Schaden mit Fotos dokumentieren", days = 0 },
+  { step = "Ersatzlieferung versenden", days = 1, cost = "35.00" },
+  { step = "Schaden bei der Spedition reklamieren", days = 5 },
+]
+
 # Connectors of one ERP share its customer numbers: `system` names that ERP; `label` is
 # what the sales card calls the source ("Herkunft").
 
@@ -140,6 +150,11 @@ pub fn config(erp_uri: &str) -> String {
          rate_limit = \"50/s\"\n"
     )
 }
+
+/// The teams of `kontor demo` (people per team, for the works-council rule; complaints are
+/// forwarded between them). The tests bring their own `[privacy]`.
+pub const TEAMS: &str = "\n# Teams and their size (reports show a team only with at least 5 people);\n\
+# complaints are forwarded between them.\n[privacy]\nteams = { demo = 5, service = 6, produktmanagement = 5 }\n";
 
 const MARKER: &str = "# kontor demo workspace";
 
