@@ -6,8 +6,8 @@ use super::error::{ApiError, ErrorBody};
 use super::front::{REF_MAX, TEXT_MAX, TITLE_MAX, body, customer_known, id, limit};
 use super::handlers::{path, query, today};
 use super::state::{AppState, Caller};
-use crate::front::complaint_report::{ComplaintReport, GROUPS};
 use crate::front::complaint_process;
+use crate::front::complaint_report::{ComplaintReport, GROUPS};
 use crate::front::complaints::{self, ComplaintError, NewComplaint, SimilarCase};
 use crate::store::{Ticket, TicketFilter};
 use axum::Json;
@@ -393,7 +393,10 @@ pub async fn forward_complaint(
     caller.require(CUSTOMER_READERS)?;
     let tid = id(tid)?;
     let r = body(req)?;
-    limit(&[("team", Some(&r.team), REF_MAX), ("note", Some(&r.note), TEXT_MAX)])?;
+    limit(&[
+        ("team", Some(&r.team), REF_MAX),
+        ("note", Some(&r.note), TEXT_MAX),
+    ])?;
     let cfg = state.current();
     let t = complaint_process::forward(
         &state.store,

@@ -56,7 +56,11 @@ impl ProcessStep {
 /// An amount of money as people type it into the API or the config: a decimal with a dot,
 /// not negative, at most two decimal places (`"180"`, `"49.90"`); normalised to two places.
 pub fn parse_cost(s: &str) -> Result<Decimal, String> {
-    let bad = || format!("cost `{s}`: a decimal amount such as 180 or 49.90 (0 or more, at most 2 decimal places)");
+    let bad = || {
+        format!(
+            "cost `{s}`: a decimal amount such as 180 or 49.90 (0 or more, at most 2 decimal places)"
+        )
+    };
     let t = s.trim();
     // Digits and one decimal point: no sign, exponent or thousands separator.
     if t.is_empty() || !t.chars().all(|c| c.is_ascii_digit() || c == '.') {

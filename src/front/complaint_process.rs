@@ -67,7 +67,10 @@ pub async fn set_step(
         return Err(ComplaintError::NotFound(if t.steps.is_empty() {
             format!("complaint {id} has no process steps")
         } else {
-            format!("complaint {id} has no step {n} (steps 1 to {})", t.steps.len())
+            format!(
+                "complaint {id} has no step {n} (steps 1 to {})",
+                t.steps.len()
+            )
         }));
     }
     load(store, id).await
@@ -196,7 +199,9 @@ mod tests {
     fn an_empty_cost_is_none_and_a_bad_one_is_refused() {
         assert_eq!(parse_cost_field(Some(" ")).unwrap(), None);
         assert_eq!(
-            parse_cost_field(Some("99.5")).unwrap().map(|d| d.to_string()),
+            parse_cost_field(Some("99.5"))
+                .unwrap()
+                .map(|d| d.to_string()),
             Some("99.50".into())
         );
         assert!(matches!(

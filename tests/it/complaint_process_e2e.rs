@@ -56,12 +56,7 @@ fn day(d: NaiveDate, n: u64) -> String {
 async fn token(w: &World, role: &str, team: &str) -> String {
     let t = new_token();
     w.store
-        .create_token(
-            &format!("{role}-{team}"),
-            role,
-            Some(team),
-            &hash_token(&t),
-        )
+        .create_token(&format!("{role}-{team}"), role, Some(team), &hash_token(&t))
         .await
         .unwrap();
     // The server reloads its tokens in the background.
@@ -103,6 +98,20 @@ async fn set_due(w: &World, backend: &str, ticket: i64, n: i64, due: NaiveDate) 
     assert_eq!(changed, 1);
 }
 
+/// The service team's suggested reminders of overdue steps (open ones).
+async fn step_reminders(w: &World) -> Vec<Value> {
+    let (s, all) = w
+        .get("/api/v1/reminders?assignee=service&show=all", "sales")
+        .await;
+    assert_eq!(s, StatusCode::OK, "{all}");
+    all.as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["source"] == "complaint_step")
+        .cloned()
+        .collect()
+}
+
 fn statuses(t: &Value) -> Vec<String> {
     t["steps"]
         .as_array()
@@ -137,8 +146,18 @@ async fn steps_are_copied_with_due_dates_and_cost_and_stay_when_the_template_cha
         got,
         [
             (1, "Termin vereinbaren", day(today, 1).as_str(), Value::Null),
-            (2, "Techniker vor Ort", day(today, 4).as_str(), json!("180.00")),
-            (3, "Abschlussbericht", day(today, 6).as_str(), json!("25.50")),
+            (
+                2,
+                "Techniker vor Ort",
+                day(today, 4).as_str(),
+                json!("180.00")
+            ),
+            (
+                3,
+                "Abschlussbericht",
+                day(today, 6).as_str(),
+                json!("25.50")
+            ),
         ],
         "{t}"
     );
@@ -168,7 +187,9 @@ async fn steps_are_copied_with_due_dates_and_cost_and_stay_when_the_template_cha
                 "POST",
                 "/api/v1/complaints",
                 Some("sales"),
-                Some(json!({"customer_id": id, "category": "sonstiges", "title": "x", "cost": bad})),
+                Some(
+                    json!({"customer_id": id, "category": "sonstiges", "title": "x", "cost": bad}),
+                ),
             )
             .await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {e}");
@@ -228,7 +249,12 @@ async fn steps_are_marked_done_and_open_again(backend: &str) {
     let tid = t["id"].as_i64().unwrap();
     let step = |n: &str| format!("/api/v1/complaints/{tid}/steps/{n}");
     let (s, done) = w
-        .call("PATCH", &step("2"), Some("sales"), Some(json!({"done": true})))
+        .call(
+            "PATCH",
+            &step("2"),
+            Some("sales"),
+            Some(json!({"done": true})),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{done}");
     assert_eq!(statuses(&done), ["open", "done", "open"]);
@@ -243,7 +269,12 @@ async fn steps_are_marked_done_and_open_again(backend: &str) {
         .unwrap();
     assert_eq!(statuses(on_card), ["open", "done", "open"]);
     let (s, open) = w
-        .call("PATCH", &step("2"), Some("sales"), Some(json!({"done": false})))
+        .call(
+            "PATCH",
+            &step("2"),
+            Some("sales"),
+            Some(json!({"done": false})),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{open}");
     assert_eq!(statuses(&open), ["open", "open", "open"]);
@@ -252,7 +283,11 @@ async fn steps_are_marked_done_and_open_again(backend: &str) {
     for (path, body, want) in [
         (step("9"), json!({"done": true}), StatusCode::NOT_FOUND),
         (step("zwei"), json!({"done": true}), StatusCode::BAD_REQUEST),
-        (step("1"), json!({"erledigt": true}), StatusCode::BAD_REQUEST),
+        (
+            step("1"),
+            json!({"erledigt": true}),
+            StatusCode::BAD_REQUEST,
+        ),
         (
             "/api/v1/complaints/999999/steps/1".into(),
             json!({"done": true}),
@@ -285,11 +320,19 @@ async fn steps_are_marked_done_and_open_again(backend: &str) {
         assert_eq!(s, StatusCode::OK, "{e}");
     }
     let (s, e) = w
-        .call("PATCH", &step("1"), Some("sales"), Some(json!({"done": true})))
+        .call(
+            "PATCH",
+            &step("1"),
+            Some("sales"),
+            Some(json!({"done": true})),
+        )
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "{e}");
     let (_, closed) = w.get(&format!("/api/v1/complaints/{tid}"), "sales").await;
-    assert_eq!(closed["complaint"]["cost"], "230.00", "cost with the status");
+    assert_eq!(
+        closed["complaint"]["cost"], "230.00",
+        "cost with the status"
+    );
     assert_eq!(closed["forward_to"], json!([]), "a closed one goes nowhere");
     w.shutdown().await;
     let audit = w.store.audit_entries(Some(id), 1000).await.unwrap();
@@ -337,37 +380,23 @@ async fn an_overdue_step_reminds_the_owning_team_once(backend: &str) {
         "a resolved complaint has no overdue steps"
     );
 
-    let cfg = kontor::config::Config::parse(
-        "k.toml",
-        CONFIG,
-        std::path::PathBuf::from("."),
-        Vec::new(),
-    )
-    .unwrap();
+    let cfg =
+        kontor::config::Config::parse("k.toml", CONFIG, std::path::PathBuf::from("."), Vec::new())
+            .unwrap();
     let ctx = kontor::view::ViewContext::from_config(&cfg);
     let dir = kontor::directory::Directory::load(&w.store, &ctx.policy, "DE")
         .await
         .unwrap();
-    let suggest = || kontor::front::reminders::suggest(&w.store, &cfg.reminders, &ctx, &dir, today, false);
+    let suggest =
+        || kontor::front::reminders::suggest(&w.store, &cfg.reminders, &ctx, &dir, today, false);
     suggest().await.unwrap();
     suggest().await.unwrap();
-    let reminders = |w: &World| {
-        let w = w;
-        async move {
-            let (s, all) = w
-                .get("/api/v1/reminders?assignee=service&show=all", "sales")
-                .await;
-            assert_eq!(s, StatusCode::OK, "{all}");
-            all.as_array()
-                .unwrap()
-                .iter()
-                .filter(|r| r["source"] == "complaint_step")
-                .cloned()
-                .collect::<Vec<Value>>()
-        }
-    };
-    let got = reminders(&w).await;
-    assert_eq!(got.len(), 1, "one reminder, for the owning team, not twice: {got:?}");
+    let got = step_reminders(&w).await;
+    assert_eq!(
+        got.len(),
+        1,
+        "one reminder, for the owning team, not twice: {got:?}"
+    );
     assert_eq!(
         got[0]["title"],
         "Schritt „Termin vereinbaren“ der Reklamation „Spindel läuft unrund“ ist überfällig"
@@ -394,7 +423,12 @@ async fn an_overdue_step_reminds_the_owning_team_once(backend: &str) {
     // overdue step is a reminder of its own.
     let rem = got[0]["id"].as_i64().unwrap();
     let (s, _) = w
-        .call("POST", &format!("/api/v1/reminders/{rem}/done"), Some("sales"), None)
+        .call(
+            "POST",
+            &format!("/api/v1/reminders/{rem}/done"),
+            Some("sales"),
+            None,
+        )
         .await;
     assert_eq!(s, StatusCode::OK);
     set_due(&w, backend, tid, 2, past).await;
@@ -404,9 +438,14 @@ async fn an_overdue_step_reminds_the_owning_team_once(backend: &str) {
         .get("/api/v1/reminders?assignee=service&show=done", "sales")
         .await;
     assert_eq!(done.as_array().unwrap().len(), 1, "{done}");
-    let open = reminders(&w).await;
+    let open = step_reminders(&w).await;
     assert_eq!(open.len(), 1, "{open:?}");
-    assert!(open[0]["title"].as_str().unwrap().contains("Techniker vor Ort"));
+    assert!(
+        open[0]["title"]
+            .as_str()
+            .unwrap()
+            .contains("Techniker vor Ort")
+    );
 }
 
 async fn a_forwarded_complaint_shows_in_both_teams_lists_and_the_timeline(backend: &str) {
@@ -426,20 +465,44 @@ async fn a_forwarded_complaint_shows_in_both_teams_lists_and_the_timeline(backen
         "configured teams but its own"
     );
     for (body, want) in [
-        (json!({"team": "einkauf", "note": note}), StatusCode::BAD_REQUEST),
-        (json!({"team": "produktmanagement", "note": "  "}), StatusCode::BAD_REQUEST),
-        (json!({"team": "service", "note": note}), StatusCode::CONFLICT),
-        (json!({"team": "produktmanagement"}), StatusCode::BAD_REQUEST),
+        (
+            json!({"team": "einkauf", "note": note}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"team": "produktmanagement", "note": "  "}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"team": "service", "note": note}),
+            StatusCode::CONFLICT,
+        ),
+        (
+            json!({"team": "produktmanagement"}),
+            StatusCode::BAD_REQUEST,
+        ),
     ] {
-        let (s, e) = w.call("POST", &forward, Some(&service), Some(body.clone())).await;
+        let (s, e) = w
+            .call("POST", &forward, Some(&service), Some(body.clone()))
+            .await;
         assert_eq!(s, want, "{body}: {e}");
     }
     let (s, e) = w
-        .call("POST", &forward, Some("cti"), Some(json!({"team": "produktmanagement", "note": note})))
+        .call(
+            "POST",
+            &forward,
+            Some("cti"),
+            Some(json!({"team": "produktmanagement", "note": note})),
+        )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
     let (s, fwd) = w
-        .call("POST", &forward, Some(&service), Some(json!({"team": "produktmanagement", "note": note})))
+        .call(
+            "POST",
+            &forward,
+            Some(&service),
+            Some(json!({"team": "produktmanagement", "note": note})),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{fwd}");
     assert_eq!(fwd["team"], "service", "the owning team stays");
@@ -448,7 +511,12 @@ async fn a_forwarded_complaint_shows_in_both_teams_lists_and_the_timeline(backen
     assert_eq!(fwd["forwards"][0]["to_team"], "produktmanagement");
     assert_eq!(fwd["forwards"][0]["note"], note);
     let (s, e) = w
-        .call("POST", &forward, Some(&product), Some(json!({"team": "produktmanagement", "note": note})))
+        .call(
+            "POST",
+            &forward,
+            Some(&product),
+            Some(json!({"team": "produktmanagement", "note": note})),
+        )
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "with that team already: {e}");
 
@@ -482,7 +550,10 @@ async fn a_forwarded_complaint_shows_in_both_teams_lists_and_the_timeline(backen
 
     // The timeline shows the forwarding with its note, by the team that forwarded it.
     let (s, tl) = w
-        .get(&format!("/api/v1/customers/{id}/timeline?kind=complaint"), "sales")
+        .get(
+            &format!("/api/v1/customers/{id}/timeline?kind=complaint"),
+            "sales",
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{tl}");
     let item = tl["items"]
@@ -501,12 +572,20 @@ async fn a_forwarded_complaint_shows_in_both_teams_lists_and_the_timeline(backen
 
     // Forwarded back: the history keeps both, the service team has it again.
     let (s, back) = w
-        .call("POST", &forward, Some(&product), Some(json!({"team": "service", "note": "Charge ist in Ordnung"})))
+        .call(
+            "POST",
+            &forward,
+            Some(&product),
+            Some(json!({"team": "service", "note": "Charge ist in Ordnung"})),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{back}");
     assert_eq!(back["forwarded_to"], "service");
     assert_eq!(back["forwards"][1]["from_team"], "produktmanagement");
-    assert!(listed("produktmanagement", product.clone()).await, "it was theirs once");
+    assert!(
+        listed("produktmanagement", product.clone()).await,
+        "it was theirs once"
+    );
 
     // The audit names the team, never the note.
     w.shutdown().await;
@@ -557,17 +636,30 @@ async fn the_report_sums_cost_per_group_never_per_person(backend: &str) {
         assert_eq!(s, StatusCode::OK, "{e}");
     }
     let (s, e) = w
-        .call("PATCH", &format!("/api/v1/complaints/{}", a["id"]), Some(&service), Some(json!({"cost": "1,5"})))
+        .call(
+            "PATCH",
+            &format!("/api/v1/complaints/{}", a["id"]),
+            Some(&service),
+            Some(json!({"cost": "1,5"})),
+        )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
     let (s, e) = w
-        .call("PATCH", &format!("/api/v1/complaints/{}", a["id"]), Some(&service), Some(json!({})))
+        .call(
+            "PATCH",
+            &format!("/api/v1/complaints/{}", a["id"]),
+            Some(&service),
+            Some(json!({})),
+        )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "nothing to change: {e}");
 
     let range = "from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z";
     let (s, rep) = w
-        .get(&format!("/api/v1/reports/complaints?{range}&group=category"), "ops")
+        .get(
+            &format!("/api/v1/reports/complaints?{range}&group=category"),
+            "ops",
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{rep}");
     let group = |rep: &Value, key: &str| -> Value {
@@ -589,11 +681,17 @@ async fn the_report_sums_cost_per_group_never_per_person(backend: &str) {
         other.get("cost").is_none() && other.get("expected_cost").is_none(),
         "only when recorded: {other}"
     );
-    assert!(rep.get("cost").is_none(), "no total beside the groups: {rep}");
+    assert!(
+        rep.get("cost").is_none(),
+        "no total beside the groups: {rep}"
+    );
 
     // Per team: the team of 2 is not shown, nor its cost.
     let (_, teams) = w
-        .get(&format!("/api/v1/reports/complaints?{range}&group=team"), "ops")
+        .get(
+            &format!("/api/v1/reports/complaints?{range}&group=team"),
+            "ops",
+        )
         .await;
     let service_group = group(&teams, "service");
     assert_eq!(service_group["cost"], "230.00");
@@ -613,7 +711,10 @@ async fn the_report_sums_cost_per_group_never_per_person(backend: &str) {
     }
     // Service sees its own team's, with its cost.
     let (s, own) = w
-        .get(&format!("/api/v1/reports/complaints?{range}&group=item"), &service)
+        .get(
+            &format!("/api/v1/reports/complaints?{range}&group=item"),
+            &service,
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{own}");
     assert_eq!(own["team"], "service");
@@ -633,14 +734,14 @@ lieferung = [
 ]
 reparatur = [{ step = "Termin", days = 1 }]
 "#;
-    let err = kontor::config::Config::parse(
+    let Err(err) = kontor::config::Config::parse(
         "kontor.toml",
         text,
         std::path::PathBuf::from("."),
         Vec::new(),
-    )
-    .err()
-    .expect("refused");
+    ) else {
+        panic!("refused");
+    };
     let shown: Vec<String> = err.iter().map(ToString::to_string).collect();
     let find = |needle: &str| {
         shown
@@ -654,7 +755,10 @@ reparatur = [{ step = "Termin", days = 1 }]
             && find("step is empty").contains("process `lieferung`, step 2"),
         "{shown:#?}"
     );
-    assert!(find("days = -2").starts_with("kontor.toml:8:"), "{shown:#?}");
+    assert!(
+        find("days = -2").starts_with("kontor.toml:8:"),
+        "{shown:#?}"
+    );
     assert!(find("cost 12.5").contains("as a string"), "{shown:#?}");
     assert!(
         find("unknown category `reparatur`").starts_with("kontor.toml:10:"),

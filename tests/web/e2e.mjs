@@ -392,6 +392,7 @@ try {
   });
   check(lists.own.includes('Spannzangen beim Auspacken beschädigt') && lists.product.includes('Spannzangen beim Auspacken beschädigt'), 'in both teams\' lists: ' + JSON.stringify(lists));
   check(!lists.product.includes('Teillieferung AB-50001 unvollständig'), 'not what was not forwarded: ' + JSON.stringify(lists));
+  await freshItem().screenshot({ path: path.join(shots, 'screenshot-reklamation.png') });
 
   step('the timeline shows whole times, nothing cut off');
   const clipped = await page.evaluate(() =>

@@ -190,7 +190,6 @@ pub struct NewForward {
     pub note: String,
 }
 
-
 #[async_trait]
 pub trait CaseStore: Send + Sync {
     /// Adds a ticket with its process steps (one transaction).
@@ -235,8 +234,11 @@ pub trait CaseStore: Send + Sync {
 
 /// A decimal column (kept as text: exact on both backends).
 pub(super) fn decimal(s: Option<String>) -> Result<Option<Decimal>, sqlx::Error> {
-    s.map(|s| s.parse::<Decimal>().map_err(|e| sqlx::Error::Decode(Box::new(e))))
-        .transpose()
+    s.map(|s| {
+        s.parse::<Decimal>()
+            .map_err(|e| sqlx::Error::Decode(Box::new(e)))
+    })
+    .transpose()
 }
 
 macro_rules! ticket {
@@ -274,7 +276,6 @@ macro_rules! ticket {
         })()
     }};
 }
-
 
 mod sql;
 
@@ -331,9 +332,20 @@ mod tests {
         let t = ticket("in_progress").with_process(steps.clone(), Vec::new(), today);
         let status: Vec<&str> = t.steps.iter().map(|s| s.status.as_str()).collect();
         assert_eq!(status, ["done", "overdue", "open"]);
-        assert_eq!(t.expected_cost.map(|d| d.to_string()), Some("205.50".into()));
+        assert_eq!(
+            t.expected_cost.map(|d| d.to_string()),
+            Some("205.50".into())
+        );
         let t = ticket("resolved").with_process(steps, Vec::new(), today);
-        assert_eq!(t.steps[1].status, "open", "a resolved complaint has no overdue steps");
-        assert_eq!(ticket("new").with_process(Vec::new(), Vec::new(), today).expected_cost, None);
+        assert_eq!(
+            t.steps[1].status, "open",
+            "a resolved complaint has no overdue steps"
+        );
+        assert_eq!(
+            ticket("new")
+                .with_process(Vec::new(), Vec::new(), today)
+                .expected_cost,
+            None
+        );
     }
 }

@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 
 /// `$1, $2, …, $n`.
 fn placeholders(n: usize) -> String {
-    (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 macro_rules! case_store {
