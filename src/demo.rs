@@ -204,3 +204,21 @@ pub fn write_workspace(dir: &Path) -> std::io::Result<()> {
     crate::sys::owner_only(&dir.join("secrets"))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_demo_config_has_a_process_and_teams_to_forward_to() {
+        let text = format!("{}{}", super::config("http://127.0.0.1:9"), super::TEAMS);
+        let cfg = crate::config::Config::parse("kontor.toml", &text, ".".into(), Vec::new())
+            .unwrap_or_else(|d| panic!("{d:?}"));
+        let steps: Vec<&str> = cfg
+            .complaints
+            .process("lieferung")
+            .iter()
+            .map(|s| s.step.as_str())
+            .collect();
+        assert_eq!(steps.len(), 3, "{steps:?}");
+        assert!(cfg.privacy.teams.contains_key("produktmanagement"));
+    }
+}
