@@ -60,6 +60,16 @@ conflict = "newest"
 [cti]
 default_area_code = "0221"
 
+# Complaints: a category may have a service process. A new complaint gets its steps, each
+# due `days` after the one before (the first after the day it was filed), with the expected
+# cost shown up front; an overdue step suggests a reminder for the complaint's team.
+[complaints.processes]
+lieferung = [
+  { step = "Schaden mit Fotos dokumentieren", days = 0 },
+  { step = "Ersatzlieferung versenden", days = 1, cost = "35.00" },
+  { step = "Schaden bei der Spedition reklamieren", days = 5 },
+]
+
 # Connectors of one ERP share its customer numbers: `system` names that ERP; `label` is
 # what the sales card calls the source ("Herkunft").
 
@@ -159,6 +169,11 @@ pub fn config(erp_uri: &str) -> String {
          rate_limit = \"50/s\"\n"
     )
 }
+
+/// The teams of `kontor demo` (people per team, for the works-council rule; complaints are
+/// forwarded between them). The tests bring their own `[privacy]`.
+pub const TEAMS: &str = "\n# Teams and their size (reports show a team only with at least 5 people);\n\
+# complaints are forwarded between them.\n[privacy]\nteams = { demo = 5, service = 6, produktmanagement = 5 }\n";
 
 const MARKER: &str = "# kontor demo workspace";
 
@@ -324,4 +339,22 @@ pub fn write_workspace(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir.join("secrets"))?;
     crate::sys::owner_only(&dir.join("secrets"))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_demo_config_has_a_process_and_teams_to_forward_to() {
+        let text = format!("{}{}", super::config("http://127.0.0.1:9"), super::TEAMS);
+        let cfg = crate::config::Config::parse("kontor.toml", &text, ".".into(), Vec::new())
+            .unwrap_or_else(|d| panic!("{d:?}"));
+        let steps: Vec<&str> = cfg
+            .complaints
+            .process("lieferung")
+            .iter()
+            .map(|s| s.step.as_str())
+            .collect();
+        assert_eq!(steps.len(), 3, "{steps:?}");
+        assert!(cfg.privacy.teams.contains_key("produktmanagement"));
+    }
 }

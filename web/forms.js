@@ -2,7 +2,7 @@
 
 import {
   ACTIVITY_KINDS, ApiError, CATEGORIES, CATEGORY_LABELS, COMPLAINT_STATUS, SIMILAR_WHY, addDays,
-  api, describe, fmtDate, fmtDateTime, fmtDayDate, h, inlineError, inlineOk, keepDraft, link, localToday, offerUndo, percent,
+  api, describe, fmtDate, fmtDateTime, fmtDayDate, fmtMoney, h, inlineError, inlineOk, keepDraft, link, localToday, offerUndo, percent,
 } from './lib.js';
 import { loadTimeline, reloadCard } from './card.js';
 
@@ -246,7 +246,12 @@ function complaintForm(card) {
         sku: opt(sku),
       });
       const t = res.complaint;
-      inlineOk(msg, 'Reklamation „' + t.title + '“ erfasst' + (t.deadline ? ', Frist bis ' + fmtDateTime(t.deadline) : '') + '.');
+      const steps = (t.steps || []).length;
+      const process = steps
+        ? ' Serviceprozess: ' + steps + (steps === 1 ? ' Schritt' : ' Schritte') + ', der erste fällig am ' + fmtDate(t.steps[0].due) +
+          (t.expected_cost ? ', erwartete Kosten ' + fmtMoney({ amount: t.expected_cost, currency: 'EUR' }) : '') + '.'
+        : '';
+      inlineOk(msg, 'Reklamation „' + t.title + '“ erfasst' + (t.deadline ? ', Frist bis ' + fmtDateTime(t.deadline) : '') + '.' + process);
       result.replaceChildren(h('h3', { testid: 'similar-cases' }, 'Ähnliche Fälle'), similarList(res.similar || [], card.id));
       for (const el of [title, text, invoice, order, sku]) el.value = '';
       draft.clear();

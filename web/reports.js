@@ -1,8 +1,9 @@
 // kontor web page – the complaint report (/berichte): complaints per category, item, customer
 // or team in a period, with a bar chart (inline SVG), time to resolve and recurring words.
-// Never per person; a team shows only with enough members (the server decides).
+// Never per person; a team shows only with enough members (the server decides). The cost
+// columns (recorded and expected, per group only) appear when any complaint has a cost.
 
-import { CATEGORY_LABELS, addDays, api, app, describe, empty, fmtDays, h, localToday } from './lib.js';
+import { CATEGORY_LABELS, addDays, api, app, describe, empty, fmtDays, fmtMoney, h, localToday } from './lib.js';
 import { alive } from './app.js';
 
 const GROUPS = [
@@ -91,6 +92,8 @@ export async function reportsView(gen) {
         out.replaceChildren(empty('Keine Reklamationen in diesem Zeitraum.'));
         return;
       }
+      const costs = r.groups.some((g) => g.cost || g.expected_cost);
+      const euro = (amount) => (amount ? fmtMoney({ amount: amount, currency: 'EUR' }) : '–');
       const rows = r.groups.map((g) =>
         h(
           'tr',
@@ -103,8 +106,12 @@ export async function reportsView(gen) {
           h('td', { class: 'num' }, Math.round(g.past_deadline_share * 100) + ' %'),
           h('td', null, g.top_items.map((t) => t.value + ' (' + t.count + ')').join(', ') || '–'),
           h('td', null, g.recurring_terms.map((t) => t.value + ' (' + t.count + ')').join(', ') || '–'),
+          costs ? h('td', { class: 'num', testid: 'report-cost', title: g.cost_recorded ? 'bei ' + g.cost_recorded + ' Reklamationen erfasst' : null }, euro(g.cost)) : null,
+          costs ? h('td', { class: 'num', testid: 'report-expected-cost' }, euro(g.expected_cost)) : null,
         ),
       );
+      const heads = ['Gruppe', 'Anzahl', 'Offen', 'Median bis gelöst', '90 % gelöst nach', 'Frist überschritten', 'Häufigste Artikel', 'Wiederkehrende Begriffe'];
+      if (costs) heads.push('Kosten', 'Erwartete Kosten');
       out.replaceChildren(
         chart(r),
         h('p', { class: 'muted small' }, h('span', { class: 'legend legend-done' }), ' erledigt ', h('span', { class: 'legend legend-open' }), ' offen'),
@@ -114,7 +121,7 @@ export async function reportsView(gen) {
           h(
             'table',
             { testid: 'report-table' },
-            h('thead', null, h('tr', null, ['Gruppe', 'Anzahl', 'Offen', 'Median bis gelöst', '90 % gelöst nach', 'Frist überschritten', 'Häufigste Artikel', 'Wiederkehrende Begriffe'].map((t, i) => h('th', { scope: 'col', class: i > 0 && i < 6 ? 'num' : null }, t)))),
+            h('thead', null, h('tr', null, heads.map((t, i) => h('th', { scope: 'col', class: (i > 0 && i < 6) || i > 7 ? 'num' : null }, t)))),
             h('tbody', null, rows),
           ),
         ),

@@ -7,6 +7,7 @@ import {
   empty, fmtDate, fmtDateTime, fmtValue, h, inlineError, mailLink, numberChip, offerUndo, prettify,
 } from './lib.js';
 import { provNote, provenance, sourceName, where } from './prov.js';
+import { complaintProcess } from './process.js';
 import { reloadCard, replaceBody } from './card.js';
 import { alive } from './app.js';
 
@@ -109,7 +110,8 @@ function complaintOpen(t) {
   return t.status !== 'resolved' && t.status !== 'closed';
 }
 
-export function complaintItem(t, testid) {
+/** A complaint; with `card`, its process steps can be marked done and it can be forwarded. */
+export function complaintItem(t, testid, card) {
   const refs = [
     t.invoice_ref ? 'Rechnung ' + t.invoice_ref : null,
     t.order_ref ? 'Auftrag ' + t.order_ref : null,
@@ -132,6 +134,7 @@ export function complaintItem(t, testid) {
     refs.length ? h('div', { class: 'muted small' }, refs.join(' · ')) : null,
     t.text ? h('div', { class: 'small' }, t.text) : null,
     t.resolution ? h('div', { class: 'resolution', testid: 'complaint-resolution' }, 'Lösung: ' + t.resolution) : null,
+    complaintProcess(t, card),
   );
 }
 
@@ -147,7 +150,7 @@ export function renderComplaints(card) {
       'ul',
       { class: 'items-list' },
       list.map((t) => {
-        const li = complaintItem(t, 'complaint');
+        const li = complaintItem(t, 'complaint', card);
         li.append(complaintActions(card, t));
         return li;
       }),

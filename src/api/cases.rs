@@ -1,13 +1,15 @@
-//! Complaint routes: filing with similar known cases, the list, one case, the workflow.
+//! Complaint routes: filing with similar known cases, the list, one case, the workflow, and
+//! the service process (steps done, forwarding to another team, the recorded cost).
 
 use super::auth::{CUSTOMER_READERS, OPERATORS};
 use super::error::{ApiError, ErrorBody};
 use super::front::{REF_MAX, TEXT_MAX, TITLE_MAX, body, customer_known, id, limit};
-use super::handlers::query;
+use super::handlers::{path, query, today};
 use super::state::{AppState, Caller};
+use crate::front::complaint_process;
 use crate::front::complaint_report::{ComplaintReport, GROUPS};
 use crate::front::complaints::{self, ComplaintError, NewComplaint, SimilarCase};
-use crate::store::Ticket;
+use crate::store::{Ticket, TicketFilter};
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -26,6 +28,8 @@ pub struct ComplaintRequest {
     pub invoice_ref: Option<String>,
     pub order_ref: Option<String>,
     pub sku: Option<String>,
+    /// What it cost, when known already: a decimal string in euros (`"49.90"`).
+    pub cost: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -38,6 +42,8 @@ pub struct ComplaintCreated {
 fn complaint_error(e: ComplaintError) -> ApiError {
     match e {
         ComplaintError::Invalid(m) => ApiError::bad_request(m),
+        ComplaintError::NotFound(m) => ApiError::not_found(m),
+        ComplaintError::Conflict(m) => ApiError::conflict(m),
         ComplaintError::Store(s) => s.into(),
     }
 }
@@ -61,11 +67,14 @@ pub async fn add_complaint(
         ("invoice_ref", r.invoice_ref.as_deref(), REF_MAX),
         ("order_ref", r.order_ref.as_deref(), REF_MAX),
         ("sku", r.sku.as_deref(), REF_MAX),
+        ("cost", r.cost.as_deref(), REF_MAX),
     ])?;
     customer_known(&state, r.customer_id)?;
+    // The configuration as loaded now: a reloaded process applies to new complaints.
+    let cfg = state.current();
     let (complaint, similar) = complaints::create(
         &state.store,
-        &state.cfg.complaints,
+        &cfg.complaints,
         NewComplaint {
             customer_id: r.customer_id,
             category: r.category,
@@ -75,7 +84,9 @@ pub async fn add_complaint(
             order_ref: r.order_ref,
             sku: r.sku,
             team: caller.team.clone(),
+            cost: r.cost,
         },
+        today(),
     )
     .await
     .map_err(complaint_error)?;
@@ -91,10 +102,14 @@ pub struct ComplaintParams {
     pub customer_id: Option<i64>,
     /// Only open ones (not resolved or closed).
     pub open: Option<bool>,
+    /// Only a team's: its own and those forwarded to it.
+    pub team: Option<String>,
+    /// Only the caller's team's (as `team`).
+    pub mine: Option<bool>,
     pub limit: Option<i64>,
 }
 
-/// Complaints, newest first.
+/// Complaints, newest first (a team's: its own and those forwarded to it).
 #[utoipa::path(get, path = "/api/v1/complaints", tag = "front office", params(ComplaintParams),
     security(("bearer" = [])),
     responses((status = 200, body = Vec<Ticket>), (status = 400, body = ErrorBody),
@@ -110,19 +125,39 @@ pub async fn list_complaints(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request("limit must be between 1 and 1000"));
     }
+    limit_team(p.team.as_deref())?;
+    let team = if p.mine.unwrap_or(false) {
+        Some(caller.team.clone().ok_or_else(|| {
+            ApiError::bad_request("mine: this caller has no team (ask for team=…)")
+        })?)
+    } else {
+        p.team.filter(|t| !t.trim().is_empty())
+    };
     state.audit(&caller, "list_complaints", p.customer_id);
     Ok(Json(
         state
             .store
-            .tickets(p.customer_id, p.open.unwrap_or(false), limit)
+            .tickets_where(&TicketFilter {
+                customer_id: p.customer_id,
+                team,
+                open_only: p.open.unwrap_or(false),
+                limit,
+            })
             .await?,
     ))
+}
+
+fn limit_team(team: Option<&str>) -> Result<(), ApiError> {
+    limit(&[("team", team, REF_MAX)])
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ComplaintDetail {
     pub complaint: Ticket,
     pub similar: Vec<SimilarCase>,
+    /// The teams it may be forwarded to now (`[privacy] teams`, without the one that has it;
+    /// empty when it is resolved or closed).
+    pub forward_to: Vec<String>,
 }
 
 /// One complaint with its similar cases.
@@ -149,9 +184,22 @@ pub async fn complaint(
         Some(format!("complaint {tid}")),
     );
     let similar = complaints::similar(&state.store, &t, 5).await?;
+    let forward_to = if crate::store::ticket_open(&t.status) {
+        state
+            .current()
+            .privacy
+            .teams
+            .keys()
+            .filter(|k| t.holder() != Some(k.as_str()))
+            .cloned()
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(Json(ComplaintDetail {
         complaint: t,
         similar,
+        forward_to,
     }))
 }
 
@@ -161,6 +209,8 @@ pub struct StatusRequest {
     pub status: String,
     /// How it was resolved (kept and shown with similar cases).
     pub resolution: Option<String>,
+    /// What it cost (a decimal string in euros), e.g. with the resolution; absent: unchanged.
+    pub cost: Option<String>,
 }
 
 /// Moves a complaint along its workflow.
@@ -178,7 +228,11 @@ pub async fn complaint_status(
     caller.require(CUSTOMER_READERS)?;
     let tid = id(tid)?;
     let r = body(req)?;
-    limit(&[("resolution", r.resolution.as_deref(), TEXT_MAX)])?;
+    limit(&[
+        ("resolution", r.resolution.as_deref(), TEXT_MAX),
+        ("cost", r.cost.as_deref(), REF_MAX),
+    ])?;
+    complaint_process::parse_cost_field(r.cost.as_deref()).map_err(complaint_error)?;
     if !complaints::STATUSES.contains(&r.status.as_str()) {
         return Err(ApiError::bad_request(format!(
             "status: {}",
@@ -208,6 +262,11 @@ pub async fn complaint_status(
         .store
         .set_ticket_status(tid, &r.status, r.resolution.as_deref())
         .await?;
+    if r.cost.is_some() {
+        complaint_process::set_cost(&state.store, tid, r.cost.as_deref())
+            .await
+            .map_err(complaint_error)?;
+    }
     Ok(Json(
         state
             .store
@@ -215,6 +274,148 @@ pub async fn complaint_status(
             .await?
             .ok_or_else(|| ApiError::not_found("vanished"))?,
     ))
+}
+
+/// Deserialises a present field (even `null`) as `Some`: absent and `null` differ.
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComplaintUpdate {
+    /// What it cost (credit notes, replacement, travel): a decimal string in euros;
+    /// `null` or `""` clears it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, example = "180.00")]
+    pub cost: Option<Option<String>>,
+}
+
+/// Records what a complaint cost.
+#[utoipa::path(patch, path = "/api/v1/complaints/{id}", tag = "front office", params(("id" = i64, Path)),
+    request_body = ComplaintUpdate, security(("bearer" = [])),
+    responses((status = 200, body = Ticket), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn update_complaint(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    tid: Result<Path<String>, PathRejection>,
+    req: Result<Json<ComplaintUpdate>, JsonRejection>,
+) -> Result<Json<Ticket>, ApiError> {
+    caller.require(CUSTOMER_READERS)?;
+    let tid = id(tid)?;
+    let r = body(req)?;
+    let Some(cost) = r.cost else {
+        return Err(ApiError::bad_request("nothing to change: give cost"));
+    };
+    limit(&[("cost", cost.as_deref(), REF_MAX)])?;
+    let t = complaint_process::set_cost(&state.store, tid, cost.as_deref())
+        .await
+        .map_err(complaint_error)?;
+    state.audit_detail(
+        &caller,
+        "complaint_cost",
+        Some(t.customer_id),
+        Some(format!("complaint {tid}")),
+    );
+    Ok(Json(t))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepRequest {
+    /// true: done now; false: open again.
+    pub done: bool,
+}
+
+/// Marks a step of a complaint's service process done, or open again.
+#[utoipa::path(patch, path = "/api/v1/complaints/{id}/steps/{n}", tag = "front office",
+    params(("id" = i64, Path), ("n" = i64, Path, description = "The step's number, 1, 2, …")),
+    request_body = StepRequest, security(("bearer" = [])),
+    responses((status = 200, body = Ticket), (status = 404, description = "No such complaint or step", body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 409, description = "The complaint is closed", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn complaint_step(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    ids: Result<Path<(String, String)>, PathRejection>,
+    req: Result<Json<StepRequest>, JsonRejection>,
+) -> Result<Json<Ticket>, ApiError> {
+    caller.require(CUSTOMER_READERS)?;
+    let (tid, n) = path(ids)?;
+    let number = |raw: &str| {
+        raw.parse::<i64>()
+            .map_err(|_| ApiError::bad_request(format!("`{raw}` is not a number")))
+    };
+    let (tid, n) = (number(&tid)?, number(&n)?);
+    let r = body(req)?;
+    let t = complaint_process::set_step(&state.store, tid, n, r.done)
+        .await
+        .map_err(complaint_error)?;
+    state.audit_detail(
+        &caller,
+        "complaint_step",
+        Some(t.customer_id),
+        Some(format!(
+            "complaint {tid} step {n} {}",
+            if r.done { "done" } else { "open" }
+        )),
+    );
+    Ok(Json(t))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardRequest {
+    /// A configured team (`[privacy] teams`), e.g. produktmanagement.
+    pub team: String,
+    /// What the other team is to do (shown to both teams and in the customer's timeline).
+    pub note: String,
+}
+
+/// Forwards a complaint to another team with a note: it shows in both teams' lists.
+#[utoipa::path(post, path = "/api/v1/complaints/{id}/forward", tag = "front office", params(("id" = i64, Path)),
+    request_body = ForwardRequest, security(("bearer" = [])),
+    responses((status = 200, body = Ticket), (status = 404, body = ErrorBody),
+        (status = 400, description = "Unknown team or no note", body = ErrorBody),
+        (status = 409, description = "Resolved or closed, or with that team already", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn forward_complaint(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    tid: Result<Path<String>, PathRejection>,
+    req: Result<Json<ForwardRequest>, JsonRejection>,
+) -> Result<Json<Ticket>, ApiError> {
+    caller.require(CUSTOMER_READERS)?;
+    let tid = id(tid)?;
+    let r = body(req)?;
+    limit(&[
+        ("team", Some(&r.team), REF_MAX),
+        ("note", Some(&r.note), TEXT_MAX),
+    ])?;
+    let cfg = state.current();
+    let t = complaint_process::forward(
+        &state.store,
+        &cfg.privacy.teams,
+        tid,
+        &r.team,
+        &r.note,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(complaint_error)?;
+    // The team, never the note's text.
+    state.audit_detail(
+        &caller,
+        "forward_complaint",
+        Some(t.customer_id),
+        Some(format!("complaint {tid} to {}", r.team.trim())),
+    );
+    Ok(Json(t))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -25,6 +25,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("docs.js", include_str!("../../web/docs.js")),
     ("dial.js", include_str!("../../web/dial.js")),
     ("reports.js", include_str!("../../web/reports.js")),
+    ("process.js", include_str!("../../web/process.js")),
 ];
 
 async fn index() -> impl IntoResponse {

@@ -77,7 +77,7 @@ pub async fn demo(cli: &Cli, dir: Option<&Path>, serve: Option<&str>) -> anyhow:
         code,
         cli,
         _erp,
-    } = demo_workspace(cli, &dir, "").await?;
+    } = demo_workspace(cli, &dir, kontor::demo::TEAMS).await?;
 
     let records = store.records(None, None, i64::MAX).await?;
     println!();

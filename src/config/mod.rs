@@ -4,11 +4,13 @@
 //! `KONTOR_CONNECTOR__<NAME>__<KEY>` (name upper-cased, `-` as `_`).
 
 mod auth;
+mod complaints;
 mod cti;
 mod identity;
 mod sections;
 
 pub use auth::{AuthSection, AuthTimes, OidcSection};
+pub use complaints::{ComplaintsSection, MAX_STEP_DAYS, ProcessStep, parse_cost};
 pub use cti::{CtiSection, DIAL_PROVIDERS, DialSection};
 pub use identity::*;
 pub use sections::*;

@@ -344,35 +344,6 @@ impl ServerSection {
     }
 }
 
-/// `[complaints]`: categories with their deadline.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ComplaintsSection {
-    /// Category → time to resolve (`"3d"`, `"48h"`).
-    #[serde(default = "default_categories")]
-    pub categories: std::collections::BTreeMap<String, String>,
-}
-
-fn default_categories() -> std::collections::BTreeMap<String, String> {
-    [
-        ("lieferung", "3d"),
-        ("qualitaet", "5d"),
-        ("rechnung", "10d"),
-        ("sonstiges", "7d"),
-    ]
-    .into_iter()
-    .map(|(a, b)| (a.to_owned(), b.to_owned()))
-    .collect()
-}
-
-impl Default for ComplaintsSection {
-    fn default() -> Self {
-        Self {
-            categories: default_categories(),
-        }
-    }
-}
-
 /// `[reminders]`: when kontor suggests a reminder after a sync.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -487,19 +458,6 @@ pub fn parse_span(s: &str) -> Result<chrono::TimeDelta, String> {
         "w" => days(n * 7),
         "y" => days(n * 365),
         _ => Err(bad()),
-    }
-}
-
-impl ComplaintsSection {
-    pub fn problems(&self) -> Vec<Problem> {
-        self.categories
-            .iter()
-            .filter_map(|(k, v)| {
-                parse_span(v)
-                    .err()
-                    .map(|e| (key(&["complaints", "categories", k]), e))
-            })
-            .collect()
     }
 }
 

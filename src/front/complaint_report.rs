@@ -2,13 +2,16 @@
 //! team — how many, how many open, how long to resolve (median, p90), how many past their
 //! deadline, which items and which words come back. Never per person: complaints carry a
 //! team, and a team is reported on its own only with at least `min_group_size` members
-//! (works-council rule; smaller teams together as "other teams", or withheld).
+//! (works-council rule; smaller teams together as "other teams", or withheld). Costs (the
+//! recorded cost and the process steps' expected cost) are summed per group only — the report
+//! has no total of them, which would give away the withheld teams' share.
 
 use super::complaints::stemmed_words;
 use super::reports::TeamGate;
 use crate::config::PrivacySection;
 use crate::store::{DynStore, StoreError, Ticket};
 use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -50,6 +53,17 @@ pub struct ComplaintGroup {
     pub top_items: Vec<Counted>,
     /// Words that come back in at least two complaints of the group (up to 5).
     pub recurring_terms: Vec<RecurringTerm>,
+    /// The cost recorded on its complaints together (only when any has one), in euros.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "360.00")]
+    pub cost: Option<Decimal>,
+    /// How many of its complaints have a cost recorded (with `cost`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_recorded: Option<usize>,
+    /// What their process steps are expected to cost together (only when any step has a cost).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "410.00")]
+    pub expected_cost: Option<Decimal>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -143,6 +157,8 @@ fn summarise(
         .iter()
         .filter(|t| !["resolved", "closed"].contains(&t.status.as_str()))
         .count();
+    let costs: Vec<Decimal> = tickets.iter().filter_map(|t| t.cost).collect();
+    let expected: Vec<Decimal> = tickets.iter().filter_map(|t| t.expected_cost).collect();
     ComplaintGroup {
         key,
         count: tickets.len(),
@@ -158,6 +174,9 @@ fn summarise(
         },
         top_items: if by_item { Vec::new() } else { top(items) },
         recurring_terms: recurring,
+        cost: (!costs.is_empty()).then(|| costs.iter().sum()),
+        cost_recorded: (!costs.is_empty()).then_some(costs.len()),
+        expected_cost: (!expected.is_empty()).then(|| expected.iter().sum()),
     }
 }
 

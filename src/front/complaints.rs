@@ -2,9 +2,10 @@
 //! (same item, order or invoice; and German full-text similarity) with how they were
 //! resolved.
 
+use super::complaint_process::{parse_cost_field, steps_for};
 use crate::config::{ComplaintsSection, parse_span};
 use crate::store::{DynStore, NewTicket, StoreError, Ticket};
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -60,6 +61,11 @@ pub struct SimilarCase {
 pub enum ComplaintError {
     #[error("{0}")]
     Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// Not possible in the complaint's current state.
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -73,13 +79,17 @@ pub struct NewComplaint {
     pub order_ref: Option<String>,
     pub sku: Option<String>,
     pub team: Option<String>,
+    /// What it cost, when known already (a decimal string).
+    pub cost: Option<String>,
 }
 
-/// Records a complaint (deadline from its category) and returns it with similar cases.
+/// Records a complaint (deadline from its category, and its category's service process with
+/// due dates counted from `today`) and returns it with similar cases.
 pub async fn create(
     store: &DynStore,
     cfg: &ComplaintsSection,
     c: NewComplaint,
+    today: NaiveDate,
 ) -> Result<(Ticket, Vec<SimilarCase>), ComplaintError> {
     let Some(span) = cfg.categories.get(&c.category) else {
         let known: Vec<&str> = cfg.categories.keys().map(String::as_str).collect();
@@ -92,6 +102,8 @@ pub async fn create(
     if c.title.trim().is_empty() {
         return Err(ComplaintError::Invalid("title must not be empty".into()));
     }
+    let cost = parse_cost_field(c.cost.as_deref())?;
+    let steps = steps_for(cfg, &c.category, today)?;
     let deadline = parse_span(span).ok().map(|d| Utc::now() + d);
     let words = terms(&format!("{} {}", c.title, c.text));
     let id = store
@@ -106,6 +118,8 @@ pub async fn create(
             deadline,
             team: c.team,
             terms: words.join(" "),
+            cost,
+            steps,
         })
         .await?;
     let ticket = store

@@ -3,6 +3,7 @@
 //! cases, data protection (erasure, export, retention) and works-council rules.
 
 pub mod calls;
+pub mod complaint_process;
 pub mod complaint_report;
 pub mod complaints;
 pub mod privacy;

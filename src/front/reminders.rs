@@ -288,8 +288,12 @@ pub async fn suggest(
         }
     }
     new.extend(quotes_expiring(store, dir, today, cfg.quote_days, &assignee).await?);
-    // Complaints past their deadline.
-    for t in store.tickets(None, true, 0).await? {
+    // Complaints past their deadline, and their process steps past their due date.
+    let open = store.tickets(None, true, 0).await?;
+    new.extend(super::complaint_process::overdue_step_reminders(
+        &open, today, &assignee,
+    ));
+    for t in open {
         if t.overdue {
             new.push(NewReminder {
                 customer_id: Some(t.customer_id),

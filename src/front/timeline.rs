@@ -1,7 +1,7 @@
 //! One timeline per customer: contacts (recorded in kontor or imported), invoices, credit
 //! notes, orders, deliveries and complaints — newest first, paged, filterable by kind.
 
-use crate::store::{Activity, DynStore, StoreError, StoredRecord, Ticket};
+use crate::store::{Activity, DynStore, StoreError, StoredRecord, Ticket, TicketForward};
 use crate::view::{Known, Provenance};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::Serialize;
@@ -223,6 +223,24 @@ fn from_ticket(t: &Ticket) -> TimelineItem {
     }
 }
 
+/// A complaint forwarded to another team (kind `complaint`, the note as its detail, the team
+/// that forwarded it as its team).
+fn from_forward(t: &Ticket, i: usize, f: &TicketForward) -> TimelineItem {
+    TimelineItem {
+        kind: "complaint".into(),
+        at: f.at,
+        title: format!(
+            "Reklamation „{}“ weitergeleitet an Team {}",
+            t.title, f.to_team
+        ),
+        detail: Some(f.note.clone()),
+        reference: format!("R{}-W{}", t.id, i + 1),
+        source: None,
+        team: f.from_team.clone(),
+        own: None,
+    }
+}
+
 /// The customer's timeline page: `kinds` filters (empty: all), `cursor` continues; the
 /// contacts `author` recorded (see [`Activity::editable_until`]) say so.
 pub async fn timeline(
@@ -250,13 +268,15 @@ pub async fn timeline(
         }
     }
     if wanted("complaint") {
-        items.extend(
-            store
-                .tickets(Some(id), false, 0)
-                .await?
-                .iter()
-                .map(from_ticket),
-        );
+        for t in store.tickets(Some(id), false, 0).await? {
+            items.push(from_ticket(&t));
+            items.extend(
+                t.forwards
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| from_forward(&t, i, f)),
+            );
+        }
     }
     items.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.reference.cmp(&a.reference)));
     let limit = limit.clamp(1, 200);

@@ -28,9 +28,10 @@ pub use cluster::{
     ClusterConfig, ClusterStore, RefusedUnit, RenameSummary, RetireSummary, StoredConnector,
 };
 pub use front::{
-    ACTIVITY_EDIT_HOURS, Activity, ActivityEdit, AuditEntry, ERASABLE, Erasable, FrontStore,
-    NewActivity, NewAudit, NewReminder, NewTicket, Reminder, ReminderFilter, TICKET_STATUSES,
-    Ticket, ticket_next_statuses, ticket_transition_allowed,
+    ACTIVITY_EDIT_HOURS, Activity, ActivityEdit, AuditEntry, CaseStore, ERASABLE, Erasable,
+    FrontStore, NewActivity, NewAudit, NewForward, NewReminder, NewStep, NewTicket, Reminder,
+    ReminderFilter, TICKET_STATUSES, Ticket, TicketFilter, TicketForward, TicketStep,
+    ticket_next_statuses, ticket_open, ticket_transition_allowed,
 };
 pub use identity::{
     DocumentHit, IdentityChanges, IdentitySnapshot, IdentityStore, KeyRow, SharedNumbers,
@@ -70,6 +71,7 @@ pub trait Store:
     IdentityStore
     + OpsStore
     + FrontStore
+    + CaseStore
     + ClusterStore
     + AlertStore
     + UserStore

@@ -33,6 +33,9 @@ async fn random_requests_never_get_a_server_error() {
         ("POST", "/api/v1/customers/{}/merge"),
         ("POST", "/api/v1/customers/{}/split"),
         ("POST", "/api/v1/identity/suggestions/{}/reject"),
+        ("PATCH", "/api/v1/complaints/{}/steps/{}"),
+        ("POST", "/api/v1/complaints/{}/forward"),
+        ("PATCH", "/api/v1/complaints/{}"),
         ("GET", "/api/v1/{}"),
     ];
     let mut runner = TestRunner::deterministic();

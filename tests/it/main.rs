@@ -13,6 +13,8 @@ mod calls_e2e;
 mod check_data_e2e;
 mod cli_e2e;
 mod cluster_e2e;
+mod complaint_forward_e2e;
+mod complaint_process_e2e;
 mod conformance;
 mod connectors_e2e;
 mod desk_e2e;

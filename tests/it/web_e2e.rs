@@ -3,7 +3,9 @@
 //! and resolved through the API (with a token: machines keep them); then `tests/web/e2e.mjs`
 //! (playwright-core driving Debian's /usr/bin/chromium) signs in with a local account (a wrong
 //! password first), finds no token in localStorage, searches, opens the customer card, files a
-//! complaint that finds the earlier case, opens the call screen-pop (with the Mahnstufe),
+//! complaint that finds the earlier case, works its service process (a step done, the cost,
+//! forwarded to product management; a second complaint's step is overdue), opens the call
+//! screen-pop (with the Mahnstufe),
 //! searches an item's stock, sees a request without the CSRF token refused with 403, and
 //! signs out.
 //!
@@ -101,8 +103,10 @@ async fn web_page_search_card_complaint_and_screen_pop_in_chromium() {
         .expect(1)
         .mount(&pbx)
         .await;
+    // Teams to forward complaints to.
     let text = format!(
-        "{}\n[cti.dial]\nprovider = \"url\"\nurl = \"{}/dial/{{device}}/{{number}}\"\ndevices = {{ anna = \"e0\" }}\n",
+        "{}\n[privacy]\nteams = {{ vertrieb-nord = 6, service = 5, produktmanagement = 5 }}\n\
+         [cti.dial]\nprovider = \"url\"\nurl = \"{}/dial/{{device}}/{{number}}\"\ndevices = {{ anna = \"e0\" }}\n",
         kontor::demo::config(&erp.uri()),
         pbx.uri()
     );
@@ -213,6 +217,37 @@ async fn web_page_search_card_complaint_and_screen_pop_in_chromium() {
     )
     .await;
     assert_eq!(resolved["status"], "resolved", "{resolved}");
+    // What it cost (a credit note), for the report.
+    let res = http
+        .patch(format!("{base}/api/v1/complaints/{complaint}"))
+        .bearer_auth(&token)
+        .json(&json!({"cost": "120"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    // An open complaint whose first process step was due three days ago.
+    let late = post(
+        &http,
+        &base,
+        &token,
+        "/api/v1/complaints",
+        json!({"customer_id": muller, "category": "lieferung", "title": "Teillieferung AB-50001 unvollständig"}),
+    )
+    .await;
+    assert_eq!(late["complaint"]["steps"][0]["status"], "open", "{late}");
+    {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(_guard.url()).await.unwrap();
+        let due = chrono::Local::now().date_naive() - chrono::Days::new(3);
+        let done = sqlx::query("UPDATE ticket_steps SET due = $1 WHERE ticket_id = $2 AND n = 1")
+            .bind(due)
+            .bind(late["complaint"]["id"].as_i64().unwrap())
+            .execute(&mut c)
+            .await
+            .unwrap();
+        assert_eq!(done.rows_affected(), 1);
+    }
 
     // The browser.
     let shots_tmp = tempfile::tempdir().unwrap();

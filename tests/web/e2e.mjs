@@ -7,10 +7,13 @@
 // session cookie, never a token in localStorage).
 //
 // Expects the demo workspace served at <base url> with one resolved complaint about
-// damaged Spannzangen (item 0815-A) for customer 00042 – tests/web_e2e.rs sets that up.
+// damaged Spannzangen (item 0815-A, cost 120 €) and one open complaint whose first process step
+// is overdue for customer 00042, and the teams produktmanagement and service configured –
+// tests/web_e2e.rs sets that up.
 // Exits 0 when every step passed; prints each step and, on failure, what went wrong.
 
 import { chromium } from 'playwright-core';
+import { serviceProcess } from './process.mjs';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -366,6 +369,10 @@ try {
   await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="complaint"]')].some((e) => e.textContent.includes('Spannzangen beim Auspacken') && e.querySelector('[data-testid="complaint-status"]').textContent === 'in Bearbeitung'));
   check((await freshStatus()) === 'in Bearbeitung', '"Rückgängig" reopened it');
 
+  // --- service process (process.mjs) ------------------------------------------------------
+  await serviceProcess({ page, tid, step, check, text, freshItem, tlItem });
+  await freshItem().screenshot({ path: path.join(shots, 'screenshot-reklamation.png') });
+
   step('the timeline shows whole times, nothing cut off');
   const clipped = await page.evaluate(() =>
     Array.from(document.querySelectorAll('.tl-when')).filter((e) => e.scrollWidth > e.clientWidth + 1).map((e) => e.textContent),
@@ -534,6 +541,10 @@ try {
   check((await page.getByTestId('report-chart').locator('rect').count()) >= 2, 'a bar chart');
   await page.screenshot({ path: path.join(shots, 'screenshot-bericht.png') });
   check(/des Teams vertrieb-nord/.test(await text(page.getByTestId('report-status'))), 'a salesperson sees the own team\'s complaints: ' + (await text(page.getByTestId('report-status'))));
+  const delivery = page.getByTestId('report-row').filter({ hasText: 'Lieferung' });
+  check((await text(delivery.getByTestId('report-cost'))) === '1.370,50 €', 'the recorded cost of the group: ' + (await text(delivery)));
+  check((await text(delivery.getByTestId('report-expected-cost'))) === '105,00 €', 'and what the steps were expected to cost: ' + (await text(delivery)));
+  check(!/Person|Mitarbeiter|anna/i.test(reportText), 'no per-person figure: ' + reportText);
   await page.getByTestId('report-group').selectOption('item');
   await page.getByTestId('report-submit').click();
   await page.getByTestId('report-row').filter({ hasText: '0815-A' }).waitFor();

@@ -2,6 +2,10 @@
 //! index of German-stemmed words: FTS5 on SQLite, a GIN `tsvector` index on PostgreSQL),
 //! reminders, the audit log and erasure tombstones.
 
+mod cases;
+
+pub use cases::*;
+
 use super::{Store, StoreError, StoredRecord};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -72,74 +76,6 @@ pub struct NewActivity {
     pub source: String,
     /// A salted hash of who recorded it (see [`Activity::author`]).
     pub author: Option<String>,
-}
-
-/// The ticket workflow: new → in_progress → waiting → resolved → closed (waiting and in
-/// progress go back and forth; a resolved ticket may be reopened).
-pub const TICKET_STATUSES: &[&str] = &["new", "in_progress", "waiting", "resolved", "closed"];
-
-pub fn ticket_transition_allowed(from: &str, to: &str) -> bool {
-    matches!(
-        (from, to),
-        ("new", "in_progress")
-            | ("new", "waiting")
-            | ("new", "resolved")
-            | ("in_progress", "waiting")
-            | ("in_progress", "resolved")
-            | ("waiting", "in_progress")
-            | ("waiting", "resolved")
-            | ("resolved", "closed")
-            | ("resolved", "in_progress")
-    )
-}
-
-/// The statuses a ticket in `from` may move to, in workflow order.
-pub fn ticket_next_statuses(from: &str) -> Vec<String> {
-    TICKET_STATUSES
-        .iter()
-        .filter(|to| ticket_transition_allowed(from, to))
-        .map(|s| (*s).to_owned())
-        .collect()
-}
-
-/// A complaint or service ticket.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Ticket {
-    pub id: i64,
-    pub customer_id: i64,
-    pub category: String,
-    pub title: String,
-    pub text: String,
-    pub invoice_ref: Option<String>,
-    pub order_ref: Option<String>,
-    pub sku: Option<String>,
-    /// new | in_progress | waiting | resolved | closed
-    pub status: String,
-    pub deadline: Option<DateTime<Utc>>,
-    pub resolution: Option<String>,
-    pub team: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub resolved_at: Option<DateTime<Utc>>,
-    /// Past its deadline and not resolved.
-    pub overdue: bool,
-    /// The statuses it may move to now (`POST /api/v1/complaints/{id}/status`).
-    pub next_statuses: Vec<String>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct NewTicket {
-    pub customer_id: i64,
-    pub category: String,
-    pub title: String,
-    pub text: String,
-    pub invoice_ref: Option<String>,
-    pub order_ref: Option<String>,
-    pub sku: Option<String>,
-    pub deadline: Option<DateTime<Utc>>,
-    pub team: Option<String>,
-    /// German-stemmed words of title and text.
-    pub terms: String,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -229,35 +165,6 @@ pub trait FrontStore: Send + Sync {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<(Option<String>, String, i64)>, StoreError>;
-
-    async fn add_ticket(&self, t: &NewTicket) -> Result<i64, StoreError>;
-    async fn ticket(&self, id: i64) -> Result<Option<Ticket>, StoreError>;
-    async fn tickets(
-        &self,
-        customer_id: Option<i64>,
-        open_only: bool,
-        limit: i64,
-    ) -> Result<Vec<Ticket>, StoreError>;
-    async fn set_ticket_status(
-        &self,
-        id: i64,
-        status: &str,
-        resolution: Option<&str>,
-    ) -> Result<(), StoreError>;
-    /// Tickets whose stemmed words share any of `terms`, best first: (id, score).
-    async fn tickets_matching(
-        &self,
-        terms: &[String],
-        limit: i64,
-    ) -> Result<Vec<(i64, f64)>, StoreError>;
-    /// Tickets about the same item, order or invoice.
-    async fn tickets_about(
-        &self,
-        sku: Option<&str>,
-        order_ref: Option<&str>,
-        invoice_ref: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<i64>, StoreError>;
 
     /// `None` when a reminder with the same `rule_key` exists (done ones too).
     async fn add_reminder(&self, r: &NewReminder) -> Result<Option<i64>, StoreError>;
@@ -382,6 +289,8 @@ pub const ERASABLE: &[Erasable] = &[
         &["id"],
         &["raw", "record", "context", "reason", "position", "source"],
     ),
+    // Why a complaint was forwarded.
+    erasable("ticket_forwards", &["id"], &["note"]),
     erasable("identity_suggestions", &["id"], &["reason"]),
     erasable("customer_keys", &["system", "customer_no"], &["matched_on"]),
     erasable("audit_log", &["id"], &["detail"]),
@@ -418,37 +327,6 @@ macro_rules! activity {
                 edited_at: r.try_get("edited_at")?,
                 created_at: r.try_get("created_at")?,
                 author: r.try_get("author")?,
-            })
-        })()
-    }};
-}
-
-macro_rules! ticket {
-    ($r:expr) => {{
-        use sqlx::Row;
-        let r = $r;
-        (|| -> Result<Ticket, sqlx::Error> {
-            let status: String = r.try_get("status")?;
-            let deadline: Option<DateTime<Utc>> = r.try_get("deadline")?;
-            Ok(Ticket {
-                overdue: deadline.is_some_and(|d| d < Utc::now())
-                    && !["resolved", "closed"].contains(&status.as_str()),
-                next_statuses: ticket_next_statuses(&status),
-                id: r.try_get("id")?,
-                customer_id: r.try_get("customer_id")?,
-                category: r.try_get("category")?,
-                title: r.try_get("title")?,
-                text: r.try_get("text")?,
-                invoice_ref: r.try_get("invoice_ref")?,
-                order_ref: r.try_get("order_ref")?,
-                sku: r.try_get("sku")?,
-                status,
-                deadline,
-                resolution: r.try_get("resolution")?,
-                team: r.try_get("team")?,
-                created_at: r.try_get("created_at")?,
-                updated_at: r.try_get("updated_at")?,
-                resolved_at: r.try_get("resolved_at")?,
             })
         })()
     }};
