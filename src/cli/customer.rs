@@ -249,6 +249,32 @@ pub fn print_view(v: &MergedView) {
             );
         }
     }
+    if !v.tickets.is_empty() {
+        println!("\ncomplaints:");
+        for t in &v.tickets {
+            let expected = t
+                .expected_cost
+                .map(|c| format!(", expected cost {c} EUR"))
+                .unwrap_or_default();
+            println!(
+                "  #{:<5} {} ({}, {}{}){expected}",
+                t.id,
+                t.title,
+                t.category,
+                t.status,
+                if t.overdue { ", overdue" } else { "" }
+            );
+            for st in &t.steps {
+                println!(
+                    "    {}. {:<40} due {}  {}",
+                    st.n,
+                    st.step,
+                    date(Some(st.due)),
+                    st.status
+                );
+            }
+        }
+    }
     if !v.contacts.is_empty() {
         println!("\ncontacts:");
         for c in &v.contacts {

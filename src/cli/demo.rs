@@ -68,6 +68,41 @@ pub(super) async fn demo_workspace(
     })
 }
 
+/// A complaint about a damaged delivery, filed four days ago in the category with the demo's
+/// service process: its first step is done, the second overdue (a reminder for the team),
+/// the third still to come.
+async fn file_demo_complaint(
+    store: &kontor::store::DynStore,
+    cfg: &kontor::config::Config,
+    customer_id: i64,
+    today: chrono::NaiveDate,
+) -> anyhow::Result<()> {
+    use kontor::front::complaints::{NewComplaint, create};
+    let (t, _) = create(
+        store,
+        &cfg.complaints,
+        NewComplaint {
+            customer_id,
+            category: "lieferung".into(),
+            title: "Spannzangen mit Transportschaden".into(),
+            text: "Zwei Spannzangen ER32 aus AB-50001 kamen verbogen an, Karton eingedrückt."
+                .into(),
+            invoice_ref: None,
+            order_ref: Some("AB-50001".into()),
+            sku: Some("0815-A".into()),
+            team: Some("service".into()),
+            cost: None,
+        },
+        today - chrono::Days::new(4),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("demo complaint: {e}"))?;
+    kontor::front::complaint_process::set_step(store, t.id, 1, true)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo complaint: {e}"))?;
+    Ok(())
+}
+
 pub async fn demo(cli: &Cli, dir: Option<&Path>, serve: Option<&str>) -> anyhow::Result<i32> {
     let dir = dir.map_or_else(|| PathBuf::from("kontor-demo"), Path::to_path_buf);
     let DemoWorkspace {
@@ -94,6 +129,7 @@ pub async fn demo(cli: &Cli, dir: Option<&Path>, serve: Option<&str>) -> anyhow:
         .customer_of("wawi-kunden", SHOWCASE_CUSTOMER)
         .ok_or_else(|| anyhow::anyhow!("customer {SHOWCASE_CUSTOMER} did not load"))?;
     let today = chrono::Local::now().date_naive();
+    file_demo_complaint(&store, &cfg, showcase, today).await?;
     if let Some(view) = customer_view(&store, &ctx, showcase, today).await? {
         print_view(&view);
     }

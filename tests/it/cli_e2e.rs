@@ -457,8 +457,13 @@ fn demo_loads_every_sample_source_and_a_second_sync_writes_nothing() {
         "open quotes:",
         "expires in 3 days  4.280,00 EUR  ← wawi-angebote",
         "ANF-2026-81    of 01.12.2026 (requested, no quote yet)",
+        // A complaint with the demo's service process: a step done, one overdue.
+        "Spannzangen mit Transportschaden (lieferung, new), expected cost 35.00 EUR",
+        "1. Schaden mit Fotos dokumentieren ",
+        "2. Ersatzlieferung versenden ",
         // What the desk finds suggested.
         "suggested reminders:",
+        "Schritt „Ersatzlieferung versenden“ der Reklamation „Spannzangen mit Transportschaden“ ist überfällig",
         "Angebot AN-0318 läuft am ",
         "Zahlungsverhalten verschlechtert: Schröder Elektrotechnik GmbH & Co. KG — zahlt im Schnitt 24,5 Tage nach Fälligkeit (Vorjahr 0,5 Tage); 4 von 4 Rechnungen verspätet",
     ] {
