@@ -439,7 +439,7 @@ fn demo_loads_every_sample_source_and_a_second_sync_writes_nothing() {
         "datev-buchungen      credit_note=1 invoice=4 payment=1",
         "datev-debitoren      customer=1",
         "einvoices            credit_note=1 customer=5 invoice=4",
-        "erpnext              credit_note=1 customer=4 invoice=5 order=3 payment=3 stock=5",
+        "erpnext              credit_note=1 customer=4 invoice=5 order=3 payment=3 quote=4 stock=5",
         "opentrans            customer=2 delivery=1 invoice=1 order=1 order_confirmation=2",
         "wawi-kunden          customer=7",
         "wawi-kontakte        activity=3",

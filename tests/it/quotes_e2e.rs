@@ -16,6 +16,7 @@ both_backends!(
     a_quote_about_to_expire_suggests_one_reminder,
     an_opentrans_quotation_and_an_order_naming_it,
     sap_b1_quotations_and_the_order_copied_from_one,
+    erpnext_and_business_central_quotes_with_their_quirks,
 );
 
 fn today() -> NaiveDate {
@@ -380,4 +381,92 @@ async fn sap_b1_quotations_and_the_order_copied_from_one(backend: &str) {
         .unwrap()
         .unwrap();
     assert_eq!(doc.status.as_deref(), Some("rejected"));
+}
+
+/// ERPNext `Quotation` (a lead's quotation has no customer and is filtered out; Ordered →
+/// accepted, Lost → rejected) and Business Central `salesQuotes` (the status "Expired " with
+/// its trailing space; "0001-01-01" for an empty validity).
+async fn erpnext_and_business_central_quotes_with_their_quirks(backend: &str) {
+    let (store, _guard) = kontor::testing::temp_store(backend).await.unwrap();
+    let sources = [
+        (
+            "erpnext",
+            kontor_rest::mock::ERPNEXT_TOKEN,
+            "{ kind = \"token\", token_file = \"secret\" }".to_owned(),
+        ),
+        (
+            "business-central",
+            kontor_rest::mock::BC_CLIENT_SECRET,
+            "{ kind = \"oauth2_client_credentials\", token_url = \"{uri}/kontor-demo.onmicrosoft.com/oauth2/v2.0/token\", \
+             client_id = \"3f6a1c2e-8b4d-4e5f-9a7b-2c1d0e9f8a71\", client_secret_file = \"secret\" }\ncompany = \"CRONUS AG\""
+                .to_owned(),
+        ),
+    ];
+    for (profile, secret, auth) in sources {
+        let erp = kontor_rest::mock::MockErp::start(profile).await;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("secret"), secret).unwrap();
+        let connectors = format!(
+            "[[connector]]\nname = \"{profile}\"\nkind = \"rest\"\nbase_url = \"{}\"\nprofile = \"{profile}\"\nauth = {}\n",
+            erp.uri(),
+            auth.replace("{uri}", &erp.uri())
+        );
+        let report = common::sync_connector(&store, dir.path(), &connectors, profile).await;
+        assert!(report.errors.is_empty(), "{profile}: {:?}", report.errors);
+    }
+    let quote = |connector: &'static str, no: &'static str| {
+        let store = &store;
+        async move {
+            store
+                .records(Some(connector), Some("quote"), 100)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|r| r.data["number"] == no)
+                .unwrap_or_else(|| panic!("{connector} quote {no}"))
+                .data
+        }
+    };
+    let erpnext = store
+        .records(Some("erpnext"), Some("quote"), 100)
+        .await
+        .unwrap();
+    assert_eq!(erpnext.len(), 4, "the lead's quotation is not a customer's");
+    let q = quote("erpnext", "SAL-QTN-2026-0051").await;
+    assert_eq!(
+        (
+            q["status"].as_str(),
+            q["valid_until"].as_str(),
+            q["customer_no"].as_str()
+        ),
+        (Some("open"), Some("2027-01-31"), Some("CUST-10002"))
+    );
+    assert_eq!(q["total"]["amount"], "1190.00");
+    assert_eq!(
+        quote("erpnext", "SAL-QTN-2026-0040").await["status"],
+        "accepted"
+    );
+    assert_eq!(
+        quote("erpnext", "SAL-QTN-2026-0047").await["status"],
+        "rejected"
+    );
+    assert_eq!(
+        quote("erpnext", "SAL-QTN-2026-0049").await["status"],
+        "cancelled"
+    );
+
+    let q = quote("business-central", "1006").await;
+    assert_eq!(
+        (
+            q["status"].as_str(),
+            q["valid_until"].as_str(),
+            q["request_ref"].as_str()
+        ),
+        (Some("open"), Some("2026-12-18"), Some("Anfrage 77"))
+    );
+    assert_eq!(q["total"]["amount"], "4284");
+    assert_eq!(quote("business-central", "1007").await["status"], "expired");
+    let accepted = quote("business-central", "1008").await;
+    assert_eq!(accepted["status"], "accepted");
+    assert!(accepted.get("valid_until").is_none(), "{accepted}");
 }

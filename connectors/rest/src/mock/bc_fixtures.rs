@@ -26,6 +26,20 @@ fn stamp(k: usize) -> String {
         .to_string()
 }
 
+/// A sales quote: number, customer, document date, valid until, status, net, tax, gross, the
+/// customer's reference.
+type QuoteRow = (
+    &'static str,
+    usize,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+);
+
 fn etag(k: usize) -> String {
     format!("W/\"JzIwOzE{k:04}Oyc=\"")
 }
@@ -219,6 +233,53 @@ pub fn business_central() -> BTreeMap<String, Vec<Value>> {
             "documentNumber": doc, "externalDocumentNumber": "", "amount": num(amount),
             "appliesToInvoiceId": guid(0x2000_0000, p), "appliesToInvoiceNumber": inv,
             "description": text, "comment": "", "lastModifiedDateTime": at,
+        })
+    }).collect());
+    let quotes: [QuoteRow; 3] = [
+        (
+            "1006",
+            0,
+            "2026-11-20",
+            "2026-12-18",
+            "Sent",
+            "3600",
+            "684",
+            "4284",
+            "Anfrage 77",
+        ),
+        (
+            "1007",
+            1,
+            "2026-10-01",
+            "2026-10-31",
+            "Expired ",
+            "450",
+            "85.5",
+            "535.5",
+            "",
+        ),
+        (
+            "1008",
+            2,
+            "2026-09-15",
+            "0001-01-01",
+            "Accepted",
+            "12000",
+            "2280",
+            "14280",
+            "LV Elbbrücke",
+        ),
+    ];
+    m.insert("salesQuotes".into(), quotes.iter().enumerate().map(|(i, (no, c, d, valid, status, net, tax, gross, ext))| {
+        let (at, tag) = next();
+        json!({
+            "@odata.etag": tag, "id": guid(0x7000_0000, i), "number": no, "externalDocumentNumber": ext,
+            "documentDate": d, "dueDate": d, "customerId": customer_id(*c), "customerNumber": CUSTOMERS[*c].0,
+            "customerName": CUSTOMERS[*c].1, "currencyCode": "EUR", "paymentTermsId": "", "salesperson": "",
+            "discountAmount": 0, "totalAmountExcludingTax": num(net), "totalTaxAmount": num(tax),
+            "totalAmountIncludingTax": num(gross), "status": status, "sentDate": format!("{d}T10:00:00Z"),
+            "validUntilDate": valid, "acceptedDate": if *status == "Accepted" { "2026-09-30" } else { "0001-01-01" },
+            "lastModifiedDateTime": at, "phoneNumber": CUSTOMERS[*c].7, "email": CUSTOMERS[*c].6,
         })
     }).collect());
     m.insert("salesOrders".into(), ORDERS.iter().enumerate().map(|(i, (no, c, d, req, ext, net, tax, gross, shipped, lines))| {

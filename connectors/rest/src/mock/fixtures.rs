@@ -311,7 +311,7 @@ pub fn for_flavor(flavor: Flavor) -> BTreeMap<String, Vec<Value>> {
     }
 }
 
-fn erp_mod(i: usize) -> Value {
+pub(super) fn erp_mod(i: usize) -> Value {
     json!(modified(i).format("%Y-%m-%d %H:%M:%S%.6f").to_string())
 }
 
@@ -345,7 +345,7 @@ pub fn erpnext() -> BTreeMap<String, Vec<Value>> {
     }).collect());
     m.insert(
         "Payment Ledger Entry".into(),
-        erpnext_payment_ledger(&mut next),
+        super::erpnext_payments::erpnext_payment_ledger(&mut next),
     );
     m.insert("Sales Order".into(), ORDERS.iter().enumerate().map(|(i, (no, c, d, del, r, lines))| {
         let done = lines.iter().all(|l| l.1 == l.2);
@@ -357,6 +357,29 @@ pub fn erpnext() -> BTreeMap<String, Vec<Value>> {
             "per_delivered": if done { 100 } else { 0 }, "docstatus": 1, "modified": erp_mod(next()),
         })
     }).collect());
+    let mut quotations: Vec<Value> = QUOTES.iter().map(|(no, c, d, valid, state, gross, _)| {
+        let status = match *state {
+            "accepted" => "Ordered",
+            "lost" => "Lost",
+            "cancelled" => "Cancelled",
+            _ => "Open",
+        };
+        json!({
+            "name": format!("SAL-QTN-{}", no.trim_start_matches("AN-")), "quotation_to": "Customer",
+            "party_name": format!("CUST-{}", CUSTOMERS[*c].no), "customer_name": CUSTOMERS[*c].name,
+            "transaction_date": d, "valid_till": valid, "currency": "EUR", "grand_total": num(gross),
+            "status": status, "docstatus": if *state == "cancelled" { 2 } else { 1 },
+            "order_type": "Sales", "modified": erp_mod(next()),
+        })
+    }).collect();
+    // A lead's quotation: no customer yet (filtered out by quotation_to).
+    quotations.push(json!({
+        "name": "SAL-QTN-2026-0060", "quotation_to": "Lead", "party_name": "CRM-LEAD-2026-00012",
+        "transaction_date": "2026-11-28", "valid_till": "2026-12-28", "currency": "EUR",
+        "grand_total": num("640.00"), "status": "Open", "docstatus": 1, "order_type": "Sales",
+        "modified": erp_mod(next()),
+    }));
+    m.insert("Quotation".into(), quotations);
     m.insert("Bin".into(), STOCK.iter().map(|(sku, wh, on, avail)| json!({
         "name": format!("BIN-{sku}-{}", wh.split_whitespace().next().unwrap_or(wh)),
         "item_code": sku, "warehouse": format!("{wh} - MS"), "actual_qty": num(on),
@@ -369,103 +392,6 @@ pub fn erpnext() -> BTreeMap<String, Vec<Value>> {
 /// A SAP quotation's DocNum (a number series of its own).
 fn sap_quote_no(i: usize) -> u32 {
     40001 + i as u32
-}
-
-/// Payments of the ERPNext demo: (entry, invoice, posting date, amount, delinked). What was
-/// paid of each invoice ([`INVOICES`]) — RE-2026-0002 in part, RE-2026-0003 in full, 11 days
-/// after its due date — and a payment of RE-2026-0004 that was cancelled.
-const ERPNEXT_PAYMENTS: &[(&str, &str, &str, &str, u8)] = &[
-    (
-        "ACC-PAY-2026-00001",
-        "RE-2026-0002",
-        "2026-02-20",
-        "1000.00",
-        0,
-    ),
-    (
-        "ACC-PAY-2026-00002",
-        "RE-2026-0003",
-        "2026-03-02",
-        "452.20",
-        0,
-    ),
-    (
-        "ACC-PAY-2026-00003",
-        "RE-2026-0004",
-        "2026-03-10",
-        "15339.10",
-        1,
-    ),
-];
-
-/// The Payment Ledger Entries the list API answers with `party_type` Customer and
-/// `against_voucher_type` Sales Invoice: each invoice's own entry (positive), each return's
-/// against its invoice and each payment's (negative: credits on the receivable). Names are
-/// ERPNext's random hashes.
-fn erpnext_payment_ledger(next: &mut impl FnMut() -> usize) -> Vec<Value> {
-    let ple = |n: usize,
-               (vtype, vno): (&str, &str),
-               inv: &str,
-               c: usize,
-               date: &str,
-               amount: String,
-               delinked: u8,
-               modified: usize| {
-        json!({
-            "name": format!("{:010x}", 0x003c_7a91_e205_u64 + n as u64 * 7919), "docstatus": 1,
-            "posting_date": date, "company": "Kontor Demo GmbH", "account_type": "Receivable",
-            "account": "1400 - Forderungen aus Lieferungen und Leistungen - MS",
-            "party_type": "Customer", "party": format!("CUST-{}", CUSTOMERS[c].no),
-            "due_date": INVOICES.iter().find(|x| x.0 == inv).map(|x| x.3),
-            "cost_center": "Main - MS", "finance_book": null,
-            "voucher_type": vtype, "voucher_no": vno, "against_voucher_type": "Sales Invoice",
-            "against_voucher_no": inv, "amount": num(&amount), "account_currency": "EUR",
-            "amount_in_account_currency": num(&amount), "delinked": delinked, "remarks": null,
-            "modified": erp_mod(modified),
-        })
-    };
-    let mut out = Vec::new();
-    for (no, c, d, _, _, _, gross, _, against) in INVOICES {
-        let n = out.len();
-        out.push(match against {
-            None => ple(
-                n,
-                ("Sales Invoice", no),
-                no,
-                *c,
-                d,
-                gross.to_string(),
-                0,
-                next(),
-            ),
-            Some(inv) => ple(
-                n,
-                ("Sales Invoice", no),
-                inv,
-                *c,
-                d,
-                format!("-{gross}"),
-                0,
-                next(),
-            ),
-        });
-    }
-    for (entry, inv, date, amount, delinked) in ERPNEXT_PAYMENTS {
-        let c = INVOICES.iter().find(|x| x.0 == *inv).map_or(0, |x| x.1);
-        let n = out.len();
-        let m = next();
-        out.push(ple(
-            n,
-            ("Payment Entry", entry),
-            inv,
-            c,
-            date,
-            format!("-{amount}"),
-            *delinked,
-            m,
-        ));
-    }
-    out
 }
 
 fn sap_mod(i: usize) -> (String, String) {

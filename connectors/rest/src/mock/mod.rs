@@ -19,6 +19,7 @@
 mod bc;
 mod bc_fixtures;
 mod erp;
+mod erpnext_payments;
 pub mod fixtures;
 mod generic;
 mod jtl;
