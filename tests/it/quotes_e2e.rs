@@ -16,7 +16,7 @@ both_backends!(
     a_quote_about_to_expire_suggests_one_reminder,
     an_opentrans_quotation_and_an_order_naming_it,
     sap_b1_quotations_and_the_order_copied_from_one,
-    erpnext_and_business_central_quotes_with_their_quirks,
+    erp_quotes_with_their_quirks,
 );
 
 fn today() -> NaiveDate {
@@ -384,9 +384,9 @@ async fn sap_b1_quotations_and_the_order_copied_from_one(backend: &str) {
 }
 
 /// ERPNext `Quotation` (a lead's quotation has no customer and is filtered out; Ordered →
-/// accepted, Lost → rejected) and Business Central `salesQuotes` (the status "Expired " with
-/// its trailing space; "0001-01-01" for an empty validity).
-async fn erpnext_and_business_central_quotes_with_their_quirks(backend: &str) {
+/// accepted, Lost → rejected), Business Central `salesQuotes` (the status "Expired " with its
+/// trailing space; "0001-01-01" for an empty validity) and weclapp `quotation` (epoch ms).
+async fn erp_quotes_with_their_quirks(backend: &str) {
     let (store, _guard) = kontor::testing::temp_store(backend).await.unwrap();
     let sources = [
         (
@@ -400,6 +400,11 @@ async fn erpnext_and_business_central_quotes_with_their_quirks(backend: &str) {
             "{ kind = \"oauth2_client_credentials\", token_url = \"{uri}/kontor-demo.onmicrosoft.com/oauth2/v2.0/token\", \
              client_id = \"3f6a1c2e-8b4d-4e5f-9a7b-2c1d0e9f8a71\", client_secret_file = \"secret\" }\ncompany = \"CRONUS AG\""
                 .to_owned(),
+        ),
+        (
+            "weclapp",
+            kontor_rest::mock::WECLAPP_TOKEN,
+            "{ kind = \"api_key\", header = \"AuthenticationToken\", key_file = \"secret\" }".to_owned(),
         ),
     ];
     for (profile, secret, auth) in sources {
@@ -469,4 +474,18 @@ async fn erpnext_and_business_central_quotes_with_their_quirks(backend: &str) {
     let accepted = quote("business-central", "1008").await;
     assert_eq!(accepted["status"], "accepted");
     assert!(accepted.get("valid_until").is_none(), "{accepted}");
+
+    // weclapp: epoch-millisecond dates as calendar days, CLOSED without acceptance.
+    let q = quote("weclapp", "AN-2026-0051").await;
+    assert_eq!(
+        (
+            q["status"].as_str(),
+            q["valid_until"].as_str(),
+            q["quote_date"].as_str()
+        ),
+        (Some("open"), Some("2027-01-31"), Some("2026-11-25"))
+    );
+    assert_eq!(q["lines"][0]["net"]["amount"], "1190.00");
+    assert_eq!(quote("weclapp", "AN-2026-0040").await["status"], "accepted");
+    assert_eq!(quote("weclapp", "AN-2026-0049").await["status"], "rejected");
 }

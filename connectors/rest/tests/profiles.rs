@@ -129,6 +129,7 @@ fn expected(profile: &str) -> BTreeMap<&'static str, usize> {
             ("customer", 4),
             ("salesInvoice", 6),
             ("salesOrder", 3),
+            ("quotation", 4),
             ("article", 4),
             ("warehouseStock", 5),
         ]

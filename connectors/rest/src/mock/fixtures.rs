@@ -546,6 +546,22 @@ pub fn weclapp() -> BTreeMap<String, Vec<Value>> {
             "lastModifiedDate": next(),
         })
     }).collect());
+    m.insert("quotation".into(), QUOTES.iter().enumerate().map(|(i, (no, c, d, valid, state, gross, _))| {
+        let status = match *state {
+            "accepted" => "ACCEPTED",
+            "lost" => "REJECTED",
+            "cancelled" => "CLOSED",
+            _ => "OPEN",
+        };
+        json!({
+            "id": format!("{}", 9100 + i), "quotationNumber": no, "customerNumber": CUSTOMERS[*c].no,
+            "quotationDate": day_ms(d), "validTo": day_ms(valid), "status": status,
+            "grossAmount": num(gross), "recordCurrencyName": "EUR", "quotationType": "SALES_ORDER",
+            "quotationItems": [{"positionNumber": 1, "articleNumber": "SCHR-M8", "title": item_name("SCHR-M8"),
+                "quantity": num("100"), "unitName": "Stk", "netAmount": num(gross)}],
+            "lastModifiedDate": next(),
+        })
+    }).collect());
     m.insert("article".into(), ITEMS.iter().enumerate().map(|(i, (sku, name, unit))| json!({
         "id": format!("{}", 7400 + i), "articleNumber": sku, "name": name, "unitName": unit,
         "lastModifiedDate": next(),
