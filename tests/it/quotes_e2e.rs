@@ -154,29 +154,16 @@ async fn a_quote_about_to_expire_suggests_one_reminder(backend: &str) {
         kontor::config::Config::parse("k.toml", "", std::path::PathBuf::from("."), Vec::new())
             .unwrap();
     assert_eq!(cfg.reminders.quote_days, 5, "the default");
-    let ctx = kontor::view::ViewContext::from_config(&cfg);
-    let dir = kontor::directory::Directory::load(&w.store, &ctx.policy, "DE")
-        .await
-        .unwrap();
     for _ in 0..2 {
-        kontor::front::reminders::suggest(&w.store, &cfg.reminders, &ctx, &dir, today(), false)
-            .await
-            .unwrap();
+        common::suggest_reminders(&w, "", today(), false).await;
     }
-    let (_, all) = w
-        .get(
-            &format!("/api/v1/reminders?customer_id={id}&show=all"),
-            "sales",
-        )
-        .await;
+    let all = common::reminders_of(&w, id).await;
     let quotes: Vec<&Value> = all
-        .as_array()
-        .unwrap()
         .iter()
         .filter(|r| r["source"] == "quote_expiring")
         .collect();
     // AN-0318 expires in 3 days; AN-0325 (28 days) not yet; the accepted AN-0290 never.
-    assert_eq!(quotes.len(), 1, "once, for one quote: {all}");
+    assert_eq!(quotes.len(), 1, "once, for one quote: {all:?}");
     let until = (today() + chrono::Duration::days(3))
         .format("%d.%m.%Y")
         .to_string();
@@ -190,16 +177,7 @@ async fn a_quote_about_to_expire_suggests_one_reminder(backend: &str) {
     );
 
     // With 30 days' notice the later quote is due too — and the first is not suggested again.
-    let cfg = kontor::config::Config::parse(
-        "k.toml",
-        "[reminders]\nquote_days = 30\n",
-        std::path::PathBuf::from("."),
-        Vec::new(),
-    )
-    .unwrap();
-    let s = kontor::front::reminders::suggest(&w.store, &cfg.reminders, &ctx, &dir, today(), false)
-        .await
-        .unwrap();
+    let s = common::suggest_reminders(&w, "[reminders]\nquote_days = 30\n", today(), false).await;
     assert_eq!(s.created, 1, "only AN-0325 is new");
     let bad = kontor::config::Config::parse(
         "k.toml",

@@ -207,32 +207,16 @@ async fn paying_later_than_the_year_before_suggests_a_reminder_once(backend: &st
         "{}",
         card["payment_behaviour"]
     );
-    let cfg =
-        kontor::config::Config::parse("k.toml", TEAMS, std::path::PathBuf::from("."), Vec::new())
-            .unwrap();
-    let ctx = kontor::view::ViewContext::from_config(&cfg);
-    let dir = kontor::directory::Directory::load(&w.store, &ctx.policy, "DE")
-        .await
-        .unwrap();
     let today = chrono::Utc::now().date_naive();
     for _ in 0..2 {
-        kontor::front::reminders::suggest(&w.store, &cfg.reminders, &ctx, &dir, today, true)
-            .await
-            .unwrap();
+        common::suggest_reminders(&w, TEAMS, today, true).await;
     }
-    let (_, all) = w
-        .get(
-            &format!("/api/v1/reminders?customer_id={id}&show=all"),
-            "sales",
-        )
-        .await;
+    let all = common::reminders_of(&w, id).await;
     let worse: Vec<&Value> = all
-        .as_array()
-        .unwrap()
         .iter()
         .filter(|r| r["title"] == "Zahlungsverhalten verschlechtert: Müller & Söhne GmbH")
         .collect();
-    assert_eq!(worse.len(), 1, "once: {all}");
+    assert_eq!(worse.len(), 1, "once: {all:?}");
     let reason = worse[0]["reason"].as_str().unwrap();
     assert!(
         reason.contains("(Vorjahr 0,0 Tage); 1 von 1 Rechnungen verspätet"),

@@ -246,3 +246,34 @@ pub async fn at_hours_ago(w: &World, backend: &str, sql: &str, hours: i64) -> u6
             .rows_affected()
     }
 }
+
+/// Runs the reminder rules on the world's store under the `[reminders]` etc. of `config`
+/// (`full`: the daily invoice scan too), as the server does after a sync.
+pub async fn suggest_reminders(
+    w: &World,
+    config: &str,
+    today: chrono::NaiveDate,
+    full: bool,
+) -> kontor::front::reminders::SuggestSummary {
+    let cfg = Config::parse("k.toml", config, std::path::PathBuf::from("."), Vec::new())
+        .unwrap_or_else(|d| panic!("{d:?}"));
+    let ctx = kontor::view::ViewContext::from_config(&cfg);
+    let dir = kontor::directory::Directory::load(&w.store, &ctx.policy, "DE")
+        .await
+        .unwrap();
+    kontor::front::reminders::suggest(&w.store, &cfg.reminders, &ctx, &dir, today, full)
+        .await
+        .unwrap()
+}
+
+/// Every reminder of customer `id` (open, snoozed and done), as the API lists them.
+pub async fn reminders_of(w: &World, id: i64) -> Vec<Value> {
+    let (s, all) = w
+        .get(
+            &format!("/api/v1/reminders?customer_id={id}&show=all"),
+            "sales",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{all}");
+    all.as_array().unwrap().clone()
+}
