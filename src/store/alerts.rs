@@ -3,7 +3,7 @@
 //! messages (delivered by one node at a time, retried until delivered). The same SQL on both
 //! backends.
 
-use super::{PgStore, SqliteStore, StoreError};
+use super::StoreError;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -257,5 +257,4 @@ macro_rules! alert_store {
     };
 }
 
-alert_store!(SqliteStore);
-alert_store!(PgStore);
+for_each_backend!(alert_store);

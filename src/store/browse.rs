@@ -1,7 +1,7 @@
 //! Stored records for ops (`kontor records`): filtered by connector, entity and customer
 //! number, open or also closed, with their provenance. The same SQL on both backends.
 
-use super::{PgStore, SqliteStore, StoreError, StoredRecord};
+use super::{StoreError, StoredRecord};
 use async_trait::async_trait;
 
 /// Which stored records.
@@ -62,7 +62,7 @@ macro_rules! browse_store {
                     .await?;
                 Ok(rows
                     .iter()
-                    .map(|r| stored_record!(r))
+                    .map(StoredRecord::from_row)
                     .collect::<Result<_, sqlx::Error>>()?)
             }
 
@@ -81,5 +81,4 @@ macro_rules! browse_store {
     };
 }
 
-browse_store!(SqliteStore);
-browse_store!(PgStore);
+for_each_backend!(browse_store);

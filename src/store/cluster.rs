@@ -2,7 +2,7 @@
 //! configuration the nodes agree on), the connector lifecycle (rename, retire), and refused
 //! units that keep a connector degraded. The same SQL on both backends.
 
-use super::{PgStore, SqliteStore, StoreError};
+use super::StoreError;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -440,5 +440,4 @@ macro_rules! cluster_store {
     };
 }
 
-cluster_store!(SqliteStore);
-cluster_store!(PgStore);
+for_each_backend!(cluster_store);

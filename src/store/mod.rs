@@ -7,9 +7,19 @@
 //! nothing. Upserts are keyed by (connector, entity, external id); a content hash makes
 //! unchanged records count as `unchanged` without a write.
 
+/// Stamps a shared-SQL macro (`sql_store!`, `identity_store!`, …) out for every backend: a
+/// new backend is one line here.
+macro_rules! for_each_backend {
+    ($m:ident) => {
+        $m!(crate::store::SqliteStore);
+        $m!(crate::store::PgStore);
+    };
+}
+
 #[macro_use]
 mod identity;
 mod alerts;
+mod backend;
 pub mod backup;
 mod browse;
 mod cluster;
@@ -226,6 +236,19 @@ pub(crate) fn optional_eq(given: bool, col: &str, n: usize) -> String {
 }
 
 /// The SQL placeholders of a multi-row VALUES list.
+/// A count as stored (never negative) as `u64`.
+pub(crate) fn u(v: i64) -> u64 {
+    v.max(0) as u64
+}
+
+/// `$first, $first+1, …` (`n` numbered parameters).
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub(crate) fn values_list(rows: usize, cols: usize, numbered: bool) -> String {
     let mut s = String::with_capacity(rows * cols * 5);
     let mut n = 0;

@@ -1,7 +1,8 @@
 //! Store side of operations: schedule slots (each runs once across nodes), the per-connector
 //! run lock (single flight across processes and nodes), and run statistics for `/metrics`.
 
-use super::{RunId, SqliteStore, StoreError};
+use super::backend::Backend;
+use super::{RunId, StoreError, u};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -38,6 +39,13 @@ pub struct RunStats {
 /// the operating system closes the file or the database connection).
 pub struct RunLock {
     _inner: Box<dyn Send + Sync>,
+}
+
+impl RunLock {
+    /// A lock held as long as `inner` lives (a locked file, a connection holding an advisory lock).
+    pub(crate) fn new(inner: Box<dyn Send + Sync>) -> Self {
+        RunLock { _inner: inner }
+    }
 }
 
 #[async_trait]
@@ -104,10 +112,6 @@ macro_rules! slot {
             })
         })()
     }};
-}
-
-fn u(v: i64) -> u64 {
-    v.max(0) as u64
 }
 
 /// The part of [`OpsStore`] that is the same SQL on both backends.
@@ -293,64 +297,4 @@ macro_rules! ops_store {
     };
 }
 
-ops_store!(SqliteStore);
-ops_store!(super::PgStore);
-
-impl SqliteStore {
-    /// SQLite runs on one machine: an exclusive `flock` on a file beside the store guards
-    /// against two processes; the OS drops it when the process ends.
-    async fn lock_run(&self, connector: &str) -> Result<Option<RunLock>, StoreError> {
-        use std::os::fd::AsRawFd;
-        let dir = self.lock_dir();
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| StoreError::Data(format!("{}: {e}", dir.display())))?;
-        let path = dir.join(format!("{connector}.lock"));
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| StoreError::Data(format!("{}: {e}", path.display())))?;
-        // SAFETY: flock on a descriptor this function owns.
-        let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if r != 0 {
-            return Ok(None);
-        }
-        Ok(Some(RunLock {
-            _inner: Box::new(file),
-        }))
-    }
-}
-
-impl super::PgStore {
-    /// Several nodes share PostgreSQL: a session advisory lock on a connection of its own.
-    /// When the node dies, its connection closes and the server releases the lock (keepalives
-    /// are short, so a node that vanished from the network is noticed within ~30 s too).
-    async fn lock_run(&self, connector: &str) -> Result<Option<RunLock>, StoreError> {
-        use sqlx::Connection;
-        let mut conn = sqlx::PgConnection::connect_with(&self.connect_options()).await?;
-        for sql in [
-            "SET tcp_keepalives_idle = 10",
-            "SET tcp_keepalives_interval = 5",
-            "SET tcp_keepalives_count = 3",
-        ] {
-            sqlx::query(sql).execute(&mut conn).await?;
-        }
-        let key = i64::from_be_bytes(
-            blake3::hash(format!("kontor-run\0{connector}").as_bytes()).as_bytes()[..8]
-                .try_into()
-                .unwrap_or_default(),
-        );
-        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(key)
-            .fetch_one(&mut conn)
-            .await?;
-        if !got {
-            let _ = conn.close().await;
-            return Ok(None);
-        }
-        Ok(Some(RunLock {
-            _inner: Box::new(tokio::sync::Mutex::new(conn)),
-        }))
-    }
-}
+for_each_backend!(ops_store);

@@ -2,7 +2,7 @@
 //! (`kontor quarantine resolve`), or by a sync when the record later loads cleanly or a newer
 //! snapshot of the connector supersedes the entry's file. The same SQL on both backends.
 
-use super::{PgStore, QuarantineFilter, QuarantineResolve, SqliteStore, StoreError};
+use super::{QuarantineFilter, QuarantineResolve, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -122,5 +122,4 @@ macro_rules! quarantine_store {
     };
 }
 
-quarantine_store!(SqliteStore);
-quarantine_store!(PgStore);
+for_each_backend!(quarantine_store);

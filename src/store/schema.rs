@@ -6,7 +6,7 @@
 use super::StoreError;
 use serde::Serialize;
 use sqlx::migrate::Migrator;
-use sqlx::{PgPool, Row, SqlitePool};
+use sqlx::{PgPool, SqlitePool};
 
 /// How a command opens the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +117,7 @@ impl SchemaStatus {
     }
 }
 
+#[derive(sqlx::FromRow)]
 struct Applied {
     version: i64,
     description: String,
@@ -176,18 +177,11 @@ pub(crate) async fn sqlite_status(
         sqlx::query_scalar("SELECT name FROM main.sqlite_master WHERE type = 'table'")
             .fetch_all(pool)
             .await?;
-    let mut applied = Vec::new();
-    if tables.iter().any(|t| t == "_sqlx_migrations") {
-        for r in sqlx::query(APPLIED_SQL).fetch_all(pool).await? {
-            applied.push(Applied {
-                version: r.try_get("version")?,
-                description: r.try_get("description")?,
-                success: r.try_get("success")?,
-                checksum: r.try_get("checksum")?,
-                installed_on: r.try_get("installed_on")?,
-            });
-        }
-    }
+    let applied = if tables.iter().any(|t| t == "_sqlx_migrations") {
+        sqlx::query_as(APPLIED_SQL).fetch_all(pool).await?
+    } else {
+        Vec::new()
+    };
     Ok(merge("sqlite", tables.is_empty(), known, applied))
 }
 
@@ -198,18 +192,11 @@ pub(crate) async fn pg_status(pool: &PgPool, known: &Migrator) -> Result<SchemaS
     )
     .fetch_all(pool)
     .await?;
-    let mut applied = Vec::new();
-    if tables.iter().any(|t| t == "_sqlx_migrations") {
-        for r in sqlx::query(APPLIED_SQL).fetch_all(pool).await? {
-            applied.push(Applied {
-                version: r.try_get("version")?,
-                description: r.try_get("description")?,
-                success: r.try_get("success")?,
-                checksum: r.try_get("checksum")?,
-                installed_on: r.try_get("installed_on")?,
-            });
-        }
-    }
+    let applied = if tables.iter().any(|t| t == "_sqlx_migrations") {
+        sqlx::query_as(APPLIED_SQL).fetch_all(pool).await?
+    } else {
+        Vec::new()
+    };
     Ok(merge("postgres", tables.is_empty(), known, applied))
 }
 

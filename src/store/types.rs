@@ -44,21 +44,38 @@ impl RunStatus {
     }
 }
 
+impl TryFrom<String> for RunStatus {
+    type Error = sqlx::Error;
+    fn try_from(s: String) -> Result<Self, sqlx::Error> {
+        RunStatus::parse(&s)
+    }
+}
+
 fn unknown(what: &str, s: &str) -> sqlx::Error {
     sqlx::Error::Decode(format!("unknown {what} status `{s}` in the store").into())
 }
 
 /// Row counts of a run or a unit.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema, sqlx::FromRow,
+)]
 pub struct Counts {
+    #[sqlx(try_from = "i64")]
     pub read: u64,
+    #[sqlx(try_from = "i64")]
     pub inserted: u64,
+    #[sqlx(try_from = "i64")]
     pub updated: u64,
+    #[sqlx(try_from = "i64")]
     pub unchanged: u64,
+    #[sqlx(try_from = "i64")]
     pub quarantined: u64,
+    #[sqlx(try_from = "i64")]
     pub skipped: u64,
+    #[sqlx(try_from = "i64")]
     pub closed: u64,
     /// Records loaded with warnings (an e-invoice breaking an EN 16931 business rule, …).
+    #[sqlx(try_from = "i64")]
     pub warnings: u64,
 }
 
@@ -76,15 +93,17 @@ impl Counts {
 }
 
 /// A sync run as stored.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, sqlx::FromRow)]
 pub struct RunInfo {
     pub id: RunId,
     pub connector: String,
     pub node: Option<String>,
+    #[sqlx(try_from = "String")]
     pub status: RunStatus,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     #[serde(flatten)]
+    #[sqlx(flatten)]
     pub counts: Counts,
     pub error: Option<String>,
 }
@@ -133,20 +152,35 @@ impl UnitStatus {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+impl TryFrom<String> for UnitStatus {
+    type Error = sqlx::Error;
+    fn try_from(s: String) -> Result<Self, sqlx::Error> {
+        UnitStatus::parse(&s)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Checkpoint {
     pub unit_key: String,
     pub label: String,
+    #[sqlx(try_from = "String")]
     pub status: UnitStatus,
     pub fingerprint: Option<String>,
     pub mapping_hash: String,
+    /// JSON (TEXT on SQLite, JSONB on PostgreSQL).
+    #[sqlx(json(nullable))]
     pub position: Option<serde_json::Value>,
     /// Cumulative for the unit while staging.
+    #[sqlx(try_from = "i64")]
     pub read: u64,
+    #[sqlx(try_from = "i64")]
     pub rejected: u64,
+    #[sqlx(try_from = "i64")]
     pub skipped: u64,
+    #[sqlx(try_from = "i64")]
     pub staged: u64,
     /// Batches staged (compared with the staging area's own count before resuming).
+    #[sqlx(try_from = "i64")]
     pub batches: u64,
     pub run_id: Option<RunId>,
 }
@@ -252,7 +286,7 @@ pub fn too_many_rejects(read: u64, rejected: u64, max_reject_ratio: f64) -> bool
 }
 
 /// A quarantined row.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, sqlx::FromRow)]
 pub struct QuarantineEntry {
     pub id: i64,
     pub run_id: Option<RunId>,
@@ -338,6 +372,45 @@ pub struct StoredRecord {
     pub run_id: Option<RunId>,
     pub synced_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+}
+
+/// A row of `records` as the database holds it (`data` is JSON text on both backends).
+#[derive(sqlx::FromRow)]
+pub(crate) struct RecordRow {
+    connector: String,
+    entity: String,
+    external_id: String,
+    customer_no: Option<String>,
+    ref_no: Option<String>,
+    data: String,
+    hash: String,
+    position: Option<String>,
+    run_id: Option<RunId>,
+    synced_at: DateTime<Utc>,
+    closed_at: Option<DateTime<Utc>>,
+}
+
+impl StoredRecord {
+    /// Decodes a row of `records` (any query that selects its columns by name).
+    pub(crate) fn from_row<'r, R: sqlx::Row>(r: &'r R) -> Result<Self, sqlx::Error>
+    where
+        RecordRow: sqlx::FromRow<'r, R>,
+    {
+        let row = <RecordRow as sqlx::FromRow<R>>::from_row(r)?;
+        Ok(StoredRecord {
+            data: serde_json::from_str(&row.data).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            connector: row.connector,
+            entity: row.entity,
+            external_id: row.external_id,
+            customer_no: row.customer_no,
+            ref_no: row.ref_no,
+            hash: row.hash,
+            position: row.position,
+            run_id: row.run_id,
+            synced_at: row.synced_at,
+            closed_at: row.closed_at,
+        })
+    }
 }
 
 #[cfg(test)]

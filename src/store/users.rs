@@ -2,7 +2,7 @@
 //! an OpenID Connect provider) and their sessions (only the hash of a session id is kept). The
 //! same SQL on both backends.
 
-use super::{PgStore, SqliteStore, StoreError};
+use super::StoreError;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -342,5 +342,4 @@ macro_rules! user_store {
     };
 }
 
-user_store!(SqliteStore);
-user_store!(PgStore);
+for_each_backend!(user_store);

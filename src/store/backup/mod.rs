@@ -24,7 +24,12 @@
 //! fail the restore, which then commits nothing.
 
 mod postgres;
+mod read;
 mod sqlite;
+mod write;
+
+pub(crate) use read::*;
+pub(crate) use write::*;
 
 use super::{Open, PgStore, SqliteStore, StoreError, is_postgres, redact_url};
 use base64::Engine;
@@ -124,253 +129,6 @@ pub(crate) fn dependency_order(mut tables: Vec<TableInfo>) -> Vec<TableInfo> {
     out
 }
 
-// ---------------------------------------------------------------- writing
-
-/// Encodes lines, hashes them and hands chunks to the writer thread.
-pub(crate) struct Out {
-    buf: Vec<u8>,
-    hash: blake3::Hasher,
-    tx: mpsc::Sender<Vec<u8>>,
-    tables: u64,
-    rows: u64,
-    table_rows: u64,
-    table: Option<String>,
-    bytes: u64,
-}
-
-impl Out {
-    fn new(tx: mpsc::Sender<Vec<u8>>) -> Self {
-        Self {
-            buf: Vec::with_capacity(CHUNK + 64 * 1024),
-            hash: blake3::Hasher::new(),
-            tx,
-            tables: 0,
-            rows: 0,
-            table_rows: 0,
-            table: None,
-            bytes: 0,
-        }
-    }
-
-    async fn line(&mut self, value: &impl Serialize) -> Result<(), StoreError> {
-        serde_json::to_writer(&mut self.buf, value).map_err(data)?;
-        self.buf.push(b'\n');
-        self.flush_if_full().await
-    }
-
-    async fn flush_if_full(&mut self) -> Result<(), StoreError> {
-        if self.buf.len() >= CHUNK {
-            self.flush().await?;
-        }
-        Ok(())
-    }
-
-    async fn flush(&mut self) -> Result<(), StoreError> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        self.hash.update(&self.buf);
-        self.bytes += self.buf.len() as u64;
-        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK + 64 * 1024));
-        self.tx
-            .send(chunk)
-            .await
-            .map_err(|_| StoreError::Data("the backup file's writer stopped".into()))
-    }
-
-    pub(crate) async fn header(&mut self, h: &Header) -> Result<(), StoreError> {
-        self.line(h).await
-    }
-
-    pub(crate) async fn table(&mut self, head: &TableHead) -> Result<(), StoreError> {
-        self.line(head).await?;
-        self.table = Some(head.table.clone());
-        self.table_rows = 0;
-        Ok(())
-    }
-
-    pub(crate) async fn row(&mut self, row: &[Val]) -> Result<(), StoreError> {
-        self.buf.push(b'[');
-        for (i, v) in row.iter().enumerate() {
-            if i > 0 {
-                self.buf.push(b',');
-            }
-            encode(&mut self.buf, v)?;
-        }
-        self.buf.extend_from_slice(b"]\n");
-        self.table_rows += 1;
-        self.flush_if_full().await
-    }
-
-    pub(crate) async fn end_table(&mut self) -> Result<(), StoreError> {
-        let name = self.table.take().unwrap_or_default();
-        let rows = self.table_rows;
-        self.tables += 1;
-        self.rows += rows;
-        self.line(&serde_json::json!({ "end_table": name, "rows": rows }))
-            .await
-    }
-
-    /// Writes the trailer; the writer thread then completes the file. (tables, rows, bytes)
-    async fn finish(mut self) -> Result<(u64, u64, u64), StoreError> {
-        self.flush().await?;
-        let hash = self.hash.finalize().to_hex().to_string();
-        let end = serde_json::json!({ "end": { "tables": self.tables, "rows": self.rows, "blake3": hash } });
-        let mut line = serde_json::to_vec(&end).map_err(data)?;
-        line.push(b'\n');
-        let n = line.len() as u64;
-        self.tx
-            .send(line)
-            .await
-            .map_err(|_| StoreError::Data("the backup file's writer stopped".into()))?;
-        Ok((self.tables, self.rows, self.bytes + n))
-    }
-}
-
-fn encode(buf: &mut Vec<u8>, v: &Val) -> Result<(), StoreError> {
-    match v {
-        Val::Null => buf.extend_from_slice(b"null"),
-        Val::Int(i) => {
-            let _ = write!(buf, "{i}");
-        }
-        Val::Real(f) if f.is_finite() => {
-            let s = serde_json::to_string(f).map_err(data)?;
-            buf.extend_from_slice(s.as_bytes());
-            if !s.contains(['.', 'e', 'E']) {
-                buf.extend_from_slice(b".0");
-            }
-        }
-        Val::Real(f) => {
-            let s = if f.is_nan() {
-                "NaN"
-            } else if *f > 0.0 {
-                "Infinity"
-            } else {
-                "-Infinity"
-            };
-            let _ = write!(buf, "{{\"real\":\"{s}\"}}");
-        }
-        Val::Text(s) => serde_json::to_writer(&mut *buf, s).map_err(data)?,
-        Val::Blob(b) => {
-            buf.extend_from_slice(b"{\"blob\":\"");
-            buf.extend_from_slice(B64.encode(b).as_bytes());
-            buf.extend_from_slice(b"\"}");
-        }
-    }
-    Ok(())
-}
-
-fn decode(v: serde_json::Value) -> Result<Val, String> {
-    use serde_json::Value as J;
-    Ok(match v {
-        J::Null => Val::Null,
-        J::String(s) => Val::Text(s),
-        J::Number(n) => {
-            let s = n.to_string();
-            if s.contains(['.', 'e', 'E']) {
-                Val::Real(s.parse().map_err(|_| format!("bad number {s}"))?)
-            } else {
-                Val::Int(
-                    s.parse()
-                        .map_err(|_| format!("integer out of range: {s}"))?,
-                )
-            }
-        }
-        J::Object(mut m) => match (m.remove("blob"), m.remove("real")) {
-            (Some(J::String(b)), None) if m.is_empty() => {
-                Val::Blob(B64.decode(b).map_err(|e| format!("bad blob: {e}"))?)
-            }
-            (None, Some(J::String(r))) if m.is_empty() => match r.as_str() {
-                "NaN" => Val::Real(f64::NAN),
-                "Infinity" => Val::Real(f64::INFINITY),
-                "-Infinity" => Val::Real(f64::NEG_INFINITY),
-                _ => return Err(format!("bad real {r}")),
-            },
-            _ => return Err("unknown value object".into()),
-        },
-        J::Bool(b) => Val::Int(b as i64),
-        J::Array(_) => return Err("nested array".into()),
-    })
-}
-
-fn data(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Data(e.to_string())
-}
-
-/// Where a backup goes.
-enum Dest {
-    /// A file, written as `FILE.partial` and renamed when complete; gzip when it ends in `.gz`.
-    File(PathBuf),
-    /// Any writer (stdout, a pipe).
-    Writer(Box<dyn Write + Send>),
-}
-
-/// The channel to the writer thread and the thread (its result: the file's size).
-type Writer = (
-    mpsc::Sender<Vec<u8>>,
-    std::thread::JoinHandle<Result<u64, String>>,
-);
-
-fn spawn_writer(dest: Dest) -> Result<Writer, StoreError> {
-    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(8);
-    let (sink, gz, target): (Box<dyn Write + Send>, bool, Option<(PathBuf, PathBuf)>) = match dest {
-        Dest::File(path) => {
-            let mut partial = path.as_os_str().to_owned();
-            partial.push(".partial");
-            let partial = PathBuf::from(partial);
-            let file = std::fs::File::create(&partial)
-                .map_err(|e| StoreError::Data(format!("{}: {e}", partial.display())))?;
-            let gz = path.extension().is_some_and(|e| e == "gz");
-            (Box::new(file), gz, Some((partial, path)))
-        }
-        Dest::Writer(w) => (w, false, None),
-    };
-    let handle = std::thread::spawn(move || -> Result<u64, String> {
-        let result = (|| -> std::io::Result<()> {
-            let mut w: Box<dyn Write> = if gz {
-                Box::new(flate2::write::GzEncoder::new(
-                    std::io::BufWriter::with_capacity(1 << 20, sink),
-                    // Level 1: about three times faster than the default for a few per cent more bytes.
-                    flate2::Compression::fast(),
-                ))
-            } else {
-                Box::new(std::io::BufWriter::with_capacity(1 << 20, sink))
-            };
-            let mut last = Vec::new();
-            while let Some(chunk) = rx.blocking_recv() {
-                w.write_all(&chunk)?;
-                last = chunk;
-            }
-            // Complete only with the trailer (the exporter stops sending on an error).
-            if !last.starts_with(b"{\"end\":") {
-                return Err(std::io::Error::other("the backup stopped before its end"));
-            }
-            w.flush()?;
-            Ok(())
-        })();
-        match (target, result) {
-            (Some((partial, path)), Ok(())) => {
-                let done = std::fs::File::open(&partial)
-                    .and_then(|f| f.sync_all())
-                    .and_then(|_| std::fs::rename(&partial, &path))
-                    .and_then(|_| std::fs::metadata(&path));
-                done.map(|m| m.len())
-                    .map_err(|e| format!("{}: {e}", path.display()))
-            }
-            (None, Ok(())) => Ok(0),
-            (target, Err(e)) => {
-                if let Some((partial, _)) = target {
-                    let _ = std::fs::remove_file(partial);
-                }
-                Err(e.to_string())
-            }
-        }
-    });
-    Ok((tx, handle))
-}
-
-// ---------------------------------------------------------------- backup
-
 /// Writes a backup of the store at `url` to the file `dest`. Consistent while other processes
 /// write: SQLite reads in one read transaction (a WAL snapshot), PostgreSQL in one REPEATABLE
 /// READ, READ ONLY transaction. Never migrates. The file appears only when complete.
@@ -418,6 +176,10 @@ async fn run_backup(url: &str, dest: Dest) -> Result<Summary, StoreError> {
 }
 
 /// The header of a new backup from the source's applied migrations.
+/// The migrations a store has applied.
+pub(crate) const MIGRATED_SQL: &str =
+    "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version";
+
 pub(crate) fn header(backend: &str, mut migrations: Vec<i64>) -> Header {
     migrations.sort_unstable();
     Header {
@@ -432,169 +194,6 @@ pub(crate) fn header(backend: &str, mut migrations: Vec<i64>) -> Header {
 }
 
 // ---------------------------------------------------------------- reading
-
-/// What the reader thread hands to the restore.
-pub(crate) enum Item {
-    Table(TableHead),
-    Rows(Vec<Vec<Val>>),
-    EndTable,
-    /// The trailer checked out: counts and hash match.
-    End,
-}
-
-pub(crate) type Input = mpsc::Receiver<Result<Item, String>>;
-
-/// Opens a backup file (plain or gzip) and reads its header; the rest is read by a thread.
-fn open_dump(path: &Path) -> Result<(Header, Input), StoreError> {
-    let err = |m: String| StoreError::Data(format!("{}: {m}", path.display()));
-    let mut file =
-        std::io::BufReader::new(std::fs::File::open(path).map_err(|e| err(e.to_string()))?);
-    let magic = file.fill_buf().map_err(|e| err(e.to_string()))?;
-    if magic.starts_with(b"SQLite format 3\0") {
-        return Err(err(
-            "this is a SQLite database file, not a kontor backup: use it as the store (url = \"sqlite://…\"), or `kontor backup` it from there"
-                .into(),
-        ));
-    }
-    let mut reader: Box<dyn BufRead + Send> = if magic.starts_with(&[0x1f, 0x8b]) {
-        Box::new(std::io::BufReader::with_capacity(
-            1 << 20,
-            flate2::read::GzDecoder::new(file),
-        ))
-    } else {
-        Box::new(file)
-    };
-    let mut first = Vec::new();
-    reader
-        .read_until(b'\n', &mut first)
-        .map_err(|e| err(e.to_string()))?;
-    let header: Header = serde_json::from_slice(&first)
-        .ok()
-        .filter(|h: &Header| h.format == FORMAT)
-        .ok_or_else(|| {
-            err("not a kontor backup (its first line is no kontor-backup header)".into())
-        })?;
-    if header.version != FORMAT_VERSION {
-        return Err(err(format!(
-            "backup format version {} is not supported by this kontor (it reads version {FORMAT_VERSION})",
-            header.version
-        )));
-    }
-    let (tx, rx) = mpsc::channel(8);
-    std::thread::spawn(move || {
-        let mut hash = blake3::Hasher::new();
-        hash.update(&first);
-        if let Err(e) = read_items(reader, &mut hash, &tx) {
-            let _ = tx.blocking_send(Err(e));
-        }
-    });
-    Ok((header, rx))
-}
-
-fn read_items(
-    mut r: Box<dyn BufRead + Send>,
-    hash: &mut blake3::Hasher,
-    tx: &mpsc::Sender<Result<Item, String>>,
-) -> Result<(), String> {
-    let send = |item: Item| {
-        tx.blocking_send(Ok(item))
-            .map_err(|_| "restore stopped".to_string())
-    };
-    let mut line = Vec::new();
-    let mut n = 1u64;
-    let (mut tables, mut rows) = (0u64, 0u64);
-    let mut table: Option<(String, usize, u64)> = None;
-    let mut batch: Vec<Vec<Val>> = Vec::new();
-    let mut batch_bytes = 0;
-    loop {
-        line.clear();
-        let read = r
-            .read_until(b'\n', &mut line)
-            .map_err(|e| format!("line {}: {e}", n + 1))?;
-        n += 1;
-        let at = |m: String| format!("line {n}: {m}");
-        if read == 0 || !line.ends_with(b"\n") {
-            return Err(
-                "the backup is incomplete (it ends before its trailer): the file was cut off"
-                    .into(),
-            );
-        }
-        if line.first() == Some(&b'[') {
-            let Some((name, width, count)) = table.as_mut() else {
-                return Err(at("a row outside a table".into()));
-            };
-            hash.update(&line);
-            let values: Vec<serde_json::Value> =
-                serde_json::from_slice(&line).map_err(|e| at(e.to_string()))?;
-            if values.len() != *width {
-                return Err(at(format!(
-                    "table {name}: {} values for {width} columns",
-                    values.len()
-                )));
-            }
-            let row = values
-                .into_iter()
-                .map(decode)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| at(format!("table {name}: {e}")))?;
-            *count += 1;
-            batch_bytes += line.len();
-            batch.push(row);
-            if batch.len() >= BATCH_ROWS || batch_bytes >= BATCH_BYTES {
-                send(Item::Rows(std::mem::take(&mut batch)))?;
-                batch_bytes = 0;
-            }
-            continue;
-        }
-        let v: serde_json::Value = serde_json::from_slice(&line).map_err(|e| at(e.to_string()))?;
-        if let Some(end) = v.get("end") {
-            let want_hash = end["blake3"].as_str().unwrap_or_default();
-            if table.is_some() {
-                return Err(at("the trailer comes inside a table".into()));
-            }
-            if end["tables"].as_u64() != Some(tables) || end["rows"].as_u64() != Some(rows) {
-                return Err(at(format!(
-                    "the trailer says {} tables / {} rows, the file has {tables} / {rows}",
-                    end["tables"], end["rows"]
-                )));
-            }
-            if hash.finalize().to_hex().as_str() != want_hash {
-                return Err("the backup is damaged: its BLAKE3 checksum does not match".into());
-            }
-            return send(Item::End);
-        }
-        hash.update(&line);
-        if let Some(name) = v.get("end_table") {
-            let Some((t, _, count)) = table.take() else {
-                return Err(at("end of a table that did not start".into()));
-            };
-            if name.as_str() != Some(t.as_str()) || v["rows"].as_u64() != Some(count) {
-                return Err(at(format!(
-                    "table {t}: the file says {} rows, it has {count}",
-                    v["rows"]
-                )));
-            }
-            if !batch.is_empty() {
-                send(Item::Rows(std::mem::take(&mut batch)))?;
-                batch_bytes = 0;
-            }
-            tables += 1;
-            rows += count;
-            send(Item::EndTable)?;
-        } else if v.get("table").is_some() {
-            if table.is_some() {
-                return Err(at("a table starts inside another".into()));
-            }
-            let head: TableHead = serde_json::from_value(v).map_err(|e| at(e.to_string()))?;
-            table = Some((head.table.clone(), head.columns.len(), 0));
-            send(Item::Table(head))?;
-        } else {
-            return Err(at("unknown line".into()));
-        }
-    }
-}
-
-// ---------------------------------------------------------------- restore
 
 /// Restores the backup at `path` into the store at `url`, which must be empty: a new SQLite
 /// file or PostgreSQL database (its schema is created at the backup's version), or a store at
@@ -736,6 +335,30 @@ pub(crate) fn require_empty(
         "the store is not empty: {}; restore only into a new, empty store (a new SQLite file or an empty PostgreSQL database)",
         full.join(", ")
     )))
+}
+
+/// The next table of the backup, or `None` at its end.
+pub(crate) async fn next_table(input: &mut Input) -> Result<Option<TableHead>, StoreError> {
+    match next(input).await? {
+        Item::Table(head) => Ok(Some(head)),
+        Item::End => Ok(None),
+        _ => Err(StoreError::Data("backup file: rows outside a table".into())),
+    }
+}
+
+/// One query that counts the rows of every catalog table (`prefix` qualifies the names).
+pub(crate) fn count_sql(catalog: &[TableInfo], prefix: &str) -> String {
+    let mut parts: Vec<String> = catalog
+        .iter()
+        .map(|t| {
+            let name = t.name.replace('\'', "''");
+            format!("SELECT '{name}', count(*) FROM {prefix}{}", ident(&t.name))
+        })
+        .collect();
+    if parts.is_empty() {
+        parts.push("SELECT 'none', count(*) FROM (SELECT 1 AS x) e WHERE e.x = 0".into());
+    }
+    parts.join(" UNION ALL ")
 }
 
 /// Reads the next item, or fails with the reader's error.

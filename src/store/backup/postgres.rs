@@ -117,14 +117,11 @@ pub(super) async fn export(pool: &PgPool, out: &mut Out) -> Result<Header, Store
     .fetch_one(&mut *tx)
     .await?;
     let migrations: Vec<i64> = if has_migrations {
-        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
-            .fetch_all(&mut *tx)
-            .await?
+        sqlx::query_scalar(MIGRATED_SQL).fetch_all(&mut *tx).await?
     } else {
         Vec::new()
     };
-    let header = header("postgres", migrations);
-    out.header(&header).await?;
+    let header = out.start("postgres", migrations).await?;
     for t in catalog(&mut tx).await? {
         let mut sequence = None;
         if let Some((_, seq)) = sequences(&mut tx, &t).await?.first() {
@@ -137,12 +134,7 @@ pub(super) async fn export(pool: &PgPool, out: &mut Out) -> Result<Header, Store
                 .await?,
             );
         }
-        out.table(&TableHead {
-            table: t.name.clone(),
-            columns: t.columns.clone(),
-            sequence,
-        })
-        .await?;
+        out.table(&t, sequence).await?;
         let kinds: Vec<Kind> = t.columns.iter().map(|(_, ty)| kind(ty)).collect();
         let exprs: Vec<String> = t
             .columns
@@ -220,16 +212,10 @@ pub(super) async fn restore(
     let fresh = fresh_counts(header.schema_version).await?;
     let mut tx = pool.begin().await?;
     let catalog = catalog(&mut tx).await?;
-    let mut counts = Vec::new();
-    for t in &catalog {
-        let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
-            "SELECT count(*) FROM {}",
-            ident(&t.name)
-        )))
-        .fetch_one(&mut *tx)
+    let sql = count_sql(&catalog, "");
+    let counts: Vec<(String, i64)> = sqlx::query_as(AssertSqlSafe(sql))
+        .fetch_all(&mut *tx)
         .await?;
-        counts.push((t.name.clone(), n));
-    }
     require_empty(&counts, &fresh)?;
     if !catalog.is_empty() {
         // What the migrations inserted is replaced by the backup's rows; the lock keeps other
@@ -240,12 +226,7 @@ pub(super) async fn restore(
             .await?;
     }
     let (mut tables, mut rows) = (0u64, 0u64);
-    loop {
-        let head = match next(input).await? {
-            Item::Table(h) => h,
-            Item::End => break,
-            _ => return Err(StoreError::Data("backup file: rows outside a table".into())),
-        };
+    while let Some(head) = next_table(input).await? {
         let target = find_table(&catalog, &head.table)?;
         let types: Vec<String> = map_columns(&head, target)?
             .into_iter()

@@ -79,14 +79,11 @@ pub(super) async fn export(pool: &SqlitePool, out: &mut Out) -> Result<Header, S
     // A deferred transaction: its first read fixes the snapshot every later read sees.
     let mut tx = pool.begin().await?;
     let migrations: Vec<i64> = if has_table(&mut tx, "_sqlx_migrations").await? {
-        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
-            .fetch_all(&mut *tx)
-            .await?
+        sqlx::query_scalar(MIGRATED_SQL).fetch_all(&mut *tx).await?
     } else {
         Vec::new()
     };
-    let header = header("sqlite", migrations);
-    out.header(&header).await?;
+    let header = out.start("sqlite", migrations).await?;
     let sequences = has_table(&mut tx, "sqlite_sequence").await?;
     for t in catalog(&mut tx).await? {
         let sequence: Option<i64> = if sequences {
@@ -97,12 +94,7 @@ pub(super) async fn export(pool: &SqlitePool, out: &mut Out) -> Result<Header, S
         } else {
             None
         };
-        out.table(&TableHead {
-            table: t.name.clone(),
-            columns: t.columns.clone(),
-            sequence,
-        })
-        .await?;
+        out.table(&t, sequence).await?;
         let cols: Vec<String> = t.columns.iter().map(|(c, _)| ident(c)).collect();
         let order = if t.pk.is_empty() {
             "rowid".to_owned()
@@ -160,16 +152,10 @@ pub(super) async fn restore(
         .execute(&mut *tx)
         .await?;
     let catalog = catalog(&mut tx).await?;
-    let mut counts = Vec::new();
-    for t in &catalog {
-        let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
-            "SELECT count(*) FROM main.{}",
-            ident(&t.name)
-        )))
-        .fetch_one(&mut *tx)
+    let sql = count_sql(&catalog, "main.");
+    let counts: Vec<(String, i64)> = sqlx::query_as(AssertSqlSafe(sql))
+        .fetch_all(&mut *tx)
         .await?;
-        counts.push((t.name.clone(), n));
-    }
     require_empty(&counts, &fresh)?;
     // What the migrations inserted is replaced by the backup's rows.
     for t in catalog.iter().rev() {
@@ -181,12 +167,7 @@ pub(super) async fn restore(
         .await?;
     }
     let (mut tables, mut rows) = (0u64, 0u64);
-    loop {
-        let head = match next(input).await? {
-            Item::Table(h) => h,
-            Item::End => break,
-            _ => return Err(StoreError::Data("backup file: rows outside a table".into())),
-        };
+    while let Some(head) = next_table(input).await? {
         let target = find_table(&catalog, &head.table)?;
         map_columns(&head, target)?;
         let cols: Vec<String> = head.columns.iter().map(|(c, _)| ident(c)).collect();

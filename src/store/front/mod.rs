@@ -6,7 +6,7 @@ mod cases;
 
 pub use cases::*;
 
-use super::{Store, StoreError, StoredRecord};
+use super::{StoreError, StoredRecord};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;

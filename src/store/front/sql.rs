@@ -1,7 +1,8 @@
 //! [`FrontStore`] for both backends: the same SQL (`$N` placeholders work on SQLite too).
 
 use super::*;
-use crate::store::{PgStore, SqliteStore, optional_eq};
+use crate::store::backend::Backend;
+use crate::store::optional_eq;
 
 macro_rules! front_store {
     ($store:ty) => {
@@ -382,21 +383,18 @@ macro_rules! front_store {
                 rows: &[(String, Vec<Option<String>>)],
             ) -> Result<(), StoreError> {
                 let (_, update) = erasable_sql(t);
-                let fts = t.table == "tickets" && self.backend() == "sqlite";
+                let fts = t.table == "tickets";
+                let terms_of = "SELECT id, terms FROM tickets WHERE CAST(id AS TEXT) = $1";
                 let mut tx = self.begin_write().await?;
                 for (key, values) in rows {
                     if fts {
-                        // The contentless index forgets a row by its old words.
-                        let old: Option<(i64, String)> = sqlx::query_as("SELECT id, terms FROM tickets WHERE CAST(id AS TEXT) = $1")
+                        // A contentless index forgets a row by its old words.
+                        let old: Option<(i64, String)> = sqlx::query_as(terms_of)
                             .bind(key)
                             .fetch_optional(&mut *tx)
                             .await?;
                         if let Some((id, terms)) = old {
-                            sqlx::query("INSERT INTO tickets_fts (tickets_fts, rowid, terms) VALUES ('delete', $1, $2)")
-                                .bind(id)
-                                .bind(terms)
-                                .execute(&mut *tx)
-                                .await?;
+                            <Self as Backend>::unindex_ticket(&mut tx, id, &terms).await?;
                         }
                     }
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(update.clone()));
@@ -408,10 +406,13 @@ macro_rules! front_store {
                     }
                     q.execute(&mut *tx).await?;
                     if fts {
-                        sqlx::query("INSERT INTO tickets_fts (rowid, terms) SELECT id, terms FROM tickets WHERE CAST(id AS TEXT) = $1")
+                        let new: Option<(i64, String)> = sqlx::query_as(terms_of)
                             .bind(key)
-                            .execute(&mut *tx)
+                            .fetch_optional(&mut *tx)
                             .await?;
+                        if let Some((id, terms)) = new {
+                            <Self as Backend>::index_ticket(&mut tx, id, &terms).await?;
+                        }
                     }
                 }
                 tx.commit().await?;
@@ -419,26 +420,7 @@ macro_rules! front_store {
             }
 
             async fn after_erasure(&self) -> Result<(), StoreError> {
-                if self.backend() == "sqlite" {
-                    // Old index segments (with the erased words) are merged away; freed pages
-                    // are zeroed (secure_delete), given back, and the WAL emptied.
-                    for sql in [
-                        "INSERT INTO tickets_fts (tickets_fts) VALUES ('optimize')",
-                        "PRAGMA main.incremental_vacuum",
-                        "PRAGMA main.wal_checkpoint(TRUNCATE)",
-                    ] {
-                        sqlx::query(sql).execute(self.pool()).await?;
-                    }
-                } else {
-                    let mut tables: Vec<&str> = ERASABLE.iter().map(|t| t.table).collect();
-                    tables.extend(["records", "tombstones"]);
-                    tables.sort_unstable();
-                    tables.dedup();
-                    sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM (ANALYZE) {}", tables.join(", "))))
-                        .execute(self.pool())
-                        .await?;
-                }
-                Ok(())
+                self.compact_after_erasure().await
             }
 
             async fn for_each_record(
@@ -529,7 +511,7 @@ macro_rules! front_store {
                     .fetch_all(self.pool())
                     .await?;
                     for r in &rows {
-                        let rec = stored_record!(r)?;
+                        let rec = StoredRecord::from_row(r)?;
                         if !out.iter().any(|o| o.connector == rec.connector && o.entity == rec.entity && o.external_id == rec.external_id) {
                             out.push(rec);
                         }
@@ -541,5 +523,4 @@ macro_rules! front_store {
     };
 }
 
-front_store!(SqliteStore);
-front_store!(PgStore);
+for_each_backend!(front_store);

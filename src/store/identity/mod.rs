@@ -308,27 +308,5 @@ macro_rules! token {
     }};
 }
 
-macro_rules! stored_record {
-    ($r:expr) => {{
-        use sqlx::Row;
-        let r = $r;
-        (|| -> Result<StoredRecord, sqlx::Error> {
-            let data: String = r.try_get("data")?;
-            Ok(StoredRecord {
-                connector: r.try_get("connector")?,
-                entity: r.try_get("entity")?,
-                external_id: r.try_get("external_id")?,
-                customer_no: r.try_get("customer_no")?,
-                ref_no: r.try_get("ref_no")?,
-                data: serde_json::from_str(&data).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-                hash: r.try_get("hash")?,
-                position: r.try_get("position")?,
-                run_id: r.try_get("run_id")?,
-                synced_at: r.try_get("synced_at")?,
-                closed_at: r.try_get("closed_at")?,
-            })
-        })()
-    }};
-}
-
+mod apply;
 mod sql;

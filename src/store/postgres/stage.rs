@@ -2,8 +2,11 @@
 //! into `records` with one set-based upsert, then dropped. A server crash empties UNLOGGED
 //! tables; the checkpoint's row count detects that and the unit is read again.
 
-use super::u;
-use crate::store::{Counts, RunId, StageRecord};
+use super::PgStore;
+use crate::store::backend::{StageBatch, StageUnit, Staging};
+use crate::store::u;
+use crate::store::{Checkpoint, Counts, RunId, StageRecord, StoreError};
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, PgConnection, Row};
 
@@ -110,58 +113,6 @@ pub(super) async fn staged_rows(
     Ok(u(n))
 }
 
-pub(super) async fn drop_unit(
-    tx: &mut PgConnection,
-    connector: &str,
-    unit_key: &str,
-) -> Result<(), sqlx::Error> {
-    let t = table(connector, unit_key);
-    sqlx::query(AssertSqlSafe(format!("DROP TABLE IF EXISTS {t}")))
-        .execute(&mut *tx)
-        .await?;
-    Ok(())
-}
-
-/// One set-based upsert of a unit's staged records (the last row of a key wins).
-pub(super) async fn promote(
-    tx: &mut PgConnection,
-    connector: &str,
-    unit_key: &str,
-    run_id: RunId,
-    attempted: u64,
-    now: DateTime<Utc>,
-) -> Result<Counts, sqlx::Error> {
-    let t = table(connector, unit_key);
-    if !exists(tx, &t).await? {
-        return Ok(Counts::default());
-    }
-    // The last-row-wins sort of a large unit stays in memory instead of spilling to disk.
-    sqlx::query("SET LOCAL work_mem = '64MB'")
-        .execute(&mut *tx)
-        .await?;
-    let row = sqlx::query(AssertSqlSafe(upsert_sql(&format!(
-        "SELECT DISTINCT ON (entity, external_id) entity, external_id, customer_no, ref_no, data, hash, position \
-         FROM {t} ORDER BY entity, external_id, seq DESC"
-    ))))
-    .bind(connector)
-    .bind(run_id)
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
-    sqlx::query(AssertSqlSafe(resolve_sql(&format!(
-        "SELECT DISTINCT entity, external_id FROM {t}"
-    ))))
-    .bind(now)
-    .bind(run_id)
-    .bind(crate::store::LOADED_LATER)
-    .bind(connector)
-    .bind(unit_key)
-    .execute(&mut *tx)
-    .await?;
-    drop_unit(tx, connector, unit_key).await?;
-    counts(&row, attempted)
-}
-
 /// Resolves open quarantine entries (of another file or an earlier run) whose record is
 /// among `source` (rows of entity, external_id): it loaded cleanly now. `$1` now, `$2` run,
 /// `$3` reason, `$4` connector, `$5` unit key.
@@ -262,66 +213,90 @@ pub(super) async fn upsert_direct(
     counts(&row, records.len() as u64)
 }
 
-/// Distinct keys staged for a unit (0 when nothing was staged).
-pub(super) async fn staged_keys(
-    tx: &mut PgConnection,
-    connector: &str,
-    unit_key: &str,
-) -> Result<u64, sqlx::Error> {
-    let t = table(connector, unit_key);
-    if !exists(tx, &t).await? {
-        return Ok(0);
+/// Staging in UNLOGGED tables, promotion by one set-based upsert.
+#[async_trait]
+impl Staging for PgStore {
+    type Conn = PgConnection;
+
+    async fn staged_intact(&self, connector: &str, cp: &Checkpoint) -> Result<bool, StoreError> {
+        let mut conn = self.pool().acquire().await?;
+        Ok(staged_rows(&mut conn, connector, &cp.unit_key).await? == cp.staged)
     }
-    let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
-        "SELECT count(*) FROM (SELECT DISTINCT entity, external_id FROM {t}) k"
-    )))
-    .fetch_one(&mut *tx)
-    .await?;
-    Ok(u(n))
-}
 
-/// Open records of a connector of these entities.
-pub(super) async fn open_count(
-    tx: &mut PgConnection,
-    connector: &str,
-    entities: &[&str],
-) -> Result<u64, sqlx::Error> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM records WHERE connector = $1 AND closed_at IS NULL AND entity = ANY($2)",
-    )
-    .bind(connector)
-    .bind(entities)
-    .fetch_one(&mut *tx)
-    .await?;
-    Ok(u(n))
-}
+    async fn drop_staged(tx: &mut Self::Conn, unit: StageUnit<'_>) -> Result<(), sqlx::Error> {
+        let (connector, unit_key) = (unit.connector, unit.key);
+        let t = table(connector, unit_key);
+        sqlx::query(AssertSqlSafe(format!("DROP TABLE IF EXISTS {t}")))
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
+    }
 
-/// Closes the open records of a connector of these entities that the unit did not stage.
-pub(super) async fn close_missing(
-    tx: &mut PgConnection,
-    connector: &str,
-    unit_key: &str,
-    entities: &[&str],
-    run_id: RunId,
-    now: DateTime<Utc>,
-) -> Result<u64, sqlx::Error> {
-    let t = table(connector, unit_key);
-    let not_staged = if exists(tx, &t).await? {
-        format!(
-            "AND NOT EXISTS (SELECT 1 FROM {t} s WHERE s.entity = r.entity AND s.external_id = r.external_id)"
-        )
-    } else {
-        String::new()
-    };
-    let res = sqlx::query(AssertSqlSafe(format!(
-        "UPDATE records r SET closed_at = $3, closed_run_id = $2 WHERE r.connector = $1 \
-         AND r.closed_at IS NULL AND r.entity = ANY($4) {not_staged}"
-    )))
-    .bind(connector)
-    .bind(run_id)
-    .bind(now)
-    .bind(entities)
-    .execute(&mut *tx)
-    .await?;
-    Ok(res.rows_affected())
+    /// One set-based upsert of a unit's staged records (the last row of a key wins).
+    async fn promote(
+        tx: &mut Self::Conn,
+        unit: StageUnit<'_>,
+        attempted: u64,
+    ) -> Result<Counts, sqlx::Error> {
+        let (connector, unit_key) = (unit.connector, unit.key);
+        let t = table(connector, unit_key);
+        if !exists(tx, &t).await? {
+            return Ok(Counts::default());
+        }
+        // The last-row-wins sort of a large unit stays in memory instead of spilling to disk.
+        sqlx::query("SET LOCAL work_mem = '64MB'")
+            .execute(&mut *tx)
+            .await?;
+        let row = sqlx::query(AssertSqlSafe(upsert_sql(&format!(
+            "SELECT DISTINCT ON (entity, external_id) entity, external_id, customer_no, ref_no, data, hash, position \
+             FROM {t} ORDER BY entity, external_id, seq DESC"
+        ))))
+        .bind(connector)
+        .bind(unit.run_id)
+        .bind(unit.now)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(AssertSqlSafe(resolve_sql(&format!(
+            "SELECT DISTINCT entity, external_id FROM {t}"
+        ))))
+        .bind(unit.now)
+        .bind(unit.run_id)
+        .bind(crate::store::LOADED_LATER)
+        .bind(connector)
+        .bind(unit_key)
+        .execute(&mut *tx)
+        .await?;
+        Self::drop_staged(tx, unit).await?;
+        counts(&row, attempted)
+    }
+
+    async fn staged_table(
+        tx: &mut Self::Conn,
+        unit: StageUnit<'_>,
+    ) -> Result<Option<String>, sqlx::Error> {
+        let t = table(unit.connector, unit.key);
+        Ok(exists(tx, &t).await?.then_some(t))
+    }
+
+    /// An API page with its cursor and nothing staged before it goes straight into
+    /// `records` (no staging table to create and drop per page); else COPY into staging.
+    async fn write_records(
+        tx: &mut Self::Conn,
+        unit: StageUnit<'_>,
+        batch: StageBatch<'_>,
+    ) -> Result<Option<Counts>, sqlx::Error> {
+        let StageUnit {
+            connector,
+            key,
+            run_id,
+            now,
+        } = unit;
+        if batch.promote && batch.staged_before == 0 {
+            let counts = upsert_direct(tx, connector, key, run_id, batch.records, now).await?;
+            return Ok(Some(counts));
+        }
+        let first_seq = batch.staged_before as i64;
+        stage(tx, connector, key, first_seq, batch.records).await?;
+        Ok(None)
+    }
 }

@@ -5,27 +5,23 @@
 //! files, and the unit is then read again. Promotion copies a unit's table into `records` and
 //! drops it.
 
-use super::u;
-use crate::store::{Counts, RunId, StageRecord, values_list};
-use chrono::{DateTime, Utc};
+use super::SqliteStore;
+use crate::store::backend::{StageBatch, StageUnit, Staging};
+use crate::store::u;
+use crate::store::{Checkpoint, Counts, StageRecord, StoreError, values_list};
+use async_trait::async_trait;
 use sqlx::{AssertSqlSafe, Row, SqliteConnection};
 use std::path::PathBuf;
 
 /// Rows per multi-row INSERT (7 values each, well below SQLite's variable limit).
 const CHUNK: usize = 500;
 
-/// The staging file beside the store file (`None` for in-memory stores: a temp file then).
+/// The staging file beside the store file (a temp file for in-memory stores).
 pub(super) fn staging_path(url: &str) -> PathBuf {
-    let path = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:")
-        .split('?')
-        .next()
-        .unwrap_or_default();
-    if path.is_empty() || path.starts_with(':') {
-        return std::env::temp_dir().join(format!("kontor-staging-{}.db", std::process::id()));
+    match super::file_path(url) {
+        Some(path) => PathBuf::from(format!("{}-staging", path.display())),
+        None => std::env::temp_dir().join(format!("kontor-staging-{}.db", std::process::id())),
     }
-    PathBuf::from(format!("{path}-staging"))
 }
 
 /// SQL run on every new connection: attach the staging file.
@@ -106,107 +102,6 @@ pub(super) async fn batches(
     Ok(u(n.unwrap_or(0)))
 }
 
-/// Forgets a unit's staged records.
-pub(super) async fn drop_unit(
-    tx: &mut SqliteConnection,
-    connector: &str,
-    unit_key: &str,
-) -> Result<(), sqlx::Error> {
-    let (t, id) = table(connector, unit_key);
-    sqlx::query(AssertSqlSafe(format!("DROP TABLE IF EXISTS {t}")))
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM st.meta WHERE unit = ?")
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
-    Ok(())
-}
-
-/// Moves a unit's staged records into `records`; returns inserted/updated/unchanged of the
-/// distinct keys (`attempted` rows were staged; the surplus were superseded duplicates).
-pub(super) async fn promote(
-    tx: &mut SqliteConnection,
-    connector: &str,
-    unit_key: &str,
-    run_id: RunId,
-    attempted: u64,
-    now: DateTime<Utc>,
-) -> Result<Counts, sqlx::Error> {
-    let (t, id) = table(connector, unit_key);
-    let exists: Option<String> =
-        sqlx::query_scalar("SELECT name FROM st.sqlite_master WHERE type = 'table' AND name = ?")
-            .bind(format!("u_{id}"))
-            .fetch_optional(&mut *tx)
-            .await?;
-    if exists.is_none() {
-        return Ok(Counts::default());
-    }
-    let row = sqlx::query(AssertSqlSafe(format!(
-        "SELECT count(*) AS n, coalesce(sum(r.id IS NULL), 0) AS ins, \
-         coalesce(sum(r.id IS NOT NULL AND (r.hash <> s.hash OR r.closed_at IS NOT NULL)), 0) AS upd \
-         FROM {t} s LEFT JOIN records r ON r.connector = ?1 AND r.entity = s.entity AND r.external_id = s.external_id"
-    )))
-    .bind(connector)
-    .fetch_one(&mut *tx)
-    .await?;
-    let (n, ins, upd) = (
-        u(row.try_get("n")?),
-        u(row.try_get("ins")?),
-        u(row.try_get("upd")?),
-    );
-    sqlx::query(AssertSqlSafe(format!(
-        "INSERT INTO records (connector, entity, external_id, customer_no, ref_no, data, hash, position, run_id, synced_at, first_seen_at) \
-         SELECT ?1, entity, external_id, customer_no, ref_no, data, hash, position, ?2, ?3, ?3 FROM {t} WHERE true \
-         ON CONFLICT (connector, entity, external_id) DO UPDATE SET customer_no = excluded.customer_no, ref_no = excluded.ref_no, \
-         data = excluded.data, hash = excluded.hash, position = excluded.position, run_id = excluded.run_id, \
-         synced_at = excluded.synced_at, closed_at = NULL, closed_run_id = NULL \
-         WHERE records.hash <> excluded.hash OR records.closed_at IS NOT NULL"
-    )))
-    .bind(connector)
-    .bind(run_id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    // Rows quarantined earlier (another file, an earlier run) whose record loaded now.
-    sqlx::query(AssertSqlSafe(format!(
-        "UPDATE quarantine SET status = 'resolved', resolved_at = ?1, resolved_run_id = ?2, resolved_by = 'sync', \
-         resolved_reason = ?3 WHERE connector = ?4 AND status = 'open' AND record_key IS NOT NULL \
-         AND NOT (unit_key IS ?5 AND run_id IS ?2) \
-         AND EXISTS (SELECT 1 FROM {t} s WHERE s.entity = quarantine.entity AND s.external_id = quarantine.record_key)"
-    )))
-    .bind(now)
-    .bind(run_id)
-    .bind(crate::store::LOADED_LATER)
-    .bind(connector)
-    .bind(unit_key)
-    .execute(&mut *tx)
-    .await?;
-    drop_unit(tx, connector, unit_key).await?;
-    Ok(Counts {
-        inserted: ins,
-        updated: upd,
-        unchanged: n - ins - upd + attempted.saturating_sub(n),
-        ..Counts::default()
-    })
-}
-
-/// Distinct keys staged for a unit (0 when nothing was staged).
-pub(super) async fn staged_keys(
-    tx: &mut SqliteConnection,
-    connector: &str,
-    unit_key: &str,
-) -> Result<u64, sqlx::Error> {
-    let (t, id) = table(connector, unit_key);
-    if !exists(tx, &id).await? {
-        return Ok(0);
-    }
-    let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT count(*) FROM {t}")))
-        .fetch_one(&mut *tx)
-        .await?;
-    Ok(u(n))
-}
-
 async fn exists(tx: &mut SqliteConnection, id: &str) -> Result<bool, sqlx::Error> {
     let found: Option<String> =
         sqlx::query_scalar("SELECT name FROM st.sqlite_master WHERE type = 'table' AND name = ?")
@@ -216,51 +111,115 @@ async fn exists(tx: &mut SqliteConnection, id: &str) -> Result<bool, sqlx::Error
     Ok(found.is_some())
 }
 
-/// Open records of a connector of these entities.
-pub(super) async fn open_count(
-    tx: &mut SqliteConnection,
-    connector: &str,
-    entities: &[&str],
-) -> Result<u64, sqlx::Error> {
-    let sql = format!(
-        "SELECT count(*) FROM records WHERE connector = ? AND closed_at IS NULL AND entity IN ({})",
-        vec!["?"; entities.len()].join(",")
-    );
-    let mut q = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql)).bind(connector);
-    for e in entities {
-        q = q.bind(*e);
-    }
-    Ok(u(q.fetch_one(&mut *tx).await?))
-}
+/// Staging in the attached staging file, promotion by `INSERT … SELECT … ON CONFLICT`.
+#[async_trait]
+impl Staging for SqliteStore {
+    type Conn = SqliteConnection;
 
-/// Closes the open records of a connector of these entities that the unit did not stage.
-pub(super) async fn close_missing(
-    tx: &mut SqliteConnection,
-    connector: &str,
-    unit_key: &str,
-    entities: &[&str],
-    run_id: RunId,
-    now: DateTime<Utc>,
-) -> Result<u64, sqlx::Error> {
-    let (t, id) = table(connector, unit_key);
-    let not_staged = if exists(tx, &id).await? {
-        format!(
-            "AND NOT EXISTS (SELECT 1 FROM {t} s WHERE s.entity = records.entity AND s.external_id = records.external_id)"
-        )
-    } else {
-        String::new()
-    };
-    let sql = format!(
-        "UPDATE records SET closed_at = ?, closed_run_id = ? WHERE connector = ? AND closed_at IS NULL \
-         AND entity IN ({}) {not_staged}",
-        vec!["?"; entities.len()].join(",")
-    );
-    let mut q = sqlx::query(AssertSqlSafe(sql))
-        .bind(now)
-        .bind(run_id)
-        .bind(connector);
-    for e in entities {
-        q = q.bind(*e);
+    /// Every batch is staged (SQLite promotes fast enough that a direct path would not pay).
+    async fn write_records(
+        tx: &mut Self::Conn,
+        unit: StageUnit<'_>,
+        batch: StageBatch<'_>,
+    ) -> Result<Option<Counts>, sqlx::Error> {
+        stage(tx, unit.connector, unit.key, batch.records).await?;
+        Ok(None)
     }
-    Ok(q.execute(&mut *tx).await?.rows_affected())
+
+    /// The staging file and the checkpoint counted the same batches (a commit that
+    /// reached only one of the two files is torn).
+    async fn staged_intact(&self, connector: &str, cp: &Checkpoint) -> Result<bool, StoreError> {
+        let mut conn = self.pool().acquire().await?;
+        Ok(batches(&mut conn, connector, &cp.unit_key).await? == cp.batches)
+    }
+
+    /// Moves a unit's staged records into `records`; returns inserted/updated/unchanged of the
+    /// distinct keys (`attempted` rows were staged; the surplus were superseded duplicates).
+    async fn promote(
+        tx: &mut Self::Conn,
+        unit: StageUnit<'_>,
+        attempted: u64,
+    ) -> Result<Counts, sqlx::Error> {
+        let (connector, unit_key) = (unit.connector, unit.key);
+        let (t, id) = table(connector, unit_key);
+        let exists: Option<String> = sqlx::query_scalar(
+            "SELECT name FROM st.sqlite_master WHERE type = 'table' AND name = ?",
+        )
+        .bind(format!("u_{id}"))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if exists.is_none() {
+            return Ok(Counts::default());
+        }
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT count(*) AS n, coalesce(sum(r.id IS NULL), 0) AS ins, \
+             coalesce(sum(r.id IS NOT NULL AND (r.hash <> s.hash OR r.closed_at IS NOT NULL)), 0) AS upd \
+             FROM {t} s LEFT JOIN records r ON r.connector = ?1 AND r.entity = s.entity AND r.external_id = s.external_id"
+        )))
+        .bind(connector)
+        .fetch_one(&mut *tx)
+        .await?;
+        let (n, ins, upd) = (
+            u(row.try_get("n")?),
+            u(row.try_get("ins")?),
+            u(row.try_get("upd")?),
+        );
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO records (connector, entity, external_id, customer_no, ref_no, data, hash, position, run_id, synced_at, first_seen_at) \
+             SELECT ?1, entity, external_id, customer_no, ref_no, data, hash, position, ?2, ?3, ?3 FROM {t} WHERE true \
+             ON CONFLICT (connector, entity, external_id) DO UPDATE SET customer_no = excluded.customer_no, ref_no = excluded.ref_no, \
+             data = excluded.data, hash = excluded.hash, position = excluded.position, run_id = excluded.run_id, \
+             synced_at = excluded.synced_at, closed_at = NULL, closed_run_id = NULL \
+             WHERE records.hash <> excluded.hash OR records.closed_at IS NOT NULL"
+        )))
+        .bind(connector)
+        .bind(unit.run_id)
+        .bind(unit.now)
+        .execute(&mut *tx)
+        .await?;
+        // Rows quarantined earlier (another file, an earlier run) whose record loaded now.
+        sqlx::query(AssertSqlSafe(format!(
+            "UPDATE quarantine SET status = 'resolved', resolved_at = ?1, resolved_run_id = ?2, resolved_by = 'sync', \
+             resolved_reason = ?3 WHERE connector = ?4 AND status = 'open' AND record_key IS NOT NULL \
+             AND NOT (unit_key IS ?5 AND run_id IS ?2) \
+             AND EXISTS (SELECT 1 FROM {t} s WHERE s.entity = quarantine.entity AND s.external_id = quarantine.record_key)"
+        )))
+        .bind(unit.now)
+        .bind(unit.run_id)
+        .bind(crate::store::LOADED_LATER)
+        .bind(connector)
+        .bind(unit_key)
+        .execute(&mut *tx)
+        .await?;
+        Self::drop_staged(tx, unit).await?;
+        Ok(Counts {
+            inserted: ins,
+            updated: upd,
+            unchanged: n - ins - upd + attempted.saturating_sub(n),
+            ..Counts::default()
+        })
+    }
+
+    /// Forgets a unit's staged records.
+    async fn drop_staged(tx: &mut Self::Conn, unit: StageUnit<'_>) -> Result<(), sqlx::Error> {
+        let (connector, unit_key) = (unit.connector, unit.key);
+        let (t, id) = table(connector, unit_key);
+        sqlx::query(AssertSqlSafe(format!("DROP TABLE IF EXISTS {t}")))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM st.meta WHERE unit = ?")
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
+    }
+
+    /// The unit's staging table, when it has one.
+    async fn staged_table(
+        tx: &mut Self::Conn,
+        unit: StageUnit<'_>,
+    ) -> Result<Option<String>, sqlx::Error> {
+        let (t, id) = table(unit.connector, unit.key);
+        Ok(exists(tx, &id).await?.then_some(t))
+    }
 }

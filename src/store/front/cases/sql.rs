@@ -1,16 +1,9 @@
 //! [`CaseStore`] for both backends: the same SQL (`$N` placeholders work on SQLite too).
 
 use super::*;
-use crate::store::{PgStore, SqliteStore, Store, optional_eq};
+use crate::store::backend::Backend;
+use crate::store::optional_eq;
 use std::collections::BTreeMap;
-
-/// `$1, $2, …, $n`.
-fn placeholders(n: usize) -> String {
-    (1..=n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 macro_rules! case_store {
     ($store:ty) => {
@@ -21,7 +14,7 @@ macro_rules! case_store {
                 let mut steps: BTreeMap<i64, Vec<TicketStep>> = BTreeMap::new();
                 let mut forwards: BTreeMap<i64, Vec<TicketForward>> = BTreeMap::new();
                 for chunk in tickets.chunks(500) {
-                    let list = placeholders(chunk.len());
+                    let list = crate::store::placeholders(1, chunk.len());
                     let sql = format!("SELECT * FROM ticket_steps WHERE ticket_id IN ({list}) ORDER BY ticket_id, n");
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                     for t in chunk {
@@ -95,13 +88,7 @@ macro_rules! case_store {
                         .execute(&mut *tx)
                         .await?;
                 }
-                if self.backend() == "sqlite" {
-                    sqlx::query("INSERT INTO tickets_fts (rowid, terms) VALUES ($1, $2)")
-                        .bind(id)
-                        .bind(&t.terms)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                <Self as Backend>::index_ticket(&mut tx, id, &t.terms).await?;
                 tx.commit().await?;
                 Ok(id)
             }
@@ -232,40 +219,15 @@ macro_rules! case_store {
                 terms: &[String],
                 limit: i64,
             ) -> Result<Vec<(i64, f64)>, StoreError> {
-                use sqlx::Row;
-                let words: Vec<&String> = terms
+                let words: Vec<&str> = terms
                     .iter()
+                    .map(String::as_str)
                     .filter(|t| !t.is_empty() && t.chars().all(|c| c.is_alphanumeric()))
                     .collect();
                 if words.is_empty() {
                     return Ok(Vec::new());
                 }
-                let rows = if self.backend() == "sqlite" {
-                    let q = words.iter().map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(" OR ");
-                    sqlx::query(
-                        "SELECT rowid AS id, -bm25(tickets_fts) AS score FROM tickets_fts WHERE tickets_fts MATCH $1 \
-                         ORDER BY score DESC LIMIT $2",
-                    )
-                    .bind(q)
-                    .bind(limit)
-                    .fetch_all(self.pool())
-                    .await?
-                } else {
-                    let q = words.iter().map(|w| w.as_str()).collect::<Vec<_>>().join(" | ");
-                    sqlx::query(
-                        "SELECT id, ts_rank(to_tsvector('simple', terms), to_tsquery('simple', $1))::float8 AS score \
-                         FROM tickets WHERE to_tsvector('simple', terms) @@ to_tsquery('simple', $1) \
-                         ORDER BY score DESC LIMIT $2",
-                    )
-                    .bind(q)
-                    .bind(limit)
-                    .fetch_all(self.pool())
-                    .await?
-                };
-                Ok(rows
-                    .iter()
-                    .map(|r| Ok((r.try_get("id")?, r.try_get("score")?)))
-                    .collect::<Result<_, sqlx::Error>>()?)
+                Ok(self.search_tickets(&words, limit).await?)
             }
 
             async fn tickets_about(
@@ -294,5 +256,4 @@ macro_rules! case_store {
     };
 }
 
-case_store!(SqliteStore);
-case_store!(PgStore);
+for_each_backend!(case_store);

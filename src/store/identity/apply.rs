@@ -1,0 +1,142 @@
+//! Writing a resolution's changes (the largest part of [`IdentityStore`], for both backends).
+
+use super::*;
+
+macro_rules! identity_apply {
+    ($store:ty) => {
+        impl $store {
+            /// [`IdentityStore::apply_identity`]: the resolution's changes in one transaction.
+            pub(super) async fn write_identity(&self, ch: &IdentityChanges) -> Result<bool, StoreError> {
+                let now = Utc::now();
+                let mut tx = self.begin_write().await?;
+                if ch.noop {
+                    let kept = sqlx::query(
+                        "UPDATE identity_state SET scanned_run = $2 WHERE id = 1 AND generation = $1",
+                    )
+                    .bind(ch.generation)
+                    .bind(ch.scan_to)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    return Ok(kept.rows_affected() == 1);
+                }
+                let moved = sqlx::query(
+                    "UPDATE identity_state SET generation = generation + 1, scanned_run = $2, resolved_at = $3 \
+                     WHERE id = 1 AND generation = $1",
+                )
+                .bind(ch.generation)
+                .bind(ch.scan_to)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                if moved.rows_affected() == 0 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                if let Some(systems) = &ch.systems {
+                    sqlx::query("DELETE FROM connector_systems").execute(&mut *tx).await?;
+                    for (c, s) in systems {
+                        sqlx::query("INSERT INTO connector_systems (connector, system) VALUES ($1, $2)")
+                            .bind(c)
+                            .bind(s)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                for k in &ch.delete {
+                    sqlx::query("DELETE FROM customer_keys WHERE system = $1 AND customer_no = $2")
+                        .bind(&k.system)
+                        .bind(&k.customer_no)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for chunk in ch.upsert.chunks(CHUNK) {
+                    let sql = format!(
+                        "INSERT INTO customer_keys (system, customer_no, customer_id, home_id, rule, matched_on, first_seen_at, updated_at) \
+                         VALUES {} ON CONFLICT (system, customer_no) DO UPDATE SET customer_id = excluded.customer_id, \
+                         home_id = excluded.home_id, rule = excluded.rule, matched_on = excluded.matched_on, updated_at = excluded.updated_at",
+                        crate::store::values_list(chunk.len(), 8, true)
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for k in chunk {
+                        q = q
+                            .bind(&k.key.system)
+                            .bind(&k.key.customer_no)
+                            .bind(k.customer_id)
+                            .bind(k.home_id)
+                            .bind(&k.rule)
+                            .bind(matched_json(&k.matched_on))
+                            .bind(now)
+                            .bind(now);
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                for id in &ch.alias_delete {
+                    sqlx::query("DELETE FROM customer_aliases WHERE id = $1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for (id, into) in &ch.alias_upsert {
+                    sqlx::query(
+                        "INSERT INTO customer_aliases (id, merged_into, created_at) VALUES ($1, $2, $3) \
+                         ON CONFLICT (id) DO UPDATE SET merged_into = excluded.merged_into",
+                    )
+                    .bind(id)
+                    .bind(into)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for chunk in ch.suggestion_obsolete.chunks(CHUNK) {
+                    let sql = format!(
+                        "UPDATE identity_suggestions SET status = 'obsolete' WHERE status = 'open' AND id IN ({})",
+                        in_list(1, chunk.len())
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for id in chunk {
+                        q = q.bind(id);
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                for (id, s) in &ch.suggestion_update {
+                    sqlx::query(
+                        "UPDATE identity_suggestions SET score = $2, rule = $3, reason = $4, status = 'open' \
+                         WHERE id = $1 AND status IN ('open', 'obsolete')",
+                    )
+                    .bind(id)
+                    .bind(s.score)
+                    .bind(&s.rule)
+                    .bind(&s.reason)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for chunk in ch.suggestion_insert.chunks(CHUNK / 2) {
+                    let sql = format!(
+                        "INSERT INTO identity_suggestions (a_system, a_no, b_system, b_no, score, rule, reason, status, created_at) \
+                         VALUES {} ON CONFLICT (a_system, a_no, b_system, b_no) DO NOTHING",
+                        crate::store::values_list(chunk.len(), 9, true)
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for s in chunk {
+                        q = q
+                            .bind(&s.a.system)
+                            .bind(&s.a.customer_no)
+                            .bind(&s.b.system)
+                            .bind(&s.b.customer_no)
+                            .bind(s.score)
+                            .bind(&s.rule)
+                            .bind(&s.reason)
+                            .bind("open")
+                            .bind(now);
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+        }
+    };
+}
+
+for_each_backend!(identity_apply);
