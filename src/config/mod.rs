@@ -5,6 +5,7 @@
 
 mod auth;
 mod complaints;
+mod connectors;
 mod cti;
 mod identity;
 mod sections;
@@ -17,7 +18,6 @@ pub use sections::*;
 
 use crate::diag::{Diagnostic, SpanMap};
 use kontor_connector::{ConfigError, ConfigPart, parse_table};
-use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
@@ -78,36 +78,6 @@ pub enum SyncMode {
     /// Every run delivers the full list; records missing from it are closed.
     Snapshot,
 }
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Common {
-    name: String,
-    kind: String,
-    system: Option<String>,
-    label: Option<String>,
-    mapping: Option<String>,
-    schedule: Option<String>,
-    enabled: Option<bool>,
-    max_reject_ratio: Option<f64>,
-    mode: Option<String>,
-    min_snapshot_ratio: Option<f64>,
-    batch_size: Option<usize>,
-}
-
-const COMMON_KEYS: &[&str] = &[
-    "name",
-    "kind",
-    "system",
-    "label",
-    "mapping",
-    "schedule",
-    "enabled",
-    "max_reject_ratio",
-    "mode",
-    "min_snapshot_ratio",
-    "batch_size",
-];
 
 /// Where the config file is: `--config`, `KONTOR_CONFIG`, or `./kontor.toml`.
 pub fn locate(explicit: Option<&Path>) -> PathBuf {
@@ -221,127 +191,10 @@ impl Config {
         {
             diags.push(at(&problem.0, problem.1));
         }
-        let entries = match doc.get("connector") {
-            None => Vec::new(),
-            Some(toml::Value::Array(a)) => a.clone(),
-            Some(_) => {
-                diags.push(at(
-                    &["connector".into()],
-                    "use [[connector]] entries".into(),
-                ));
-                Vec::new()
-            }
-        };
-        let mut connectors: Vec<ConnectorConfig> = Vec::new();
-        for (i, entry) in entries.iter().enumerate() {
-            let path = |key: &[&str]| -> Vec<String> {
-                let mut p = vec!["connector".to_owned(), i.to_string()];
-                p.extend(key.iter().map(|k| (*k).to_owned()));
-                p
-            };
-            let Some(table) = entry.as_table() else {
-                diags.push(at(
-                    &path(&[]),
-                    "a [[connector]] entry must be a table".into(),
-                ));
-                continue;
-            };
-            let common_t: toml::Table = table
-                .iter()
-                .filter(|(k, _)| COMMON_KEYS.contains(&k.as_str()))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            let settings: toml::Table = table
-                .iter()
-                .filter(|(k, _)| !COMMON_KEYS.contains(&k.as_str()))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            let common: Common = match parse_table(&common_t, ConfigPart::Settings) {
-                Ok(c) => c,
-                Err(e) => {
-                    let keys: Vec<&str> = e.key.iter().map(String::as_str).collect();
-                    let p = if keys.is_empty() {
-                        path(&[])
-                    } else {
-                        path(&keys)
-                    };
-                    diags.push(at(&p, e.message));
-                    continue;
-                }
-            };
-            if !valid_name(&common.name) {
-                diags.push(at(
-                    &path(&["name"]),
-                    format!("connector name `{}`: use a-z, 0-9 and -", common.name),
-                ));
-            }
-            if connectors.iter().any(|c| c.name == common.name) {
-                diags.push(at(
-                    &path(&["name"]),
-                    format!("connector name `{}` is used twice", common.name),
-                ));
-            }
-            let mode = match common.mode.as_deref() {
-                None => None,
-                Some("incremental") => Some(SyncMode::Incremental),
-                Some("snapshot") => Some(SyncMode::Snapshot),
-                Some(other) => {
-                    diags.push(at(
-                        &path(&["mode"]),
-                        format!("mode `{other}`: use \"incremental\" or \"snapshot\""),
-                    ));
-                    None
-                }
-            };
-            for (key, v) in [
-                ("max_reject_ratio", common.max_reject_ratio),
-                ("min_snapshot_ratio", common.min_snapshot_ratio),
-            ] {
-                if v.is_some_and(|v| !(0.0..=1.0).contains(&v)) {
-                    diags.push(at(&path(&[key]), format!("{key} must be between 0 and 1")));
-                }
-            }
-            if let Some(Err(e)) = common.schedule.as_deref().map(crate::schedule::parse) {
-                diags.push(at(&path(&["schedule"]), e));
-            }
-            if let Some(system) = &common.system
-                && !valid_system(system)
-            {
-                diags.push(at(
-                    &path(&["system"]),
-                    format!("system `{system}`: use a-z, 0-9, - and : (as in datev:1001:456)"),
-                ));
-            }
-            connectors.push(ConnectorConfig {
-                index: i,
-                system_set: common.system.is_some(),
-                system: common.system.unwrap_or_else(|| common.name.clone()),
-                label: common
-                    .label
-                    .map(|l| l.trim().to_owned())
-                    .filter(|l| !l.is_empty()),
-                name: common.name,
-                kind: common.kind,
-                mapping: common.mapping,
-                schedule: common.schedule,
-                enabled: common.enabled.unwrap_or(true),
-                max_reject_ratio: common.max_reject_ratio.unwrap_or(sync.max_reject_ratio),
-                mode,
-                min_snapshot_ratio: common.min_snapshot_ratio.unwrap_or(0.5),
-                batch_size: common.batch_size.unwrap_or(sync.batch_size),
-                settings,
-            });
-        }
-        for (key, names) in identity.connector_lists() {
-            for (j, n) in names.iter().enumerate() {
-                if !connectors.iter().any(|c| &c.name == n) {
-                    let mut p = vec!["identity".to_owned()];
-                    p.extend(key.iter().cloned());
-                    p.push(j.to_string());
-                    diags.push(at(&p, format!("no connector named `{n}`")));
-                }
-            }
-        }
+        let mut problems = Vec::new();
+        let connectors = connectors::read(&doc, &sync, &mut problems);
+        problems.extend(connectors::unknown_in_identity(&identity, &connectors));
+        diags.extend(problems.into_iter().map(|(path, msg)| at(&path, msg)));
         if !diags.is_empty() {
             return Err(diags);
         }
@@ -487,19 +340,6 @@ const SECTIONS: &[&str] = &[
     "auth",
     "cti",
 ];
-
-/// Connector and system names: `[a-z0-9-]+`.
-/// A system: like a name, and `:` (DATEV's `datev:<Berater>:<Mandant>`).
-fn valid_system(name: &str) -> bool {
-    !name.starts_with(':') && name.split(':').all(valid_name)
-}
-
-fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-}
 
 fn spans_dir(label: &str) -> PathBuf {
     Path::new(label)
