@@ -3,6 +3,7 @@
 
 use crate::store::{Activity, DynStore, StoreError, StoredRecord, Ticket, TicketForward};
 use crate::view::{Known, Provenance};
+use crate::view::{date, text};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::Serialize;
 
@@ -58,21 +59,9 @@ fn day(d: Option<NaiveDate>, fallback: DateTime<Utc>) -> DateTime<Utc> {
     d.map_or(fallback, |d| d.and_time(NaiveTime::MIN).and_utc())
 }
 
-fn text(v: &serde_json::Value, k: &str) -> Option<String> {
-    v.get(k).and_then(|x| x.as_str()).map(str::to_owned)
-}
-
-fn date(v: &serde_json::Value, k: &str) -> Option<NaiveDate> {
-    v.get(k)?.as_str()?.parse().ok()
-}
-
+/// A money field as the timeline writes it: "1234.56 EUR".
 fn money(v: &serde_json::Value, k: &str) -> Option<String> {
-    let m = v.get(k)?;
-    Some(format!(
-        "{} {}",
-        m.get("amount")?.as_str()?,
-        m.get("currency")?.as_str()?
-    ))
+    crate::view::money(v, k).map(|m| format!("{} {}", m.amount, m.currency))
 }
 
 /// "1234.56 EUR, gültig bis 2026-12-10, angenommen → Auftrag AB-50004".
