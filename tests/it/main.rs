@@ -17,6 +17,7 @@ mod complaint_forward_e2e;
 mod complaint_process_e2e;
 mod conformance;
 mod connectors_e2e;
+mod demo_e2e;
 mod desk_e2e;
 mod diff_e2e;
 mod docker_files;
