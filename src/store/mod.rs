@@ -76,6 +76,9 @@ pub enum StoreError {
     Schema(String),
 }
 
+/// The customer record store: runs, units and their checkpoints, batches, quarantine and
+/// records, and (through its sub-traits) identity, operations, the front office and users.
+#[warn(missing_docs)]
 #[async_trait]
 pub trait Store:
     IdentityStore
@@ -94,7 +97,9 @@ pub trait Store:
     fn backend(&self) -> &'static str;
 
     // --- runs
+    /// Records a new run of `connector` on `node` as `running`.
     async fn start_run(&self, connector: &str, node: &str) -> Result<RunId, StoreError>;
+    /// Records a run's outcome, counts and error.
     async fn finish_run(
         &self,
         run: RunId,
@@ -105,14 +110,17 @@ pub trait Store:
     /// Marks runs of `connector` still `running` (other than `except`) as aborted: their
     /// process died. Only call while holding the connector's run lock.
     async fn abort_running(&self, connector: &str, except: RunId) -> Result<u64, StoreError>;
+    /// Runs, newest first (of one connector, or all).
     async fn runs(&self, connector: Option<&str>, limit: i64) -> Result<Vec<RunInfo>, StoreError>;
 
     // --- units
+    /// The checkpoint of one unit.
     async fn checkpoint(
         &self,
         connector: &str,
         unit_key: &str,
     ) -> Result<Option<Checkpoint>, StoreError>;
+    /// A connector's checkpoints, oldest update first.
     async fn checkpoints(&self, connector: &str) -> Result<Vec<Checkpoint>, StoreError>;
     /// Whether a staging checkpoint's rows are all still there (PostgreSQL keeps staging in an
     /// UNLOGGED table that a server crash empties); if not, the unit is read again.
@@ -147,13 +155,16 @@ pub trait Store:
     ) -> Result<UnitOutcome, StoreError>;
 
     // --- quarantine
+    /// Quarantine entries as `filter` says, in the order they were found.
     async fn quarantine(
         &self,
         filter: &QuarantineFilter,
     ) -> Result<Vec<QuarantineEntry>, StoreError>;
+    /// One quarantine entry.
     async fn quarantine_entry(&self, id: i64) -> Result<Option<QuarantineEntry>, StoreError>;
 
     // --- records
+    /// One record by its key (connector, entity, external id).
     async fn record(
         &self,
         connector: &str,
@@ -167,6 +178,7 @@ pub trait Store:
         entity: Option<&str>,
         limit: i64,
     ) -> Result<Vec<StoredRecord>, StoreError>;
+    /// How many records (of one connector, or all).
     async fn count_records(&self, connector: Option<&str>) -> Result<u64, StoreError>;
 }
 

@@ -16,6 +16,7 @@ pub struct FileRules {
     pub extensions: Vec<String>,
     /// A file modified more recently than this is looked at twice, `settle` apart.
     pub min_age: Duration,
+    /// How long to wait between the two looks at a file that is still young.
     pub settle: Duration,
 }
 
@@ -94,9 +95,11 @@ pub fn check_open(
 /// A file ready to be read.
 #[derive(Debug, Clone)]
 pub struct FoundFile {
+    /// Where the file is.
     pub path: PathBuf,
     /// The path as shown to people (relative to the config folder when below it).
     pub label: String,
+    /// Size in bytes.
     pub size: u64,
     /// Content fingerprint (BLAKE3, hex); for a refused file a hash of where it points.
     pub hash: String,
@@ -110,7 +113,9 @@ pub struct FoundFile {
 /// A file left alone this time, with the reason.
 #[derive(Debug, Clone)]
 pub struct SkippedFile {
+    /// The file.
     pub path: PathBuf,
+    /// Why it is left alone (still being written, too large, …).
     pub reason: String,
 }
 
@@ -398,6 +403,7 @@ mod tests {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FilePosition {
+    /// Records of the file committed so far.
     pub records: u64,
 }
 

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! The connector interface of kontor.
 //!
 //! A connector turns one kind of source (flat files, XML documents, a REST API, an external
@@ -39,14 +40,24 @@ pub enum ConnectorError {
     Config(String),
     /// A file or directory could not be read.
     #[error("{path}: {message}")]
-    Io { path: String, message: String },
+    Io {
+        /// The file or directory.
+        path: String,
+        /// What the operating system said.
+        message: String,
+    },
     /// The remote side failed after all retries.
     #[error("remote: {0}")]
     Remote(String),
     /// A whole unit is unusable (for example a truncated document); the engine quarantines it
     /// with this reason and goes on with the next unit.
     #[error("{position}: {reason}")]
-    Unit { position: Position, reason: String },
+    Unit {
+        /// Where the unit is (its file, page or document).
+        position: Position,
+        /// Why it cannot be used.
+        reason: String,
+    },
     /// A passing problem (a file still changing): nothing of the unit is kept, it is read
     /// again next run.
     #[error("{0}")]
@@ -57,6 +68,7 @@ pub enum ConnectorError {
 }
 
 impl ConnectorError {
+    /// An [`ConnectorError::Io`] for `path`.
     pub fn io(path: impl Into<String>, err: impl std::fmt::Display) -> Self {
         Self::Io {
             path: path.into(),
@@ -90,6 +102,7 @@ pub struct Unit {
     pub fingerprint: Option<String>,
     /// Size in bytes when known (for progress and ETA).
     pub size: Option<u64>,
+    /// How the unit's batches become visible (all at once, or each with its cursor).
     pub commit: CommitMode,
     /// A hint which built-in mapping applies (for example `"ubl"` or `"erpnext/Customer"`).
     pub stream: Option<String>,
@@ -101,13 +114,16 @@ pub struct Unit {
 /// A record or a rejected piece of input.
 #[derive(Debug, Clone)]
 pub enum Item {
+    /// A record for the mapping.
     Record(RawRecord),
+    /// Input that could not become a record: quarantined.
     Reject(RawReject),
 }
 
 /// A batch of items and the resumable position after it.
 #[derive(Debug, Clone, Default)]
 pub struct Batch {
+    /// The batch's records and rejects, in source order.
     pub items: Vec<Item>,
     /// Opaque to the engine. For atomic units: where to resume reading after a crash. For
     /// incremental units: the cursor that the next run starts from.
@@ -126,6 +142,7 @@ pub trait BatchReader: Send {
 /// What a connector says about itself.
 #[derive(Debug, Clone, Serialize)]
 pub struct Description {
+    /// The connector kind (`csv`, `xml`, `rest`, `plugin`, …).
     pub kind: &'static str,
     /// The streams (entities) this connector can deliver, for example `["Customer", "Sales Invoice"]`.
     pub streams: Vec<String>,
@@ -137,6 +154,7 @@ pub struct Description {
 /// The one interface every connector implements.
 #[async_trait]
 pub trait Connector: Send + Sync {
+    /// What the connector is and which streams and built-in mappings it has.
     fn describe(&self) -> Description;
 
     /// Checks configuration and reachability without reading data. Returns warnings.

@@ -10,8 +10,10 @@ use std::sync::Arc;
 pub struct Position {
     /// File path or URL.
     pub source: Arc<str>,
+    /// Line number (1-based) in a text file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
+    /// Column (1-based) within the line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub column: Option<u64>,
     /// Page number for paged sources.
@@ -23,6 +25,7 @@ pub struct Position {
 }
 
 impl Position {
+    /// Line `line` of `source`.
     pub fn line(source: Arc<str>, line: u64) -> Self {
         Self {
             source,
@@ -30,6 +33,7 @@ impl Position {
             ..Self::default()
         }
     }
+    /// Record `index` on page `page` of `source`.
     pub fn page(source: Arc<str>, page: u64, index: u64) -> Self {
         Self {
             source,
@@ -74,19 +78,23 @@ pub struct Row {
 }
 
 impl Row {
+    /// An empty row with room for `bytes` of text in `fields` values.
     pub fn with_capacity(bytes: usize, fields: usize) -> Self {
         Self {
             buf: String::with_capacity(bytes),
             ends: Vec::with_capacity(fields),
         }
     }
+    /// Appends a value.
     pub fn push(&mut self, value: &str) {
         self.buf.push_str(value);
         self.ends.push(self.buf.len());
     }
+    /// The number of values.
     pub fn len(&self) -> usize {
         self.ends.len()
     }
+    /// Whether the row has no values.
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
     }
@@ -96,6 +104,7 @@ impl Row {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         Some(&self.buf[start..end])
     }
+    /// The values in order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         (0..self.len()).filter_map(|i| self.get(i))
     }
@@ -116,7 +125,9 @@ impl<'a> FromIterator<&'a str> for Row {
 pub enum Fields {
     /// A flat-file row; `header` holds the column names (shared by all rows of a file).
     Row {
+        /// The column names.
         header: Arc<Vec<String>>,
+        /// The row's values, one per column.
         values: Row,
     },
     /// A tree (JSON object from an API, an XML element converted to JSON: attributes as
@@ -128,7 +139,9 @@ pub enum Fields {
 /// A record as the source delivered it.
 #[derive(Debug, Clone)]
 pub struct RawRecord {
+    /// The record's fields as the source has them.
     pub fields: Fields,
+    /// Where it is in the source.
     pub position: Position,
     /// Values of the unit (file header data and the like).
     pub context: Arc<Context>,
@@ -193,9 +206,13 @@ impl RawRecord {
 /// malformed document). The engine quarantines it.
 #[derive(Debug, Clone)]
 pub struct RawReject {
+    /// Where it is in the source.
     pub position: Position,
+    /// The field at fault, when one is.
     pub field: Option<String>,
+    /// Why it was rejected.
     pub reason: String,
+    /// The input as read (for ops to see and fix).
     pub raw: String,
 }
 

@@ -30,7 +30,9 @@ pub struct ConnectorSpec {
 /// The company's own identifiers, from `[identity]`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OwnIdentity {
+    /// The company's VAT IDs.
     pub vat_ids: Vec<String>,
+    /// The company's GLNs.
     pub glns: Vec<String>,
 }
 
@@ -47,13 +49,16 @@ pub enum ConfigPart {
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{}: {message}", if key.is_empty() { "(config)".to_string() } else { key.join(".") })]
 pub struct ConfigError {
+    /// Which part of the configuration.
     pub part: ConfigPart,
     /// Path of keys below the part, e.g. `["auth", "token_env"]`; may be empty.
     pub key: Vec<String>,
+    /// What is wrong.
     pub message: String,
 }
 
 impl ConfigError {
+    /// An error at `key` of `part`.
     pub fn new(part: ConfigPart, key: &[&str], message: impl Into<String>) -> Self {
         Self {
             part,
