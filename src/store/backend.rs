@@ -14,6 +14,9 @@ use super::{Checkpoint, Counts, RunId, RunLock, StageRecord, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+/// What a backend's SQL step returns.
+pub(crate) type Sql<T> = Result<T, sqlx::Error>;
+
 /// A unit being written: whose, which, by which run, when.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct StageUnit<'a> {
@@ -45,21 +48,15 @@ pub(crate) trait Staging: Send + Sync {
         tx: &mut Self::Conn,
         unit: StageUnit<'_>,
         batch: StageBatch<'_>,
-    ) -> Result<Option<Counts>, sqlx::Error>;
-    /// Moves a unit's staged records into `records` (the last row of a key wins) and drops
-    /// its staging; `attempted` rows were staged.
-    async fn promote(
-        tx: &mut Self::Conn,
-        unit: StageUnit<'_>,
-        attempted: u64,
-    ) -> Result<Counts, sqlx::Error>;
+    ) -> Sql<Option<Counts>>;
+    /// Moves a unit's staged records into `records` (the last row of a key wins);
+    /// `attempted` rows were staged. The staging stays for the caller to resolve quarantine
+    /// entries from and drop (see `promote_unit` in `sql_store!`).
+    async fn promote(tx: &mut Self::Conn, unit: StageUnit<'_>, attempted: u64) -> Sql<Counts>;
     /// Forgets a unit's staged records.
-    async fn drop_staged(tx: &mut Self::Conn, unit: StageUnit<'_>) -> Result<(), sqlx::Error>;
+    async fn drop_staged(tx: &mut Self::Conn, unit: StageUnit<'_>) -> Sql<()>;
     /// The unit's staging table (a name to use in SQL), when it has one.
-    async fn staged_table(
-        tx: &mut Self::Conn,
-        unit: StageUnit<'_>,
-    ) -> Result<Option<String>, sqlx::Error>;
+    async fn staged_table(tx: &mut Self::Conn, unit: StageUnit<'_>) -> Sql<Option<String>>;
     /// Whether a staging checkpoint's rows are all still in the staging area.
     async fn staged_intact(&self, connector: &str, cp: &Checkpoint) -> Result<bool, StoreError>;
 }
@@ -84,16 +81,12 @@ pub(crate) trait Backend: Staging {
     // Full-text search of complaints: SQLite keeps a contentless FTS5 index beside
     // `tickets`, PostgreSQL computes `tsvector` when it searches.
     /// Adds a complaint's words to the index.
-    async fn index_ticket(tx: &mut Self::Conn, id: i64, terms: &str) -> Result<(), sqlx::Error>;
+    async fn index_ticket(tx: &mut Self::Conn, id: i64, terms: &str) -> Sql<()>;
     /// Removes a complaint's (old) words from the index.
-    async fn unindex_ticket(tx: &mut Self::Conn, id: i64, terms: &str) -> Result<(), sqlx::Error>;
+    async fn unindex_ticket(tx: &mut Self::Conn, id: i64, terms: &str) -> Sql<()>;
     /// Complaints whose words match any of `words` (plain alphanumeric words), best first,
     /// with a score.
-    async fn search_tickets(
-        &self,
-        words: &[&str],
-        limit: i64,
-    ) -> Result<Vec<(i64, f64)>, sqlx::Error>;
+    async fn search_tickets(&self, words: &[&str], limit: i64) -> Sql<Vec<(i64, f64)>>;
     /// After an erasure: erased words and freed pages leave the files (SQLite: FTS merge,
     /// incremental vacuum, WAL truncation; PostgreSQL: `VACUUM`).
     async fn compact_after_erasure(&self) -> Result<(), StoreError>;
@@ -263,7 +256,7 @@ macro_rules! sql_store {
                     Some(counts) => counts,
                     None if b.promote => {
                         let n = b.records.len() as u64;
-                        <Self as Staging>::promote(&mut tx, stage, n).await?
+                        Self::promote_unit(&mut tx, stage, n).await?
                     }
                     None => Counts::default(),
                 };
@@ -406,12 +399,44 @@ macro_rules! sql_store {
                     .await
             }
 
+            /// Promotes a unit's staging into `records`, resolves the open quarantine entries
+            /// (of another file or an earlier run) whose record loaded now, and drops the
+            /// staging.
+            async fn promote_unit(
+                tx: &mut <Self as Staging>::Conn,
+                unit: StageUnit<'_>,
+                attempted: u64,
+            ) -> Sql<Counts> {
+                let counts = <Self as Staging>::promote(tx, unit, attempted).await?;
+                let Some(t) = <Self as Staging>::staged_table(tx, unit).await? else {
+                    return Ok(counts);
+                };
+                let sql = format!(
+                    "UPDATE quarantine SET status = 'resolved', resolved_at = $1, resolved_run_id = $2, \
+                     resolved_by = 'sync', resolved_reason = $3 \
+                     WHERE connector = $4 AND status = 'open' AND record_key IS NOT NULL \
+                     AND NOT (unit_key IS NOT DISTINCT FROM $5 AND run_id IS NOT DISTINCT FROM $2) \
+                     AND EXISTS (SELECT 1 FROM {t} s WHERE s.entity = quarantine.entity \
+                     AND s.external_id = quarantine.record_key)"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(unit.now)
+                    .bind(unit.run_id)
+                    .bind(crate::store::LOADED_LATER)
+                    .bind(unit.connector)
+                    .bind(unit.key)
+                    .execute(&mut *tx)
+                    .await?;
+                <Self as Staging>::drop_staged(tx, unit).await?;
+                Ok(counts)
+            }
+
             /// Distinct keys staged for a unit (0 when nothing was staged).
             async fn staged_keys(
                 &self,
                 tx: &mut <Self as Staging>::Conn,
                 unit: StageUnit<'_>,
-            ) -> Result<u64, sqlx::Error> {
+            ) -> Sql<u64> {
                 let Some(t) = <Self as Staging>::staged_table(tx, unit).await? else {
                     return Ok(0);
                 };
@@ -425,7 +450,7 @@ macro_rules! sql_store {
                 tx: &mut <Self as Staging>::Conn,
                 connector: &str,
                 entities: &[&str],
-            ) -> Result<u64, sqlx::Error> {
+            ) -> Sql<u64> {
                 let sql = format!(
                     "SELECT count(*) FROM records WHERE connector = $1 AND closed_at IS NULL AND entity IN ({})",
                     crate::store::placeholders(2, entities.len())
@@ -443,7 +468,7 @@ macro_rules! sql_store {
                 tx: &mut <Self as Staging>::Conn,
                 unit: StageUnit<'_>,
                 entities: &[&str],
-            ) -> Result<u64, sqlx::Error> {
+            ) -> Sql<u64> {
                 let not_staged = match <Self as Staging>::staged_table(tx, unit).await? {
                     Some(t) => format!(
                         "AND NOT EXISTS (SELECT 1 FROM {t} s WHERE s.entity = records.entity \
@@ -501,7 +526,7 @@ Self::close_missing(&mut tx, stage, &rule.entities).await?
                         }
                         None => 0,
                     };
-                    counts = <Self as Staging>::promote(&mut tx, stage, staged).await?;
+                    counts = Self::promote_unit(&mut tx, stage, staged).await?;
                     counts.closed = closed;
                     if snapshot.is_some() {
                         sqlx::query(crate::store::SUPERSEDE_SQL)
@@ -548,7 +573,7 @@ Self::close_missing(&mut tx, stage, &rule.entities).await?
 }
 
 mod stores {
-    use super::{Backend, StageBatch, StageUnit, Staging};
+    use super::{Backend, Sql, StageBatch, StageUnit, Staging};
     use crate::store::*;
     use async_trait::async_trait;
     use chrono::Utc;

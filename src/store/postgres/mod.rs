@@ -2,7 +2,7 @@
 //! set-based upsert.
 
 use super::*;
-use crate::store::backend::Backend;
+use crate::store::backend::{Backend, Sql};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgConnection, PgPool};
 use std::str::FromStr;
@@ -129,19 +129,15 @@ impl Backend for PgStore {
         Ok(Some(RunLock::new(Box::new(tokio::sync::Mutex::new(conn)))))
     }
 
-    async fn index_ticket(_: &mut PgConnection, _: i64, _: &str) -> Result<(), sqlx::Error> {
+    async fn index_ticket(_: &mut PgConnection, _: i64, _: &str) -> Sql<()> {
         Ok(())
     }
 
-    async fn unindex_ticket(_: &mut PgConnection, _: i64, _: &str) -> Result<(), sqlx::Error> {
+    async fn unindex_ticket(_: &mut PgConnection, _: i64, _: &str) -> Sql<()> {
         Ok(())
     }
 
-    async fn search_tickets(
-        &self,
-        words: &[&str],
-        limit: i64,
-    ) -> Result<Vec<(i64, f64)>, sqlx::Error> {
+    async fn search_tickets(&self, words: &[&str], limit: i64) -> Sql<Vec<(i64, f64)>> {
         sqlx::query_as(
             "SELECT id, ts_rank(to_tsvector('simple', terms), to_tsquery('simple', $1))::float8 AS score \
              FROM tickets WHERE to_tsvector('simple', terms) @@ to_tsquery('simple', $1) \

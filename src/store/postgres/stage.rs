@@ -3,7 +3,7 @@
 //! tables; the checkpoint's row count detects that and the unit is read again.
 
 use super::PgStore;
-use crate::store::backend::{StageBatch, StageUnit, Staging};
+use crate::store::backend::{Sql, StageBatch, StageUnit, Staging};
 use crate::store::u;
 use crate::store::{Checkpoint, Counts, RunId, StageRecord, StoreError};
 use async_trait::async_trait;
@@ -49,7 +49,7 @@ pub(super) async fn stage(
     unit_key: &str,
     first_seq: i64,
     records: &[StageRecord],
-) -> Result<(), sqlx::Error> {
+) -> Sql<()> {
     let t = table(connector, unit_key);
     sqlx::query(AssertSqlSafe(format!(
         "CREATE UNLOGGED TABLE IF NOT EXISTS {t} (entity TEXT NOT NULL, external_id TEXT NOT NULL, customer_no TEXT, ref_no TEXT, \
@@ -102,7 +102,7 @@ pub(super) async fn staged_rows(
     conn: &mut PgConnection,
     connector: &str,
     unit_key: &str,
-) -> Result<u64, sqlx::Error> {
+) -> Sql<u64> {
     let t = table(connector, unit_key);
     if !exists(conn, &t).await? {
         return Ok(0);
@@ -114,7 +114,7 @@ pub(super) async fn staged_rows(
 }
 
 /// Resolves open quarantine entries (of another file or an earlier run) whose record is
-/// among `source` (rows of entity, external_id): it loaded cleanly now. `$1` now, `$2` run,
+/// among `source` (for a page written without staging; staged units: `sql_store!`) (rows of entity, external_id): it loaded cleanly now. `$1` now, `$2` run,
 /// `$3` reason, `$4` connector, `$5` unit key.
 fn resolve_sql(source: &str) -> String {
     format!(
@@ -149,7 +149,7 @@ fn upsert_sql(source: &str) -> String {
     )
 }
 
-fn counts(row: &sqlx::postgres::PgRow, attempted: u64) -> Result<Counts, sqlx::Error> {
+fn counts(row: &sqlx::postgres::PgRow, attempted: u64) -> Sql<Counts> {
     let (n, ins, upd) = (
         u(row.try_get("n")?),
         u(row.try_get("ins")?),
@@ -172,7 +172,7 @@ pub(super) async fn upsert_direct(
     run_id: RunId,
     records: &[StageRecord],
     now: DateTime<Utc>,
-) -> Result<Counts, sqlx::Error> {
+) -> Sql<Counts> {
     if records.is_empty() {
         return Ok(Counts::default());
     }
@@ -223,7 +223,7 @@ impl Staging for PgStore {
         Ok(staged_rows(&mut conn, connector, &cp.unit_key).await? == cp.staged)
     }
 
-    async fn drop_staged(tx: &mut Self::Conn, unit: StageUnit<'_>) -> Result<(), sqlx::Error> {
+    async fn drop_staged(tx: &mut Self::Conn, unit: StageUnit<'_>) -> Sql<()> {
         let (connector, unit_key) = (unit.connector, unit.key);
         let t = table(connector, unit_key);
         sqlx::query(AssertSqlSafe(format!("DROP TABLE IF EXISTS {t}")))
@@ -233,16 +233,10 @@ impl Staging for PgStore {
     }
 
     /// One set-based upsert of a unit's staged records (the last row of a key wins).
-    async fn promote(
-        tx: &mut Self::Conn,
-        unit: StageUnit<'_>,
-        attempted: u64,
-    ) -> Result<Counts, sqlx::Error> {
-        let (connector, unit_key) = (unit.connector, unit.key);
-        let t = table(connector, unit_key);
-        if !exists(tx, &t).await? {
+    async fn promote(tx: &mut Self::Conn, unit: StageUnit<'_>, attempted: u64) -> Sql<Counts> {
+        let Some(t) = Self::staged_table(tx, unit).await? else {
             return Ok(Counts::default());
-        }
+        };
         // The last-row-wins sort of a large unit stays in memory instead of spilling to disk.
         sqlx::query("SET LOCAL work_mem = '64MB'")
             .execute(&mut *tx)
@@ -251,29 +245,15 @@ impl Staging for PgStore {
             "SELECT DISTINCT ON (entity, external_id) entity, external_id, customer_no, ref_no, data, hash, position \
              FROM {t} ORDER BY entity, external_id, seq DESC"
         ))))
-        .bind(connector)
+        .bind(unit.connector)
         .bind(unit.run_id)
         .bind(unit.now)
         .fetch_one(&mut *tx)
         .await?;
-        sqlx::query(AssertSqlSafe(resolve_sql(&format!(
-            "SELECT DISTINCT entity, external_id FROM {t}"
-        ))))
-        .bind(unit.now)
-        .bind(unit.run_id)
-        .bind(crate::store::LOADED_LATER)
-        .bind(connector)
-        .bind(unit_key)
-        .execute(&mut *tx)
-        .await?;
-        Self::drop_staged(tx, unit).await?;
         counts(&row, attempted)
     }
 
-    async fn staged_table(
-        tx: &mut Self::Conn,
-        unit: StageUnit<'_>,
-    ) -> Result<Option<String>, sqlx::Error> {
+    async fn staged_table(tx: &mut Self::Conn, unit: StageUnit<'_>) -> Sql<Option<String>> {
         let t = table(unit.connector, unit.key);
         Ok(exists(tx, &t).await?.then_some(t))
     }
@@ -284,7 +264,7 @@ impl Staging for PgStore {
         tx: &mut Self::Conn,
         unit: StageUnit<'_>,
         batch: StageBatch<'_>,
-    ) -> Result<Option<Counts>, sqlx::Error> {
+    ) -> Sql<Option<Counts>> {
         let StageUnit {
             connector,
             key,

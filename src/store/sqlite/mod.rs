@@ -1,7 +1,7 @@
 //! SQLite store (the embedded default): WAL, one writer at a time (`BEGIN IMMEDIATE`).
 
 use super::*;
-use crate::store::backend::Backend;
+use crate::store::backend::{Backend, Sql};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, SqliteConnection, SqlitePool};
 use std::path::PathBuf;
@@ -196,11 +196,7 @@ impl Backend for SqliteStore {
         Ok(Some(RunLock::new(Box::new(file))))
     }
 
-    async fn index_ticket(
-        tx: &mut SqliteConnection,
-        id: i64,
-        terms: &str,
-    ) -> Result<(), sqlx::Error> {
+    async fn index_ticket(tx: &mut SqliteConnection, id: i64, terms: &str) -> Sql<()> {
         sqlx::query("INSERT INTO tickets_fts (rowid, terms) VALUES ($1, $2)")
             .bind(id)
             .bind(terms)
@@ -209,11 +205,7 @@ impl Backend for SqliteStore {
         Ok(())
     }
 
-    async fn unindex_ticket(
-        tx: &mut SqliteConnection,
-        id: i64,
-        terms: &str,
-    ) -> Result<(), sqlx::Error> {
+    async fn unindex_ticket(tx: &mut SqliteConnection, id: i64, terms: &str) -> Sql<()> {
         sqlx::query(
             "INSERT INTO tickets_fts (tickets_fts, rowid, terms) VALUES ('delete', $1, $2)",
         )
@@ -224,11 +216,7 @@ impl Backend for SqliteStore {
         Ok(())
     }
 
-    async fn search_tickets(
-        &self,
-        words: &[&str],
-        limit: i64,
-    ) -> Result<Vec<(i64, f64)>, sqlx::Error> {
+    async fn search_tickets(&self, words: &[&str], limit: i64) -> Sql<Vec<(i64, f64)>> {
         let q = words
             .iter()
             .map(|w| format!("\"{w}\""))

@@ -6,7 +6,7 @@
 //! drops it.
 
 use super::SqliteStore;
-use crate::store::backend::{StageBatch, StageUnit, Staging};
+use crate::store::backend::{Sql, StageBatch, StageUnit, Staging};
 use crate::store::u;
 use crate::store::{Checkpoint, Counts, StageRecord, StoreError, values_list};
 use async_trait::async_trait;
@@ -25,7 +25,7 @@ pub(super) fn staging_path(url: &str) -> PathBuf {
 }
 
 /// SQL run on every new connection: attach the staging file.
-pub(super) async fn attach(conn: &mut SqliteConnection, path: &str) -> Result<(), sqlx::Error> {
+pub(super) async fn attach(conn: &mut SqliteConnection, path: &str) -> Sql<()> {
     sqlx::query("ATTACH DATABASE ? AS st")
         .bind(path)
         .execute(&mut *conn)
@@ -53,7 +53,7 @@ pub(super) async fn stage(
     connector: &str,
     unit_key: &str,
     records: &[StageRecord],
-) -> Result<(), sqlx::Error> {
+) -> Sql<()> {
     let (t, id) = table(connector, unit_key);
     sqlx::query(AssertSqlSafe(format!(
         "CREATE TABLE IF NOT EXISTS {t} (entity TEXT NOT NULL, external_id TEXT NOT NULL, customer_no TEXT, ref_no TEXT, \
@@ -93,7 +93,7 @@ pub(super) async fn batches(
     conn: &mut SqliteConnection,
     connector: &str,
     unit_key: &str,
-) -> Result<u64, sqlx::Error> {
+) -> Sql<u64> {
     let (_, id) = table(connector, unit_key);
     let n: Option<i64> = sqlx::query_scalar("SELECT batches FROM st.meta WHERE unit = ?")
         .bind(&id)
@@ -121,7 +121,7 @@ impl Staging for SqliteStore {
         tx: &mut Self::Conn,
         unit: StageUnit<'_>,
         batch: StageBatch<'_>,
-    ) -> Result<Option<Counts>, sqlx::Error> {
+    ) -> Sql<Option<Counts>> {
         stage(tx, unit.connector, unit.key, batch.records).await?;
         Ok(None)
     }
@@ -135,22 +135,11 @@ impl Staging for SqliteStore {
 
     /// Moves a unit's staged records into `records`; returns inserted/updated/unchanged of the
     /// distinct keys (`attempted` rows were staged; the surplus were superseded duplicates).
-    async fn promote(
-        tx: &mut Self::Conn,
-        unit: StageUnit<'_>,
-        attempted: u64,
-    ) -> Result<Counts, sqlx::Error> {
-        let (connector, unit_key) = (unit.connector, unit.key);
-        let (t, id) = table(connector, unit_key);
-        let exists: Option<String> = sqlx::query_scalar(
-            "SELECT name FROM st.sqlite_master WHERE type = 'table' AND name = ?",
-        )
-        .bind(format!("u_{id}"))
-        .fetch_optional(&mut *tx)
-        .await?;
-        if exists.is_none() {
+    async fn promote(tx: &mut Self::Conn, unit: StageUnit<'_>, attempted: u64) -> Sql<Counts> {
+        let connector = unit.connector;
+        let Some(t) = Self::staged_table(tx, unit).await? else {
             return Ok(Counts::default());
-        }
+        };
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT count(*) AS n, coalesce(sum(r.id IS NULL), 0) AS ins, \
              coalesce(sum(r.id IS NOT NULL AND (r.hash <> s.hash OR r.closed_at IS NOT NULL)), 0) AS upd \
@@ -177,21 +166,6 @@ impl Staging for SqliteStore {
         .bind(unit.now)
         .execute(&mut *tx)
         .await?;
-        // Rows quarantined earlier (another file, an earlier run) whose record loaded now.
-        sqlx::query(AssertSqlSafe(format!(
-            "UPDATE quarantine SET status = 'resolved', resolved_at = ?1, resolved_run_id = ?2, resolved_by = 'sync', \
-             resolved_reason = ?3 WHERE connector = ?4 AND status = 'open' AND record_key IS NOT NULL \
-             AND NOT (unit_key IS ?5 AND run_id IS ?2) \
-             AND EXISTS (SELECT 1 FROM {t} s WHERE s.entity = quarantine.entity AND s.external_id = quarantine.record_key)"
-        )))
-        .bind(unit.now)
-        .bind(unit.run_id)
-        .bind(crate::store::LOADED_LATER)
-        .bind(connector)
-        .bind(unit_key)
-        .execute(&mut *tx)
-        .await?;
-        Self::drop_staged(tx, unit).await?;
         Ok(Counts {
             inserted: ins,
             updated: upd,
@@ -201,7 +175,7 @@ impl Staging for SqliteStore {
     }
 
     /// Forgets a unit's staged records.
-    async fn drop_staged(tx: &mut Self::Conn, unit: StageUnit<'_>) -> Result<(), sqlx::Error> {
+    async fn drop_staged(tx: &mut Self::Conn, unit: StageUnit<'_>) -> Sql<()> {
         let (connector, unit_key) = (unit.connector, unit.key);
         let (t, id) = table(connector, unit_key);
         sqlx::query(AssertSqlSafe(format!("DROP TABLE IF EXISTS {t}")))
@@ -215,10 +189,7 @@ impl Staging for SqliteStore {
     }
 
     /// The unit's staging table, when it has one.
-    async fn staged_table(
-        tx: &mut Self::Conn,
-        unit: StageUnit<'_>,
-    ) -> Result<Option<String>, sqlx::Error> {
+    async fn staged_table(tx: &mut Self::Conn, unit: StageUnit<'_>) -> Sql<Option<String>> {
         let (t, id) = table(unit.connector, unit.key);
         Ok(exists(tx, &id).await?.then_some(t))
     }
