@@ -49,10 +49,16 @@ pub(crate) trait Staging: Send + Sync {
         unit: StageUnit<'_>,
         batch: StageBatch<'_>,
     ) -> Sql<Option<Counts>>;
-    /// Moves a unit's staged records into `records` (the last row of a key wins);
-    /// `attempted` rows were staged. The staging stays for the caller to resolve quarantine
-    /// entries from and drop (see `promote_unit` in `sql_store!`).
-    async fn promote(tx: &mut Self::Conn, unit: StageUnit<'_>, attempted: u64) -> Sql<Counts>;
+    /// Moves the records staged in `table` (the unit's [`Staging::staged_table`]) into
+    /// `records` (the last row of a key wins); `attempted` rows were staged. The staging
+    /// stays for the caller to resolve quarantine entries from and drop (see `promote_unit`
+    /// in `sql_store!`).
+    async fn promote(
+        tx: &mut Self::Conn,
+        unit: StageUnit<'_>,
+        table: &str,
+        attempted: u64,
+    ) -> Sql<Counts>;
     /// Forgets a unit's staged records.
     async fn drop_staged(tx: &mut Self::Conn, unit: StageUnit<'_>) -> Sql<()>;
     /// The unit's staging table (a name to use in SQL), when it has one.
@@ -80,10 +86,10 @@ pub(crate) trait Backend: Staging {
 
     // Full-text search of complaints: SQLite keeps a contentless FTS5 index beside
     // `tickets`, PostgreSQL computes `tsvector` when it searches.
-    /// Adds a complaint's words to the index.
-    async fn index_ticket(tx: &mut Self::Conn, id: i64, terms: &str) -> Sql<()>;
-    /// Removes a complaint's (old) words from the index.
-    async fn unindex_ticket(tx: &mut Self::Conn, id: i64, terms: &str) -> Sql<()>;
+    /// Adds complaint `id`'s words (`tickets.terms` as stored now) to the index.
+    async fn index_ticket(tx: &mut Self::Conn, id: i64) -> Sql<()>;
+    /// Removes complaint `id`'s words (`tickets.terms` as stored now) from the index.
+    async fn unindex_ticket(tx: &mut Self::Conn, id: i64) -> Sql<()>;
     /// Complaints whose words match any of `words` (plain alphanumeric words), best first,
     /// with a score.
     async fn search_tickets(&self, words: &[&str], limit: i64) -> Sql<Vec<(i64, f64)>>;
@@ -407,10 +413,10 @@ macro_rules! sql_store {
                 unit: StageUnit<'_>,
                 attempted: u64,
             ) -> Sql<Counts> {
-                let counts = <Self as Staging>::promote(tx, unit, attempted).await?;
                 let Some(t) = <Self as Staging>::staged_table(tx, unit).await? else {
-                    return Ok(counts);
+                    return Ok(Counts::default());
                 };
+                let counts = <Self as Staging>::promote(tx, unit, &t, attempted).await?;
                 let sql = format!(
                     "UPDATE quarantine SET status = 'resolved', resolved_at = $1, resolved_run_id = $2, \
                      resolved_by = 'sync', resolved_reason = $3 \

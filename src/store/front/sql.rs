@@ -383,19 +383,13 @@ macro_rules! front_store {
                 rows: &[(String, Vec<Option<String>>)],
             ) -> Result<(), StoreError> {
                 let (_, update) = erasable_sql(t);
-                let fts = t.table == "tickets";
-                let terms_of = "SELECT id, terms FROM tickets WHERE CAST(id AS TEXT) = $1";
                 let mut tx = self.begin_write().await?;
                 for (key, values) in rows {
-                    if fts {
-                        // A contentless index forgets a row by its old words.
-                        let old: Option<(i64, String)> = sqlx::query_as(terms_of)
-                            .bind(key)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                        if let Some((id, terms)) = old {
-                            <Self as Backend>::unindex_ticket(&mut tx, id, &terms).await?;
-                        }
+                    // A complaint's key is its id; its words leave the index before the
+                    // rewrite and the rewritten ones go in after it.
+                    let ticket = (t.table == "tickets").then(|| key.parse::<i64>().ok()).flatten();
+                    if let Some(id) = ticket {
+                        <Self as Backend>::unindex_ticket(&mut tx, id).await?;
                     }
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(update.clone()));
                     for v in values {
@@ -405,14 +399,8 @@ macro_rules! front_store {
                         q = q.bind(k.to_owned());
                     }
                     q.execute(&mut *tx).await?;
-                    if fts {
-                        let new: Option<(i64, String)> = sqlx::query_as(terms_of)
-                            .bind(key)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                        if let Some((id, terms)) = new {
-                            <Self as Backend>::index_ticket(&mut tx, id, &terms).await?;
-                        }
+                    if let Some(id) = ticket {
+                        <Self as Backend>::index_ticket(&mut tx, id).await?;
                     }
                 }
                 tx.commit().await?;

@@ -129,11 +129,11 @@ impl Backend for PgStore {
         Ok(Some(RunLock::new(Box::new(tokio::sync::Mutex::new(conn)))))
     }
 
-    async fn index_ticket(_: &mut PgConnection, _: i64, _: &str) -> Sql<()> {
+    async fn index_ticket(_: &mut PgConnection, _: i64) -> Sql<()> {
         Ok(())
     }
 
-    async fn unindex_ticket(_: &mut PgConnection, _: i64, _: &str) -> Sql<()> {
+    async fn unindex_ticket(_: &mut PgConnection, _: i64) -> Sql<()> {
         Ok(())
     }
 

@@ -233,10 +233,12 @@ impl Staging for PgStore {
     }
 
     /// One set-based upsert of a unit's staged records (the last row of a key wins).
-    async fn promote(tx: &mut Self::Conn, unit: StageUnit<'_>, attempted: u64) -> Sql<Counts> {
-        let Some(t) = Self::staged_table(tx, unit).await? else {
-            return Ok(Counts::default());
-        };
+    async fn promote(
+        tx: &mut Self::Conn,
+        unit: StageUnit<'_>,
+        t: &str,
+        attempted: u64,
+    ) -> Sql<Counts> {
         // The last-row-wins sort of a large unit stays in memory instead of spilling to disk.
         sqlx::query("SET LOCAL work_mem = '64MB'")
             .execute(&mut *tx)

@@ -196,21 +196,22 @@ impl Backend for SqliteStore {
         Ok(Some(RunLock::new(Box::new(file))))
     }
 
-    async fn index_ticket(tx: &mut SqliteConnection, id: i64, terms: &str) -> Sql<()> {
-        sqlx::query("INSERT INTO tickets_fts (rowid, terms) VALUES ($1, $2)")
-            .bind(id)
-            .bind(terms)
-            .execute(&mut *tx)
-            .await?;
+    async fn index_ticket(tx: &mut SqliteConnection, id: i64) -> Sql<()> {
+        sqlx::query(
+            "INSERT INTO tickets_fts (rowid, terms) SELECT id, terms FROM tickets WHERE id = $1",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         Ok(())
     }
 
-    async fn unindex_ticket(tx: &mut SqliteConnection, id: i64, terms: &str) -> Sql<()> {
+    /// The contentless index forgets a row by its old words.
+    async fn unindex_ticket(tx: &mut SqliteConnection, id: i64) -> Sql<()> {
         sqlx::query(
-            "INSERT INTO tickets_fts (tickets_fts, rowid, terms) VALUES ('delete', $1, $2)",
+            "INSERT INTO tickets_fts (tickets_fts, rowid, terms) SELECT 'delete', id, terms FROM tickets WHERE id = $1",
         )
         .bind(id)
-        .bind(terms)
         .execute(&mut *tx)
         .await?;
         Ok(())

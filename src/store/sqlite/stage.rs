@@ -135,11 +135,13 @@ impl Staging for SqliteStore {
 
     /// Moves a unit's staged records into `records`; returns inserted/updated/unchanged of the
     /// distinct keys (`attempted` rows were staged; the surplus were superseded duplicates).
-    async fn promote(tx: &mut Self::Conn, unit: StageUnit<'_>, attempted: u64) -> Sql<Counts> {
+    async fn promote(
+        tx: &mut Self::Conn,
+        unit: StageUnit<'_>,
+        t: &str,
+        attempted: u64,
+    ) -> Sql<Counts> {
         let connector = unit.connector;
-        let Some(t) = Self::staged_table(tx, unit).await? else {
-            return Ok(Counts::default());
-        };
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT count(*) AS n, coalesce(sum(r.id IS NULL), 0) AS ins, \
              coalesce(sum(r.id IS NOT NULL AND (r.hash <> s.hash OR r.closed_at IS NOT NULL)), 0) AS upd \

@@ -88,7 +88,7 @@ macro_rules! case_store {
                         .execute(&mut *tx)
                         .await?;
                 }
-                <Self as Backend>::index_ticket(&mut tx, id, &t.terms).await?;
+                <Self as Backend>::index_ticket(&mut tx, id).await?;
                 tx.commit().await?;
                 Ok(id)
             }
