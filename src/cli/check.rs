@@ -157,64 +157,6 @@ fn shared_secrets(cfg: &Config) -> Vec<Diagnostic> {
     out
 }
 
-/// Fields the merged view shows, per entity.
-const SHOWN: &[(&str, &[&str])] = &[
-    ("customer", kontor::config::MERGED_FIELDS),
-    (
-        "invoice",
-        &[
-            "number",
-            "issue_date",
-            "due_date",
-            "gross",
-            "open_amount",
-            "dunning_level",
-            "order_ref",
-        ],
-    ),
-    (
-        "credit_note",
-        &[
-            "number",
-            "issue_date",
-            "gross",
-            "open_amount",
-            "invoice_ref",
-        ],
-    ),
-    (
-        "order",
-        &[
-            "number",
-            "order_date",
-            "promised_date",
-            "total",
-            "customer_order_ref",
-            "lines",
-        ],
-    ),
-    (
-        "quote",
-        &["number", "quote_date", "valid_until", "total", "order_ref"],
-    ),
-    (
-        "order_line",
-        &[
-            "line_no",
-            "sku",
-            "description",
-            "quantity",
-            "delivered_quantity",
-            "promised_date",
-        ],
-    ),
-    (
-        "contact_person",
-        &["name", "function", "department", "email", "phones"],
-    ),
-    ("stock", &["on_hand", "available", "next_receipt_date"]),
-];
-
 /// Warnings for a mapping that no longer fills a field the merged view shows while stored
 /// records of its connector have it (the next sync would remove it). Needs an existing store;
 /// without one there is nothing to compare.
@@ -222,10 +164,8 @@ async fn dropped_fields(cfg: &Config, store: &kontor::store::DynStore) -> Vec<Di
     let mut out = Vec::new();
     for c in &cfg.connectors {
         let Ok(p) = prepare(cfg, c) else { continue };
-        for (entity, shown) in SHOWN {
-            let Some(e) = kontor::model::Entity::parse(entity) else {
-                continue;
-            };
+        for (e, shown) in kontor::view::shown::SHOWN {
+            let (e, entity) = (*e, e.as_str());
             let mapped: BTreeSet<String> =
                 p.mappings.all().flat_map(|m| m.field_names(e)).collect();
             if mapped.is_empty() {

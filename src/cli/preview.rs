@@ -99,7 +99,7 @@ pub async fn preview(
                 shown += 1;
                 let mut v: serde_json::Value = serde_json::from_str(&r.data)?;
                 // Warnings go to stderr as well, beside the rejects.
-                for w in kontor::view::texts(&v, "warnings") {
+                for w in kontor::view::warnings(r.entity, &v) {
                     warned += 1;
                     eprintln!(
                         "warning: {}: {} {}: {w}",

@@ -86,18 +86,8 @@ impl Default for IdentitySection {
     }
 }
 
-/// Fields of the merged customer that a field priority can name.
-pub const MERGED_FIELDS: &[&str] = &[
-    "name",
-    "name2",
-    "vat_id",
-    "gln",
-    "email",
-    "phones",
-    "fax",
-    "address",
-    "payment_terms_days",
-];
+/// Declared beside the view that shows them; kept here under its old path.
+pub use crate::view::shown::MERGED_FIELDS;
 
 impl IdentitySection {
     pub fn problems(&self) -> Vec<Problem> {

@@ -13,8 +13,9 @@ pub use phone::{PhoneCandidate, PhoneLookup};
 pub use search::{Match, SearchError, SearchHit, SearchPage};
 
 use crate::identity::KeyId;
-use crate::identity::attrs::{CustomerData, CustomerRow, normalise_vat};
+use crate::identity::attrs::{CustomerRow, normalise_vat};
 use crate::identity::normalize::{fold, koelner_phonetik, trigrams};
+use crate::model::typed::Customer;
 use crate::store::{DynStore, StoreError};
 use crate::view::Policy;
 use std::collections::{BTreeMap, HashMap};
@@ -189,7 +190,7 @@ impl Directory {
         }
         for (idx, recs) in &per_entry {
             // Name and address as the merged view shows them (the field policy decides).
-            let pick = |field: &str, has: &dyn Fn(&CustomerData) -> bool| {
+            let pick = |field: &str, has: &dyn Fn(&Customer) -> bool| {
                 recs.iter()
                     .filter(|r| has(&r.data))
                     .min_by_key(|r| {

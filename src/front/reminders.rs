@@ -5,11 +5,12 @@
 
 use crate::config::RemindersSection;
 use crate::directory::Directory;
+use crate::model::typed::{Amount, Invoice, Record};
 use crate::store::{DynStore, NewReminder, StoreError};
 use crate::view::{ViewContext, customer_view_known};
 use chrono::{Datelike, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::str::FromStr;
 
@@ -19,26 +20,6 @@ pub struct SuggestSummary {
     /// Suggestions that existed already (open or done).
     pub known: usize,
     pub invoices_checked: u64,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Amount {
-    amount: String,
-    currency: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct InvoiceData {
-    number: Option<String>,
-    currency: Option<String>,
-    status: Option<String>,
-    due_date: Option<String>,
-    issue_date: Option<String>,
-    gross: Amount,
-    open_amount: Option<Amount>,
-    paid_date: Option<String>,
 }
 
 /// A customer's overdue invoices: how many, the open total, the oldest (due date, connector,
@@ -143,43 +124,33 @@ pub async fn suggest(
                 let Some(id) = customer_no.and_then(|no| dir.customer_of(connector, no)) else {
                     return;
                 };
-                let Ok(inv) = serde_json::from_str::<InvoiceData>(data) else {
+                let Some(inv) = Invoice::head_of_text(data) else {
                     return;
                 };
                 if inv.paid_date.is_some() {
                     paid_mapped.insert(id);
                 }
+                let gross = inv.gross.as_ref().map_or(Decimal::ZERO, |g| g.amount);
                 let currency = |a: Option<&Amount>| {
                     a.and_then(|a| a.currency.clone())
-                        .or_else(|| inv.gross.currency.clone())
+                        .or_else(|| inv.gross.as_ref().and_then(|g| g.currency.clone()))
                         .or_else(|| inv.currency.clone())
                         .unwrap_or_else(|| "EUR".into())
                 };
-                if inv
-                    .issue_date
-                    .as_deref()
-                    .and_then(|d| d.parse::<NaiveDate>().ok())
-                    .is_some_and(|d| d >= year_ago)
-                {
+                if inv.issue_date.is_some_and(|d| d >= year_ago) {
                     *revenue
                         .entry(id)
                         .or_default()
                         .entry(currency(None))
-                        .or_default() += dec(&inv.gross.amount);
+                        .or_default() += gross;
                 }
                 let status = inv.status.as_deref().unwrap_or("open");
                 if ["paid", "cancelled", "closed"].contains(&status) {
                     return;
                 }
                 let currency = currency(inv.open_amount.as_ref());
-                let open = inv
-                    .open_amount
-                    .map_or_else(|| dec(&inv.gross.amount), |a| dec(&a.amount));
-                let Some(due) = inv
-                    .due_date
-                    .as_deref()
-                    .and_then(|d| d.parse::<NaiveDate>().ok())
-                else {
+                let open = inv.open_amount.as_ref().map_or(gross, |a| a.amount);
+                let Some(due) = inv.due_date else {
                     return;
                 };
                 if (today - due).num_days() > cfg.overdue_days && open >= threshold {
@@ -382,19 +353,19 @@ async fn quotes_expiring(
             let Some(id) = customer_no.and_then(|no| dir.customer_of(connector, no)) else {
                 return;
             };
-            let Ok(d) = serde_json::from_str::<serde_json::Value>(data) else {
+            let Some(d) = crate::model::typed::Quote::head_of_text(data) else {
                 return;
             };
-            let Some(until) = crate::view::date(&d, "valid_until") else {
+            let Some(until) = d.valid_until else {
                 return;
             };
             if until > last || crate::view::quote_status(&d, today, false) != "open" {
                 return;
             }
-            let Some(number) = crate::view::text(&d, "number") else {
+            let Some(number) = d.number.clone() else {
                 return;
             };
-            let total = crate::view::money(&d, "total")
+            let total = crate::view::Money::of(&d.total, &d.currency)
                 .map(|m| format!("Angebot über {}, ", m.german()))
                 .unwrap_or_default();
             let left = match (until - today).num_days() {

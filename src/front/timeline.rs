@@ -1,9 +1,10 @@
 //! One timeline per customer: contacts (recorded in kontor or imported), invoices, credit
 //! notes, orders, deliveries and complaints — newest first, paged, filterable by kind.
 
+use crate::model::Entity;
+use crate::model::typed::{self, Amount};
 use crate::store::{Activity, DynStore, StoreError, StoredRecord, Ticket, TicketForward};
-use crate::view::{Known, Provenance};
-use crate::view::{date, text};
+use crate::view::{Known, Money, Provenance};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::Serialize;
 
@@ -60,14 +61,14 @@ fn day(d: Option<NaiveDate>, fallback: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// A money field as the timeline writes it: "1234.56 EUR".
-fn money(v: &serde_json::Value, k: &str) -> Option<String> {
-    crate::view::money(v, k).map(|m| format!("{} {}", m.amount, m.currency))
+fn money(amount: &Option<Amount>, currency: &Option<String>) -> Option<String> {
+    Money::of(amount, currency).map(|m| format!("{} {}", m.amount, m.currency))
 }
 
 /// "1234.56 EUR, gültig bis 2026-12-10, angenommen → Auftrag AB-50004".
-fn quote_detail(d: &serde_json::Value) -> Option<String> {
-    let status = match text(d, "status").as_deref() {
-        Some("accepted") => Some(match text(d, "order_ref") {
+fn quote_detail(d: &typed::Quote) -> Option<String> {
+    let status = match d.status.as_deref() {
+        Some("accepted") => Some(match &d.order_ref {
             Some(o) => format!("angenommen → Auftrag {o}"),
             None => "angenommen".to_owned(),
         }),
@@ -75,8 +76,8 @@ fn quote_detail(d: &serde_json::Value) -> Option<String> {
         _ => None,
     };
     let parts: Vec<String> = [
-        money(d, "total"),
-        text(d, "valid_until").map(|v| format!("gültig bis {v}")),
+        money(&d.total, &d.currency),
+        d.valid_until.map(|v| format!("gültig bis {v}")),
         status,
     ]
     .into_iter()
@@ -86,64 +87,84 @@ fn quote_detail(d: &serde_json::Value) -> Option<String> {
 }
 
 fn from_record(r: &StoredRecord) -> Option<TimelineItem> {
-    let d = &r.data;
-    let number = text(d, "number").unwrap_or_else(|| r.external_id.clone());
-    let (kind, at, title, detail) = match r.entity.as_str() {
-        "invoice" => (
-            "invoice",
-            day(date(d, "issue_date"), r.synced_at),
-            format!("Rechnung {number}"),
-            money(d, "gross")
-                .map(|g| format!("{g}, fällig {}", text(d, "due_date").unwrap_or_default())),
-        ),
-        "credit_note" => (
-            "credit_note",
-            day(date(d, "issue_date"), r.synced_at),
-            format!("Gutschrift {number}"),
-            money(d, "gross"),
-        ),
-        "order" => (
-            "order",
-            day(date(d, "order_date"), r.synced_at),
-            format!("Auftrag {number}"),
-            text(d, "status"),
-        ),
-        "quote" => (
-            "quote",
-            day(date(d, "quote_date"), r.synced_at),
-            if text(d, "status").as_deref() == Some("requested") {
-                format!("Anfrage {number}")
+    let number = |n: &Option<String>| n.clone().unwrap_or_else(|| r.external_id.clone());
+    let mut team = None;
+    let (kind, at, title, detail, number) = match Entity::parse(&r.entity)? {
+        Entity::Invoice => {
+            let d: typed::Invoice = r.head();
+            let due = d.due_date.map(|d| d.to_string()).unwrap_or_default();
+            (
+                "invoice".to_owned(),
+                day(d.issue_date, r.synced_at),
+                format!("Rechnung {}", number(&d.number)),
+                money(&d.gross, &d.currency).map(|g| format!("{g}, fällig {due}")),
+                number(&d.number),
+            )
+        }
+        Entity::CreditNote => {
+            let d: typed::CreditNote = r.head();
+            (
+                "credit_note".to_owned(),
+                day(d.issue_date, r.synced_at),
+                format!("Gutschrift {}", number(&d.number)),
+                money(&d.gross, &d.currency),
+                number(&d.number),
+            )
+        }
+        Entity::Order => {
+            let d: typed::Order = r.head();
+            (
+                "order".to_owned(),
+                day(d.order_date, r.synced_at),
+                format!("Auftrag {}", number(&d.number)),
+                d.status.clone(),
+                number(&d.number),
+            )
+        }
+        Entity::Quote => {
+            let d: typed::Quote = r.head();
+            let what = if d.status.as_deref() == Some("requested") {
+                "Anfrage"
             } else {
-                format!("Angebot {number}")
-            },
-            quote_detail(d),
-        ),
-        "delivery" => (
-            "delivery",
-            day(date(d, "dispatch_date"), r.synced_at),
-            format!("Lieferung {number}"),
-            text(d, "order_number").map(|o| format!("zu Auftrag {o}")),
-        ),
-        "activity" => {
-            let time = text(d, "time")
+                "Angebot"
+            };
+            (
+                "quote".to_owned(),
+                day(d.quote_date, r.synced_at),
+                format!("{what} {}", number(&d.number)),
+                quote_detail(&d),
+                number(&d.number),
+            )
+        }
+        Entity::Delivery => {
+            let d: typed::Delivery = r.head();
+            (
+                "delivery".to_owned(),
+                day(d.dispatch_date, r.synced_at),
+                format!("Lieferung {}", number(&d.number)),
+                d.order_number.map(|o| format!("zu Auftrag {o}")),
+                number(&d.number),
+            )
+        }
+        Entity::Activity => {
+            let d: typed::Activity = r.read();
+            let time = d
+                .time
                 .and_then(|t| NaiveTime::parse_from_str(&t, "%H:%M").ok())
                 .unwrap_or(NaiveTime::MIN);
-            let at = date(d, "date").map_or(r.synced_at, |dt| dt.and_time(time).and_utc());
+            let at = d.date.map_or(r.synced_at, |dt| dt.and_time(time).and_utc());
+            team = d.team;
             (
-                "note",
+                d.kind
+                    .filter(|k| KINDS[..4].contains(&k.as_str()))
+                    .unwrap_or_else(|| "note".to_owned()),
                 at,
-                text(d, "subject").unwrap_or_else(|| "Kontakt".into()),
-                text(d, "text"),
+                d.subject.unwrap_or_else(|| "Kontakt".into()),
+                d.text,
+                r.external_id.clone(),
             )
         }
         _ => return None,
-    };
-    let kind = if r.entity == "activity" {
-        text(d, "kind")
-            .filter(|k| KINDS[..4].contains(&k.as_str()))
-            .unwrap_or_else(|| kind.to_owned())
-    } else {
-        kind.to_owned()
     };
     Some(TimelineItem {
         kind,
@@ -152,7 +173,7 @@ fn from_record(r: &StoredRecord) -> Option<TimelineItem> {
         detail,
         reference: number,
         source: Some(Provenance::of(r)),
-        team: text(d, "team"),
+        team,
         own: None,
     })
 }

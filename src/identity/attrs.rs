@@ -2,33 +2,9 @@
 //! its customer records (one per connector of its system).
 
 use super::KeyId;
+use crate::model::typed::{Customer, Record};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use serde_json::Value;
-
-/// The identity-relevant fields of a canonical customer or contact-person record, read
-/// straight from its JSON (compact: no generic JSON tree per record).
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default)]
-pub struct CustomerData {
-    pub name: Option<String>,
-    pub name2: Option<String>,
-    pub vat_id: Option<String>,
-    pub gln: Option<String>,
-    pub email: Option<String>,
-    pub phones: Vec<String>,
-    pub fax: Option<String>,
-    pub address: Address,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(default)]
-pub struct Address {
-    pub street: Option<String>,
-    pub postcode: Option<String>,
-    pub city: Option<String>,
-    pub country: Option<String>,
-}
 
 /// A customer (or contact-person) record as identity resolution and the directory read it.
 #[derive(Debug, Clone)]
@@ -37,7 +13,9 @@ pub struct CustomerRow {
     pub entity: String,
     pub customer_no: String,
     pub synced_at: DateTime<Utc>,
-    pub data: CustomerData,
+    /// What the record says, read as a canonical customer (a contact person's `name`,
+    /// `email` and `phones` read into the same fields).
+    pub data: Customer,
 }
 
 /// A source customer with everything its customer records say about who it is. A key known
@@ -73,11 +51,11 @@ impl SourceCustomer {
 
     /// Adds what a canonical customer record (its JSON) says.
     pub fn add_record(&mut self, data: &Value) {
-        self.add(&CustomerData::deserialize(data).unwrap_or_default());
+        self.add(&Customer::read(data));
     }
 
     /// Adds what a customer record says.
-    pub fn add(&mut self, d: &CustomerData) {
+    pub fn add(&mut self, d: &Customer) {
         push_unique(&mut self.names, d.name.as_deref());
         push_unique(
             &mut self.vat_ids,

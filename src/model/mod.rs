@@ -4,6 +4,7 @@
 //! mapping engine fills them, the store keeps them, the views read them into typed structs.
 
 pub mod phone;
+pub mod typed;
 pub mod values;
 
 use serde::{Deserialize, Serialize};

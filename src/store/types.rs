@@ -391,6 +391,17 @@ pub(crate) struct RecordRow {
 }
 
 impl StoredRecord {
+    /// The record's data as its canonical type (`r.read::<Invoice>()`); a field of the wrong
+    /// shape reads as absent.
+    pub fn read<T: crate::model::typed::Record>(&self) -> T {
+        T::read(&self.data)
+    }
+
+    /// [`StoredRecord::read`] without the record's `lines`: what lists of documents need.
+    pub fn head<T: crate::model::typed::Record>(&self) -> T {
+        T::head(&self.data)
+    }
+
     /// Decodes a row of `records` (any query that selects its columns by name).
     pub(crate) fn from_row<'r, R: sqlx::Row>(r: &'r R) -> Result<Self, sqlx::Error>
     where

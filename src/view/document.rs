@@ -5,14 +5,15 @@
 
 use super::documents::{ExtraField, best_of, extras};
 use super::orders::{Orders, build};
-use super::{
-    Known, Money, OrderView, Provenance, ViewContext, date, decimal, money, number_of, text, texts,
-};
+use super::{Known, Money, OrderView, Provenance, ViewContext, number_of};
+use crate::model::Entity;
+use crate::model::typed::{Amount, CreditNote, Delivery, DocLine, Invoice, Order, Quote, Record};
 use crate::store::{DynStore, StoreError, StoredRecord};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// The kinds of documents that open (entity names).
 pub const DOCUMENT_KINDS: &[&str] = &["invoice", "credit_note", "order", "quote"];
@@ -75,19 +76,65 @@ pub struct DocumentView {
     pub also_in: Vec<Provenance>,
 }
 
-fn line(l: &Value, currency: Option<&str>) -> DocumentLine {
+fn line(l: &DocLine, currency: &Option<String>) -> DocumentLine {
     DocumentLine {
-        line_no: text(l, "line_no"),
-        sku: text(l, "sku"),
-        description: text(l, "description"),
-        quantity: decimal(l, "quantity"),
-        unit: text(l, "unit"),
-        net: money(l, "net").map(|mut m| {
+        line_no: l.line_no.clone(),
+        sku: l.sku.clone(),
+        description: l.description.clone(),
+        quantity: l.quantity,
+        unit: l.unit.clone(),
+        // A line is in its document's currency.
+        net: Money::of(&l.net, &None).map(|mut m| {
             if let Some(c) = currency {
-                m.currency = c.to_owned();
+                m.currency = c.clone();
             }
             m
         }),
+    }
+}
+
+/// What a record of the customer names by number: the references `related` follows.
+#[derive(Default)]
+struct Refs {
+    order_ref: Option<String>,
+    supersedes: Option<String>,
+    invoice_ref: Option<String>,
+    order_number: Option<String>,
+    quote_ref: Option<String>,
+    customer_order_ref: Option<String>,
+}
+
+fn refs(r: &StoredRecord) -> Refs {
+    match Entity::parse(&r.entity) {
+        Some(Entity::Invoice) => {
+            let d: Invoice = r.head();
+            Refs {
+                order_ref: d.order_ref,
+                supersedes: d.supersedes,
+                ..Refs::default()
+            }
+        }
+        Some(Entity::CreditNote) => Refs {
+            invoice_ref: r.head::<CreditNote>().invoice_ref,
+            ..Refs::default()
+        },
+        Some(Entity::Quote) => Refs {
+            order_ref: r.head::<Quote>().order_ref,
+            ..Refs::default()
+        },
+        Some(Entity::Order) => {
+            let d: Order = r.head();
+            Refs {
+                quote_ref: d.quote_ref,
+                customer_order_ref: d.customer_order_ref,
+                ..Refs::default()
+            }
+        }
+        Some(Entity::Delivery) => Refs {
+            order_number: r.head::<Delivery>().order_number,
+            ..Refs::default()
+        },
+        _ => Refs::default(),
     }
 }
 
@@ -105,49 +152,48 @@ fn related(
         number,
         relation: relation.to_owned(),
     };
-    let d = &best.data;
-    // (the field of this document, the entity it names, how)
-    let refers_to: &[(&str, &str, &str)] = match kind {
-        "invoice" => &[
-            ("order_ref", "order", "order"),
-            ("supersedes", "invoice", "supersedes"),
+    let this = refs(best);
+    // (the reference of this document, the entity it names, how)
+    let refers_to: Vec<(&Option<String>, &str, &str)> = match kind {
+        "invoice" => vec![
+            (&this.order_ref, "order", "order"),
+            (&this.supersedes, "invoice", "supersedes"),
         ],
-        "credit_note" => &[("invoice_ref", "invoice", "invoice")],
-        "quote" => &[("order_ref", "order", "became_order")],
-        _ => &[],
+        "credit_note" => vec![(&this.invoice_ref, "invoice", "invoice")],
+        "quote" => vec![(&this.order_ref, "order", "became_order")],
+        _ => Vec::new(),
     };
     let mut out = Vec::new();
-    let po = text(d, "customer_order_ref");
+    let po = &this.customer_order_ref;
     for other in records {
-        let od = &other.data;
+        let od = refs(other);
         let other_no = number_of(other);
-        for (field, entity, relation) in refers_to {
-            let Some(reference) = text(d, field) else {
+        for (reference, entity, relation) in &refers_to {
+            let Some(reference) = reference else {
                 continue;
             };
-            let names = other_no == reference
-                || (*entity == "order"
-                    && text(od, "customer_order_ref").as_deref() == Some(&reference));
+            let names = &other_no == reference
+                || (*entity == "order" && od.customer_order_ref.as_ref() == Some(reference));
             if other.entity == *entity && names {
                 out.push(r(entity, other_no.clone(), relation));
             }
         }
-        let refers = |field: &str| text(od, field).as_deref() == Some(number);
+        let refers = |field: &Option<String>| field.as_deref() == Some(number);
         let rel = match (kind, other.entity.as_str()) {
-            ("invoice", "credit_note") if refers("invoice_ref") => "credited_by",
-            ("invoice", "invoice") if refers("supersedes") => "superseded_by",
+            ("invoice", "credit_note") if refers(&od.invoice_ref) => "credited_by",
+            ("invoice", "invoice") if refers(&od.supersedes) => "superseded_by",
             ("order", "invoice")
-                if refers("order_ref") || (po.is_some() && text(od, "order_ref") == po) =>
+                if refers(&od.order_ref) || (po.is_some() && &od.order_ref == po) =>
             {
                 "invoiced_by"
             }
-            ("order", "delivery") if refers("order_number") => "delivered_by",
+            ("order", "delivery") if refers(&od.order_number) => "delivered_by",
             ("order", "quote")
-                if refers("order_ref") || text(d, "quote_ref").as_deref() == Some(&other_no) =>
+                if refers(&od.order_ref) || this.quote_ref.as_ref() == Some(&other_no) =>
             {
                 "from_quote"
             }
-            ("quote", "order") if refers("quote_ref") => "became_order",
+            ("quote", "order") if refers(&od.quote_ref) => "became_order",
             _ => continue,
         };
         out.push(r(&other.entity, other_no, rel));
@@ -155,6 +201,90 @@ fn related(
     out.sort();
     out.dedup();
     out
+}
+
+/// The fields of a document the dialog shows, whichever its kind.
+#[derive(Default)]
+struct Shown {
+    issue_date: Option<NaiveDate>,
+    due_date: Option<NaiveDate>,
+    valid_until: Option<NaiveDate>,
+    status: Option<String>,
+    currency: Option<String>,
+    net: Option<Amount>,
+    tax: Option<Amount>,
+    gross: Option<Amount>,
+    open_amount: Option<Amount>,
+    dunning_level: Option<i64>,
+    buyer_reference: Option<String>,
+    lines: Vec<DocLine>,
+    warnings: Vec<String>,
+    extra: BTreeMap<String, Value>,
+}
+
+fn shown(r: &StoredRecord) -> Shown {
+    match Entity::parse(&r.entity) {
+        Some(Entity::Invoice) => {
+            let d: Invoice = r.read();
+            Shown {
+                issue_date: d.issue_date,
+                due_date: d.due_date,
+                status: d.status,
+                currency: d.currency,
+                net: d.net,
+                tax: d.tax,
+                gross: d.gross,
+                open_amount: d.open_amount,
+                dunning_level: d.dunning_level,
+                buyer_reference: d.buyer_reference,
+                lines: d.lines,
+                warnings: d.warnings,
+                extra: d.extra,
+                ..Shown::default()
+            }
+        }
+        Some(Entity::CreditNote) => {
+            let d: CreditNote = r.read();
+            Shown {
+                issue_date: d.issue_date,
+                currency: d.currency,
+                net: d.net,
+                tax: d.tax,
+                gross: d.gross,
+                open_amount: d.open_amount,
+                buyer_reference: d.buyer_reference,
+                lines: d.lines,
+                warnings: d.warnings,
+                extra: d.extra,
+                ..Shown::default()
+            }
+        }
+        Some(Entity::Order) => {
+            let d: Order = r.read();
+            Shown {
+                issue_date: d.order_date,
+                status: d.status,
+                currency: d.currency,
+                gross: d.total,
+                extra: d.extra,
+                ..Shown::default()
+            }
+        }
+        Some(Entity::Quote) => {
+            let d: Quote = r.read();
+            Shown {
+                issue_date: d.quote_date,
+                valid_until: d.valid_until,
+                status: d.status,
+                currency: d.currency,
+                gross: d.total,
+                lines: d.lines,
+                extra: d.extra,
+                ..Shown::default()
+            }
+        }
+        _ => Shown::default(),
+    }
 }
 
 /// The document `kind`/`number` of the customer whose keys are `known`; `None` when the
@@ -182,7 +312,7 @@ pub async fn document(
         .copied()
         .collect();
     let pool = if open.is_empty() { &group } else { &open };
-    let Some((best, mut also_in)) = best_of(pool, &ctx.policy, Some("open_amount")) else {
+    let Some((best, mut also_in)) = best_of(pool, &ctx.policy, true) else {
         return Ok(None);
     };
     also_in.extend(
@@ -191,7 +321,7 @@ pub async fn document(
             .filter(|r| !pool.iter().any(|p| std::ptr::eq(*p, **r)))
             .map(|r| Provenance::of(r)),
     );
-    let d = &best.data;
+    let d = shown(best);
     let order = if kind == "order" {
         let lines: Vec<&StoredRecord> = records
             .iter()
@@ -204,40 +334,37 @@ pub async fn document(
     } else {
         None
     };
-    let currency = text(d, "currency");
-    let lines = d
-        .get("lines")
-        .and_then(Value::as_array)
-        .map(|ls| ls.iter().map(|l| line(l, currency.as_deref())).collect())
-        .unwrap_or_default();
+    let lines = d.lines.iter().map(|l| line(l, &d.currency)).collect();
     Ok(Some(DocumentView {
         kind: kind.to_owned(),
         number: number.to_owned(),
-        issue_date: date(d, "issue_date")
-            .or_else(|| date(d, "order_date"))
-            .or_else(|| date(d, "quote_date")),
-        due_date: date(d, "due_date"),
-        valid_until: date(d, "valid_until"),
+        issue_date: d.issue_date,
+        due_date: d.due_date,
+        valid_until: d.valid_until,
         status: if kind == "quote" {
             let orders: Vec<&StoredRecord> =
                 records.iter().filter(|r| r.entity == "order").collect();
             let ordered = super::quotes::ordered_quotes(&orders).contains(number);
-            Some(super::quote_status(d, today, ordered))
+            Some(super::quote_status(
+                &Quote::head(&best.data),
+                today,
+                ordered,
+            ))
         } else {
-            text(d, "status")
+            d.status
         },
         closed_at: best.closed_at,
-        net: money(d, "net"),
-        tax: money(d, "tax"),
-        gross: money(d, "gross").or_else(|| money(d, "total")),
-        open_amount: money(d, "open_amount"),
-        dunning_level: d.get("dunning_level").and_then(Value::as_i64),
-        buyer_reference: text(d, "buyer_reference"),
+        net: Money::of(&d.net, &d.currency),
+        tax: Money::of(&d.tax, &d.currency),
+        gross: Money::of(&d.gross, &d.currency),
+        open_amount: Money::of(&d.open_amount, &d.currency),
+        dunning_level: d.dunning_level,
+        buyer_reference: d.buyer_reference,
         lines,
         order,
         related: related(kind, number, best, &records),
-        warnings: texts(d, "warnings"),
-        extra: extras(best, &ctx.labels),
+        warnings: d.warnings,
+        extra: extras(best, &d.extra, &ctx.labels),
         source: Provenance::of(best),
         also_in,
     }))

@@ -2,7 +2,9 @@
 //! overdue) and credit notes. A document delivered by several sources (the WaWi's open-items
 //! export and the XRechnung) is shown once, from the source the policy prefers.
 
-use super::{ExtraLabels, Money, Policy, Provenance, date, money, number_of, text};
+use super::{ExtraLabels, Money, Policy, Provenance, number_of};
+use crate::model::Entity;
+use crate::model::typed::{CreditNote, Invoice, SupplierInvoice};
 use crate::store::StoredRecord;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -112,14 +114,17 @@ pub(super) fn supplier_invoices(records: &[&StoredRecord]) -> Vec<SupplierInvoic
     let mut out: Vec<SupplierInvoiceView> = records
         .iter()
         .filter(|r| r.closed_at.is_none())
-        .map(|r| SupplierInvoiceView {
-            number: number_of(r),
-            kind: text(&r.data, "kind").unwrap_or_else(|| "invoice".into()),
-            issue_date: date(&r.data, "issue_date"),
-            due_date: date(&r.data, "due_date"),
-            gross: money(&r.data, "gross"),
-            due_amount: money(&r.data, "due_amount"),
-            source: Provenance::of(r),
+        .map(|r| {
+            let d: SupplierInvoice = r.head();
+            SupplierInvoiceView {
+                number: number_of(r),
+                kind: d.kind.unwrap_or_else(|| "invoice".into()),
+                issue_date: d.issue_date,
+                due_date: d.due_date,
+                gross: Money::of(&d.gross, &d.currency),
+                due_amount: Money::of(&d.due_amount, &d.currency),
+                source: Provenance::of(r),
+            }
         })
         .collect();
     out.sort_by(|a, b| {
@@ -131,12 +136,29 @@ pub(super) fn supplier_invoices(records: &[&StoredRecord]) -> Vec<SupplierInvoic
     out
 }
 
-/// Groups documents by number; per group the record the policy prefers among those carrying
-/// `prefer_field`, booked records (open-items exports, the ERP) before e-invoices.
+/// What choosing among a document's sources reads of a record: whether it gives the open
+/// amount, and whether it is an e-invoice as sent (it has a type code).
+fn gives_open_amount_and_is_sent(r: &StoredRecord) -> (bool, bool) {
+    match Entity::parse(&r.entity) {
+        Some(Entity::Invoice) => {
+            let d: Invoice = r.head();
+            (d.open_amount.is_some(), d.type_code.is_some())
+        }
+        Some(Entity::CreditNote) => {
+            let d: CreditNote = r.head();
+            (d.open_amount.is_some(), d.type_code.is_some())
+        }
+        _ => (false, false),
+    }
+}
+
+/// Groups documents by number; per group the record the policy prefers (among those giving
+/// their open amount when `prefer_open`), booked records (open-items exports, the ERP) before
+/// e-invoices.
 pub(super) fn dedupe<'a>(
     records: &[&'a StoredRecord],
     policy: &Policy,
-    prefer_field: Option<&str>,
+    prefer_open: bool,
 ) -> Vec<(&'a StoredRecord, Vec<Provenance>)> {
     let mut groups: BTreeMap<String, Vec<&StoredRecord>> = BTreeMap::new();
     for r in records.iter().filter(|r| r.closed_at.is_none()) {
@@ -145,7 +167,7 @@ pub(super) fn dedupe<'a>(
     }
     groups
         .into_values()
-        .filter_map(|group| best_of(&group, policy, prefer_field))
+        .filter_map(|group| best_of(&group, policy, prefer_open))
         .collect()
 }
 
@@ -153,15 +175,15 @@ pub(super) fn dedupe<'a>(
 pub(super) fn best_of<'a>(
     group: &[&'a StoredRecord],
     policy: &Policy,
-    prefer_field: Option<&str>,
+    prefer_open: bool,
 ) -> Option<(&'a StoredRecord, Vec<Provenance>)> {
-    let with: Vec<&StoredRecord> = match prefer_field {
-        Some(f) => group
+    let with: Vec<&StoredRecord> = match prefer_open {
+        true => group
             .iter()
-            .filter(|r| r.data.get(f).is_some())
+            .filter(|r| gives_open_amount_and_is_sent(r).0)
             .copied()
             .collect(),
-        None => Vec::new(),
+        false => Vec::new(),
     };
     let pool = if with.is_empty() {
         group.to_vec()
@@ -172,7 +194,7 @@ pub(super) fn best_of<'a>(
     // knows what was paid since.
     let booked: Vec<&StoredRecord> = pool
         .iter()
-        .filter(|r| r.data.get("type_code").is_none())
+        .filter(|r| !gives_open_amount_and_is_sent(r).1)
         .copied()
         .collect();
     let pool = if booked.is_empty() { pool } else { booked };
@@ -185,12 +207,14 @@ pub(super) fn best_of<'a>(
     Some((best, also))
 }
 
-/// The `extra` object of a document as [`ExtraField`]s, labelled as its mapping says.
-pub(super) fn extras(r: &StoredRecord, labels: &ExtraLabels) -> Vec<ExtraField> {
-    let Some(obj) = r.data.get("extra").and_then(serde_json::Value::as_object) else {
-        return Vec::new();
-    };
-    obj.iter()
+/// The `extra` fields of a document as [`ExtraField`]s, labelled as its mapping says.
+pub(super) fn extras(
+    r: &StoredRecord,
+    extra: &BTreeMap<String, serde_json::Value>,
+    labels: &ExtraLabels,
+) -> Vec<ExtraField> {
+    extra
+        .iter()
         .filter_map(|(name, v)| {
             let value = match v {
                 serde_json::Value::String(s) => s.clone(),
@@ -217,49 +241,46 @@ pub(super) fn build(
     labels: &ExtraLabels,
     today: NaiveDate,
 ) -> (OpenItems, Vec<CreditNoteView>) {
-    let invoices = dedupe(invoices, policy, Some("open_amount"));
+    let invoices: Vec<(&StoredRecord, Invoice, Vec<Provenance>)> = dedupe(invoices, policy, true)
+        .into_iter()
+        .map(|(r, also_in)| (r, r.head(), also_in))
+        .collect();
     let superseded: BTreeSet<String> = invoices
         .iter()
-        .filter_map(|(r, _)| text(&r.data, "supersedes"))
+        .filter_map(|(_, d, _)| d.supersedes.clone())
         .collect();
     let mut open: Vec<InvoiceView> = Vec::new();
-    for (r, also_in) in invoices {
-        let d = &r.data;
+    for (r, d, also_in) in invoices {
         let number = number_of(r);
-        let status = text(d, "status").unwrap_or_else(|| "open".into());
+        let status = d.status.clone().unwrap_or_else(|| "open".into());
         if superseded.contains(&number)
             || ["paid", "cancelled", "closed"].contains(&status.as_str())
         {
             continue;
         }
-        let gross = money(d, "gross");
-        let Some(open_amount) = money(d, "open_amount").or_else(|| gross.clone()) else {
+        let gross = Money::of(&d.gross, &d.currency);
+        let Some(open_amount) = Money::of(&d.open_amount, &d.currency).or_else(|| gross.clone())
+        else {
             continue;
         };
         if open_amount.amount <= Decimal::ZERO {
             continue;
         }
-        let due_date = date(d, "due_date");
+        let due_date = d.due_date;
         let days_overdue = due_date.map_or(0, |due| (today - due).num_days().max(0));
         open.push(InvoiceView {
             number,
-            issue_date: date(d, "issue_date"),
+            issue_date: d.issue_date,
             due_date,
             gross,
             open_amount,
             status,
             days_overdue,
             overdue: days_overdue > 0,
-            order_ref: text(d, "order_ref"),
-            dunning_level: d
-                .get("dunning_level")
-                .and_then(serde_json::Value::as_i64)
-                .filter(|l| *l >= 0),
-            self_billed: d
-                .get("self_billed")
-                .and_then(|v| v.as_bool())
-                .unwrap_or(false),
-            extra: extras(r, labels),
+            order_ref: d.order_ref.clone(),
+            dunning_level: d.dunning_level.filter(|l| *l >= 0),
+            self_billed: d.self_billed.unwrap_or(false),
+            extra: extras(r, &d.extra, labels),
             source: Provenance::of(r),
             also_in,
         });
@@ -271,17 +292,20 @@ pub(super) fn build(
             &b.number,
         ))
     });
-    let mut notes: Vec<CreditNoteView> = dedupe(credit_notes, policy, Some("open_amount"))
+    let mut notes: Vec<CreditNoteView> = dedupe(credit_notes, policy, true)
         .into_iter()
-        .map(|(r, also_in)| CreditNoteView {
-            number: number_of(r),
-            issue_date: date(&r.data, "issue_date"),
-            gross: money(&r.data, "gross"),
-            open_amount: money(&r.data, "open_amount"),
-            invoice_ref: text(&r.data, "invoice_ref"),
-            extra: extras(r, labels),
-            source: Provenance::of(r),
-            also_in,
+        .map(|(r, also_in)| {
+            let d: CreditNote = r.head();
+            CreditNoteView {
+                number: number_of(r),
+                issue_date: d.issue_date,
+                gross: Money::of(&d.gross, &d.currency),
+                open_amount: Money::of(&d.open_amount, &d.currency),
+                invoice_ref: d.invoice_ref.clone(),
+                extra: extras(r, &d.extra, labels),
+                source: Provenance::of(r),
+                also_in,
+            }
         })
         .collect();
     notes.sort_by(|a, b| {

@@ -2,7 +2,8 @@
 //! values it won against.
 
 use super::Provenance;
-use crate::config::{IdentitySection, MERGED_FIELDS};
+use super::shown::MERGED_FIELDS;
+use crate::config::IdentitySection;
 use crate::store::StoredRecord;
 use chrono::{DateTime, Utc};
 use serde::Serialize;

@@ -2,14 +2,15 @@
 //! written, leading zeros kept), its EAN, the start of its number or words of its name, with
 //! its stock per warehouse.
 
+use super::number_of;
+use super::orders::item_of;
 use super::orders::{Availability, availability};
-use super::{date, decimal, number_of, text};
 use crate::identity::normalize::fold;
+use crate::model::typed::{Order, OrderLine, OrderLineItem, Stock};
 use crate::store::{DynStore, RecordFilter, StoreError, StoredRecord};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Serialize;
-use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// An open order line that waits for an item.
@@ -48,44 +49,36 @@ pub async fn waiting_orders(
     )?;
     // Orders still to be delivered: (connector, number) → (customer, promised date).
     let mut open: BTreeMap<(&str, String), (&StoredRecord, Option<NaiveDate>)> = BTreeMap::new();
-    let mut found: Vec<(&StoredRecord, &Value)> = Vec::new();
+    // (the record, the order number it names, the line)
+    let mut found: Vec<(&StoredRecord, Option<String>, OrderLineItem)> = Vec::new();
     for o in &orders {
-        let status = text(&o.data, "status").unwrap_or_default();
+        let d: Order = o.read();
+        let status = d.status.unwrap_or_default();
         if ["closed", "cancelled", "delivered"].contains(&status.as_str()) {
             continue;
         }
         let number = number_of(o);
-        open.insert((&o.connector, number), (o, date(&o.data, "promised_date")));
-        for l in o
-            .data
-            .get("lines")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            found.push((o, l));
+        open.insert((&o.connector, number.clone()), (o, d.promised_date));
+        for l in d.lines {
+            found.push((o, Some(number.clone()), l));
         }
     }
     for l in &lines {
-        found.push((l, &l.data));
+        let d: OrderLine = l.read();
+        found.push((l, d.order_number.clone(), item_of(d)));
     }
-    for (r, line) in found {
-        let Some(sku) = text(line, "sku").filter(|s| skus.contains(s)) else {
+    for (r, number, line) in found {
+        let Some(sku) = line.sku.clone().filter(|s| skus.contains(s)) else {
             continue;
         };
-        let number = if r.entity == "order" {
-            number_of(r)
-        } else {
-            let Some(n) = text(line, "order_number") else {
-                continue;
-            };
-            n
+        let Some(number) = number else {
+            continue;
         };
         let Some((order, promised)) = open.get(&(r.connector.as_str(), number.clone())) else {
             continue;
         };
-        let ordered = decimal(line, "quantity").unwrap_or_default();
-        let open_quantity = ordered - decimal(line, "delivered_quantity").unwrap_or_default();
+        let ordered = line.quantity.unwrap_or_default();
+        let open_quantity = ordered - line.delivered_quantity.unwrap_or_default();
         if open_quantity <= Decimal::ZERO {
             continue;
         }
@@ -96,7 +89,7 @@ pub async fn waiting_orders(
             customer_id: None,
             customer_name: None,
             open_quantity,
-            promised_date: date(line, "promised_date").or(*promised),
+            promised_date: line.promised_date.or(*promised),
         });
     }
     for v in out.values_mut() {
@@ -125,7 +118,7 @@ enum Rank {
     Name,
 }
 
-fn rank(query: &str, words: &[String], sku: &str, recs: &[&StoredRecord]) -> Option<Rank> {
+fn rank(query: &str, words: &[String], sku: &str, recs: &[Stock]) -> Option<Rank> {
     let q = fold(query);
     let f_sku = fold(sku);
     if f_sku == q {
@@ -140,14 +133,14 @@ fn rank(query: &str, words: &[String], sku: &str, recs: &[&StoredRecord]) -> Opt
         && digits.len() == query.chars().filter(|c| !c.is_whitespace()).count()
         && recs
             .iter()
-            .any(|r| text(&r.data, "ean").is_some_and(|e| e.trim() == digits))
+            .any(|r| r.ean.as_ref().is_some_and(|e| e.trim() == digits))
     {
         return Some(Rank::Ean);
     }
     if f_sku.starts_with(&q) {
         return Some(Rank::NumberPrefix);
     }
-    let name = recs.iter().find_map(|r| text(&r.data, "description"))?;
+    let name = recs.iter().find_map(|r| r.description.clone())?;
     let name = fold(&name);
     (!words.is_empty() && words.iter().all(|w| name.contains(w.as_str()))).then_some(Rank::Name)
 }
@@ -175,22 +168,26 @@ pub async fn find_items(
         ..RecordFilter::default()
     };
     let all = store.find_records(&filter, 0).await?;
-    let mut by_sku: BTreeMap<String, Vec<&StoredRecord>> = BTreeMap::new();
+    // sku → (its records, what they say)
+    let mut by_sku: BTreeMap<String, (Vec<&StoredRecord>, Vec<Stock>)> = BTreeMap::new();
     for r in &all {
-        if let Some(sku) = text(&r.data, "sku") {
-            by_sku.entry(sku).or_default().push(r);
+        let d: Stock = r.read();
+        if let Some(sku) = d.sku.clone() {
+            let e = by_sku.entry(sku).or_default();
+            e.0.push(r);
+            e.1.push(d);
         }
     }
     let words: Vec<String> = fold(q).split_whitespace().map(str::to_owned).collect();
     let mut hits: Vec<(Rank, &String)> = by_sku
         .iter()
-        .filter_map(|(sku, recs)| Some((rank(q, &words, sku, recs)?, sku)))
+        .filter_map(|(sku, (_, stock))| Some((rank(q, &words, sku, stock)?, sku)))
         .collect();
     hits.sort();
     Ok(hits
         .into_iter()
         .take(limit)
-        .filter_map(|(_, sku)| availability(sku, &by_sku[sku]))
+        .filter_map(|(_, sku)| availability(sku, &by_sku[sku].0))
         .collect())
 }
 

@@ -10,6 +10,7 @@ mod labels;
 mod orders;
 mod payments;
 mod quotes;
+pub mod shown;
 
 pub use document::{DOCUMENT_KINDS, DocumentLine, DocumentRef, DocumentView, document};
 pub use documents::{
@@ -23,6 +24,7 @@ pub use payments::{PaymentBehaviour, TREND_DAYS, behaviour_of as payment_behavio
 pub use quotes::{QuoteView, effective_status as quote_status, ordered_quotes};
 
 use crate::identity::{KeyId, MatchedOn};
+use crate::model::typed::{self, Amount};
 use crate::store::{DynStore, KeyRow, StoreError, StoredRecord};
 use chrono::{DateTime, NaiveDate, Utc};
 use croner::Cron;
@@ -30,7 +32,6 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::str::FromStr;
 
 /// Where a value comes from.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -51,21 +52,22 @@ impl Provenance {
             connector: r.connector.clone(),
             external_id: r.external_id.clone(),
             position: r.position.clone(),
-            warnings: texts(&r.data, "warnings"),
+            warnings: warnings(&r.entity, &r.data),
         }
     }
 }
 
-/// A list of texts of a record (`warnings`).
-pub fn texts(d: &Value, k: &str) -> Vec<String> {
-    d.get(k)
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+/// What a document record says it gets wrong (invoices, credit notes, supplier invoices; other
+/// entities have no warnings).
+pub fn warnings(entity: &str, data: &Value) -> Vec<String> {
+    use crate::model::Entity;
+    use typed::Record;
+    match Entity::parse(entity) {
+        Some(Entity::Invoice) => typed::Invoice::head(data).warnings,
+        Some(Entity::CreditNote) => typed::CreditNote::head(data).warnings,
+        Some(Entity::SupplierInvoice) => typed::SupplierInvoice::head(data).warnings,
+        _ => Vec::new(),
+    }
 }
 
 /// An amount in a currency; the amount is a decimal string.
@@ -78,6 +80,19 @@ pub struct Money {
 }
 
 impl Money {
+    /// A stored amount: in its own currency, else the record's (`currency`), else EUR.
+    pub fn of(amount: &Option<Amount>, currency: &Option<String>) -> Option<Money> {
+        let a = amount.as_ref()?;
+        Some(Money {
+            amount: a.amount,
+            currency: a
+                .currency
+                .clone()
+                .or_else(|| currency.clone())
+                .unwrap_or_else(|| "EUR".into()),
+        })
+    }
+
     /// As a German reader expects it: `1.234,56 €` (other currencies by their code:
     /// `1.234,56 NOK`).
     pub fn german(&self) -> String {
@@ -235,38 +250,14 @@ impl ViewContext {
     }
 }
 
-/// A document's number: its `number`, else the record's key in its source.
+/// A document's number: its `number` (every document entity has one: invoices, credit notes,
+/// orders, quotes, deliveries, supplier invoices), else the record's key in its source.
 pub(crate) fn number_of(r: &StoredRecord) -> String {
-    text(&r.data, "number").unwrap_or_else(|| r.external_id.clone())
-}
-
-pub(crate) fn text(d: &Value, k: &str) -> Option<String> {
-    d.get(k)
+    r.data
+        .get("number")
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
-
-pub(crate) fn date(d: &Value, k: &str) -> Option<NaiveDate> {
-    d.get(k)?.as_str()?.parse().ok()
-}
-
-pub(crate) fn decimal(d: &Value, k: &str) -> Option<Decimal> {
-    match d.get(k)? {
-        Value::String(s) => Decimal::from_str(s).ok(),
-        Value::Number(n) => Decimal::from_str(&n.to_string()).ok(),
-        _ => None,
-    }
-}
-
-pub(crate) fn money(d: &Value, k: &str) -> Option<Money> {
-    let m = d.get(k)?;
-    Some(Money {
-        amount: decimal(m, "amount")?,
-        currency: text(m, "currency")
-            .or_else(|| text(d, "currency"))
-            .unwrap_or_else(|| "EUR".into()),
-    })
+        .map_or_else(|| r.external_id.clone(), str::to_owned)
 }
 
 /// What a view needs to know besides the customer's records: its keys, the connectors'
@@ -402,20 +393,16 @@ pub async fn customer_view_known(
     let mut contacts: Vec<ContactView> = take("contact_person")
         .into_iter()
         .filter(|r| r.closed_at.is_none())
-        .map(|r| ContactView {
-            name: text(&r.data, "name").unwrap_or_else(|| r.external_id.clone()),
-            function: text(&r.data, "function"),
-            department: text(&r.data, "department"),
-            email: text(&r.data, "email"),
-            phones: r.data["phones"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|p| p.as_str().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            source: Provenance::of(r),
+        .map(|r| {
+            let d: typed::ContactPerson = r.read();
+            ContactView {
+                name: d.name.unwrap_or_else(|| r.external_id.clone()),
+                function: d.function,
+                department: d.department,
+                email: d.email,
+                phones: d.phones,
+                source: Provenance::of(r),
+            }
         })
         .collect();
     contacts.sort_by(|a, b| {
@@ -452,10 +439,12 @@ pub async fn customer_view_known(
                 stale: false,
                 synthetic_key: false,
             });
-        if crate::model::Entity::parse(&r.entity)
-            .is_some_and(|e| crate::model::Entity::PARTIES.contains(&e))
-            && r.data.get("synthetic_key").and_then(Value::as_bool) == Some(true)
-        {
+        let synthetic = match crate::model::Entity::parse(&r.entity) {
+            Some(crate::model::Entity::Customer) => r.read::<typed::Customer>().synthetic_key,
+            Some(crate::model::Entity::Supplier) => r.read::<typed::Supplier>().synthetic_key,
+            _ => None,
+        };
+        if synthetic == Some(true) {
             s.synthetic_key = true;
         }
         *s.records.entry(r.entity.clone()).or_default() += 1;

@@ -3,12 +3,16 @@
 //! dispatch notifications, and the current availability of each item.
 
 use super::documents::{best_of, dedupe};
-use super::{Money, Policy, Provenance, date, decimal, money, number_of, text};
+use super::{Money, Policy, Provenance, number_of};
+use crate::model::Entity;
+use crate::model::typed::{
+    ConfirmationLine, Delivery, DeliveryLine, Order, OrderConfirmation, OrderLine, OrderLineItem,
+    Stock,
+};
 use crate::store::{DynStore, StoreError, StoredRecord};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Serialize;
-use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -84,33 +88,35 @@ pub struct Availability {
 
 /// Availability of `sku` from its stock records (`None` without any).
 pub fn availability(sku: &str, stock: &[&StoredRecord]) -> Option<Availability> {
-    let mut rs: Vec<&&StoredRecord> = stock
+    let mut rs: Vec<(&StoredRecord, Stock)> = stock
         .iter()
-        .filter(|r| r.closed_at.is_none() && text(&r.data, "sku").as_deref() == Some(sku))
+        .filter(|r| r.closed_at.is_none())
+        .map(|r| (*r, r.read::<Stock>()))
+        .filter(|(_, d)| d.sku.as_deref() == Some(sku))
         .collect();
     if rs.is_empty() {
         return None;
     }
-    rs.sort_by(|a, b| (&a.connector, &a.external_id).cmp(&(&b.connector, &b.external_id)));
+    rs.sort_by(|(a, _), (b, _)| {
+        (&a.connector, &a.external_id).cmp(&(&b.connector, &b.external_id))
+    });
     let warehouses: Vec<WarehouseStock> = rs
         .iter()
-        .map(|r| WarehouseStock {
-            warehouse: text(&r.data, "warehouse").unwrap_or_default(),
-            on_hand: decimal(&r.data, "on_hand").unwrap_or_default(),
-            available: decimal(&r.data, "available")
-                .or_else(|| decimal(&r.data, "on_hand"))
-                .unwrap_or_default(),
-            next_receipt_date: date(&r.data, "next_receipt_date"),
+        .map(|(r, d)| WarehouseStock {
+            warehouse: d.warehouse.clone().unwrap_or_default(),
+            on_hand: d.on_hand.unwrap_or_default(),
+            available: d.available.or(d.on_hand).unwrap_or_default(),
+            next_receipt_date: d.next_receipt_date,
             source: Provenance::of(r),
         })
         .collect();
     Some(Availability {
         sku: sku.to_owned(),
-        description: rs.iter().find_map(|r| text(&r.data, "description")),
-        ean: rs.iter().find_map(|r| text(&r.data, "ean")),
+        description: rs.iter().find_map(|(_, d)| d.description.clone()),
+        ean: rs.iter().find_map(|(_, d)| d.ean.clone()),
         on_hand: warehouses.iter().map(|w| w.on_hand).sum(),
         available: warehouses.iter().map(|w| w.available).sum(),
-        unit: rs.iter().find_map(|r| text(&r.data, "unit")),
+        unit: rs.iter().find_map(|(_, d)| d.unit.clone()),
         next_receipt_date: warehouses.iter().filter_map(|w| w.next_receipt_date).min(),
         warehouses,
         waiting_orders: Vec::new(),
@@ -123,16 +129,30 @@ fn same_line(a: &str, b: &str) -> bool {
     a == b || (!t(a).is_empty() && t(a) == t(b))
 }
 
-pub(super) fn line_of(l: &Value) -> OrderLineView {
+/// An order line delivered as a record of its own, as the line of its order.
+pub(super) fn item_of(l: OrderLine) -> OrderLineItem {
+    OrderLineItem {
+        line_no: l.line_no,
+        sku: l.sku,
+        description: l.description,
+        quantity: l.quantity,
+        delivered_quantity: l.delivered_quantity,
+        unit: l.unit,
+        promised_date: l.promised_date,
+        extra: l.extra,
+    }
+}
+
+fn line_of(l: OrderLineItem) -> OrderLineView {
     OrderLineView {
-        line_no: text(l, "line_no"),
-        sku: text(l, "sku"),
-        description: text(l, "description"),
-        quantity: decimal(l, "quantity"),
-        delivered_quantity: decimal(l, "delivered_quantity"),
+        line_no: l.line_no,
+        sku: l.sku,
+        description: l.description,
+        quantity: l.quantity,
+        delivered_quantity: l.delivered_quantity,
         open_quantity: None,
-        unit: text(l, "unit"),
-        promised_date: date(l, "promised_date"),
+        unit: l.unit,
+        promised_date: l.promised_date,
         promised_date_before: None,
         promised_date_source: None,
         availability: None,
@@ -141,9 +161,7 @@ pub(super) fn line_of(l: &Value) -> OrderLineView {
 
 /// The line of `lines` a confirmation or delivery line means: same line number, else the
 /// only line with the same item.
-fn find_line(lines: &[OrderLineView], l: &Value) -> Option<usize> {
-    let no = text(l, "line_no");
-    let sku = text(l, "sku");
+fn find_line(lines: &[OrderLineView], no: &Option<String>, sku: &Option<String>) -> Option<usize> {
     let by_no = no.as_ref().and_then(|n| {
         lines
             .iter()
@@ -156,6 +174,31 @@ fn find_line(lines: &[OrderLineView], l: &Value) -> Option<usize> {
             .collect();
         (hits.len() == 1).then(|| hits[0])
     })
+}
+
+/// An order confirmation or a delivery: what moves an order's promised dates and delivered
+/// quantities.
+enum Followup {
+    Confirmation(OrderConfirmation),
+    Delivery(Delivery),
+}
+
+impl Followup {
+    fn read(r: &StoredRecord) -> Option<Followup> {
+        match Entity::parse(&r.entity)? {
+            Entity::OrderConfirmation => Some(Followup::Confirmation(r.read())),
+            Entity::Delivery => Some(Followup::Delivery(r.read())),
+            _ => None,
+        }
+    }
+
+    /// When it was confirmed or dispatched: followups apply in this order.
+    fn date(&self) -> Option<NaiveDate> {
+        match self {
+            Followup::Confirmation(c) => c.confirmation_date,
+            Followup::Delivery(d) => d.dispatch_date,
+        }
+    }
 }
 
 /// Which orders [`build`] shows.
@@ -176,102 +219,103 @@ pub(super) async fn build(
     which: Orders,
 ) -> Result<Vec<OrderView>, StoreError> {
     let open: Vec<(&StoredRecord, Vec<Provenance>)> = match which {
-        Orders::One => best_of(orders, policy, None).into_iter().collect(),
-        Orders::Open => dedupe(orders, policy, None)
+        Orders::One => best_of(orders, policy, false).into_iter().collect(),
+        Orders::Open => dedupe(orders, policy, false)
             .into_iter()
             .filter(|(r, _)| {
-                let s = text(&r.data, "status").unwrap_or_default();
+                let s = r.head::<Order>().status.unwrap_or_default();
                 !["closed", "cancelled", "delivered"].contains(&s.as_str())
             })
             .collect(),
     };
+    let open: Vec<(&StoredRecord, Order, Vec<Provenance>)> = open
+        .into_iter()
+        .map(|(r, also_in)| (r, r.read(), also_in))
+        .collect();
     let mut refs: BTreeSet<String> = BTreeSet::new();
-    for (r, _) in &open {
-        refs.extend(text(&r.data, "number"));
-        refs.extend(text(&r.data, "customer_order_ref"));
+    for (_, d, _) in &open {
+        refs.extend(d.number.clone());
+        refs.extend(d.customer_order_ref.clone());
     }
     let refs: Vec<String> = refs.into_iter().collect();
-    let mut followups = if refs.is_empty() {
+    let followups = if refs.is_empty() {
         Vec::new()
     } else {
         store
             .records_by_ref(&["order_confirmation", "delivery"], &refs)
             .await?
     };
-    followups.sort_by(|a, b| {
-        let key = |r: &StoredRecord| {
-            (
-                date(&r.data, "confirmation_date").or_else(|| date(&r.data, "dispatch_date")),
-                r.synced_at,
-            )
-        };
-        key(a).cmp(&key(b))
-    });
+    let followups: Vec<(&StoredRecord, Followup)> = {
+        let mut f: Vec<(&StoredRecord, Followup)> = followups
+            .iter()
+            .filter(|f| f.closed_at.is_none())
+            .filter_map(|f| Some((f, Followup::read(f)?)))
+            .collect();
+        f.sort_by_key(|(r, f)| (f.date(), r.synced_at));
+        f
+    };
     let mut views = Vec::new();
-    for (r, also_in) in open {
-        let d = &r.data;
+    for (r, d, also_in) in open {
         let number = number_of(r);
-        let po = text(d, "customer_order_ref");
-        let mut lines: Vec<OrderLineView> = match d.get("lines").and_then(Value::as_array) {
-            Some(ls) if !ls.is_empty() => ls.iter().map(line_of).collect(),
-            _ => {
-                let mut ls: Vec<&&StoredRecord> = order_lines
-                    .iter()
-                    .filter(|l| {
-                        l.connector == r.connector
-                            && l.closed_at.is_none()
-                            && text(&l.data, "order_number").as_deref() == Some(number.as_str())
-                    })
-                    .collect();
-                ls.sort_by_key(|l| {
-                    let n = text(&l.data, "line_no").unwrap_or_default();
-                    (n.len(), n)
-                });
-                ls.iter().map(|l| line_of(&l.data)).collect()
-            }
+        let po = d.customer_order_ref.clone();
+        let mut lines: Vec<OrderLineView> = if d.lines.is_empty() {
+            let mut ls: Vec<OrderLine> = order_lines
+                .iter()
+                .filter(|l| l.connector == r.connector && l.closed_at.is_none())
+                .map(|l| l.read::<OrderLine>())
+                .filter(|l| l.order_number.as_deref() == Some(number.as_str()))
+                .collect();
+            ls.sort_by_key(|l| {
+                let n = l.line_no.clone().unwrap_or_default();
+                (n.len(), n)
+            });
+            ls.into_iter().map(|l| line_of(item_of(l))).collect()
+        } else {
+            d.lines.into_iter().map(line_of).collect()
         };
         let mut view = OrderView {
-            promised_date: date(d, "promised_date"),
+            promised_date: d.promised_date,
             promised_date_before: None,
             number: number.clone(),
-            order_date: date(d, "order_date"),
-            status: text(d, "status").unwrap_or_else(|| "open".into()),
+            order_date: d.order_date,
+            status: d.status.unwrap_or_else(|| "open".into()),
             customer_order_ref: po.clone(),
             next_delivery_date: None,
-            total: money(d, "total"),
+            total: Money::of(&d.total, &d.currency),
             lines: Vec::new(),
             source: Provenance::of(r),
             also_in,
             confirmations: Vec::new(),
             deliveries: Vec::new(),
         };
-        let means_this = |f: &StoredRecord| {
-            let on = text(&f.data, "order_number");
-            let ours = text(&f.data, "supplier_order_number");
+        let means_this = |c: &OrderConfirmation| {
+            let on = &c.order_number;
             on.as_deref() == Some(number.as_str())
-                || ours.as_deref() == Some(number.as_str())
-                || (po.is_some() && on == po)
+                || c.supplier_order_number.as_deref() == Some(number.as_str())
+                || (po.is_some() && on == &po)
         };
         let mut delivered: BTreeMap<usize, Decimal> = BTreeMap::new();
-        for f in followups.iter().filter(|f| f.closed_at.is_none()) {
-            let fd = &f.data;
-            if f.entity == "order_confirmation" && means_this(f) {
-                if let Some(p) = date(fd, "promised_date")
+        for (f, fd) in &followups {
+            if let Followup::Confirmation(c) = fd
+                && means_this(c)
+            {
+                if let Some(p) = c.promised_date
                     && view.promised_date != Some(p)
                 {
                     view.promised_date_before = view.promised_date_before.or(view.promised_date);
                     view.promised_date = Some(p);
                 }
-                for cl in fd
-                    .get("lines")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    let Some(p) = date(cl, "promised_date") else {
+                for cl in &c.lines {
+                    let ConfirmationLine {
+                        line_no,
+                        sku,
+                        promised_date,
+                        ..
+                    } = cl;
+                    let Some(p) = *promised_date else {
                         continue;
                     };
-                    if let Some(i) = find_line(&lines, cl)
+                    if let Some(i) = find_line(&lines, line_no, sku)
                         && lines[i].promised_date != Some(p)
                     {
                         let line = &mut lines[i];
@@ -282,23 +326,25 @@ pub(super) async fn build(
                     }
                 }
                 view.confirmations.push(Provenance::of(f));
-            } else if f.entity == "delivery" {
-                let header = text(fd, "order_number");
+            } else if let Followup::Delivery(dv) = fd {
+                let header = &dv.order_number;
                 let mut used = false;
-                for dl in fd
-                    .get("lines")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    let on = text(dl, "order_number").or_else(|| header.clone());
+                for dl in &dv.lines {
+                    let DeliveryLine {
+                        line_no,
+                        order_number,
+                        sku,
+                        quantity,
+                        ..
+                    } = dl;
+                    let on = order_number.clone().or_else(|| header.clone());
                     if on.as_deref() != Some(number.as_str()) && (po.is_none() || on != po) {
                         continue;
                     }
-                    let Some(q) = decimal(dl, "quantity") else {
+                    let Some(q) = *quantity else {
                         continue;
                     };
-                    let Some(i) = find_line(&lines, dl) else {
+                    let Some(i) = find_line(&lines, line_no, sku) else {
                         continue;
                     };
                     *delivered.entry(i).or_default() += q;

@@ -6,7 +6,8 @@
 //! (`closed_at`: the open-items list no longer named it). E-invoices say what was sent, never
 //! what was paid: they are not read.
 
-use super::{Money, date, money, number_of, text};
+use super::{Money, number_of};
+use crate::model::typed::{Invoice, Payment};
 use crate::store::StoredRecord;
 use chrono::{Duration, NaiveDate};
 use rust_decimal::Decimal;
@@ -54,7 +55,8 @@ fn settled_on(payments: &[&StoredRecord], gross: &Money) -> Option<NaiveDate> {
     }
     let mut by_source: BTreeMap<&str, Vec<(NaiveDate, Decimal)>> = BTreeMap::new();
     for p in payments {
-        let (Some(day), Some(amount)) = (date(&p.data, "date"), money(&p.data, "amount")) else {
+        let d: Payment = p.read();
+        let (Some(day), Some(amount)) = (d.date, Money::of(&d.amount, &d.currency)) else {
             continue;
         };
         if amount.currency == gross.currency {
@@ -81,8 +83,8 @@ fn settled_on(payments: &[&StoredRecord], gross: &Money) -> Option<NaiveDate> {
 fn by_invoice<'a>(payments: &[&'a StoredRecord]) -> BTreeMap<String, Vec<&'a StoredRecord>> {
     let mut out: BTreeMap<String, Vec<&StoredRecord>> = BTreeMap::new();
     for p in payments {
-        let cancelled = p.data.get("cancelled").and_then(serde_json::Value::as_bool);
-        if let (Some(no), false) = (text(&p.data, "invoice_ref"), cancelled == Some(true)) {
+        let d: Payment = p.read();
+        if let (Some(no), false) = (d.invoice_ref, d.cancelled == Some(true)) {
             out.entry(no).or_default().push(p);
         }
     }
@@ -91,25 +93,28 @@ fn by_invoice<'a>(payments: &[&'a StoredRecord]) -> BTreeMap<String, Vec<&'a Sto
 
 fn paid_invoices(invoices: &[&StoredRecord], payments: &[&StoredRecord]) -> Vec<Paid> {
     let payments = by_invoice(payments);
-    let mut by_number: BTreeMap<String, Vec<&StoredRecord>> = BTreeMap::new();
-    for r in invoices
-        .iter()
-        .filter(|r| r.data.get("type_code").is_none())
-    {
-        by_number.entry(number_of(r)).or_default().push(r);
+    // (the record, what it says)
+    let mut by_number: BTreeMap<String, Vec<(&StoredRecord, Invoice)>> = BTreeMap::new();
+    for r in invoices {
+        let d: Invoice = r.head();
+        if d.type_code.is_none() {
+            by_number.entry(number_of(r)).or_default().push((r, d));
+        }
     }
     by_number
         .into_iter()
         .filter_map(|(number, recs)| {
-            let due = recs.iter().find_map(|r| date(&r.data, "due_date"))?;
+            let due = recs.iter().find_map(|(_, d)| d.due_date)?;
             if recs
                 .iter()
-                .any(|r| text(&r.data, "status").as_deref() == Some("cancelled"))
+                .any(|(_, d)| d.status.as_deref() == Some("cancelled"))
             {
                 return None;
             }
-            let gross = recs.iter().find_map(|r| money(&r.data, "gross"));
-            let mapped = recs.iter().find_map(|r| date(&r.data, "paid_date"));
+            let gross = recs
+                .iter()
+                .find_map(|(_, d)| Money::of(&d.gross, &d.currency));
+            let mapped = recs.iter().find_map(|(_, d)| d.paid_date);
             let by_payments = gross
                 .as_ref()
                 .zip(payments.get(&number))
@@ -117,8 +122,8 @@ fn paid_invoices(invoices: &[&StoredRecord], payments: &[&StoredRecord]) -> Vec<
             // Left every booked source: paid on the day it went (the first one to drop it).
             let left = recs
                 .iter()
-                .all(|r| r.closed_at.is_some())
-                .then(|| recs.iter().filter_map(|r| r.closed_at).min())
+                .all(|(r, _)| r.closed_at.is_some())
+                .then(|| recs.iter().filter_map(|(r, _)| r.closed_at).min())
                 .flatten()
                 .map(|t| t.date_naive());
             let paid = mapped.or(by_payments).or(left)?;

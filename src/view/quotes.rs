@@ -4,7 +4,8 @@
 //! job); an accepted quote names the order it became.
 
 use super::documents::dedupe;
-use super::{Money, Policy, Provenance, date, money, number_of, text};
+use super::{Money, Policy, Provenance, number_of};
+use crate::model::typed::{Order, Quote};
 use crate::store::StoredRecord;
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -32,9 +33,9 @@ pub struct QuoteView {
 /// names the quote (`ordered`: the order is the stronger evidence — SAP B1 closes a quotation
 /// it copied to an order like one closed by hand), unless it was cancelled; `open` (or none)
 /// turned into `expired` once `valid_until` has passed.
-pub fn effective_status(d: &serde_json::Value, today: NaiveDate, ordered: bool) -> String {
-    let status = text(d, "status").unwrap_or_else(|| "open".into());
-    let expired = date(d, "valid_until").is_some_and(|v| v < today);
+pub fn effective_status(d: &Quote, today: NaiveDate, ordered: bool) -> String {
+    let status = d.status.clone().unwrap_or_else(|| "open".into());
+    let expired = d.valid_until.is_some_and(|v| v < today);
     match status.as_str() {
         s if ordered && s != "cancelled" => "accepted".into(),
         "open" if expired => "expired".into(),
@@ -46,7 +47,7 @@ pub fn effective_status(d: &serde_json::Value, today: NaiveDate, ordered: bool) 
 pub fn ordered_quotes(orders: &[&StoredRecord]) -> std::collections::BTreeSet<String> {
     orders
         .iter()
-        .filter_map(|o| text(&o.data, "quote_ref"))
+        .filter_map(|o| o.head::<Order>().quote_ref)
         .collect()
 }
 
@@ -59,27 +60,24 @@ pub(super) fn open_quotes(
     today: NaiveDate,
 ) -> Vec<QuoteView> {
     let ordered = ordered_quotes(orders);
-    let mut out: Vec<QuoteView> = dedupe(records, policy, None)
+    let mut out: Vec<QuoteView> = dedupe(records, policy, false)
         .into_iter()
         .filter_map(|(r, also_in)| {
-            let d = &r.data;
-            let status = effective_status(d, today, ordered.contains(&number_of(r)));
+            let d: Quote = r.read();
+            let status = effective_status(&d, today, ordered.contains(&number_of(r)));
             if !matches!(status.as_str(), "open" | "requested") {
                 return None;
             }
-            let valid_until = date(d, "valid_until");
+            let valid_until = d.valid_until;
             Some(QuoteView {
                 number: number_of(r),
-                quote_date: date(d, "quote_date"),
+                quote_date: d.quote_date,
                 valid_until,
                 days_to_expiry: valid_until.map(|v| (v - today).num_days()),
                 status,
-                total: money(d, "total"),
-                request_ref: text(d, "request_ref"),
-                lines: d
-                    .get("lines")
-                    .and_then(serde_json::Value::as_array)
-                    .map_or(0, Vec::len),
+                total: Money::of(&d.total, &d.currency),
+                request_ref: d.request_ref,
+                lines: d.lines.len(),
                 source: Provenance::of(r),
                 also_in,
             })
@@ -98,6 +96,7 @@ pub(super) fn open_quotes(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::typed::Record;
     use serde_json::json;
 
     fn d(s: &str) -> NaiveDate {
@@ -112,7 +111,7 @@ mod tests {
             if let Some(s) = status {
                 v["status"] = json!(s);
             }
-            effective_status(&v, today, false)
+            effective_status(&Quote::read(&v), today, false)
         };
         assert_eq!(q(None, "2026-12-05"), "expired");
         assert_eq!(q(Some("open"), "2026-12-05"), "expired");
@@ -122,10 +121,19 @@ mod tests {
         assert_eq!(q(Some("requested"), "2026-12-01"), "requested");
         // An order names the quote: accepted, whatever the quote's source still says.
         let open = json!({"number": "AN-1", "status": "open", "valid_until": "2026-12-31"});
-        assert_eq!(effective_status(&open, today, true), "accepted");
+        assert_eq!(
+            effective_status(&Quote::read(&open), today, true),
+            "accepted"
+        );
         let closed = json!({"number": "AN-1", "status": "rejected"});
-        assert_eq!(effective_status(&closed, today, true), "accepted");
+        assert_eq!(
+            effective_status(&Quote::read(&closed), today, true),
+            "accepted"
+        );
         let cancelled = json!({"number": "AN-1", "status": "cancelled"});
-        assert_eq!(effective_status(&cancelled, today, true), "cancelled");
+        assert_eq!(
+            effective_status(&Quote::read(&cancelled), today, true),
+            "cancelled"
+        );
     }
 }

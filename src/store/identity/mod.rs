@@ -2,8 +2,9 @@
 //! backends (`$N` placeholders work on SQLite too), written once by [`identity_store!`].
 
 use super::{StoreError, StoredRecord};
-use crate::identity::attrs::{CustomerData, CustomerRow};
+use crate::identity::attrs::CustomerRow;
 use crate::identity::{Decision, DecisionKind, KeyId, MatchedOn, NewSuggestion};
+use crate::model::typed::{Customer, Record};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;

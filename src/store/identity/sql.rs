@@ -208,7 +208,7 @@ macro_rules! identity_store {
                         entity: r.try_get("entity")?,
                         customer_no: r.try_get("customer_no")?,
                         synced_at: r.try_get("synced_at")?,
-                        data: serde_json::from_str::<CustomerData>(data).unwrap_or_default(),
+                        data: Customer::of_text(data).unwrap_or_default(),
                     });
                 }
                 Ok(())
