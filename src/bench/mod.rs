@@ -1,6 +1,7 @@
 //! Generated inputs for benchmarks and crash tests (never committed: made at run time).
 
 pub mod customers;
+pub mod pg;
 
 use std::io::Write;
 use std::path::Path;
@@ -97,6 +98,13 @@ pub fn de_amount(cents: u64) -> String {
         grouped.push(c);
     }
     format!("{grouped},{:02}", cents % 100)
+}
+
+/// An HTTP client for benchmarks and tests (reqwest is built without a bundled TLS provider:
+/// install ring).
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }
 
 #[cfg(test)]

@@ -1,7 +1,10 @@
 //! The command line as clap parses it: every command, flag and argument.
 
-use super::{connector, front, identity, mapping, quarantine, token, user};
-use clap::{Parser, Subcommand};
+use super::{
+    backup, bench, bench_api, bench_cti, check, connector, customer, demo, front, identity, item,
+    mapping, preview, quarantine, records, runs, serve, sync, token, user,
+};
+use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -15,8 +18,8 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub config: Option<PathBuf>,
     /// Log format: human (default on a terminal) or json.
-    #[arg(long, global = true, value_parser = ["human", "json"])]
-    pub log_format: Option<String>,
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
     /// Make this configuration the cluster's when it differs from the one the store records
     /// (commands that change shared data, and `serve`, refuse otherwise).
     #[arg(long, global = true)]
@@ -25,85 +28,47 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// How log lines are written (`--log-format`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+/// A store kind the benchmarks measure (`--backends`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendKind {
+    Sqlite,
+    Postgres,
+}
+
+impl BackendKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::Sqlite => "sqlite",
+            BackendKind::Postgres => "postgres",
+        }
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Validate the config and every mapping; print each problem as file:line:col: message.
     Check,
     /// Run the mapping fixtures; print a diff for each failing case.
-    TestMappings {
-        /// Mapping files (default: all configured mappings and mappings/*.toml).
-        files: Vec<PathBuf>,
-        /// Write the current output of fixture-folder cases as their expected output
-        /// (review the diff before committing it).
-        #[arg(long)]
-        bless: bool,
-    },
+    TestMappings(check::TestMappingsArgs),
     /// Mapping files: propose one for an unfamiliar export (`mapping new`).
     #[command(subcommand)]
     Mapping(mapping::MappingCmd),
     /// Read and map without writing: canonical records as JSON lines on stdout, rejects on stderr.
-    Preview {
-        connector: String,
-        #[arg(long, default_value_t = 20)]
-        limit: usize,
-        /// Read this file instead of the connector's path.
-        #[arg(long)]
-        file: Option<PathBuf>,
-        /// Compare with the store instead: how many records a sync would insert, update,
-        /// leave, close or quarantine, with field-level samples (old → new).
-        #[arg(long)]
-        diff: bool,
-        /// Field changes to show with --diff.
-        #[arg(long, default_value_t = 10)]
-        samples: usize,
-        /// --diff as one JSON object.
-        #[arg(long)]
-        json: bool,
-    },
+    Preview(preview::PreviewArgs),
     /// One sync run per connector.
-    Sync {
-        connectors: Vec<String>,
-        #[arg(long)]
-        all: bool,
-        /// Read files again although they were loaded already.
-        #[arg(long)]
-        reprocess: bool,
-        /// Load a snapshot although it is much smaller than what is open now (min_snapshot_ratio),
-        /// and read files refused earlier again.
-        #[arg(long)]
-        force: bool,
-    },
+    Sync(sync::SyncArgs),
     /// Recent sync runs.
-    Runs {
-        #[arg(long)]
-        connector: Option<String>,
-        #[arg(long)]
-        json: bool,
-        #[arg(long, default_value_t = 20)]
-        limit: i64,
-    },
+    Runs(runs::RunsArgs),
     /// Stored records with provenance (connector, source position, synced at, run), newest
     /// first; read-only.
-    Records {
-        #[arg(long)]
-        connector: Option<String>,
-        #[arg(long)]
-        entity: Option<String>,
-        #[arg(long)]
-        customer_no: Option<String>,
-        /// Also records that left their source (paid, deleted, missing from a snapshot).
-        #[arg(long)]
-        closed: bool,
-        /// Only how many.
-        #[arg(long)]
-        count: bool,
-        /// One JSON object per record (with `--count`: `{"count": N}`).
-        #[arg(long)]
-        json: bool,
-        /// 0 = all.
-        #[arg(long, default_value_t = 50)]
-        limit: i64,
-    },
+    Records(records::RecordsArgs),
     /// Rejected rows: list, show, replay after a mapping fix, dismiss refused files.
     #[command(subcommand)]
     Quarantine(quarantine::QuarantineCmd),
@@ -128,30 +93,12 @@ pub enum Command {
     #[command(subcommand)]
     Connector(connector::ConnectorCmd),
     /// Search customers; with one hit (or --id) the merged view.
-    Customer {
-        /// Customer number, name, city, VAT ID, phone, e-mail, invoice or order number.
-        query: String,
-        /// QUERY is a customer id.
-        #[arg(long)]
-        id: bool,
-        #[arg(long)]
-        json: bool,
-    },
+    Customer(customer::CustomerArgs),
     /// Stock per warehouse of an item: by number (leading zeros kept; also its start), EAN or
     /// words of its name; read-only. Exit 1 when nothing matches.
-    Item {
-        query: String,
-        #[arg(long)]
-        json: bool,
-        #[arg(long, default_value_t = 20)]
-        limit: usize,
-    },
+    Item(item::ItemArgs),
     /// Caller-ID lookup: the customers a phone number belongs to.
-    Lookup {
-        number: String,
-        #[arg(long)]
-        json: bool,
-    },
+    Lookup(customer::LookupArgs),
     /// Identity resolution: suggestions, merge, split.
     #[command(subcommand)]
     Identity(identity::IdentityCmd),
@@ -181,25 +128,10 @@ pub enum Command {
     },
     /// Ask the local server's /healthz (container health checks): exit 0 when healthy, 2
     /// when degraded, 1 when it does not answer.
-    Health {
-        /// host:port (default: [server] listen).
-        #[arg(long)]
-        addr: Option<String>,
-        /// Exit 0 whenever the server answers, degraded or not (a liveness check: restarting
-        /// a node does not mend a refused file or a stale source).
-        #[arg(long)]
-        live: bool,
-    },
+    Health(serve::HealthArgs),
     /// Apply store migrations (`serve` and `sync` do it too; other commands never change the
     /// schema and say "store needs migration" instead).
-    Migrate {
-        /// Show applied and pending migrations; exit 1 when the store needs migration.
-        #[arg(long, conflicts_with = "dry_run")]
-        status: bool,
-        /// Print the SQL of the pending migrations without running it.
-        #[arg(long)]
-        dry_run: bool,
-    },
+    Migrate(backup::MigrateArgs),
     /// Write a consistent backup of the store (also while `kontor serve` writes): every table,
     /// portable between SQLite and PostgreSQL; gzip when FILE ends in .gz, `-` for stdout.
     Backup { file: PathBuf },
@@ -209,65 +141,22 @@ pub enum Command {
     /// Build a demo workspace from bundled sample exports (DATEV/WaWi CSV, XRechnung and
     /// openTRANS XML, a mocked ERPNext), sync it into a fresh SQLite store, print one merged
     /// customer.
-    Demo {
-        /// Workspace folder (default: ./kontor-demo); its store is replaced on every run.
-        #[arg(long)]
-        dir: Option<PathBuf>,
-        /// Then serve the API (and print a demo token) until Ctrl-C.
-        #[arg(long)]
-        serve: bool,
-        /// Address for --serve.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: String,
-    },
+    Demo(demo::DemoArgs),
     /// Benchmark: sync a generated invoice export into each backend (rows/s, peak RSS) next
     /// to the raw `sqlite3 .import` / `psql \copy` of the same file; `bench api`: the HTTP
     /// API under load.
     #[command(args_conflicts_with_subcommands = true)]
-    Bench {
-        #[command(subcommand)]
-        what: Option<BenchCmd>,
-        #[arg(long, default_value_t = 1_000_000)]
-        rows: u64,
-        /// Backends to measure (PostgreSQL: a throwaway database on $KONTOR_TEST_PG_URL).
-        #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
-        backends: Vec<String>,
-        /// Keep the generated file and stores here instead of a temporary folder.
-        #[arg(long)]
-        dir: Option<PathBuf>,
-    },
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
 pub enum BenchCmd {
     /// Merged view, caller-ID and search of `kontor serve` under load from `wrk` (a second
     /// process), next to a plain one-query axum handler over the same database.
-    Api {
-        #[arg(long, default_value_t = 100_000)]
-        customers: u64,
-        #[arg(long, default_value_t = 5_000_000)]
-        documents: u64,
-        #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
-        backends: Vec<String>,
-        /// Seconds per measured phase.
-        #[arg(long, default_value_t = 20)]
-        seconds: u64,
-        /// Concurrent connections of the load generator; each phase runs at each.
-        #[arg(long, value_delimiter = ',', default_value = "4,8,32")]
-        connections: Vec<u32>,
-        #[arg(long)]
-        dir: Option<PathBuf>,
-    },
+    Api(bench_api::ApiBenchArgs),
     /// How fast calls reach the desks: `--streams` desks on the event stream while a PBX
     /// posts `--rate` calls per second (webhook → event latency, the webhook's round trip).
-    Cti {
-        #[arg(long, default_value_t = 50)]
-        rate: u32,
-        #[arg(long, default_value_t = 200)]
-        streams: usize,
-        #[arg(long, default_value_t = 10)]
-        seconds: u64,
-    },
+    Cti(bench_cti::CtiBenchArgs),
     /// The benchmark's baseline server (one route, one query).
     #[command(hide = true)]
     BaselineServer {

@@ -5,6 +5,17 @@ use kontor::store::{self, Open, SchemaStatus, backup};
 use std::path::Path;
 use std::time::Instant;
 
+/// `kontor migrate`.
+#[derive(clap::Args, Debug)]
+pub struct MigrateArgs {
+    /// Show applied and pending migrations; exit 1 when the store needs migration.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub status: bool,
+    /// Print the SQL of the pending migrations without running it.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
 pub async fn backup(cli: &Cli, file: &Path) -> anyhow::Result<i32> {
     let cfg = load_config(cli)?;
     let url = cfg.store.connect_url().map_err(anyhow::Error::msg)?;
@@ -64,7 +75,8 @@ pub async fn restore(cli: &Cli, file: &Path) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-pub async fn migrate(cli: &Cli, status_only: bool, dry_run: bool) -> anyhow::Result<i32> {
+pub async fn migrate(cli: &Cli, a: &MigrateArgs) -> anyhow::Result<i32> {
+    let (status_only, dry_run) = (a.status, a.dry_run);
     let cfg = load_config(cli)?;
     let url = cfg.store.connect_url().map_err(anyhow::Error::msg)?;
     let label = cfg.store.label();

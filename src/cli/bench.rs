@@ -2,7 +2,8 @@
 //! side by side with the raw `sqlite3 .import` and `psql \copy` of the same file.
 
 use super::Cli;
-use kontor::testing::TempPg;
+use super::args::{BackendKind, BenchCmd};
+use kontor::bench::pg::TempPg;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -81,12 +82,23 @@ fn have(program: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-pub async fn bench(
-    _cli: &Cli,
-    rows: u64,
-    backends: &[String],
-    dir: Option<&Path>,
-) -> anyhow::Result<i32> {
+/// `kontor bench` (the sync benchmark, or `bench api` / `bench cti`).
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub what: Option<BenchCmd>,
+    #[arg(long, default_value_t = 1_000_000)]
+    pub rows: u64,
+    /// Backends to measure (PostgreSQL: a throwaway database on $KONTOR_TEST_PG_URL).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [BackendKind::Sqlite, BackendKind::Postgres])]
+    pub backends: Vec<BackendKind>,
+    /// Keep the generated file and stores here instead of a temporary folder.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+pub async fn bench(_cli: &Cli, a: &BenchArgs) -> anyhow::Result<i32> {
+    let (rows, backends, dir) = (a.rows, &a.backends, a.dir.as_deref());
     let tmp = tempfile::tempdir()?;
     let root = dir
         .map(Path::to_path_buf)
@@ -102,20 +114,20 @@ pub async fn bench(
     );
     println!("| backend | step | rows | wall | rows/s | peak RSS MiB |");
     println!("|---|---|---:|---:|---:|---:|");
-    for backend in backends {
-        let (url, _guard) = match backend.as_str() {
-            "sqlite" => (
+    for kind in backends {
+        let backend = kind.as_str();
+        let (url, _guard) = match kind {
+            BackendKind::Sqlite => (
                 format!(
                     "sqlite://{}",
                     root.join(format!("bench-{rows}.db")).display()
                 ),
                 None,
             ),
-            "postgres" => {
+            BackendKind::Postgres => {
                 let pg = TempPg::create().await?;
                 (pg.url.clone(), Some(pg))
             }
-            other => anyhow::bail!("unknown backend `{other}` (sqlite, postgres)"),
         };
         let ws = root.join(format!("ws-{backend}"));
         write_workspace(&ws, &url, &data)?;
@@ -138,7 +150,7 @@ pub async fn bench(
                 mib(m.max_rss_kib)
             );
         }
-        match backend.as_str() {
+        match backend {
             "sqlite" if have("sqlite3") => {
                 let raw = root.join("raw.db");
                 let _ = std::fs::remove_file(&raw);

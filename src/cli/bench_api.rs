@@ -4,21 +4,32 @@
 //! over the same database (`kontor bench baseline-server`, also a child process).
 
 use super::Cli;
+use super::args::BackendKind;
 use kontor::api::auth::{Role, hash_token, new_token};
 use kontor::bench::customers;
+use kontor::bench::pg::TempPg;
 use kontor::config::Config;
 use kontor::store::DynStore;
-use kontor::testing::TempPg;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// `kontor bench api`.
+#[derive(clap::Args, Debug)]
 pub struct ApiBenchArgs {
+    #[arg(long, default_value_t = 100_000)]
     pub customers: u64,
+    #[arg(long, default_value_t = 5_000_000)]
     pub documents: u64,
-    pub backends: Vec<String>,
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [BackendKind::Sqlite, BackendKind::Postgres])]
+    pub backends: Vec<BackendKind>,
+    /// Seconds per measured phase.
+    #[arg(long, default_value_t = 20)]
     pub seconds: u64,
+    /// Concurrent connections of the load generator; each phase runs at each.
+    #[arg(long, value_delimiter = ',', default_value = "4,8,32")]
     pub connections: Vec<u32>,
+    #[arg(long)]
     pub dir: Option<PathBuf>,
 }
 
@@ -218,17 +229,17 @@ pub async fn bench_api(_cli: &Cli, a: &ApiBenchArgs) -> anyhow::Result<i32> {
         "| backend | phase | connections | p50 ms | p90 ms | p99 ms | req/s | requests | non-2xx |"
     );
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
-    for backend in &a.backends {
-        let (url, _pg) = match backend.as_str() {
-            "sqlite" => (
+    for kind in &a.backends {
+        let backend = kind.as_str();
+        let (url, _pg) = match kind {
+            BackendKind::Sqlite => (
                 format!("sqlite://{}", root.join("bench-api.db").display()),
                 None,
             ),
-            "postgres" => {
+            BackendKind::Postgres => {
                 let pg = TempPg::create().await?;
                 (pg.url.clone(), Some(pg))
             }
-            other => anyhow::bail!("unknown backend `{other}` (sqlite, postgres)"),
         };
         let ws = root.join(format!("ws-{backend}"));
         let cfg = workspace(&ws, &url, &data)?;

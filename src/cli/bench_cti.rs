@@ -11,9 +11,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// `kontor bench cti`.
+#[derive(clap::Args, Debug)]
 pub struct CtiBenchArgs {
+    #[arg(long, default_value_t = 50)]
     pub rate: u32,
+    #[arg(long, default_value_t = 200)]
     pub streams: usize,
+    #[arg(long, default_value_t = 10)]
     pub seconds: u64,
 }
 
@@ -82,7 +87,7 @@ pub async fn bench_cti(cli: &Cli, args: &CtiBenchArgs) -> anyhow::Result<i32> {
         let _ = stop_rx.await;
     }));
 
-    let http = kontor::testing::http_client();
+    let http = kontor::bench::http_client();
     let clock = Arc::new(Mutex::new(Clock::default()));
     let mut desks = Vec::new();
     for _ in 0..args.streams {

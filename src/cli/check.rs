@@ -9,6 +9,17 @@ use kontor::sync::prepare;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+/// `kontor test-mappings`.
+#[derive(clap::Args, Debug)]
+pub struct TestMappingsArgs {
+    /// Mapping files (default: all configured mappings and mappings/*.toml).
+    pub files: Vec<PathBuf>,
+    /// Write the current output of fixture-folder cases as their expected output
+    /// (review the diff before committing it).
+    #[arg(long)]
+    pub bless: bool,
+}
+
 pub async fn check(cli: &Cli) -> anyhow::Result<i32> {
     let cfg = match load_config(cli) {
         Ok(c) => c,
@@ -367,7 +378,9 @@ fn mapping_files(cfg: &Config) -> Vec<PathBuf> {
     out.into_iter().collect()
 }
 
-pub async fn test_mappings(cli: &Cli, files: &[PathBuf], bless: bool) -> anyhow::Result<i32> {
+pub async fn test_mappings(cli: &Cli, a: &TestMappingsArgs) -> anyhow::Result<i32> {
+    let TestMappingsArgs { files, bless } = a;
+    let bless = *bless;
     let (files, base): (Vec<PathBuf>, PathBuf) = if files.is_empty() {
         let cfg = load_config(cli)?;
         (mapping_files(&cfg), cfg.base_dir.clone())

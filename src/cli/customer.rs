@@ -4,6 +4,26 @@ use super::{Cli, load_config, open_store};
 use kontor::directory::Directory;
 use kontor::view::{MergedView, Money, ViewContext, customer_view};
 
+/// `kontor lookup`.
+#[derive(clap::Args, Debug)]
+pub struct LookupArgs {
+    pub number: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `kontor customer`.
+#[derive(clap::Args, Debug)]
+pub struct CustomerArgs {
+    /// Customer number, name, city, VAT ID, phone, e-mail, invoice or order number.
+    pub query: String,
+    /// QUERY is a customer id.
+    #[arg(long)]
+    pub id: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
 fn money(m: &Money) -> String {
     // German notation: 1.234,56 EUR
     format!("{} {}", kontor::view::german_amount(m.amount), m.currency)
@@ -13,7 +33,8 @@ fn date(d: Option<chrono::NaiveDate>) -> String {
     d.map_or_else(|| "–".into(), |d| d.format("%d.%m.%Y").to_string())
 }
 
-pub async fn customer(cli: &Cli, query: &str, id: bool, json: bool) -> anyhow::Result<i32> {
+pub async fn customer(cli: &Cli, a: &CustomerArgs) -> anyhow::Result<i32> {
+    let (query, id, json) = (a.query.as_str(), a.id, a.json);
     let cfg = load_config(cli)?;
     let store = open_store(&cfg).await?;
     let ctx = ViewContext::from_config(&cfg);
@@ -289,7 +310,8 @@ pub fn print_view(v: &MergedView) {
     }
 }
 
-pub async fn lookup(cli: &Cli, number: &str, json: bool) -> anyhow::Result<i32> {
+pub async fn lookup(cli: &Cli, a: &LookupArgs) -> anyhow::Result<i32> {
+    let (number, json) = (a.number.as_str(), a.json);
     let cfg = load_config(cli)?;
     let store = open_store(&cfg).await?;
     let ctx = ViewContext::from_config(&cfg);

@@ -10,6 +10,20 @@ use kontor::view::{ViewContext, customer_view};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// `kontor demo`.
+#[derive(clap::Args, Debug)]
+pub struct DemoArgs {
+    /// Workspace folder (default: ./kontor-demo); its store is replaced on every run.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Then serve the API (and print a demo token) until Ctrl-C.
+    #[arg(long)]
+    pub serve: bool,
+    /// Address for --serve.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+}
+
 /// The customer whose merged view the demo prints (in the WaWi, ERPNext, XRechnung and
 /// openTRANS samples).
 const SHOWCASE_CUSTOMER: &str = "00042";
@@ -50,7 +64,7 @@ pub(super) async fn demo_workspace(
 
     let cli = Cli {
         config: Some(config_path.clone()),
-        log_format: cli.log_format.clone(),
+        log_format: cli.log_format,
         take_over_config: false,
         command: super::Command::Check,
     };
@@ -103,7 +117,9 @@ async fn file_demo_complaint(
     Ok(())
 }
 
-pub async fn demo(cli: &Cli, dir: Option<&Path>, serve: Option<&str>) -> anyhow::Result<i32> {
+pub async fn demo(cli: &Cli, a: &DemoArgs) -> anyhow::Result<i32> {
+    let dir = a.dir.as_deref();
+    let serve = a.serve.then_some(a.listen.as_str());
     let dir = dir.map_or_else(|| PathBuf::from("kontor-demo"), Path::to_path_buf);
     let DemoWorkspace {
         cfg,

@@ -4,7 +4,18 @@
 use super::{Cli, load_config, open_store};
 use kontor::view::find_items;
 
-pub async fn item(cli: &Cli, query: &str, json: bool, limit: usize) -> anyhow::Result<i32> {
+/// `kontor item`.
+#[derive(clap::Args, Debug)]
+pub struct ItemArgs {
+    pub query: String,
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+}
+
+pub async fn item(cli: &Cli, a: &ItemArgs) -> anyhow::Result<i32> {
+    let (query, json, limit) = (a.query.as_str(), a.json, a.limit);
     let cfg = load_config(cli)?;
     let store = open_store(&cfg).await?;
     let items = find_items(&store, query, limit.max(1)).await?;

@@ -27,7 +27,7 @@ mod sync;
 mod token;
 mod user;
 
-pub use args::{BenchCmd, Cli, Command};
+pub use args::{BenchCmd, Cli, Command, LogFormat};
 use kontor::config::{self, Config};
 use kontor::diag::Diagnostic;
 use kontor::store::Open;
@@ -106,126 +106,41 @@ pub fn init_logging(cli: &Cli) {
 pub async fn main(cli: Cli) -> i32 {
     let result = match &cli.command {
         Command::Check => check::check(&cli).await,
-        Command::TestMappings { files, bless } => check::test_mappings(&cli, files, *bless).await,
+        Command::TestMappings(a) => check::test_mappings(&cli, a).await,
         Command::Mapping(cmd) => mapping::run(&cli, cmd).await,
-        Command::Preview {
-            connector,
-            limit,
-            file,
-            diff,
-            samples,
-            json,
-        } => {
-            let d = diff.then_some(preview::DiffArgs {
-                samples: *samples,
-                json: *json,
-            });
-            preview::preview(&cli, connector, *limit, file.as_deref(), d).await
-        }
-        Command::Sync {
-            connectors,
-            all,
-            reprocess,
-            force,
-        } => sync::sync(&cli, connectors, *all, *reprocess, *force).await,
-        Command::Runs {
-            connector,
-            json,
-            limit,
-        } => runs::runs(&cli, connector.as_deref(), *json, *limit).await,
-        Command::Records {
-            connector,
-            entity,
-            customer_no,
-            closed,
-            count,
-            json,
-            limit,
-        } => {
-            let a = records::RecordsArgs {
-                filter: kontor::store::RecordFilter {
-                    connector: connector.clone(),
-                    entity: entity.clone(),
-                    customer_no: customer_no.clone(),
-                    closed: *closed,
-                },
-                count: *count,
-                json: *json,
-                limit: *limit,
-            };
-            records::records(&cli, &a).await
-        }
+        Command::Preview(a) => preview::preview(&cli, a).await,
+        Command::Sync(a) => sync::sync(&cli, a).await,
+        Command::Runs(a) => runs::runs(&cli, a).await,
+        Command::Records(a) => records::records(&cli, a).await,
         Command::Quarantine(cmd) => quarantine::run(&cli, cmd).await,
         Command::Connector(cmd) => connector::run(&cli, cmd).await,
         Command::Connectors { json } => connectors::list(*json),
         Command::Init { profile, name, out } => {
             connectors::init(profile, name.as_deref(), out.as_deref())
         }
-        Command::Customer { query, id, json } => customer::customer(&cli, query, *id, *json).await,
-        Command::Lookup { number, json } => customer::lookup(&cli, number, *json).await,
-        Command::Item { query, json, limit } => item::item(&cli, query, *json, *limit).await,
+        Command::Customer(a) => customer::customer(&cli, a).await,
+        Command::Lookup(a) => customer::lookup(&cli, a).await,
+        Command::Item(a) => item::item(&cli, a).await,
         Command::Identity(cmd) => identity::run(&cli, cmd).await,
         Command::Token(cmd) => token::run(&cli, cmd).await,
         Command::User(cmd) => user::run(&cli, cmd).await,
         Command::Privacy(cmd) => front::privacy(&cli, cmd).await,
         Command::Reminders(cmd) => front::reminders(&cli, cmd).await,
         Command::Serve { listen } => serve::run(&cli, listen.as_deref()).await,
-        Command::Health { addr, live } => serve::health(&cli, addr.as_deref(), *live).await,
+        Command::Health(a) => serve::health(&cli, a).await,
         Command::Conformance { connector, json } => conformance(&cli, connector, *json).await,
-        Command::Migrate { status, dry_run } => backup::migrate(&cli, *status, *dry_run).await,
+        Command::Migrate(a) => backup::migrate(&cli, a).await,
         Command::Backup { file } => backup::backup(&cli, file).await,
         Command::Restore { file } => backup::restore(&cli, file).await,
-        Command::Demo { dir, serve, listen } => {
-            demo::demo(&cli, dir.as_deref(), serve.then_some(listen.as_str())).await
-        }
-        Command::Bench {
-            what: None,
-            rows,
-            backends,
-            dir,
-        } => bench::bench(&cli, *rows, backends, dir.as_deref()).await,
-        Command::Bench {
-            what:
-                Some(BenchCmd::Api {
-                    customers,
-                    documents,
-                    backends,
-                    seconds,
-                    connections,
-                    dir,
-                }),
-            ..
-        } => {
-            let args = bench_api::ApiBenchArgs {
-                customers: *customers,
-                documents: *documents,
-                backends: backends.clone(),
-                seconds: *seconds,
-                connections: connections.clone(),
-                dir: dir.clone(),
-            };
-            bench_api::bench_api(&cli, &args).await
-        }
-        Command::Bench {
-            what:
-                Some(BenchCmd::Cti {
-                    rate,
-                    streams,
-                    seconds,
-                }),
-            ..
-        } => {
-            let args = bench_cti::CtiBenchArgs {
-                rate: *rate,
-                streams: *streams,
-                seconds: *seconds,
-            };
-            bench_cti::bench_cti(&cli, &args).await
-        }
-        Command::Bench {
-            what: Some(BenchCmd::BaselineServer { store, listen }),
-            ..
-        } => bench_api::baseline_server(store, listen).await,
+        Command::Demo(a) => demo::demo(&cli, a).await,
+        Command::Bench(b) => match &b.what {
+            None => bench::bench(&cli, b).await,
+            Some(BenchCmd::Api(a)) => bench_api::bench_api(&cli, a).await,
+            Some(BenchCmd::Cti(a)) => bench_cti::bench_cti(&cli, a).await,
+            Some(BenchCmd::BaselineServer { store, listen }) => {
+                bench_api::baseline_server(store, listen).await
+            }
+        },
     };
     match result {
         Ok(code) => code,
@@ -242,9 +157,9 @@ pub async fn main(cli: Cli) -> i32 {
 
 /// Whether log lines are JSON (`--log-format json`, or `KONTOR_LOG_JSON` off a terminal).
 pub fn json_logs(cli: &Cli) -> bool {
-    match cli.log_format.as_deref() {
-        Some("json") => true,
-        Some(_) => false,
+    match cli.log_format {
+        Some(LogFormat::Json) => true,
+        Some(LogFormat::Human) => false,
         None => !std::io::stderr().is_terminal() && std::env::var_os("KONTOR_LOG_JSON").is_some(),
     }
 }

@@ -3,7 +3,28 @@
 use super::{Cli, diags_text, load_config};
 use kontor::mapping::ColumnCache;
 use kontor::sync::{self, map_items};
-use std::path::Path;
+use std::path::PathBuf;
+
+/// `kontor preview`.
+#[derive(clap::Args, Debug)]
+pub struct PreviewArgs {
+    pub connector: String,
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Read this file instead of the connector's path.
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+    /// Compare with the store instead: how many records a sync would insert, update,
+    /// leave, close or quarantine, with field-level samples (old → new).
+    #[arg(long)]
+    pub diff: bool,
+    /// Field changes to show with --diff.
+    #[arg(long, default_value_t = 10)]
+    pub samples: usize,
+    /// --diff as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// What `--diff` asks for.
 pub struct DiffArgs {
@@ -11,13 +32,12 @@ pub struct DiffArgs {
     pub json: bool,
 }
 
-pub async fn preview(
-    cli: &Cli,
-    name: &str,
-    limit: usize,
-    file: Option<&Path>,
-    diff: Option<DiffArgs>,
-) -> anyhow::Result<i32> {
+pub async fn preview(cli: &Cli, a: &PreviewArgs) -> anyhow::Result<i32> {
+    let (name, limit, file) = (a.connector.as_str(), a.limit, a.file.as_deref());
+    let diff = a.diff.then_some(DiffArgs {
+        samples: a.samples,
+        json: a.json,
+    });
     let cfg = load_config(cli)?;
     let Some(c) = cfg.connector(name) else {
         anyhow::bail!("no connector `{name}` in {}", cfg.label);

@@ -4,23 +4,50 @@
 use super::{Cli, load_config, open_store};
 use kontor::store::RecordFilter;
 
-/// What `kontor records` shows.
+/// `kontor records`: what it shows.
+#[derive(clap::Args, Debug)]
 pub struct RecordsArgs {
-    pub filter: RecordFilter,
+    #[arg(long)]
+    pub connector: Option<String>,
+    #[arg(long)]
+    pub entity: Option<String>,
+    #[arg(long)]
+    pub customer_no: Option<String>,
+    /// Also records that left their source (paid, deleted, missing from a snapshot).
+    #[arg(long)]
+    pub closed: bool,
+    /// Only how many.
+    #[arg(long)]
     pub count: bool,
+    /// One JSON object per record (with `--count`: `{"count": N}`).
+    #[arg(long)]
     pub json: bool,
+    /// 0 = all.
+    #[arg(long, default_value_t = 50)]
     pub limit: i64,
+}
+
+impl RecordsArgs {
+    fn filter(&self) -> RecordFilter {
+        RecordFilter {
+            connector: self.connector.clone(),
+            entity: self.entity.clone(),
+            customer_no: self.customer_no.clone(),
+            closed: self.closed,
+        }
+    }
 }
 
 pub async fn records(cli: &Cli, a: &RecordsArgs) -> anyhow::Result<i32> {
     let cfg = load_config(cli)?;
-    if let Some(c) = &a.filter.connector
+    let filter = a.filter();
+    if let Some(c) = &filter.connector
         && cfg.connector(c).is_none()
     {
         // Records of a renamed or removed connector stay listable; say so.
         eprintln!("note: no connector `{c}` in {}", cfg.label);
     }
-    if let Some(e) = &a.filter.entity
+    if let Some(e) = &filter.entity
         && kontor::model::Entity::parse(e).is_none()
     {
         let names: Vec<&str> = kontor::model::Entity::ALL
@@ -30,7 +57,7 @@ pub async fn records(cli: &Cli, a: &RecordsArgs) -> anyhow::Result<i32> {
         anyhow::bail!("unknown entity `{e}` (one of {})", names.join(", "));
     }
     let store = open_store(&cfg).await?;
-    let total = store.count_found(&a.filter).await?;
+    let total = store.count_found(&filter).await?;
     if a.count {
         if a.json {
             println!("{}", serde_json::json!({ "count": total }));
@@ -39,7 +66,7 @@ pub async fn records(cli: &Cli, a: &RecordsArgs) -> anyhow::Result<i32> {
         }
         return Ok(0);
     }
-    let found = store.find_records(&a.filter, a.limit).await?;
+    let found = store.find_records(&filter, a.limit).await?;
     if a.json {
         for r in &found {
             println!("{}", serde_json::to_string(r)?);
@@ -80,7 +107,7 @@ pub async fn records(cli: &Cli, a: &RecordsArgs) -> anyhow::Result<i32> {
     } else {
         eprintln!(
             "{total} record(s){}",
-            if a.filter.closed {
+            if filter.closed {
                 ""
             } else {
                 " (open; --closed also lists closed ones)"

@@ -2,12 +2,19 @@
 
 use super::{Cli, load_config, open_store};
 
-pub async fn runs(
-    cli: &Cli,
-    connector: Option<&str>,
-    json: bool,
-    limit: i64,
-) -> anyhow::Result<i32> {
+/// `kontor runs`.
+#[derive(clap::Args, Debug)]
+pub struct RunsArgs {
+    #[arg(long)]
+    pub connector: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long, default_value_t = 20)]
+    pub limit: i64,
+}
+
+pub async fn runs(cli: &Cli, a: &RunsArgs) -> anyhow::Result<i32> {
+    let (connector, json, limit) = (a.connector.as_deref(), a.json, a.limit);
     let cfg = load_config(cli)?;
     let store = open_store(&cfg).await?;
     let runs = store.runs(connector, limit).await?;

@@ -4,6 +4,18 @@ use super::{Cli, load_config, open_store_as};
 use kontor::api::{AppState, serve};
 use std::sync::Arc;
 
+/// `kontor health`.
+#[derive(clap::Args, Debug)]
+pub struct HealthArgs {
+    /// host:port (default: [server] listen).
+    #[arg(long)]
+    pub addr: Option<String>,
+    /// Exit 0 whenever the server answers, degraded or not (a liveness check: restarting
+    /// a node does not mend a refused file or a stale source).
+    #[arg(long)]
+    pub live: bool,
+}
+
 /// Resolves on SIGTERM or Ctrl-C.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
@@ -100,7 +112,8 @@ async fn reload_on_hangup(path: Option<std::path::PathBuf>, state: Arc<AppState>
 /// `kontor health`: asks the local server's `/healthz` (for container health checks; no curl
 /// in the image). Exit 0 when it answers 200 with `status: ok`, 2 when it is `degraded`
 /// (`--live`: 0 as long as it answers), 1 when it does not answer.
-pub async fn health(cli: &Cli, addr: Option<&str>, live: bool) -> anyhow::Result<i32> {
+pub async fn health(cli: &Cli, a: &HealthArgs) -> anyhow::Result<i32> {
+    let (addr, live) = (a.addr.as_deref(), a.live);
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let target = match addr {
         Some(a) => a.to_owned(),

@@ -9,13 +9,29 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 use tracing::Level;
 
-pub async fn sync(
-    cli: &Cli,
-    names: &[String],
-    all: bool,
-    reprocess: bool,
-    force: bool,
-) -> anyhow::Result<i32> {
+/// `kontor sync`.
+#[derive(clap::Args, Debug)]
+pub struct SyncArgs {
+    pub connectors: Vec<String>,
+    #[arg(long)]
+    pub all: bool,
+    /// Read files again although they were loaded already.
+    #[arg(long)]
+    pub reprocess: bool,
+    /// Load a snapshot although it is much smaller than what is open now (min_snapshot_ratio),
+    /// and read files refused earlier again.
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub async fn sync(cli: &Cli, a: &SyncArgs) -> anyhow::Result<i32> {
+    let SyncArgs {
+        connectors: names,
+        all,
+        reprocess,
+        force,
+    } = a;
+    let (all, reprocess, force) = (*all, *reprocess, *force);
     let cfg = load_config(cli)?;
     let selected: Vec<_> = if all {
         cfg.connectors.iter().filter(|c| c.enabled).collect()
