@@ -22,5 +22,6 @@ pub mod store;
 pub mod sync;
 pub mod sys;
 #[doc(hidden)]
+#[cfg(any(test, feature = "testsuite"))]
 pub mod testing;
 pub mod view;
