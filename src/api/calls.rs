@@ -6,15 +6,15 @@
 //! auth, or — for PBXs that can send neither — as the `token` query parameter. No URL is
 //! logged anywhere, so a token in it stays out of the logs.
 
-use super::auth::{CUSTOMER_READERS, Role};
+use super::auth::Role;
 use super::error::{ApiError, ErrorBody};
-use super::front::{body, bounded_date, screen_pop};
+use super::extract::{Allowed, ApiJson, CustomerReaders};
+use super::front::{bounded_date, screen_pop};
 use super::state::{AppState, Caller, bearer};
 use crate::front::calls::{CallInfo, CallState, pbx_number, team_for};
 use crate::front::screenpop::ScreenPop;
 use crate::store::{NewActivity, NewReminder};
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -304,9 +304,8 @@ pub struct CallAck {
 pub async fn incoming_call(
     State(state): State<Arc<AppState>>,
     CtiCaller(caller): CtiCaller,
-    req: Result<Json<CallRequest>, JsonRejection>,
+    ApiJson(r): ApiJson<CallRequest>,
 ) -> Result<Response, ApiError> {
-    let r = body(req)?;
     super::front::limit(&[
         ("from", Some(&r.from), 64),
         ("to", r.to.as_deref(), 64),
@@ -357,10 +356,9 @@ pub async fn incoming_call(
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn call_events(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
+    caller: Allowed<CustomerReaders>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    caller.require(CUSTOMER_READERS)?;
     let last = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())

@@ -1,18 +1,18 @@
 //! Complaint routes: filing with similar known cases, the list, one case, the workflow, and
 //! the service process (steps done, forwarding to another team, the recorded cost).
 
-use super::auth::{CUSTOMER_READERS, OPERATORS};
+use super::auth::OPERATORS;
 use super::error::{ApiError, ErrorBody};
-use super::front::{REF_MAX, TEXT_MAX, TITLE_MAX, body, customer_known, id, limit};
-use super::handlers::{path, query, today};
-use super::state::{AppState, Caller};
+use super::extract::{Allowed, ApiJson, ApiPath, ApiQuery, CustomerReaders, ReportReaders};
+use super::front::{REF_MAX, TEXT_MAX, TITLE_MAX, customer_known, id, limit};
+use super::handlers::today;
+use super::state::AppState;
 use crate::front::complaint_process;
 use crate::front::complaint_report::{ComplaintReport, GROUPS};
 use crate::front::complaints::{self, ComplaintError, NewComplaint, SimilarCase};
 use crate::store::{Ticket, TicketFilter};
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -55,11 +55,9 @@ fn complaint_error(e: ComplaintError) -> ApiError {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn add_complaint(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    req: Result<Json<ComplaintRequest>, JsonRejection>,
+    caller: Allowed<CustomerReaders>,
+    ApiJson(r): ApiJson<ComplaintRequest>,
 ) -> Result<(StatusCode, Json<ComplaintCreated>), ApiError> {
-    caller.require(CUSTOMER_READERS)?;
-    let r = body(req)?;
     limit(&[
         ("category", Some(&r.category), REF_MAX),
         ("title", Some(&r.title), TITLE_MAX),
@@ -116,11 +114,9 @@ pub struct ComplaintParams {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_complaints(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    params: Result<Query<ComplaintParams>, QueryRejection>,
+    caller: Allowed<CustomerReaders>,
+    ApiQuery(p): ApiQuery<ComplaintParams>,
 ) -> Result<Json<Vec<Ticket>>, ApiError> {
-    caller.require(CUSTOMER_READERS)?;
-    let p = query(params)?;
     let limit = p.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request("limit must be between 1 and 1000"));
@@ -167,10 +163,9 @@ pub struct ComplaintDetail {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn complaint(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    tid: Result<Path<String>, PathRejection>,
+    caller: Allowed<CustomerReaders>,
+    ApiPath(tid): ApiPath<String>,
 ) -> Result<Json<ComplaintDetail>, ApiError> {
-    caller.require(CUSTOMER_READERS)?;
     let tid = id(tid)?;
     let t = state
         .store
@@ -221,13 +216,11 @@ pub struct StatusRequest {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn complaint_status(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    tid: Result<Path<String>, PathRejection>,
-    req: Result<Json<StatusRequest>, JsonRejection>,
+    _caller: Allowed<CustomerReaders>,
+    ApiPath(tid): ApiPath<String>,
+    ApiJson(r): ApiJson<StatusRequest>,
 ) -> Result<Json<Ticket>, ApiError> {
-    caller.require(CUSTOMER_READERS)?;
     let tid = id(tid)?;
-    let r = body(req)?;
     limit(&[
         ("resolution", r.resolution.as_deref(), TEXT_MAX),
         ("cost", r.cost.as_deref(), REF_MAX),
@@ -302,13 +295,11 @@ pub struct ComplaintUpdate {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn update_complaint(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    tid: Result<Path<String>, PathRejection>,
-    req: Result<Json<ComplaintUpdate>, JsonRejection>,
+    caller: Allowed<CustomerReaders>,
+    ApiPath(tid): ApiPath<String>,
+    ApiJson(r): ApiJson<ComplaintUpdate>,
 ) -> Result<Json<Ticket>, ApiError> {
-    caller.require(CUSTOMER_READERS)?;
     let tid = id(tid)?;
-    let r = body(req)?;
     let Some(cost) = r.cost else {
         return Err(ApiError::bad_request("nothing to change: give cost"));
     };
@@ -341,18 +332,16 @@ pub struct StepRequest {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn complaint_step(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    ids: Result<Path<(String, String)>, PathRejection>,
-    req: Result<Json<StepRequest>, JsonRejection>,
+    caller: Allowed<CustomerReaders>,
+    ApiPath(ids): ApiPath<(String, String)>,
+    ApiJson(r): ApiJson<StepRequest>,
 ) -> Result<Json<Ticket>, ApiError> {
-    caller.require(CUSTOMER_READERS)?;
-    let (tid, n) = path(ids)?;
+    let (tid, n) = ids;
     let number = |raw: &str| {
         raw.parse::<i64>()
             .map_err(|_| ApiError::bad_request(format!("`{raw}` is not a number")))
     };
     let (tid, n) = (number(&tid)?, number(&n)?);
-    let r = body(req)?;
     let t = complaint_process::set_step(&state.store, tid, n, r.done)
         .await
         .map_err(complaint_error)?;
@@ -386,13 +375,11 @@ pub struct ForwardRequest {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn forward_complaint(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    tid: Result<Path<String>, PathRejection>,
-    req: Result<Json<ForwardRequest>, JsonRejection>,
+    caller: Allowed<CustomerReaders>,
+    ApiPath(tid): ApiPath<String>,
+    ApiJson(r): ApiJson<ForwardRequest>,
 ) -> Result<Json<Ticket>, ApiError> {
-    caller.require(CUSTOMER_READERS)?;
     let tid = id(tid)?;
-    let r = body(req)?;
     limit(&[
         ("team", Some(&r.team), REF_MAX),
         ("note", Some(&r.note), TEXT_MAX),
@@ -436,14 +423,10 @@ pub struct ComplaintReportParams {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn complaint_report(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    params: Result<Query<ComplaintReportParams>, QueryRejection>,
+    caller: Allowed<ReportReaders>,
+    ApiQuery(p): ApiQuery<ComplaintReportParams>,
 ) -> Result<Json<ComplaintReport>, ApiError> {
     let ops = caller.require(OPERATORS).is_ok();
-    if !ops {
-        caller.require(CUSTOMER_READERS)?;
-    }
-    let p = query(params)?;
     if p.to <= p.from {
         return Err(ApiError::bad_request("to must be after from"));
     }

@@ -2,14 +2,13 @@
 //! customers, corrected or deleted only by whoever recorded them and only for
 //! [`ACTIVITY_EDIT_HOURS`] — both in the audit log.
 
-use super::auth::CUSTOMER_READERS;
 use super::error::{ApiError, ErrorBody};
-use super::front::{TEXT_MAX, TITLE_MAX, body, bounded_date, customer_known, id, limit};
+use super::extract::{Allowed, ApiJson, ApiPath, CustomerReaders};
+use super::front::{TEXT_MAX, TITLE_MAX, bounded_date, customer_known, id, limit};
 use super::state::{AppState, Caller};
 use crate::store::{ACTIVITY_EDIT_HOURS, Activity, ActivityEdit, NewActivity};
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -66,13 +65,11 @@ fn check(
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn add_activity(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    cid: Result<Path<String>, PathRejection>,
-    req: Result<Json<ActivityRequest>, JsonRejection>,
+    caller: Allowed<CustomerReaders>,
+    ApiPath(cid): ApiPath<String>,
+    ApiJson(r): ApiJson<ActivityRequest>,
 ) -> Result<(StatusCode, Json<Activity>), ApiError> {
-    caller.require(CUSTOMER_READERS)?;
     let cid = id(cid)?;
-    let r = body(req)?;
     check(
         Some(&r.kind),
         r.direction.as_deref(),
@@ -128,13 +125,11 @@ async fn own(state: &AppState, caller: &Caller, aid: i64) -> Result<Activity, Ap
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn edit_activity(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    aid: Result<Path<String>, PathRejection>,
-    req: Result<Json<ActivityPatch>, JsonRejection>,
+    caller: Allowed<CustomerReaders>,
+    ApiPath(aid): ApiPath<String>,
+    ApiJson(r): ApiJson<ActivityPatch>,
 ) -> Result<Json<Activity>, ApiError> {
-    caller.require(CUSTOMER_READERS)?;
     let aid = id(aid)?;
-    let r = body(req)?;
     check(
         r.kind.as_deref(),
         r.direction.as_deref(),
@@ -172,10 +167,9 @@ pub async fn edit_activity(
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn delete_activity(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    aid: Result<Path<String>, PathRejection>,
+    caller: Allowed<CustomerReaders>,
+    ApiPath(aid): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(CUSTOMER_READERS)?;
     let aid = id(aid)?;
     let before = own(&state, &caller, aid).await?;
     state.store.delete_activity(aid).await?;

@@ -3,15 +3,14 @@
 //! or any PBX with a dial URL. The call lands in the customer's timeline as an outgoing call
 //! that whoever dialled may annotate, like a contact they recorded.
 
-use super::auth::CUSTOMER_READERS;
 use super::error::{ApiError, ErrorBody};
-use super::front::{body, customer_known};
-use super::state::{AppState, Caller};
+use super::extract::{Allowed, ApiJson, CustomerReaders};
+use super::front::customer_known;
+use super::state::AppState;
 use crate::config::DialSection;
 use crate::store::{Activity, NewActivity};
 use axum::Json;
 use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use base64::Engine;
 use chrono::Utc;
@@ -124,11 +123,9 @@ fn request(
         (status = 503, description = "Click-to-dial is not set up", body = ErrorBody)))]
 pub async fn dial(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    req: Result<Json<DialRequest>, JsonRejection>,
+    caller: Allowed<CustomerReaders>,
+    ApiJson(r): ApiJson<DialRequest>,
 ) -> Result<(StatusCode, Json<Dialled>), ApiError> {
-    caller.require(CUSTOMER_READERS)?;
-    let r = body(req)?;
     let cfg = state.current();
     let d = cfg.cti.dial.as_ref().ok_or_else(|| {
         ApiError::new(

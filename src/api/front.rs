@@ -1,30 +1,19 @@
 //! Front-office routes: timeline and contacts, incoming calls (screen-pop) and
 //! reminders (complaints: [`super::cases`], privacy and reports: [`super::privacy`]).
 
-use super::auth::{CUSTOMER_READERS, PHONE_LOOKUP};
 use super::error::{ApiError, ErrorBody};
-use super::handlers::{path, query, today};
-use super::state::{AppState, Caller};
+use super::extract::{Allowed, ApiJson, ApiPath, ApiQuery, CustomerReaders, PhoneReaders};
+use super::handlers::today;
+use super::state::AppState;
 use crate::front::screenpop::{ScreenPop, summary};
 use crate::front::timeline::{KINDS, TimelinePage, timeline};
 use crate::store::{NewReminder, Reminder, ReminderFilter};
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use std::sync::Arc;
-
-pub(super) fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    b.map(|Json(v)| v).map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::payload_too_large()
-        } else {
-            ApiError::bad_request(e.body_text())
-        }
-    })
-}
 
 /// Longest texts (characters) of the fields people type: a title, a long text, a reference.
 pub(super) const TITLE_MAX: usize = 200;
@@ -57,8 +46,7 @@ pub(super) fn limit(fields: &[(&str, Option<&str>, usize)]) -> Result<(), ApiErr
     Ok(())
 }
 
-pub(super) fn id(raw: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
-    let raw = path(raw)?;
+pub(super) fn id(raw: String) -> Result<i64, ApiError> {
     raw.parse()
         .map_err(|_| ApiError::bad_request(format!("`{raw}` is not a number")))
 }
@@ -87,13 +75,11 @@ pub struct TimelineParams {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn customer_timeline(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    cid: Result<Path<String>, PathRejection>,
-    params: Result<Query<TimelineParams>, QueryRejection>,
+    caller: Allowed<CustomerReaders>,
+    ApiPath(cid): ApiPath<String>,
+    ApiQuery(p): ApiQuery<TimelineParams>,
 ) -> Result<Json<TimelinePage>, ApiError> {
-    caller.require(CUSTOMER_READERS)?;
     let cid = id(cid)?;
-    let p = query(params)?;
     if let Some(c) = p.cursor.as_deref()
         && c.parse::<usize>().is_err()
     {
@@ -169,11 +155,9 @@ pub struct ScreenPopParams {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn screenpop(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    params: Result<Query<ScreenPopParams>, QueryRejection>,
+    caller: Allowed<PhoneReaders>,
+    ApiQuery(p): ApiQuery<ScreenPopParams>,
 ) -> Result<Json<ScreenPop>, ApiError> {
-    caller.require(PHONE_LOOKUP)?;
-    let p = query(params)?;
     let cfg = state.current();
     let suggestion =
         crate::front::screenpop::with_area_code(&p.number, cfg.cti.default_area_code.as_deref());
@@ -219,11 +203,9 @@ pub struct ReminderRequest {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn add_reminder(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    req: Result<Json<ReminderRequest>, JsonRejection>,
+    caller: Allowed<CustomerReaders>,
+    ApiJson(r): ApiJson<ReminderRequest>,
 ) -> Result<(StatusCode, Json<Reminder>), ApiError> {
-    caller.require(CUSTOMER_READERS)?;
-    let r = body(req)?;
     limit(&[
         ("title", Some(&r.title), TITLE_MAX),
         ("assignee", r.assignee.as_deref(), REF_MAX),
@@ -240,7 +222,7 @@ pub async fn add_reminder(
             customer_id: r.customer_id,
             title: r.title,
             due_date: r.due_date,
-            assignee: r.assignee.or(caller.team),
+            assignee: r.assignee.or_else(|| caller.team.clone()),
             source: "manual".into(),
             reason: None,
             rule_key: None,
@@ -272,11 +254,9 @@ pub struct ReminderParams {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn reminders(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    params: Result<Query<ReminderParams>, QueryRejection>,
+    _caller: Allowed<CustomerReaders>,
+    ApiQuery(p): ApiQuery<ReminderParams>,
 ) -> Result<Json<Vec<Reminder>>, ApiError> {
-    caller.require(CUSTOMER_READERS)?;
-    let p = query(params)?;
     let today = today();
     let show = p.show.unwrap_or_else(|| "due".into());
     let (due_by, include_done) = match show.as_str() {
@@ -322,10 +302,9 @@ pub struct SnoozeRequest {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn reminder_done(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    rid: Result<Path<String>, PathRejection>,
+    _caller: Allowed<CustomerReaders>,
+    ApiPath(rid): ApiPath<String>,
 ) -> Result<Json<Reminder>, ApiError> {
-    caller.require(CUSTOMER_READERS)?;
     set_reminder(&state, id(rid)?, "done", None).await
 }
 
@@ -337,10 +316,9 @@ pub async fn reminder_done(
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn reminder_reopen(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    rid: Result<Path<String>, PathRejection>,
+    _caller: Allowed<CustomerReaders>,
+    ApiPath(rid): ApiPath<String>,
 ) -> Result<Json<Reminder>, ApiError> {
-    caller.require(CUSTOMER_READERS)?;
     set_reminder(&state, id(rid)?, "open", None).await
 }
 
@@ -373,13 +351,11 @@ async fn set_reminder(
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn reminder_snooze(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    rid: Result<Path<String>, PathRejection>,
-    req: Result<Json<SnoozeRequest>, JsonRejection>,
+    _caller: Allowed<CustomerReaders>,
+    ApiPath(rid): ApiPath<String>,
+    ApiJson(r): ApiJson<SnoozeRequest>,
 ) -> Result<Json<Reminder>, ApiError> {
-    caller.require(CUSTOMER_READERS)?;
     let rid = id(rid)?;
-    let r = body(req)?;
     if r.until <= today() {
         return Err(ApiError::bad_request("until must be after today"));
     }

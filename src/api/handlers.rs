@@ -1,29 +1,18 @@
 //! Front-office routes: search, merged view, caller-ID lookup, item search and availability,
 //! health.
 
-use super::auth::{CUSTOMER_READERS, PHONE_LOOKUP};
 use super::error::{ApiError, ErrorBody};
-use super::state::{AppState, Caller};
+use super::extract::{Allowed, ApiPath, ApiQuery, CustomerReaders, PhoneReaders};
+use super::state::AppState;
 use crate::directory::{PhoneLookup, SearchPage};
 use crate::view::{
     Availability, DOCUMENT_KINDS, DocumentView, MergedView, availability, customer_view,
     customer_view_known, document, find_items, waiting_orders,
 };
 use axum::Json;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-
-pub(super) fn path<T>(p: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
-    p.map(|Path(v)| v)
-        .map_err(|e| ApiError::bad_request(e.body_text()))
-}
-
-pub(super) fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
-    q.map(|Query(v)| v)
-        .map_err(|e| ApiError::bad_request(e.body_text()))
-}
 
 /// The business date (server's local calendar day).
 pub(super) fn today() -> chrono::NaiveDate {
@@ -50,11 +39,9 @@ pub struct SearchParams {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn search(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    params: Result<Query<SearchParams>, QueryRejection>,
+    _caller: Allowed<CustomerReaders>,
+    ApiQuery(p): ApiQuery<SearchParams>,
 ) -> Result<Json<SearchPage>, ApiError> {
-    caller.require(CUSTOMER_READERS)?;
-    let p = query(params)?;
     let (q, limit) = search_terms(p.q, p.limit)?;
     let dir = state.directory();
     let page = dir
@@ -77,11 +64,10 @@ pub async fn search(
         (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn customer(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    id: Result<Path<String>, PathRejection>,
+    caller: Allowed<CustomerReaders>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<MergedView>, ApiError> {
-    caller.require(CUSTOMER_READERS)?;
-    let raw = path(id)?;
+    let raw = id;
     let id: i64 = raw
         .parse()
         .map_err(|_| ApiError::bad_request(format!("customer id `{raw}` is not a number")))?;
@@ -110,11 +96,9 @@ pub async fn customer(
         (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn customer_document(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    p: Result<Path<(String, String, String)>, PathRejection>,
+    caller: Allowed<CustomerReaders>,
+    ApiPath((raw, kind, number)): ApiPath<(String, String, String)>,
 ) -> Result<Json<DocumentView>, ApiError> {
-    caller.require(CUSTOMER_READERS)?;
-    let Path((raw, kind, number)) = p.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let id: i64 = raw
         .parse()
         .map_err(|_| ApiError::bad_request(format!("customer id `{raw}` is not a number")))?;
@@ -150,11 +134,9 @@ pub async fn customer_document(
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn lookup_phone(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    number: Result<Path<String>, PathRejection>,
+    caller: Allowed<PhoneReaders>,
+    ApiPath(number): ApiPath<String>,
 ) -> Result<Json<PhoneLookup>, ApiError> {
-    caller.require(PHONE_LOOKUP)?;
-    let number = path(number)?;
     if number.len() > 64 {
         return Err(ApiError::bad_request(
             "the number is longer than 64 characters",
@@ -183,11 +165,9 @@ pub async fn lookup_phone(
         (status = 429, body = ErrorBody)))]
 pub async fn item_availability(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    sku: Result<Path<String>, PathRejection>,
+    _caller: Allowed<CustomerReaders>,
+    ApiPath(sku): ApiPath<String>,
 ) -> Result<Json<Availability>, ApiError> {
-    caller.require(CUSTOMER_READERS)?;
-    let sku = path(sku)?;
     let stock = state
         .store
         .records_by_ref(&["stock"], std::slice::from_ref(&sku))
@@ -223,11 +203,9 @@ pub struct ItemHits {
         (status = 429, body = ErrorBody)))]
 pub async fn item_search(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    params: Result<Query<ItemParams>, QueryRejection>,
+    _caller: Allowed<CustomerReaders>,
+    ApiQuery(p): ApiQuery<ItemParams>,
 ) -> Result<Json<ItemHits>, ApiError> {
-    caller.require(CUSTOMER_READERS)?;
-    let p = query(params)?;
     let (q, limit) = search_terms(p.q, p.limit)?;
     let mut items = find_items(&state.store, &q, limit).await?;
     let skus = items.iter().map(|a| a.sku.clone()).collect();

@@ -8,6 +8,7 @@ mod cases;
 mod contacts;
 mod dial;
 pub mod error;
+mod extract;
 mod front;
 mod handlers;
 pub mod listen;

@@ -1,14 +1,12 @@
 //! Operations routes (role ops): sync runs, starting a run, identity decisions.
 
-use super::auth::OPERATORS;
 use super::error::{ApiError, ErrorBody};
-use super::handlers::{path, query};
-use super::state::{AppState, Caller};
+use super::extract::{Allowed, ApiJson, ApiPath, ApiQuery, Operators};
+use super::state::AppState;
 use crate::identity::{KeyId, ResolveSummary, actions};
 use crate::store::{RunInfo, Suggestion};
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -28,11 +26,9 @@ pub struct RunsParams {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn runs(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    params: Result<Query<RunsParams>, QueryRejection>,
+    _caller: Allowed<Operators>,
+    ApiQuery(p): ApiQuery<RunsParams>,
 ) -> Result<Json<Vec<RunInfo>>, ApiError> {
-    caller.require(OPERATORS)?;
-    let p = query(params)?;
     let limit = p.limit.unwrap_or(50);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request("limit must be between 1 and 1000"));
@@ -55,11 +51,9 @@ pub struct RunStarted {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn start_sync(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    name: Result<Path<String>, PathRejection>,
+    caller: Allowed<Operators>,
+    ApiPath(name): ApiPath<String>,
 ) -> Result<(StatusCode, Json<RunStarted>), ApiError> {
-    caller.require(OPERATORS)?;
-    let name = path(name)?;
     if state.current().connector(&name).is_none() {
         return Err(ApiError::not_found(format!("no connector `{name}`")));
     }
@@ -101,11 +95,9 @@ pub struct SuggestionParams {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn suggestions(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    params: Result<Query<SuggestionParams>, QueryRejection>,
+    _caller: Allowed<Operators>,
+    ApiQuery(p): ApiQuery<SuggestionParams>,
 ) -> Result<Json<Vec<Suggestion>>, ApiError> {
-    caller.require(OPERATORS)?;
-    let p = query(params)?;
     let status = p.status.unwrap_or_else(|| "open".into());
     if !["open", "confirmed", "rejected", "obsolete", "all"].contains(&status.as_str()) {
         return Err(ApiError::bad_request(
@@ -179,12 +171,11 @@ async fn after_decision(
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn confirm(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    id: Result<Path<String>, PathRejection>,
+    caller: Allowed<Operators>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ResolveSummary>, ApiError> {
-    caller.require(OPERATORS)?;
     require_cluster_config(&state).await?;
-    let id = id_of(&path(id)?)?;
+    let id = id_of(&id)?;
     suggestion_exists(&state, id).await?;
     let r = actions::decide(&state.store, &state.current(), id, true).await?;
     state.audit_detail(
@@ -203,12 +194,11 @@ pub async fn confirm(
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn reject(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    id: Result<Path<String>, PathRejection>,
+    caller: Allowed<Operators>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ResolveSummary>, ApiError> {
-    caller.require(OPERATORS)?;
     require_cluster_config(&state).await?;
-    let id = id_of(&path(id)?)?;
+    let id = id_of(&id)?;
     suggestion_exists(&state, id).await?;
     let r = actions::decide(&state.store, &state.current(), id, false).await?;
     state.audit_detail(
@@ -233,14 +223,12 @@ pub struct MergeRequest {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn merge(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    id: Result<Path<String>, PathRejection>,
-    body: Result<Json<MergeRequest>, JsonRejection>,
+    caller: Allowed<Operators>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<MergeRequest>,
 ) -> Result<Json<ResolveSummary>, ApiError> {
-    caller.require(OPERATORS)?;
     require_cluster_config(&state).await?;
-    let id = id_of(&path(id)?)?;
-    let body = super::front::body(body)?;
+    let id = id_of(&id)?;
     customer_exists(&state, id).await?;
     customer_exists(&state, body.other).await?;
     let r = actions::merge(&state.store, &state.current(), id, body.other).await?;
@@ -266,14 +254,12 @@ pub struct SplitRequest {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn split(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    id: Result<Path<String>, PathRejection>,
-    body: Result<Json<SplitRequest>, JsonRejection>,
+    caller: Allowed<Operators>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<SplitRequest>,
 ) -> Result<Json<ResolveSummary>, ApiError> {
-    caller.require(OPERATORS)?;
     require_cluster_config(&state).await?;
-    let id = id_of(&path(id)?)?;
-    let body = super::front::body(body)?;
+    let id = id_of(&id)?;
     customer_exists(&state, id).await?;
     let keys: Vec<KeyId> = body
         .keys

@@ -1,16 +1,14 @@
 //! Ops routes for data protection: erasure, export, the audit log and team reports.
 
-use super::auth::OPERATORS;
 use super::error::{ApiError, ErrorBody};
-use super::front::{body, limit};
-use super::handlers::query;
-use super::state::{AppState, Caller};
+use super::extract::{Allowed, ApiJson, ApiQuery, Operators};
+use super::front::limit;
+use super::state::AppState;
 use crate::front::privacy::{ErasureError, ErasureRequest, ErasureSummary, Person, PersonExport};
 use crate::front::reports::ContactReport;
 use crate::store::AuditEntry;
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -40,11 +38,9 @@ fn erasure_error(e: ErasureError) -> ApiError {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn erase(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    req: Result<Json<ErasureRequest>, JsonRejection>,
+    caller: Allowed<Operators>,
+    ApiJson(r): ApiJson<ErasureRequest>,
 ) -> Result<Json<ErasureSummary>, ApiError> {
-    caller.require(OPERATORS)?;
-    let r = body(req)?;
     person_limits(&r.person)?;
     if !r.dry_run && r.confirm.is_none() {
         return Err(ApiError::bad_request(
@@ -78,11 +74,9 @@ pub async fn erase(
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn export(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    req: Result<Json<Person>, JsonRejection>,
+    caller: Allowed<Operators>,
+    ApiJson(p): ApiJson<Person>,
 ) -> Result<Json<PersonExport>, ApiError> {
-    caller.require(OPERATORS)?;
-    let p = body(req)?;
     person_limits(&p)?;
     let e = crate::front::privacy::export(&state.store, &p, &state.cfg.identity.phone_region)
         .await
@@ -109,11 +103,9 @@ pub struct AuditParams {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn audit(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    params: Result<Query<AuditParams>, QueryRejection>,
+    caller: Allowed<Operators>,
+    ApiQuery(p): ApiQuery<AuditParams>,
 ) -> Result<Json<Vec<AuditEntry>>, ApiError> {
-    caller.require(OPERATORS)?;
-    let p = query(params)?;
     let limit = p.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request("limit must be between 1 and 1000"));
@@ -137,11 +129,9 @@ pub struct ReportParams {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn contact_report(
     State(state): State<Arc<AppState>>,
-    caller: Caller,
-    params: Result<Query<ReportParams>, QueryRejection>,
+    _caller: Allowed<Operators>,
+    ApiQuery(p): ApiQuery<ReportParams>,
 ) -> Result<Json<ContactReport>, ApiError> {
-    caller.require(OPERATORS)?;
-    let p = query(params)?;
     if p.to <= p.from {
         return Err(ApiError::bad_request("to must be after from"));
     }

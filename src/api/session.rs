@@ -5,12 +5,11 @@
 use super::accounts::{self, PERSON_ROLES};
 use super::auth::Role;
 use super::error::{ApiError, ErrorBody};
-use super::front::body;
+use super::extract::ApiJson;
 use super::state::{AppState, Caller, SessionCaller};
 use crate::store::NewSession;
 use axum::Json;
 use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -144,9 +143,8 @@ pub(super) async fn start_session(
         (status = 429, body = ErrorBody, description = "Locked after too many failed sign-ins")))]
 pub async fn sign_in(
     State(state): State<Arc<AppState>>,
-    req: Result<Json<SignIn>, JsonRejection>,
+    ApiJson(r): ApiJson<SignIn>,
 ) -> Result<Response, ApiError> {
-    let r = body(req)?;
     if r.password.len() > MAX_PASSWORD || r.user.len() > 256 {
         return Err(ApiError::bad_request(format!(
             "password: at most {MAX_PASSWORD} bytes; user: at most 256"

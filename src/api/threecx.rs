@@ -7,12 +7,13 @@
 
 use super::calls::{CtiCaller, PbxEvent, handle};
 use super::error::{ApiError, ErrorBody};
+use super::extract::ApiQuery;
 use super::front::screen_pop;
 use super::state::AppState;
 use crate::front::calls::{CallState, pbx_number};
 use axum::Json;
-use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::extract::{Form, Query, State};
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, State};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -44,9 +45,8 @@ pub struct ThreeCxContact {
 pub async fn lookup(
     State(state): State<Arc<AppState>>,
     CtiCaller(caller): CtiCaller,
-    params: Result<Query<LookupParams>, QueryRejection>,
+    ApiQuery(p): ApiQuery<LookupParams>,
 ) -> Result<Json<Vec<ThreeCxContact>>, ApiError> {
-    let p = super::handlers::query(params)?;
     if !p.number.chars().any(|c| c.is_ascii_digit()) {
         return Ok(Json(Vec::new()));
     }

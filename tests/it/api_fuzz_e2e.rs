@@ -75,3 +75,72 @@ async fn random_requests_never_get_a_server_error() {
     // The inputs reached the handlers, not only the auth layer.
     assert!(statuses.len() >= 3, "{statuses:?}");
 }
+
+/// The route's roles are checked before its path, query or body is read: a caller without the
+/// role gets 403 whatever the input (and learns nothing about what the route accepts); a
+/// caller with it gets a 400 that says what is wrong, as JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_role_is_checked_before_any_input_is_read() {
+    use reqwest::StatusCode;
+    let w = world("sqlite", "").await;
+    let bad_json = serde_json::json!({"title": 5, "other": "x", "keys": "x"});
+    // (method, path, body, a role without access, a role with access)
+    let cases: &[(&str, &str, Option<serde_json::Value>, &str, &str)] = &[
+        (
+            "GET",
+            "/api/v1/customers/not-a-number",
+            None,
+            "cti",
+            "sales",
+        ),
+        (
+            "GET",
+            "/api/v1/customers?limit=many",
+            None,
+            "ops",
+            "service",
+        ),
+        ("GET", "/api/v1/sync/runs?limit=many", None, "sales", "ops"),
+        (
+            "POST",
+            "/api/v1/customers/not-a-number/merge",
+            Some(bad_json.clone()),
+            "sales",
+            "ops",
+        ),
+        (
+            "POST",
+            "/api/v1/complaints",
+            Some(bad_json.clone()),
+            "ops",
+            "sales",
+        ),
+        (
+            "GET",
+            "/api/v1/reports/complaints?from=yesterday",
+            None,
+            "cti",
+            "ops",
+        ),
+    ];
+    for (method, path, body, denied, allowed) in cases {
+        let (s, json) = w.call(method, path, Some(denied), body.clone()).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{denied} {method} {path}: {json}");
+        assert_eq!(json["error"]["code"], "forbidden", "{json}");
+        let (s, json) = w.call(method, path, Some(allowed), body.clone()).await;
+        assert_eq!(
+            s,
+            StatusCode::BAD_REQUEST,
+            "{allowed} {method} {path}: {json}"
+        );
+        assert_eq!(json["error"]["code"], "bad_request", "{json}");
+        assert!(
+            json["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{json}"
+        );
+        let (s, _) = w.call(method, path, None, body.clone()).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{method} {path}");
+    }
+}
