@@ -264,60 +264,25 @@ async fn rest_profile_loads_incrementally_and_a_resync_writes_nothing(backend: &
     );
 }
 
-/// (profile, auth config, secret file content, invoice streams with their gross field: a
-/// `/`-path into the record, `|` between alternatives for streams of different shapes).
-/// (profile, auth config, secret file content, invoice streams with their gross field).
-/// `{uri}` in the auth config is the mock's address; a line after it is a connector key.
-const PROFILES: &[(&str, &str, &str, &[&str], &str)] = &[
-    (
-        "erpnext",
-        "{ kind = \"token\", token_file = \"secret\" }",
-        kontor_rest::mock::ERPNEXT_TOKEN,
-        &["Sales Invoice"],
-        "grand_total",
-    ),
-    (
-        "sap-b1",
-        "{ kind = \"sap_b1_session\", company_db = \"SBODEMODE\", username = \"manager\", password_file = \"secret\" }",
-        kontor_rest::mock::SAP_PASSWORD,
-        &["Invoices", "CreditNotes"],
-        "DocTotal",
-    ),
-    (
-        "weclapp",
-        "{ kind = \"api_key\", header = \"AuthenticationToken\", key_file = \"secret\" }",
-        kontor_rest::mock::WECLAPP_TOKEN,
-        &["salesInvoice"],
-        "grossAmount",
-    ),
+/// (profile, its invoice streams, their gross field: a `/`-path into the record, `|` between
+/// alternatives for streams of different shapes). How each signs in to its mock:
+/// `MockErp::connector_auth`.
+const PROFILES: &[(&str, &[&str], &str)] = &[
+    ("erpnext", &["Sales Invoice"], "grand_total"),
+    ("sap-b1", &["Invoices", "CreditNotes"], "DocTotal"),
+    ("weclapp", &["salesInvoice"], "grossAmount"),
     (
         "xentral",
-        "{ kind = \"bearer\", token_file = \"secret\" }",
-        kontor_rest::mock::XENTRAL_TOKEN,
         &["invoices", "creditNotes"],
         "totals/gross/amount|amountGross",
     ),
-    (
-        "lexoffice",
-        "{ kind = \"bearer\", token_file = \"secret\" }",
-        kontor_rest::mock::LEXOFFICE_TOKEN,
-        &["voucherlist"],
-        "totalAmount",
-    ),
+    ("lexoffice", &["voucherlist"], "totalAmount"),
     (
         "business-central",
-        "{ kind = \"oauth2_client_credentials\", token_url = \"{uri}/kontor-demo.onmicrosoft.com/oauth2/v2.0/token\", client_id = \"3f6a1c2e-8b4d-4e5f-9a7b-2c1d0e9f8a71\", client_secret_file = \"secret\" }\ncompany = \"CRONUS AG\"",
-        kontor_rest::mock::BC_CLIENT_SECRET,
         &["salesInvoices", "salesCreditMemos"],
         "totalAmountIncludingTax",
     ),
-    (
-        "jtl-wawi",
-        "{ kind = \"api_key\", header = \"Authorization\", prefix = \"Wawi \", key_file = \"secret\" }",
-        kontor_rest::mock::JTL_API_KEY,
-        &["invoices"],
-        "TotalGrossAmount",
-    ),
+    ("jtl-wawi", &["invoices"], "TotalGrossAmount"),
 ];
 
 fn amount(v: &serde_json::Value) -> rust_decimal::Decimal {
@@ -332,16 +297,20 @@ fn amount(v: &serde_json::Value) -> rust_decimal::Decimal {
 
 async fn every_profile_syncs_with_correct_totals(backend: &str) {
     let (store, _guard) = temp_store(backend).await.unwrap();
-    for (profile, auth, secret, invoice_streams, gross_field) in PROFILES {
+    for (profile, invoice_streams, gross_field) in PROFILES {
         let erp = kontor_rest::mock::MockErp::start(profile).await;
         erp.require_auth(true);
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("secret"), secret).unwrap();
+        std::fs::write(
+            dir.path().join("secret"),
+            kontor_rest::mock::secret_of(profile),
+        )
+        .unwrap();
         let connectors = format!(
             "[[connector]]\nname = \"{profile}\"\nkind = \"rest\"\nbase_url = \"{}\"\n\
-             profile = \"{profile}\"\nauth = {}\n",
+             profile = \"{profile}\"\n{}\n",
             erp.uri(),
-            auth.replace("{uri}", &erp.uri())
+            erp.connector_auth(profile, "secret")
         );
         let report = run(&store, dir.path(), &connectors, profile).await;
         assert_eq!(report.status, RunStatus::Ok, "{profile}: {report:?}");

@@ -129,15 +129,11 @@ fn check_fields(
 
 #[tokio::test]
 async fn builtin_mappings_match_profiles_and_delivered_records() {
-    let s = Secrets::new(&[
-        ("erpnext", mock::ERPNEXT_TOKEN),
-        ("weclapp", mock::WECLAPP_TOKEN),
-        ("sap", mock::SAP_PASSWORD),
-        ("xentral", mock::XENTRAL_TOKEN),
-        ("lexoffice", mock::LEXOFFICE_TOKEN),
-        ("bc", mock::BC_CLIENT_SECRET),
-        ("jtl", mock::JTL_API_KEY),
-    ]);
+    let files: Vec<(&str, &str)> = kontor_rest::PROFILES
+        .iter()
+        .map(|p| (*p, mock::secret_of(p)))
+        .collect();
+    let s = Secrets::new(&files);
     assert_eq!(
         kontor_rest::BUILTIN_MAPPINGS
             .iter()
@@ -150,36 +146,11 @@ async fn builtin_mappings_match_profiles_and_delivered_records() {
         let mapping: toml::Table =
             toml::from_str(text).unwrap_or_else(|e| panic!("{profile}: {e}"));
         let erp = MockErp::start(profile).await;
-        let auth = match *profile {
-            "erpnext" => r#"{ kind = "token", token_file = "erpnext" }"#.to_owned(),
-            "weclapp" => {
-                r#"{ kind = "api_key", header = "AuthenticationToken", key_file = "weclapp" }"#
-                    .to_owned()
-            }
-            "xentral" => r#"{ kind = "bearer", token_file = "xentral" }
-rate_limit = "1000/s""#
-                .to_owned(),
-            "lexoffice" => r#"{ kind = "bearer", token_file = "lexoffice" }"#.to_owned(),
-            "business-central" => format!(
-                "{{ kind = \"oauth2_client_credentials\", token_url = \"{}\", client_id = \"{}\", client_secret_file = \"bc\" }}\ncompany = \"{}\"",
-                erp.bc_token_url(),
-                mock::BC_CLIENT_ID,
-                mock::BC_COMPANY
-            ),
-            "jtl-wawi" => {
-                r#"{ kind = "api_key", header = "Authorization", prefix = "Wawi ", key_file = "jtl" }"#
-                    .to_owned()
-            }
-            _ => format!(
-                r#"{{ kind = "sap_b1_session", company_db = "{}", username = "{}", password_file = "sap" }}"#,
-                mock::SAP_COMPANY_DB,
-                mock::SAP_USER
-            ),
-        };
         let conn = build(
             &format!(
-                "base_url = \"{}\"\nprofile = \"{profile}\"\nauth = {auth}",
-                erp.uri()
+                "base_url = \"{}\"\nprofile = \"{profile}\"\n{}",
+                erp.uri(),
+                erp.connector_auth(profile, profile)
             ),
             "",
             s.path(),

@@ -12,53 +12,17 @@ use std::time::Duration;
 /// Every built-in profile: each must have a mock that follows its vendor documentation.
 const PROFILES: &[&str] = kontor_rest::PROFILES;
 
+/// Each profile's secret in a file named like the profile.
 fn secrets() -> Secrets {
-    Secrets::new(&[
-        ("erpnext", mock::ERPNEXT_TOKEN),
-        ("weclapp", mock::WECLAPP_TOKEN),
-        ("sap", mock::SAP_PASSWORD),
-        ("xentral", mock::XENTRAL_TOKEN),
-        ("lexoffice", mock::LEXOFFICE_TOKEN),
-        ("bc", mock::BC_CLIENT_SECRET),
-        ("jtl", mock::JTL_API_KEY),
-    ])
+    let files: Vec<(&str, &str)> = PROFILES.iter().map(|p| (*p, mock::secret_of(p))).collect();
+    Secrets::new(&files)
 }
 
 fn settings(profile: &str, erp: &MockErp, extra: &str) -> String {
-    let auth = match profile {
-        "erpnext" => r#"{ kind = "token", token_file = "erpnext" }"#.to_owned(),
-        "weclapp" => {
-            r#"{ kind = "api_key", header = "AuthenticationToken", key_file = "weclapp" }"#
-                .to_owned()
-        }
-        // Xentral's documented 100/min is the profile's default; tests go faster.
-        "xentral" => r#"{ kind = "bearer", token_file = "xentral" }
-rate_limit = "1000/s""#
-            .to_owned(),
-        // The documented 2/s would make every test slow; tests/lexoffice.rs tests it.
-        "lexoffice" => r#"{ kind = "bearer", token_file = "lexoffice" }
-rate_limit = "1000/s""#
-            .to_owned(),
-        // The company is a connector key of its own (the line after `auth`).
-        "business-central" => format!(
-            "{{ kind = \"oauth2_client_credentials\", token_url = \"{}\", client_id = \"{}\", client_secret_file = \"bc\" }}\ncompany = \"{}\"",
-            erp.bc_token_url(),
-            mock::BC_CLIENT_ID,
-            mock::BC_COMPANY
-        ),
-        "jtl-wawi" => {
-            r#"{ kind = "api_key", header = "Authorization", prefix = "Wawi ", key_file = "jtl" }"#
-                .to_owned()
-        }
-        _ => format!(
-            r#"{{ kind = "sap_b1_session", company_db = "{}", username = "{}", password_file = "sap" }}"#,
-            mock::SAP_COMPANY_DB,
-            mock::SAP_USER
-        ),
-    };
     format!(
-        "base_url = \"{}\"\nprofile = \"{profile}\"\nauth = {auth}\npage_size = 2\n{extra}",
-        erp.uri()
+        "base_url = \"{}\"\nprofile = \"{profile}\"\n{}\npage_size = 2\n{extra}",
+        erp.uri(),
+        erp.connector_auth(profile, profile)
     )
 }
 

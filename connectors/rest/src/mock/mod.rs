@@ -24,6 +24,7 @@ pub mod fixtures;
 mod generic;
 mod jtl;
 mod lexoffice;
+mod login;
 mod query;
 mod scale;
 mod xentral;
@@ -41,6 +42,7 @@ pub use lexoffice::{
     CONTACT_KRANICH, CONTACT_KRANZ, CONTACT_MUSTERMANN, CONTACT_SONNENHANG, LEXOFFICE_TOKEN,
     Limits as LexofficeLimits,
 };
+pub use login::secret_of;
 pub use scale::scaled_fixtures;
 
 /// `Authorization: token <this>` for the ERPNext mock.
