@@ -59,8 +59,11 @@ fn write_workspace(dir: &Path, store_url: &str, data: &Path) -> anyhow::Result<(
     std::fs::write(
         dir.join("kontor.toml"),
         format!(
-            "[store]\nurl = \"{store_url}\"\n\n[[connector]]\nname = \"rechnungen\"\nkind = \"csv\"\npath = \"{}\"\n\
+            "[store]\nurl = \"{store_url}\"\n\n[sync]\nallowed_roots = [\"{}\"]\n\n\
+             [[connector]]\nname = \"rechnungen\"\nkind = \"csv\"\npath = \"{}\"\n\
              mapping = \"mappings/rechnungen.toml\"\nmin_age_seconds = 0\nmode = \"incremental\"\n",
+            // The generated file is beside the workspace, not in it.
+            data.parent().unwrap_or(data).display(),
             data.display()
         ),
     )?;

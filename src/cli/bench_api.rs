@@ -44,7 +44,7 @@ fn workspace(ws: &Path, url: &str, data: &Path) -> anyhow::Result<Config> {
     )?;
     let d = data.display();
     let text = format!(
-        "[store]\nurl = \"{url}\"\n[server]\nrate_limit = \"1000000/s\"\n\n\
+        "[store]\nurl = \"{url}\"\n[server]\nrate_limit = \"1000000/s\"\n[sync]\nallowed_roots = [\"{d}\"]\n\n\
          [[connector]]\nname = \"wawi-kunden\"\nkind = \"csv\"\nsystem = \"wawi\"\npath = \"{d}/kunden.csv\"\nmapping = \"mappings/kunden.toml\"\nmin_age_seconds = 0\n\n\
          [[connector]]\nname = \"crm-kunden\"\nkind = \"csv\"\nsystem = \"crm\"\npath = \"{d}/crm.csv\"\nmapping = \"mappings/kunden.toml\"\nmin_age_seconds = 0\n\n\
          [[connector]]\nname = \"wawi-rechnungen\"\nkind = \"csv\"\nsystem = \"wawi\"\npath = \"{d}/rechnungen.csv\"\nmapping = \"mappings/rechnungen.toml\"\nmin_age_seconds = 0\nmode = \"incremental\"\n"

@@ -7,6 +7,7 @@ mod common;
 mod api_e2e;
 mod api_fuzz_e2e;
 mod backup_e2e;
+mod bench_cli;
 mod builtin_mappings;
 mod business_central_e2e;
 mod calls_e2e;
