@@ -7,7 +7,6 @@ use crate::common;
 
 use common::world;
 use reqwest::StatusCode;
-use std::collections::BTreeMap;
 
 both_backends!(
     every_route_answers_each_role_as_spec_says,
@@ -565,42 +564,4 @@ async fn ops_merge_split_and_suggestions_through_the_api(backend: &str) {
         .get("/api/v1/identity/suggestions?status=rejected", "ops")
         .await;
     assert_eq!(rejected[0]["id"].as_i64(), Some(a));
-}
-
-/// A source whose schedule had two slots since its last successful run is stale.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_source_behind_its_schedule_is_stale() {
-    use sqlx::Connection;
-    let w = world("sqlite", "").await;
-    let id = w.id_of("00042").await;
-    let url = w._guard.url().to_owned();
-    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    let old = chrono::Utc::now() - chrono::Duration::hours(5);
-    sqlx::query("UPDATE sync_runs SET finished_at = $1 WHERE connector = 'wawi-kunden'")
-        .bind(old)
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let mut ctx = kontor::view::ViewContext::default();
-    ctx.schedules.insert(
-        "wawi-kunden".into(),
-        kontor::schedule::parse("0 * * * *").unwrap(),
-    );
-    ctx.schedules.insert(
-        "erpnext".into(),
-        kontor::schedule::parse("0 * * * *").unwrap(),
-    );
-    let today = chrono::Local::now().date_naive();
-    let v = kontor::view::customer_view(&w.store, &ctx, id, today)
-        .await
-        .unwrap()
-        .unwrap();
-    let stale: BTreeMap<&str, bool> = v
-        .sources
-        .iter()
-        .map(|s| (s.connector.as_str(), s.stale))
-        .collect();
-    assert!(stale["wawi-kunden"], "{stale:?}");
-    assert!(!stale["erpnext"], "{stale:?}");
-    assert!(!stale["einvoices"], "no schedule: {stale:?}");
 }

@@ -1,6 +1,7 @@
 //! `kontor serve` as ops run it: two nodes on one PostgreSQL share the schedule (every slot
 //! once, never two runs of a connector at once), a killed node's slot is taken over, SIGTERM
-//! during a large sync leaves a store the next run completes; `/metrics` and `/healthz`.
+//! during a large sync leaves a store the next run completes; `/metrics` and `/healthz`; a
+//! source behind its schedule shows as stale.
 
 use crate::common::nodes::poll;
 use kontor::testing::TempPg;
@@ -248,4 +249,42 @@ async fn sigterm_during_a_large_sync_commits_the_batch_and_the_next_run_complete
         (kontor::store::RunStatus::Ok, rows),
         "{last:?}"
     );
+}
+
+/// A source whose schedule had two slots since its last successful run is stale.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_behind_its_schedule_is_stale() {
+    use sqlx::Connection;
+    let w = crate::common::world("sqlite", "").await;
+    let id = w.id_of("00042").await;
+    let url = w._guard.url().to_owned();
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let old = chrono::Utc::now() - chrono::Duration::hours(5);
+    sqlx::query("UPDATE sync_runs SET finished_at = $1 WHERE connector = 'wawi-kunden'")
+        .bind(old)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let mut ctx = kontor::view::ViewContext::default();
+    ctx.schedules.insert(
+        "wawi-kunden".into(),
+        kontor::schedule::parse("0 * * * *").unwrap(),
+    );
+    ctx.schedules.insert(
+        "erpnext".into(),
+        kontor::schedule::parse("0 * * * *").unwrap(),
+    );
+    let today = chrono::Local::now().date_naive();
+    let v = kontor::view::customer_view(&w.store, &ctx, id, today)
+        .await
+        .unwrap()
+        .unwrap();
+    let stale: std::collections::BTreeMap<&str, bool> = v
+        .sources
+        .iter()
+        .map(|s| (s.connector.as_str(), s.stale))
+        .collect();
+    assert!(stale["wawi-kunden"], "{stale:?}");
+    assert!(!stale["erpnext"], "{stale:?}");
+    assert!(!stale["einvoices"], "no schedule: {stale:?}");
 }

@@ -21,6 +21,7 @@ use url::Url;
 // Page sizes, result windows and the overlap probe of page-number paging.
 #[path = "reader_pages.rs"]
 mod pages;
+use pages::records_check;
 
 /// What the readers of one connector share.
 #[derive(Debug)]
@@ -567,18 +568,6 @@ impl EndpointReader {
             }));
         }
         Ok(items)
-    }
-}
-
-/// The body check of a page request: the records array must be there (else retried).
-fn records_check(
-    records_path: crate::endpoint::JsonPath,
-) -> impl Fn(&Value) -> Result<(), String> + Sync {
-    move |body: &Value| match records_path.get(body) {
-        Some(Value::Array(_) | Value::Null) => Ok(()),
-        Some(_) => Err(format!("`{records_path}` is not an array")),
-        None if records_path.is_root() => Err("the body is not an array".into()),
-        None => Err(format!("no `{records_path}` in the response")),
     }
 }
 

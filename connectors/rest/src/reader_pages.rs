@@ -2,7 +2,7 @@
 //! shifted result, the API's result window (`max_results`), a server that caps the page
 //! size, and groups of equal stamps larger than a page.
 
-use super::{EndpointReader, records_check};
+use super::EndpointReader;
 use crate::endpoint::Paging;
 use crate::error::RestError;
 use crate::paging::build_url;
@@ -110,5 +110,17 @@ impl EndpointReader {
             tracing::warn!(stream = %self.ep.stream, page_size = self.page_size, verified,
                 "more records share one filter value than fit into max_page_size; paging by page number (drift-safe only with verify_overlap)");
         }
+    }
+}
+
+/// The body check of a page request: the records array must be there (else retried).
+pub(super) fn records_check(
+    records_path: crate::endpoint::JsonPath,
+) -> impl Fn(&Value) -> Result<(), String> + Sync {
+    move |body: &Value| match records_path.get(body) {
+        Some(Value::Array(_) | Value::Null) => Ok(()),
+        Some(_) => Err(format!("`{records_path}` is not an array")),
+        None if records_path.is_root() => Err("the body is not an array".into()),
+        None => Err(format!("no `{records_path}` in the response")),
     }
 }
