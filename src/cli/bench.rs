@@ -93,7 +93,12 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1_000_000)]
     pub rows: u64,
     /// Backends to measure (PostgreSQL: a throwaway database on $KONTOR_TEST_PG_URL).
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [BackendKind::Sqlite, BackendKind::Postgres])]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "sqlite,postgres"
+    )]
     pub backends: Vec<BackendKind>,
     /// Keep the generated file and stores here instead of a temporary folder.
     #[arg(long)]

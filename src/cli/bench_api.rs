@@ -21,7 +21,12 @@ pub struct ApiBenchArgs {
     pub customers: u64,
     #[arg(long, default_value_t = 5_000_000)]
     pub documents: u64,
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [BackendKind::Sqlite, BackendKind::Postgres])]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "sqlite,postgres"
+    )]
     pub backends: Vec<BackendKind>,
     /// Seconds per measured phase.
     #[arg(long, default_value_t = 20)]
