@@ -442,7 +442,11 @@ pub async fn schedule(runner: Arc<Runner>, mut shutdown: watch::Receiver<bool>) 
     let mut next: BTreeMap<String, (DateTime<Utc>, DateTime<Utc>)> = BTreeMap::new();
     let mut takeover = tokio::time::interval(TAKEOVER_EVERY);
     takeover.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Slots being claimed and started: a shutdown waits for them, so that no slot stays
+    // claimed by a node that went away between the claim and recording what became of it.
+    let mut claiming = tokio::task::JoinSet::new();
     loop {
+        while claiming.try_join_next().is_some() {}
         let loaded = runner.loaded();
         if loaded.version != version {
             version = loaded.version;
@@ -481,7 +485,7 @@ pub async fn schedule(runner: Arc<Runner>, mut shutdown: watch::Receiver<bool>) 
             }
             let r = Arc::clone(&runner);
             let n = name.clone();
-            tokio::spawn(async move { r.run_slot(&n, slot).await });
+            claiming.spawn(async move { r.run_slot(&n, slot).await });
             // The next slot; slots missed while this node was busy or down are not caught up.
             let after =
                 if let Some(s) = crate::schedule::next_after(cron, slot).filter(|s| *s > now) {
@@ -499,5 +503,8 @@ pub async fn schedule(runner: Arc<Runner>, mut shutdown: watch::Receiver<bool>) 
             }
         }
     }
+    // A slot claimed just before the shutdown: its run starts (then stops after its current
+    // batch) or the slot is recorded as skipped.
+    while claiming.join_next().await.is_some() {}
     tracing::info!("scheduler stopped");
 }
