@@ -137,6 +137,19 @@ plain_fields!(
     Vec<DeliveryLine>,
 );
 
+/// A document's `warnings` alone, without reading the rest of it (the other fields are
+/// skipped, not built): [`crate::view::Provenance`] names them for every record it shows.
+/// The field is the one of [`Invoice`], [`CreditNote`] and [`SupplierInvoice`] (the test
+/// `warnings_read_alone_as_in_the_whole_record` compares them).
+pub fn warnings_of(data: &Value) -> Vec<String> {
+    #[derive(Deserialize)]
+    struct Warnings {
+        #[serde(default, deserialize_with = "field")]
+        warnings: Vec<String>,
+    }
+    Warnings::deserialize(data).map_or_else(|_| Vec::new(), |w| w.warnings)
+}
+
 /// An amount as stored: `{"amount": "1234.56", "currency": "EUR"}`; without its own currency
 /// it is in the record's `currency`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -61,11 +61,10 @@ impl Provenance {
 /// entities have no warnings).
 pub fn warnings(entity: &str, data: &Value) -> Vec<String> {
     use crate::model::Entity;
-    use typed::Record;
     match Entity::parse(entity) {
-        Some(Entity::Invoice) => typed::Invoice::head(data).warnings,
-        Some(Entity::CreditNote) => typed::CreditNote::head(data).warnings,
-        Some(Entity::SupplierInvoice) => typed::SupplierInvoice::head(data).warnings,
+        Some(Entity::Invoice | Entity::CreditNote | Entity::SupplierInvoice) => {
+            typed::warnings_of(data)
+        }
         _ => Vec::new(),
     }
 }

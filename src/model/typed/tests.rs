@@ -186,3 +186,15 @@ fn a_head_is_the_record_without_its_lines() {
     assert_eq!(Invoice::of_text(&bad.to_string()).unwrap().lines.len(), 1);
     assert_eq!(Invoice::of_text("[1"), None);
 }
+
+#[test]
+fn warnings_read_alone_as_in_the_whole_record() {
+    let full = sample(crate::model::INVOICE.fields);
+    assert_eq!(warnings_of(&full), Invoice::read(&full).warnings);
+    let note = sample(crate::model::CREDIT_NOTE.fields);
+    assert_eq!(warnings_of(&note), CreditNote::read(&note).warnings);
+    assert!(!warnings_of(&full).is_empty());
+    // Not a list of texts, or no object at all: none.
+    assert!(warnings_of(&json!({"warnings": 5})).is_empty());
+    assert!(warnings_of(&json!("x")).is_empty());
+}
