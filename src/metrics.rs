@@ -207,7 +207,7 @@ impl Metrics {
         cluster: &Cluster,
         stats: &[crate::store::RunStats],
         successes: BTreeMap<String, chrono::DateTime<chrono::Utc>>,
-        refused_units: Vec<crate::store::RefusedUnit>,
+        refused_units: Vec<crate::store::RefusedRow>,
         missed: BTreeMap<String, i64>,
         backlog: BTreeMap<String, u64>,
         outbox: u64,

@@ -10,7 +10,8 @@ use super::state::AppState;
 use crate::front::complaint_process;
 use crate::front::complaint_report::{ComplaintReport, GROUPS};
 use crate::front::complaints::{self, ComplaintError, NewComplaint, SimilarCase};
-use crate::store::{Ticket, TicketFilter};
+use crate::front::ticket::Ticket;
+use crate::store::TicketFilter;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -131,15 +132,16 @@ pub async fn list_complaints(
     };
     state.audit(&caller, "list_complaints", p.customer_id);
     Ok(Json(
-        state
-            .store
-            .tickets_where(&TicketFilter {
+        crate::front::ticket::list(
+            &state.store,
+            &TicketFilter {
                 customer_id: p.customer_id,
                 team,
                 open_only: p.open.unwrap_or(false),
                 limit,
-            })
-            .await?,
+            },
+        )
+        .await?,
     ))
 }
 
@@ -167,9 +169,7 @@ pub async fn complaint(
     ApiPath(tid): ApiPath<String>,
 ) -> Result<Json<ComplaintDetail>, ApiError> {
     let tid = id(tid)?;
-    let t = state
-        .store
-        .ticket(tid)
+    let t = crate::front::ticket::get(&state.store, tid)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no complaint {tid}")))?;
     state.audit_detail(
@@ -179,7 +179,7 @@ pub async fn complaint(
         Some(format!("complaint {tid}")),
     );
     let similar = complaints::similar(&state.store, &t, 5).await?;
-    let forward_to = if crate::store::ticket_open(&t.status) {
+    let forward_to = if crate::front::ticket::is_open(&t.status) {
         state
             .current()
             .privacy
@@ -232,9 +232,7 @@ pub async fn complaint_status(
             complaints::STATUSES.join(", ")
         )));
     }
-    let t = state
-        .store
-        .ticket(tid)
+    let t = crate::front::ticket::get(&state.store, tid)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no complaint {tid}")))?;
     if !complaints::allowed(&t.status, &r.status) {
@@ -261,9 +259,7 @@ pub async fn complaint_status(
             .map_err(complaint_error)?;
     }
     Ok(Json(
-        state
-            .store
-            .ticket(tid)
+        crate::front::ticket::get(&state.store, tid)
             .await?
             .ok_or_else(|| ApiError::not_found("vanished"))?,
     ))

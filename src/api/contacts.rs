@@ -6,7 +6,8 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{Allowed, ApiJson, ApiPath, CustomerReaders};
 use super::front::{TEXT_MAX, TITLE_MAX, bounded_date, customer_known, id, limit};
 use super::state::{AppState, Caller};
-use crate::store::{ACTIVITY_EDIT_HOURS, Activity, ActivityEdit, NewActivity};
+use crate::front::desk::{ACTIVITY_EDIT_HOURS, Activity, editable_until};
+use crate::store::{ActivityEdit, ActivityRow, NewActivity};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -96,18 +97,18 @@ pub async fn add_activity(
         .activity(aid)
         .await?
         .ok_or_else(|| ApiError::not_found("the activity vanished"))?;
-    Ok((StatusCode::CREATED, Json(a)))
+    Ok((StatusCode::CREATED, Json(a.into())))
 }
 
 /// The caller's own contact `aid`, still within its edit window.
-async fn own(state: &AppState, caller: &Caller, aid: i64) -> Result<Activity, ApiError> {
+async fn own(state: &AppState, caller: &Caller, aid: i64) -> Result<ActivityRow, ApiError> {
     let a = state
         .store
         .activity(aid)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no contact {aid}")))?;
     let author = state.author_key(caller);
-    match a.editable_until(Some(&author)) {
+    match editable_until(&a, Some(&author)) {
         None => Err(ApiError::forbidden(
             "only whoever recorded a contact at the desk may change it",
         )),
@@ -157,7 +158,7 @@ pub async fn edit_activity(
         .activity(aid)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no contact {aid}")))?;
-    Ok(Json(a))
+    Ok(Json(a.into()))
 }
 
 /// Deletes one's own contact (within a day of recording it; audited).

@@ -8,7 +8,8 @@ use super::extract::{Allowed, ApiJson, CustomerReaders};
 use super::front::customer_known;
 use super::state::AppState;
 use crate::config::DialSection;
-use crate::store::{Activity, NewActivity};
+use crate::front::desk::Activity;
+use crate::store::NewActivity;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -204,7 +205,8 @@ pub async fn dial(
         .store
         .activity(aid)
         .await?
-        .ok_or_else(|| ApiError::not_found("the call vanished"))?;
+        .ok_or_else(|| ApiError::not_found("the call vanished"))?
+        .into();
     Ok((
         StatusCode::CREATED,
         Json(Dialled {

@@ -5,9 +5,10 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{Allowed, ApiJson, ApiPath, ApiQuery, CustomerReaders, PhoneReaders};
 use super::handlers::today;
 use super::state::AppState;
+use crate::front::desk::Reminder;
 use crate::front::screenpop::{ScreenPop, summary};
 use crate::front::timeline::{KINDS, TimelinePage, timeline};
-use crate::store::{NewReminder, Reminder, ReminderFilter};
+use crate::store::{NewReminder, ReminderFilter};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -234,7 +235,7 @@ pub async fn add_reminder(
         .reminder(rid)
         .await?
         .ok_or_else(|| ApiError::not_found("vanished"))?;
-    Ok((StatusCode::CREATED, Json(rem)))
+    Ok((StatusCode::CREATED, Json(rem.into())))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -274,16 +275,17 @@ pub async fn reminders(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request("limit must be between 1 and 1000"));
     }
-    let mut list = state
-        .store
-        .reminders(&ReminderFilter {
+    let mut list = crate::front::desk::reminders(
+        &state.store,
+        &ReminderFilter {
             customer_id: p.customer_id,
             assignee: p.assignee,
             due_by,
             include_done,
             limit,
-        })
-        .await?;
+        },
+    )
+    .await?;
     if show == "done" {
         list.retain(|r| r.status == "done");
     }
@@ -340,7 +342,8 @@ async fn set_reminder(
             .store
             .reminder(rid)
             .await?
-            .ok_or_else(|| ApiError::not_found("vanished"))?,
+            .ok_or_else(|| ApiError::not_found("vanished"))?
+            .into(),
     ))
 }
 

@@ -262,7 +262,7 @@ pub struct ConnectorHealth {
     /// Files refused (too many rejects, a header that does not fit the mapping) with no later
     /// file of the connector loaded: the connector is degraded until one loads or ops dismiss
     /// them (`kontor quarantine dismiss`).
-    pub refused: Vec<crate::store::RefusedUnit>,
+    pub refused: Vec<crate::sync::shown::RefusedUnit>,
     pub degraded: bool,
 }
 
@@ -278,8 +278,10 @@ pub async fn healthz(State(state): State<Arc<AppState>>) -> Result<Json<Health>,
     let mut connectors = Vec::new();
     for c in cfg.connectors.iter().filter(|c| c.enabled) {
         let last = state.store.runs(Some(&c.name), 1).await?.into_iter().next();
-        let mine: Vec<crate::store::RefusedUnit> =
-            refused.extract_if(.., |u| u.connector == c.name).collect();
+        let mine: Vec<crate::sync::shown::RefusedUnit> = refused
+            .extract_if(.., |u| u.connector == c.name)
+            .map(Into::into)
+            .collect();
         let last_run_status = last.as_ref().map(|r| r.status.as_str().to_owned());
         let is_stale = stale.contains(&c.name);
         connectors.push(ConnectorHealth {

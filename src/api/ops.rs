@@ -3,8 +3,9 @@
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Allowed, ApiJson, ApiPath, ApiQuery, Operators};
 use super::state::AppState;
+use crate::identity::triage::Suggestion;
 use crate::identity::{KeyId, ResolveSummary, actions};
-use crate::store::{RunInfo, Suggestion};
+use crate::sync::shown::RunInfo;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -33,7 +34,8 @@ pub async fn runs(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request("limit must be between 1 and 1000"));
     }
-    Ok(Json(state.store.runs(p.connector.as_deref(), limit).await?))
+    let runs = state.store.runs(p.connector.as_deref(), limit).await?;
+    Ok(Json(runs.into_iter().map(RunInfo::from).collect()))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -110,8 +112,7 @@ pub async fn suggestions(
     }
     let filter = (status != "all").then_some(status.as_str());
     // Clusters over the whole listing, then the first `limit`.
-    let mut list = state.store.suggestions(filter, 0).await?;
-    crate::identity::triage::assign_clusters(&mut list);
+    let mut list = crate::identity::triage::listing(&state.store, filter).await?;
     list.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     Ok(Json(list))
 }

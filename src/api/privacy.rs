@@ -4,9 +4,9 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{Allowed, ApiJson, ApiQuery, Operators};
 use super::front::limit;
 use super::state::AppState;
+use crate::front::desk::AuditEntry;
 use crate::front::privacy::{ErasureError, ErasureRequest, ErasureSummary, Person, PersonExport};
 use crate::front::reports::ContactReport;
-use crate::store::AuditEntry;
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
@@ -111,7 +111,8 @@ pub async fn audit(
         return Err(ApiError::bad_request("limit must be between 1 and 1000"));
     }
     state.audit(&caller, "view_audit", p.customer_id);
-    Ok(Json(state.store.audit_entries(p.customer_id, limit).await?))
+    let rows = state.store.audit_entries(p.customer_id, limit).await?;
+    Ok(Json(rows.into_iter().map(AuditEntry::from).collect()))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -153,12 +153,14 @@ pub async fn demo(cli: &Cli, a: &DemoArgs) -> anyhow::Result<i32> {
     // customer paying later than the year before, invoices long overdue, …).
     kontor::front::reminders::suggest(&store, &cfg.reminders, &ctx, &directory, today, true)
         .await?;
-    let suggested = store
-        .reminders(&kontor::store::ReminderFilter {
+    let suggested = kontor::front::desk::reminders(
+        &store,
+        &kontor::store::ReminderFilter {
             limit: 50,
             ..Default::default()
-        })
-        .await?;
+        },
+    )
+    .await?;
     if !suggested.is_empty() {
         println!("\nsuggested reminders:");
         for r in &suggested {

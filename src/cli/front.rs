@@ -137,13 +137,15 @@ pub async fn reminders(cli: &Cli, cmd: &RemindersCmd) -> anyhow::Result<i32> {
             );
         }
         RemindersCmd::Due { json } => {
-            let list = store
-                .reminders(&kontor::store::ReminderFilter {
+            let list = kontor::front::desk::reminders(
+                &store,
+                &kontor::store::ReminderFilter {
                     due_by: Some(today),
                     limit: 500,
                     ..Default::default()
-                })
-                .await?;
+                },
+            )
+            .await?;
             for r in &list {
                 if *json {
                     println!("{}", serde_json::to_string(r)?);

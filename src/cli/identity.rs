@@ -2,9 +2,9 @@
 
 use super::{Cli, load_config, open_store_as};
 use clap::Subcommand;
+use kontor::identity::triage::Suggestion;
 use kontor::identity::triage::{self, Selection};
 use kontor::identity::{KeyId, ResolveSummary, actions, resolve_store};
-use kontor::store::Suggestion;
 
 #[derive(Subcommand, Debug)]
 pub enum IdentityCmd {
@@ -148,8 +148,7 @@ pub async fn run(cli: &Cli, cmd: &IdentityCmd) -> anyhow::Result<i32> {
         }
         IdentityCmd::Suggestions { status, json } => {
             let filter = (status != "all").then_some(status.as_str());
-            let mut list = store.suggestions(filter, 0).await?;
-            triage::assign_clusters(&mut list);
+            let list = triage::listing(&store, filter).await?;
             if *json {
                 for s in &list {
                     println!("{}", serde_json::to_string(s)?);

@@ -93,7 +93,8 @@ pub async fn run(cli: &Cli, cmd: &QuarantineCmd) -> anyhow::Result<i32> {
             let counts = store.quarantine_counts(&filter).await?;
             for q in &rows {
                 if *json {
-                    println!("{}", serde_json::to_string(q)?);
+                    let shown = kontor::sync::shown::QuarantineEntry::from(q.clone());
+                    println!("{}", serde_json::to_string(&shown)?);
                 } else {
                     let field = q
                         .field

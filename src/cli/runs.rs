@@ -17,7 +17,12 @@ pub async fn runs(cli: &Cli, a: &RunsArgs) -> anyhow::Result<i32> {
     let (connector, json, limit) = (a.connector.as_deref(), a.json, a.limit);
     let cfg = load_config(cli)?;
     let store = open_store(&cfg).await?;
-    let runs = store.runs(connector, limit).await?;
+    let runs: Vec<kontor::sync::shown::RunInfo> = store
+        .runs(connector, limit)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
     if json {
         for r in &runs {
             let mut v = serde_json::to_value(r)?;

@@ -6,8 +6,9 @@
 //! complaint can be forwarded to another team with a note; its recorded cost is kept on it.
 
 use super::complaints::ComplaintError;
+use super::ticket::{Ticket, is_open as ticket_open};
 use crate::config::{ComplaintsSection, parse_cost};
-use crate::store::{DynStore, NewForward, NewReminder, NewStep, Ticket, ticket_open};
+use crate::store::{DynStore, NewForward, NewReminder, NewStep};
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -44,8 +45,7 @@ pub fn parse_cost_field(s: Option<&str>) -> Result<Option<Decimal>, ComplaintErr
 }
 
 async fn load(store: &DynStore, id: i64) -> Result<Ticket, ComplaintError> {
-    store
-        .ticket(id)
+    super::ticket::get(store, id)
         .await?
         .ok_or_else(|| ComplaintError::NotFound(format!("no complaint {id}")))
 }

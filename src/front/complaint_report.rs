@@ -8,8 +8,9 @@
 
 use super::complaints::stemmed_words;
 use super::reports::TeamGate;
+use super::ticket::Ticket;
 use crate::config::PrivacySection;
-use crate::store::{DynStore, StoreError, Ticket};
+use crate::store::{DynStore, StoreError};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -190,7 +191,7 @@ pub async fn complaints(
     team: Option<&str>,
 ) -> Result<ComplaintReport, StoreError> {
     let gate = TeamGate::new(privacy);
-    let all = store.tickets(None, false, 0).await?;
+    let all = super::ticket::of_customer(store, None, false, 0).await?;
     let tickets: Vec<&Ticket> = all
         .iter()
         .filter(|t| t.created_at >= from && t.created_at < to)

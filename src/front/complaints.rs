@@ -3,13 +3,14 @@
 //! resolved.
 
 use super::complaint_process::{parse_cost_field, steps_for};
+use super::ticket::Ticket;
 use crate::config::{ComplaintsSection, parse_span};
-use crate::store::{DynStore, NewTicket, StoreError, Ticket};
+use crate::store::{DynStore, NewTicket, StoreError};
 use chrono::{NaiveDate, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-pub use crate::store::{TICKET_STATUSES as STATUSES, ticket_transition_allowed as allowed};
+pub use super::ticket::{STATUSES, allowed};
 
 /// German stop words that say nothing about a case.
 const STOP: &[&str] = &[
@@ -122,8 +123,7 @@ pub async fn create(
             steps,
         })
         .await?;
-    let ticket = store
-        .ticket(id)
+    let ticket = super::ticket::get(store, id)
         .await?
         .ok_or_else(|| ComplaintError::Invalid("the complaint vanished".into()))?;
     let similar = similar(store, &ticket, 5).await?;
@@ -164,7 +164,7 @@ pub async fn similar(
         if id == t.id {
             continue;
         }
-        let Some(other) = store.ticket(id).await? else {
+        let Some(other) = super::ticket::get(store, id).await? else {
             continue;
         };
         for (label, a, b) in [

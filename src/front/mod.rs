@@ -6,11 +6,13 @@ pub mod calls;
 pub mod complaint_process;
 pub mod complaint_report;
 pub mod complaints;
+pub mod desk;
 pub mod privacy;
 mod redact;
 pub mod reminders;
 pub mod reports;
 pub mod screenpop;
+pub mod ticket;
 pub mod timeline;
 
 use crate::config::{Config, parse_span};

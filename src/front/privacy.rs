@@ -9,11 +9,11 @@
 //! identity explanations and suggestions, audit entries, run errors and imported contact
 //! history; then the store gives the freed space back ([`crate::store::FrontStore::after_erasure`]).
 
+use super::desk::Activity;
 pub use super::redact::{ERASED, Identifiers};
-use crate::store::{
-    Activity, DynStore, ERASABLE, Erasable, QuarantineEntry, StageRecord, StoreError, StoredRecord,
-    Ticket,
-};
+use super::ticket::Ticket;
+use crate::store::{DynStore, ERASABLE, Erasable, StageRecord, StoreError, StoredRecord};
+use crate::sync::shown::QuarantineEntry;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashSet;
@@ -425,11 +425,15 @@ pub async fn export(
         for (key, _) in mentions(store, t, &ids).await? {
             let id: Option<i64> = key.parse().ok();
             match (t.table, id) {
-                ("activities", Some(id)) => out.activities.extend(store.activity(id).await?),
-                ("tickets", Some(id)) => out.complaints.extend(store.ticket(id).await?),
-                ("quarantine", Some(id)) => {
-                    out.quarantine.extend(store.quarantine_entry(id).await?)
+                ("activities", Some(id)) => out
+                    .activities
+                    .extend(store.activity(id).await?.map(Activity::from)),
+                ("tickets", Some(id)) => {
+                    out.complaints.extend(super::ticket::get(store, id).await?)
                 }
+                ("quarantine", Some(id)) => out
+                    .quarantine
+                    .extend(store.quarantine_entry(id).await?.map(QuarantineEntry::from)),
                 _ => out.mentions.push(Change {
                     table: t.table.into(),
                     key: key.replace('\u{1f}', "/"),

@@ -260,7 +260,7 @@ pub async fn suggest(
     }
     new.extend(quotes_expiring(store, dir, today, cfg.quote_days, &assignee).await?);
     // Complaints past their deadline, and their process steps past their due date.
-    let open = store.tickets(None, true, 0).await?;
+    let open = super::ticket::of_customer(store, None, true, 0).await?;
     new.extend(super::complaint_process::overdue_step_reminders(
         &open, today, &assignee,
     ));

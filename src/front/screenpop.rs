@@ -2,8 +2,10 @@
 //! items and what is overdue, open orders with their next delivery date, open complaints,
 //! due reminders. Built from the in-memory directory and one merged view.
 
+use super::desk::Reminder;
+use super::ticket::Ticket;
 use crate::directory::{Directory, PhoneCandidate};
-use crate::store::{DynStore, Reminder, ReminderFilter, StoreError, Ticket};
+use crate::store::{DynStore, ReminderFilter, StoreError};
 use crate::view::{Money, ViewContext, customer_view_known};
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -79,15 +81,17 @@ pub async fn summary(
     };
     let view = customer_view_known(store, ctx, id, known, today).await?;
     let entry = dir.entry(id);
-    let open_complaints = store.tickets(Some(id), true, 20).await?;
-    let due_reminders = store
-        .reminders(&ReminderFilter {
+    let open_complaints = super::ticket::of_customer(store, Some(id), true, 20).await?;
+    let due_reminders = super::desk::reminders(
+        store,
+        &ReminderFilter {
             customer_id: Some(id),
             due_by: Some(today),
             limit: 20,
             ..ReminderFilter::default()
-        })
-        .await?;
+        },
+    )
+    .await?;
     Ok(Some(CustomerSummary {
         id,
         name: view.name.clone(),

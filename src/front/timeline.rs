@@ -1,9 +1,11 @@
 //! One timeline per customer: contacts (recorded in kontor or imported), invoices, credit
 //! notes, orders, deliveries and complaints — newest first, paged, filterable by kind.
 
+use super::desk::editable_until;
+use super::ticket::{Ticket, TicketForward};
 use crate::model::Entity;
 use crate::model::typed::{self, Amount};
-use crate::store::{Activity, DynStore, StoreError, StoredRecord, Ticket, TicketForward};
+use crate::store::{ActivityRow, DynStore, StoreError, StoredRecord};
 use crate::view::{Known, Money, Provenance};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::Serialize;
@@ -178,7 +180,7 @@ fn from_record(r: &StoredRecord) -> Option<TimelineItem> {
     })
 }
 
-fn from_activity(a: &Activity, author: Option<&str>, now: DateTime<Utc>) -> TimelineItem {
+fn from_activity(a: &ActivityRow, author: Option<&str>, now: DateTime<Utc>) -> TimelineItem {
     let label = match a.kind.as_str() {
         "call" => "Anruf",
         "email" => "E-Mail",
@@ -206,8 +208,7 @@ fn from_activity(a: &Activity, author: Option<&str>, now: DateTime<Utc>) -> Time
         reference: format!("A{}", a.id),
         source: None,
         team: a.team.clone(),
-        own: a
-            .editable_until(author)
+        own: editable_until(a, author)
             .filter(|until| *until > now)
             .map(|editable_until| OwnContact {
                 id: a.id,
@@ -252,7 +253,7 @@ fn from_forward(t: &Ticket, i: usize, f: &TicketForward) -> TimelineItem {
 }
 
 /// The customer's timeline page: `kinds` filters (empty: all), `cursor` continues; the
-/// contacts `author` recorded (see [`Activity::editable_until`]) say so.
+/// contacts `author` recorded (see [`editable_until`]) say so.
 pub async fn timeline(
     store: &DynStore,
     id: i64,
@@ -278,7 +279,7 @@ pub async fn timeline(
         }
     }
     if wanted("complaint") {
-        for t in store.tickets(Some(id), false, 0).await? {
+        for t in super::ticket::of_customer(store, Some(id), false, 0).await? {
             items.push(from_ticket(&t));
             items.extend(
                 t.forwards

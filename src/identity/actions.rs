@@ -126,7 +126,7 @@ pub async fn decide_selected(
     selection: &super::triage::Selection,
     confirm: bool,
     dry_run: bool,
-) -> Result<(Vec<crate::store::Suggestion>, Option<ResolveSummary>), IdentityError> {
+) -> Result<(Vec<super::triage::Suggestion>, Option<ResolveSummary>), IdentityError> {
     if let Some(p) = selection.problem() {
         return Err(IdentityError::Invalid(p));
     }
@@ -135,8 +135,7 @@ pub async fn decide_selected(
             "name a suggestion, --rule, --system or --cluster".into(),
         ));
     }
-    let mut open = store.suggestions(Some("open"), 0).await?;
-    super::triage::assign_clusters(&mut open);
+    let mut open = super::triage::listing(store, Some("open")).await?;
     open.retain(|s| selection.matches(s));
     if open.is_empty() || dry_run {
         return Ok((open, None));

@@ -3,7 +3,9 @@
 //! system or cluster for bulk decisions.
 
 use super::KeyId;
-use crate::store::Suggestion;
+use crate::store::{DynStore, StoreError, SuggestionRow};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
 /// Rules a suggestion can have (`<rule>_blocked`: a deterministic rule held back by a guard;
@@ -15,6 +17,59 @@ pub const SUGGESTION_RULES: &[&str] = &[
     "phone_blocked",
     "name_postcode",
 ];
+
+/// A suggestion as a listing shows it: the stored one with its cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Suggestion {
+    pub id: i64,
+    pub a: KeyId,
+    pub b: KeyId,
+    pub a_customer_id: Option<i64>,
+    pub b_customer_id: Option<i64>,
+    pub score: f64,
+    pub rule: String,
+    pub reason: String,
+    /// open | confirmed | rejected | obsolete
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    /// The cluster (connected suggestions) it belongs to in the listing: the lowest suggestion
+    /// id of the cluster. Not stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<i64>,
+}
+
+impl From<SuggestionRow> for Suggestion {
+    fn from(s: SuggestionRow) -> Self {
+        Suggestion {
+            id: s.id,
+            a: s.a,
+            b: s.b,
+            a_customer_id: s.a_customer_id,
+            b_customer_id: s.b_customer_id,
+            score: s.score,
+            rule: s.rule,
+            reason: s.reason,
+            status: s.status,
+            created_at: s.created_at,
+            cluster: None,
+        }
+    }
+}
+
+/// The suggestions with `status` (`None`: all), clusters assigned over the whole listing.
+pub async fn listing(
+    store: &DynStore,
+    status: Option<&str>,
+) -> Result<Vec<Suggestion>, StoreError> {
+    let mut list: Vec<Suggestion> = store
+        .suggestions(status, 0)
+        .await?
+        .into_iter()
+        .map(Suggestion::from)
+        .collect();
+    assign_clusters(&mut list);
+    Ok(list)
+}
 
 /// A side of a suggestion: its customer now, else its key.
 fn node(customer: Option<i64>, key: &KeyId) -> String {
@@ -201,7 +256,7 @@ mod tests {
             rule: rule.into(),
             reason: String::new(),
             status: "open".into(),
-            created_at: chrono::Utc::now(),
+            created_at: Utc::now(),
             cluster: None,
         }
     }

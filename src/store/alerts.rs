@@ -19,7 +19,7 @@ pub struct AlertState {
 }
 
 /// A webhook message in the outbox.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct OutboxEntry {
     pub id: i64,
     pub subject: String,
@@ -29,6 +29,7 @@ pub struct OutboxEntry {
     /// The message (JSON) as it is posted, without its `id`.
     pub payload: String,
     pub created_at: DateTime<Utc>,
+    #[sqlx(try_from = "i64")]
     pub attempts: u64,
     pub delivered_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
@@ -71,26 +72,6 @@ pub trait AlertStore: Send + Sync {
     async fn alert_pending(&self) -> Result<u64, StoreError>;
     /// The outbox, newest first.
     async fn alert_outbox(&self, limit: i64) -> Result<Vec<OutboxEntry>, StoreError>;
-}
-
-macro_rules! outbox_entry {
-    ($r:expr) => {{
-        use sqlx::Row;
-        let r = $r;
-        (|| -> Result<OutboxEntry, sqlx::Error> {
-            Ok(OutboxEntry {
-                id: r.try_get("id")?,
-                subject: r.try_get("subject")?,
-                condition: r.try_get("condition")?,
-                status: r.try_get("status")?,
-                payload: r.try_get("payload")?,
-                created_at: r.try_get("created_at")?,
-                attempts: r.try_get::<i64, _>("attempts")?.max(0) as u64,
-                delivered_at: r.try_get("delivered_at")?,
-                last_error: r.try_get("last_error")?,
-            })
-        })()
-    }};
 }
 
 macro_rules! alert_store {
@@ -198,11 +179,12 @@ macro_rules! alert_store {
                     .rows_affected()
                         == 1;
                     if claimed {
-                        let r = sqlx::query("SELECT * FROM alert_outbox WHERE id = $1")
-                            .bind(id)
-                            .fetch_one(self.pool())
-                            .await?;
-                        out.push(outbox_entry!(&r)?);
+                        out.push(
+                            sqlx::query_as("SELECT * FROM alert_outbox WHERE id = $1")
+                                .bind(id)
+                                .fetch_one(self.pool())
+                                .await?,
+                        );
                     }
                 }
                 Ok(out)
@@ -247,11 +229,10 @@ macro_rules! alert_store {
             }
 
             async fn alert_outbox(&self, limit: i64) -> Result<Vec<OutboxEntry>, StoreError> {
-                let rows = sqlx::query("SELECT * FROM alert_outbox ORDER BY id DESC LIMIT $1")
+                Ok(sqlx::query_as("SELECT * FROM alert_outbox ORDER BY id DESC LIMIT $1")
                     .bind(if limit > 0 { limit } else { i64::MAX })
                     .fetch_all(self.pool())
-                    .await?;
-                Ok(rows.iter().map(|r| outbox_entry!(r)).collect::<Result<_, sqlx::Error>>()?)
+                    .await?)
             }
         }
     };

@@ -164,7 +164,7 @@ macro_rules! sql_store {
                 Ok(n)
             }
 
-            async fn runs(&self, connector: Option<&str>, limit: i64) -> Result<Vec<RunInfo>, StoreError> {
+            async fn runs(&self, connector: Option<&str>, limit: i64) -> Result<Vec<RunRow>, StoreError> {
                 Ok(sqlx::query_as(
                     "SELECT * FROM sync_runs WHERE (CAST($1 AS TEXT) IS NULL OR connector = $1) ORDER BY id DESC LIMIT $2",
                 )
@@ -318,7 +318,7 @@ macro_rules! sql_store {
                 self.finish(unit, run_id, max_reject_ratio, Some(rule)).await
             }
 
-            async fn quarantine(&self, f: &QuarantineFilter) -> Result<Vec<QuarantineEntry>, StoreError> {
+            async fn quarantine(&self, f: &QuarantineFilter) -> Result<Vec<QuarantineRow>, StoreError> {
                 let sql = format!(
                     "SELECT * FROM quarantine WHERE (CAST($1 AS TEXT) IS NULL OR connector = $1) \
                      AND (CAST($2 AS BIGINT) IS NULL OR run_id = $2) AND {} ORDER BY id LIMIT $3",
@@ -332,7 +332,7 @@ macro_rules! sql_store {
                     .await?)
             }
 
-            async fn quarantine_entry(&self, id: i64) -> Result<Option<QuarantineEntry>, StoreError> {
+            async fn quarantine_entry(&self, id: i64) -> Result<Option<QuarantineRow>, StoreError> {
                 Ok(sqlx::query_as("SELECT * FROM quarantine WHERE id = $1")
                     .bind(id)
                     .fetch_optional(self.pool())

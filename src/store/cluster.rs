@@ -57,9 +57,9 @@ pub struct RetireSummary {
 }
 
 /// A unit that was refused (too many rejects, a header that does not fit the mapping) and
-/// no later unit of its connector loaded rows since.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct RefusedUnit {
+/// no later unit of its connector loaded rows since; ops see [`crate::sync::shown::RefusedUnit`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefusedRow {
     pub connector: String,
     pub unit_key: String,
     /// The file (or stream).
@@ -103,7 +103,7 @@ pub trait ClusterStore: Send + Sync {
     async fn retired_connectors(&self) -> Result<Vec<String>, StoreError>;
 
     /// Refused units not followed by a unit of their connector that loaded.
-    async fn refused_units(&self) -> Result<Vec<RefusedUnit>, StoreError>;
+    async fn refused_units(&self) -> Result<Vec<RefusedRow>, StoreError>;
     /// Ops accept a refused unit as it is: it stays unloaded, is not read again while it is
     /// unchanged, and no longer keeps its connector degraded; its open quarantine entries are
     /// closed as `dismissed`. Returns the units dismissed.
@@ -369,7 +369,7 @@ macro_rules! cluster_store {
                     .await?)
             }
 
-            async fn refused_units(&self) -> Result<Vec<RefusedUnit>, StoreError> {
+            async fn refused_units(&self) -> Result<Vec<RefusedRow>, StoreError> {
                 use sqlx::Row;
                 let rows = sqlx::query(
                     "SELECT c.connector, c.unit_key, c.label, c.updated_at, c.run_id FROM checkpoints c \
@@ -381,7 +381,7 @@ macro_rules! cluster_store {
                 .await?;
                 let mut out = Vec::new();
                 for r in rows {
-                    out.push(RefusedUnit {
+                    out.push(RefusedRow {
                         connector: r.try_get("connector")?,
                         unit_key: r.try_get("unit_key")?,
                         label: r.try_get("label")?,

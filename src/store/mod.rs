@@ -35,17 +35,16 @@ mod users;
 pub use alerts::{AlertState, AlertStore, OUTBOX_GIVE_UP, OutboxEntry};
 pub use browse::{BrowseStore, RecordFilter};
 pub use cluster::{
-    ClusterConfig, ClusterStore, RefusedUnit, RenameSummary, RetireSummary, StoredConnector,
+    ClusterConfig, ClusterStore, RefusedRow, RenameSummary, RetireSummary, StoredConnector,
 };
 pub use front::{
-    ACTIVITY_EDIT_HOURS, Activity, ActivityEdit, AuditEntry, CaseStore, ERASABLE, Erasable,
-    FrontStore, NewActivity, NewAudit, NewForward, NewReminder, NewStep, NewTicket, Reminder,
-    ReminderFilter, TICKET_STATUSES, Ticket, TicketFilter, TicketForward, TicketStep,
-    ticket_next_statuses, ticket_open, ticket_transition_allowed,
+    ActivityEdit, ActivityRow, AuditRow, CaseStore, DecimalText, ERASABLE, Erasable, ForwardRow,
+    FrontStore, NewActivity, NewAudit, NewForward, NewReminder, NewStep, NewTicket, ReminderFilter,
+    ReminderRow, StepRow, TicketFilter, TicketRow,
 };
 pub use identity::{
     DocumentHit, IdentityChanges, IdentitySnapshot, IdentityStore, KeyRow, SharedNumbers,
-    SourceSystem, Suggestion, TokenInfo,
+    SourceSystem, SuggestionRow, TokenInfo,
 };
 pub use ops::{OpsStore, RunLock, RunStats, Slot};
 pub use postgres::PgStore;
@@ -111,7 +110,7 @@ pub trait Store:
     /// process died. Only call while holding the connector's run lock.
     async fn abort_running(&self, connector: &str, except: RunId) -> Result<u64, StoreError>;
     /// Runs, newest first (of one connector, or all).
-    async fn runs(&self, connector: Option<&str>, limit: i64) -> Result<Vec<RunInfo>, StoreError>;
+    async fn runs(&self, connector: Option<&str>, limit: i64) -> Result<Vec<RunRow>, StoreError>;
 
     // --- units
     /// The checkpoint of one unit.
@@ -156,12 +155,10 @@ pub trait Store:
 
     // --- quarantine
     /// Quarantine entries as `filter` says, in the order they were found.
-    async fn quarantine(
-        &self,
-        filter: &QuarantineFilter,
-    ) -> Result<Vec<QuarantineEntry>, StoreError>;
+    async fn quarantine(&self, filter: &QuarantineFilter)
+    -> Result<Vec<QuarantineRow>, StoreError>;
     /// One quarantine entry.
-    async fn quarantine_entry(&self, id: i64) -> Result<Option<QuarantineEntry>, StoreError>;
+    async fn quarantine_entry(&self, id: i64) -> Result<Option<QuarantineRow>, StoreError>;
 
     // --- records
     /// One record by its key (connector, entity, external id).

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 /// A claimed schedule slot.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Slot {
     pub connector: String,
     pub slot_at: DateTime<Utc>,
@@ -96,24 +96,6 @@ pub trait OpsStore: Send + Sync {
     ) -> Result<std::collections::BTreeMap<String, i64>, StoreError>;
 }
 
-macro_rules! slot {
-    ($r:expr) => {{
-        use sqlx::Row;
-        let r = $r;
-        (|| -> Result<Slot, sqlx::Error> {
-            Ok(Slot {
-                connector: r.try_get("connector")?,
-                slot_at: r.try_get("slot_at")?,
-                node: r.try_get("node")?,
-                claimed_at: r.try_get("claimed_at")?,
-                status: r.try_get("status")?,
-                run_id: r.try_get("run_id")?,
-                note: r.try_get("note")?,
-            })
-        })()
-    }};
-}
-
 /// The part of [`OpsStore`] that is the same SQL on both backends.
 macro_rules! ops_store {
     ($store:ty) => {
@@ -193,23 +175,21 @@ macro_rules! ops_store {
                     "SELECT * FROM schedule_slots WHERE {} ORDER BY slot_at DESC, connector LIMIT $2",
                     crate::store::optional_eq(connector.is_some(), "connector", 1)
                 );
-                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(connector)
                 .bind(if limit > 0 { limit } else { i64::MAX })
                 .fetch_all(self.pool())
-                .await?;
-                Ok(rows.iter().map(|r| slot!(r)).collect::<Result<_, sqlx::Error>>()?)
+                .await?)
             }
 
             async fn unfinished_slots(&self, before: DateTime<Utc>) -> Result<Vec<Slot>, StoreError> {
-                let rows = sqlx::query(
+                Ok(sqlx::query_as(
                     "SELECT * FROM schedule_slots WHERE status IN ('claimed', 'running') AND claimed_at < $1 \
                      ORDER BY slot_at",
                 )
                 .bind(before)
                 .fetch_all(self.pool())
-                .await?;
-                Ok(rows.iter().map(|r| slot!(r)).collect::<Result<_, sqlx::Error>>()?)
+                .await?)
             }
 
             async fn run_stats(&self) -> Result<Vec<RunStats>, StoreError> {

@@ -92,9 +92,9 @@ impl Counts {
     }
 }
 
-/// A sync run as stored.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema, sqlx::FromRow)]
-pub struct RunInfo {
+/// A sync run as stored; ops see [`crate::sync::shown::RunInfo`].
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct RunRow {
     pub id: RunId,
     pub connector: String,
     pub node: Option<String>,
@@ -102,17 +102,9 @@ pub struct RunInfo {
     pub status: RunStatus,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
-    #[serde(flatten)]
     #[sqlx(flatten)]
     pub counts: Counts,
     pub error: Option<String>,
-}
-
-impl RunInfo {
-    pub fn duration_ms(&self) -> Option<i64> {
-        self.finished_at
-            .map(|f| (f - self.started_at).num_milliseconds())
-    }
 }
 
 /// State of one unit (a file, an API stream) of a connector.
@@ -285,9 +277,9 @@ pub fn too_many_rejects(read: u64, rejected: u64, max_reject_ratio: f64) -> bool
     read > 0 && rejected as f64 / read as f64 > max_reject_ratio
 }
 
-/// A quarantined row.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema, sqlx::FromRow)]
-pub struct QuarantineEntry {
+/// A quarantined row as stored; ops see [`crate::sync::shown::QuarantineEntry`].
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct QuarantineRow {
     pub id: i64,
     pub run_id: Option<RunId>,
     pub connector: String,
@@ -298,10 +290,10 @@ pub struct QuarantineEntry {
     pub field: Option<String>,
     pub reason: String,
     pub raw: String,
-    #[serde(skip)]
+    /// The raw record as JSON, for replay.
     pub record: Option<String>,
     pub stream: Option<String>,
-    #[serde(skip)]
+    /// The unit context as JSON, for replay.
     pub context: Option<String>,
     /// open | resolved | replayed | superseded | dismissed
     pub status: String,

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 /// A person who signs in.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct User {
     pub id: i64,
     pub name: String,
@@ -18,6 +18,7 @@ pub struct User {
     pub source: String,
     #[serde(skip)]
     pub password_hash: Option<String>,
+    #[sqlx(try_from = "i64")]
     pub failed_attempts: u32,
     pub locked_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -92,29 +93,6 @@ pub trait UserStore: Send + Sync {
     async fn purge_sessions(&self, idle_before: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
-macro_rules! user_row {
-    ($r:expr) => {{
-        use sqlx::Row;
-        let r = $r;
-        (|| -> Result<User, sqlx::Error> {
-            Ok(User {
-                id: r.try_get("id")?,
-                name: r.try_get("name")?,
-                role: r.try_get("role")?,
-                team: r.try_get("team")?,
-                source: r.try_get("source")?,
-                password_hash: r.try_get("password_hash")?,
-                failed_attempts: r
-                    .try_get::<i64, _>("failed_attempts")?
-                    .clamp(0, u32::MAX as i64) as u32,
-                locked_until: r.try_get("locked_until")?,
-                created_at: r.try_get("created_at")?,
-                last_sign_in: r.try_get("last_sign_in")?,
-            })
-        })()
-    }};
-}
-
 macro_rules! user_store {
     ($store:ty) => {
         #[async_trait]
@@ -171,18 +149,16 @@ macro_rules! user_store {
             }
 
             async fn users(&self) -> Result<Vec<User>, StoreError> {
-                let rows = sqlx::query("SELECT * FROM users ORDER BY name")
+                Ok(sqlx::query_as("SELECT * FROM users ORDER BY name")
                     .fetch_all(self.pool())
-                    .await?;
-                Ok(rows.iter().map(|r| user_row!(r)).collect::<Result<_, sqlx::Error>>()?)
+                    .await?)
             }
 
             async fn user(&self, name: &str) -> Result<Option<User>, StoreError> {
-                let row = sqlx::query("SELECT * FROM users WHERE name = $1")
+                Ok(sqlx::query_as("SELECT * FROM users WHERE name = $1")
                     .bind(name)
                     .fetch_optional(self.pool())
-                    .await?;
-                Ok(row.map(|r| user_row!(&r)).transpose()?)
+                    .await?)
             }
 
             async fn remove_user(&self, name: &str) -> Result<bool, StoreError> {

@@ -5,6 +5,7 @@ pub mod diff;
 mod mapper;
 mod prepare;
 mod refuse;
+pub mod shown;
 mod snapshot;
 
 pub use mapper::{Mapped, map_items, reject_of_record, stage_record};
@@ -144,7 +145,7 @@ async fn run_in_span(
     run_id: RunId,
 ) -> Result<RunReport, SyncError> {
     let name = p.cfg.name.as_str();
-    let dead: Vec<crate::store::RunInfo> = store
+    let dead: Vec<crate::store::RunRow> = store
         .runs(Some(name), 20)
         .await?
         .into_iter()

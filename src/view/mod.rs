@@ -177,9 +177,9 @@ pub struct MergedView {
     pub open_quotes: Vec<QuoteView>,
     pub contacts: Vec<ContactView>,
     /// Complaints and tickets, newest first.
-    pub tickets: Vec<crate::store::Ticket>,
+    pub tickets: Vec<crate::front::ticket::Ticket>,
     /// Open reminders, soonest first.
-    pub reminders: Vec<crate::store::Reminder>,
+    pub reminders: Vec<crate::front::desk::Reminder>,
     /// The business date open items were judged on.
     pub as_of: NaiveDate,
     /// How each phone number of the view (stored as E.164) is shown: `+492214711230` →
@@ -343,8 +343,8 @@ pub async fn customer_view_known(
     };
     let (records, tickets, reminders) = tokio::try_join!(
         store.records_of(&pairs),
-        store.tickets(Some(id), false, 50),
-        store.reminders(&reminder_filter),
+        crate::front::ticket::of_customer(store, Some(id), false, 50),
+        crate::front::desk::reminders(store, &reminder_filter),
     )?;
     let mut by_entity: BTreeMap<&str, Vec<&StoredRecord>> = BTreeMap::new();
     for r in &records {

@@ -207,7 +207,7 @@ async fn audit_entries_still_queued_at_shutdown_are_written(backend: &str) {
 
 /// Audit entries until `want` are all there (the writer flushes every 0.5 s: a kill loses at
 /// most that much), at most 3 s.
-async fn audit_until(w: &common::World, want: &[&str]) -> Vec<kontor::store::AuditEntry> {
+async fn audit_until(w: &common::World, want: &[&str]) -> Vec<kontor::store::AuditRow> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
     loop {
         let entries = w.store.audit_entries(None, 1000).await.unwrap();

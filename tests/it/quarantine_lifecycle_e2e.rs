@@ -4,7 +4,7 @@
 
 use crate::common::nodes::{connectors_toml, run, workspace};
 use kontor::config::Config;
-use kontor::store::{DynStore, QuarantineEntry, QuarantineFilter};
+use kontor::store::{DynStore, QuarantineFilter, QuarantineRow};
 use kontor::sync::{self, RunReport, SyncOptions};
 use kontor::testing::temp_store;
 use std::path::Path;
@@ -49,7 +49,7 @@ async fn sync_with(store: &DynStore, dir: &Path, name: &str, extra: &str) -> Run
     sync::run(store, &p, &opts).await.unwrap()
 }
 
-async fn entries(store: &DynStore, connector: &str) -> Vec<QuarantineEntry> {
+async fn entries(store: &DynStore, connector: &str) -> Vec<QuarantineRow> {
     store
         .quarantine(&QuarantineFilter {
             connector: Some(connector.into()),

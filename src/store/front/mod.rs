@@ -9,48 +9,26 @@ pub use cases::*;
 use super::{StoreError, StoredRecord};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
 
-/// A call, e-mail, visit or note.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Activity {
+/// A stored call, e-mail, visit or note (`activities`); the desk sees
+/// [`crate::front::desk::Activity`].
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ActivityRow {
     pub id: i64,
     pub customer_id: Option<i64>,
-    /// call | email | visit | note
     pub kind: String,
-    /// in | out
     pub direction: Option<String>,
     pub at: DateTime<Utc>,
     pub subject: Option<String>,
     pub text: Option<String>,
-    /// The team that handled it (never a person).
     pub team: Option<String>,
-    /// Calls: the other side's number (E.164).
     pub phone: Option<String>,
-    /// api | cti | import
     pub source: String,
-    /// When it was last corrected by whoever recorded it.
     pub edited_at: Option<DateTime<Utc>>,
     /// When it was recorded in kontor (the edit window counts from here).
-    #[serde(skip)]
     pub created_at: DateTime<Utc>,
     /// A salted hash of who recorded it ([`crate::model::personal_key`]); never shown.
-    #[serde(skip)]
     pub author: Option<String>,
-}
-
-/// How long whoever recorded a contact may correct or delete it.
-pub const ACTIVITY_EDIT_HOURS: i64 = 24;
-
-impl Activity {
-    /// Until when `author` may correct or delete it (`None`: not theirs, or not recorded at
-    /// the desk).
-    pub fn editable_until(&self, author: Option<&str>) -> Option<DateTime<Utc>> {
-        let mine = author.is_some()
-            && self.author.as_deref() == author
-            && (self.source == "api" || self.source == "dial");
-        mine.then(|| self.created_at + chrono::Duration::hours(ACTIVITY_EDIT_HOURS))
-    }
 }
 
 /// A correction of a contact (`None` keeps the value).
@@ -74,21 +52,20 @@ pub struct NewActivity {
     pub team: Option<String>,
     pub phone: Option<String>,
     pub source: String,
-    /// A salted hash of who recorded it (see [`Activity::author`]).
+    /// A salted hash of who recorded it (see [`ActivityRow::author`]).
     pub author: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Reminder {
+/// A stored reminder (`reminders`); the desk sees [`crate::front::desk::Reminder`].
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ReminderRow {
     pub id: i64,
     pub customer_id: Option<i64>,
     pub title: String,
     pub due_date: NaiveDate,
     pub assignee: Option<String>,
-    /// open | done | snoozed
     pub status: String,
     pub snoozed_until: Option<NaiveDate>,
-    /// manual, or the rule that suggested it.
     pub source: String,
     pub reason: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -117,15 +94,15 @@ pub struct ReminderFilter {
     pub limit: i64,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct AuditEntry {
+/// A stored audit log entry (`audit_log`); the API shows [`crate::front::desk::AuditEntry`].
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct AuditRow {
     pub id: i64,
     pub at: DateTime<Utc>,
     pub token_name: String,
     pub role: String,
     pub action: String,
     pub customer_id: Option<i64>,
-    /// What else it was about: a looked-up number, an erasure's count (never free text).
     pub detail: Option<String>,
 }
 
@@ -143,7 +120,7 @@ pub struct NewAudit {
 #[async_trait]
 pub trait FrontStore: Send + Sync {
     async fn add_activity(&self, a: &NewActivity) -> Result<i64, StoreError>;
-    async fn activity(&self, id: i64) -> Result<Option<Activity>, StoreError>;
+    async fn activity(&self, id: i64) -> Result<Option<ActivityRow>, StoreError>;
     /// Sets an activity's subject (a call's outcome: answered, missed, voicemail).
     async fn set_activity_subject(&self, id: i64, subject: &str) -> Result<(), StoreError>;
     /// Corrects a contact (the values given) and sets its `edited_at`.
@@ -156,7 +133,7 @@ pub trait FrontStore: Send + Sync {
         customer_id: i64,
         before: Option<(DateTime<Utc>, i64)>,
         limit: i64,
-    ) -> Result<Vec<Activity>, StoreError>;
+    ) -> Result<Vec<ActivityRow>, StoreError>;
     /// When the customer was last contacted.
     async fn last_contacts(&self) -> Result<Vec<(i64, DateTime<Utc>)>, StoreError>;
     /// Contacts per team in a period.
@@ -170,8 +147,8 @@ pub trait FrontStore: Send + Sync {
     async fn add_reminder(&self, r: &NewReminder) -> Result<Option<i64>, StoreError>;
     /// Adds many in one transaction (multi-row statements); returns how many were new.
     async fn add_reminders(&self, rs: &[NewReminder]) -> Result<u64, StoreError>;
-    async fn reminder(&self, id: i64) -> Result<Option<Reminder>, StoreError>;
-    async fn reminders(&self, f: &ReminderFilter) -> Result<Vec<Reminder>, StoreError>;
+    async fn reminder(&self, id: i64) -> Result<Option<ReminderRow>, StoreError>;
+    async fn reminders(&self, f: &ReminderFilter) -> Result<Vec<ReminderRow>, StoreError>;
     async fn set_reminder(
         &self,
         id: i64,
@@ -185,7 +162,7 @@ pub trait FrontStore: Send + Sync {
         &self,
         customer_id: Option<i64>,
         limit: i64,
-    ) -> Result<Vec<AuditEntry>, StoreError>;
+    ) -> Result<Vec<AuditRow>, StoreError>;
     /// Deletes what is older than its retention: (table, rows).
     async fn purge_before(&self, table: &str, before: DateTime<Utc>) -> Result<u64, StoreError>;
 
@@ -307,52 +284,6 @@ pub const ERASABLE: &[Erasable] = &[
         )
     },
 ];
-
-macro_rules! activity {
-    ($r:expr) => {{
-        use sqlx::Row;
-        let r = $r;
-        (|| -> Result<Activity, sqlx::Error> {
-            Ok(Activity {
-                id: r.try_get("id")?,
-                customer_id: r.try_get("customer_id")?,
-                kind: r.try_get("kind")?,
-                direction: r.try_get("direction")?,
-                at: r.try_get("at")?,
-                subject: r.try_get("subject")?,
-                text: r.try_get("text")?,
-                team: r.try_get("team")?,
-                phone: r.try_get("phone")?,
-                source: r.try_get("source")?,
-                edited_at: r.try_get("edited_at")?,
-                created_at: r.try_get("created_at")?,
-                author: r.try_get("author")?,
-            })
-        })()
-    }};
-}
-
-macro_rules! reminder {
-    ($r:expr) => {{
-        use sqlx::Row;
-        let r = $r;
-        (|| -> Result<Reminder, sqlx::Error> {
-            Ok(Reminder {
-                id: r.try_get("id")?,
-                customer_id: r.try_get("customer_id")?,
-                title: r.try_get("title")?,
-                due_date: r.try_get("due_date")?,
-                assignee: r.try_get("assignee")?,
-                status: r.try_get("status")?,
-                snoozed_until: r.try_get("snoozed_until")?,
-                source: r.try_get("source")?,
-                reason: r.try_get("reason")?,
-                created_at: r.try_get("created_at")?,
-                done_at: r.try_get("done_at")?,
-            })
-        })()
-    }};
-}
 
 /// `SELECT` and `UPDATE` of an erasable table (keys compared as text, so one statement fits
 /// every key type on both backends).

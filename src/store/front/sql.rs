@@ -63,12 +63,11 @@ macro_rules! front_store {
                 Ok(())
             }
 
-            async fn activity(&self, id: i64) -> Result<Option<Activity>, StoreError> {
-                let row = sqlx::query("SELECT * FROM activities WHERE id = $1")
+            async fn activity(&self, id: i64) -> Result<Option<ActivityRow>, StoreError> {
+                Ok(sqlx::query_as("SELECT * FROM activities WHERE id = $1")
                     .bind(id)
                     .fetch_optional(self.pool())
-                    .await?;
-                Ok(row.as_ref().map(|r| activity!(r)).transpose()?)
+                    .await?)
             }
 
             async fn activities(
@@ -76,14 +75,14 @@ macro_rules! front_store {
                 customer_id: i64,
                 before: Option<(DateTime<Utc>, i64)>,
                 limit: i64,
-            ) -> Result<Vec<Activity>, StoreError> {
+            ) -> Result<Vec<ActivityRow>, StoreError> {
                 let rows = match before {
-                    None => sqlx::query("SELECT * FROM activities WHERE customer_id = $1 ORDER BY at DESC, id DESC LIMIT $2")
+                    None => sqlx::query_as("SELECT * FROM activities WHERE customer_id = $1 ORDER BY at DESC, id DESC LIMIT $2")
                         .bind(customer_id)
                         .bind(limit)
                         .fetch_all(self.pool())
                         .await?,
-                    Some((at, id)) => sqlx::query(
+                    Some((at, id)) => sqlx::query_as(
                         "SELECT * FROM activities WHERE customer_id = $1 AND (at < $2 OR (at = $2 AND id < $3)) \
                          ORDER BY at DESC, id DESC LIMIT $4",
                     )
@@ -94,7 +93,7 @@ macro_rules! front_store {
                     .fetch_all(self.pool())
                     .await?,
                 };
-                Ok(rows.iter().map(|r| activity!(r)).collect::<Result<_, sqlx::Error>>()?)
+                Ok(rows)
             }
 
             async fn last_contacts(&self) -> Result<Vec<(i64, DateTime<Utc>)>, StoreError> {
@@ -177,15 +176,14 @@ macro_rules! front_store {
                 Ok(created)
             }
 
-            async fn reminder(&self, id: i64) -> Result<Option<Reminder>, StoreError> {
-                let row = sqlx::query("SELECT * FROM reminders WHERE id = $1")
+            async fn reminder(&self, id: i64) -> Result<Option<ReminderRow>, StoreError> {
+                Ok(sqlx::query_as("SELECT * FROM reminders WHERE id = $1")
                     .bind(id)
                     .fetch_optional(self.pool())
-                    .await?;
-                Ok(row.as_ref().map(|r| reminder!(r)).transpose()?)
+                    .await?)
             }
 
-            async fn reminders(&self, f: &ReminderFilter) -> Result<Vec<Reminder>, StoreError> {
+            async fn reminders(&self, f: &ReminderFilter) -> Result<Vec<ReminderRow>, StoreError> {
                 let sql = format!(
                     "SELECT * FROM reminders WHERE {} AND {} \
                      AND ($3 OR status <> 'done') \
@@ -194,15 +192,14 @@ macro_rules! front_store {
                     optional_eq(f.customer_id.is_some(), "customer_id", 1),
                     optional_eq(f.assignee.is_some(), "assignee", 2)
                 );
-                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(f.customer_id)
                 .bind(&f.assignee)
                 .bind(f.include_done)
                 .bind(f.due_by)
                 .bind(if f.limit > 0 { f.limit } else { i64::MAX })
                 .fetch_all(self.pool())
-                .await?;
-                Ok(rows.iter().map(|r| reminder!(r)).collect::<Result<_, sqlx::Error>>()?)
+                .await?)
             }
 
             async fn set_reminder(
@@ -249,31 +246,16 @@ macro_rules! front_store {
                 &self,
                 customer_id: Option<i64>,
                 limit: i64,
-            ) -> Result<Vec<AuditEntry>, StoreError> {
-                use sqlx::Row;
+            ) -> Result<Vec<AuditRow>, StoreError> {
                 let sql = format!(
                     "SELECT * FROM audit_log WHERE {} ORDER BY id DESC LIMIT $2",
                     optional_eq(customer_id.is_some(), "customer_id", 1)
                 );
-                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(customer_id)
-                .bind(limit)
-                .fetch_all(self.pool())
-                .await?;
-                Ok(rows
-                    .iter()
-                    .map(|r| {
-                        Ok(AuditEntry {
-                            id: r.try_get("id")?,
-                            at: r.try_get("at")?,
-                            token_name: r.try_get("token_name")?,
-                            role: r.try_get("role")?,
-                            action: r.try_get("action")?,
-                            customer_id: r.try_get("customer_id")?,
-                            detail: r.try_get("detail")?,
-                        })
-                    })
-                    .collect::<Result<_, sqlx::Error>>()?)
+                Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(customer_id)
+                    .bind(limit)
+                    .fetch_all(self.pool())
+                    .await?)
             }
 
             async fn purge_before(&self, table: &str, before: DateTime<Utc>) -> Result<u64, StoreError> {

@@ -81,9 +81,10 @@ impl IdentityChanges {
     }
 }
 
-/// A stored suggestion, with the customers its two sides belong to now.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Suggestion {
+/// A stored suggestion, with the customers its two sides belong to now; a listing shows
+/// [`crate::identity::triage::Suggestion`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SuggestionRow {
     pub id: i64,
     pub a: KeyId,
     pub b: KeyId,
@@ -92,13 +93,8 @@ pub struct Suggestion {
     pub score: f64,
     pub rule: String,
     pub reason: String,
-    /// open | confirmed | rejected | obsolete
     pub status: String,
     pub created_at: DateTime<Utc>,
-    /// The cluster (connected suggestions) it belongs to in a listing: the lowest suggestion
-    /// id of the cluster ([`crate::identity::triage`]). Not stored.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cluster: Option<i64>,
 }
 
 /// A system a connector's source named itself (`datev:<Berater>:<Mandant>`).
@@ -129,7 +125,7 @@ pub struct DocumentHit {
 }
 
 /// An API token as stored (the token itself is never stored, only its hash).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct TokenInfo {
     pub id: i64,
     pub name: String,
@@ -155,8 +151,8 @@ pub trait IdentityStore: Send + Sync {
         &self,
         status: Option<&str>,
         limit: i64,
-    ) -> Result<Vec<Suggestion>, StoreError>;
-    async fn suggestion(&self, id: i64) -> Result<Option<Suggestion>, StoreError>;
+    ) -> Result<Vec<SuggestionRow>, StoreError>;
+    async fn suggestion(&self, id: i64) -> Result<Option<SuggestionRow>, StoreError>;
     async fn set_suggestion_status(&self, id: i64, status: &str) -> Result<(), StoreError>;
     async fn customer_keys(&self) -> Result<Vec<KeyRow>, StoreError>;
     /// Open records of `entity` (`customer`, `contact_person`), read compactly row by row.
@@ -268,8 +264,8 @@ macro_rules! suggestion {
     ($r:expr) => {{
         use sqlx::Row;
         let r = $r;
-        (|| -> Result<Suggestion, sqlx::Error> {
-            Ok(Suggestion {
+        (|| -> Result<SuggestionRow, sqlx::Error> {
+            Ok(SuggestionRow {
                 id: r.try_get("id")?,
                 a: KeyId::new(
                     r.try_get::<String, _>("a_system")?,
@@ -286,24 +282,6 @@ macro_rules! suggestion {
                 reason: r.try_get("reason")?,
                 status: r.try_get("status")?,
                 created_at: r.try_get("created_at")?,
-                cluster: None,
-            })
-        })()
-    }};
-}
-
-macro_rules! token {
-    ($r:expr) => {{
-        use sqlx::Row;
-        let r = $r;
-        (|| -> Result<TokenInfo, sqlx::Error> {
-            Ok(TokenInfo {
-                id: r.try_get("id")?,
-                name: r.try_get("name")?,
-                role: r.try_get("role")?,
-                team: r.try_get("team")?,
-                created_at: r.try_get("created_at")?,
-                revoked_at: r.try_get("revoked_at")?,
             })
         })()
     }};

@@ -154,7 +154,7 @@ macro_rules! identity_store {
                 &self,
                 status: Option<&str>,
                 limit: i64,
-            ) -> Result<Vec<Suggestion>, StoreError> {
+            ) -> Result<Vec<SuggestionRow>, StoreError> {
                 let rows = sqlx::query(SUGGESTIONS_SQL_BY_STATUS)
                     .bind(status)
                     .bind(if limit > 0 { limit } else { i64::MAX })
@@ -163,7 +163,7 @@ macro_rules! identity_store {
                 Ok(rows.iter().map(|r| suggestion!(r)).collect::<Result<_, sqlx::Error>>()?)
             }
 
-            async fn suggestion(&self, id: i64) -> Result<Option<Suggestion>, StoreError> {
+            async fn suggestion(&self, id: i64) -> Result<Option<SuggestionRow>, StoreError> {
                 let row = sqlx::query(SUGGESTION_SQL_BY_ID)
                     .bind(id)
                     .fetch_optional(self.pool())
@@ -464,20 +464,19 @@ macro_rules! identity_store {
             }
 
             async fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
-                let rows = sqlx::query("SELECT * FROM api_tokens ORDER BY id")
+                Ok(sqlx::query_as("SELECT * FROM api_tokens ORDER BY id")
                     .fetch_all(self.pool())
-                    .await?;
-                Ok(rows.iter().map(|r| token!(r)).collect::<Result<_, sqlx::Error>>()?)
+                    .await?)
             }
 
             async fn active_tokens(&self) -> Result<Vec<(String, TokenInfo)>, StoreError> {
-                use sqlx::Row;
+                use sqlx::{FromRow, Row};
                 let rows = sqlx::query("SELECT * FROM api_tokens WHERE revoked_at IS NULL")
                     .fetch_all(self.pool())
                     .await?;
                 Ok(rows
                     .iter()
-                    .map(|r| Ok((r.try_get("hash")?, token!(r)?)))
+                    .map(|r| Ok((r.try_get("hash")?, TokenInfo::from_row(r)?)))
                     .collect::<Result<_, sqlx::Error>>()?)
             }
 

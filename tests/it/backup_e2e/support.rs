@@ -3,8 +3,11 @@
 
 use crate::common::{TEAMS, world};
 use chrono::{DateTime, SubsecRound, Utc};
+use kontor::front::desk::{Activity, AuditEntry, Reminder};
+use kontor::front::ticket::Ticket;
 use kontor::store::backup::backup;
 use kontor::store::*;
+use kontor::sync::shown::{QuarantineEntry, RunInfo};
 use kontor::testing::TempPg;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -227,11 +230,21 @@ pub(super) async fn api_view(store: &DynStore) -> Value {
     let mut activities = Vec::new();
     let mut tickets = Vec::new();
     for c in &customers {
-        activities
-            .push(serde_json::to_value(store.activities(*c, None, 1000).await.unwrap()).unwrap());
-        tickets.push(
-            serde_json::to_value(store.tickets(Some(*c), false, 1000).await.unwrap()).unwrap(),
-        );
+        for a in store.activities(*c, None, 1000).await.unwrap() {
+            // What is shown, and what the store keeps beside it.
+            let (author, created_at) = (a.author.clone(), a.created_at);
+            activities.push(json!([Activity::from(a), author, created_at]));
+        }
+        let filter = kontor::store::TicketFilter {
+            customer_id: Some(*c),
+            ..Default::default()
+        };
+        // The API's shape holds every stored column of a ticket, its steps and forwarding.
+        let now = Utc::now();
+        let today = now.date_naive();
+        for t in store.tickets_where(&filter).await.unwrap() {
+            tickets.push(serde_json::to_value(Ticket::of(t, now, today)).unwrap());
+        }
     }
     let mut checkpoints = Vec::new();
     for r in store.runs(None, 10_000).await.unwrap() {
@@ -240,17 +253,18 @@ pub(super) async fn api_view(store: &DynStore) -> Value {
     }
     let mut v = json!({
         "records": serde_json::to_value(store.records(None, None, 0).await.unwrap()).unwrap(),
-        "runs": serde_json::to_value(store.runs(None, 10_000).await.unwrap()).unwrap(),
+        "runs": store.runs(None, 10_000).await.unwrap().into_iter().map(RunInfo::from).collect::<Vec<_>>(),
         "checkpoints": checkpoints,
-        "quarantine": serde_json::to_value(store.quarantine(&QuarantineFilter { all: true, ..Default::default() }).await.unwrap()).unwrap(),
+        "quarantine": store.quarantine(&QuarantineFilter { all: true, ..Default::default() }).await.unwrap().into_iter()
+            .map(|q| json!([q.record.clone(), q.context.clone(), QuarantineEntry::from(q)])).collect::<Vec<_>>(),
         "tokens": serde_json::to_value(store.tokens().await.unwrap()).unwrap(),
         "keys": keys.iter().map(|k| format!("{k:?}")).collect::<Vec<_>>(),
-        "suggestions": serde_json::to_value(store.suggestions(None, 0).await.unwrap()).unwrap(),
+        "suggestions": serde_json::to_value(store.suggestions(None, 0).await.unwrap().into_iter().map(kontor::identity::triage::Suggestion::from).collect::<Vec<_>>()).unwrap(),
         "generation": store.identity_generation().await.unwrap(),
         "activities": activities,
         "tickets": tickets,
-        "reminders": serde_json::to_value(store.reminders(&ReminderFilter::default()).await.unwrap()).unwrap(),
-        "audit": serde_json::to_value(store.audit_entries(None, 1000).await.unwrap()).unwrap(),
+        "reminders": store.reminders(&ReminderFilter::default()).await.unwrap().into_iter().map(Reminder::from).collect::<Vec<_>>(),
+        "audit": store.audit_entries(None, 1000).await.unwrap().into_iter().map(AuditEntry::from).collect::<Vec<_>>(),
         "tombstones": serde_json::to_value(store.tombstones().await.unwrap()).unwrap(),
         "slots": serde_json::to_value(store.slots(None, 0).await.unwrap()).unwrap(),
     });

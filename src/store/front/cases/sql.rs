@@ -9,10 +9,10 @@ macro_rules! case_store {
     ($store:ty) => {
         impl $store {
             /// Fills in the tickets' steps and forwarding (a query per 500 tickets).
-            async fn with_process(&self, tickets: Vec<Ticket>) -> Result<Vec<Ticket>, StoreError> {
-                use sqlx::Row;
-                let mut steps: BTreeMap<i64, Vec<TicketStep>> = BTreeMap::new();
-                let mut forwards: BTreeMap<i64, Vec<TicketForward>> = BTreeMap::new();
+            async fn with_process(&self, mut tickets: Vec<TicketRow>) -> Result<Vec<TicketRow>, StoreError> {
+                use sqlx::{FromRow, Row};
+                let mut steps: BTreeMap<i64, Vec<StepRow>> = BTreeMap::new();
+                let mut forwards: BTreeMap<i64, Vec<ForwardRow>> = BTreeMap::new();
                 for chunk in tickets.chunks(500) {
                     let list = crate::store::placeholders(1, chunk.len());
                     let sql = format!("SELECT * FROM ticket_steps WHERE ticket_id IN ({list}) ORDER BY ticket_id, n");
@@ -21,14 +21,7 @@ macro_rules! case_store {
                         q = q.bind(t.id);
                     }
                     for r in q.fetch_all(self.pool()).await? {
-                        steps.entry(r.try_get("ticket_id")?).or_default().push(TicketStep {
-                            n: r.try_get("n")?,
-                            step: r.try_get("step")?,
-                            due: r.try_get("due")?,
-                            expected_cost: decimal(r.try_get("expected_cost")?)?,
-                            done_at: r.try_get("done_at")?,
-                            status: String::new(),
-                        });
+                        steps.entry(r.try_get("ticket_id")?).or_default().push(StepRow::from_row(&r)?);
                     }
                     let sql = format!("SELECT * FROM ticket_forwards WHERE ticket_id IN ({list}) ORDER BY ticket_id, at, id");
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -36,22 +29,14 @@ macro_rules! case_store {
                         q = q.bind(t.id);
                     }
                     for r in q.fetch_all(self.pool()).await? {
-                        forwards.entry(r.try_get("ticket_id")?).or_default().push(TicketForward {
-                            at: r.try_get("at")?,
-                            from_team: r.try_get("from_team")?,
-                            to_team: r.try_get("to_team")?,
-                            note: r.try_get("note")?,
-                        });
+                        forwards.entry(r.try_get("ticket_id")?).or_default().push(ForwardRow::from_row(&r)?);
                     }
                 }
-                let today = chrono::Local::now().date_naive();
-                Ok(tickets
-                    .into_iter()
-                    .map(|t| {
-                        let (s, f) = (steps.remove(&t.id).unwrap_or_default(), forwards.remove(&t.id).unwrap_or_default());
-                        t.with_process(s, f, today)
-                    })
-                    .collect())
+                for t in &mut tickets {
+                    t.steps = steps.remove(&t.id).unwrap_or_default();
+                    t.forwards = forwards.remove(&t.id).unwrap_or_default();
+                }
+                Ok(tickets)
             }
         }
 
@@ -93,33 +78,18 @@ macro_rules! case_store {
                 Ok(id)
             }
 
-            async fn ticket(&self, id: i64) -> Result<Option<Ticket>, StoreError> {
-                let row = sqlx::query("SELECT * FROM tickets WHERE id = $1")
+            async fn ticket(&self, id: i64) -> Result<Option<TicketRow>, StoreError> {
+                let row: Option<TicketRow> = sqlx::query_as("SELECT * FROM tickets WHERE id = $1")
                     .bind(id)
                     .fetch_optional(self.pool())
                     .await?;
-                let Some(t) = row.as_ref().map(|r| ticket!(r)).transpose()? else {
+                let Some(t) = row else {
                     return Ok(None);
                 };
                 Ok(self.with_process(vec![t]).await?.pop())
             }
 
-            async fn tickets(
-                &self,
-                customer_id: Option<i64>,
-                open_only: bool,
-                limit: i64,
-            ) -> Result<Vec<Ticket>, StoreError> {
-                self.tickets_where(&TicketFilter {
-                    customer_id,
-                    team: None,
-                    open_only,
-                    limit,
-                })
-                .await
-            }
-
-            async fn tickets_where(&self, f: &TicketFilter) -> Result<Vec<Ticket>, StoreError> {
+            async fn tickets_where(&self, f: &TicketFilter) -> Result<Vec<TicketRow>, StoreError> {
                 let team = if f.team.is_some() {
                     "(team = $2 OR id IN (SELECT ticket_id FROM ticket_forwards WHERE to_team = $2))"
                 } else {
@@ -130,14 +100,13 @@ macro_rules! case_store {
                      AND (NOT $3 OR status NOT IN ('resolved', 'closed')) ORDER BY created_at DESC, id DESC LIMIT $4",
                     optional_eq(f.customer_id.is_some(), "customer_id", 1)
                 );
-                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                let tickets: Vec<TicketRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .bind(f.customer_id)
                     .bind(&f.team)
                     .bind(f.open_only)
                     .bind(if f.limit > 0 { f.limit } else { i64::MAX })
                     .fetch_all(self.pool())
                     .await?;
-                let tickets = rows.iter().map(|r| ticket!(r)).collect::<Result<Vec<_>, sqlx::Error>>()?;
                 self.with_process(tickets).await
             }
 
