@@ -325,7 +325,7 @@ impl Runner {
                 }
                 if status != RunStatus::Aborted
                     && me.allowed().await
-                    && let Err(e) = crate::identity::resolve_store(&me.store, &cfg).await
+                    && let Err(e) = crate::identity::resolve_changed(&me.store, &cfg).await
                 {
                     tracing::error!(error = %e, "identity resolution after the run failed");
                 }

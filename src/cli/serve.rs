@@ -48,7 +48,7 @@ pub async fn run(cli: &Cli, listen: Option<&str>) -> anyhow::Result<i32> {
     // A node whose configuration differs from the cluster's serves (search, views) but
     // changes nothing, and says why (log, /healthz, alert) until it matches.
     if state.runner.check_config().await?.allows_changes() {
-        kontor::identity::resolve_store(&store, &cfg).await?;
+        kontor::identity::resolve_changed(&store, &cfg).await?;
         state.refresh_directory(false).await?;
     }
     let listener = tokio::net::TcpListener::bind(&addr)

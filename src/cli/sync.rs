@@ -153,9 +153,14 @@ pub async fn sync_connectors(
     if cancel.load(Ordering::Relaxed) {
         return Ok(1);
     }
-    // Who is who after the new data: merged customers, suggestions.
-    match kontor::identity::resolve_store(store, cfg).await {
-        Ok(r) => note(
+    // Who is who after the new data: merged customers, suggestions (only when something
+    // identity reads changed).
+    match kontor::identity::resolve_changed(store, cfg).await {
+        Ok(None) => note(
+            Level::INFO,
+            "identity: nothing changed since the last resolution",
+        ),
+        Ok(Some(r)) => note(
             Level::INFO,
             &format!(
                 "identity: {} customers from {} source customers ({} changed), {} open suggestion(s)",

@@ -81,16 +81,73 @@ pub fn options(cfg: &Config) -> ResolveOptions {
     }
 }
 
+/// What a resolution is given besides the records: the connectors' systems, the
+/// cross-reference rows, the settings and the retired connectors — and their fingerprint.
+struct Inputs {
+    systems: BTreeMap<String, String>,
+    xref: Vec<Vec<KeyId>>,
+    opts: ResolveOptions,
+    retired: BTreeSet<String>,
+    fingerprint: String,
+}
+
+impl Inputs {
+    async fn read(store: &DynStore, cfg: &Config) -> Result<Inputs, IdentityError> {
+        let systems = systems(store, cfg).await?;
+        let xref = load_xref(cfg)?;
+        let opts = options(cfg);
+        let retired: BTreeSet<String> = store.retired_connectors().await?.into_iter().collect();
+        // The release too: a newer kontor may resolve differently.
+        let text = format!(
+            "{}\n{opts:?}\n{systems:?}\n{xref:?}\n{retired:?}",
+            env!("CARGO_PKG_VERSION")
+        );
+        let fingerprint = blake3::hash(text.as_bytes()).to_hex().to_string();
+        Ok(Inputs {
+            systems,
+            xref,
+            opts,
+            retired,
+            fingerprint,
+        })
+    }
+}
+
 /// Resolves the store's source customers and writes the result.
 pub async fn resolve_store(
     store: &DynStore,
     cfg: &Config,
 ) -> Result<ResolveSummary, IdentityError> {
-    let systems = systems(store, cfg).await?;
-    let xref = load_xref(cfg)?;
-    let opts = options(cfg);
+    let inputs = Inputs::read(store, cfg).await?;
+    resolve_with(store, &inputs).await
+}
+
+/// After a sync: resolves only when something a resolution reads changed since the last one
+/// — records written or closed by a run it did not scan, an erasure, a decision, a connector
+/// renamed or retired, the identity settings, systems or cross-reference files. `None`:
+/// nothing did, and nothing was read but the store's identity state (a sync that changed
+/// nothing costs the same at 100 and at 1 000 000 customers).
+pub async fn resolve_changed(
+    store: &DynStore,
+    cfg: &Config,
+) -> Result<Option<ResolveSummary>, IdentityError> {
+    let inputs = Inputs::read(store, cfg).await?;
+    if store.identity_unchanged(&inputs.fingerprint).await? {
+        tracing::debug!("identity: nothing changed since the last resolution");
+        return Ok(None);
+    }
+    resolve_with(store, &inputs).await.map(Some)
+}
+
+async fn resolve_with(store: &DynStore, inputs: &Inputs) -> Result<ResolveSummary, IdentityError> {
+    let Inputs {
+        systems,
+        xref,
+        opts,
+        retired,
+        fingerprint,
+    } = inputs;
     let known: BTreeSet<&str> = systems.values().map(String::as_str).collect();
-    let retired: BTreeSet<String> = store.retired_connectors().await?.into_iter().collect();
     for _ in 0..8 {
         let started = std::time::Instant::now();
         let mut snap = store.identity_snapshot(false).await?;
@@ -122,7 +179,7 @@ pub async fn resolve_store(
         }
         // Party records (customers and suppliers, the same rules) one by one: only what
         // identity compares is kept.
-        add_party_rows(store, &systems, &mut customers).await?;
+        add_party_rows(store, systems, &mut customers).await?;
         for (connector, no) in &snap.doc_keys {
             if let Some(system) = systems.get(connector) {
                 let key = KeyId::new(system.clone(), no.clone());
@@ -153,13 +210,13 @@ pub async fn resolve_store(
         let res = resolve(
             ResolveInput {
                 customers: &customers,
-                xref: &xref,
+                xref,
                 decisions: &snap.decisions,
                 prev: &prev,
                 aliases: &snap.aliases,
                 next_id: snap.max_id + 1,
             },
-            &opts,
+            opts,
         );
         tracing::debug!(
             ms = started.elapsed().as_millis() as u64,
@@ -203,6 +260,7 @@ pub async fn resolve_store(
                 .collect(),
             upsert,
             delete,
+            inputs: Some(fingerprint.clone()),
             ..IdentityChanges::default()
         };
         let mut changes = changes;

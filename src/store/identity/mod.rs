@@ -10,6 +10,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// Makes the next resolution run whatever its inputs say: for a change of the records that
+/// carries no run id (an erasure, a connector renamed or retired) and for ops decisions.
+pub(crate) const INPUTS_STALE: &str = "UPDATE identity_state SET inputs = NULL WHERE id = 1";
+
 /// A source customer's place as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyRow {
@@ -61,6 +65,9 @@ pub struct IdentityChanges {
     /// Nothing changes but the scan position ([`IdentityChanges::is_noop`]): the generation
     /// stays.
     pub noop: bool,
+    /// The fingerprint of what the resolution was given besides the records
+    /// ([`IdentityStore::identity_unchanged`]).
+    pub inputs: Option<String>,
 }
 
 impl IdentityChanges {
@@ -142,6 +149,10 @@ pub trait IdentityStore: Send + Sync {
     /// Writes a resolution; `false` when another resolution was applied since the snapshot.
     async fn apply_identity(&self, changes: &IdentityChanges) -> Result<bool, StoreError>;
     async fn identity_generation(&self) -> Result<i64, StoreError>;
+    /// Whether a resolution given `inputs` would find nothing new: the last one was given the
+    /// same, no run it did not scan wrote or closed a record, and nothing else changed records
+    /// or decisions since (an index lookup each, whatever the number of records).
+    async fn identity_unchanged(&self, inputs: &str) -> Result<bool, StoreError>;
     async fn record_decisions(
         &self,
         add: &[Decision],

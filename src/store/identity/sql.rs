@@ -113,6 +113,18 @@ macro_rules! identity_store {
                     .await?)
             }
 
+            async fn identity_unchanged(&self, inputs: &str) -> Result<bool, StoreError> {
+                let unchanged: bool = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM identity_state s WHERE s.id = 1 AND s.inputs = $1 \
+                       AND NOT EXISTS (SELECT 1 FROM records WHERE run_id > s.scanned_run) \
+                       AND NOT EXISTS (SELECT 1 FROM records WHERE closed_run_id IS NOT NULL AND closed_run_id > s.scanned_run))",
+                )
+                .bind(inputs)
+                .fetch_one(self.pool())
+                .await?;
+                Ok(unchanged)
+            }
+
             async fn record_decisions(
                 &self,
                 add: &[Decision],
@@ -120,6 +132,7 @@ macro_rules! identity_store {
             ) -> Result<(), StoreError> {
                 let now = Utc::now();
                 let mut tx = self.begin_write().await?;
+                sqlx::query(INPUTS_STALE).execute(&mut *tx).await?;
                 for d in remove {
                     sqlx::query(
                         "DELETE FROM identity_decisions WHERE kind = $1 AND a_system = $2 AND a_no = $3 AND b_system = $4 AND b_no = $5",
@@ -172,6 +185,7 @@ macro_rules! identity_store {
             }
 
             async fn set_suggestion_status(&self, id: i64, status: &str) -> Result<(), StoreError> {
+                sqlx::query(INPUTS_STALE).execute(self.pool()).await?;
                 sqlx::query("UPDATE identity_suggestions SET status = $1, decided_at = $2 WHERE id = $3")
                     .bind(status)
                     .bind(Utc::now())
