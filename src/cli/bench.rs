@@ -62,12 +62,38 @@ fn write_workspace(dir: &Path, store_url: &str, data: &Path) -> anyhow::Result<(
             "[store]\nurl = \"{store_url}\"\n\n[sync]\nallowed_roots = [\"{}\"]\n\n\
              [[connector]]\nname = \"rechnungen\"\nkind = \"csv\"\npath = \"{}\"\n\
              mapping = \"mappings/rechnungen.toml\"\nmin_age_seconds = 0\nmode = \"incremental\"\n",
-            // The generated file is beside the workspace, not in it.
+            // The generated file is beside the workspace, not in it; later files of the
+            // connector (`rechnungen-*.csv`, see [`write_paid`]) are increments.
             data.parent().unwrap_or(data).display(),
-            data.display()
+            data.with_file_name("rechnungen*.csv").display()
         ),
     )?;
     Ok(())
+}
+
+/// An increment beside `data`: its first `n` invoices again, now paid (`Offen` 0,00) — what a
+/// WaWi's export of the day's changes looks like. Returns its path.
+fn write_paid(data: &Path, n: usize) -> anyhow::Result<PathBuf> {
+    use std::io::BufRead;
+    let path = data.with_file_name("rechnungen-bezahlt.csv");
+    let mut out = Vec::new();
+    let lines = std::io::BufReader::new(std::fs::File::open(data)?).split(b'\n');
+    for (i, line) in lines.take(n + 1).enumerate() {
+        let line = line?;
+        if i == 0 {
+            out.extend_from_slice(&line);
+        } else {
+            // Column 11 of 12 is the open amount.
+            let mut cols: Vec<&[u8]> = line.split(|b| *b == b';').collect();
+            if cols.len() == 12 {
+                cols[10] = b"0,00";
+            }
+            out.extend_from_slice(&cols.join(&b';'));
+        }
+        out.push(b'\n');
+    }
+    std::fs::write(&path, out)?;
+    Ok(path)
 }
 
 fn rate(rows: u64, d: Duration) -> String {
@@ -139,6 +165,7 @@ pub async fn bench(_cli: &Cli, a: &BenchArgs) -> anyhow::Result<i32> {
         };
         let ws = root.join(format!("ws-{backend}"));
         write_workspace(&ws, &url, &data)?;
+        let _ = std::fs::remove_file(data.with_file_name("rechnungen-bezahlt.csv"));
         for (step, extra) in [
             ("first sync", &[][..]),
             ("re-sync, unchanged file", &[][..]),
@@ -158,6 +185,19 @@ pub async fn bench(_cli: &Cli, a: &BenchArgs) -> anyhow::Result<i32> {
                 mib(m.max_rss_kib)
             );
         }
+        // An increment into the full store: 100 invoices paid, in a second file.
+        let paid = write_paid(&data, 100)?;
+        let m = measure(&mut kontor_sync(&ws, &[]))?;
+        std::fs::remove_file(&paid)?;
+        if m.code != 0 {
+            anyhow::bail!("{backend} increment: kontor sync exited with {}", m.code);
+        }
+        println!(
+            "| {backend} | increment: 100 rows changed (a second file) | 100 | {:.2}s | {} | {} |",
+            m.wall.as_secs_f64(),
+            rate(100, m.wall),
+            mib(m.max_rss_kib)
+        );
         match backend {
             "sqlite" if have("sqlite3") => {
                 let raw = root.join("raw.db");

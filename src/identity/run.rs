@@ -261,6 +261,7 @@ async fn resolve_with(store: &DynStore, inputs: &Inputs) -> Result<ResolveSummar
             upsert,
             delete,
             inputs: Some(fingerprint.clone()),
+            inputs_epoch: snap.inputs_epoch,
             ..IdentityChanges::default()
         };
         let mut changes = changes;

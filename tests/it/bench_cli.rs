@@ -32,6 +32,12 @@ fn kontor_bench_syncs_the_generated_export_into_both_stores() {
                 "{backend} {step}: {stdout}"
             );
         }
+        assert!(
+            stdout.contains(&format!(
+                "| {backend} | increment: 100 rows changed (a second file) | 100 |"
+            )),
+            "{backend} increment: {stdout}"
+        );
     }
     // A backend it does not know is refused by the parser, naming the ones it knows.
     let out = kontor(

@@ -4,12 +4,15 @@
 
 use kontor::config::Config;
 use kontor::identity::resolve_changed;
-use kontor::store::DynStore;
+use kontor::store::{DynStore, IdentityChanges};
 use kontor::sync::{self, SyncOptions};
 use kontor::testing::temp_store;
 use std::path::Path;
 
-both_backends!(a_sync_that_changed_nothing_resolves_nothing_and_every_change_resolves_again);
+both_backends!(
+    a_sync_that_changed_nothing_resolves_nothing_and_every_change_resolves_again,
+    a_resolution_that_read_before_an_erasure_does_not_record_its_inputs,
+);
 
 /// The demo's configuration; its WaWi customer export is a full list (a customer missing
 /// from a newer file is closed). `identity`: more `[identity]` settings.
@@ -140,4 +143,29 @@ async fn a_sync_that_changed_nothing_resolves_nothing_and_every_change_resolves_
         .await
         .unwrap();
     assert!(resolves(&store, &cfg).await, "a renamed connector");
+}
+
+/// An erasure (or decision, or renamed connector) while a resolution runs: the resolution read
+/// the records before it, so the next sync must resolve again — its fingerprint is not kept.
+async fn a_resolution_that_read_before_an_erasure_does_not_record_its_inputs(backend: &str) {
+    let (store, _guard) = temp_store(backend).await.unwrap();
+    let write = |snap: &kontor::store::IdentitySnapshot| IdentityChanges {
+        generation: snap.generation,
+        scan_to: snap.scan_to,
+        noop: true,
+        inputs: Some("fp".into()),
+        inputs_epoch: snap.inputs_epoch,
+        ..IdentityChanges::default()
+    };
+    let snap = store.identity_snapshot(false).await.unwrap();
+    store.delete_records(&[]).await.unwrap();
+    assert!(store.apply_identity(&write(&snap)).await.unwrap());
+    assert!(
+        !store.identity_unchanged("fp").await.unwrap(),
+        "read before the erasure"
+    );
+    let snap = store.identity_snapshot(false).await.unwrap();
+    assert!(store.apply_identity(&write(&snap)).await.unwrap());
+    assert!(store.identity_unchanged("fp").await.unwrap());
+    assert!(!store.identity_unchanged("other").await.unwrap());
 }

@@ -11,24 +11,27 @@ macro_rules! identity_apply {
                 let mut tx = self.begin_write().await?;
                 if ch.noop {
                     let kept = sqlx::query(
-                        "UPDATE identity_state SET scanned_run = $2, inputs = $3 WHERE id = 1 AND generation = $1",
+                        "UPDATE identity_state SET scanned_run = $2, \
+                         inputs = CASE WHEN inputs_epoch = $4 THEN $3 ELSE NULL END WHERE id = 1 AND generation = $1",
                     )
                     .bind(ch.generation)
                     .bind(ch.scan_to)
                     .bind(&ch.inputs)
+                    .bind(ch.inputs_epoch)
                     .execute(&mut *tx)
                     .await?;
                     tx.commit().await?;
                     return Ok(kept.rows_affected() == 1);
                 }
                 let moved = sqlx::query(
-                    "UPDATE identity_state SET generation = generation + 1, scanned_run = $2, resolved_at = $3, inputs = $4 \
-                     WHERE id = 1 AND generation = $1",
+                    "UPDATE identity_state SET generation = generation + 1, scanned_run = $2, resolved_at = $3, \
+                     inputs = CASE WHEN inputs_epoch = $5 THEN $4 ELSE NULL END WHERE id = 1 AND generation = $1",
                 )
                 .bind(ch.generation)
                 .bind(ch.scan_to)
                 .bind(now)
                 .bind(&ch.inputs)
+                .bind(ch.inputs_epoch)
                 .execute(&mut *tx)
                 .await?;
                 if moved.rows_affected() == 0 {

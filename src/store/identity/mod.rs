@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 
 /// Makes the next resolution run whatever its inputs say: for a change of the records that
 /// carries no run id (an erasure, a connector renamed or retired) and for ops decisions.
-pub(crate) const INPUTS_STALE: &str = "UPDATE identity_state SET inputs = NULL WHERE id = 1";
+pub(crate) const INPUTS_STALE: &str =
+    "UPDATE identity_state SET inputs = NULL, inputs_epoch = inputs_epoch + 1 WHERE id = 1";
 
 /// A source customer's place as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +42,9 @@ pub struct IdentitySnapshot {
     pub aliases: BTreeMap<i64, i64>,
     /// The largest customer id ever given.
     pub max_id: i64,
+    /// How many changes outside runs (erasures, decisions, renamed or retired connectors) the
+    /// store had seen when this was read ([`INPUTS_STALE`]).
+    pub inputs_epoch: i64,
     /// Open and obsolete suggestions (decided ones stay as they are).
     pub suggestions: Vec<(i64, NewSuggestion, String)>,
 }
@@ -66,8 +70,10 @@ pub struct IdentityChanges {
     /// stays.
     pub noop: bool,
     /// The fingerprint of what the resolution was given besides the records
-    /// ([`IdentityStore::identity_unchanged`]).
+    /// ([`IdentityStore::identity_unchanged`]); recorded only if no change outside runs came
+    /// after the snapshot's `inputs_epoch`.
     pub inputs: Option<String>,
+    pub inputs_epoch: i64,
 }
 
 impl IdentityChanges {

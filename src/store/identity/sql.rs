@@ -14,10 +14,11 @@ macro_rules! identity_store {
             ) -> Result<IdentitySnapshot, StoreError> {
                 use sqlx::Row;
                 let pool = self.pool();
-                let state = sqlx::query("SELECT generation, scanned_run FROM identity_state WHERE id = 1")
+                let state = sqlx::query("SELECT generation, scanned_run, inputs_epoch FROM identity_state WHERE id = 1")
                     .fetch_one(pool)
                     .await?;
                 let generation: i64 = state.try_get("generation")?;
+                let inputs_epoch: i64 = state.try_get("inputs_epoch")?;
                 let scanned: i64 = if rescan { 0 } else { state.try_get("scanned_run")? };
                 let max_run: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM sync_runs")
                     .fetch_one(pool)
@@ -99,6 +100,7 @@ macro_rules! identity_store {
                     decisions,
                     aliases,
                     max_id,
+                    inputs_epoch,
                     suggestions,
                 })
             }
