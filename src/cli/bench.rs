@@ -71,14 +71,21 @@ fn write_workspace(dir: &Path, store_url: &str, data: &Path) -> anyhow::Result<(
     Ok(())
 }
 
-/// An increment beside `data`: its first `n` invoices again, now paid (`Offen` 0,00) — what a
-/// WaWi's export of the day's changes looks like. Returns its path.
-fn write_paid(data: &Path, n: usize) -> anyhow::Result<PathBuf> {
+/// Rows of the increment step.
+const INCREMENT: u64 = 100;
+
+/// Where the increment lies: beside `data`, matched by the connector's `rechnungen*.csv`.
+fn paid_path(data: &Path) -> PathBuf {
+    data.with_file_name("rechnungen-bezahlt.csv")
+}
+
+/// The increment at `path`: the first `n` invoices of `data` again, now paid (`Offen` 0,00) —
+/// what a WaWi's export of the day's changes looks like.
+fn write_paid(data: &Path, path: &Path, n: u64) -> anyhow::Result<()> {
     use std::io::BufRead;
-    let path = data.with_file_name("rechnungen-bezahlt.csv");
     let mut out = Vec::new();
     let lines = std::io::BufReader::new(std::fs::File::open(data)?).split(b'\n');
-    for (i, line) in lines.take(n + 1).enumerate() {
+    for (i, line) in lines.take(n as usize + 1).enumerate() {
         let line = line?;
         if i == 0 {
             out.extend_from_slice(&line);
@@ -92,8 +99,8 @@ fn write_paid(data: &Path, n: usize) -> anyhow::Result<PathBuf> {
         }
         out.push(b'\n');
     }
-    std::fs::write(&path, out)?;
-    Ok(path)
+    std::fs::write(path, out)?;
+    Ok(())
 }
 
 fn rate(rows: u64, d: Duration) -> String {
@@ -165,39 +172,43 @@ pub async fn bench(_cli: &Cli, a: &BenchArgs) -> anyhow::Result<i32> {
         };
         let ws = root.join(format!("ws-{backend}"));
         write_workspace(&ws, &url, &data)?;
-        let _ = std::fs::remove_file(data.with_file_name("rechnungen-bezahlt.csv"));
-        for (step, extra) in [
-            ("first sync", &[][..]),
-            ("re-sync, unchanged file", &[][..]),
+        let paid = paid_path(&data);
+        let _ = std::fs::remove_file(&paid);
+        // (step, rows it syncs, flags, whether the increment file lies beside the export)
+        for (step, n, extra, increment) in [
+            ("first sync", rows, &[][..], false),
+            ("re-sync, unchanged file", rows, &[][..], false),
             (
                 "re-sync --reprocess (all rows unchanged)",
+                rows,
                 &["--reprocess"][..],
+                false,
+            ),
+            // Into the full store: 100 invoices paid, in a second file.
+            (
+                "increment: 100 rows changed (a second file)",
+                INCREMENT,
+                &[][..],
+                true,
             ),
         ] {
+            if increment {
+                write_paid(&data, &paid, n)?;
+            }
             let m = measure(&mut kontor_sync(&ws, extra))?;
+            if increment {
+                std::fs::remove_file(&paid)?;
+            }
             if m.code != 0 {
                 anyhow::bail!("{backend} {step}: kontor sync exited with {}", m.code);
             }
             println!(
-                "| {backend} | {step} | {rows} | {:.2}s | {} | {} |",
+                "| {backend} | {step} | {n} | {:.2}s | {} | {} |",
                 m.wall.as_secs_f64(),
-                rate(rows, m.wall),
+                rate(n, m.wall),
                 mib(m.max_rss_kib)
             );
         }
-        // An increment into the full store: 100 invoices paid, in a second file.
-        let paid = write_paid(&data, 100)?;
-        let m = measure(&mut kontor_sync(&ws, &[]))?;
-        std::fs::remove_file(&paid)?;
-        if m.code != 0 {
-            anyhow::bail!("{backend} increment: kontor sync exited with {}", m.code);
-        }
-        println!(
-            "| {backend} | increment: 100 rows changed (a second file) | 100 | {:.2}s | {} | {} |",
-            m.wall.as_secs_f64(),
-            rate(100, m.wall),
-            mib(m.max_rss_kib)
-        );
         match backend {
             "sqlite" if have("sqlite3") => {
                 let raw = root.join("raw.db");
