@@ -2,6 +2,7 @@
 
 use super::{Cli, diags_text, load_config, note, open_store_as, progress::CliProgress};
 use kontor::config::{Config, ConnectorConfig};
+use kontor::identity::Resolved;
 use kontor::store::{DynStore, RunStatus};
 use kontor::sync::{self, SyncOptions};
 use std::sync::Arc;
@@ -156,11 +157,17 @@ pub async fn sync_connectors(
     // Who is who after the new data: merged customers, suggestions (only when something
     // identity reads changed).
     match kontor::identity::resolve_changed(store, cfg).await {
-        Ok(None) => note(
+        Ok(Resolved::Unchanged) => note(
             Level::INFO,
             "identity: nothing changed since the last resolution",
         ),
-        Ok(Some(r)) => note(
+        Ok(Resolved::Kept { records }) => note(
+            Level::INFO,
+            &format!(
+                "identity: {records} record(s) changed since the last resolution, none of it what identity compares; the customers stay as they are"
+            ),
+        ),
+        Ok(Resolved::Resolved(r)) => note(
             Level::INFO,
             &format!(
                 "identity: {} customers from {} source customers ({} changed), {} open suggestion(s)",

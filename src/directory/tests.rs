@@ -20,6 +20,7 @@ fn key(system: &str, no: &str, id: i64) -> KeyRow {
         home_id: id,
         rule: "anchor".into(),
         matched_on: None,
+        attrs: None,
     }
 }
 

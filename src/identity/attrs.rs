@@ -87,6 +87,29 @@ impl SourceCustomer {
         }
     }
 
+    /// A fingerprint of everything a resolution compares (not the key, not the city), in the
+    /// records' order: two resolutions given source customers with the same fingerprints come
+    /// out the same.
+    pub fn fingerprint(&self) -> i64 {
+        let mut h = blake3::Hasher::new();
+        for list in [
+            &self.names,
+            &self.vat_ids,
+            &self.glns,
+            &self.emails,
+            &self.phones,
+            &self.postcodes,
+        ] {
+            for v in list {
+                h.update(v.as_bytes());
+                h.update(b"\x1f");
+            }
+            h.update(b"\x1e");
+        }
+        let bytes: [u8; 8] = h.finalize().as_bytes()[..8].try_into().unwrap_or_default();
+        i64::from_le_bytes(bytes)
+    }
+
     pub fn has_attributes(&self) -> bool {
         !(self.names.is_empty()
             && self.vat_ids.is_empty()
@@ -126,6 +149,28 @@ mod tests {
             ("50667", "Köln")
         );
         assert!(c.has_attributes());
+        // The fingerprint follows every value and where it stands.
+        let mut moved = c.clone();
+        moved.postcodes = vec![];
+        moved.phones.push("50667".into());
+        assert_ne!(moved.fingerprint(), c.fingerprint());
+        let mut elsewhere = c.clone();
+        elsewhere.cities = vec!["Köln-Altstadt".into()];
+        assert_eq!(
+            elsewhere.fingerprint(),
+            c.fingerprint(),
+            "no rule compares cities"
+        );
+        let mut same = SourceCustomer::new(KeyId::new("other", "1"));
+        same.add_record(&serde_json::json!({
+            "name": "Müller & Söhne GmbH", "vat_id": "DE123456788", "email": "info@mueller.de",
+            "phones": ["+4922147110", "+491711"], "address": {"postcode": "50667", "city": "Köln"}
+        }));
+        assert_eq!(
+            same.fingerprint(),
+            c.fingerprint(),
+            "the key is not part of it"
+        );
         assert!(!SourceCustomer::new(KeyId::new("x", "1")).has_attributes());
     }
 }

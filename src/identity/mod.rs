@@ -22,7 +22,7 @@ pub mod xref;
 
 pub use attrs::SourceCustomer;
 pub use resolve::{Resolution, ResolveOptions, resolve};
-pub use run::{IdentityError, ResolveSummary, resolve_changed, resolve_store};
+pub use run::{IdentityError, ResolveSummary, Resolved, resolve_changed, resolve_store};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

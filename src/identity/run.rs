@@ -7,7 +7,7 @@ use super::resolve::{ResolveInput, ResolveOptions, resolve};
 use super::{KeyId, NewSuggestion, PrevKey, xref};
 use crate::config::Config;
 use crate::diag::Diagnostic;
-use crate::store::{DynStore, IdentityChanges, KeyRow, StoreError};
+use crate::store::{DynStore, IdentityChanges, IdentityDelta, KeyRow, StoreError};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 #[derive(Debug, thiserror::Error)]
@@ -122,21 +122,104 @@ pub async fn resolve_store(
     resolve_with(store, &inputs).await
 }
 
+/// What [`resolve_changed`] did.
+#[derive(Debug, Clone)]
+pub enum Resolved {
+    /// Nothing a resolution reads changed since the last one; nothing was read but the
+    /// store's identity state.
+    Unchanged,
+    /// The runs since wrote or closed records, but nothing a resolution compares: documents
+    /// of customer numbers resolved already, party records whose names, identifiers and
+    /// addresses are what they were. No resolution ran (it would come out the same); the scan
+    /// position and the generation moved on (the directories reload).
+    Kept {
+        /// Records the runs wrote or closed.
+        records: i64,
+    },
+    /// A resolution ran.
+    Resolved(ResolveSummary),
+}
+
 /// After a sync: resolves only when something a resolution reads changed since the last one
-/// — records written or closed by a run it did not scan, an erasure, a decision, a connector
-/// renamed or retired, the identity settings, systems or cross-reference files. `None`:
-/// nothing did, and nothing was read but the store's identity state (a sync that changed
-/// nothing costs the same at 100 and at 1 000 000 customers).
-pub async fn resolve_changed(
-    store: &DynStore,
-    cfg: &Config,
-) -> Result<Option<ResolveSummary>, IdentityError> {
+/// — what a party record says about who a customer is (a name, VAT ID, GLN, e-mail, phone,
+/// postcode or city), a customer number not resolved yet, an erasure, a decision, a
+/// connector renamed or retired, the identity settings, systems or cross-reference files.
+/// Otherwise it costs what the runs wrote, not what is stored: a sync that changed nothing,
+/// or brought 100 invoices, or 100 customers' new payment terms, costs the same at 100 and
+/// at 1 000 000 customers.
+pub async fn resolve_changed(store: &DynStore, cfg: &Config) -> Result<Resolved, IdentityError> {
     let inputs = Inputs::read(store, cfg).await?;
-    if store.identity_unchanged(&inputs.fingerprint).await? {
-        tracing::debug!("identity: nothing changed since the last resolution");
-        return Ok(None);
+    match store.identity_delta(&inputs.fingerprint).await? {
+        IdentityDelta::Unchanged => {
+            tracing::debug!("identity: nothing changed since the last resolution");
+            return Ok(Resolved::Unchanged);
+        }
+        IdentityDelta::Changed {
+            generation,
+            scan_to,
+            inputs_epoch,
+            records,
+            parties,
+        } if parties_as_resolved(store, &inputs.systems, &parties).await? => {
+            let changes = IdentityChanges {
+                generation,
+                scan_to,
+                inputs: Some(inputs.fingerprint.clone()),
+                inputs_epoch,
+                ..IdentityChanges::default()
+            };
+            if store.apply_identity(&changes).await? {
+                tracing::debug!(records, "identity: nothing it compares changed");
+                return Ok(Resolved::Kept { records });
+            }
+            // Another resolution came first: resolve as of its result.
+        }
+        IdentityDelta::Changed { .. } | IdentityDelta::Resolve => {}
     }
-    resolve_with(store, &inputs).await.map(Some)
+    resolve_with(store, &inputs).await.map(Resolved::Resolved)
+}
+
+/// Whether the party records of these (connector, customer number) pairs say what they said
+/// at the last resolution: each of their source customers, read again from all its party
+/// records as a resolution reads it, has the fingerprint stored with its key. Records of
+/// connectors this configuration does not have are not read by a resolution either.
+async fn parties_as_resolved(
+    store: &DynStore,
+    systems: &BTreeMap<String, String>,
+    parties: &[(String, String)],
+) -> Result<bool, StoreError> {
+    let mut now: BTreeMap<KeyId, SourceCustomer> = parties
+        .iter()
+        .filter_map(|(c, no)| systems.get(c).map(|s| KeyId::new(s.clone(), no.clone())))
+        .map(|k| (k.clone(), SourceCustomer::new(k)))
+        .collect();
+    if now.is_empty() {
+        return Ok(true);
+    }
+    // Every configured connector of each key's system.
+    let pairs: Vec<(String, String)> = now
+        .keys()
+        .flat_map(|k| {
+            systems
+                .iter()
+                .filter(|(_, s)| **s == k.system)
+                .map(|(c, _)| (c.clone(), k.customer_no.clone()))
+        })
+        .collect();
+    for entity in crate::model::Entity::PARTIES {
+        for r in store.customer_rows_of(entity.as_str(), &pairs).await? {
+            if let Some(system) = systems.get(&r.connector)
+                && let Some(c) = now.get_mut(&KeyId::new(system.clone(), r.customer_no.clone()))
+            {
+                c.add(&r.data);
+            }
+        }
+    }
+    let keys: Vec<KeyId> = now.keys().cloned().collect();
+    let stored: HashMap<KeyId, Option<i64>> = store.key_attrs(&keys).await?.into_iter().collect();
+    Ok(now
+        .iter()
+        .all(|(k, c)| stored.get(k).copied().flatten() == Some(c.fingerprint())))
 }
 
 async fn resolve_with(store: &DynStore, inputs: &Inputs) -> Result<ResolveSummary, IdentityError> {
@@ -223,6 +306,10 @@ async fn resolve_with(store: &DynStore, inputs: &Inputs) -> Result<ResolveSummar
             "identity: resolved"
         );
         let old: HashMap<&KeyId, &KeyRow> = snap.keys.iter().map(|k| (&k.key, k)).collect();
+        let attrs: HashMap<&KeyId, i64> = customers
+            .iter()
+            .map(|c| (&c.key, c.fingerprint()))
+            .collect();
         let upsert: Vec<KeyRow> = res
             .assignments
             .iter()
@@ -232,6 +319,7 @@ async fn resolve_with(store: &DynStore, inputs: &Inputs) -> Result<ResolveSummar
                 home_id: a.home_id,
                 rule: a.rule.clone(),
                 matched_on: a.matched_on.clone(),
+                attrs: attrs.get(&a.key).copied(),
             })
             .filter(|row| old.get(&row.key).is_none_or(|o| *o != row))
             .collect();

@@ -43,8 +43,8 @@ pub use front::{
     ReminderRow, StepRow, TicketFilter, TicketRow,
 };
 pub use identity::{
-    DocumentHit, IdentityChanges, IdentitySnapshot, IdentityStore, KeyRow, SharedNumbers,
-    SourceSystem, SuggestionRow, TokenInfo,
+    DocumentHit, IdentityChanges, IdentityDelta, IdentitySnapshot, IdentityStore, KeyRow,
+    SharedNumbers, SourceSystem, SuggestionRow, TokenInfo,
 };
 pub use ops::{OpsStore, RunLock, RunStats, Slot};
 pub use postgres::PgStore;

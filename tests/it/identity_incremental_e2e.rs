@@ -1,9 +1,11 @@
 //! Identity resolution after a sync costs what changed (issue 17): a sync that changed nothing
-//! resolves nothing; a changed or closed record, an erasure, a decision, a renamed connector or
-//! changed identity settings make the next one resolve — on both stores.
+//! resolves nothing, nor does one that brought only documents of known customers or changed
+//! customers in what identity does not compare; a changed name, identifier or address, a
+//! closed party, a document of a new customer number, an erasure, a decision, a renamed
+//! connector or changed identity settings make the next one resolve — on both stores.
 
 use kontor::config::Config;
-use kontor::identity::resolve_changed;
+use kontor::identity::{Resolved, resolve_changed, resolve_store};
 use kontor::store::{DynStore, IdentityChanges};
 use kontor::sync::{self, SyncOptions};
 use kontor::testing::temp_store;
@@ -12,6 +14,8 @@ use std::path::Path;
 both_backends!(
     a_sync_that_changed_nothing_resolves_nothing_and_every_change_resolves_again,
     a_resolution_that_read_before_an_erasure_does_not_record_its_inputs,
+    documents_of_known_customers_resolve_nothing_and_come_out_as_a_full_resolution,
+    customers_changed_in_what_identity_does_not_compare_resolve_nothing,
 );
 
 /// The demo's configuration; its WaWi customer export is a full list (a customer missing
@@ -45,12 +49,22 @@ async fn sync_files(store: &DynStore, cfg: &Config) -> (u64, u64) {
 }
 
 async fn resolves(store: &DynStore, cfg: &Config) -> bool {
-    resolve_changed(store, cfg).await.unwrap().is_some()
+    match resolve_changed(store, cfg).await.unwrap() {
+        Resolved::Resolved(_) => true,
+        Resolved::Unchanged => false,
+        other => panic!("expected a resolution or none, got {other:?}"),
+    }
 }
 
-/// The WaWi customer export with `f` applied to its lines (Windows-1252, as the demo writes it).
+/// The WaWi customer export with `f` applied to its lines.
 fn edit_customers(dir: &Path, f: impl Fn(Vec<String>) -> Vec<String>) {
-    let path = dir.join("inbox/wawi/kunden.csv");
+    edit_export(dir, "kunden.csv", f)
+}
+
+/// A WaWi export (`inbox/wawi/<name>`) with `f` applied to its lines (Windows-1252, as the
+/// demo writes it).
+fn edit_export(dir: &Path, name: &str, f: impl Fn(Vec<String>) -> Vec<String>) {
+    let path = dir.join("inbox/wawi").join(name);
     let bytes = std::fs::read(&path).unwrap();
     let (text, _, _) = encoding_rs::WINDOWS_1252.decode(&bytes);
     let lines: Vec<String> = text.lines().map(str::to_owned).collect();
@@ -168,4 +182,182 @@ async fn a_resolution_that_read_before_an_erasure_does_not_record_its_inputs(bac
     assert!(store.apply_identity(&write(&snap)).await.unwrap());
     assert!(store.identity_unchanged("fp").await.unwrap());
     assert!(!store.identity_unchanged("other").await.unwrap());
+}
+
+/// The WaWi open-items export (a full list: an item missing from it is closed) without item
+/// RE-2026-1001 (paid) and the rows an earlier call added, with `rows` added.
+fn write_items(dir: &Path, rows: &[&str]) {
+    let rows: Vec<String> = rows.iter().map(|r| (*r).to_owned()).collect();
+    edit_export(dir, "offene_posten.csv", move |lines| {
+        lines
+            .into_iter()
+            .filter(|l| {
+                !["RE-2026-1001;", "RE-2026-2", "RE-2026-3"]
+                    .iter()
+                    .any(|p| l.starts_with(p))
+            })
+            .chain(rows.iter().cloned())
+            .collect()
+    });
+}
+
+/// Open items of customers identity knows, new or closed, change no customer: the sync
+/// resolves nothing, only moves the scan position and the generation (the directories
+/// reload) — and a full resolution afterwards finds nothing to change. A customer number never
+/// seen resolves.
+async fn documents_of_known_customers_resolve_nothing_and_come_out_as_a_full_resolution(
+    backend: &str,
+) {
+    let (store, _guard) = temp_store(backend).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    kontor::demo::write_workspace(dir.path()).unwrap();
+    let cfg = config(dir.path(), "");
+    sync_files(&store, &cfg).await;
+    assert!(resolves(&store, &cfg).await, "the first resolution");
+    let keys = store.customer_keys().await.unwrap();
+    let generation = store.identity_generation().await.unwrap();
+
+    // Today's list: two new invoices of customer 00042, RE-2026-1001 paid (closed).
+    write_items(
+        dir.path(),
+        &[
+            "RE-2026-2001;RE;00042;01.12.2026;31.12.2026;100,00;19,00;119,00;119,00;EUR;;0;30 Tage netto",
+            "RE-2026-2002;RE;00042;02.12.2026;01.01.2027;200,00;38,00;238,00;238,00;EUR;;0;30 Tage netto",
+        ],
+    );
+    let (written, closed) = sync_files(&store, &cfg).await;
+    assert_eq!((written, closed), (2, 1));
+    match resolve_changed(&store, &cfg).await.unwrap() {
+        Resolved::Kept { records } => assert_eq!(records, 2 + closed as i64),
+        other => panic!("expected the customers kept, got {other:?}"),
+    }
+    assert_eq!(
+        store.identity_generation().await.unwrap(),
+        generation + 1,
+        "the directories reload: the customer has new documents"
+    );
+    assert!(!resolves(&store, &cfg).await, "scanned");
+    assert_eq!(store.customer_keys().await.unwrap(), keys);
+    let full = resolve_store(&store, &cfg).await.unwrap();
+    assert_eq!(full.changed, 0, "a full resolution agrees");
+    assert_eq!(store.customer_keys().await.unwrap(), keys);
+
+    // One of them partly paid: an updated document, the same customer.
+    write_items(
+        dir.path(),
+        &[
+            "RE-2026-2001;RE;00042;01.12.2026;31.12.2026;100,00;19,00;119,00;19,00;EUR;;0;30 Tage netto",
+            "RE-2026-2002;RE;00042;02.12.2026;01.01.2027;200,00;38,00;238,00;238,00;EUR;;0;30 Tage netto",
+        ],
+    );
+    assert_eq!(sync_files(&store, &cfg).await, (1, 0));
+    assert!(matches!(
+        resolve_changed(&store, &cfg).await.unwrap(),
+        Resolved::Kept { records: 1 }
+    ));
+
+    // An invoice of a customer number identity has not seen: a new source customer.
+    write_items(
+        dir.path(),
+        &[
+            "RE-2026-2001;RE;00042;01.12.2026;31.12.2026;100,00;19,00;119,00;19,00;EUR;;0;30 Tage netto",
+            "RE-2026-2002;RE;00042;02.12.2026;01.01.2027;200,00;38,00;238,00;238,00;EUR;;0;30 Tage netto",
+            "RE-2026-3001;RE;00777;03.12.2026;02.01.2027;10,00;1,90;11,90;11,90;EUR;;0;14 Tage netto",
+        ],
+    );
+    assert_eq!(sync_files(&store, &cfg).await, (1, 0));
+    assert!(resolves(&store, &cfg).await, "a new customer number");
+    assert!(
+        store
+            .customer_keys()
+            .await
+            .unwrap()
+            .iter()
+            .any(|k| k.key.customer_no == "00777"),
+        "its key is resolved"
+    );
+    assert!(!resolves(&store, &cfg).await);
+}
+
+/// A customer's payment terms, street and city change: its record is written, but what
+/// identity compares is the same — no resolution, and a full one agrees. Its postcode
+/// changes: resolve.
+/// An erasure leaves no fingerprint of what the records said.
+async fn customers_changed_in_what_identity_does_not_compare_resolve_nothing(backend: &str) {
+    let (store, _guard) = temp_store(backend).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    kontor::demo::write_workspace(dir.path()).unwrap();
+    let cfg = config(dir.path(), "");
+    sync_files(&store, &cfg).await;
+    assert!(resolves(&store, &cfg).await, "the first resolution");
+    let keys = store.customer_keys().await.unwrap();
+    assert!(
+        keys.iter().all(|k| k.attrs.is_some()),
+        "every key has its fingerprint"
+    );
+
+    let line = "00042;Müller & Söhne GmbH;Werkzeugbau;Hauptstraße 12;50667;Köln;Deutschland;0221/4711-0;;0221/4711-99;info@mueller-soehne.de;DE 123 456 788;4012345000009;30";
+    let edit = |from: &'static str, to: &'static str| {
+        edit_customers(dir.path(), move |lines| {
+            assert!(lines.iter().any(|l| l == line || l.contains(from)));
+            lines.into_iter().map(|l| l.replace(from, to)).collect()
+        })
+    };
+    // 30 days → 45 days, and the street.
+    edit("4012345000009;30", "4012345000009;45");
+    edit("Hauptstraße 12", "Hauptstraße 14");
+    edit(";50667;Köln;", ";50667;Köln-Altstadt;");
+    assert_eq!(sync_files(&store, &cfg).await, (1, 0));
+    match resolve_changed(&store, &cfg).await.unwrap() {
+        Resolved::Kept { records } => assert_eq!(records, 1),
+        other => panic!("expected the customers kept, got {other:?}"),
+    }
+    assert_eq!(store.customer_keys().await.unwrap(), keys);
+    assert_eq!(resolve_store(&store, &cfg).await.unwrap().changed, 0);
+    assert_eq!(
+        store.customer_keys().await.unwrap(),
+        keys,
+        "a full resolution agrees"
+    );
+
+    // The postcode is compared (similar names at one postcode are suggested as one).
+    edit(";50667;Köln-Altstadt;", ";50668;Köln-Altstadt;");
+    assert_eq!(sync_files(&store, &cfg).await, (1, 0));
+    assert!(resolves(&store, &cfg).await, "a changed postcode");
+    assert!(!resolves(&store, &cfg).await);
+
+    // An erasure forgets every fingerprint until the resolution it causes.
+    let any = store
+        .records(Some("wawi-kunden"), Some("customer"), 1)
+        .await
+        .unwrap();
+    let r = &any[0];
+    store
+        .replace_record(
+            &r.connector,
+            &r.entity,
+            &r.external_id,
+            "{}",
+            "erased",
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .customer_keys()
+            .await
+            .unwrap()
+            .iter()
+            .all(|k| k.attrs.is_none())
+    );
+    assert!(resolves(&store, &cfg).await, "an erased record");
+    assert!(
+        store
+            .customer_keys()
+            .await
+            .unwrap()
+            .iter()
+            .all(|k| k.attrs.is_some())
+    );
 }

@@ -310,6 +310,7 @@ macro_rules! front_store {
                 position: Option<&str>,
             ) -> Result<(), StoreError> {
                 sqlx::query(crate::store::identity::INPUTS_STALE).execute(self.pool()).await?;
+                sqlx::query(crate::store::identity::ATTRS_FORGOTTEN).execute(self.pool()).await?;
                 sqlx::query("UPDATE records SET data = $4, hash = $5, position = $6 WHERE connector = $1 AND entity = $2 AND external_id = $3")
                     .bind(connector)
                     .bind(entity)
@@ -325,6 +326,7 @@ macro_rules! front_store {
             async fn delete_records(&self, keys: &[(String, String, String)]) -> Result<(), StoreError> {
                 let mut tx = self.begin_write().await?;
                 sqlx::query(crate::store::identity::INPUTS_STALE).execute(&mut *tx).await?;
+                sqlx::query(crate::store::identity::ATTRS_FORGOTTEN).execute(&mut *tx).await?;
                 for (c, e, x) in keys {
                     sqlx::query("DELETE FROM records WHERE connector = $1 AND entity = $2 AND external_id = $3")
                         .bind(c)
@@ -370,6 +372,7 @@ macro_rules! front_store {
                 let mut tx = self.begin_write().await?;
                 if t.table == "records" {
                     sqlx::query(crate::store::identity::INPUTS_STALE).execute(&mut *tx).await?;
+                    sqlx::query(crate::store::identity::ATTRS_FORGOTTEN).execute(&mut *tx).await?;
                 }
                 for (key, values) in rows {
                     // A complaint's key is its id; its words leave the index before the

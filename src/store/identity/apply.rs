@@ -57,10 +57,11 @@ macro_rules! identity_apply {
                 }
                 for chunk in ch.upsert.chunks(CHUNK) {
                     let sql = format!(
-                        "INSERT INTO customer_keys (system, customer_no, customer_id, home_id, rule, matched_on, first_seen_at, updated_at) \
+                        "INSERT INTO customer_keys (system, customer_no, customer_id, home_id, rule, matched_on, attrs, first_seen_at, updated_at) \
                          VALUES {} ON CONFLICT (system, customer_no) DO UPDATE SET customer_id = excluded.customer_id, \
-                         home_id = excluded.home_id, rule = excluded.rule, matched_on = excluded.matched_on, updated_at = excluded.updated_at",
-                        crate::store::values_list(chunk.len(), 8, true)
+                         home_id = excluded.home_id, rule = excluded.rule, matched_on = excluded.matched_on, attrs = excluded.attrs, \
+                         updated_at = excluded.updated_at",
+                        crate::store::values_list(chunk.len(), 9, true)
                     );
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                     for k in chunk {
@@ -71,6 +72,7 @@ macro_rules! identity_apply {
                             .bind(k.home_id)
                             .bind(&k.rule)
                             .bind(matched_json(&k.matched_on))
+                            .bind(k.attrs)
                             .bind(now)
                             .bind(now);
                     }

@@ -15,6 +15,11 @@ use std::collections::BTreeMap;
 pub(crate) const INPUTS_STALE: &str =
     "UPDATE identity_state SET inputs = NULL, inputs_epoch = inputs_epoch + 1 WHERE id = 1";
 
+/// With an erasure: no fingerprint of what a person's records said stays behind (the next
+/// resolution, which the erasure makes run ([`INPUTS_STALE`]), writes them again).
+pub(crate) const ATTRS_FORGOTTEN: &str =
+    "UPDATE customer_keys SET attrs = NULL WHERE attrs IS NOT NULL";
+
 /// A source customer's place as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyRow {
@@ -23,6 +28,9 @@ pub struct KeyRow {
     pub home_id: i64,
     pub rule: String,
     pub matched_on: Option<MatchedOn>,
+    /// The fingerprint of what its party records said at the resolution
+    /// ([`crate::identity::SourceCustomer::fingerprint`]); `None`: not known.
+    pub attrs: Option<i64>,
 }
 
 /// Everything a resolution reads, as of one generation.
@@ -155,10 +163,24 @@ pub trait IdentityStore: Send + Sync {
     /// Writes a resolution; `false` when another resolution was applied since the snapshot.
     async fn apply_identity(&self, changes: &IdentityChanges) -> Result<bool, StoreError>;
     async fn identity_generation(&self) -> Result<i64, StoreError>;
+    /// What a resolution given `inputs` would find new ([`IdentityDelta`]): a few index
+    /// lookups, whatever the number of records.
+    async fn identity_delta(&self, inputs: &str) -> Result<IdentityDelta, StoreError>;
+    /// The stored fingerprints ([`KeyRow::attrs`]) of these keys; a key not stored is left out.
+    async fn key_attrs(&self, keys: &[KeyId]) -> Result<Vec<(KeyId, Option<i64>)>, StoreError>;
+    /// The open records of `entity` of these (connector, customer number) pairs, read as
+    /// [`IdentityStore::each_customer_row`] reads them and, per customer number, in its order.
+    async fn customer_rows_of(
+        &self,
+        entity: &str,
+        pairs: &[(String, String)],
+    ) -> Result<Vec<CustomerRow>, StoreError>;
     /// Whether a resolution given `inputs` would find nothing new: the last one was given the
     /// same, no run it did not scan wrote or closed a record, and nothing else changed records
-    /// or decisions since (an index lookup each, whatever the number of records).
-    async fn identity_unchanged(&self, inputs: &str) -> Result<bool, StoreError>;
+    /// or decisions since.
+    async fn identity_unchanged(&self, inputs: &str) -> Result<bool, StoreError> {
+        Ok(self.identity_delta(inputs).await? == IdentityDelta::Unchanged)
+    }
     async fn record_decisions(
         &self,
         add: &[Decision],
@@ -272,6 +294,7 @@ macro_rules! key_row {
                 home_id: r.try_get("home_id")?,
                 rule: r.try_get("rule")?,
                 matched_on: matched.and_then(|m| serde_json::from_str(&m).ok()),
+                attrs: r.try_get("attrs")?,
             })
         })()
     }};
@@ -305,4 +328,7 @@ macro_rules! suggestion {
 }
 
 mod apply;
+mod delta;
 mod sql;
+
+pub use delta::IdentityDelta;

@@ -20,17 +20,7 @@ macro_rules! identity_store {
                 let generation: i64 = state.try_get("generation")?;
                 let inputs_epoch: i64 = state.try_get("inputs_epoch")?;
                 let scanned: i64 = if rescan { 0 } else { state.try_get("scanned_run")? };
-                let max_run: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM sync_runs")
-                    .fetch_one(pool)
-                    .await?;
-                let running: Option<i64> =
-                    sqlx::query_scalar("SELECT min(id) FROM sync_runs WHERE status = 'running'")
-                        .fetch_one(pool)
-                        .await?;
-                let scan_to = max_run
-                    .unwrap_or(0)
-                    .min(running.map_or(i64::MAX, |r| r - 1))
-                    .max(scanned);
+                let scan_to = self.scan_to(scanned).await?;
                 let keys = self.customer_keys().await?;
                 let doc_keys = sqlx::query(
                     "SELECT DISTINCT connector, customer_no FROM records \
@@ -115,16 +105,20 @@ macro_rules! identity_store {
                     .await?)
             }
 
-            async fn identity_unchanged(&self, inputs: &str) -> Result<bool, StoreError> {
-                let unchanged: bool = sqlx::query_scalar(
-                    "SELECT EXISTS (SELECT 1 FROM identity_state s WHERE s.id = 1 AND s.inputs = $1 \
-                       AND NOT EXISTS (SELECT 1 FROM records WHERE run_id > s.scanned_run) \
-                       AND NOT EXISTS (SELECT 1 FROM records WHERE closed_run_id IS NOT NULL AND closed_run_id > s.scanned_run))",
-                )
-                .bind(inputs)
-                .fetch_one(self.pool())
-                .await?;
-                Ok(unchanged)
+            async fn identity_delta(&self, inputs: &str) -> Result<IdentityDelta, StoreError> {
+                self.read_delta(inputs).await
+            }
+
+            async fn key_attrs(&self, keys: &[KeyId]) -> Result<Vec<(KeyId, Option<i64>)>, StoreError> {
+                self.read_key_attrs(keys).await
+            }
+
+            async fn customer_rows_of(
+                &self,
+                entity: &str,
+                pairs: &[(String, String)],
+            ) -> Result<Vec<CustomerRow>, StoreError> {
+                self.read_customer_rows_of(entity, pairs).await
             }
 
             async fn record_decisions(

@@ -1,0 +1,211 @@
+//! What the runs since the last resolution changed, as far as identity is concerned
+//! ([`IdentityStore::identity_delta`]): a few index lookups, whatever the number of records.
+
+use super::*;
+
+/// What the records written since the last resolution mean for the next one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdentityDelta {
+    /// Nothing a resolution reads changed: the last one was given the same inputs, no run it
+    /// did not scan wrote or closed a record, and nothing else changed records or decisions.
+    Unchanged,
+    /// Runs wrote or closed records, all of customer numbers resolved already: whether a
+    /// resolution would come out differently depends only on what the party records of
+    /// `parties` say now ([`crate::identity::SourceCustomer::fingerprint`]); documents alone
+    /// change no customer.
+    Changed {
+        generation: i64,
+        scan_to: i64,
+        inputs_epoch: i64,
+        /// How many records the runs wrote or closed.
+        records: i64,
+        /// (connector, customer number) of the party records they wrote or closed.
+        parties: Vec<(String, String)>,
+    },
+    /// Anything else — other inputs, a customer number not resolved yet, more than
+    /// [`MAX_TOUCHED`] parties: resolve.
+    Resolve,
+}
+
+/// Beyond this many parties written or closed since the last resolution, comparing them one
+/// by one costs about as much as resolving.
+pub const MAX_TOUCHED: usize = 10_000;
+
+macro_rules! identity_delta {
+    ($store:ty) => {
+        impl $store {
+            /// [`IdentityStore::identity_delta`].
+            pub(super) async fn read_delta(&self, inputs: &str) -> Result<IdentityDelta, StoreError> {
+                use sqlx::Row;
+                let pool = self.pool();
+                let state = sqlx::query(
+                    "SELECT generation, scanned_run, inputs_epoch, inputs FROM identity_state WHERE id = 1",
+                )
+                .fetch_one(pool)
+                .await?;
+                if state.try_get::<Option<String>, _>("inputs")?.as_deref() != Some(inputs) {
+                    return Ok(IdentityDelta::Resolve);
+                }
+                let scanned: i64 = state.try_get("scanned_run")?;
+                // Before anything is read: every run up to here had ended, so all it wrote
+                // is visible to the checks below (which look at later runs too).
+                let scan_to = self.scan_to(scanned).await?;
+                let records: i64 = sqlx::query_scalar(
+                    "SELECT (SELECT count(*) FROM records WHERE run_id > $1) \
+                          + (SELECT count(*) FROM records WHERE closed_run_id IS NOT NULL AND closed_run_id > $1)",
+                )
+                .bind(scanned)
+                .fetch_one(pool)
+                .await?;
+                if records == 0 {
+                    return Ok(IdentityDelta::Unchanged);
+                }
+                // A customer number not resolved yet (in the system its connector had at the
+                // last resolution, which the unchanged inputs say is still its system).
+                let unknown: bool = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM records r WHERE r.run_id > $1 \
+                       AND r.customer_no IS NOT NULL AND r.customer_no <> '' \
+                       AND NOT EXISTS (SELECT 1 FROM connector_systems cs \
+                         JOIN customer_keys k ON k.system = cs.system AND k.customer_no = r.customer_no \
+                         WHERE cs.connector = r.connector))",
+                )
+                .bind(scanned)
+                .fetch_one(pool)
+                .await?;
+                if unknown {
+                    return Ok(IdentityDelta::Resolve);
+                }
+                let entities = crate::model::Entity::PARTIES;
+                let of = |column: &str| {
+                    format!(
+                        "SELECT connector, customer_no FROM records WHERE {column} AND entity IN ({}) \
+                         AND customer_no IS NOT NULL",
+                        in_list(2, entities.len())
+                    )
+                };
+                let sql = format!(
+                    "{} UNION {} LIMIT {}",
+                    of("run_id > $1"),
+                    of("closed_run_id IS NOT NULL AND closed_run_id > $1"),
+                    MAX_TOUCHED + 1
+                );
+                let mut q = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql)).bind(scanned);
+                for e in entities {
+                    q = q.bind(e.as_str());
+                }
+                let parties = q.fetch_all(pool).await?;
+                if parties.len() > MAX_TOUCHED {
+                    return Ok(IdentityDelta::Resolve);
+                }
+                Ok(IdentityDelta::Changed {
+                    generation: state.try_get("generation")?,
+                    scan_to,
+                    inputs_epoch: state.try_get("inputs_epoch")?,
+                    records,
+                    parties,
+                })
+            }
+
+            /// [`IdentityStore::key_attrs`].
+            pub(super) async fn read_key_attrs(
+                &self,
+                keys: &[KeyId],
+            ) -> Result<Vec<(KeyId, Option<i64>)>, StoreError> {
+                use sqlx::Row;
+                let mut out = Vec::with_capacity(keys.len());
+                for chunk in keys.chunks(CHUNK) {
+                    let sql = format!(
+                        "SELECT system, customer_no, attrs FROM customer_keys WHERE customer_no IN ({})",
+                        in_list(1, chunk.len())
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for k in chunk {
+                        q = q.bind(&k.customer_no);
+                    }
+                    for r in q.fetch_all(self.pool()).await? {
+                        let key = KeyId::new(
+                            r.try_get::<String, _>("system")?,
+                            r.try_get::<String, _>("customer_no")?,
+                        );
+                        if chunk.contains(&key) {
+                            out.push((key, r.try_get("attrs")?));
+                        }
+                    }
+                }
+                Ok(out)
+            }
+
+            /// [`IdentityStore::customer_rows_of`].
+            pub(super) async fn read_customer_rows_of(
+                &self,
+                entity: &str,
+                pairs: &[(String, String)],
+            ) -> Result<Vec<CustomerRow>, StoreError> {
+                use sqlx::Row;
+                let mut pairs: Vec<&(String, String)> = pairs.iter().collect();
+                // By number, so that all rows of one number come from one statement in its
+                // order.
+                pairs.sort_by(|a, b| (&a.1, &a.0).cmp(&(&b.1, &b.0)));
+                pairs.dedup();
+                let mut out = Vec::new();
+                for chunk in pairs.chunk_by(|a, b| a.1 == b.1).collect::<Vec<_>>().chunks(CHUNK) {
+                    let nos: Vec<&str> = chunk.iter().map(|g| g[0].1.as_str()).collect();
+                    let mut connectors: Vec<&str> =
+                        chunk.iter().flat_map(|g| g.iter().map(|p| p.0.as_str())).collect();
+                    connectors.sort_unstable();
+                    connectors.dedup();
+                    // The order of [`IdentityStore::each_customer_row`], in the store's collation.
+                    let sql = format!(
+                        "SELECT connector, entity, customer_no, synced_at, data FROM records \
+                         WHERE entity = $1 AND closed_at IS NULL AND customer_no IN ({}) AND connector IN ({}) \
+                         ORDER BY connector, external_id",
+                        in_list(2, nos.len()),
+                        in_list(2 + nos.len(), connectors.len())
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(entity);
+                    for n in &nos {
+                        q = q.bind(*n);
+                    }
+                    for c in &connectors {
+                        q = q.bind(*c);
+                    }
+                    for r in q.fetch_all(self.pool()).await? {
+                        let connector: String = r.try_get("connector")?;
+                        let customer_no: String = r.try_get("customer_no")?;
+                        if !chunk.iter().flat_map(|g| g.iter()).any(|p| p.0 == connector && p.1 == customer_no) {
+                            continue;
+                        }
+                        let data: &str = r.try_get("data")?;
+                        out.push(CustomerRow {
+                            connector,
+                            entity: r.try_get("entity")?,
+                            customer_no,
+                            synced_at: r.try_get("synced_at")?,
+                            data: Customer::of_text(data).unwrap_or_default(),
+                        });
+                    }
+                }
+                Ok(out)
+            }
+
+            /// The runs a resolution reading now may mark scanned: up to the newest run,
+            /// short of the oldest one still running.
+            pub(super) async fn scan_to(&self, scanned: i64) -> Result<i64, StoreError> {
+                let pool = self.pool();
+                let max_run: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM sync_runs")
+                    .fetch_one(pool)
+                    .await?;
+                let running: Option<i64> =
+                    sqlx::query_scalar("SELECT min(id) FROM sync_runs WHERE status = 'running'")
+                        .fetch_one(pool)
+                        .await?;
+                Ok(max_run
+                    .unwrap_or(0)
+                    .min(running.map_or(i64::MAX, |r| r - 1))
+                    .max(scanned))
+            }
+        }
+    };
+}
+
+for_each_backend!(identity_delta);
