@@ -130,7 +130,7 @@ pub enum Resolved {
     Unchanged,
     /// The runs since wrote or closed records, but nothing a resolution compares: documents
     /// of customer numbers resolved already, party records whose names, identifiers and
-    /// addresses are what they were. No resolution ran (it would come out the same); the scan
+    /// postcodes are what they were. No resolution ran (it would come out the same); the scan
     /// position and the generation moved on (the directories reload).
     Kept {
         /// Records the runs wrote or closed.
@@ -141,8 +141,8 @@ pub enum Resolved {
 }
 
 /// After a sync: resolves only when something a resolution reads changed since the last one
-/// — what a party record says about who a customer is (a name, VAT ID, GLN, e-mail, phone,
-/// postcode or city), a customer number not resolved yet, an erasure, a decision, a
+/// — what a party record says about who a customer is (a name, VAT ID, GLN, e-mail, phone or
+/// postcode), a customer number not resolved yet, an erasure, a decision, a
 /// connector renamed or retired, the identity settings, systems or cross-reference files.
 /// Otherwise it costs what the runs wrote, not what is stored: a sync that changed nothing,
 /// or brought 100 invoices, or 100 customers' new payment terms, costs the same at 100 and
@@ -172,7 +172,8 @@ pub async fn resolve_changed(store: &DynStore, cfg: &Config) -> Result<Resolved,
                 tracing::debug!(records, "identity: nothing it compares changed");
                 return Ok(Resolved::Kept { records });
             }
-            // Another resolution came first: resolve as of its result.
+            // Another resolution came first, or an erasure or decision came after the delta
+            // was read: resolve as of now.
         }
         IdentityDelta::Changed { .. } | IdentityDelta::Resolve => {}
     }

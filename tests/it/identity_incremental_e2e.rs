@@ -5,8 +5,8 @@
 //! connector or changed identity settings make the next one resolve — on both stores.
 
 use kontor::config::Config;
-use kontor::identity::{Resolved, resolve_changed, resolve_store};
-use kontor::store::{DynStore, IdentityChanges};
+use kontor::identity::{KeyId, Resolved, resolve_changed, resolve_store};
+use kontor::store::{DynStore, IdentityChanges, IdentitySnapshot, KeyRow};
 use kontor::sync::{self, SyncOptions};
 use kontor::testing::temp_store;
 use std::path::Path;
@@ -14,6 +14,7 @@ use std::path::Path;
 both_backends!(
     a_sync_that_changed_nothing_resolves_nothing_and_every_change_resolves_again,
     a_resolution_that_read_before_an_erasure_does_not_record_its_inputs,
+    a_resolution_that_read_before_an_erasure_writes_nothing,
     documents_of_known_customers_resolve_nothing_and_come_out_as_a_full_resolution,
     customers_changed_in_what_identity_does_not_compare_resolve_nothing,
 );
@@ -46,6 +47,28 @@ async fn sync_files(store: &DynStore, cfg: &Config) -> (u64, u64) {
         closed += r.counts.closed;
     }
     (written, closed)
+}
+
+/// Erases a WaWi customer record the way an erasure does (its data rewritten, without a run);
+/// returns its (connector, entity, external id).
+async fn erase_a_customer_record(store: &DynStore) -> (String, String, String) {
+    let any = store
+        .records(Some("wawi-kunden"), Some("customer"), 1)
+        .await
+        .unwrap();
+    let r = &any[0];
+    store
+        .replace_record(
+            &r.connector,
+            &r.entity,
+            &r.external_id,
+            "{}",
+            "erased",
+            None,
+        )
+        .await
+        .unwrap();
+    (r.connector.clone(), r.entity.clone(), r.external_id.clone())
 }
 
 async fn resolves(store: &DynStore, cfg: &Config) -> bool {
@@ -128,25 +151,9 @@ async fn a_sync_that_changed_nothing_resolves_nothing_and_every_change_resolves_
     assert!(!resolves(&store, &cfg).await);
 
     // An erasure rewrites and deletes records without a run.
-    let any = store
-        .records(Some("wawi-kunden"), Some("customer"), 1)
-        .await
-        .unwrap();
-    let r = &any[0];
-    store
-        .replace_record(
-            &r.connector,
-            &r.entity,
-            &r.external_id,
-            "{}",
-            "erased",
-            None,
-        )
-        .await
-        .unwrap();
+    let key = erase_a_customer_record(&store).await;
     assert!(resolves(&store, &cfg).await, "an erased record");
     assert!(!resolves(&store, &cfg).await);
-    let key = (r.connector.clone(), r.entity.clone(), r.external_id.clone());
     store.delete_records(&[key]).await.unwrap();
     assert!(resolves(&store, &cfg).await, "a deleted record");
     assert!(!resolves(&store, &cfg).await);
@@ -163,7 +170,7 @@ async fn a_sync_that_changed_nothing_resolves_nothing_and_every_change_resolves_
 /// the records before it, so the next sync must resolve again — its fingerprint is not kept.
 async fn a_resolution_that_read_before_an_erasure_does_not_record_its_inputs(backend: &str) {
     let (store, _guard) = temp_store(backend).await.unwrap();
-    let write = |snap: &kontor::store::IdentitySnapshot| IdentityChanges {
+    let write = |snap: &IdentitySnapshot| IdentityChanges {
         generation: snap.generation,
         scan_to: snap.scan_to,
         noop: true,
@@ -182,6 +189,40 @@ async fn a_resolution_that_read_before_an_erasure_does_not_record_its_inputs(bac
     assert!(store.apply_identity(&write(&snap)).await.unwrap());
     assert!(store.identity_unchanged("fp").await.unwrap());
     assert!(!store.identity_unchanged("other").await.unwrap());
+}
+
+/// A resolution that read the records before an erasure writes no key: what it read may be
+/// what the erasure removed (a key's explanation, the fingerprint of its party records). Found
+/// in review: it used to write its keys and only leave its inputs unrecorded.
+async fn a_resolution_that_read_before_an_erasure_writes_nothing(backend: &str) {
+    let (store, _guard) = temp_store(backend).await.unwrap();
+    let row = KeyRow {
+        key: KeyId::new("wawi", "00042"),
+        customer_id: 1,
+        home_id: 1,
+        rule: "anchor".into(),
+        matched_on: None,
+        attrs: Some(42),
+    };
+    let write = |snap: &IdentitySnapshot| IdentityChanges {
+        generation: snap.generation,
+        scan_to: snap.scan_to,
+        upsert: vec![row.clone()],
+        inputs: Some("fp".into()),
+        inputs_epoch: snap.inputs_epoch,
+        ..IdentityChanges::default()
+    };
+    let snap = store.identity_snapshot(false).await.unwrap();
+    store.delete_records(&[]).await.unwrap();
+    assert!(
+        !store.apply_identity(&write(&snap)).await.unwrap(),
+        "read before the erasure: read again"
+    );
+    assert!(store.customer_keys().await.unwrap().is_empty());
+    let snap = store.identity_snapshot(false).await.unwrap();
+    assert!(store.apply_identity(&write(&snap)).await.unwrap());
+    assert_eq!(store.customer_keys().await.unwrap(), vec![row]);
+    assert!(store.identity_unchanged("fp").await.unwrap());
 }
 
 /// The WaWi open-items export (a full list: an item missing from it is closed) without item
@@ -327,22 +368,7 @@ async fn customers_changed_in_what_identity_does_not_compare_resolve_nothing(bac
     assert!(!resolves(&store, &cfg).await);
 
     // An erasure forgets every fingerprint until the resolution it causes.
-    let any = store
-        .records(Some("wawi-kunden"), Some("customer"), 1)
-        .await
-        .unwrap();
-    let r = &any[0];
-    store
-        .replace_record(
-            &r.connector,
-            &r.entity,
-            &r.external_id,
-            "{}",
-            "erased",
-            None,
-        )
-        .await
-        .unwrap();
+    erase_a_customer_record(&store).await;
     assert!(
         store
             .customer_keys()

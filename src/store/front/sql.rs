@@ -309,8 +309,11 @@ macro_rules! front_store {
                 hash: &str,
                 position: Option<&str>,
             ) -> Result<(), StoreError> {
-                sqlx::query(crate::store::identity::INPUTS_STALE).execute(self.pool()).await?;
-                sqlx::query(crate::store::identity::ATTRS_FORGOTTEN).execute(self.pool()).await?;
+                // One transaction: a resolution that read the record before it sees the epoch
+                // moved and reads again (no fingerprint of the old values is written).
+                let mut tx = self.begin_write().await?;
+                sqlx::query(crate::store::identity::INPUTS_STALE).execute(&mut *tx).await?;
+                sqlx::query(crate::store::identity::ATTRS_FORGOTTEN).execute(&mut *tx).await?;
                 sqlx::query("UPDATE records SET data = $4, hash = $5, position = $6 WHERE connector = $1 AND entity = $2 AND external_id = $3")
                     .bind(connector)
                     .bind(entity)
@@ -318,8 +321,9 @@ macro_rules! front_store {
                     .bind(data)
                     .bind(hash)
                     .bind(position)
-                    .execute(self.pool())
+                    .execute(&mut *tx)
                     .await?;
+                tx.commit().await?;
                 Ok(())
             }
 

@@ -23,9 +23,13 @@ macro_rules! identity_apply {
                     tx.commit().await?;
                     return Ok(kept.rows_affected() == 1);
                 }
+                // Not after a change outside runs (an erasure, a decision, a renamed connector)
+                // that came after the snapshot either: what the resolution read may be what an
+                // erasure removed (its keys' explanations and fingerprints would keep it) — the
+                // caller reads again.
                 let moved = sqlx::query(
                     "UPDATE identity_state SET generation = generation + 1, scanned_run = $2, resolved_at = $3, \
-                     inputs = CASE WHEN inputs_epoch = $5 THEN $4 ELSE NULL END WHERE id = 1 AND generation = $1",
+                     inputs = $4 WHERE id = 1 AND generation = $1 AND inputs_epoch = $5",
                 )
                 .bind(ch.generation)
                 .bind(ch.scan_to)

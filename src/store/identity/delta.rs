@@ -112,22 +112,25 @@ macro_rules! identity_delta {
                 keys: &[KeyId],
             ) -> Result<Vec<(KeyId, Option<i64>)>, StoreError> {
                 use sqlx::Row;
+                let mut keys: Vec<&KeyId> = keys.iter().collect();
+                keys.sort();
+                keys.dedup();
                 let mut out = Vec::with_capacity(keys.len());
-                for chunk in keys.chunks(CHUNK) {
-                    let sql = format!(
-                        "SELECT system, customer_no, attrs FROM customer_keys WHERE customer_no IN ({})",
-                        in_list(1, chunk.len())
-                    );
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                    for k in chunk {
-                        q = q.bind(&k.customer_no);
-                    }
-                    for r in q.fetch_all(self.pool()).await? {
-                        let key = KeyId::new(
-                            r.try_get::<String, _>("system")?,
-                            r.try_get::<String, _>("customer_no")?,
+                // By system: the primary key (system, customer_no) finds each one (the
+                // number alone has no index — a scan of every key per statement).
+                for group in keys.chunk_by(|a, b| a.system == b.system) {
+                    for chunk in group.chunks(CHUNK) {
+                        let system = &chunk[0].system;
+                        let sql = format!(
+                            "SELECT customer_no, attrs FROM customer_keys WHERE system = $1 AND customer_no IN ({})",
+                            in_list(2, chunk.len())
                         );
-                        if chunk.contains(&key) {
+                        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(system);
+                        for k in chunk {
+                            q = q.bind(&k.customer_no);
+                        }
+                        for r in q.fetch_all(self.pool()).await? {
+                            let key = KeyId::new(system.clone(), r.try_get::<String, _>("customer_no")?);
                             out.push((key, r.try_get("attrs")?));
                         }
                     }
@@ -150,24 +153,19 @@ macro_rules! identity_delta {
                 let mut out = Vec::new();
                 for chunk in pairs.chunk_by(|a, b| a.1 == b.1).collect::<Vec<_>>().chunks(CHUNK) {
                     let nos: Vec<&str> = chunk.iter().map(|g| g[0].1.as_str()).collect();
-                    let mut connectors: Vec<&str> =
-                        chunk.iter().flat_map(|g| g.iter().map(|p| p.0.as_str())).collect();
-                    connectors.sort_unstable();
-                    connectors.dedup();
-                    // The order of [`IdentityStore::each_customer_row`], in the store's collation.
+                    // The order of [`IdentityStore::each_customer_row`], in the store's
+                    // collation. No `connector IN (…)`: with it, SQLite (no statistics) walks
+                    // the connector's whole (connector, entity) index instead of the few rows
+                    // of these numbers; the pairs are checked below.
                     let sql = format!(
                         "SELECT connector, entity, customer_no, synced_at, data FROM records \
-                         WHERE entity = $1 AND closed_at IS NULL AND customer_no IN ({}) AND connector IN ({}) \
+                         WHERE entity = $1 AND closed_at IS NULL AND customer_no IN ({}) \
                          ORDER BY connector, external_id",
-                        in_list(2, nos.len()),
-                        in_list(2 + nos.len(), connectors.len())
+                        in_list(2, nos.len())
                     );
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(entity);
                     for n in &nos {
                         q = q.bind(*n);
-                    }
-                    for c in &connectors {
-                        q = q.bind(*c);
                     }
                     for r in q.fetch_all(self.pool()).await? {
                         let connector: String = r.try_get("connector")?;
