@@ -1,6 +1,7 @@
 //! Generated inputs for benchmarks and crash tests (never committed: made at run time).
 
 pub mod customers;
+pub mod datev;
 pub mod pg;
 
 use std::io::Write;

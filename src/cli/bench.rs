@@ -39,10 +39,10 @@ fn measure(cmd: &mut Command) -> anyhow::Result<Measured> {
     })
 }
 
-fn kontor_sync(dir: &Path, extra: &[&str]) -> Command {
+fn kontor_sync(dir: &Path, connector: &str, extra: &[&str]) -> Command {
     let mut c = Command::new(std::env::current_exe().unwrap_or_else(|_| PathBuf::from("kontor")));
     c.arg("sync")
-        .arg("rechnungen")
+        .arg(connector)
         .args(extra)
         .current_dir(dir)
         .env("KONTOR_LOG", "error")
@@ -50,22 +50,98 @@ fn kontor_sync(dir: &Path, extra: &[&str]) -> Command {
     c
 }
 
-fn write_workspace(dir: &Path, store_url: &str, data: &Path) -> anyhow::Result<()> {
+/// What the benchmark syncs (`--export`).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportKind {
+    /// A WaWi invoice journal: 12 columns (`kontor::bench::write_invoice_export`).
+    Invoices,
+    /// A DATEV EXTF Buchungsstapel: 120 columns (`kontor::bench::datev`).
+    Datev,
+}
+
+impl ExportKind {
+    /// (connector, file, the connector's file pattern, the increment's file, mapping).
+    fn files(
+        self,
+    ) -> (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+    ) {
+        match self {
+            ExportKind::Invoices => (
+                "rechnungen",
+                "rechnungen.csv",
+                "rechnungen*.csv",
+                "rechnungen-bezahlt.csv",
+                kontor::bench::INVOICE_MAPPING,
+            ),
+            ExportKind::Datev => (
+                "buchungen",
+                "EXTF_Buchungsstapel.csv",
+                "EXTF_Buchungsstapel*.csv",
+                "EXTF_Buchungsstapel-zahlungen.csv",
+                kontor::bench::datev::MAPPING,
+            ),
+        }
+    }
+
+    fn connector(self) -> &'static str {
+        self.files().0
+    }
+
+    /// Lines before the column names, which the raw importers skip.
+    fn preamble(self) -> usize {
+        match self {
+            ExportKind::Invoices => 0,
+            ExportKind::Datev => kontor::bench::datev::PREAMBLE_LINES,
+        }
+    }
+
+    /// Writes `rows` rows at `path`; returns the file's size.
+    fn write(self, path: &Path, rows: u64) -> std::io::Result<u64> {
+        match self {
+            ExportKind::Invoices => kontor::bench::write_invoice_export(path, rows, None),
+            ExportKind::Datev => kontor::bench::datev::write_buchungsstapel(path, rows, 50_000),
+        }
+    }
+
+    /// The increment beside `data`: what the next export of the day's changes brings for its
+    /// first `n` rows (invoices paid); returns its rows.
+    fn write_increment(self, data: &Path, n: u64) -> anyhow::Result<(PathBuf, u64)> {
+        let path = data.with_file_name(self.files().3);
+        let rows = match self {
+            ExportKind::Invoices => {
+                write_paid(data, &path, n)?;
+                n
+            }
+            ExportKind::Datev => kontor::bench::datev::write_payments(data, &path, n)?,
+        };
+        Ok((path, rows))
+    }
+}
+
+fn write_workspace(
+    dir: &Path,
+    store_url: &str,
+    data: &Path,
+    export: ExportKind,
+) -> anyhow::Result<()> {
+    let (connector, _, pattern, _, mapping) = export.files();
     std::fs::create_dir_all(dir.join("mappings"))?;
-    std::fs::write(
-        dir.join("mappings/rechnungen.toml"),
-        kontor::bench::INVOICE_MAPPING,
-    )?;
+    std::fs::write(dir.join(format!("mappings/{connector}.toml")), mapping)?;
     std::fs::write(
         dir.join("kontor.toml"),
         format!(
             "[store]\nurl = \"{store_url}\"\n\n[sync]\nallowed_roots = [\"{}\"]\n\n\
-             [[connector]]\nname = \"rechnungen\"\nkind = \"csv\"\npath = \"{}\"\n\
-             mapping = \"mappings/rechnungen.toml\"\nmin_age_seconds = 0\nmode = \"incremental\"\n",
+             [[connector]]\nname = \"{connector}\"\nkind = \"csv\"\npath = \"{}\"\n\
+             mapping = \"mappings/{connector}.toml\"\nmin_age_seconds = 0\nmode = \"incremental\"\n",
             // The generated file is beside the workspace, not in it; later files of the
-            // connector (`rechnungen-*.csv`, see [`write_paid`]) are increments.
+            // connector (the increment, see [`ExportKind::write_increment`]) are increments.
             data.parent().unwrap_or(data).display(),
-            data.with_file_name("rechnungen*.csv").display()
+            data.with_file_name(pattern).display()
         ),
     )?;
     Ok(())
@@ -74,13 +150,8 @@ fn write_workspace(dir: &Path, store_url: &str, data: &Path) -> anyhow::Result<(
 /// Rows of the increment step.
 const INCREMENT: u64 = 100;
 
-/// Where the increment lies: beside `data`, matched by the connector's `rechnungen*.csv`.
-fn paid_path(data: &Path) -> PathBuf {
-    data.with_file_name("rechnungen-bezahlt.csv")
-}
-
-/// The increment at `path`: the first `n` invoices of `data` again, now paid (`Offen` 0,00) —
-/// what a WaWi's export of the day's changes looks like.
+/// The invoice journal's increment at `path`: the first `n` invoices of `data` again, now
+/// paid (`Offen` 0,00) — what a WaWi's export of the day's changes looks like.
 fn write_paid(data: &Path, path: &Path, n: u64) -> anyhow::Result<()> {
     use std::io::BufRead;
     let mut out = Vec::new();
@@ -101,6 +172,14 @@ fn write_paid(data: &Path, path: &Path, n: u64) -> anyhow::Result<()> {
     }
     std::fs::write(path, out)?;
     Ok(())
+}
+
+/// Columns of the file's header line (after `preamble` lines).
+fn columns(data: &Path, preamble: usize) -> anyhow::Result<usize> {
+    use std::io::BufRead;
+    let mut lines = std::io::BufReader::new(std::fs::File::open(data)?).split(b'\n');
+    let header = lines.nth(preamble).transpose()?.unwrap_or_default();
+    Ok(header.iter().filter(|b| **b == b';').count() + 1)
 }
 
 fn rate(rows: u64, d: Duration) -> String {
@@ -136,20 +215,24 @@ pub struct BenchArgs {
     /// Keep the generated file and stores here instead of a temporary folder.
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// What to sync: a 12-column invoice journal, or a 120-column DATEV Buchungsstapel.
+    #[arg(long, value_enum, default_value = "invoices")]
+    pub export: ExportKind,
 }
 
 pub async fn bench(_cli: &Cli, a: &BenchArgs) -> anyhow::Result<i32> {
-    let (rows, backends, dir) = (a.rows, &a.backends, a.dir.as_deref());
+    let (rows, backends, dir, export) = (a.rows, &a.backends, a.dir.as_deref(), a.export);
     let tmp = tempfile::tempdir()?;
     let root = dir
         .map(Path::to_path_buf)
         .unwrap_or_else(|| tmp.path().to_path_buf());
     std::fs::create_dir_all(&root)?;
-    let data = root.join("rechnungen.csv");
+    let data = root.join(export.files().1);
     let t = Instant::now();
-    let bytes = kontor::bench::write_invoice_export(&data, rows, None)?;
+    let bytes = export.write(&data, rows)?;
     eprintln!(
-        "generated {rows} rows ({:.1} MB, Windows-1252, `;`, decimal comma) in {:.1}s",
+        "generated {rows} rows of {} ({:.1} MB, Windows-1252, `;`, decimal comma) in {:.1}s",
+        data.display(),
         bytes as f64 / 1e6,
         t.elapsed().as_secs_f64()
     );
@@ -171,9 +254,8 @@ pub async fn bench(_cli: &Cli, a: &BenchArgs) -> anyhow::Result<i32> {
             }
         };
         let ws = root.join(format!("ws-{backend}"));
-        write_workspace(&ws, &url, &data)?;
-        let paid = paid_path(&data);
-        let _ = std::fs::remove_file(&paid);
+        write_workspace(&ws, &url, &data, export)?;
+        let _ = std::fs::remove_file(data.with_file_name(export.files().3));
         // (step, rows it syncs, flags, whether the increment file lies beside the export)
         for (step, n, extra, increment) in [
             ("first sync", rows, &[][..], false),
@@ -184,20 +266,23 @@ pub async fn bench(_cli: &Cli, a: &BenchArgs) -> anyhow::Result<i32> {
                 &["--reprocess"][..],
                 false,
             ),
-            // Into the full store: 100 invoices paid, in a second file.
-            (
-                "increment: 100 rows changed (a second file)",
-                INCREMENT,
-                &[][..],
-                true,
-            ),
+            // Into the full store: the first 100 invoices paid, in a second file.
+            ("increment", INCREMENT, &[][..], true),
         ] {
-            if increment {
-                write_paid(&data, &paid, n)?;
-            }
-            let m = measure(&mut kontor_sync(&ws, extra))?;
-            if increment {
-                std::fs::remove_file(&paid)?;
+            let (mut step, mut n) = (step.to_owned(), n);
+            let increment = if increment {
+                let (path, rows) = export.write_increment(&data, n)?;
+                (step, n) = (
+                    format!("increment: {rows} rows changed (a second file)"),
+                    rows,
+                );
+                Some(path)
+            } else {
+                None
+            };
+            let m = measure(&mut kontor_sync(&ws, export.connector(), extra))?;
+            if let Some(path) = increment {
+                std::fs::remove_file(path)?;
             }
             if m.code != 0 {
                 anyhow::bail!("{backend} {step}: kontor sync exited with {}", m.code);
@@ -216,8 +301,15 @@ pub async fn bench(_cli: &Cli, a: &BenchArgs) -> anyhow::Result<i32> {
                 let mut c = Command::new("sqlite3");
                 c.arg(&raw)
                     .args(["-cmd", ".mode csv", "-cmd", ".separator ;"])
-                    .arg(format!(".import '{}' t", data.display()));
+                    .arg(format!(
+                        ".import --skip {} '{}' t",
+                        export.preamble(),
+                        data.display()
+                    ));
                 let m = measure(&mut c)?;
+                if m.code != 0 {
+                    anyhow::bail!("sqlite3 .import exited with {}", m.code);
+                }
                 println!(
                     "| sqlite | raw `sqlite3 .import` (baseline) | {rows} | {:.2}s | {} | {} |",
                     m.wall.as_secs_f64(),
@@ -226,7 +318,9 @@ pub async fn bench(_cli: &Cli, a: &BenchArgs) -> anyhow::Result<i32> {
                 );
             }
             "postgres" if have("psql") => {
-                let cols: Vec<String> = (1..=12).map(|i| format!("c{i} text")).collect();
+                let cols: Vec<String> = (1..=columns(&data, export.preamble())?)
+                    .map(|i| format!("c{i} text"))
+                    .collect();
                 let mut create = Command::new("psql");
                 create
                     .arg(&url)
@@ -234,8 +328,16 @@ pub async fn bench(_cli: &Cli, a: &BenchArgs) -> anyhow::Result<i32> {
                     .arg(format!("CREATE TABLE raw_import ({})", cols.join(", ")));
                 measure(&mut create)?;
                 let mut c = Command::new("psql");
-                c.arg(&url).arg("-qc").arg(format!("\\copy raw_import FROM '{}' WITH (FORMAT csv, DELIMITER ';', HEADER, ENCODING 'WIN1252')", data.display()));
+                // The EXTF header line is not CSV: `tail` leaves it out, in a pipe beside psql.
+                let from = match export.preamble() {
+                    0 => format!("'{}'", data.display()),
+                    n => format!("PROGRAM 'tail -n +{} \"{}\"'", n + 1, data.display()),
+                };
+                c.arg(&url).arg("-qc").arg(format!("\\copy raw_import FROM {from} WITH (FORMAT csv, DELIMITER ';', HEADER, ENCODING 'WIN1252')"));
                 let m = measure(&mut c)?;
+                if m.code != 0 {
+                    anyhow::bail!("psql \\copy exited with {}", m.code);
+                }
                 println!(
                     "| postgres | raw `psql \\copy` (baseline) | {rows} | {:.2}s | {} | {} |",
                     m.wall.as_secs_f64(),
