@@ -11,7 +11,7 @@
 use kontor::config::Config;
 use kontor::mapping::ColumnCache;
 use kontor::store::{UnitRef, WriteBatch};
-use kontor::sync::{self, map_items};
+use kontor::sync::{self, Group, map_items};
 use kontor_rest::mock::{Flavor, MockErp};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -88,15 +88,22 @@ async fn main() {
     let records: usize = mapped.iter().map(|(_, _, m)| m.records.len()).sum();
     assert_eq!(records, n, "every invoice mapped");
 
-    // Store: one transaction per page (records + cursor), as the engine writes API streams.
-    let (store, _guard) = kontor::testing::temp_store(backend).await.unwrap();
-    let run = store.start_run("erp", "bench").await.unwrap();
-    let t = Instant::now();
-    let mut inserted = 0;
-    for (u, position, m) in mapped {
-        let unit = &units[u];
-        let counts = store
-            .write_batch(WriteBatch {
+    // Store, twice into a fresh store: one transaction per page (records + cursor), and
+    // grouped as the engine writes API streams (`kontor::sync::Group`: pages commit together
+    // up to `batch_size` records, 2 MiB or one second).
+    let cap = cfg.connector("erp").unwrap().batch_size;
+    let mut store_secs = Vec::new();
+    for grouped in [false, true] {
+        let (store, _guard) = kontor::testing::temp_store(backend).await.unwrap();
+        let run = store.start_run("erp", "bench").await.unwrap();
+        let t = Instant::now();
+        let mut inserted = 0;
+        let mut writes = 0;
+        let mut group = Group::new(if grouped { cap } else { 1 });
+        let last = mapped.len().saturating_sub(1);
+        for (i, (u, position, m)) in mapped.iter().enumerate() {
+            let unit = &units[*u];
+            group.add(WriteBatch {
                 run_id: run,
                 unit: UnitRef {
                     connector: "erp",
@@ -105,20 +112,25 @@ async fn main() {
                     fingerprint: None,
                     mapping_hash: &p.mappings.hash,
                 },
-                records: m.records,
-                rejects: m.rejects,
-                position,
+                records: m.records.clone(),
+                rejects: m.rejects.clone(),
+                position: position.clone(),
                 read: m.read,
                 skipped: m.skipped,
                 promote: true,
                 resolves: Vec::new(),
-            })
-            .await
-            .unwrap();
-        inserted += counts.inserted;
+            });
+            if let Some(b) = group.take_due(i == last) {
+                inserted += store.write_batch(b).await.unwrap().inserted;
+                writes += 1;
+            }
+        }
+        store_secs.push((t.elapsed().as_secs_f64(), writes));
+        assert_eq!(inserted as usize, n);
     }
-    let write = t.elapsed().as_secs_f64();
-    assert_eq!(inserted as usize, n);
+    let [(paged, paged_writes), (grouped, grouped_writes)] = store_secs[..] else {
+        unreachable!()
+    };
 
     let per = |secs: f64| format!("{:.1} µs", secs * 1e6 / n as f64);
     println!("{n} Sales Invoices, pages of 100 ({requests} requests), store {backend}");
@@ -126,16 +138,20 @@ async fn main() {
     println!("|---|---:|---:|---:|");
     for (phase, secs) in [
         (
-            "read through the connector from the mock ERPNext (mock-bound)",
+            "read through the connector from the mock ERPNext (mock-bound)".to_owned(),
             read,
         ),
         (
-            "mapping: built-in ERPNext mapping, canonical JSON, hash",
+            "mapping: built-in ERPNext mapping, canonical JSON, hash".to_owned(),
             map,
         ),
         (
-            "store: page batches with their cursor, one transaction each",
-            write,
+            format!("store: one transaction per page with its cursor ({paged_writes} commits)"),
+            paged,
+        ),
+        (
+            format!("store: pages grouped as the engine writes them ({grouped_writes} commits)"),
+            grouped,
         ),
     ] {
         println!(

@@ -2,12 +2,14 @@
 //! position; complete atomic units by promotion (or refuse them by reject ratio).
 
 pub mod diff;
+mod group;
 mod mapper;
 mod prepare;
 mod refuse;
 pub mod shown;
 mod snapshot;
 
+pub use group::{GROUP_DELAY, Group};
 pub use mapper::{Mapped, map_items, reject_of_record, stage_record};
 pub use prepare::{MappingSet, Prepared, prepare};
 pub use refuse::first_row;
@@ -20,6 +22,7 @@ use crate::store::{
     Counts, DynStore, RunId, RunLock, RunStatus, SnapshotRule, StoreError, UnitOutcome, UnitRef,
     UnitStatus, WriteBatch,
 };
+use group::{BatchSizes, add_incremental, write_rest};
 use kontor_connector::{CommitMode, Item, Unit};
 use refuse::{header_mismatch, refuse_unit, unit_error};
 use std::sync::Arc;
@@ -376,7 +379,7 @@ async fn run_unit(
         Err(e) => return unit_error(store, p, uref, report, e).await,
     };
     let mut cache = ColumnCache::salted(tombstones.salt);
-    let mut pending: Option<WriteBatch> = None;
+    let mut pending = Group::new(p.cfg.batch_size);
     // The system the unit names itself (a DATEV header), noted once per unit.
     let mut detected: Option<String> = None;
     let mut noted = false;
@@ -393,16 +396,12 @@ async fn run_unit(
             .is_some_and(|c| c.load(Ordering::Relaxed))
         {
             // Commit what was read; the rest resumes next time.
-            if let Some(b) = pending.take() {
-                let sizes = BatchSizes::of(&b);
-                let counts = store.write_batch(b).await?;
-                add_incremental(report, sizes, counts, incremental);
-            }
+            write_rest(store, &mut pending, report, incremental).await?;
             return Ok(());
         }
-        // Write the previous batch while reading and mapping the next one.
+        // Write the batches read before (when due) while reading and mapping the next one.
         let write = async {
-            match pending.take() {
+            match pending.take_due(false) {
                 Some(b) => {
                     let sizes = BatchSizes::of(&b);
                     store.write_batch(b).await.map(|c| Some((sizes, c)))
@@ -469,7 +468,7 @@ async fn run_unit(
                 } else {
                     warned += m.warned;
                 }
-                pending = Some(WriteBatch {
+                pending.add(WriteBatch {
                     run_id: report.run_id,
                     unit: uref.clone(),
                     records: m.records,
@@ -482,9 +481,14 @@ async fn run_unit(
                 });
             }
             Ok(Ok(None)) => break,
-            Err(e) => return unit_error(store, p, uref, report, e).await,
+            Err(e) => {
+                // What was read before the error stays (a stream's cursor moves to it).
+                write_rest(store, &mut pending, report, incremental).await?;
+                return unit_error(store, p, uref, report, e).await;
+            }
         }
     }
+    write_rest(store, &mut pending, report, incremental).await?;
     if let Some(pr) = &opts.progress {
         pr.unit_finished(name, &unit.label);
     }
@@ -569,33 +573,4 @@ fn source_system(items: &[Item]) -> Option<String> {
         Item::Record(r) => r.context.get("source.system").cloned(),
         Item::Reject(_) => None,
     })
-}
-
-/// Row counts of a batch, kept while the batch itself goes to the store.
-#[derive(Clone, Copy)]
-struct BatchSizes {
-    read: u64,
-    rejected: u64,
-    skipped: u64,
-}
-
-impl BatchSizes {
-    fn of(b: &WriteBatch) -> Self {
-        Self {
-            read: b.read,
-            rejected: b.rejects.len() as u64,
-            skipped: b.skipped,
-        }
-    }
-}
-
-fn add_incremental(report: &mut RunReport, b: BatchSizes, c: Counts, incremental: bool) {
-    if incremental {
-        report.counts.add(&Counts {
-            read: b.read,
-            quarantined: b.rejected,
-            skipped: b.skipped,
-            ..c
-        });
-    }
 }

@@ -272,16 +272,19 @@ async fn shop_database_loads_with_correct_totals_and_only_changes_later(backend:
 }
 
 async fn rows_changing_while_a_sync_pages_are_not_lost(backend: &str) {
+    // Enough pages that the run takes a while: pages commit grouped (one transaction per
+    // `batch_size` records), so the sync itself is quick.
+    const ROWS: u64 = 4000;
     for server in Server::ALL {
         let (store, _guard) = temp_store(backend).await.unwrap();
         let db = TempDb::create(server).await;
-        shop(&db, 1500).await;
+        shop(&db, ROWS as usize).await;
         let (dir, connectors) = workspace(
             &db.url,
-            "page_size = 10\nstreams = [\"customers\"]\nsafety_margin = \"0s\"\n",
+            "page_size = 5\nstreams = [\"customers\"]\nsafety_margin = \"0s\"\n",
         );
         // The shop renames customers while kontor pages through them: ones already read and
-        // ones not read yet, each rename with a newer `updated_at`.
+        // ones not read yet, each rename with a newer `updated_at` (after every row's).
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let done = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let writer = {
@@ -290,10 +293,10 @@ async fn rows_changing_while_a_sync_pages_are_not_lost(backend: &str) {
                 let mut k = 0u64;
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) && k < 400 {
                     k += 1;
-                    let id = 1 + (k * 7919) % 1500;
+                    let id = 1 + (k * 7919) % ROWS;
                     let sql = format!(
                         "UPDATE customers SET company = 'Kunde {id} v{k}', updated_at = {} WHERE id = {id}",
-                        support::at(1_000_000 + k as i64)
+                        support::at(600 * ROWS as i64 + 1_000 + k as i64)
                     );
                     support::exec_on(server, &url, &sql).await;
                     done.store(k, std::sync::atomic::Ordering::Relaxed);
@@ -331,7 +334,7 @@ async fn rows_changing_while_a_sync_pages_are_not_lost(backend: &str) {
             .unwrap();
         assert_eq!(
             stored.len(),
-            1500,
+            ROWS as usize,
             "{server:?}: no customer lost or doubled"
         );
         for r in &stored {

@@ -120,6 +120,24 @@ pub enum Item {
     Reject(RawReject),
 }
 
+/// The most memory a connector's batch should hold, estimated by [`Item::approx_bytes`]: a
+/// reader ends a batch at the configured number of records or at this size, whichever comes
+/// first — so wide rows (a DATEV Buchungsstapel has 120 columns) make shorter batches and the
+/// memory of a sync does not follow row width. Three batches are in flight at most (read,
+/// mapped, written), each with its mapped form.
+pub const MAX_BATCH_BYTES: usize = 2 << 20;
+
+impl Item {
+    /// An estimate of the memory the item holds.
+    pub fn approx_bytes(&self) -> usize {
+        const ITEM: usize = 160;
+        ITEM + match self {
+            Item::Record(r) => r.approx_bytes(),
+            Item::Reject(r) => r.raw.len() + r.reason.len(),
+        }
+    }
+}
+
 /// A batch of items and the resumable position after it.
 #[derive(Debug, Clone, Default)]
 pub struct Batch {

@@ -149,7 +149,30 @@ pub struct RawRecord {
     pub stream: Option<Arc<str>>,
 }
 
+/// An estimate of the heap a JSON tree holds (strings, arrays, maps), for batch budgets.
+fn tree_bytes(v: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    // A value's own slot, plus what it points to.
+    const SLOT: usize = 32;
+    SLOT + match v {
+        Value::Null | Value::Bool(_) => 0,
+        Value::Number(n) => n.as_str().len(),
+        Value::String(s) => s.len(),
+        Value::Array(a) => a.iter().map(tree_bytes).sum(),
+        Value::Object(o) => o.iter().map(|(k, v)| SLOT + k.len() + tree_bytes(v)).sum(),
+    }
+}
+
 impl RawRecord {
+    /// An estimate of the memory the record's fields hold (a [`Batch`](crate::Batch) is
+    /// bounded by it: [`MAX_BATCH_BYTES`](crate::MAX_BATCH_BYTES)).
+    pub fn approx_bytes(&self) -> usize {
+        match &self.fields {
+            Fields::Row { values, .. } => values.buf.capacity() + values.ends.capacity() * 8,
+            Fields::Tree(v) => tree_bytes(v),
+        }
+    }
+
     /// The raw content as text, for quarantine: the row joined by `;` or the JSON tree.
     pub fn raw_text(&self) -> String {
         match &self.fields {

@@ -174,10 +174,12 @@ impl FileReader {
         Ok(())
     }
 
-    /// The next batch of up to `size` items; `None` at the end of the file.
+    /// The next batch of up to `size` items and about
+    /// [`MAX_BATCH_BYTES`](kontor_connector::MAX_BATCH_BYTES); `None` at the end of the file.
     pub fn next_batch(&mut self, size: usize) -> Result<Option<Batch>, ConnectorError> {
-        let mut items = Vec::with_capacity(size);
-        while items.len() < size {
+        let mut items = Vec::with_capacity(size.min(4096));
+        let mut bytes = 0usize;
+        while items.len() < size && bytes < kontor_connector::MAX_BATCH_BYTES {
             if !self
                 .csv
                 .read_byte_record(&mut self.record)
@@ -192,7 +194,9 @@ impl FileReader {
             self.consumed += 1;
             let reported = self.record.position().map_or(0, csv::Position::byte);
             let line = self.lines.line_of(reported);
-            items.push(self.item(line));
+            let item = self.item(line);
+            bytes += item.approx_bytes();
+            items.push(item);
         }
         if items.is_empty() {
             return Ok(None);

@@ -266,3 +266,48 @@ async fn archive_moves_processed_files() {
     assert!(dir.path().join("done/a.csv").exists());
     assert!(c.discover().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn wide_rows_make_shorter_batches() {
+    // 120 columns of 20 characters: ~2.5 KB per row, so 5 000 rows would be ~12 MB a batch.
+    let dir = tempfile::tempdir().unwrap();
+    let cols = 120;
+    let mut text = (1..=cols)
+        .map(|i| format!("c{i}"))
+        .collect::<Vec<_>>()
+        .join(";");
+    text.push('\n');
+    let rows = 3_000;
+    for r in 0..rows {
+        let row: Vec<String> = (0..cols).map(|c| format!("{r:010}-{c:09}")).collect();
+        text.push_str(&row.join(";"));
+        text.push('\n');
+    }
+    write(dir.path(), "wide.csv", text.as_bytes());
+    let mut c = connector(dir.path(), "wide.csv", "");
+    c.batch_size = 5_000;
+    let units = c.discover().await.unwrap();
+    let mut r = c.open(&units[0], None).await.unwrap();
+    let (mut sizes, mut total) = (Vec::new(), 0);
+    while let Some(b) = r.next_batch().await.unwrap() {
+        let bytes: usize = b.items.iter().map(Item::approx_bytes).sum();
+        assert!(
+            bytes < kontor_connector::MAX_BATCH_BYTES + 10_000,
+            "a batch of {bytes} bytes"
+        );
+        total += b.items.len();
+        sizes.push(b.items.len());
+    }
+    assert_eq!(total, rows, "every row is read once");
+    assert!(sizes.len() > 1, "one batch of {} rows", sizes[0]);
+    // Narrow rows still fill the configured batch.
+    let narrow: String = std::iter::once("Nr\n".to_string())
+        .chain((0..6_000).map(|i| format!("{i}\n")))
+        .collect();
+    write(dir.path(), "narrow.csv", narrow.as_bytes());
+    let mut c = connector(dir.path(), "narrow.csv", "");
+    c.batch_size = 5_000;
+    let units = c.discover().await.unwrap();
+    let mut r = c.open(&units[0], None).await.unwrap();
+    assert_eq!(r.next_batch().await.unwrap().unwrap().items.len(), 5_000);
+}

@@ -433,18 +433,21 @@ impl ReadState {
         else {
             return Ok(None);
         };
-        let mut items = Vec::new();
+        let mut items: Vec<Item> = Vec::new();
+        let mut bytes = 0usize;
         let mut at_end = false;
-        while items.len() < batch_size {
+        while items.len() < batch_size && bytes < kontor_connector::MAX_BATCH_BYTES {
             match generic.next(reader, true)? {
                 Some(Found::Record { tree, line, column }) => {
                     *records += 1;
-                    items.push(Item::Record(RawRecord {
+                    let item = Item::Record(RawRecord {
                         fields: Fields::Tree(tree),
                         position: pos(&self.label, line, column),
                         context: self.context.clone(),
                         stream: None,
-                    }));
+                    });
+                    bytes += item.approx_bytes();
+                    items.push(item);
                 }
                 Some(Found::TooLarge {
                     line,
