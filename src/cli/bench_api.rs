@@ -106,7 +106,9 @@ async fn wait_ready(addr: &str) -> anyhow::Result<()> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     for _ in 0..1200 {
         if let Ok(mut s) = tokio::net::TcpStream::connect(addr).await {
-            let _ = s.write_all(b"GET /healthz HTTP/1.0\r\n\r\n").await;
+            // With a Host header: the server answers only to its own names (421 otherwise).
+            let req = format!("GET /healthz HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+            let _ = s.write_all(req.as_bytes()).await;
             let mut buf = [0u8; 12];
             if s.read_exact(&mut buf).await.is_ok() && buf.ends_with(b"200") {
                 return Ok(());

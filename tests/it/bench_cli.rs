@@ -82,3 +82,57 @@ fn kontor_bench_syncs_the_generated_export_into_both_stores() {
         "{stderr}"
     );
 }
+
+/// `kontor bench api` end to end on a small store (where `wrk` is installed; `.ci/run`
+/// installs it). Found while measuring issue 17: its readiness probe sent no Host header, the
+/// server's host check (issue 21) answered 421, and every run failed after 120 s.
+#[test]
+fn kontor_bench_api_measures_a_running_server() {
+    let here = std::process::Command::new("wrk")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !here {
+        eprintln!("wrk is not installed: kontor bench api not run");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("work");
+    let out = kontor(
+        dir.path(),
+        &[
+            "bench",
+            "api",
+            "--customers",
+            "300",
+            "--documents",
+            "3000",
+            "--backends",
+            "sqlite",
+            "--seconds",
+            "1",
+            "--connections",
+            "2",
+            "--dir",
+            work.to_str().unwrap(),
+        ],
+    );
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    for phase in [
+        "baseline: one-query axum handler",
+        "merged view GET /customers/{id}",
+        "caller-ID GET /lookup/phone/{n}",
+        "search GET /customers?q=",
+    ] {
+        let row = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("| sqlite | {phase} | 2 |")))
+            .unwrap_or_else(|| panic!("no row for {phase}: {stdout}{stderr}"));
+        // … | req/s | requests | non-2xx |: requests answered, none of them failed.
+        let cells: Vec<&str> = row.trim_matches('|').split('|').map(str::trim).collect();
+        let requests: u64 = cells[cells.len() - 2].parse().unwrap();
+        assert!(requests > 0, "{row}");
+        assert_eq!(cells[cells.len() - 1], "0", "{row}");
+    }
+}
