@@ -1,0 +1,37 @@
+//! Memory of the in-memory directory: RSS before and after loading it from a store.
+//! `cargo run --release --example dir_mem -- sqlite:///path/to/store.db`
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::main]
+async fn main() {
+    let url = std::env::args().nth(1).expect("store URL");
+    let store = kontor::store::open(&url).await.unwrap();
+    let policy = kontor::view::Policy::default();
+    // Warm the store's caches and the allocator with one load, then measure the second.
+    let d = kontor::directory::Directory::load(&store, &policy, "DE")
+        .await
+        .unwrap();
+    drop(d);
+    kontor::sys::trim_heap();
+    let before = rss_kib();
+    let d = kontor::directory::Directory::load(&store, &policy, "DE")
+        .await
+        .unwrap();
+    kontor::sys::trim_heap();
+    let after = rss_kib();
+    println!(
+        "{} customers: directory {:.1} MiB, {:.0} bytes per customer (RSS {:.1} → {:.1} MiB)",
+        d.len(),
+        (after - before) as f64 / 1024.0,
+        (after - before) as f64 * 1024.0 / d.len().max(1) as f64,
+        before as f64 / 1024.0,
+        after as f64 / 1024.0
+    );
+}
