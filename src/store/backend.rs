@@ -75,6 +75,13 @@ pub(crate) trait Backend: Staging {
     /// Appended to the checkpoint read of a write transaction (PostgreSQL: ` FOR UPDATE`;
     /// SQLite's `BEGIN IMMEDIATE` already holds the only write lock).
     const LOCK_ROW: &'static str;
+    /// Taken by a run's start until its row is committed (PostgreSQL: a shared transaction
+    /// advisory lock; SQLite: nothing — its one writer commits ids in order).
+    const RUN_IDS_SHARED: &'static str;
+    /// Taken before reading which runs exist: waits for every run whose id is drawn but
+    /// whose row is not committed yet, so no run with a lower id appears later (on
+    /// PostgreSQL a sequence hands out ids before their rows commit).
+    const RUN_IDS_EXCLUSIVE: &'static str;
 
     /// After a unit was promoted (PostgreSQL refreshes the planner's statistics after bulk
     /// loads).
@@ -110,6 +117,10 @@ macro_rules! sql_store {
             }
 
             async fn start_run(&self, connector: &str, node: &str) -> Result<RunId, StoreError> {
+                let mut tx = self.begin_write().await?;
+                if !<Self as Backend>::RUN_IDS_SHARED.is_empty() {
+                    sqlx::query(<Self as Backend>::RUN_IDS_SHARED).execute(&mut *tx).await?;
+                }
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO sync_runs (connector, node, status, started_at) \
                      VALUES ($1, $2, 'running', $3) RETURNING id",
@@ -117,8 +128,9 @@ macro_rules! sql_store {
                 .bind(connector)
                 .bind(node)
                 .bind(Utc::now())
-                .fetch_one(self.pool())
+                .fetch_one(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 Ok(id)
             }
 

@@ -387,3 +387,57 @@ async fn customers_changed_in_what_identity_does_not_compare_resolve_nothing(bac
             .all(|k| k.attrs.is_some())
     );
 }
+
+/// On PostgreSQL a run's id is drawn from a sequence before its row commits: a resolution
+/// that read the runs in that moment saw a newer run finished and not this one, marked both
+/// scanned, and this run's records were never resolved. Found in review. Now the resolution
+/// waits for runs that are starting.
+#[tokio::test]
+async fn a_run_whose_start_is_not_committed_yet_is_not_passed_over() {
+    use sqlx::{Connection, Row};
+    let (store, guard) = temp_store("postgres").await.unwrap();
+    // Another node starting a run, in the moment between its id and its commit (what
+    // `start_run` does: a shared lock on run ids, the row, the commit).
+    let mut other = sqlx::PgConnection::connect(guard.url()).await.unwrap();
+    let mut starting = other.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock_shared(7017, 17)")
+        .execute(&mut *starting)
+        .await
+        .unwrap();
+    let early: i64 = sqlx::query(
+        "INSERT INTO sync_runs (connector, node, status, started_at) \
+         VALUES ('erp', 'other-node', 'running', now()) RETURNING id",
+    )
+    .fetch_one(&mut *starting)
+    .await
+    .unwrap()
+    .get(0);
+    // A later run starts and finishes meanwhile.
+    let late = store.start_run("shop", "this-node").await.unwrap();
+    assert!(late > early);
+    store
+        .finish_run(
+            late,
+            kontor::store::RunStatus::Ok,
+            &Default::default(),
+            None,
+        )
+        .await
+        .unwrap();
+    let reading = tokio::spawn({
+        let store = store.clone();
+        async move { store.identity_snapshot(false).await.unwrap() }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !reading.is_finished(),
+        "the resolution waits for the run that is starting"
+    );
+    starting.commit().await.unwrap();
+    let snap = reading.await.unwrap();
+    assert!(
+        snap.scan_to < early,
+        "run {early} is still running: not scanned (scan_to {})",
+        snap.scan_to
+    );
+}

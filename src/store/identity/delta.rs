@@ -189,14 +189,21 @@ macro_rules! identity_delta {
             /// The runs a resolution reading now may mark scanned: up to the newest run,
             /// short of the oldest one still running.
             pub(super) async fn scan_to(&self, scanned: i64) -> Result<i64, StoreError> {
-                let pool = self.pool();
+                use crate::store::backend::Backend;
+                let mut tx = self.pool().begin().await?;
+                // A run whose id is drawn but whose row is not visible yet would otherwise be
+                // passed over: its records would never be scanned.
+                if !<Self as Backend>::RUN_IDS_EXCLUSIVE.is_empty() {
+                    sqlx::query(<Self as Backend>::RUN_IDS_EXCLUSIVE).execute(&mut *tx).await?;
+                }
                 let max_run: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM sync_runs")
-                    .fetch_one(pool)
+                    .fetch_one(&mut *tx)
                     .await?;
                 let running: Option<i64> =
                     sqlx::query_scalar("SELECT min(id) FROM sync_runs WHERE status = 'running'")
-                        .fetch_one(pool)
+                        .fetch_one(&mut *tx)
                         .await?;
+                tx.commit().await?;
                 Ok(max_run
                     .unwrap_or(0)
                     .min(running.map_or(i64::MAX, |r| r - 1))

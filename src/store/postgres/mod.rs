@@ -91,6 +91,8 @@ impl PgStore {
 impl Backend for PgStore {
     const NAME: &'static str = "postgres";
     const LOCK_ROW: &'static str = " FOR UPDATE";
+    const RUN_IDS_SHARED: &'static str = "SELECT pg_advisory_xact_lock_shared(7017, 17)";
+    const RUN_IDS_EXCLUSIVE: &'static str = "SELECT pg_advisory_xact_lock(7017, 17)";
 
     /// After a bulk load the planner needs fresh statistics (autovacuum comes later).
     async fn after_promotion(&self, counts: &Counts) -> Result<(), StoreError> {

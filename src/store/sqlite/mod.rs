@@ -173,6 +173,8 @@ pub(crate) fn file_path(url: &str) -> Option<std::path::PathBuf> {
 impl Backend for SqliteStore {
     const NAME: &'static str = "sqlite";
     const LOCK_ROW: &'static str = "";
+    const RUN_IDS_SHARED: &'static str = "";
+    const RUN_IDS_EXCLUSIVE: &'static str = "";
 
     /// SQLite runs on one machine: an exclusive `flock` on a file beside the store guards
     /// against two processes; the OS drops it when the process ends.
