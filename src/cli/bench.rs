@@ -59,37 +59,38 @@ pub enum ExportKind {
     Datev,
 }
 
-impl ExportKind {
-    /// (connector, file, the connector's file pattern, the increment's file, mapping).
-    fn files(
-        self,
-    ) -> (
-        &'static str,
-        &'static str,
-        &'static str,
-        &'static str,
-        &'static str,
-    ) {
-        match self {
-            ExportKind::Invoices => (
-                "rechnungen",
-                "rechnungen.csv",
-                "rechnungen*.csv",
-                "rechnungen-bezahlt.csv",
-                kontor::bench::INVOICE_MAPPING,
-            ),
-            ExportKind::Datev => (
-                "buchungen",
-                "EXTF_Buchungsstapel.csv",
-                "EXTF_Buchungsstapel*.csv",
-                "EXTF_Buchungsstapel-zahlungen.csv",
-                kontor::bench::datev::MAPPING,
-            ),
-        }
-    }
+/// The names an export's benchmark uses.
+struct ExportFiles {
+    /// The connector (and its mapping file's name).
+    connector: &'static str,
+    /// The generated export.
+    file: &'static str,
+    /// The connector's file pattern: the export and its increment.
+    pattern: &'static str,
+    /// The increment's file.
+    increment: &'static str,
+    /// The mapping's text.
+    mapping: &'static str,
+}
 
-    fn connector(self) -> &'static str {
-        self.files().0
+impl ExportKind {
+    fn files(self) -> ExportFiles {
+        match self {
+            ExportKind::Invoices => ExportFiles {
+                connector: "rechnungen",
+                file: "rechnungen.csv",
+                pattern: "rechnungen*.csv",
+                increment: "rechnungen-bezahlt.csv",
+                mapping: kontor::bench::INVOICE_MAPPING,
+            },
+            ExportKind::Datev => ExportFiles {
+                connector: "buchungen",
+                file: "EXTF_Buchungsstapel.csv",
+                pattern: "EXTF_Buchungsstapel*.csv",
+                increment: "EXTF_Buchungsstapel-zahlungen.csv",
+                mapping: kontor::bench::datev::MAPPING,
+            },
+        }
     }
 
     /// Lines before the column names, which the raw importers skip.
@@ -111,7 +112,7 @@ impl ExportKind {
     /// The increment beside `data`: what the next export of the day's changes brings for its
     /// first `n` rows (invoices paid); returns its rows.
     fn write_increment(self, data: &Path, n: u64) -> anyhow::Result<(PathBuf, u64)> {
-        let path = data.with_file_name(self.files().3);
+        let path = data.with_file_name(self.files().increment);
         let rows = match self {
             ExportKind::Invoices => {
                 write_paid(data, &path, n)?;
@@ -129,7 +130,12 @@ fn write_workspace(
     data: &Path,
     export: ExportKind,
 ) -> anyhow::Result<()> {
-    let (connector, _, pattern, _, mapping) = export.files();
+    let ExportFiles {
+        connector,
+        pattern,
+        mapping,
+        ..
+    } = export.files();
     std::fs::create_dir_all(dir.join("mappings"))?;
     std::fs::write(dir.join(format!("mappings/{connector}.toml")), mapping)?;
     std::fs::write(
@@ -227,7 +233,7 @@ pub async fn bench(_cli: &Cli, a: &BenchArgs) -> anyhow::Result<i32> {
         .map(Path::to_path_buf)
         .unwrap_or_else(|| tmp.path().to_path_buf());
     std::fs::create_dir_all(&root)?;
-    let data = root.join(export.files().1);
+    let data = root.join(export.files().file);
     let t = Instant::now();
     let bytes = export.write(&data, rows)?;
     eprintln!(
@@ -255,7 +261,7 @@ pub async fn bench(_cli: &Cli, a: &BenchArgs) -> anyhow::Result<i32> {
         };
         let ws = root.join(format!("ws-{backend}"));
         write_workspace(&ws, &url, &data, export)?;
-        let _ = std::fs::remove_file(data.with_file_name(export.files().3));
+        let _ = std::fs::remove_file(data.with_file_name(export.files().increment));
         // (step, rows it syncs, flags, whether the increment file lies beside the export)
         for (step, n, extra, increment) in [
             ("first sync", rows, &[][..], false),
@@ -280,7 +286,7 @@ pub async fn bench(_cli: &Cli, a: &BenchArgs) -> anyhow::Result<i32> {
             } else {
                 None
             };
-            let m = measure(&mut kontor_sync(&ws, export.connector(), extra))?;
+            let m = measure(&mut kontor_sync(&ws, export.files().connector, extra))?;
             if let Some(path) = increment {
                 std::fs::remove_file(path)?;
             }
