@@ -8,7 +8,7 @@ use kontor::config::Config;
 use kontor::identity::{KeyId, Resolved, resolve_changed, resolve_store};
 use kontor::store::{DynStore, IdentityChanges, IdentitySnapshot, KeyRow};
 use kontor::sync::{self, SyncOptions};
-use kontor::testing::temp_store;
+use kontor::testing::{TempGuard, temp_store};
 use std::path::Path;
 
 both_backends!(
@@ -96,17 +96,22 @@ fn edit_export(dir: &Path, name: &str, f: impl Fn(Vec<String>) -> Vec<String>) {
     std::fs::write(&path, bytes).unwrap();
 }
 
-async fn a_sync_that_changed_nothing_resolves_nothing_and_every_change_resolves_again(
-    backend: &str,
-) {
-    let (store, _guard) = temp_store(backend).await.unwrap();
+/// The demo workspace synced into a fresh store of `backend` and resolved once.
+async fn demo_resolved(backend: &str) -> (DynStore, TempGuard, tempfile::TempDir, Config) {
+    let (store, guard) = temp_store(backend).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     kontor::demo::write_workspace(dir.path()).unwrap();
     let cfg = config(dir.path(), "");
-
     let (written, _) = sync_files(&store, &cfg).await;
     assert!(written > 0);
     assert!(resolves(&store, &cfg).await, "the first resolution");
+    (store, guard, dir, cfg)
+}
+
+async fn a_sync_that_changed_nothing_resolves_nothing_and_every_change_resolves_again(
+    backend: &str,
+) {
+    let (store, _guard, dir, cfg) = demo_resolved(backend).await;
     assert!(!resolves(&store, &cfg).await, "nothing changed since");
 
     // The same files again: runs that write nothing.
@@ -249,12 +254,7 @@ fn write_items(dir: &Path, rows: &[&str]) {
 async fn documents_of_known_customers_resolve_nothing_and_come_out_as_a_full_resolution(
     backend: &str,
 ) {
-    let (store, _guard) = temp_store(backend).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    kontor::demo::write_workspace(dir.path()).unwrap();
-    let cfg = config(dir.path(), "");
-    sync_files(&store, &cfg).await;
-    assert!(resolves(&store, &cfg).await, "the first resolution");
+    let (store, _guard, dir, cfg) = demo_resolved(backend).await;
     let keys = store.customer_keys().await.unwrap();
     let generation = store.identity_generation().await.unwrap();
 
@@ -325,12 +325,7 @@ async fn documents_of_known_customers_resolve_nothing_and_come_out_as_a_full_res
 /// changes: resolve.
 /// An erasure leaves no fingerprint of what the records said.
 async fn customers_changed_in_what_identity_does_not_compare_resolve_nothing(backend: &str) {
-    let (store, _guard) = temp_store(backend).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    kontor::demo::write_workspace(dir.path()).unwrap();
-    let cfg = config(dir.path(), "");
-    sync_files(&store, &cfg).await;
-    assert!(resolves(&store, &cfg).await, "the first resolution");
+    let (store, _guard, dir, cfg) = demo_resolved(backend).await;
     let keys = store.customer_keys().await.unwrap();
     assert!(
         keys.iter().all(|k| k.attrs.is_some()),
