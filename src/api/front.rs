@@ -54,7 +54,7 @@ pub(super) fn id(raw: String) -> Result<i64, ApiError> {
 
 /// The customer must exist (in the directory).
 pub(super) fn customer_known(state: &AppState, id: i64) -> Result<(), ApiError> {
-    if state.directory().entry(id).is_none() {
+    if !state.directory().contains(id) {
         return Err(ApiError::not_found(format!("no customer {id}")));
     }
     Ok(())

@@ -221,7 +221,7 @@ pub async fn item_search(
             w.customer_name = w
                 .customer_id
                 .and_then(|id| dir.entry(id))
-                .and_then(|e| e.name.clone());
+                .and_then(|e| e.name);
         }
     }
     Ok(Json(ItemHits { items }))

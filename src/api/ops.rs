@@ -140,7 +140,7 @@ fn id_of(raw: &str) -> Result<i64, ApiError> {
 
 /// 404 unless the customer (or an id merged into one) exists.
 async fn customer_exists(state: &AppState, id: i64) -> Result<(), ApiError> {
-    if state.directory().entry(id).is_some() || state.store.alias_target(id).await?.is_some() {
+    if state.directory().contains(id) || state.store.alias_target(id).await?.is_some() {
         return Ok(());
     }
     if state.store.keys_of(id).await?.is_empty() {

@@ -3,7 +3,12 @@
 //! built from the store after every resolution (the API server reloads it when the store's
 //! identity generation moves) and answers without touching the database, except for document
 //! numbers.
+//!
+//! It is compact (issue 17, target 3: ≤ 1 KB per customer): every text is interned once in
+//! one buffer and referred to by a 4-byte symbol; phone numbers are integers; every index is
+//! a sorted array searched by bisection (no hash map of strings, no per-entry allocations).
 
+mod build;
 mod phone;
 mod search;
 #[cfg(test)]
@@ -12,22 +17,46 @@ mod tests;
 pub use phone::{PhoneCandidate, PhoneLookup};
 pub use search::{Match, SearchError, SearchHit, SearchPage};
 
-use crate::identity::KeyId;
-use crate::identity::attrs::{CustomerRow, normalise_vat};
-use crate::identity::normalize::{fold, koelner_phonetik, trigrams};
-use crate::model::typed::Customer;
-use crate::store::{DynStore, StoreError};
+use crate::identity::{KeyId, MatchedOn};
+use crate::store::{DynStore, KeyRow, StoreError};
 use crate::view::Policy;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use string_interner::StringInterner;
+use string_interner::backend::BufferBackend;
+use string_interner::symbol::SymbolU32;
 
-/// One merged customer as the directory knows it.
+/// A text in the directory's buffer.
+type Sym = SymbolU32;
+
+/// The directory's texts, each once.
+#[derive(Debug)]
+struct Strings(StringInterner<BufferBackend<Sym>>);
+
+impl Default for Strings {
+    fn default() -> Self {
+        Strings(StringInterner::new())
+    }
+}
+
+impl std::ops::Deref for Strings {
+    type Target = StringInterner<BufferBackend<Sym>>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Strings {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+/// One merged customer as the directory knows it (a copy; the directory keeps it compact).
 #[derive(Debug, Clone, Default)]
 pub struct Entry {
     pub id: i64,
     pub name: Option<String>,
     pub keys: Vec<KeyId>,
-    /// The keys as stored (with how they joined), for the merged view.
-    pub rows: Vec<crate::store::KeyRow>,
     pub city: Option<String>,
     pub postcode: Option<String>,
     /// Known from supplier records (we buy from it).
@@ -36,34 +65,31 @@ pub struct Entry {
     pub customer: bool,
 }
 
+/// What a party is to us: `customer`, `supplier` or both. A party known from documents only
+/// is a customer (as before suppliers existed).
+fn roles(customer: bool, supplier: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    if customer || !supplier {
+        out.push("customer".to_owned());
+    }
+    if supplier {
+        out.push("supplier".to_owned());
+    }
+    out
+}
+
 impl Entry {
-    /// `customer`, `supplier` or both: what the party is to us. A party known from documents
-    /// only is a customer (as before suppliers existed).
     pub fn roles(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        if self.customer || !self.supplier {
-            out.push("customer".to_owned());
-        }
-        if self.supplier {
-            out.push("supplier".to_owned());
-        }
-        out
+        roles(self.customer, self.supplier)
     }
 }
 
 /// Where a phone number of a customer comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum PhoneKind {
     Customer,
     Fax,
     ContactPerson,
-}
-
-#[derive(Debug, Clone)]
-struct PhoneRef {
-    entry: u32,
-    kind: PhoneKind,
-    contact: Option<String>,
 }
 
 /// Which field a search term came from.
@@ -90,12 +116,62 @@ impl Field {
     }
 }
 
-/// A searchable word (folded) with the entries and fields it occurs in.
-#[derive(Debug, Default)]
-struct Term {
-    text: String,
-    phonetic: String,
-    postings: Vec<(u32, Field, u32)>,
+/// A merged customer: its texts by symbol, its keys a range of [`Directory::keys`].
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    id: i64,
+    name: Option<Sym>,
+    city: Option<Sym>,
+    postcode: Option<Sym>,
+    keys: u32,
+    key_count: u32,
+    supplier: bool,
+    customer: bool,
+}
+
+/// How a source customer joined its merged customer ([`KeyRow::matched_on`]).
+#[derive(Debug, Clone, Copy)]
+struct Matched {
+    rule: Sym,
+    value: Sym,
+    via_system: Sym,
+    via_no: Sym,
+}
+
+/// A source customer number of a merged customer ([`KeyRow`] without the fingerprint, which
+/// only the resolution reads).
+#[derive(Debug, Clone, Copy)]
+struct Key {
+    system: Sym,
+    no: Sym,
+    home_id: i64,
+    rule: Sym,
+    matched: Option<Matched>,
+}
+
+/// An original value of an entry's field, for "what matched".
+#[derive(Debug, Clone, Copy)]
+struct Value {
+    entry: u32,
+    text: Sym,
+    field: Field,
+}
+
+/// An entry's field holds a value (by index into [`Directory::values`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Posting {
+    entry: u32,
+    field: Field,
+    value: u32,
+}
+
+/// A phone number (see [`phone::encode`]) of an entry.
+#[derive(Debug, Clone, Copy)]
+struct Phone {
+    number: u64,
+    entry: u32,
+    contact: Option<Sym>,
+    kind: PhoneKind,
 }
 
 /// Per connector, its last successful run.
@@ -104,21 +180,31 @@ pub type Successes = std::sync::Arc<BTreeMap<String, chrono::DateTime<chrono::Ut
 #[derive(Debug, Default)]
 pub struct Directory {
     pub generation: i64,
-    entries: Vec<Entry>,
-    by_id: HashMap<i64, u32>,
-    /// Original values per entry and field, for "what matched".
-    values: Vec<(u32, Field, String)>,
-    /// Sorted, so a search for the start of a number (`0221 4711`) finds its extensions.
-    phones: std::collections::BTreeMap<String, Vec<PhoneRef>>,
-    /// Numbers stored with a trailing 0 (`0221/4711-0`: the switchboard), without that 0.
-    switchboards: HashMap<String, Vec<PhoneRef>>,
-    terms: Vec<Term>,
-    term_ids: BTreeMap<String, u32>,
-    trigram_index: HashMap<String, Vec<u32>>,
-    phonetic_index: HashMap<String, Vec<u32>>,
-    /// Exact identifiers (customer numbers lower-cased, VAT IDs, e-mails) → entries.
-    exact: HashMap<String, Vec<(u32, Field, u32)>>,
-    key_index: HashMap<KeyId, u32>,
+    strings: Strings,
+    /// Sorted by id.
+    entries: Vec<Slot>,
+    /// Grouped by entry, in the store's order.
+    keys: Vec<Key>,
+    /// (system, customer number, entry), sorted.
+    key_index: Vec<(Sym, Sym, u32)>,
+    values: Vec<Value>,
+    /// Exact identifiers (customer numbers lower-cased, postcodes, VAT IDs, e-mails), sorted
+    /// by key.
+    exact: Vec<(Sym, Posting)>,
+    /// Sorted by number, so a search for the start of a number (`0221 4711`) finds its
+    /// extensions.
+    phones: Vec<Phone>,
+    /// Searchable words (folded), sorted; term `t`'s postings are
+    /// `postings[term_postings[t]..term_postings[t + 1]]`.
+    terms: Vec<Sym>,
+    term_postings: Vec<u32>,
+    postings: Vec<Posting>,
+    /// Trigram → terms: `gram_terms[gram_start[g]..gram_start[g + 1]]` for `grams[g]`.
+    grams: Vec<u64>,
+    gram_start: Vec<u32>,
+    gram_terms: Vec<u32>,
+    /// (Kölner Phonetik code, term), sorted.
+    phonetic: Vec<(Sym, u32)>,
     systems: BTreeMap<String, String>,
     successes: std::sync::RwLock<Successes>,
     pub region: String,
@@ -136,197 +222,65 @@ impl Directory {
         let contacts = store.customer_rows("contact_person").await?;
         let d = Self::build(
             generation, &keys, systems, &customers, &contacts, policy, region,
-        );
+        )
+        .map_err(|e| StoreError::Data(e.to_string()))?;
         d.set_successes(store.last_successes().await?);
         drop((customers, contacts, keys));
         crate::sys::trim_heap();
         Ok(d)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn build(
-        generation: i64,
-        keys: &[crate::store::KeyRow],
-        systems: BTreeMap<String, String>,
-        customers: &[CustomerRow],
-        contacts: &[CustomerRow],
-        policy: &Policy,
-        region: &str,
-    ) -> Self {
-        let mut d = Directory {
-            generation,
-            systems,
-            region: region.to_owned(),
-            ..Directory::default()
-        };
-        for k in keys {
-            let idx = match d.by_id.get(&k.customer_id) {
-                Some(&i) => i,
-                None => {
-                    let i = d.entries.len() as u32;
-                    d.entries.push(Entry {
-                        id: k.customer_id,
-                        ..Entry::default()
-                    });
-                    d.by_id.insert(k.customer_id, i);
-                    i
-                }
-            };
-            d.entries[idx as usize].keys.push(k.key.clone());
-            d.entries[idx as usize].rows.push(k.clone());
-            d.key_index.insert(k.key.clone(), idx);
-            d.add_exact(
-                &k.key.customer_no.to_lowercase(),
-                idx,
-                Field::CustomerNo,
-                &k.key.customer_no,
-            );
-        }
-        let mut per_entry: HashMap<u32, Vec<&CustomerRow>> = HashMap::new();
-        for r in customers {
-            if let Some(idx) = d.entry_of(&r.connector, Some(&r.customer_no)) {
-                per_entry.entry(idx).or_default().push(r);
-            }
-        }
-        for (idx, recs) in &per_entry {
-            // Name and address as the merged view shows them (the field policy decides).
-            let pick = |field: &str, has: &dyn Fn(&Customer) -> bool| {
-                recs.iter()
-                    .filter(|r| has(&r.data))
-                    .min_by_key(|r| {
-                        (
-                            policy.rank(field, &r.connector, r.synced_at),
-                            r.connector.clone(),
-                        )
-                    })
-                    .map(|r| &r.data)
-            };
-            let name = pick("name", &|d| d.name.is_some()).and_then(|d| d.name.clone());
-            let addr =
-                pick("address", &|d| d.address != Default::default()).map(|d| d.address.clone());
-            let e = &mut d.entries[*idx as usize];
-            e.name = name;
-            e.supplier = recs.iter().any(|r| r.entity == "supplier");
-            e.customer = recs.iter().any(|r| r.entity != "supplier");
-            e.city = addr.as_ref().and_then(|a| a.city.clone());
-            e.postcode = addr.and_then(|a| a.postcode);
-            // Every source's values are searchable, not only the winning ones.
-            for r in recs {
-                let data = &r.data;
-                for v in [&data.name, &data.name2].into_iter().flatten() {
-                    d.add_words(v, *idx, Field::Name);
-                }
-                if let Some(c) = &data.address.city {
-                    d.add_words(c, *idx, Field::City);
-                }
-                if let Some(p) = &data.address.postcode {
-                    d.add_exact(&p.to_lowercase(), *idx, Field::Postcode, p);
-                }
-                if let Some(v) = &data.vat_id {
-                    d.add_exact(&normalise_vat(v).to_lowercase(), *idx, Field::VatId, v);
-                }
-                if let Some(v) = &data.email {
-                    d.add_exact(&v.to_lowercase(), *idx, Field::Email, v);
-                }
-                for p in &data.phones {
-                    d.add_phone(p, *idx, PhoneKind::Customer, None);
-                }
-                if let Some(f) = &data.fax {
-                    d.add_phone(f, *idx, PhoneKind::Fax, None);
-                }
-            }
-        }
-        for r in contacts {
-            let Some(idx) = d.entry_of(&r.connector, Some(&r.customer_no)) else {
-                continue;
-            };
-            for p in &r.data.phones {
-                d.add_phone(p, idx, PhoneKind::ContactPerson, r.data.name.clone());
-            }
-        }
-        for (i, t) in d.terms.iter().enumerate() {
-            for g in trigrams(&t.text) {
-                d.trigram_index.entry(g).or_default().push(i as u32);
-            }
-            if !t.phonetic.is_empty() {
-                d.phonetic_index
-                    .entry(t.phonetic.clone())
-                    .or_default()
-                    .push(i as u32);
-            }
-        }
-        d
+    fn text(&self, s: Sym) -> &str {
+        self.strings.resolve(s).unwrap_or_default()
     }
 
+    fn opt_text(&self, s: Option<Sym>) -> Option<String> {
+        s.map(|s| self.text(s).to_owned())
+    }
+
+    /// The entry a source customer number belongs to.
     fn entry_of(&self, connector: &str, customer_no: Option<&str>) -> Option<u32> {
-        let system = self.systems.get(connector)?;
-        self.key_index
-            .get(&KeyId::new(system.clone(), customer_no?))
-            .copied()
+        let system = self.strings.get(self.systems.get(connector)?)?;
+        let no = self.strings.get(customer_no?)?;
+        let i = self
+            .key_index
+            .binary_search_by(|k| (k.0, k.1).cmp(&(system, no)))
+            .ok()?;
+        Some(self.key_index[i].2)
     }
 
-    fn value_id(&mut self, idx: u32, field: Field, original: &str) -> u32 {
-        self.values.push((idx, field, original.to_owned()));
-        (self.values.len() - 1) as u32
+    fn index_of(&self, id: i64) -> Option<u32> {
+        self.entries
+            .binary_search_by_key(&id, |e| e.id)
+            .ok()
+            .map(|i| i as u32)
     }
 
-    fn add_exact(&mut self, key: &str, idx: u32, field: Field, original: &str) {
-        if key.is_empty()
-            || self
-                .exact
-                .get(key)
-                .is_some_and(|l| l.iter().any(|(e, f, _)| *e == idx && *f == field))
-        {
-            return;
-        }
-        let value = self.value_id(idx, field, original);
-        self.exact
-            .entry(key.to_owned())
-            .or_default()
-            .push((idx, field, value));
+    fn slot_keys(&self, slot: &Slot) -> &[Key] {
+        let start = slot.keys as usize;
+        &self.keys[start..start + slot.key_count as usize]
     }
 
-    fn add_words(&mut self, text: &str, idx: u32, field: Field) {
-        let value = self.value_id(idx, field, text);
-        for w in fold(text).split(' ').filter(|w| !w.is_empty()) {
-            let id = match self.term_ids.get(w) {
-                Some(&id) => id,
-                None => {
-                    let id = self.terms.len() as u32;
-                    self.terms.push(Term {
-                        text: w.to_owned(),
-                        phonetic: koelner_phonetik(w),
-                        postings: Vec::new(),
-                    });
-                    self.term_ids.insert(w.to_owned(), id);
-                    id
-                }
-            };
-            let postings = &mut self.terms[id as usize].postings;
-            if !postings.iter().any(|(e, f, _)| *e == idx && *f == field) {
-                postings.push((idx, field, value));
-            }
-        }
+    fn key_id(&self, system: Sym, no: Sym) -> KeyId {
+        KeyId::new(self.text(system), self.text(no))
     }
 
-    fn add_phone(&mut self, e164: &str, idx: u32, kind: PhoneKind, contact: Option<String>) {
-        let r = PhoneRef {
-            entry: idx,
-            kind,
-            contact,
-        };
-        let list = self.phones.entry(e164.to_owned()).or_default();
-        if !list.iter().any(|x| x.entry == idx && x.kind == kind) {
-            list.push(r.clone());
-        }
-        if let Some(base) = e164.strip_suffix('0')
-            && base.len() >= 8
-        {
-            let list = self.switchboards.entry(base.to_owned()).or_default();
-            if !list.iter().any(|x| x.entry == idx && x.kind == kind) {
-                list.push(r);
-            }
-        }
+    /// `system:number` of the entry's source customers, in the store's order.
+    fn key_ids(&self, idx: u32) -> Vec<KeyId> {
+        let slot = &self.entries[idx as usize];
+        self.slot_keys(slot)
+            .iter()
+            .map(|k| self.key_id(k.system, k.no))
+            .collect()
+    }
+
+    fn name_of(&self, idx: u32) -> Option<&str> {
+        self.entries[idx as usize].name.map(|s| self.text(s))
+    }
+
+    fn roles_of(&self, idx: u32) -> Vec<String> {
+        let e = &self.entries[idx as usize];
+        roles(e.customer, e.supplier)
     }
 
     pub fn len(&self) -> usize {
@@ -337,14 +291,50 @@ impl Directory {
         self.entries.is_empty()
     }
 
-    pub fn entry(&self, id: i64) -> Option<&Entry> {
-        self.by_id.get(&id).map(|&i| &self.entries[i as usize])
+    pub fn contains(&self, id: i64) -> bool {
+        self.index_of(id).is_some()
+    }
+
+    /// A copy of what the directory knows of customer `id`.
+    pub fn entry(&self, id: i64) -> Option<Entry> {
+        let idx = self.index_of(id)?;
+        let e = &self.entries[idx as usize];
+        Some(Entry {
+            id,
+            name: self.opt_text(e.name),
+            keys: self.key_ids(idx),
+            city: self.opt_text(e.city),
+            postcode: self.opt_text(e.postcode),
+            supplier: e.supplier,
+            customer: e.customer,
+        })
+    }
+
+    /// The customer's keys as stored (with how they joined), for the merged view.
+    fn key_rows(&self, idx: u32) -> Vec<KeyRow> {
+        let slot = &self.entries[idx as usize];
+        self.slot_keys(slot)
+            .iter()
+            .map(|k| KeyRow {
+                key: self.key_id(k.system, k.no),
+                customer_id: slot.id,
+                home_id: k.home_id,
+                rule: self.text(k.rule).to_owned(),
+                matched_on: k.matched.map(|m| MatchedOn {
+                    rule: self.text(m.rule).to_owned(),
+                    value: self.text(m.value).to_owned(),
+                    via: self.key_id(m.via_system, m.via_no),
+                }),
+                attrs: None,
+            })
+            .collect()
     }
 
     /// What the merged view of a customer in the directory needs besides its records.
     pub fn known(&self, id: i64) -> Option<crate::view::Known<'_>> {
-        self.entry(id).map(|e| crate::view::Known {
-            keys: &e.rows,
+        let idx = self.index_of(id)?;
+        Some(crate::view::Known {
+            keys: std::borrow::Cow::Owned(self.key_rows(idx)),
             systems: &self.systems,
             successes: self.successes(),
         })
@@ -369,5 +359,16 @@ impl Directory {
     pub fn customer_of(&self, connector: &str, customer_no: &str) -> Option<i64> {
         self.entry_of(connector, Some(customer_no))
             .map(|i| self.entries[i as usize].id)
+    }
+
+    /// The index range of the items of a sorted array whose key equals `key`.
+    fn equal_range<T, K: Ord>(
+        items: &[T],
+        key: &K,
+        of: impl Fn(&T) -> K,
+    ) -> std::ops::Range<usize> {
+        let start = items.partition_point(|t| of(t) < *key);
+        let end = start + items[start..].partition_point(|t| of(t) == *key);
+        start..end
     }
 }

@@ -1,7 +1,7 @@
 //! Caller-ID lookup: any German or international notation to E.164, then the exact number,
 //! then the company's main number for an extension (longest prefix).
 
-use super::{Directory, PhoneKind, PhoneRef};
+use super::{Directory, Phone, PhoneKind};
 use crate::model::phone::parse_phone;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -33,19 +33,83 @@ pub struct PhoneLookup {
 }
 
 /// Per (customer entry, matched number): confidence, number, how, which phone.
-type Best = HashMap<(u32, String), (f64, String, String, PhoneRef)>;
+type Best = HashMap<(u32, u64), (f64, &'static str, Phone)>;
 
 /// Extensions are at most this many digits.
 const MAX_EXTENSION: usize = 5;
 /// A main number has at least this many characters (`+` and 7 digits).
 const MIN_MAIN: usize = 8;
+/// Digits a number holds at most (E.164 allows 15).
+const DIGITS: usize = 16;
+
+/// A number in E.164 as an integer that sorts like its text: a nibble per digit (the digit
+/// plus one), from the top, 0 after the last. `None` for anything else.
+pub(super) fn encode(e164: &str) -> Option<u64> {
+    let digits = e164.strip_prefix('+')?;
+    if digits.is_empty() || digits.len() > DIGITS || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(digits.bytes().enumerate().fold(0u64, |acc, (i, b)| {
+        acc | (u64::from(b - b'0' + 1) << (60 - 4 * i))
+    }))
+}
+
+/// The E.164 text of an [`encode`]d number.
+pub(super) fn decode(mut n: u64) -> String {
+    let mut out = String::from("+");
+    while n != 0 {
+        out.push(char::from(b'0' + (n >> 60) as u8 - 1));
+        n <<= 4;
+    }
+    out
+}
+
+/// Every number that begins with the encoded `prefix` of `digits` digits.
+fn prefix_range(prefix: u64, digits: usize) -> std::ops::RangeInclusive<u64> {
+    // `encode` holds 1..=16 digits: fewer than 64 bits rest.
+    let rest = 4 * (DIGITS - digits.clamp(1, DIGITS));
+    prefix..=prefix | ((1u64 << rest) - 1)
+}
 
 impl Directory {
+    /// The phones stored under exactly this number.
+    fn phones_of(&self, number: u64) -> &[Phone] {
+        &self.phones[Self::equal_range(&self.phones, &number, |p| p.number)]
+    }
+
+    /// The phones of a number written with a trailing `-0` (the switchboard) for `base`.
+    fn switchboard_of(&self, base: &str) -> &[Phone] {
+        match encode(&format!("{base}0")) {
+            Some(n) if base.len() >= MIN_MAIN => self.phones_of(n),
+            _ => &[],
+        }
+    }
+
+    /// Stored numbers that begin with `number` (E.164), at most `limit` of them, each with
+    /// its phones.
+    pub(super) fn phones_starting(&self, number: &str, limit: usize) -> Vec<(u64, &[Phone])> {
+        let Some(prefix) = encode(number) else {
+            return Vec::new();
+        };
+        let range = prefix_range(prefix, number.len() - 1);
+        let start = self.phones.partition_point(|p| p.number < *range.start());
+        let mut out: Vec<(u64, &[Phone])> = Vec::new();
+        let mut at = start;
+        while at < self.phones.len() && range.contains(&self.phones[at].number) && out.len() < limit
+        {
+            let n = self.phones[at].number;
+            let len = self.phones[at..].partition_point(|p| p.number == n);
+            out.push((n, &self.phones[at..at + len]));
+            at += len;
+        }
+        out
+    }
+
     /// Looks up a caller's number; `Err` when it is not a phone number.
     pub fn lookup_phone(&self, input: &str) -> Result<PhoneLookup, String> {
         let parsed = parse_phone(input, &self.region)?;
         let mut best = Best::new();
-        let offer = |best: &mut Best, refs: &[PhoneRef], base: f64, number: &str, matched: &str| {
+        let offer = |best: &mut Best, refs: &[Phone], base: f64, matched: &'static str| {
             // A number several customers share says less about each.
             let customers = {
                 let mut ids: Vec<u32> = refs.iter().map(|r| r.entry).collect();
@@ -60,23 +124,21 @@ impl Directory {
                     PhoneKind::Fax => 0.6,
                 };
                 let c = base * kind / customers as f64;
-                let key = (r.entry, number.to_owned());
+                let key = (r.entry, r.number);
                 if best.get(&key).is_none_or(|b| b.0 < c) {
-                    best.insert(key, (c, number.to_owned(), matched.to_owned(), r.clone()));
+                    best.insert(key, (c, matched, *r));
                 }
             }
         };
-        if let Some(refs) = self.phones.get(&parsed.e164) {
-            offer(&mut best, refs, 1.0, &parsed.e164, "exact");
+        if let Some(n) = encode(&parsed.e164) {
+            offer(&mut best, self.phones_of(n), 1.0, "exact");
         }
         // The caller wrote an extension: the company's main number.
         if let Some(base) = &parsed.base {
-            if let Some(refs) = self.phones.get(base) {
-                offer(&mut best, refs, 0.9, base, "main_number");
+            if let Some(n) = encode(base) {
+                offer(&mut best, self.phones_of(n), 0.9, "main_number");
             }
-            if let Some(refs) = self.switchboards.get(base) {
-                offer(&mut best, refs, 0.9, &format!("{base}0"), "main_number");
-            }
+            offer(&mut best, self.switchboard_of(base), 0.9, "main_number");
         }
         // Then the longest prefix: the caller's number is an extension of a stored main
         // number (or of a switchboard number written with `-0`).
@@ -86,33 +148,21 @@ impl Directory {
         for len in (shortest..n.len()).rev().filter(|_| !exact_found) {
             let prefix = &n[..len];
             let extra = (n.len() - len) as f64;
-            let mut found = false;
-            if let Some(refs) = self.phones.get(prefix) {
-                offer(
-                    &mut best,
-                    refs,
-                    0.85 - 0.05 * (extra - 1.0),
-                    prefix,
-                    "main_number",
-                );
-                found = true;
-            }
-            if let Some(refs) = self.switchboards.get(prefix) {
-                offer(
-                    &mut best,
-                    refs,
-                    0.8 - 0.05 * (extra - 1.0),
-                    &format!("{prefix}0"),
-                    "main_number",
-                );
-                found = true;
-            }
-            if found {
+            let main = encode(prefix).map_or(&[][..], |p| self.phones_of(p));
+            let switchboard = self.switchboard_of(prefix);
+            offer(&mut best, main, 0.85 - 0.05 * (extra - 1.0), "main_number");
+            offer(
+                &mut best,
+                switchboard,
+                0.8 - 0.05 * (extra - 1.0),
+                "main_number",
+            );
+            if !main.is_empty() || !switchboard.is_empty() {
                 break;
             }
         }
         let mut candidates: Vec<PhoneCandidate> = Vec::new();
-        for ((entry, _), (confidence, number, matched, r)) in best {
+        for ((entry, _), (confidence, matched, r)) in best {
             let e = &self.entries[entry as usize];
             // One candidate per customer: its best match.
             if let Some(c) = candidates.iter_mut().find(|c| c.customer_id == e.id) {
@@ -123,18 +173,18 @@ impl Directory {
             }
             candidates.push(PhoneCandidate {
                 customer_id: e.id,
-                name: e.name.clone(),
+                name: self.name_of(entry).map(str::to_owned),
                 confidence: (confidence * 1000.0).round() / 1000.0,
-                matched_number: number,
-                matched,
+                matched_number: decode(r.number),
+                matched: matched.to_owned(),
                 via: match r.kind {
                     PhoneKind::Customer => "customer",
                     PhoneKind::ContactPerson => "contact_person",
                     PhoneKind::Fax => "fax",
                 }
                 .to_owned(),
-                contact: r.contact.clone(),
-                roles: e.roles(),
+                contact: r.contact.map(|c| self.text(c).to_owned()),
+                roles: self.roles_of(entry),
             });
         }
         candidates.sort_by(|a, b| {

@@ -1,7 +1,7 @@
 //! One search box: customer number, name (typo- and umlaut-tolerant), city, postcode, VAT ID,
 //! e-mail, phone, invoice or order number. Every hit says what matched.
 
-use super::{Directory, Field};
+use super::{Directory, Field, Posting};
 use crate::identity::attrs::normalise_vat;
 use crate::identity::normalize::{edit_distance_within, fold, koelner_phonetik, trigrams};
 use crate::store::{DynStore, StoreError};
@@ -129,7 +129,7 @@ impl Directory {
         let order = |a: &(u32, f64, Vec<MatchRef>), b: &(u32, f64, Vec<MatchRef>)| {
             let (ea, eb) = (&self.entries[a.0 as usize], &self.entries[b.0 as usize]);
             b.1.total_cmp(&a.1)
-                .then_with(|| ea.name.cmp(&eb.name))
+                .then_with(|| self.name_of(a.0).cmp(&self.name_of(b.0)))
                 .then_with(|| ea.id.cmp(&eb.id))
         };
         let total = ranked.len();
@@ -147,16 +147,17 @@ impl Directory {
             .take(limit)
             .map(|(idx, score, matched_on)| {
                 let e = &self.entries[idx as usize];
+                let keys = self.key_ids(idx);
                 SearchHit {
                     id: e.id,
-                    name: e.name.clone(),
-                    customer_no: e.keys.first().map(|k| k.customer_no.clone()),
-                    customer_numbers: e.keys.iter().map(ToString::to_string).collect(),
-                    city: e.city.clone(),
-                    postcode: e.postcode.clone(),
+                    name: self.opt_text(e.name),
+                    customer_no: keys.first().map(|k| k.customer_no.clone()),
+                    customer_numbers: keys.iter().map(ToString::to_string).collect(),
+                    city: self.opt_text(e.city),
+                    postcode: self.opt_text(e.postcode),
                     score: (score * 1000.0).round() / 1000.0,
                     matched_on: matched_on.iter().map(|m| self.materialize(m)).collect(),
-                    roles: e.roles(),
+                    roles: self.roles_of(idx),
                 }
             })
             .collect();
@@ -171,10 +172,10 @@ impl Directory {
     pub(super) fn materialize(&self, m: &MatchRef) -> Match {
         match m {
             MatchRef::Value(v, how) => {
-                let (_, field, value) = &self.values[*v as usize];
+                let value = &self.values[*v as usize];
                 Match {
-                    field: field.as_str().to_owned(),
-                    value: value.clone(),
+                    field: value.field.as_str().to_owned(),
+                    value: self.text(value.text).to_owned(),
                     how: (*how).to_owned(),
                 }
             }
@@ -195,9 +196,17 @@ impl Directory {
         }
         let lower = q.to_lowercase();
         for key in [lower.clone(), normalise_vat(q).to_lowercase()] {
-            for &(idx, field, value) in self.exact.get(&key).into_iter().flatten() {
-                let score = if field == Field::Postcode { 0.6 } else { 1.0 };
-                add(&mut scores, idx, score, MatchRef::Value(value, "exact"));
+            let Some(key) = self.strings.get(&key) else {
+                continue;
+            };
+            for (_, p) in &self.exact[Self::equal_range(&self.exact, &key, |e| e.0)] {
+                let score = if p.field == Field::Postcode { 0.6 } else { 1.0 };
+                add(
+                    &mut scores,
+                    p.entry,
+                    score,
+                    MatchRef::Value(p.value, "exact"),
+                );
             }
         }
         if looks_like_phone(q)
@@ -205,19 +214,15 @@ impl Directory {
         {
             // The start of a number (`0221 4711`): every stored number beginning with it.
             if found.candidates.is_empty() {
-                for (number, refs) in self
-                    .phones
-                    .range(found.number.clone()..)
-                    .take_while(|(n, _)| n.starts_with(&found.number))
-                    .take(PHONE_PREFIX_HITS)
-                {
+                for (number, refs) in self.phones_starting(&found.number, PHONE_PREFIX_HITS) {
+                    let number = super::phone::decode(number);
                     for r in refs {
-                        add(&mut scores, r.entry, 0.7, text("phone", number, "prefix"));
+                        add(&mut scores, r.entry, 0.7, text("phone", &number, "prefix"));
                     }
                 }
             }
             for c in found.candidates {
-                if let Some(&idx) = self.by_id.get(&c.customer_id) {
+                if let Some(idx) = self.index_of(c.customer_id) {
                     add(
                         &mut scores,
                         idx,
@@ -245,7 +250,7 @@ impl Directory {
         let postings = |terms: &[(u32, f64, &str)]| -> usize {
             terms
                 .iter()
-                .map(|(t, _, _)| self.terms[*t as usize].postings.len())
+                .map(|(t, _, _)| self.term_postings_of(*t).len())
                 .sum()
         };
         let Some(driver) = (0..per_token.len()).min_by_key(|&i| postings(&per_token[i])) else {
@@ -282,6 +287,19 @@ impl Directory {
         scores
     }
 
+    fn term_postings_of(&self, term: u32) -> &[Posting] {
+        let t = term as usize;
+        &self.postings[self.term_postings[t] as usize..self.term_postings[t + 1] as usize]
+    }
+
+    /// The terms with trigram `gram`.
+    fn gram_terms_of(&self, gram: u64) -> &[u32] {
+        match self.grams.binary_search(&gram) {
+            Ok(g) => &self.gram_terms[self.gram_start[g] as usize..self.gram_start[g + 1] as usize],
+            Err(_) => &[],
+        }
+    }
+
     /// Best match per entry of a word's terms (only among `within` when given).
     fn entries_of<T>(
         &self,
@@ -290,7 +308,12 @@ impl Directory {
     ) -> HashMap<u32, (f64, u32, &'static str)> {
         let mut out: HashMap<u32, (f64, u32, &'static str)> = HashMap::new();
         for &(term, score, how) in terms {
-            for &(e, field, value) in &self.terms[term as usize].postings {
+            for &Posting {
+                entry: e,
+                field,
+                value,
+            } in self.term_postings_of(term)
+            {
                 if within.is_some_and(|w| !w.contains_key(&e)) {
                     continue;
                 }
@@ -319,17 +342,23 @@ impl Directory {
                 *cur = (score, how);
             }
         };
-        let exact = self.term_ids.get(token).copied();
+        let first = self.terms.partition_point(|t| self.text(*t) < token);
+        let exact = self
+            .terms
+            .get(first)
+            .filter(|t| self.text(**t) == token)
+            .map(|_| first as u32);
         if let Some(id) = exact {
             take(id, 1.0, "exact");
         }
         if last && token.chars().count() >= 2 {
-            for (text, &id) in self.term_ids.range(token.to_owned()..).take(2000) {
+            for (id, t) in self.terms.iter().enumerate().skip(first).take(2000) {
+                let text = self.text(*t);
                 if !text.starts_with(token) {
                     break;
                 }
                 if text != token {
-                    take(id, 0.9, "prefix");
+                    take(id as u32, 0.9, "prefix");
                 }
             }
         }
@@ -338,14 +367,10 @@ impl Directory {
             let code = koelner_phonetik(token);
             // A code of vowels only ("aaaaaaaaaa" → 0) sounds like every vowel-led name.
             let sounds = code.chars().filter(|c| *c != '0').count() > 0;
-            for &id in self
-                .phonetic_index
-                .get(&code)
-                .filter(|_| sounds)
-                .into_iter()
-                .flatten()
-            {
-                take(id, 0.85, "phonetic");
+            if let Some(code) = self.strings.get(&code).filter(|_| sounds) {
+                for &(_, id) in &self.phonetic[Self::equal_range(&self.phonetic, &code, |p| p.0)] {
+                    take(id, 0.85, "phonetic");
+                }
             }
         }
         if len >= 4 && exact.is_none() {
@@ -353,7 +378,7 @@ impl Directory {
             let grams = trigrams(token);
             let mut shared: HashMap<u32, usize> = HashMap::new();
             for g in &grams {
-                for &id in self.trigram_index.get(g).into_iter().flatten() {
+                for &id in self.gram_terms_of(super::build::gram(g)) {
                     *shared.entry(id).or_default() += 1;
                 }
             }
@@ -363,7 +388,8 @@ impl Directory {
                 if n < need {
                     continue;
                 }
-                if let Some(dist) = edit_distance_within(token, &self.terms[id as usize].text, max)
+                if let Some(dist) =
+                    edit_distance_within(token, self.text(self.terms[id as usize]), max)
                     && dist > 0
                 {
                     take(id, 0.8 - 0.05 * dist as f64, "typo");

@@ -1,7 +1,10 @@
 use super::*;
 use crate::identity::KeyId;
+use crate::identity::attrs::CustomerRow;
 use crate::store::KeyRow;
+use crate::view::Policy;
 use chrono::{TimeZone, Utc};
+use std::collections::BTreeMap;
 
 fn rec(connector: &str, entity: &str, no: &str, data: serde_json::Value) -> CustomerRow {
     CustomerRow {
@@ -87,6 +90,7 @@ fn directory() -> Directory {
         &Policy::default(),
         "DE",
     )
+    .unwrap()
 }
 
 #[test]
@@ -189,4 +193,57 @@ fn search_table() {
     assert_eq!(first(&d, "Müller Dresden"), None);
     assert_eq!(first(&d, "xyzzy"), None);
     assert_eq!(first(&d, ""), None);
+}
+
+#[test]
+fn phone_numbers_as_integers_sort_like_their_text() {
+    use super::phone::{decode, encode};
+    let numbers = [
+        "+4922147110",
+        "+492214711",
+        "+49221471101",
+        "+4989123456",
+        "+1",
+        "+4930",
+    ];
+    for n in numbers {
+        assert_eq!(decode(encode(n).unwrap()), n);
+    }
+    let mut by_text = numbers.to_vec();
+    by_text.sort_unstable();
+    let mut by_code = numbers.to_vec();
+    by_code.sort_by_key(|n| encode(n).unwrap());
+    assert_eq!(by_text, by_code);
+    for bad in ["0221 4711", "+", "+49-221", "+12345678901234567"] {
+        assert_eq!(encode(bad), None, "{bad}");
+    }
+    assert_eq!(
+        decode(encode("+9999999999999999").unwrap()),
+        "+9999999999999999"
+    );
+}
+
+#[test]
+fn the_directory_keeps_each_text_once() {
+    let d = directory();
+    // "Müller & Söhne GmbH" from two sources, its entry's name: one text.
+    let e = d.index_of(1).unwrap();
+    assert_eq!(d.name_of(e), Some("Müller & Söhne GmbH"));
+    let names: Vec<_> = d
+        .values
+        .iter()
+        .filter(|v| v.entry == e && v.field == Field::Name)
+        .collect();
+    assert_eq!(
+        names.len(),
+        1,
+        "one value per distinct text of an entry's field"
+    );
+    assert_eq!(Some(names[0].text), d.entries[e as usize].name);
+    // Known keys come back as the store wrote them (without the fingerprint).
+    let known = d.known(1).unwrap();
+    let keys: Vec<String> = known.keys.iter().map(|k| k.key.to_string()).collect();
+    assert_eq!(keys, ["wawi:00042", "erpnext:CUST-10001"]);
+    assert_eq!(d.customer_of("erpnext", "CUST-10001"), Some(1));
+    assert_eq!(d.customer_of("erpnext", "00042"), None);
 }

@@ -81,6 +81,7 @@ pub async fn summary(
     };
     let view = customer_view_known(store, ctx, id, known, today).await?;
     let entry = dir.entry(id);
+    let entry = entry.as_ref();
     let open_complaints = super::ticket::of_customer(store, Some(id), true, 20).await?;
     let due_reminders = super::desk::reminders(
         store,

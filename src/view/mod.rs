@@ -263,7 +263,7 @@ pub(crate) fn number_of(r: &StoredRecord) -> String {
 /// systems, their last successful runs. The API server keeps them in memory.
 #[derive(Debug, Clone)]
 pub struct Known<'a> {
-    pub keys: &'a [KeyRow],
+    pub keys: std::borrow::Cow<'a, [KeyRow]>,
     pub systems: &'a BTreeMap<String, String>,
     /// Refreshed apart from the rest (a run that changed nothing does not reload the
     /// directory, but it is a success).
@@ -311,7 +311,7 @@ pub async fn customer_view(
     let systems = store.connector_systems().await?;
     let successes = store.last_successes().await?;
     let known = Known {
-        keys: &keys,
+        keys: std::borrow::Cow::Borrowed(&keys),
         systems: &systems,
         successes: std::sync::Arc::new(successes),
     };
