@@ -42,6 +42,11 @@ async fn main() {
         took.as_secs_f64()
     );
     println!(
+        "its own structures: {:.1} MiB, {:.0} bytes per customer (Directory::heap_bytes)",
+        d.heap_bytes() as f64 / 1048576.0,
+        d.heap_bytes() as f64 / d.len().max(1) as f64
+    );
+    println!(
         "peak RSS while loading (the store's rows and the directory being built): {:.1} MiB",
         status_kib("VmHWM:") as f64 / 1024.0
     );

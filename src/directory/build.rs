@@ -4,7 +4,6 @@
 use super::{Directory, Field, Key, Matched, Phone, PhoneKind, Posting, Slot, Sym, Value, phone};
 use crate::identity::attrs::{CustomerRow, normalise_vat};
 use crate::identity::normalize::{fold, koelner_phonetik, trigrams};
-use crate::model::typed::Customer;
 use crate::store::KeyRow;
 use crate::view::Policy;
 use std::collections::BTreeMap;
@@ -20,12 +19,26 @@ const MAX_TEXT_BYTES: usize = (u32::MAX as usize) - (64 << 20);
 )]
 pub struct TooLarge;
 
-struct Builder<'p> {
+/// A field policy's rank of a source ([`Policy::rank`]).
+type Rank = (usize, i64);
+
+/// The sources an entry's name and address come from so far.
+#[derive(Debug, Clone, Copy, Default)]
+struct Pick {
+    name: Option<(Rank, Sym)>,
+    address: Option<(Rank, Sym)>,
+}
+
+pub(super) struct Builder<'p> {
     d: Directory,
+    /// Per entry, while records come in.
+    picks: Vec<Pick>,
     text_bytes: usize,
     /// (word, posting) before the words are sorted into terms.
     words: Vec<(Sym, Posting)>,
     policy: &'p Policy,
+    /// The first error; what comes after it is ignored.
+    failed: Option<TooLarge>,
 }
 
 impl Builder<'_> {
@@ -45,43 +58,22 @@ impl Builder<'_> {
         s.map(|s| self.sym(s)).transpose()
     }
 
-    /// The entry's value `original` of `field` (one per distinct text: values of an entry
-    /// are pushed together, `from` is where its values start).
-    fn value(
-        &mut self,
-        from: usize,
-        idx: u32,
-        field: Field,
-        original: &str,
-    ) -> Result<u32, TooLarge> {
+    /// The entry's value `original` of `field` (duplicates are merged by [`Self::values`]).
+    fn value(&mut self, idx: u32, field: Field, original: &str) -> Result<u32, TooLarge> {
         let text = self.sym(original)?;
-        let values = &mut self.d.values;
-        if let Some(i) = values[from..]
-            .iter()
-            .position(|v| v.entry == idx && v.field == field && v.text == text)
-        {
-            return Ok((from + i) as u32);
-        }
-        values.push(Value {
+        self.d.values.push(Value {
             entry: idx,
             text,
             field,
         });
-        Ok((values.len() - 1) as u32)
+        Ok((self.d.values.len() - 1) as u32)
     }
 
-    fn exact(
-        &mut self,
-        from: usize,
-        key: &str,
-        idx: u32,
-        field: Field,
-        original: &str,
-    ) -> Result<(), TooLarge> {
+    fn exact(&mut self, key: &str, idx: u32, field: Field, original: &str) -> Result<(), TooLarge> {
         if key.is_empty() {
             return Ok(());
         }
-        let value = self.value(from, idx, field, original)?;
+        let value = self.value(idx, field, original)?;
         let key = self.sym(key)?;
         let posting = Posting {
             entry: idx,
@@ -92,8 +84,8 @@ impl Builder<'_> {
         Ok(())
     }
 
-    fn words(&mut self, from: usize, text: &str, idx: u32, field: Field) -> Result<(), TooLarge> {
-        let value = self.value(from, idx, field, text)?;
+    fn words(&mut self, text: &str, idx: u32, field: Field) -> Result<(), TooLarge> {
+        let value = self.value(idx, field, text)?;
         for w in fold(text).split(' ').filter(|w| !w.is_empty()) {
             let word = self.sym(w)?;
             let posting = Posting {
@@ -131,11 +123,8 @@ impl Builder<'_> {
     fn keys(&mut self, keys: &[KeyRow]) -> Result<(), TooLarge> {
         let mut order: Vec<&KeyRow> = keys.iter().collect();
         order.sort_by_key(|k| k.customer_id);
-        // Where the values of the current entry's customer numbers start.
-        let mut from = 0;
         for k in order {
             if self.d.entries.last().is_none_or(|e| e.id != k.customer_id) {
-                from = self.d.values.len();
                 self.d.entries.push(Slot {
                     id: k.customer_id,
                     name: None,
@@ -171,7 +160,6 @@ impl Builder<'_> {
             slot.key_count += 1;
             self.d.key_index.push((system, no, idx));
             self.exact(
-                from,
                 &k.key.customer_no.to_lowercase(),
                 idx,
                 Field::CustomerNo,
@@ -184,53 +172,100 @@ impl Builder<'_> {
         Ok(())
     }
 
-    /// Name and address as the merged view shows them; every source's values searchable.
-    fn customer(&mut self, idx: u32, recs: &[&CustomerRow]) -> Result<(), TooLarge> {
-        let policy = self.policy;
-        // The field policy decides which source's name and address the entry shows.
-        let pick = |field: &str, has: &dyn Fn(&Customer) -> bool| {
-            recs.iter()
-                .filter(|r| has(&r.data))
-                .min_by_key(|r| (policy.rank(field, &r.connector, r.synced_at), &r.connector))
-                .map(|r| &r.data)
-        };
-        let name = pick("name", &|d| d.name.is_some()).and_then(|d| d.name.as_deref());
-        let addr = pick("address", &|d| d.address != Default::default()).map(|d| &d.address);
-        let slot = Slot {
-            name: self.opt_sym(name)?,
-            city: self.opt_sym(addr.and_then(|a| a.city.as_deref()))?,
-            postcode: self.opt_sym(addr.and_then(|a| a.postcode.as_deref()))?,
-            supplier: recs.iter().any(|r| r.entity == "supplier"),
-            customer: recs.iter().any(|r| r.entity != "supplier"),
-            ..self.d.entries[idx as usize]
-        };
-        self.d.entries[idx as usize] = slot;
-        let from = self.d.values.len();
-        for r in recs {
-            let data = &r.data;
-            for v in [&data.name, &data.name2].into_iter().flatten() {
-                self.words(from, v, idx, Field::Name)?;
-            }
-            if let Some(c) = &data.address.city {
-                self.words(from, c, idx, Field::City)?;
-            }
-            if let Some(p) = &data.address.postcode {
-                self.exact(from, &p.to_lowercase(), idx, Field::Postcode, p)?;
-            }
-            if let Some(v) = &data.vat_id {
-                self.exact(from, &normalise_vat(v).to_lowercase(), idx, Field::VatId, v)?;
-            }
-            if let Some(v) = &data.email {
-                self.exact(from, &v.to_lowercase(), idx, Field::Email, v)?;
-            }
-            for p in &data.phones {
-                self.phone(p, idx, PhoneKind::Customer, None)?;
-            }
-            if let Some(f) = &data.fax {
-                self.phone(f, idx, PhoneKind::Fax, None)?;
-            }
+    /// A customer or supplier record of entry `idx`: its name and address if the field
+    /// policy ranks its source first (as the merged view shows them), every value searchable.
+    fn record(&mut self, idx: u32, r: &CustomerRow) -> Result<(), TooLarge> {
+        let data = &r.data;
+        let connector = self.sym(&r.connector)?;
+        let i = idx as usize;
+        if self.picks.len() <= i {
+            self.picks.resize(i + 1, Pick::default());
+        }
+        let rank = |field: &str| self.policy.rank(field, &r.connector, r.synced_at);
+        let (name_rank, addr_rank) = (rank("name"), rank("address"));
+        let slot = &mut self.d.entries[i];
+        if r.entity == "supplier" {
+            slot.supplier = true;
+        } else {
+            slot.customer = true;
+        }
+        if let Some(name) = &data.name
+            && self.beats(self.picks[i].name, name_rank, connector)
+        {
+            self.picks[i].name = Some((name_rank, connector));
+            self.d.entries[i].name = Some(self.sym(name)?);
+        }
+        let address = &data.address;
+        if *address != Default::default() && self.beats(self.picks[i].address, addr_rank, connector)
+        {
+            self.picks[i].address = Some((addr_rank, connector));
+            let city = self.opt_sym(address.city.as_deref())?;
+            let postcode = self.opt_sym(address.postcode.as_deref())?;
+            let slot = &mut self.d.entries[i];
+            (slot.city, slot.postcode) = (city, postcode);
+        }
+        // Every source's values are searchable, not only the shown ones.
+        for v in [&data.name, &data.name2].into_iter().flatten() {
+            self.words(v, idx, Field::Name)?;
+        }
+        if let Some(c) = &address.city {
+            self.words(c, idx, Field::City)?;
+        }
+        if let Some(p) = &address.postcode {
+            self.exact(&p.to_lowercase(), idx, Field::Postcode, p)?;
+        }
+        if let Some(v) = &data.vat_id {
+            self.exact(&normalise_vat(v).to_lowercase(), idx, Field::VatId, v)?;
+        }
+        if let Some(v) = &data.email {
+            self.exact(&v.to_lowercase(), idx, Field::Email, v)?;
+        }
+        for p in &data.phones {
+            self.phone(p, idx, PhoneKind::Customer, None)?;
+        }
+        if let Some(f) = &data.fax {
+            self.phone(f, idx, PhoneKind::Fax, None)?;
         }
         Ok(())
+    }
+
+    /// Whether a source of rank `rank` beats the one picked so far (rank, then connector).
+    fn beats(&self, picked: Option<(Rank, Sym)>, rank: Rank, connector: Sym) -> bool {
+        picked.is_none_or(|(r, c)| (rank, self.d.text(connector)) < (r, self.d.text(c)))
+    }
+
+    fn contact(&mut self, idx: u32, r: &CustomerRow) -> Result<(), TooLarge> {
+        for p in &r.data.phones {
+            self.phone(p, idx, PhoneKind::ContactPerson, r.data.name.as_deref())?;
+        }
+        Ok(())
+    }
+
+    /// Merges values of an entry's field with the same text (several sources say the same)
+    /// and points the postings at the one left.
+    fn values(&mut self) {
+        let values = std::mem::take(&mut self.d.values);
+        let mut order: Vec<u32> = (0..values.len() as u32).collect();
+        order.sort_unstable_by_key(|&i| {
+            let v = values[i as usize];
+            (v.entry, v.field, v.text)
+        });
+        let mut new_of = vec![0u32; values.len()];
+        let mut kept: Vec<Value> = Vec::with_capacity(values.len());
+        for i in order {
+            let v = values[i as usize];
+            if kept
+                .last()
+                .is_none_or(|k| (k.entry, k.field, k.text) != (v.entry, v.field, v.text))
+            {
+                kept.push(v);
+            }
+            new_of[i as usize] = (kept.len() - 1) as u32;
+        }
+        for (_, p) in self.d.exact.iter_mut().chain(self.words.iter_mut()) {
+            p.value = new_of[p.value as usize];
+        }
+        self.d.values = kept;
     }
 
     /// Sorts the collected words into terms with their postings, trigrams and sounds.
@@ -302,17 +337,15 @@ pub(super) fn gram(g: &str) -> u64 {
         .fold(0u64, |acc, c| (acc << 21) | u64::from(u32::from(c)))
 }
 
-impl Directory {
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn build(
+impl<'p> Builder<'p> {
+    /// A directory of the merged customers in `keys`; their records follow by [`Self::add`].
+    pub(super) fn new(
         generation: i64,
         keys: &[KeyRow],
         systems: BTreeMap<String, String>,
-        customers: &[CustomerRow],
-        contacts: &[CustomerRow],
-        policy: &Policy,
+        policy: &'p Policy,
         region: &str,
-    ) -> Result<Self, TooLarge> {
+    ) -> Self {
         let mut b = Builder {
             d: Directory {
                 generation,
@@ -320,31 +353,45 @@ impl Directory {
                 region: region.to_owned(),
                 ..Directory::default()
             },
+            picks: Vec::new(),
             text_bytes: 0,
             words: Vec::new(),
             policy,
+            failed: None,
         };
-        b.keys(keys)?;
-        let mut per_entry: Vec<(u32, &CustomerRow)> = customers
-            .iter()
-            .filter_map(|r| Some((b.d.entry_of(&r.connector, Some(&r.customer_no))?, r)))
-            .collect();
-        per_entry.sort_by_key(|(idx, _)| *idx);
-        for group in per_entry.chunk_by(|a, b| a.0 == b.0) {
-            let recs: Vec<&CustomerRow> = group.iter().map(|(_, r)| *r).collect();
-            b.customer(group[0].0, &recs)?;
+        if let Err(e) = b.keys(keys) {
+            b.failed = Some(e);
         }
-        for r in contacts {
-            let Some(idx) = b.d.entry_of(&r.connector, Some(&r.customer_no)) else {
-                continue;
-            };
-            for p in &r.data.phones {
-                b.phone(p, idx, PhoneKind::ContactPerson, r.data.name.as_deref())?;
-            }
+        b
+    }
+
+    /// A customer, supplier or contact person record, in any order.
+    pub(super) fn add(&mut self, r: &CustomerRow) {
+        if self.failed.is_some() {
+            return;
         }
-        b.terms()?;
-        let mut d = b.d;
-        // Per key an entry's field once, with its first value.
+        let Some(idx) = self.d.entry_of(&r.connector, Some(&r.customer_no)) else {
+            return;
+        };
+        let done = if r.entity == "contact_person" {
+            self.contact(idx, r)
+        } else {
+            self.record(idx, r)
+        };
+        if let Err(e) = done {
+            self.failed = Some(e);
+        }
+    }
+
+    pub(super) fn finish(mut self) -> Result<Directory, TooLarge> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
+        self.values();
+        self.terms()?;
+        let mut d = self.d;
+        d.text_bytes = self.text_bytes;
+        // Per key an entry's field once.
         d.exact.sort_unstable();
         d.exact.dedup_by_key(|(k, p)| (*k, p.entry, p.field));
         // Per number an entry's kind of phone once (the first: its contact person).
@@ -365,5 +412,24 @@ impl Directory {
         d.grams.shrink_to_fit();
         d.phonetic.shrink_to_fit();
         Ok(d)
+    }
+}
+
+impl Directory {
+    /// The directory of `keys` with the given records (customers, suppliers, contacts).
+    #[cfg(test)]
+    pub(super) fn build(
+        generation: i64,
+        keys: &[KeyRow],
+        systems: BTreeMap<String, String>,
+        records: &[CustomerRow],
+        policy: &Policy,
+        region: &str,
+    ) -> Result<Self, TooLarge> {
+        let mut b = Builder::new(generation, keys, systems, policy, region);
+        for r in records {
+            b.add(r);
+        }
+        b.finish()
     }
 }

@@ -208,6 +208,8 @@ pub struct Directory {
     systems: BTreeMap<String, String>,
     successes: std::sync::RwLock<Successes>,
     pub region: String,
+    /// Bytes of distinct text in `strings` (with each one's length prefix, at most 5).
+    text_bytes: usize,
 }
 
 impl Directory {
@@ -216,16 +218,16 @@ impl Directory {
         let generation = store.identity_generation().await?;
         let keys = store.customer_keys().await?;
         let systems = store.connector_systems().await?;
-        // Customers and suppliers: both are found by search and caller-ID, marked by role.
-        let mut customers = store.customer_rows("customer").await?;
-        customers.extend(store.customer_rows("supplier").await?);
-        let contacts = store.customer_rows("contact_person").await?;
-        let d = Self::build(
-            generation, &keys, systems, &customers, &contacts, policy, region,
-        )
-        .map_err(|e| StoreError::Data(e.to_string()))?;
+        // Records stream into the directory one by one (its size, not theirs, stays):
+        // customers and suppliers (both found by search and caller-ID, marked by role), then
+        // contact persons.
+        let mut b = build::Builder::new(generation, &keys, systems, policy, region);
+        drop(keys);
+        for entity in ["customer", "supplier", "contact_person"] {
+            store.each_customer_row(entity, &mut |r| b.add(&r)).await?;
+        }
+        let d = b.finish().map_err(|e| StoreError::Data(e.to_string()))?;
         d.set_successes(store.last_successes().await?);
-        drop((customers, contacts, keys));
         crate::sys::trim_heap();
         Ok(d)
     }
@@ -285,6 +287,35 @@ impl Directory {
 
     pub fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    /// What the directory's own structures take on the heap, in bytes: its arrays by
+    /// capacity, its texts with their length prefixes, and the interner's table (≈ 9 bytes
+    /// per text: a 4-byte symbol and a control byte at a load of ⅞, rounded up).
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of_val;
+        fn vec<T>(v: &Vec<T>) -> usize {
+            v.capacity() * std::mem::size_of::<T>()
+        }
+        let arrays = vec(&self.entries)
+            + vec(&self.keys)
+            + vec(&self.key_index)
+            + vec(&self.values)
+            + vec(&self.exact)
+            + vec(&self.phones)
+            + vec(&self.terms)
+            + vec(&self.term_postings)
+            + vec(&self.postings)
+            + vec(&self.grams)
+            + vec(&self.gram_start)
+            + vec(&self.gram_terms)
+            + vec(&self.phonetic);
+        let systems: usize = self
+            .systems
+            .iter()
+            .map(|(c, s)| c.len() + s.len() + 64)
+            .sum();
+        arrays + self.text_bytes + self.strings.len() * 9 + systems + size_of_val(self)
     }
 
     pub fn is_empty(&self) -> bool {

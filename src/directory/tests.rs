@@ -85,8 +85,7 @@ fn directory() -> Directory {
         7,
         &keys,
         systems,
-        &customers,
-        &contacts,
+        &[&customers[..], &contacts[..]].concat(),
         &Policy::default(),
         "DE",
     )
@@ -246,4 +245,48 @@ fn the_directory_keeps_each_text_once() {
     assert_eq!(keys, ["wawi:00042", "erpnext:CUST-10001"]);
     assert_eq!(d.customer_of("erpnext", "CUST-10001"), Some(1));
     assert_eq!(d.customer_of("erpnext", "00042"), None);
+}
+
+#[test]
+fn name_and_address_follow_the_policy_whatever_order_records_stream_in() {
+    let keys = [key("wawi", "7", 1), key("crm", "K-7", 1)];
+    let systems = BTreeMap::from([
+        ("wawi-kunden".to_owned(), "wawi".to_owned()),
+        ("crm".to_owned(), "crm".to_owned()),
+    ]);
+    let mut old = rec(
+        "wawi-kunden",
+        "customer",
+        "7",
+        serde_json::json!({"name": "Alt GmbH", "address": {"city": "Köln", "postcode": "50667"}}),
+    );
+    old.synced_at = Utc.with_ymd_and_hms(2026, 1, 1, 8, 0, 0).unwrap();
+    // The newer source wins the name; it has no address, so the address stays the older one's.
+    let new = rec(
+        "crm",
+        "supplier",
+        "K-7",
+        serde_json::json!({"name": "Neu GmbH", "phones": ["+4922112345"]}),
+    );
+    for records in [[old.clone(), new.clone()], [new, old]] {
+        let d = Directory::build(
+            1,
+            &keys,
+            systems.clone(),
+            &records,
+            &Policy::default(),
+            "DE",
+        )
+        .unwrap();
+        let e = d.entry(1).unwrap();
+        assert_eq!(e.name.as_deref(), Some("Neu GmbH"));
+        assert_eq!(
+            (e.city.as_deref(), e.postcode.as_deref()),
+            (Some("Köln"), Some("50667"))
+        );
+        assert_eq!(e.roles(), ["customer", "supplier"]);
+        // Both names stay searchable.
+        assert!(d.score_local("alt").contains_key(&0));
+        assert!(d.score_local("neu").contains_key(&0));
+    }
 }

@@ -12,6 +12,7 @@ macro_rules! identity_store {
                 &self,
                 rescan: bool,
             ) -> Result<IdentitySnapshot, StoreError> {
+                use futures::TryStreamExt;
                 use sqlx::Row;
                 let pool = self.pool();
                 let state = sqlx::query("SELECT generation, scanned_run, inputs_epoch FROM identity_state WHERE id = 1")
@@ -22,17 +23,18 @@ macro_rules! identity_store {
                 let scanned: i64 = if rescan { 0 } else { state.try_get("scanned_run")? };
                 let scan_to = self.scan_to(scanned).await?;
                 let keys = self.customer_keys().await?;
-                let doc_keys = sqlx::query(
+                let mut rows = sqlx::query(
                     "SELECT DISTINCT connector, customer_no FROM records \
                      WHERE run_id > $1 AND run_id <= $2 AND customer_no IS NOT NULL AND customer_no <> ''",
                 )
                 .bind(scanned)
                 .bind(scan_to)
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|r| Ok((r.try_get("connector")?, r.try_get("customer_no")?)))
-                .collect::<Result<Vec<_>, sqlx::Error>>()?;
+                .fetch(pool);
+                // Row by row (a first sync has one per source customer).
+                let mut doc_keys: Vec<(String, String)> = Vec::new();
+                while let Some(r) = rows.try_next().await? {
+                    doc_keys.push((r.try_get("connector")?, r.try_get("customer_no")?));
+                }
                 let systems = self.connector_systems().await?;
                 let decisions = sqlx::query(
                     "SELECT kind, a_system, a_no, b_system, b_no FROM identity_decisions ORDER BY id",
@@ -192,10 +194,16 @@ macro_rules! identity_store {
             }
 
             async fn customer_keys(&self) -> Result<Vec<KeyRow>, StoreError> {
-                let rows = sqlx::query("SELECT * FROM customer_keys ORDER BY customer_id, system, customer_no")
-                    .fetch_all(self.pool())
-                    .await?;
-                Ok(rows.iter().map(|r| key_row!(r)).collect::<Result<_, sqlx::Error>>()?)
+                // Mapped row by row as they stream in: the driver's rows of all keys at once
+                // took ≈ 1.7 KB per key (225 MiB at 133 334 keys), the keys ≈ 0.2 KB.
+                use futures::TryStreamExt;
+                let mut rows = sqlx::query("SELECT * FROM customer_keys ORDER BY customer_id, system, customer_no")
+                    .fetch(self.pool());
+                let mut keys = Vec::new();
+                while let Some(r) = rows.try_next().await? {
+                    keys.push(key_row!(&r)?);
+                }
+                Ok(keys)
             }
 
             async fn each_customer_row(
