@@ -242,30 +242,36 @@ impl Builder<'_> {
     }
 
     /// Merges values of an entry's field with the same text (several sources say the same)
-    /// and points the postings at the one left.
+    /// and points the postings at the one left. The merged values keep the order in which
+    /// their texts first came, so "the first value" of an index key stays the first added.
     fn values(&mut self) {
         let values = std::mem::take(&mut self.d.values);
+        let same = |v: &Value| (v.entry, v.field, v.text);
         let mut order: Vec<u32> = (0..values.len() as u32).collect();
-        order.sort_unstable_by_key(|&i| {
-            let v = values[i as usize];
-            (v.entry, v.field, v.text)
-        });
-        let mut new_of = vec![0u32; values.len()];
-        let mut kept: Vec<Value> = Vec::with_capacity(values.len());
-        for i in order {
-            let v = values[i as usize];
-            if kept
-                .last()
-                .is_none_or(|k| (k.entry, k.field, k.text) != (v.entry, v.field, v.text))
-            {
-                kept.push(v);
+        order.sort_unstable_by_key(|&i| (same(&values[i as usize]), i));
+        // Per group of equal values its first (lowest) index, and each value's group.
+        let mut firsts: Vec<u32> = Vec::new();
+        let mut group_of = vec![0u32; values.len()];
+        for (n, &i) in order.iter().enumerate() {
+            if n == 0 || same(&values[order[n - 1] as usize]) != same(&values[i as usize]) {
+                firsts.push(i);
             }
-            new_of[i as usize] = (kept.len() - 1) as u32;
+            group_of[i as usize] = (firsts.len() - 1) as u32;
+        }
+        drop(order);
+        let mut groups: Vec<u32> = (0..firsts.len() as u32).collect();
+        groups.sort_unstable_by_key(|&g| firsts[g as usize]);
+        let mut new_id = vec![0u32; firsts.len()];
+        for (id, &g) in groups.iter().enumerate() {
+            new_id[g as usize] = id as u32;
         }
         for (_, p) in self.d.exact.iter_mut().chain(self.words.iter_mut()) {
-            p.value = new_of[p.value as usize];
+            p.value = new_id[group_of[p.value as usize] as usize];
         }
-        self.d.values = kept;
+        self.d.values = groups
+            .iter()
+            .map(|&g| values[firsts[g as usize] as usize])
+            .collect();
     }
 
     /// Sorts the collected words into terms with their postings, trigrams and sounds.
@@ -391,7 +397,7 @@ impl<'p> Builder<'p> {
         self.terms()?;
         let mut d = self.d;
         d.text_bytes = self.text_bytes;
-        // Per key an entry's field once.
+        // Per key an entry's field once (with its first value).
         d.exact.sort_unstable();
         d.exact.dedup_by_key(|(k, p)| (*k, p.entry, p.field));
         // Per number an entry's kind of phone once (the first: its contact person).

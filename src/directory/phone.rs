@@ -14,8 +14,8 @@ pub struct PhoneCandidate {
     pub confidence: f64,
     /// The stored number that matched (E.164).
     pub matched_number: String,
-    /// `exact`, `main_number` (the caller dialled an extension of it), or
-    /// `extension_of_main` (a stored number is the caller's number plus an extension).
+    /// `exact`, or `main_number`: the caller dialled an extension of this stored main number
+    /// (or of a switchboard number stored with `-0`).
     pub matched: String,
     /// `customer`, `contact_person` or `fax`.
     pub via: String,

@@ -290,3 +290,28 @@ fn name_and_address_follow_the_policy_whatever_order_records_stream_in() {
         assert!(d.score_local("neu").contains_key(&0));
     }
 }
+
+#[test]
+fn what_matched_is_the_first_spelling_of_the_customers_own_sources() {
+    let keys = [
+        key("crm", "K1", 1),
+        key("erp", "100", 2),
+        key("shop", "200", 2),
+    ];
+    let systems = BTreeMap::from([
+        ("crm".to_owned(), "crm".to_owned()),
+        ("erp".to_owned(), "erp".to_owned()),
+        ("shop".to_owned(), "shop".to_owned()),
+    ]);
+    let name = |c: &str, no: &str, n: &str| rec(c, "customer", no, serde_json::json!({"name": n}));
+    // Customer 1 brings the upper-case spelling into the directory first.
+    let records = [
+        name("crm", "K1", "MÜLLER GMBH"),
+        name("erp", "100", "Müller GmbH"),
+        name("shop", "200", "MÜLLER GMBH"),
+    ];
+    let d = Directory::build(1, &keys, systems, &records, &Policy::default(), "DE").unwrap();
+    let hits = d.score_local("müller");
+    let shown: Vec<String> = hits[&1].1.iter().map(|m| d.materialize(m).value).collect();
+    assert_eq!(shown, ["Müller GmbH"]);
+}

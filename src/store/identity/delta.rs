@@ -167,10 +167,15 @@ macro_rules! identity_delta {
                     for n in &nos {
                         q = q.bind(*n);
                     }
+                    let wanted: std::collections::HashSet<(&str, &str)> = chunk
+                        .iter()
+                        .flat_map(|g| g.iter())
+                        .map(|p| (p.0.as_str(), p.1.as_str()))
+                        .collect();
                     for r in q.fetch_all(self.pool()).await? {
                         let connector: String = r.try_get("connector")?;
                         let customer_no: String = r.try_get("customer_no")?;
-                        if !chunk.iter().flat_map(|g| g.iter()).any(|p| p.0 == connector && p.1 == customer_no) {
+                        if !wanted.contains(&(connector.as_str(), customer_no.as_str())) {
                             continue;
                         }
                         let data: &str = r.try_get("data")?;
