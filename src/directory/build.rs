@@ -278,9 +278,9 @@ impl Builder<'_> {
     fn terms(&mut self) -> Result<(), TooLarge> {
         let d = &mut self.d;
         let mut terms: Vec<Sym> = self.words.iter().map(|w| w.0).collect();
-        terms.sort_unstable();
+        // By text; a text has one symbol, so equal symbols end up side by side.
+        terms.sort_unstable_by(|a, b| d.text(*a).cmp(d.text(*b)));
         terms.dedup();
-        terms.sort_by(|a, b| d.text(*a).cmp(d.text(*b)));
         let mut id_of: Vec<(Sym, u32)> = terms
             .iter()
             .enumerate()
