@@ -6,8 +6,8 @@ use super::extract::{Allowed, ApiPath, ApiQuery, CustomerReaders, PhoneReaders};
 use super::state::AppState;
 use crate::directory::{PhoneLookup, SearchPage};
 use crate::view::{
-    Availability, DOCUMENT_KINDS, DocumentView, MergedView, availability, customer_view,
-    customer_view_known, document, find_items, waiting_orders,
+    Availability, DOCUMENT_KINDS, DocumentView, MergedView, availability, card_json, customer_view,
+    document, find_items, waiting_orders,
 };
 use axum::Json;
 use axum::extract::State;
@@ -66,22 +66,32 @@ pub async fn customer(
     State(state): State<Arc<AppState>>,
     caller: Allowed<CustomerReaders>,
     ApiPath(id): ApiPath<String>,
-) -> Result<Json<MergedView>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
     let raw = id;
     let id: i64 = raw
         .parse()
         .map_err(|_| ApiError::bad_request(format!("customer id `{raw}` is not a number")))?;
     state.audit(&caller, "view_customer", Some(id));
-    // Customers in the in-memory directory need one query; others (an alias, a customer
-    // newer than the directory) are looked up in the store.
+    // Customers in the in-memory directory: their stored card (one query) or, when it is not
+    // valid, the view built and its card stored in the background; others (an alias, a
+    // customer newer than the directory) are looked up in the store.
     let dir = state.directory();
-    let view = match dir.known(id) {
-        Some(known) => customer_view_known(&state.store, &state.view(), id, known, today()).await?,
-        None => customer_view(&state.store, &state.view(), id, today())
+    let Some(known) = dir.known(id) else {
+        let view = customer_view(&state.store, &state.view(), id, today())
             .await?
-            .ok_or_else(|| ApiError::not_found(format!("no customer {id}")))?,
+            .ok_or_else(|| ApiError::not_found(format!("no customer {id}")))?;
+        return Ok(Json(view).into_response());
     };
-    Ok(Json(view))
+    let json = card_json(&state.store, &state.view(), id, known, today(), |c| {
+        state.keep_card(c)
+    })
+    .await?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        json,
+    )
+        .into_response())
 }
 
 /// One invoice, credit note or order of a customer: dates, amounts, lines, where it comes

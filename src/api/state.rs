@@ -50,6 +50,8 @@ pub struct AppState {
     pub calls: crate::front::calls::CallHub,
     /// The store's salt for personal keys (an activity's author).
     key_salt: [u8; 32],
+    /// Customer cards built by requests, for the background writer to store.
+    cards: tokio::sync::mpsc::Sender<crate::store::NewCard>,
 }
 
 /// The authenticated caller of a request: a machine with an API token, or a person signed
@@ -111,7 +113,10 @@ impl AppState {
         );
         let (audit_tx, audit_rx) = tokio::sync::mpsc::unbounded_channel();
         let key_salt = store.key_salt().await?;
+        let (cards, cards_rx) = tokio::sync::mpsc::channel(4096);
+        tokio::spawn(super::watch::card_writer(store.clone(), cards_rx));
         Ok(Arc::new(Self {
+            cards,
             key_salt,
             limiter: RateLimiter::keyed(quota(&cfg.server.rate_limit)),
             store,
@@ -130,6 +135,12 @@ impl AppState {
             rebuild: tokio::sync::Mutex::new(()),
             calls: crate::front::calls::CallHub::new(),
         }))
+    }
+
+    /// Hands a built customer card to the background writer (dropped when it is behind: the
+    /// card is built again when shown next).
+    pub fn keep_card(&self, card: crate::store::NewCard) {
+        let _ = self.cards.try_send(card);
     }
 
     /// The configuration as loaded now (connectors, mappings, identity: reloaded on SIGHUP).

@@ -168,6 +168,31 @@ pub(super) async fn deliver(state: Arc<AppState>, mut stop: tokio::sync::watch::
     }
 }
 
+/// Stores the customer cards the API built (requests do not wait for it), in batches at most
+/// once per [`AUDIT_WINDOW`] for the same reason as the audit log. A card that cannot be
+/// stored is built again when it is shown next; it ends with the server's state.
+pub(super) async fn card_writer(
+    store: crate::store::DynStore,
+    mut rx: tokio::sync::mpsc::Receiver<crate::store::NewCard>,
+) {
+    const MAX: usize = 500;
+    let mut batch = Vec::new();
+    while rx.recv_many(&mut batch, MAX).await > 0 {
+        if batch.len() < MAX {
+            tokio::time::sleep(AUDIT_WINDOW).await;
+            while batch.len() < MAX
+                && let Ok(c) = rx.try_recv()
+            {
+                batch.push(c);
+            }
+        }
+        if let Err(e) = store.put_cards(&batch).await {
+            tracing::warn!(error = %e, cards = batch.len(), "customer cards not stored");
+        }
+        batch.clear();
+    }
+}
+
 /// Writes the audit log in the background (requests do not wait for it).
 /// Writes the audit log in batches, at most once per [`AUDIT_WINDOW`]: on SQLite every write
 /// makes the other connections drop their page cache, so one insert per request would make

@@ -365,6 +365,10 @@ async fn run_phases(
         .step_by((ids.len() / 5000).max(1))
         .map(|id| format!("/api/v1/customers/{id}"))
         .collect();
+    let all_views: Vec<String> = ids
+        .iter()
+        .map(|id| format!("/api/v1/customers/{id}"))
+        .collect();
     let baseline_paths: Vec<String> = sample(5000, step)
         .map(|i| format!("/customer/{i:06}"))
         .collect();
@@ -401,6 +405,16 @@ async fn run_phases(
         .collect();
     let dir = ws.join("wrk");
     std::fs::create_dir_all(&dir)?;
+    // Cold cards first: none stored, every customer's first view builds its card (as each
+    // view was built before cards were stored); one run at the highest concurrency over all
+    // customers, so few are shown twice.
+    store.forget_cards().await?;
+    let conns = a.connections.iter().copied().max().unwrap_or(32);
+    let l = wrk(&dir, &base, &all_views, Some(&token), a.seconds, conns)?;
+    println!(
+        "| {backend} | merged view, cold (no stored card: built) | {conns} | {:.2} | {:.2} | {:.2} | {:.0} | {} | {} |",
+        l.p50, l.p90, l.p99, l.rps, l.requests, l.errors
+    );
     // (phase, base URL, paths, token)
     type Phase<'a> = (&'a str, &'a str, &'a [String], Option<&'a str>);
     let phases: [Phase; 4] = [
@@ -411,7 +425,7 @@ async fn run_phases(
             None,
         ),
         (
-            "merged view GET /customers/{id}",
+            "merged view GET /customers/{id} (stored card)",
             &base,
             &views,
             Some(&token),
@@ -439,6 +453,12 @@ async fn run_phases(
         "{backend}: peak RSS of kontor serve {:.0} MiB, of the baseline server {:.0} MiB",
         server.peak_rss_mib(),
         baseline.peak_rss_mib()
+    );
+    let cards = store.card_stats().await?;
+    eprintln!(
+        "{backend}: {} stored cards, {:.1} KB each on average",
+        cards.count,
+        cards.bytes as f64 / cards.count.max(1) as f64 / 1000.0
     );
     Ok(())
 }

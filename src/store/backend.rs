@@ -75,6 +75,10 @@ pub(crate) trait Backend: Staging {
     /// Appended to the checkpoint read of a write transaction (PostgreSQL: ` FOR UPDATE`;
     /// SQLite's `BEGIN IMMEDIATE` already holds the only write lock).
     const LOCK_ROW: &'static str;
+    /// Appended to a read that must see no uncommitted change of its row and keep it from
+    /// changing until commit (PostgreSQL: ` FOR SHARE`; SQLite's `BEGIN IMMEDIATE` holds the
+    /// only write lock).
+    const LOCK_SHARED: &'static str;
     /// Taken by a run's start until its row is committed (PostgreSQL: a shared transaction
     /// advisory lock; SQLite: nothing — its one writer commits ids in order).
     const RUN_IDS_SHARED: &'static str;
@@ -141,6 +145,13 @@ macro_rules! sql_store {
                 c: &Counts,
                 error: Option<&str>,
             ) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                // A run that wrote or closed records deletes the stored cards of their
+                // customers before it reports its counts (the pass after the runs does it
+                // again, with the keys it moves).
+                if c.inserted + c.updated + c.closed > 0 {
+                    Self::forget_touched_cards(&mut tx, &[], &[]).await?;
+                }
                 sqlx::query(
                     "UPDATE sync_runs SET status = $1, finished_at = $2, read = $3, inserted = $4, updated = $5, \
                      unchanged = $6, quarantined = $7, skipped = $8, closed = $9, warnings = $10, error = $11 WHERE id = $12",
@@ -157,8 +168,9 @@ macro_rules! sql_store {
                 .bind(c.warnings as i64)
                 .bind(error)
                 .bind(run)
-                .execute(self.pool())
+                .execute(&mut *tx)
                 .await?;
+                tx.commit().await?;
                 Ok(())
             }
 

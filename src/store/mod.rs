@@ -22,6 +22,7 @@ mod alerts;
 mod backend;
 pub mod backup;
 mod browse;
+mod cards;
 mod cluster;
 mod front;
 mod ops;
@@ -34,6 +35,7 @@ mod users;
 
 pub use alerts::{AlertState, AlertStore, OUTBOX_GIVE_UP, OutboxEntry};
 pub use browse::{BrowseStore, RecordFilter};
+pub use cards::{CardEpochs, CardRead, CardStats, CardStore, NewCard, StoredCard};
 pub use cluster::{
     ClusterConfig, ClusterStore, RefusedRow, RenameSummary, RetireSummary, StoredConnector,
 };
@@ -88,6 +90,7 @@ pub trait Store:
     + AlertStore
     + UserStore
     + BrowseStore
+    + CardStore
     + QuarantineStore
     + Send
     + Sync

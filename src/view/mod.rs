@@ -2,6 +2,7 @@
 //! items, credit notes, open orders with promised dates and availability, contacts, and how
 //! fresh each source is.
 
+mod card;
 mod document;
 mod documents;
 pub mod fields;
@@ -12,6 +13,7 @@ mod payments;
 mod quotes;
 pub mod shown;
 
+pub use card::{card_json, stamp as card_stamp};
 pub use document::{DOCUMENT_KINDS, DocumentLine, DocumentRef, DocumentView, document};
 pub use documents::{
     CreditNoteView, CurrencyTotal, ExtraField, InvoiceView, OpenItems, SupplierInvoiceView,
@@ -29,12 +31,12 @@ use crate::store::{DynStore, KeyRow, StoreError, StoredRecord};
 use chrono::{DateTime, NaiveDate, Utc};
 use croner::Cron;
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Where a value comes from.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Provenance {
     pub connector: String,
     pub external_id: String,
@@ -42,7 +44,7 @@ pub struct Provenance {
     pub position: Option<String>,
     /// What the source document gets wrong or how it was read (EN 16931 business rules, a
     /// negative invoice read as credit note); never a reason to refuse it.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }
 
@@ -70,7 +72,7 @@ pub fn warnings(entity: &str, data: &Value) -> Vec<String> {
 }
 
 /// An amount in a currency; the amount is a decimal string.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Money {
     #[schema(value_type = String, example = "1234.56")]
     pub amount: Decimal,
@@ -119,7 +121,7 @@ pub fn german_amount(amount: Decimal) -> String {
 }
 
 /// A source of a merged customer: one customer number in one connector.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SourceInfo {
     pub connector: String,
     pub system: String,
@@ -205,6 +207,9 @@ pub struct ViewContext {
     pub labels: ExtraLabels,
     /// What people call each source (connector → label).
     pub source_labels: BTreeMap<String, String>,
+    /// What a stored card was built with besides the records ([`card_stamp`]): the field
+    /// policy and the labels (not the schedules: staleness is judged when a card is shown).
+    pub fingerprint: String,
 }
 
 /// The `extra.<name>` labels of every connector's mappings: its mapping file, or the built-in
@@ -232,7 +237,7 @@ pub fn extra_labels(cfg: &crate::config::Config) -> ExtraLabels {
 
 impl ViewContext {
     pub fn from_config(cfg: &crate::config::Config) -> Self {
-        Self {
+        let mut ctx = Self {
             policy: Policy::from_config(&cfg.identity),
             schedules: cfg
                 .connectors
@@ -245,7 +250,14 @@ impl ViewContext {
             since: Some(Utc::now()),
             labels: extra_labels(cfg),
             source_labels: labels::source_labels(cfg),
-        }
+            fingerprint: String::new(),
+        };
+        let text = format!(
+            "{:?}\n{:?}\n{:?}",
+            ctx.policy, ctx.labels, ctx.source_labels
+        );
+        ctx.fingerprint = blake3::hash(text.as_bytes()).to_hex().to_string();
+        ctx
     }
 }
 
@@ -336,16 +348,8 @@ pub async fn customer_view_known(
     } = known;
     let requested_id = None;
     // The customer's records, complaints and reminders: independent reads, side by side.
-    let reminder_filter = crate::store::ReminderFilter {
-        customer_id: Some(id),
-        limit: 50,
-        ..Default::default()
-    };
-    let (records, tickets, reminders) = tokio::try_join!(
-        store.records_of(&pairs),
-        crate::front::ticket::of_customer(store, Some(id), false, 50),
-        crate::front::desk::reminders(store, &reminder_filter),
-    )?;
+    let (records, (tickets, reminders)) =
+        tokio::try_join!(store.records_of(&pairs), live_parts(store, id, true, true))?;
     let mut by_entity: BTreeMap<&str, Vec<&StoredRecord>> = BTreeMap::new();
     for r in &records {
         by_entity.entry(r.entity.as_str()).or_default().push(r);
@@ -434,7 +438,7 @@ pub async fn customer_view_known(
                     .get(&key)
                     .map_or_else(|| "anchor".into(), |k| k.rule.clone()),
                 matched_on: key_rows.get(&key).and_then(|k| k.matched_on.clone()),
-                connector_last_success: successes.get(&r.connector).copied(),
+                connector_last_success: None,
                 stale: false,
                 synthetic_key: false,
             });
@@ -449,18 +453,8 @@ pub async fn customer_view_known(
         *s.records.entry(r.entity.clone()).or_default() += 1;
         s.last_synced_at = s.last_synced_at.max(Some(r.synced_at));
     }
-    let now = Utc::now();
     let mut sources: Vec<SourceInfo> = sources.into_values().collect();
-    for s in &mut sources {
-        if let Some(cron) = ctx.schedules.get(&s.connector) {
-            s.stale = crate::schedule::is_stale(
-                cron,
-                s.connector_last_success,
-                ctx.since.unwrap_or(now),
-                now,
-            );
-        }
-    }
+    judge_sources(ctx, &successes, &mut sources);
     // The anchor first, then by how they joined.
     sources.sort_by_key(|s| (s.rule != "anchor", s.system.clone(), s.connector.clone()));
     let phone_display = phone_display(&fields, &contacts);
@@ -485,6 +479,64 @@ pub async fn customer_view_known(
         phone_display,
         source_labels,
     })
+}
+
+/// Complaints and tickets (newest first) and open reminders (soonest first) of customer `id`,
+/// up to 50 each: what a view shows as they are now (also for a stored card, which says
+/// whether there are any).
+async fn live_parts(
+    store: &DynStore,
+    id: i64,
+    tickets: bool,
+    reminders: bool,
+) -> Result<
+    (
+        Vec<crate::front::ticket::Ticket>,
+        Vec<crate::front::desk::Reminder>,
+    ),
+    StoreError,
+> {
+    const SHOWN: i64 = 50;
+    let filter = crate::store::ReminderFilter {
+        customer_id: Some(id),
+        limit: SHOWN,
+        ..Default::default()
+    };
+    tokio::try_join!(
+        async {
+            match tickets {
+                true => crate::front::ticket::of_customer(store, Some(id), false, SHOWN).await,
+                false => Ok(Vec::new()),
+            }
+        },
+        async {
+            match reminders {
+                true => crate::front::desk::reminders(store, &filter).await,
+                false => Ok(Vec::new()),
+            }
+        },
+    )
+}
+
+/// When each source's connector last succeeded and whether its schedule says that is too
+/// long ago (as of now: also for a stored card).
+fn judge_sources(
+    ctx: &ViewContext,
+    successes: &BTreeMap<String, DateTime<Utc>>,
+    sources: &mut [SourceInfo],
+) {
+    let now = Utc::now();
+    for s in sources {
+        s.connector_last_success = successes.get(&s.connector).copied();
+        s.stale = ctx.schedules.get(&s.connector).is_some_and(|cron| {
+            crate::schedule::is_stale(
+                cron,
+                s.connector_last_success,
+                ctx.since.unwrap_or(now),
+                now,
+            )
+        });
+    }
 }
 
 /// The labels of the connectors this view names (a connector without a configured label —

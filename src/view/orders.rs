@@ -12,10 +12,10 @@ use crate::model::typed::{
 use crate::store::{DynStore, StoreError, StoredRecord};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrderLineView {
     pub line_no: Option<String>,
     pub sku: Option<String>,
@@ -32,11 +32,12 @@ pub struct OrderLineView {
     pub promised_date_before: Option<NaiveDate>,
     /// The confirmation that set `promised_date`.
     pub promised_date_source: Option<Provenance>,
-    /// Current stock of the item (all warehouses).
+    /// Current stock of the item (all warehouses); read live, also for a stored card.
+    #[serde(skip_deserializing)]
     pub availability: Option<Availability>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrderView {
     pub number: String,
     pub order_date: Option<NaiveDate>,
@@ -379,24 +380,7 @@ pub(super) async fn build(
         view.lines = lines;
         views.push(view);
     }
-    // Availability of every item on an open line.
-    let skus: Vec<String> = views
-        .iter()
-        .flat_map(|v| v.lines.iter().filter_map(|l| l.sku.clone()))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    if !skus.is_empty() {
-        let stock = store.records_by_ref(&["stock"], &skus).await?;
-        let stock: Vec<&StoredRecord> = stock.iter().collect();
-        for v in &mut views {
-            for l in &mut v.lines {
-                if let Some(sku) = &l.sku {
-                    l.availability = availability(sku, &stock);
-                }
-            }
-        }
-    }
+    fill_availability(store, &mut views).await?;
     views.sort_by(|a, b| {
         (
             a.next_delivery_date.is_none(),
@@ -410,4 +394,30 @@ pub(super) async fn build(
             ))
     });
     Ok(views)
+}
+
+/// The current availability of every item on the orders' lines (one read of the stock).
+pub(super) async fn fill_availability(
+    store: &DynStore,
+    views: &mut [OrderView],
+) -> Result<(), StoreError> {
+    // Availability of every item on an open line.
+    let skus: Vec<String> = views
+        .iter()
+        .flat_map(|v| v.lines.iter().filter_map(|l| l.sku.clone()))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !skus.is_empty() {
+        let stock = store.records_by_ref(&["stock"], &skus).await?;
+        let stock: Vec<&StoredRecord> = stock.iter().collect();
+        for v in views.iter_mut() {
+            for l in &mut v.lines {
+                if let Some(sku) = &l.sku {
+                    l.availability = availability(sku, &stock);
+                }
+            }
+        }
+    }
+    Ok(())
 }

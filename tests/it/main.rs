@@ -11,6 +11,7 @@ mod bench_cli;
 mod builtin_mappings;
 mod business_central_e2e;
 mod calls_e2e;
+mod card_e2e;
 mod check_data_e2e;
 mod cli_e2e;
 mod cluster_e2e;

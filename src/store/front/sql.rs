@@ -402,6 +402,8 @@ macro_rules! front_store {
             }
 
             async fn after_erasure(&self) -> Result<(), StoreError> {
+                // Cards hold copies of what the erasure removed.
+                crate::store::CardStore::forget_cards(self).await?;
                 self.compact_after_erasure().await
             }
 

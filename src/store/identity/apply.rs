@@ -9,7 +9,10 @@ macro_rules! identity_apply {
             pub(super) async fn write_identity(&self, ch: &IdentityChanges) -> Result<bool, StoreError> {
                 let now = Utc::now();
                 let mut tx = self.begin_write().await?;
+                // The cards of what the runs since the last pass touched go with the pass
+                // (before the scan position and the keys move).
                 if ch.noop {
+                    Self::forget_touched_cards(&mut tx, &[], &[]).await?;
                     let kept = sqlx::query(
                         "UPDATE identity_state SET scanned_run = $2, \
                          inputs = CASE WHEN inputs_epoch = $4 THEN $3 ELSE NULL END WHERE id = 1 AND generation = $1",
@@ -27,6 +30,9 @@ macro_rules! identity_apply {
                 // that came after the snapshot either: what the resolution read may be what an
                 // erasure removed (its keys' explanations and fingerprints would keep it) — the
                 // caller reads again.
+                let keys: Vec<&KeyId> = ch.delete.iter().chain(ch.upsert.iter().map(|k| &k.key)).collect();
+                let customers: Vec<i64> = ch.upsert.iter().map(|k| k.customer_id).collect();
+                Self::forget_touched_cards(&mut tx, &keys, &customers).await?;
                 let moved = sqlx::query(
                     "UPDATE identity_state SET generation = generation + 1, scanned_run = $2, resolved_at = $3, \
                      inputs = $4 WHERE id = 1 AND generation = $1 AND inputs_epoch = $5",

@@ -91,6 +91,7 @@ impl PgStore {
 impl Backend for PgStore {
     const NAME: &'static str = "postgres";
     const LOCK_ROW: &'static str = " FOR UPDATE";
+    const LOCK_SHARED: &'static str = " FOR SHARE";
     const RUN_IDS_SHARED: &'static str = "SELECT pg_advisory_xact_lock_shared(7017, 17)";
     const RUN_IDS_EXCLUSIVE: &'static str = "SELECT pg_advisory_xact_lock(7017, 17)";
 

@@ -173,6 +173,7 @@ pub(crate) fn file_path(url: &str) -> Option<std::path::PathBuf> {
 impl Backend for SqliteStore {
     const NAME: &'static str = "sqlite";
     const LOCK_ROW: &'static str = "";
+    const LOCK_SHARED: &'static str = "";
     const RUN_IDS_SHARED: &'static str = "";
     const RUN_IDS_EXCLUSIVE: &'static str = "";
 

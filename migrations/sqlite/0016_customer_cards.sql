@@ -1,0 +1,36 @@
+-- The materialised customer card (issue 17, target 2): each customer's merged view as last
+-- built, so that showing it is one row plus what changes by itself (complaints, reminders,
+-- stock, when each source last ran). A card is valid for the business date, the view
+-- settings and the release it was built with (`stamp`) and while nothing outside runs
+-- changed records (`inputs_epoch`, see 0014); the pass after a sync deletes the cards of the
+-- customers whose records or keys it saw change. `cards_epoch` counts those passes: a card
+-- built from what was read before one is not stored.
+ALTER TABLE identity_state ADD COLUMN cards_epoch INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE customer_cards (
+    customer_id  INTEGER PRIMARY KEY,
+    stamp        TEXT NOT NULL,
+    inputs_epoch INTEGER NOT NULL,
+    -- The view without its live parts, as a JSON object.
+    body         TEXT NOT NULL,
+    -- Its sources (JSON array) and open orders (JSON array, NULL without any).
+    sources      TEXT NOT NULL,
+    orders       TEXT,
+    built_at     TEXT NOT NULL
+);
+
+-- A record that moves to another customer number (an invoice booked to the wrong debtor,
+-- corrected) changes the card of the number it leaves too, which the record no longer names:
+-- the number it left is noted here for the next pass, which deletes what it has used.
+CREATE TABLE card_moves (
+    run_id      INTEGER NOT NULL,
+    connector   TEXT NOT NULL,
+    customer_no TEXT NOT NULL
+);
+CREATE INDEX card_moves_run ON card_moves (run_id);
+CREATE TRIGGER records_customer_moved AFTER UPDATE OF customer_no ON records
+    WHEN OLD.customer_no IS NOT NULL AND OLD.customer_no IS NOT NEW.customer_no
+BEGIN
+    INSERT INTO card_moves (run_id, connector, customer_no)
+    VALUES (NEW.run_id, OLD.connector, OLD.customer_no);
+END;

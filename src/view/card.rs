@@ -1,0 +1,119 @@
+//! The customer card as the API serves it (issue 17, target 2): the merged view is stored
+//! once built ([`crate::store::CardStore`]), so showing it again is one query plus its live
+//! parts — complaints and reminders (read only when the customer has any), the stock of the
+//! items on open orders, and when each source last ran. Everything else a view shows depends
+//! on the records, the keys, the business date and the settings, which the card's validity
+//! covers (see the store module).
+
+use super::{Known, MergedView, OrderView, SourceInfo, ViewContext, customer_view_known};
+use crate::store::{DynStore, NewCard, StoreError, StoredCard};
+use chrono::NaiveDate;
+use std::collections::BTreeMap;
+
+/// The parts of a view that are not stored but read when it is shown.
+const LIVE: [&str; 4] = ["sources", "open_orders", "tickets", "reminders"];
+
+/// What a stored card is valid for besides the store's counters: the release, the view
+/// settings ([`ViewContext::fingerprint`]), the connectors' systems and the business date.
+pub fn stamp(ctx: &ViewContext, systems: &BTreeMap<String, String>, today: NaiveDate) -> String {
+    let text = format!(
+        "{}\n{}\n{systems:?}\n{today}",
+        env!("CARGO_PKG_VERSION"),
+        ctx.fingerprint
+    );
+    blake3::hash(text.as_bytes()).to_hex()[..32].to_owned()
+}
+
+fn data(e: serde_json::Error) -> StoreError {
+    StoreError::Data(format!("customer card: {e}"))
+}
+
+/// The stored form of a view: everything but its live parts.
+fn card_of(view: &MergedView) -> Result<StoredCard, StoreError> {
+    let mut body = serde_json::to_value(view).map_err(data)?;
+    if let Some(o) = body.as_object_mut() {
+        for key in LIVE {
+            o.remove(key);
+        }
+    }
+    Ok(StoredCard {
+        body: serde_json::to_string(&body).map_err(data)?,
+        sources: serde_json::to_string(&view.sources).map_err(data)?,
+        orders: if view.open_orders.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(&view.open_orders).map_err(data)?)
+        },
+    })
+}
+
+/// The JSON of a view from its stored body and live parts (the same fields as
+/// [`MergedView`]'s JSON).
+fn answer(
+    body: &str,
+    sources: &[SourceInfo],
+    orders: &[OrderView],
+    tickets: &[crate::front::ticket::Ticket],
+    reminders: &[crate::front::desk::Reminder],
+) -> Result<String, StoreError> {
+    let open = body
+        .strip_suffix('}')
+        .filter(|b| b.len() > 1)
+        .ok_or_else(|| StoreError::Data("customer card: the stored body is no object".into()))?;
+    let mut out = Vec::with_capacity(body.len() + 1024);
+    out.extend_from_slice(open.as_bytes());
+    out.extend_from_slice(b",\"sources\":");
+    serde_json::to_writer(&mut out, sources).map_err(data)?;
+    out.extend_from_slice(b",\"open_orders\":");
+    serde_json::to_writer(&mut out, orders).map_err(data)?;
+    out.extend_from_slice(b",\"tickets\":");
+    serde_json::to_writer(&mut out, tickets).map_err(data)?;
+    out.extend_from_slice(b",\"reminders\":");
+    serde_json::to_writer(&mut out, reminders).map_err(data)?;
+    out.push(b'}');
+    String::from_utf8(out).map_err(|e| StoreError::Data(format!("customer card: {e}")))
+}
+
+/// The merged view of customer `id` (whose keys are known) as JSON: from its stored card when
+/// one is valid, else built — and then handed to `keep` for storing (the caller stores it
+/// after answering; a card built from what was read before a sync's pass is refused there).
+pub async fn card_json(
+    store: &DynStore,
+    ctx: &ViewContext,
+    id: i64,
+    known: Known<'_>,
+    today: NaiveDate,
+    keep: impl FnOnce(NewCard),
+) -> Result<String, StoreError> {
+    let stamp = stamp(ctx, known.systems, today);
+    let read = store.card(id, &stamp).await?;
+    let Some(card) = read.card else {
+        let view = customer_view_known(store, ctx, id, known, today).await?;
+        let card = card_of(&view)?;
+        let json = answer(
+            &card.body,
+            &view.sources,
+            &view.open_orders,
+            &view.tickets,
+            &view.reminders,
+        )?;
+        keep(NewCard {
+            customer_id: id,
+            stamp,
+            epochs: read.epochs,
+            card,
+        });
+        return Ok(json);
+    };
+    let mut sources: Vec<SourceInfo> = serde_json::from_str(&card.sources).map_err(data)?;
+    super::judge_sources(ctx, &known.successes, &mut sources);
+    let mut orders: Vec<OrderView> = match &card.orders {
+        Some(o) => serde_json::from_str(o).map_err(data)?,
+        None => Vec::new(),
+    };
+    let ((tickets, reminders), ()) = tokio::try_join!(
+        super::live_parts(store, id, read.has_tickets, read.has_reminders),
+        super::orders::fill_availability(store, &mut orders),
+    )?;
+    answer(&card.body, &sources, &orders, &tickets, &reminders)
+}
