@@ -1,16 +1,15 @@
 -- The materialised customer card (issue 17, target 2): each customer's merged view as last
 -- built, so that showing it is one row plus what changes by itself (complaints, reminders,
 -- stock, when each source last ran). A card is valid for the business date, the view
--- settings and the release it was built with (`stamp`) and while nothing outside runs
--- changed records (`inputs_epoch`, see 0014); the pass after a sync deletes the cards of the
--- customers whose records or keys it saw change. `cards_epoch` counts those passes: a card
--- built from what was read before one is not stored.
+-- settings, the systems and the release it was built with (`stamp`) until a change deletes
+-- it: a run's end or the identity pass (the customers whose records or keys changed), a
+-- change of records outside runs (all). `cards_epoch` counts those changes: a card built
+-- from what was read before one is not stored (see src/store/cards.rs).
 ALTER TABLE identity_state ADD COLUMN cards_epoch BIGINT NOT NULL DEFAULT 0;
 
 CREATE TABLE customer_cards (
     customer_id  BIGINT PRIMARY KEY,
     stamp        TEXT NOT NULL,
-    inputs_epoch BIGINT NOT NULL,
     -- The view without its live parts, as a JSON object.
     body         TEXT NOT NULL,
     -- Its sources (JSON array) and open orders (JSON array, NULL without any).

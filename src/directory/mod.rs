@@ -368,6 +368,7 @@ impl Directory {
             keys: std::borrow::Cow::Owned(self.key_rows(idx)),
             systems: &self.systems,
             successes: self.successes(),
+            generation: Some(self.generation),
         })
     }
 

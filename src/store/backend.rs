@@ -146,12 +146,10 @@ macro_rules! sql_store {
                 error: Option<&str>,
             ) -> Result<(), StoreError> {
                 let mut tx = self.begin_write().await?;
-                // A run that wrote or closed records deletes the stored cards of their
-                // customers before it reports its counts (the pass after the runs does it
-                // again, with the keys it moves).
-                if c.inserted + c.updated + c.closed > 0 {
-                    Self::forget_touched_cards(&mut tx, &[], &[]).await?;
-                }
+                // The stored cards of the customers whose records this run (or one that died
+                // since the last identity pass) wrote or closed go before the counts are
+                // reported; the identity pass does it again, with the keys it moves.
+                Self::forget_touched_cards(&mut tx, &[], &[]).await?;
                 sqlx::query(
                     "UPDATE sync_runs SET status = $1, finished_at = $2, read = $3, inserted = $4, updated = $5, \
                      unchanged = $6, quarantined = $7, skipped = $8, closed = $9, warnings = $10, error = $11 WHERE id = $12",

@@ -1,15 +1,20 @@
 //! Materialised customer cards (issue 17, target 2): each customer's merged view as last
 //! built, so that showing it is one row plus its live parts. The same SQL on both backends.
 //!
-//! A card is used only while it is valid: its `stamp` (business date, view settings,
-//! release) matches the reader's, no change outside runs happened since it was built
-//! (`identity_state.inputs_epoch`: an erasure, a renamed or retired connector, a decision),
-//! and the pass after a sync has not deleted it — that pass (in the transaction that moves
-//! the scan position, `forget_touched_cards`) deletes the cards of every customer whose
-//! records the runs since the last pass wrote or closed, or whose keys it moved, and counts
-//! itself in `identity_state.cards_epoch`. A card built from what was read before such a
-//! pass or change is not stored ([`CardStore::put_cards`] compares both counters under a
-//! lock of their row), so a card is never older than the records a reported sync wrote.
+//! A card is used while its `stamp` (business date, view settings, systems, release) matches
+//! the reader's and nothing deleted it. Deleted, each in the transaction of the change:
+//! - by a run's end (`finish_run`, before it reports its counts) and by the identity pass
+//!   (which also knows the keys it moves): the cards of the customers whose records runs
+//!   since the last pass wrote or closed, or moved to another customer number, of every
+//!   customer with orders when order confirmations or deliveries came (they name an order,
+//!   not a customer), and of the customers keys moved from or to (`forget_touched_cards`);
+//! - by a change of records outside runs — an erasure's rewrites, a connector renamed or
+//!   retired — all of them (`forget_all_cards`).
+//!
+//! Each counts itself in `identity_state.cards_epoch`; a card built from what was read before
+//! such a change, or from keys of an older identity generation (an API node whose directory
+//! has not reloaded yet), is not stored ([`CardStore::put_cards`] compares both under a lock
+//! of their row). So a card is never older than what a run that reported its counts wrote.
 
 use super::StoreError;
 use async_trait::async_trait;
@@ -17,8 +22,10 @@ use async_trait::async_trait;
 /// The counters a card is valid under, as read before its records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CardEpochs {
-    pub inputs: i64,
+    /// Changes that deleted cards.
     pub cards: i64,
+    /// The identity generation (which keys belong to which customer).
+    pub generation: i64,
 }
 
 /// A valid stored card.
@@ -57,7 +64,8 @@ pub struct CardStats {
 pub struct NewCard {
     pub customer_id: i64,
     pub stamp: String,
-    /// As read before the view's records ([`CardRead::epochs`]).
+    /// As read before the view's records ([`CardRead::epochs`]), with the generation of the
+    /// keys the view was built from.
     pub epochs: CardEpochs,
     pub card: StoredCard,
 }
@@ -92,6 +100,21 @@ pub(crate) const CARDS_TOUCHED: &str = "DELETE FROM customer_cards WHERE custome
      JOIN customer_keys k ON k.system = cs.system AND k.customer_no = m.customer_no \
      WHERE m.run_id > $1)";
 
+/// Whether runs after `$1` wrote or closed order confirmations or deliveries: they name an
+/// order by its number or the customer's order reference, not the customer.
+pub(crate) const FOLLOWUPS_CAME: &str = "SELECT EXISTS (SELECT 1 FROM records WHERE run_id > $1 \
+     AND entity IN ('order_confirmation', 'delivery')) \
+     OR EXISTS (SELECT 1 FROM records WHERE closed_run_id IS NOT NULL AND closed_run_id > $1 \
+     AND entity IN ('order_confirmation', 'delivery'))";
+
+/// Deletes the cards of every customer with an order (open or not: a delivery's change can
+/// open or close one).
+pub(crate) const CARDS_WITH_ORDERS: &str = "DELETE FROM customer_cards WHERE customer_id IN (\
+     SELECT k.customer_id FROM records o \
+     JOIN connector_systems cs ON cs.connector = o.connector \
+     JOIN customer_keys k ON k.system = cs.system AND k.customer_no = o.customer_no \
+     WHERE o.entity = 'order')";
+
 /// Counts a pass that deletes cards: a card built from what was read before it is not stored.
 pub(crate) const CARDS_EPOCH: &str =
     "UPDATE identity_state SET cards_epoch = cards_epoch + 1 WHERE id = 1";
@@ -107,11 +130,10 @@ macro_rules! card_store {
             async fn card(&self, customer_id: i64, stamp: &str) -> Result<CardRead, StoreError> {
                 use sqlx::Row;
                 let r = sqlx::query(
-                    "SELECT s.inputs_epoch, s.cards_epoch, c.body, c.sources, c.orders, \
+                    "SELECT s.cards_epoch, s.generation, c.body, c.sources, c.orders, \
                      EXISTS (SELECT 1 FROM tickets t WHERE t.customer_id = $1) AS has_tickets, \
                      EXISTS (SELECT 1 FROM reminders m WHERE m.customer_id = $1 AND m.status <> 'done') AS has_reminders \
-                     FROM identity_state s LEFT JOIN customer_cards c ON c.customer_id = $1 \
-                       AND c.stamp = $2 AND c.inputs_epoch = s.inputs_epoch \
+                     FROM identity_state s LEFT JOIN customer_cards c ON c.customer_id = $1 AND c.stamp = $2 \
                      WHERE s.id = 1",
                 )
                 .bind(customer_id)
@@ -129,8 +151,8 @@ macro_rules! card_store {
                 };
                 Ok(CardRead {
                     epochs: CardEpochs {
-                        inputs: r.try_get("inputs_epoch")?,
                         cards: r.try_get("cards_epoch")?,
+                        generation: r.try_get("generation")?,
                     },
                     card,
                     has_tickets: r.try_get("has_tickets")?,
@@ -148,26 +170,25 @@ macro_rules! card_store {
                 // transaction excludes every other writer): a pass that deletes cards waits
                 // for this to commit, or this sees the pass's counters.
                 let sql = format!(
-                    "SELECT inputs_epoch, cards_epoch FROM identity_state WHERE id = 1{}",
+                    "SELECT cards_epoch, generation FROM identity_state WHERE id = 1{}",
                     <Self as crate::store::backend::Backend>::LOCK_SHARED
                 );
                 let now = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_one(&mut *tx).await?;
                 let current = CardEpochs {
-                    inputs: now.try_get("inputs_epoch")?,
                     cards: now.try_get("cards_epoch")?,
+                    generation: now.try_get("generation")?,
                 };
                 let now = chrono::Utc::now();
                 let mut stored = 0;
                 for c in cards.iter().filter(|c| c.epochs == current) {
                     stored += sqlx::query(
-                        "INSERT INTO customer_cards (customer_id, stamp, inputs_epoch, body, sources, orders, built_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (customer_id) DO UPDATE SET \
-                         stamp = excluded.stamp, inputs_epoch = excluded.inputs_epoch, body = excluded.body, \
+                        "INSERT INTO customer_cards (customer_id, stamp, body, sources, orders, built_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (customer_id) DO UPDATE SET \
+                         stamp = excluded.stamp, body = excluded.body, \
                          sources = excluded.sources, orders = excluded.orders, built_at = excluded.built_at",
                     )
                     .bind(c.customer_id)
                     .bind(&c.stamp)
-                    .bind(c.epochs.inputs)
                     .bind(&c.card.body)
                     .bind(&c.card.sources)
                     .bind(c.card.orders.as_deref())
@@ -195,14 +216,23 @@ macro_rules! card_store {
 
             async fn forget_cards(&self) -> Result<(), StoreError> {
                 let mut tx = self.begin_write().await?;
-                sqlx::query(CARDS_EPOCH).execute(&mut *tx).await?;
-                sqlx::query("DELETE FROM customer_cards").execute(&mut *tx).await?;
+                Self::forget_all_cards(&mut tx).await?;
                 tx.commit().await?;
                 Ok(())
             }
         }
 
         impl $store {
+            /// Deletes every card, in the transaction of a change of records outside runs
+            /// (an erasure's rewrites, a renamed or retired connector).
+            pub(crate) async fn forget_all_cards(
+                tx: &mut <$store as crate::store::backend::Staging>::Conn,
+            ) -> Result<(), sqlx::Error> {
+                sqlx::query(CARDS_EPOCH).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM customer_cards").execute(&mut *tx).await?;
+                Ok(())
+            }
+
             /// The cards part of the pass that moves the scan position past `scan_to`: counts
             /// the pass, then deletes the cards of the customers whose records runs after the
             /// stored scan position wrote, closed or moved ([`CARDS_TOUCHED`]) — all cards
@@ -231,8 +261,9 @@ macro_rules! card_store {
                     return Ok(());
                 }
                 let records: i64 = sqlx::query_scalar(
-                    "SELECT (SELECT count(*) FROM records WHERE run_id > $1) \
-                          + (SELECT count(*) FROM records WHERE closed_run_id IS NOT NULL AND closed_run_id > $1)",
+                    "SELECT (SELECT count(*) FROM records WHERE run_id > $1 AND customer_no IS NOT NULL) \
+                          + (SELECT count(*) FROM records WHERE closed_run_id IS NOT NULL AND closed_run_id > $1 \
+                             AND customer_no IS NOT NULL)",
                 )
                 .bind(scanned)
                 .fetch_one(&mut *tx)
@@ -245,6 +276,13 @@ macro_rules! card_store {
                 }
                 if records > 0 {
                     sqlx::query(CARDS_TOUCHED).bind(scanned).execute(&mut *tx).await?;
+                }
+                let followups: bool = sqlx::query_scalar(FOLLOWUPS_CAME)
+                    .bind(scanned)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if followups {
+                    sqlx::query(CARDS_WITH_ORDERS).execute(&mut *tx).await?;
                 }
                 for chunk in keys.chunks(200) {
                     let pairs = (0..chunk.len())

@@ -10,7 +10,8 @@ use crate::store::{DynStore, NewCard, StoreError, StoredCard};
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
 
-/// The parts of a view that are not stored but read when it is shown.
+/// The parts of a view that are not stored but read when it is shown: the last fields of
+/// [`MergedView`], in its order.
 const LIVE: [&str; 4] = ["sources", "open_orders", "tickets", "reminders"];
 
 /// What a stored card is valid for besides the store's counters: the release, the view
@@ -28,16 +29,50 @@ fn data(e: serde_json::Error) -> StoreError {
     StoreError::Data(format!("customer card: {e}"))
 }
 
-/// The stored form of a view: everything but its live parts.
-fn card_of(view: &MergedView) -> Result<StoredCard, StoreError> {
-    let mut body = serde_json::to_value(view).map_err(data)?;
-    if let Some(o) = body.as_object_mut() {
-        for key in LIVE {
-            o.remove(key);
+/// A JSON object's members in their order, each value as its JSON text.
+struct Members(Vec<(String, Box<serde_json::value::RawValue>)>);
+
+impl<'de> serde::Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Members, A::Error> {
+                let mut out = Vec::new();
+                while let Some(member) = m.next_entry()? {
+                    out.push(member);
+                }
+                Ok(Members(out))
+            }
         }
+        d.deserialize_map(Visit)
     }
+}
+
+/// The stored form of a view: its JSON up to the live parts (the same text and order as the
+/// view's own JSON), its sources and open orders.
+fn card_of(view: &MergedView) -> Result<StoredCard, StoreError> {
+    let text = serde_json::to_string(view).map_err(data)?;
+    let Members(members) = serde_json::from_str(&text).map_err(data)?;
+    let mut body = String::with_capacity(text.len());
+    body.push('{');
+    for (key, value) in members.iter().filter(|(k, _)| !LIVE.contains(&k.as_str())) {
+        if body.len() > 1 {
+            body.push(',');
+        }
+        body.push_str(&serde_json::to_string(key).map_err(data)?);
+        body.push(':');
+        body.push_str(value.get());
+    }
+    body.push('}');
     Ok(StoredCard {
-        body: serde_json::to_string(&body).map_err(data)?,
+        body,
         sources: serde_json::to_string(&view.sources).map_err(data)?,
         orders: if view.open_orders.is_empty() {
             None
@@ -74,9 +109,10 @@ fn answer(
     String::from_utf8(out).map_err(|e| StoreError::Data(format!("customer card: {e}")))
 }
 
-/// The merged view of customer `id` (whose keys are known) as JSON: from its stored card when
-/// one is valid, else built — and then handed to `keep` for storing (the caller stores it
-/// after answering; a card built from what was read before a sync's pass is refused there).
+/// The merged view of customer `id` (whose keys are known) as JSON — the same text as the
+/// view's own JSON: from its stored card when one is valid, else built and then handed to
+/// `keep` for storing (the caller stores it after answering; a card built from what was read
+/// before a sync's pass, or from keys older than the store's, is refused there).
 pub async fn card_json(
     store: &DynStore,
     ctx: &ViewContext,
@@ -87,6 +123,9 @@ pub async fn card_json(
 ) -> Result<String, StoreError> {
     let stamp = stamp(ctx, known.systems, today);
     let read = store.card(id, &stamp).await?;
+    // Keys from a directory that has not caught up with the store build a view worth
+    // answering (as before cards), not one worth keeping.
+    let current = known.generation == Some(read.epochs.generation);
     let Some(card) = read.card else {
         let view = customer_view_known(store, ctx, id, known, today).await?;
         let card = card_of(&view)?;
@@ -97,12 +136,14 @@ pub async fn card_json(
             &view.tickets,
             &view.reminders,
         )?;
-        keep(NewCard {
-            customer_id: id,
-            stamp,
-            epochs: read.epochs,
-            card,
-        });
+        if current {
+            keep(NewCard {
+                customer_id: id,
+                stamp,
+                epochs: read.epochs,
+                card,
+            });
+        }
         return Ok(json);
     };
     let mut sources: Vec<SourceInfo> = serde_json::from_str(&card.sources).map_err(data)?;

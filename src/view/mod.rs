@@ -154,7 +154,9 @@ pub struct ContactView {
     pub source: Provenance,
 }
 
-/// The merged view of one customer (`GET /api/v1/customers/{id}`).
+/// The merged view of one customer (`GET /api/v1/customers/{id}`). The parts read live for a
+/// stored card ([`card_json`]) come last, in this order: sources, open orders, tickets,
+/// reminders.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MergedView {
     pub id: i64,
@@ -165,7 +167,6 @@ pub struct MergedView {
     pub roles: Vec<String>,
     /// Master data: per field the winning value with its source.
     pub fields: BTreeMap<String, FieldValue>,
-    pub sources: Vec<SourceInfo>,
     pub open_items: OpenItems,
     /// How the customer pays (last 12 months, trend against the 12 before); absent without
     /// an invoice paid in the last 24 months.
@@ -174,14 +175,9 @@ pub struct MergedView {
     /// Invoices and credit notes we received from this party as our supplier (what we owe;
     /// never open items), newest first.
     pub supplier_invoices: Vec<SupplierInvoiceView>,
-    pub open_orders: Vec<OrderView>,
     /// Open quotes and the customer's unanswered requests, the soonest to expire first.
     pub open_quotes: Vec<QuoteView>,
     pub contacts: Vec<ContactView>,
-    /// Complaints and tickets, newest first.
-    pub tickets: Vec<crate::front::ticket::Ticket>,
-    /// Open reminders, soonest first.
-    pub reminders: Vec<crate::front::desk::Reminder>,
     /// The business date open items were judged on.
     pub as_of: NaiveDate,
     /// How each phone number of the view (stored as E.164) is shown: `+492214711230` →
@@ -190,6 +186,12 @@ pub struct MergedView {
     /// What people call the sources of this view (connector → label, e.g.
     /// `wawi-kunden` → `Warenwirtschaft`): the card names sources by these.
     pub source_labels: BTreeMap<String, String>,
+    pub sources: Vec<SourceInfo>,
+    pub open_orders: Vec<OrderView>,
+    /// Complaints and tickets, newest first.
+    pub tickets: Vec<crate::front::ticket::Ticket>,
+    /// Open reminders, soonest first.
+    pub reminders: Vec<crate::front::desk::Reminder>,
 }
 
 /// The `label`s of `extra.<name>` fields: (connector, entity, name) → label.
@@ -280,6 +282,8 @@ pub struct Known<'a> {
     /// Refreshed apart from the rest (a run that changed nothing does not reload the
     /// directory, but it is a success).
     pub successes: std::sync::Arc<BTreeMap<String, DateTime<Utc>>>,
+    /// The identity generation the keys are of (`None`: read from the store just now).
+    pub generation: Option<i64>,
 }
 
 impl Known<'_> {
@@ -326,6 +330,7 @@ pub async fn customer_view(
         keys: std::borrow::Cow::Borrowed(&keys),
         systems: &systems,
         successes: std::sync::Arc::new(successes),
+        generation: None,
     };
     let mut view = customer_view_known(store, ctx, id, known, today).await?;
     view.requested_id = requested_id;
@@ -345,6 +350,7 @@ pub async fn customer_view_known(
         keys,
         systems,
         successes,
+        ..
     } = known;
     let requested_id = None;
     // The customer's records, complaints and reminders: independent reads, side by side.

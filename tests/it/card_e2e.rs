@@ -21,6 +21,9 @@ both_backends!(
     an_erasure_leaves_no_card,
     a_resolution_deletes_the_cards_of_the_customers_it_moves_keys_between,
     an_invoice_booked_to_another_customer_leaves_the_first_card,
+    a_card_built_from_keys_older_than_the_store_is_not_stored,
+    a_delivery_changes_the_cards_of_customers_with_orders,
+    an_erasure_deletes_the_cards_in_its_own_writes,
 );
 
 /// Runs the workspace's file connectors (the demo's REST source is left out: no server).
@@ -87,14 +90,24 @@ impl Demo {
             .customer_id
     }
 
-    /// The card of `id` as the API answers it, and the card it built (`None`: it was stored).
-    async fn card_on(&self, id: i64, day: chrono::NaiveDate) -> (Value, Option<NewCard>) {
-        let dir = self.directory().await;
+    /// The card of `id` as the API answers it (the JSON text), and the card it built
+    /// (`None`: it was stored), with the keys of `dir`.
+    async fn card_text(
+        &self,
+        dir: &Directory,
+        id: i64,
+        day: chrono::NaiveDate,
+    ) -> (String, Option<NewCard>) {
         let known = dir.known(id).expect("in the directory");
         let mut built = None;
         let json = card_json(&self.store, &self.ctx, id, known, day, |c| built = Some(c))
             .await
             .unwrap();
+        (json, built)
+    }
+
+    async fn card_on(&self, id: i64, day: chrono::NaiveDate) -> (Value, Option<NewCard>) {
+        let (json, built) = self.card_text(&self.directory().await, id, day).await;
         (serde_json::from_str(&json).unwrap(), built)
     }
 
@@ -120,7 +133,13 @@ impl Demo {
 
     /// Rewrites a WaWi export (Windows-1252) with `f` applied to its text.
     fn edit(&self, name: &str, f: impl Fn(&str) -> String) {
-        let path = self.dir.path().join("inbox/wawi").join(name);
+        self.edit_inbox(&format!("wawi/{name}"), f)
+    }
+
+    /// Rewrites a file of the inbox (read and written as Windows-1252; UTF-8 XML without
+    /// umlauts in the edited part stays as it is).
+    fn edit_inbox(&self, name: &str, f: impl Fn(&str) -> String) {
+        let path = self.dir.path().join("inbox").join(name);
         let bytes = std::fs::read(&path).unwrap();
         let (text, _, _) = encoding_rs::WINDOWS_1252.decode(&bytes);
         let out = f(&text);
@@ -148,15 +167,16 @@ async fn a_stored_card_shows_what_the_view_shows(backend: &str) {
     assert!(!d.stored(id).await);
     assert_eq!(d.store.put_cards(&[card]).await.unwrap(), 1);
     assert!(d.stored(id).await);
-    let (shown, again) = d.card(id).await;
+    let (text, again) = d.card_text(&d.directory().await, id, today()).await;
     assert!(again.is_none(), "a stored card is shown, not built");
+    let shown: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(shown, built);
-    // The same as the merged view the CLI and the web page build (field for field).
+    // The same text as the merged view the CLI and the web page build (field order too).
     let view = customer_view(&d.store, &d.ctx, id, today())
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(shown, serde_json::to_value(&view).unwrap());
+    assert_eq!(text, serde_json::to_string(&view).unwrap());
     assert!(!open_invoices(&shown).is_empty());
     assert!(!shown["open_orders"].as_array().unwrap().is_empty());
     assert_eq!(d.store.card_stats().await.unwrap().count, 1);
@@ -205,8 +225,8 @@ async fn a_card_built_before_a_sync_is_not_stored(backend: &str) {
     d.edit("offene_posten.csv", |t| {
         t.replace(";100,00;100,00;EUR;", ";100,00;40,00;EUR;")
     });
-    sync_files(&d.store, &d.cfg).await;
-    // Read before the sync's pass: it would show 100,00 open.
+    runs(&d.store, &d.cfg).await;
+    // Read before the run ended: it would show 100,00 open.
     assert_eq!(d.store.put_cards(&[early]).await.unwrap(), 0);
     assert!(!d.stored(baecker).await);
     let shown = d.show(baecker).await;
@@ -359,4 +379,118 @@ async fn an_invoice_booked_to_another_customer_leaves_the_first_card(backend: &s
     assert!(!open_invoices(&left).contains(&"RE-2026-1003".to_owned()));
     let (joined, _) = d.card(third).await;
     assert!(open_invoices(&joined).contains(&"RE-2026-1003".to_owned()));
+}
+
+async fn a_card_built_from_keys_older_than_the_store_is_not_stored(backend: &str) {
+    let d = demo(backend).await;
+    let (mueller, baecker) = (d.customer("00042").await, d.customer("00043").await);
+    // An API node's directory, loaded before a resolution moved a key.
+    let old = d.directory().await;
+    let snap = d.store.identity_snapshot(false).await.unwrap();
+    let mut moved = snap
+        .keys
+        .iter()
+        .find(|k| k.customer_id == baecker)
+        .cloned()
+        .unwrap();
+    moved.customer_id = mueller;
+    let changes = kontor::store::IdentityChanges {
+        generation: snap.generation,
+        scan_to: snap.scan_to,
+        upsert: vec![moved],
+        inputs_epoch: snap.inputs_epoch,
+        ..Default::default()
+    };
+    assert!(d.store.apply_identity(&changes).await.unwrap());
+    let (text, built) = d.card_text(&old, mueller, today()).await;
+    assert!(
+        built.is_none(),
+        "built from the old keys: answered, not kept"
+    );
+    assert!(
+        !text.contains("\"00043\""),
+        "the old keys say Müller has no 00043"
+    );
+    // Nor does the store take it (another node's writer).
+    let (_, fresh) = d.card_text(&d.directory().await, mueller, today()).await;
+    let mut stale = fresh.unwrap();
+    stale.epochs.generation -= 1;
+    assert_eq!(d.store.put_cards(&[stale]).await.unwrap(), 0);
+    assert!(!d.stored(mueller).await);
+}
+
+async fn a_delivery_changes_the_cards_of_customers_with_orders(backend: &str) {
+    let d = demo(backend).await;
+    let mueller = d.customer("00042").await;
+    let promised = |card: &Value| {
+        card["open_orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["number"] == "AB-50001")
+            .map(|o| o["promised_date"].clone())
+            .expect("AB-50001 is open")
+    };
+    let keys = d.store.customer_keys().await.unwrap();
+    let mut ids: Vec<i64> = keys.iter().map(|k| k.customer_id).collect();
+    ids.dedup();
+    let mut without = Vec::new();
+    for &id in &ids {
+        if d.show(id).await["open_orders"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+        {
+            without.push(id);
+        }
+    }
+    assert!(!without.is_empty());
+    let before = promised(&d.card(mueller).await.0);
+    // The supplier confirms Müller's order AB-50001 for 20.12.2026 in an openTRANS
+    // ORDERRESPONSE: it names the order, not the customer.
+    let sample = d
+        .dir
+        .path()
+        .join("inbox/opentrans/ORDERRESPONSE_Auftragsbestaetigung.xml");
+    let xml = std::fs::read_to_string(&sample)
+        .unwrap()
+        .replace("GWAHJV-160131-1470", "AB-50001")
+        .replace("2018-06-27", "2026-12-20");
+    std::fs::write(sample.with_file_name("ORDERRESPONSE_AB-50001.xml"), xml).unwrap();
+    runs(&d.store, &d.cfg).await;
+    assert!(!d.stored(mueller).await, "the order's customer");
+    let after = promised(&d.card(mueller).await.0);
+    assert_ne!(after, before);
+    assert_eq!(after, "2026-12-20");
+    // Customers without orders keep theirs.
+    let mut kept = 0;
+    for &id in &without {
+        kept += usize::from(d.stored(id).await);
+    }
+    assert!(kept > 0, "cards of customers without orders stay");
+}
+
+async fn an_erasure_deletes_the_cards_in_its_own_writes(backend: &str) {
+    let d = demo(backend).await;
+    let mueller = d.customer("00042").await;
+    d.show(mueller).await;
+    // The first write of an erasure (the rest could fail): no card outlives it.
+    let any = d
+        .store
+        .records(Some("wawi-kunden"), Some("customer"), 1)
+        .await
+        .unwrap();
+    let r = &any[0];
+    d.store
+        .replace_record(
+            &r.connector,
+            &r.entity,
+            &r.external_id,
+            "{}",
+            "erased",
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(d.store.card_stats().await.unwrap().count, 0);
 }

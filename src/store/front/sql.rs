@@ -314,6 +314,7 @@ macro_rules! front_store {
                 let mut tx = self.begin_write().await?;
                 sqlx::query(crate::store::identity::INPUTS_STALE).execute(&mut *tx).await?;
                 sqlx::query(crate::store::identity::ATTRS_FORGOTTEN).execute(&mut *tx).await?;
+                Self::forget_all_cards(&mut tx).await?;
                 sqlx::query("UPDATE records SET data = $4, hash = $5, position = $6 WHERE connector = $1 AND entity = $2 AND external_id = $3")
                     .bind(connector)
                     .bind(entity)
@@ -331,6 +332,7 @@ macro_rules! front_store {
                 let mut tx = self.begin_write().await?;
                 sqlx::query(crate::store::identity::INPUTS_STALE).execute(&mut *tx).await?;
                 sqlx::query(crate::store::identity::ATTRS_FORGOTTEN).execute(&mut *tx).await?;
+                Self::forget_all_cards(&mut tx).await?;
                 for (c, e, x) in keys {
                     sqlx::query("DELETE FROM records WHERE connector = $1 AND entity = $2 AND external_id = $3")
                         .bind(c)
@@ -378,6 +380,9 @@ macro_rules! front_store {
                     sqlx::query(crate::store::identity::INPUTS_STALE).execute(&mut *tx).await?;
                     sqlx::query(crate::store::identity::ATTRS_FORGOTTEN).execute(&mut *tx).await?;
                 }
+                // Cards hold copies of records, of the values keys were matched on and of
+                // everything else a view shows.
+                Self::forget_all_cards(&mut tx).await?;
                 for (key, values) in rows {
                     // A complaint's key is its id; its words leave the index before the
                     // rewrite and the rewritten ones go in after it.
@@ -402,7 +407,7 @@ macro_rules! front_store {
             }
 
             async fn after_erasure(&self) -> Result<(), StoreError> {
-                // Cards hold copies of what the erasure removed.
+                // Cards built while the erasure ran (each of its writes deleted them all).
                 crate::store::CardStore::forget_cards(self).await?;
                 self.compact_after_erasure().await
             }
