@@ -131,6 +131,27 @@ impl Demo {
         self.store.card(id, &stamp).await.unwrap().card.is_some()
     }
 
+    /// Writes a resolution that gives a key of customer `from` to customer `to` (as a name,
+    /// VAT ID or ops decision could): no record changes.
+    async fn move_key(&self, from: i64, to: i64) {
+        let snap = self.store.identity_snapshot(false).await.unwrap();
+        let mut moved = snap
+            .keys
+            .iter()
+            .find(|k| k.customer_id == from)
+            .cloned()
+            .unwrap();
+        moved.customer_id = to;
+        let changes = kontor::store::IdentityChanges {
+            generation: snap.generation,
+            scan_to: snap.scan_to,
+            upsert: vec![moved],
+            inputs_epoch: snap.inputs_epoch,
+            ..Default::default()
+        };
+        assert!(self.store.apply_identity(&changes).await.unwrap());
+    }
+
     /// Rewrites a WaWi export (Windows-1252) with `f` applied to its text.
     fn edit(&self, name: &str, f: impl Fn(&str) -> String) {
         self.edit_inbox(&format!("wawi/{name}"), f)
@@ -330,22 +351,7 @@ async fn a_resolution_deletes_the_cards_of_the_customers_it_moves_keys_between(b
     d.show(third).await;
     // A resolution that gives the Bäckerei's key to Müller (as a name, VAT ID or ops
     // decision could): no record changed, so only the moved key says whose card is old.
-    let snap = d.store.identity_snapshot(false).await.unwrap();
-    let mut moved = snap
-        .keys
-        .iter()
-        .find(|k| k.customer_id == baecker)
-        .cloned()
-        .unwrap();
-    moved.customer_id = mueller;
-    let changes = kontor::store::IdentityChanges {
-        generation: snap.generation,
-        scan_to: snap.scan_to,
-        upsert: vec![moved],
-        inputs_epoch: snap.inputs_epoch,
-        ..Default::default()
-    };
-    assert!(d.store.apply_identity(&changes).await.unwrap());
+    d.move_key(baecker, mueller).await;
     assert!(!d.stored(mueller).await, "the customer the key moved to");
     assert_eq!(
         d.store.card_stats().await.unwrap().count,
@@ -386,22 +392,7 @@ async fn a_card_built_from_keys_older_than_the_store_is_not_stored(backend: &str
     let (mueller, baecker) = (d.customer("00042").await, d.customer("00043").await);
     // An API node's directory, loaded before a resolution moved a key.
     let old = d.directory().await;
-    let snap = d.store.identity_snapshot(false).await.unwrap();
-    let mut moved = snap
-        .keys
-        .iter()
-        .find(|k| k.customer_id == baecker)
-        .cloned()
-        .unwrap();
-    moved.customer_id = mueller;
-    let changes = kontor::store::IdentityChanges {
-        generation: snap.generation,
-        scan_to: snap.scan_to,
-        upsert: vec![moved],
-        inputs_epoch: snap.inputs_epoch,
-        ..Default::default()
-    };
-    assert!(d.store.apply_identity(&changes).await.unwrap());
+    d.move_key(baecker, mueller).await;
     let (text, built) = d.card_text(&old, mueller, today()).await;
     assert!(
         built.is_none(),
