@@ -438,7 +438,7 @@ async fn run_phases(
     let conns = a.connections.iter().copied().max().unwrap_or(32);
     let l = wrk(&dir, &base, &all_views, Some(&token), a.seconds, conns)?;
     println!(
-        "| {backend} | merged view, cold (no stored card: built) | {conns} | {:.2} | {:.2} | {:.2} | {:.0} | {} | {} |",
+        "| {backend} | merged view GET /customers/{{id}}, cold (no stored card: built) | {conns} | {:.2} | {:.2} | {:.2} | {:.0} | {} | {} |",
         l.p50, l.p90, l.p99, l.rps, l.requests, l.errors
     );
     settle_cards(backend, url).await?;
@@ -452,7 +452,7 @@ async fn run_phases(
             None,
         ),
         (
-            "merged view GET /customers/{id} (stored card)",
+            "merged view GET /customers/{id}",
             &base,
             &views,
             Some(&token),
