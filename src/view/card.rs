@@ -55,31 +55,40 @@ impl<'de> serde::Deserialize<'de> for Members {
     }
 }
 
-/// The stored form of a view: its JSON up to the live parts (the same text and order as the
-/// view's own JSON), its sources and open orders.
-fn card_of(view: &MergedView) -> Result<StoredCard, StoreError> {
+/// The view's JSON and its stored form: the JSON up to the live parts (the same text and
+/// order), its sources and its open orders (their JSON as in the view's).
+fn card_of(view: &MergedView) -> Result<(String, StoredCard), StoreError> {
     let text = serde_json::to_string(view).map_err(data)?;
     let Members(members) = serde_json::from_str(&text).map_err(data)?;
     let mut body = String::with_capacity(text.len());
+    let (mut sources, mut orders) = (None, None);
     body.push('{');
-    for (key, value) in members.iter().filter(|(k, _)| !LIVE.contains(&k.as_str())) {
-        if body.len() > 1 {
-            body.push(',');
+    for (key, value) in &members {
+        match key.as_str() {
+            "sources" => sources = Some(value.get().to_owned()),
+            "open_orders" if !view.open_orders.is_empty() => orders = Some(value.get().to_owned()),
+            k if LIVE.contains(&k) => {}
+            _ => {
+                if body.len() > 1 {
+                    body.push(',');
+                }
+                body.push_str(&serde_json::to_string(key).map_err(data)?);
+                body.push(':');
+                body.push_str(value.get());
+            }
         }
-        body.push_str(&serde_json::to_string(key).map_err(data)?);
-        body.push(':');
-        body.push_str(value.get());
     }
     body.push('}');
-    Ok(StoredCard {
-        body,
-        sources: serde_json::to_string(&view.sources).map_err(data)?,
-        orders: if view.open_orders.is_empty() {
-            None
-        } else {
-            Some(serde_json::to_string(&view.open_orders).map_err(data)?)
+    let sources =
+        sources.ok_or_else(|| StoreError::Data("customer card: the view has no sources".into()))?;
+    Ok((
+        text,
+        StoredCard {
+            body,
+            sources,
+            orders,
         },
-    })
+    ))
 }
 
 /// The JSON of a view from its stored body and live parts (the same fields as
@@ -128,14 +137,7 @@ pub async fn card_json(
     let current = known.generation == Some(read.epochs.generation);
     let Some(card) = read.card else {
         let view = customer_view_known(store, ctx, id, known, today).await?;
-        let card = card_of(&view)?;
-        let json = answer(
-            &card.body,
-            &view.sources,
-            &view.open_orders,
-            &view.tickets,
-            &view.reminders,
-        )?;
+        let (json, card) = card_of(&view)?;
         if current {
             keep(NewCard {
                 customer_id: id,
