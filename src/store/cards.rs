@@ -223,6 +223,16 @@ macro_rules! card_store {
         }
 
         impl $store {
+            /// In the transaction of a change of records without a run (an erasure's
+            /// rewrite, a renamed or retired connector): the next resolution runs whatever
+            /// its inputs say ([`crate::store::identity::INPUTS_STALE`]) and every card goes.
+            pub(crate) async fn records_changed_outside_runs(
+                tx: &mut <$store as crate::store::backend::Staging>::Conn,
+            ) -> Result<(), sqlx::Error> {
+                sqlx::query(crate::store::identity::INPUTS_STALE).execute(&mut *tx).await?;
+                Self::forget_all_cards(tx).await
+            }
+
             /// Deletes every card, in the transaction of a change of records outside runs
             /// (an erasure's rewrites, a renamed or retired connector).
             pub(crate) async fn forget_all_cards(

@@ -244,8 +244,7 @@ macro_rules! cluster_store {
             ) -> Result<RenameSummary, StoreError> {
                 let now = Utc::now();
                 let mut tx = self.begin_write().await?;
-                sqlx::query(crate::store::identity::INPUTS_STALE).execute(&mut *tx).await?;
-                Self::forget_all_cards(&mut tx).await?;
+                Self::records_changed_outside_runs(&mut tx).await?;
                 let mut moved = [0u64; 5];
                 for (i, table) in CONNECTOR_TABLES.iter().enumerate() {
                     moved[i] = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -323,8 +322,7 @@ macro_rules! cluster_store {
             ) -> Result<RetireSummary, StoreError> {
                 let now = Utc::now();
                 let mut tx = self.begin_write().await?;
-                sqlx::query(crate::store::identity::INPUTS_STALE).execute(&mut *tx).await?;
-                Self::forget_all_cards(&mut tx).await?;
+                Self::records_changed_outside_runs(&mut tx).await?;
                 let records_closed = sqlx::query(
                     "UPDATE records SET closed_at = $2 WHERE connector = $1 AND closed_at IS NULL",
                 )

@@ -312,9 +312,8 @@ macro_rules! front_store {
                 // One transaction: a resolution that read the record before it sees the epoch
                 // moved and reads again (no fingerprint of the old values is written).
                 let mut tx = self.begin_write().await?;
-                sqlx::query(crate::store::identity::INPUTS_STALE).execute(&mut *tx).await?;
+                Self::records_changed_outside_runs(&mut tx).await?;
                 sqlx::query(crate::store::identity::ATTRS_FORGOTTEN).execute(&mut *tx).await?;
-                Self::forget_all_cards(&mut tx).await?;
                 sqlx::query("UPDATE records SET data = $4, hash = $5, position = $6 WHERE connector = $1 AND entity = $2 AND external_id = $3")
                     .bind(connector)
                     .bind(entity)
@@ -330,9 +329,8 @@ macro_rules! front_store {
 
             async fn delete_records(&self, keys: &[(String, String, String)]) -> Result<(), StoreError> {
                 let mut tx = self.begin_write().await?;
-                sqlx::query(crate::store::identity::INPUTS_STALE).execute(&mut *tx).await?;
+                Self::records_changed_outside_runs(&mut tx).await?;
                 sqlx::query(crate::store::identity::ATTRS_FORGOTTEN).execute(&mut *tx).await?;
-                Self::forget_all_cards(&mut tx).await?;
                 for (c, e, x) in keys {
                     sqlx::query("DELETE FROM records WHERE connector = $1 AND entity = $2 AND external_id = $3")
                         .bind(c)
