@@ -292,20 +292,39 @@ async fn settle(backend: &str, ws: &Path, url: &str) -> anyhow::Result<()> {
         "{backend}: daily reminder scan (all invoices) in {:.1}s",
         t.elapsed().as_secs_f64()
     );
+    maintain(
+        backend,
+        url,
+        &["VACUUM (ANALYZE)"],
+        &["ANALYZE"],
+        "VACUUM/ANALYZE",
+    )
+    .await
+}
+
+/// Runs maintenance statements on the store outside kontor (PostgreSQL's or SQLite's, by
+/// `backend`) and says how long they took.
+async fn maintain(
+    backend: &str,
+    url: &str,
+    postgres: &[&'static str],
+    sqlite: &[&'static str],
+    what: &str,
+) -> anyhow::Result<()> {
+    use sqlx::Connection;
     let t = Instant::now();
     if backend == "postgres" {
-        use sqlx::Connection;
         let mut c = sqlx::PgConnection::connect(url).await?;
-        sqlx::query("VACUUM (ANALYZE)").execute(&mut c).await?;
+        for sql in postgres {
+            sqlx::query(*sql).execute(&mut c).await?;
+        }
     } else {
-        use sqlx::Connection;
         let mut c = sqlx::SqliteConnection::connect(url).await?;
-        sqlx::query("ANALYZE").execute(&mut c).await?;
+        for sql in sqlite {
+            sqlx::query(*sql).execute(&mut c).await?;
+        }
     }
-    eprintln!(
-        "{backend}: VACUUM/ANALYZE in {:.1}s",
-        t.elapsed().as_secs_f64()
-    );
+    eprintln!("{backend}: {what} in {:.1}s", t.elapsed().as_secs_f64());
     Ok(())
 }
 
@@ -313,26 +332,15 @@ async fn settle(backend: &str, ws: &Path, url: &str) -> anyhow::Result<()> {
 /// write-ahead log is checkpointed and PostgreSQL's statistics know the table (analysed while
 /// it was empty), so the next phases measure reading cards, not the cold phase's writes.
 async fn settle_cards(backend: &str, url: &str) -> anyhow::Result<()> {
-    use sqlx::Connection;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let t = Instant::now();
-    if backend == "postgres" {
-        let mut c = sqlx::PgConnection::connect(url).await?;
-        sqlx::query("VACUUM (ANALYZE) customer_cards")
-            .execute(&mut c)
-            .await?;
-        sqlx::query("CHECKPOINT").execute(&mut c).await?;
-    } else {
-        let mut c = sqlx::SqliteConnection::connect(url).await?;
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&mut c)
-            .await?;
-    }
-    eprintln!(
-        "{backend}: stored cards settled (checkpoint, statistics) in {:.1}s",
-        t.elapsed().as_secs_f64()
-    );
-    Ok(())
+    maintain(
+        backend,
+        url,
+        &["VACUUM (ANALYZE) customer_cards", "CHECKPOINT"],
+        &["PRAGMA wal_checkpoint(TRUNCATE)"],
+        "stored cards settled (checkpoint, statistics)",
+    )
+    .await
 }
 
 async fn run_phases(
