@@ -466,22 +466,6 @@ async fn an_erasure_deletes_the_cards_in_its_own_writes(backend: &str) {
     let mueller = d.customer("00042").await;
     d.show(mueller).await;
     // The first write of an erasure (the rest could fail): no card outlives it.
-    let any = d
-        .store
-        .records(Some("wawi-kunden"), Some("customer"), 1)
-        .await
-        .unwrap();
-    let r = &any[0];
-    d.store
-        .replace_record(
-            &r.connector,
-            &r.entity,
-            &r.external_id,
-            "{}",
-            "erased",
-            None,
-        )
-        .await
-        .unwrap();
+    crate::common::erase_a_customer_record(&d.store).await;
     assert_eq!(d.store.card_stats().await.unwrap().count, 0);
 }

@@ -49,28 +49,6 @@ async fn sync_files(store: &DynStore, cfg: &Config) -> (u64, u64) {
     (written, closed)
 }
 
-/// Erases a WaWi customer record the way an erasure does (its data rewritten, without a run);
-/// returns its (connector, entity, external id).
-async fn erase_a_customer_record(store: &DynStore) -> (String, String, String) {
-    let any = store
-        .records(Some("wawi-kunden"), Some("customer"), 1)
-        .await
-        .unwrap();
-    let r = &any[0];
-    store
-        .replace_record(
-            &r.connector,
-            &r.entity,
-            &r.external_id,
-            "{}",
-            "erased",
-            None,
-        )
-        .await
-        .unwrap();
-    (r.connector.clone(), r.entity.clone(), r.external_id.clone())
-}
-
 async fn resolves(store: &DynStore, cfg: &Config) -> bool {
     match resolve_changed(store, cfg).await.unwrap() {
         Resolved::Resolved(_) => true,
@@ -156,7 +134,7 @@ async fn a_sync_that_changed_nothing_resolves_nothing_and_every_change_resolves_
     assert!(!resolves(&store, &cfg).await);
 
     // An erasure rewrites and deletes records without a run.
-    let key = erase_a_customer_record(&store).await;
+    let key = crate::common::erase_a_customer_record(&store).await;
     assert!(resolves(&store, &cfg).await, "an erased record");
     assert!(!resolves(&store, &cfg).await);
     store.delete_records(&[key]).await.unwrap();
@@ -363,7 +341,7 @@ async fn customers_changed_in_what_identity_does_not_compare_resolve_nothing(bac
     assert!(!resolves(&store, &cfg).await);
 
     // An erasure forgets every fingerprint until the resolution it causes.
-    erase_a_customer_record(&store).await;
+    crate::common::erase_a_customer_record(&store).await;
     assert!(
         store
             .customer_keys()

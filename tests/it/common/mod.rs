@@ -277,3 +277,25 @@ pub async fn reminders_of(w: &World, id: i64) -> Vec<Value> {
     assert_eq!(s, StatusCode::OK, "{all}");
     all.as_array().unwrap().clone()
 }
+
+/// Erases a WaWi customer record the way an erasure does (its data rewritten, without a run);
+/// returns its (connector, entity, external id).
+pub async fn erase_a_customer_record(store: &DynStore) -> (String, String, String) {
+    let any = store
+        .records(Some("wawi-kunden"), Some("customer"), 1)
+        .await
+        .unwrap();
+    let r = &any[0];
+    store
+        .replace_record(
+            &r.connector,
+            &r.entity,
+            &r.external_id,
+            "{}",
+            "erased",
+            None,
+        )
+        .await
+        .unwrap();
+    (r.connector.clone(), r.entity.clone(), r.external_id.clone())
+}
