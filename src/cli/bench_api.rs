@@ -34,6 +34,13 @@ pub struct ApiBenchArgs {
     /// Concurrent connections of the load generator; each phase runs at each.
     #[arg(long, value_delimiter = ',', default_value = "4,8,32")]
     pub connections: Vec<u32>,
+    /// Requests per second of the paced merged-view run (latency at a set load, not at
+    /// saturation; at the highest concurrency). Default: 5× the cold phase's rate.
+    #[arg(long)]
+    pub rate_views: Option<f64>,
+    /// Requests per second of the paced caller-ID run (issue 17: p99 < 2 ms at 20 000).
+    #[arg(long, default_value_t = 20_000.0)]
+    pub rate_lookups: f64,
     #[arg(long)]
     pub dir: Option<PathBuf>,
 }
@@ -143,6 +150,29 @@ fn ms(s: &str) -> f64 {
     num.parse::<f64>().map_or(f64::NAN, |n| n * factor)
 }
 
+/// wrk's `delay` hook (LuaJIT, monotonic clock) sending at `rate` requests per second over
+/// all connections: request `k` is due at `start + k / rate`; a connection that is free waits
+/// for the next slot (wrk rounds to whole milliseconds, so requests leave in small bursts).
+/// Slots more than 100 ms in the past are dropped: a server that cannot keep up shows as a
+/// lower req/s than `rate`, not as a growing queue in the load generator. Latency is from
+/// sending to the answer (closed loop, as wrk measures it; a stall delays the next sends
+/// instead of counting against them).
+fn pacing(rate: f64) -> String {
+    format!(
+        "local ffi = require(\"ffi\")\n\
+         ffi.cdef[[ typedef struct {{ long tv_sec; long tv_nsec; }} kontor_ts; int clock_gettime(int, kontor_ts*); ]]\n\
+         local ts = ffi.new(\"kontor_ts\")\n\
+         local function now() ffi.C.clock_gettime(1, ts); return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6 end\n\
+         local interval, due = {interval}, nil\n\
+         delay = function()\n  local t = now()\n  if due == nil or due < t - 100 then due = t end\n  due = due + interval\n  \
+         if due <= t then return 0 end\n  return math.floor(due - t + 0.5)\nend\n",
+        interval = 1000.0 / rate
+    )
+}
+
+/// Runs wrk over `paths` for `seconds` at `conns` connections, as fast as the server answers
+/// or, with `rate`, paced to that many requests per second.
+#[allow(clippy::too_many_arguments)]
 fn wrk(
     dir: &Path,
     base: &str,
@@ -150,6 +180,7 @@ fn wrk(
     token: Option<&str>,
     seconds: u64,
     conns: u32,
+    rate: Option<f64>,
 ) -> anyhow::Result<Load> {
     let list = dir.join("paths.txt");
     std::fs::write(&list, paths.join("\n") + "\n")?;
@@ -158,8 +189,9 @@ fn wrk(
         &script,
         format!(
             "local paths = {{}}\nfor line in io.lines(\"{}\") do paths[#paths + 1] = line end\n\
-             math.randomseed(os.time())\nrequest = function()\n  return wrk.format(nil, paths[math.random(#paths)])\nend\n",
-            list.display()
+             math.randomseed(os.time())\nrequest = function()\n  return wrk.format(nil, paths[math.random(#paths)])\nend\n{}",
+            list.display(),
+            rate.map(pacing).unwrap_or_default()
         ),
     )?;
     let mut c = Command::new("wrk");
@@ -444,19 +476,35 @@ async fn run_phases(
     // customers, so few are shown twice.
     store.forget_cards().await?;
     let conns = a.connections.iter().copied().max().unwrap_or(32);
-    let l = wrk(&dir, &base, &all_views, Some(&token), a.seconds, conns)?;
-    println!(
-        "| {backend} | merged view GET /customers/{{id}}, cold (no stored card: built) | {conns} | {:.2} | {:.2} | {:.2} | {:.0} | {} | {} |",
-        l.p50, l.p90, l.p99, l.rps, l.requests, l.errors
+    let row = |phase: &str, conns: u32, l: &Load| {
+        println!(
+            "| {backend} | {phase} | {conns} | {:.2} | {:.2} | {:.2} | {:.0} | {} | {} |",
+            l.p50, l.p90, l.p99, l.rps, l.requests, l.errors
+        )
+    };
+    let cold = wrk(
+        &dir,
+        &base,
+        &all_views,
+        Some(&token),
+        a.seconds,
+        conns,
+        None,
+    )?;
+    row(
+        "merged view GET /customers/{id}, cold (no stored card: built)",
+        conns,
+        &cold,
     );
     settle_cards(backend, url).await?;
-    // (phase, base URL, paths, token)
-    type Phase<'a> = (&'a str, &'a str, &'a [String], Option<&'a str>);
+    // (phase, base URL, paths, token, paced rate)
+    type Phase<'a> = (&'a str, &'a str, &'a [String], Option<&'a str>, Option<f64>);
     let phases: [Phase; 4] = [
         (
             "baseline: one-query axum handler",
             &bbase,
             &baseline_paths,
+            None,
             None,
         ),
         (
@@ -464,24 +512,38 @@ async fn run_phases(
             &base,
             &views,
             Some(&token),
+            Some(a.rate_views.unwrap_or((5.0 * cold.rps).round())),
         ),
         (
             "caller-ID GET /lookup/phone/{n}",
             &base,
             &lookups,
             Some(&token),
+            Some(a.rate_lookups),
         ),
-        ("search GET /customers?q=", &base, &searches, Some(&token)),
+        (
+            "search GET /customers?q=",
+            &base,
+            &searches,
+            Some(&token),
+            None,
+        ),
     ];
-    for (phase, b, paths, tok) in phases {
-        // Warm up (caches, connection pools), then measure at each concurrency.
-        wrk(&dir, b, paths, tok, 3, a.connections[0])?;
+    for (phase, b, paths, tok, rate) in phases {
+        // Warm up (caches, connection pools), then measure at each concurrency, as fast as
+        // the server answers; then at the highest one paced to a set load (the latency a
+        // desk sees at that load, not at saturation).
+        wrk(&dir, b, paths, tok, 3, a.connections[0], None)?;
         for &conns in &a.connections {
-            let l = wrk(&dir, b, paths, tok, a.seconds, conns)?;
-            println!(
-                "| {backend} | {phase} | {conns} | {:.2} | {:.2} | {:.2} | {:.0} | {} | {} |",
-                l.p50, l.p90, l.p99, l.rps, l.requests, l.errors
+            row(
+                phase,
+                conns,
+                &wrk(&dir, b, paths, tok, a.seconds, conns, None)?,
             );
+        }
+        if let Some(rate) = rate.filter(|r| *r > 0.0) {
+            let l = wrk(&dir, b, paths, tok, a.seconds, conns, Some(rate))?;
+            row(&format!("{phase}, paced at {rate:.0} req/s"), conns, &l);
         }
     }
     eprintln!(

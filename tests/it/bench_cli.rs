@@ -113,6 +113,10 @@ fn kontor_bench_api_measures_a_running_server() {
             "1",
             "--connections",
             "2",
+            "--rate-views",
+            "40",
+            "--rate-lookups",
+            "100",
             "--dir",
             work.to_str().unwrap(),
         ],
@@ -127,6 +131,8 @@ fn kontor_bench_api_measures_a_running_server() {
         "merged view GET /customers/{id}",
         "caller-ID GET /lookup/phone/{n}",
         "search GET /customers?q=",
+        "merged view GET /customers/{id}, paced at 40 req/s",
+        "caller-ID GET /lookup/phone/{n}, paced at 100 req/s",
     ] {
         let row = stdout
             .lines()
@@ -137,5 +143,15 @@ fn kontor_bench_api_measures_a_running_server() {
         let requests: u64 = cells[cells.len() - 2].parse().unwrap();
         assert!(requests > 0, "{row}");
         assert_eq!(cells[cells.len() - 1], "0", "{row}");
+        if let Some(rate) = phase
+            .strip_suffix(" req/s")
+            .and_then(|p| p.rsplit(' ').next())
+        {
+            // Paced: about that many requests per second, not as many as the server answers
+            // (thousands at 2 connections on this small store).
+            let rate: f64 = rate.parse().unwrap();
+            let rps: f64 = cells[cells.len() - 3].parse().unwrap();
+            assert!(rps <= rate * 1.3 && rps >= rate * 0.3, "{rate}: {row}");
+        }
     }
 }
