@@ -223,8 +223,10 @@ impl Directory {
         // contact persons.
         let mut b = build::Builder::new(generation, &keys, systems, policy, region);
         drop(keys);
-        for entity in ["customer", "supplier", "contact_person"] {
-            store.each_customer_row(entity, &mut |r| b.add(&r)).await?;
+        for entity in crate::model::Entity::DIRECTORY {
+            store
+                .each_customer_row(entity.as_str(), &mut |r| b.add(&r))
+                .await?;
         }
         let d = b.finish().map_err(|e| StoreError::Data(e.to_string()))?;
         d.set_successes(store.last_successes().await?);

@@ -131,7 +131,9 @@ pub enum Resolved {
     /// The runs since wrote or closed records, but nothing a resolution compares: documents
     /// of customer numbers resolved already, party records whose names, identifiers and
     /// postcodes are what they were. No resolution ran (it would come out the same); the scan
-    /// position and the generation moved on (the directories reload).
+    /// position moved on, and the generation too (the directories reload) when party or
+    /// contact-person records were written or closed — not for documents alone, which the
+    /// directory does not show.
     Kept {
         /// Records the runs wrote or closed.
         records: i64,
@@ -160,12 +162,15 @@ pub async fn resolve_changed(store: &DynStore, cfg: &Config) -> Result<Resolved,
             inputs_epoch,
             records,
             parties,
+            directory,
         } if parties_as_resolved(store, &inputs.systems, &parties).await? => {
             let changes = IdentityChanges {
                 generation,
                 scan_to,
                 inputs: Some(inputs.fingerprint.clone()),
                 inputs_epoch,
+                // Documents alone: the generation stays, no directory reloads.
+                noop: !directory,
                 ..IdentityChanges::default()
             };
             if store.apply_identity(&changes).await? {

@@ -51,6 +51,10 @@ impl Entity {
     /// The entities whose records are parties (who someone is): customers and suppliers.
     pub const PARTIES: [Entity; 2] = [Entity::Customer, Entity::Supplier];
 
+    /// The entities the directory (search, caller-ID) is built from: the parties and their
+    /// contact persons. Records of other entities (documents) change nothing it shows.
+    pub const DIRECTORY: [Entity; 3] = [Entity::Customer, Entity::Supplier, Entity::ContactPerson];
+
     pub fn as_str(self) -> &'static str {
         self.def().name
     }

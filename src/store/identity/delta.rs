@@ -21,6 +21,10 @@ pub enum IdentityDelta {
         records: i64,
         /// (connector, customer number) of the party records they wrote or closed.
         parties: Vec<(String, String)>,
+        /// Whether they wrote or closed records the directory is built from
+        /// ([`crate::model::Entity::DIRECTORY`]: parties, contact persons). If not, only
+        /// documents changed: the directories stay as they are.
+        directory: bool,
     },
     /// Anything else — other inputs, a customer number not resolved yet, more than
     /// [`MAX_TOUCHED`] parties: resolve.
@@ -75,10 +79,10 @@ macro_rules! identity_delta {
                 if unknown {
                     return Ok(IdentityDelta::Resolve);
                 }
-                let entities = crate::model::Entity::PARTIES;
+                let entities = crate::model::Entity::DIRECTORY;
                 let of = |column: &str| {
                     format!(
-                        "SELECT connector, customer_no FROM records WHERE {column} AND entity IN ({}) \
+                        "SELECT connector, customer_no, entity FROM records WHERE {column} AND entity IN ({}) \
                          AND customer_no IS NOT NULL",
                         in_list(2, entities.len())
                     )
@@ -89,20 +93,30 @@ macro_rules! identity_delta {
                     of("closed_run_id IS NOT NULL AND closed_run_id > $1"),
                     MAX_TOUCHED + 1
                 );
-                let mut q = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql)).bind(scanned);
+                let mut q = sqlx::query_as::<_, (String, String, String)>(sqlx::AssertSqlSafe(sql)).bind(scanned);
                 for e in entities {
                     q = q.bind(e.as_str());
                 }
-                let parties = q.fetch_all(pool).await?;
-                if parties.len() > MAX_TOUCHED {
+                let touched = q.fetch_all(pool).await?;
+                if touched.len() > MAX_TOUCHED {
                     return Ok(IdentityDelta::Resolve);
                 }
+                let directory = !touched.is_empty();
+                let party = |e: &str| crate::model::Entity::PARTIES.iter().any(|p| p.as_str() == e);
+                let mut parties: Vec<(String, String)> = touched
+                    .into_iter()
+                    .filter(|(_, _, e)| party(e))
+                    .map(|(c, no, _)| (c, no))
+                    .collect();
+                parties.sort();
+                parties.dedup();
                 Ok(IdentityDelta::Changed {
                     generation: state.try_get("generation")?,
                     scan_to,
                     inputs_epoch: state.try_get("inputs_epoch")?,
                     records,
                     parties,
+                    directory,
                 })
             }
 
