@@ -5,6 +5,7 @@
 
 use super::Cli;
 use super::args::BackendKind;
+use super::wrk::{self, Load, Target};
 use kontor::api::auth::{Role, hash_token, new_token};
 use kontor::bench::customers;
 use kontor::bench::pg::TempPg;
@@ -124,118 +125,6 @@ async fn wait_ready(addr: &str) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     anyhow::bail!("{addr} did not answer within 120 s")
-}
-
-/// One wrk run: latency percentiles (ms) and requests per second.
-struct Load {
-    p50: f64,
-    p90: f64,
-    p99: f64,
-    rps: f64,
-    errors: u64,
-    requests: u64,
-}
-
-fn ms(s: &str) -> f64 {
-    let s = s.trim();
-    let (num, factor) = if let Some(v) = s.strip_suffix("us") {
-        (v, 0.001)
-    } else if let Some(v) = s.strip_suffix("ms") {
-        (v, 1.0)
-    } else if let Some(v) = s.strip_suffix('s') {
-        (v, 1000.0)
-    } else {
-        (s, 1.0)
-    };
-    num.parse::<f64>().map_or(f64::NAN, |n| n * factor)
-}
-
-/// wrk's `delay` hook (LuaJIT, monotonic clock) sending at `rate` requests per second over
-/// all connections: request `k` is due at `start + k / rate`; a connection that is free waits
-/// for the next slot (wrk rounds to whole milliseconds, so requests leave in small bursts).
-/// Slots more than 100 ms in the past are dropped: a server that cannot keep up shows as a
-/// lower req/s than `rate`, not as a growing queue in the load generator. Latency is from
-/// sending to the answer (closed loop, as wrk measures it; a stall delays the next sends
-/// instead of counting against them).
-fn pacing(rate: f64) -> String {
-    format!(
-        "local ffi = require(\"ffi\")\n\
-         ffi.cdef[[ typedef struct {{ long tv_sec; long tv_nsec; }} kontor_ts; int clock_gettime(int, kontor_ts*); ]]\n\
-         local ts = ffi.new(\"kontor_ts\")\n\
-         local function now() ffi.C.clock_gettime(1, ts); return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6 end\n\
-         local interval, due = {interval}, nil\n\
-         delay = function()\n  local t = now()\n  if due == nil or due < t - 100 then due = t end\n  due = due + interval\n  \
-         if due <= t then return 0 end\n  return math.floor(due - t + 0.5)\nend\n",
-        interval = 1000.0 / rate
-    )
-}
-
-/// Runs wrk over `paths` for `seconds` at `conns` connections, as fast as the server answers
-/// or, with `rate`, paced to that many requests per second.
-#[allow(clippy::too_many_arguments)]
-fn wrk(
-    dir: &Path,
-    base: &str,
-    paths: &[String],
-    token: Option<&str>,
-    seconds: u64,
-    conns: u32,
-    rate: Option<f64>,
-) -> anyhow::Result<Load> {
-    let list = dir.join("paths.txt");
-    std::fs::write(&list, paths.join("\n") + "\n")?;
-    let script = dir.join("paths.lua");
-    std::fs::write(
-        &script,
-        format!(
-            "local paths = {{}}\nfor line in io.lines(\"{}\") do paths[#paths + 1] = line end\n\
-             math.randomseed(os.time())\nrequest = function()\n  return wrk.format(nil, paths[math.random(#paths)])\nend\n{}",
-            list.display(),
-            rate.map(pacing).unwrap_or_default()
-        ),
-    )?;
-    let mut c = Command::new("wrk");
-    c.args([
-        "-t1",
-        &format!("-c{conns}"),
-        &format!("-d{seconds}s"),
-        "--latency",
-        "-s",
-    ])
-    .arg(&script);
-    if let Some(t) = token {
-        c.args(["-H", &format!("Authorization: Bearer {t}")]);
-    }
-    let out = c.arg(base).output()?;
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    if !out.status.success() {
-        anyhow::bail!("wrk failed: {text}{}", String::from_utf8_lossy(&out.stderr));
-    }
-    let pct = |p: &str| {
-        text.lines()
-            .find(|l| l.trim_start().starts_with(p))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .map_or(f64::NAN, ms)
-    };
-    let num = |prefix: &str, idx: usize| {
-        text.lines()
-            .find(|l| l.trim_start().starts_with(prefix))
-            .and_then(|l| l.split_whitespace().nth(idx))
-            .and_then(|v| v.parse::<f64>().ok())
-    };
-    Ok(Load {
-        p50: pct("50%"),
-        p90: pct("90%"),
-        p99: pct("99%"),
-        rps: num("Requests/sec:", 1).unwrap_or(0.0),
-        errors: num("Non-2xx", 4).unwrap_or(0.0) as u64,
-        requests: text
-            .lines()
-            .find(|l| l.contains("requests in"))
-            .and_then(|l| l.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0),
-    })
 }
 
 pub async fn bench_api(_cli: &Cli, a: &ApiBenchArgs) -> anyhow::Result<i32> {
@@ -482,67 +371,55 @@ async fn run_phases(
             l.p50, l.p90, l.p99, l.rps, l.requests, l.errors
         )
     };
-    let cold = wrk(
-        &dir,
-        &base,
-        &all_views,
-        Some(&token),
-        a.seconds,
-        conns,
-        None,
-    )?;
+    let ours = |paths| Target {
+        base: &base,
+        paths,
+        token: Some(&token),
+    };
+    let cold = wrk::run(&dir, &ours(&all_views), a.seconds, conns, None)?;
     row(
         "merged view GET /customers/{id}, cold (no stored card: built)",
         conns,
         &cold,
     );
     settle_cards(backend, url).await?;
-    // (phase, base URL, paths, token, paced rate)
-    type Phase<'a> = (&'a str, &'a str, &'a [String], Option<&'a str>, Option<f64>);
-    let phases: [Phase; 4] = [
+    // (phase, what wrk loads, paced rate)
+    let phases: [(&str, Target, Option<f64>); 4] = [
         (
             "baseline: one-query axum handler",
-            &bbase,
-            &baseline_paths,
-            None,
+            Target {
+                base: &bbase,
+                paths: &baseline_paths,
+                token: None,
+            },
             None,
         ),
         (
             "merged view GET /customers/{id}",
-            &base,
-            &views,
-            Some(&token),
+            ours(&views),
             Some(a.rate_views.unwrap_or((5.0 * cold.rps).round())),
         ),
         (
             "caller-ID GET /lookup/phone/{n}",
-            &base,
-            &lookups,
-            Some(&token),
+            ours(&lookups),
             Some(a.rate_lookups),
         ),
-        (
-            "search GET /customers?q=",
-            &base,
-            &searches,
-            Some(&token),
-            None,
-        ),
+        ("search GET /customers?q=", ours(&searches), None),
     ];
-    for (phase, b, paths, tok, rate) in phases {
+    for (phase, target, rate) in phases {
         // Warm up (caches, connection pools), then measure at each concurrency, as fast as
         // the server answers; then at the highest one paced to a set load (the latency a
         // desk sees at that load, not at saturation).
-        wrk(&dir, b, paths, tok, 3, a.connections[0], None)?;
+        wrk::run(&dir, &target, 3, a.connections[0], None)?;
         for &conns in &a.connections {
             row(
                 phase,
                 conns,
-                &wrk(&dir, b, paths, tok, a.seconds, conns, None)?,
+                &wrk::run(&dir, &target, a.seconds, conns, None)?,
             );
         }
         if let Some(rate) = rate.filter(|r| *r > 0.0) {
-            let l = wrk(&dir, b, paths, tok, a.seconds, conns, Some(rate))?;
+            let l = wrk::run(&dir, &target, a.seconds, conns, Some(rate))?;
             row(&format!("{phase}, paced at {rate:.0} req/s"), conns, &l);
         }
     }

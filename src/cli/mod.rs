@@ -26,6 +26,7 @@ mod serve;
 mod sync;
 mod token;
 mod user;
+mod wrk;
 
 pub use args::{BenchCmd, Cli, Command, LogFormat};
 use kontor::config::{self, Config};
