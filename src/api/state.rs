@@ -219,22 +219,34 @@ impl AppState {
             .unwrap_or_else(|p| Arc::clone(&p.into_inner()))
     }
 
-    /// Rebuilds the directory when the store's identity generation moved (or `force`).
+    /// Brings the directory to the store's identity generation when it moved: reads only the
+    /// customers changed since when the store lists them ([`Directory::refreshed`]), else
+    /// everything — always with `force` (new settings: field priorities, phone region).
     pub async fn refresh_directory(&self, force: bool) -> Result<bool, StoreError> {
         let _one_at_a_time = self.rebuild.lock().await;
-        let current = self.directory().generation;
-        if !force && self.store.identity_generation().await? == current {
+        let old = self.directory();
+        if !force && self.store.identity_generation().await? == old.generation {
             return Ok(false);
         }
-        let d = Directory::load(
-            &self.store,
-            &self.view().policy,
-            &self.current().identity.phone_region,
-        )
-        .await?;
+        let view = self.view();
+        let policy = &view.policy;
+        let changed = match force {
+            true => None,
+            false => old.refreshed(&self.store, policy).await?,
+        };
+        let full = changed.is_none();
+        let d = match changed {
+            Some(d) => d,
+            None => {
+                drop(old);
+                Directory::load(&self.store, policy, &self.current().identity.phone_region).await?
+            }
+        };
         tracing::debug!(
             generation = d.generation,
             customers = d.len(),
+            full,
+            changed_since_load = d.changed_since_load(),
             "directory reloaded"
         );
         if let Ok(mut slot) = self.directory.write() {

@@ -67,7 +67,7 @@ fn workspace(ws: &Path, url: &str, data: &Path) -> anyhow::Result<Config> {
         .map_err(|d| anyhow::anyhow!(super::diags_text(&d)))
 }
 
-fn kontor_cmd() -> Command {
+pub(super) fn kontor_cmd() -> Command {
     Command::new(std::env::current_exe().unwrap_or_else(|_| PathBuf::from("kontor")))
 }
 
@@ -157,6 +157,7 @@ pub async fn bench_api(_cli: &Cli, a: &ApiBenchArgs) -> anyhow::Result<i32> {
         "| backend | phase | connections | p50 ms | p90 ms | p99 ms | req/s | requests | non-2xx |"
     );
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    let mut reloads = Vec::new();
     for kind in &a.backends {
         let backend = kind.as_str();
         let (url, _pg) = match kind {
@@ -190,6 +191,17 @@ pub async fn bench_api(_cli: &Cli, a: &ApiBenchArgs) -> anyhow::Result<i32> {
         );
         settle(backend, &ws, &url).await?;
         run_phases(backend, &store, &ws, &url, a).await?;
+        reloads.push(
+            super::bench_reload::directory_reload(backend, &store, &ws, &data, a.customers).await?,
+        );
+    }
+    println!();
+    println!(
+        "| backend | customers changed (city) | kontor sync | directory: load everything | directory: read the changed only | read |"
+    );
+    println!("|---|---:|---:|---:|---:|---|");
+    for row in reloads {
+        println!("{row}");
     }
     Ok(0)
 }

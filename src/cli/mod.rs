@@ -6,6 +6,7 @@ mod backup;
 mod bench;
 mod bench_api;
 mod bench_cti;
+mod bench_reload;
 mod check;
 mod check_data;
 mod check_layout;

@@ -1,7 +1,9 @@
 //! Building the compact directory: collect what each customer says into flat lists, then
 //! sort them into the arrays the lookups bisect.
 
-use super::{Directory, Field, Key, Matched, Phone, PhoneKind, Posting, Slot, Sym, Value, phone};
+#[cfg(test)]
+use super::Directory;
+use super::{Field, Index, Key, Matched, Phone, PhoneKind, Posting, Slot, Sym, Value, phone};
 use crate::identity::attrs::{CustomerRow, normalise_vat};
 use crate::identity::normalize::{fold, koelner_phonetik, trigrams};
 use crate::store::KeyRow;
@@ -30,7 +32,9 @@ struct Pick {
 }
 
 pub(super) struct Builder<'p> {
-    d: Directory,
+    d: Index,
+    /// connector → system, as the store has it.
+    systems: &'p BTreeMap<String, String>,
     /// Per entry, while records come in.
     picks: Vec<Pick>,
     text_bytes: usize,
@@ -344,21 +348,15 @@ pub(super) fn gram(g: &str) -> u64 {
 }
 
 impl<'p> Builder<'p> {
-    /// A directory of the merged customers in `keys`; their records follow by [`Self::add`].
+    /// An index of the merged customers in `keys`; their records follow by [`Self::add`].
     pub(super) fn new(
-        generation: i64,
         keys: &[KeyRow],
-        systems: BTreeMap<String, String>,
+        systems: &'p BTreeMap<String, String>,
         policy: &'p Policy,
-        region: &str,
     ) -> Self {
         let mut b = Builder {
-            d: Directory {
-                generation,
-                systems,
-                region: region.to_owned(),
-                ..Directory::default()
-            },
+            d: Index::default(),
+            systems,
             picks: Vec::new(),
             text_bytes: 0,
             words: Vec::new(),
@@ -376,7 +374,11 @@ impl<'p> Builder<'p> {
         if self.failed.is_some() {
             return;
         }
-        let Some(idx) = self.d.entry_of(&r.connector, Some(&r.customer_no)) else {
+        let Some(idx) = self
+            .systems
+            .get(&r.connector)
+            .and_then(|system| self.d.entry_of(system, &r.customer_no))
+        else {
             return;
         };
         let done = if r.entity == "contact_person" {
@@ -389,7 +391,7 @@ impl<'p> Builder<'p> {
         }
     }
 
-    pub(super) fn finish(mut self) -> Result<Directory, TooLarge> {
+    pub(super) fn finish(mut self) -> Result<Index, TooLarge> {
         if let Some(e) = self.failed.take() {
             return Err(e);
         }
@@ -421,9 +423,9 @@ impl<'p> Builder<'p> {
     }
 }
 
+#[cfg(test)]
 impl Directory {
     /// The directory of `keys` with the given records (customers, suppliers, contacts).
-    #[cfg(test)]
     pub(super) fn build(
         generation: i64,
         keys: &[KeyRow],
@@ -432,10 +434,47 @@ impl Directory {
         policy: &Policy,
         region: &str,
     ) -> Result<Self, TooLarge> {
-        let mut b = Builder::new(generation, keys, systems, policy, region);
+        let mut b = Builder::new(keys, &systems, policy);
         for r in records {
             b.add(r);
         }
-        b.finish()
+        let base = b.finish()?;
+        let d = Directory::of(
+            generation,
+            base.into(),
+            Index::default(),
+            Vec::new(),
+            systems,
+        );
+        Ok(Directory {
+            region: region.to_owned(),
+            ..d
+        })
+    }
+
+    /// This directory with the customers `changed` read again: `keys` and `records` are
+    /// theirs as they are now ([`Directory::refreshed`] without a store).
+    pub(super) fn with_changed(
+        &self,
+        generation: i64,
+        changed: &[i64],
+        keys: &[KeyRow],
+        records: &[CustomerRow],
+        policy: &Policy,
+    ) -> Result<Self, TooLarge> {
+        let mut all = self.changed.clone();
+        all.extend_from_slice(changed);
+        all.sort_unstable();
+        all.dedup();
+        let keys: Vec<KeyRow> = keys
+            .iter()
+            .filter(|k| all.binary_search(&k.customer_id).is_ok())
+            .cloned()
+            .collect();
+        let mut b = Builder::new(&keys, &self.systems, policy);
+        for r in records {
+            b.add(r);
+        }
+        Ok(self.with_changes(generation, all, b.finish()?))
     }
 }

@@ -177,9 +177,10 @@ struct Phone {
 /// Per connector, its last successful run.
 pub type Successes = std::sync::Arc<BTreeMap<String, chrono::DateTime<chrono::Utc>>>;
 
+/// One built index of merged customers: the directory's base (a full load) or the customers
+/// changed since (see [`Directory`]).
 #[derive(Debug, Default)]
-pub struct Directory {
-    pub generation: i64,
+struct Index {
     strings: Strings,
     /// Sorted by id.
     entries: Vec<Slot>,
@@ -205,12 +206,40 @@ pub struct Directory {
     gram_terms: Vec<u32>,
     /// (Kölner Phonetik code, term), sorted.
     phonetic: Vec<(Sym, u32)>,
-    systems: BTreeMap<String, String>,
-    successes: std::sync::RwLock<Successes>,
-    pub region: String,
     /// Bytes of distinct text in `strings` (with each one's length prefix, at most 5).
     text_bytes: usize,
 }
+
+/// An entry of one of the directory's two indexes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct At {
+    /// In the index of the changed customers (else the base).
+    delta: bool,
+    idx: u32,
+}
+
+/// The directory: a base built by a full load and, after syncs, the customers changed since
+/// (issue 17, target 3: a reload after a sync reads only what changed). The base's entries of
+/// changed customers are hidden; the changes hold them as they are now (if they still
+/// exist). Every lookup asks both.
+#[derive(Debug, Default)]
+pub struct Directory {
+    pub generation: i64,
+    base: std::sync::Arc<Index>,
+    delta: Index,
+    /// Customers changed since the base was built, sorted.
+    changed: Vec<i64>,
+    /// Entries shown: the base's not changed, and the changes'.
+    live: usize,
+    systems: BTreeMap<String, String>,
+    successes: std::sync::RwLock<Successes>,
+    pub region: String,
+}
+
+/// A reload reads only the changed customers while they are at most this many, or a tenth
+/// of the base if that is more; beyond, it loads everything again (and the changes start
+/// from nothing).
+const MAX_CHANGED: usize = 2_000;
 
 impl Directory {
     /// Builds the directory from the store.
@@ -221,19 +250,242 @@ impl Directory {
         // Records stream into the directory one by one (its size, not theirs, stays):
         // customers and suppliers (both found by search and caller-ID, marked by role), then
         // contact persons.
-        let mut b = build::Builder::new(generation, &keys, systems, policy, region);
+        let mut b = build::Builder::new(&keys, &systems, policy);
         drop(keys);
         for entity in crate::model::Entity::DIRECTORY {
             store
                 .each_customer_row(entity.as_str(), &mut |r| b.add(&r))
                 .await?;
         }
-        let d = b.finish().map_err(|e| StoreError::Data(e.to_string()))?;
+        let base = b.finish().map_err(|e| StoreError::Data(e.to_string()))?;
+        let d = Directory::of(
+            generation,
+            base.into(),
+            Index::default(),
+            Vec::new(),
+            systems,
+        );
+        let d = Directory {
+            region: region.to_owned(),
+            ..d
+        };
         d.set_successes(store.last_successes().await?);
         crate::sys::trim_heap();
         Ok(d)
     }
 
+    /// The directory as of the store's generation now, reading only the customers changed
+    /// since this one's generation ([`crate::store::IdentityStore::directory_changes`]).
+    /// `None` when that cannot be: the store no longer lists every change since (a connector
+    /// renamed, an erasure, very many changes), or the changes since the last full load grew
+    /// past [`MAX_CHANGED`] — then the caller loads everything ([`Self::load`]).
+    pub async fn refreshed(
+        &self,
+        store: &DynStore,
+        policy: &Policy,
+    ) -> Result<Option<Self>, StoreError> {
+        let Some(changes) = store.directory_changes(self.generation).await? else {
+            return Ok(None);
+        };
+        let mut changed = self.changed.clone();
+        changed.extend(changes.customers);
+        changed.sort_unstable();
+        changed.dedup();
+        if changed.len() > MAX_CHANGED.max(self.base.entries.len() / 10) {
+            return Ok(None);
+        }
+        let systems = store.connector_systems().await?;
+        if systems != self.systems {
+            return Ok(None);
+        }
+        let keys = store.customer_keys_of(&changed).await?;
+        let mut b = build::Builder::new(&keys, &systems, policy);
+        drop(keys);
+        for entity in crate::model::Entity::DIRECTORY {
+            store
+                .each_customer_row_of(entity.as_str(), &changed, &mut |r| b.add(&r))
+                .await?;
+        }
+        let delta = b.finish().map_err(|e| StoreError::Data(e.to_string()))?;
+        let d = self.with_changes(changes.generation, changed, delta);
+        d.set_successes(store.last_successes().await?);
+        Ok(Some(d))
+    }
+
+    /// This directory's base with `delta`, the customers `changed` as they are now.
+    fn with_changes(&self, generation: i64, changed: Vec<i64>, delta: Index) -> Self {
+        let d = Directory::of(
+            generation,
+            std::sync::Arc::clone(&self.base),
+            delta,
+            changed,
+            self.systems.clone(),
+        );
+        Directory {
+            region: self.region.clone(),
+            ..d
+        }
+    }
+
+    fn of(
+        generation: i64,
+        base: std::sync::Arc<Index>,
+        delta: Index,
+        changed: Vec<i64>,
+        systems: BTreeMap<String, String>,
+    ) -> Self {
+        let hidden = changed
+            .iter()
+            .filter(|id| base.index_of(**id).is_some())
+            .count();
+        Directory {
+            generation,
+            live: base.entries.len() - hidden + delta.entries.len(),
+            base,
+            delta,
+            changed,
+            systems,
+            ..Directory::default()
+        }
+    }
+
+    /// Customers read again since the last full load.
+    pub fn changed_since_load(&self) -> usize {
+        self.changed.len()
+    }
+
+    fn index(&self, delta: bool) -> &Index {
+        if delta { &self.delta } else { &self.base }
+    }
+
+    /// Whether an entry is shown: the base's only if its customer did not change since.
+    fn live(&self, at: At) -> bool {
+        at.delta
+            || self
+                .changed
+                .binary_search(&self.base.entries[at.idx as usize].id)
+                .is_err()
+    }
+
+    /// The entry of customer `id`.
+    fn find(&self, id: i64) -> Option<At> {
+        if let Some(idx) = self.delta.index_of(id) {
+            return Some(At { delta: true, idx });
+        }
+        if self.changed.binary_search(&id).is_ok() {
+            return None;
+        }
+        self.base.index_of(id).map(|idx| At { delta: false, idx })
+    }
+
+    /// The entry a source customer number belongs to.
+    fn entry_of(&self, connector: &str, customer_no: Option<&str>) -> Option<At> {
+        let system = self.systems.get(connector)?;
+        let no = customer_no?;
+        [true, false]
+            .into_iter()
+            .filter_map(|delta| {
+                let idx = self.index(delta).entry_of(system, no)?;
+                Some(At { delta, idx })
+            })
+            .find(|at| self.live(*at))
+    }
+
+    fn slot(&self, at: At) -> &Slot {
+        &self.index(at.delta).entries[at.idx as usize]
+    }
+
+    fn name_of(&self, at: At) -> Option<&str> {
+        self.index(at.delta).name_of(at.idx)
+    }
+
+    fn roles_of(&self, at: At) -> Vec<String> {
+        let e = self.slot(at);
+        roles(e.customer, e.supplier)
+    }
+
+    fn key_ids(&self, at: At) -> Vec<KeyId> {
+        self.index(at.delta).key_ids(at.idx)
+    }
+
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    /// What the directory's own structures take on the heap, in bytes: its arrays by
+    /// capacity, its texts with their length prefixes, and the interner's table (≈ 9 bytes
+    /// per text: a 4-byte symbol and a control byte at a load of ⅞, rounded up).
+    pub fn heap_bytes(&self) -> usize {
+        let systems: usize = self
+            .systems
+            .iter()
+            .map(|(c, s)| c.len() + s.len() + 64)
+            .sum();
+        self.base.heap_bytes()
+            + self.delta.heap_bytes()
+            + self.changed.capacity() * 8
+            + systems
+            + std::mem::size_of_val(self)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    pub fn contains(&self, id: i64) -> bool {
+        self.find(id).is_some()
+    }
+
+    /// A copy of what the directory knows of customer `id`.
+    pub fn entry(&self, id: i64) -> Option<Entry> {
+        let at = self.find(id)?;
+        let ix = self.index(at.delta);
+        let e = self.slot(at);
+        Some(Entry {
+            id,
+            name: ix.opt_text(e.name),
+            keys: ix.key_ids(at.idx),
+            city: ix.opt_text(e.city),
+            postcode: ix.opt_text(e.postcode),
+            supplier: e.supplier,
+            customer: e.customer,
+        })
+    }
+
+    /// What the merged view of a customer in the directory needs besides its records.
+    pub fn known(&self, id: i64) -> Option<crate::view::Known<'_>> {
+        let at = self.find(id)?;
+        Some(crate::view::Known {
+            keys: std::borrow::Cow::Owned(self.index(at.delta).key_rows(at.idx)),
+            systems: &self.systems,
+            successes: self.successes(),
+            generation: Some(self.generation),
+        })
+    }
+
+    /// The last successful run per connector as of the last load or [`Self::set_successes`].
+    pub fn successes(&self) -> Successes {
+        self.successes
+            .read()
+            .map(|s| std::sync::Arc::clone(&s))
+            .unwrap_or_default()
+    }
+
+    /// Runs that changed nothing do not reload the directory; their success is noted here.
+    pub fn set_successes(&self, s: BTreeMap<String, chrono::DateTime<chrono::Utc>>) {
+        if let Ok(mut slot) = self.successes.write() {
+            *slot = std::sync::Arc::new(s);
+        }
+    }
+
+    /// The customer a source customer number belongs to.
+    pub fn customer_of(&self, connector: &str, customer_no: &str) -> Option<i64> {
+        self.entry_of(connector, Some(customer_no))
+            .map(|at| self.slot(at).id)
+    }
+}
+
+impl Index {
     fn text(&self, s: Sym) -> &str {
         self.strings.resolve(s).unwrap_or_default()
     }
@@ -242,10 +494,10 @@ impl Directory {
         s.map(|s| self.text(s).to_owned())
     }
 
-    /// The entry a source customer number belongs to.
-    fn entry_of(&self, connector: &str, customer_no: Option<&str>) -> Option<u32> {
-        let system = self.strings.get(self.systems.get(connector)?)?;
-        let no = self.strings.get(customer_no?)?;
+    /// The entry of a source customer number of `system`.
+    fn entry_of(&self, system: &str, customer_no: &str) -> Option<u32> {
+        let system = self.strings.get(system)?;
+        let no = self.strings.get(customer_no)?;
         let i = self
             .key_index
             .binary_search_by(|k| (k.0, k.1).cmp(&(system, no)))
@@ -282,20 +534,8 @@ impl Directory {
         self.entries[idx as usize].name.map(|s| self.text(s))
     }
 
-    fn roles_of(&self, idx: u32) -> Vec<String> {
-        let e = &self.entries[idx as usize];
-        roles(e.customer, e.supplier)
-    }
-
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// What the directory's own structures take on the heap, in bytes: its arrays by
-    /// capacity, its texts with their length prefixes, and the interner's table (≈ 9 bytes
-    /// per text: a 4-byte symbol and a control byte at a load of ⅞, rounded up).
-    pub fn heap_bytes(&self) -> usize {
-        use std::mem::size_of_val;
+    /// The heap of [`Directory::heap_bytes`] for one index.
+    fn heap_bytes(&self) -> usize {
         fn vec<T>(v: &Vec<T>) -> usize {
             v.capacity() * std::mem::size_of::<T>()
         }
@@ -312,38 +552,10 @@ impl Directory {
             + vec(&self.gram_start)
             + vec(&self.gram_terms)
             + vec(&self.phonetic);
-        let systems: usize = self
-            .systems
-            .iter()
-            .map(|(c, s)| c.len() + s.len() + 64)
-            .sum();
-        arrays + self.text_bytes + self.strings.len() * 9 + systems + size_of_val(self)
+        arrays + self.text_bytes + self.strings.len() * 9
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    pub fn contains(&self, id: i64) -> bool {
-        self.index_of(id).is_some()
-    }
-
-    /// A copy of what the directory knows of customer `id`.
-    pub fn entry(&self, id: i64) -> Option<Entry> {
-        let idx = self.index_of(id)?;
-        let e = &self.entries[idx as usize];
-        Some(Entry {
-            id,
-            name: self.opt_text(e.name),
-            keys: self.key_ids(idx),
-            city: self.opt_text(e.city),
-            postcode: self.opt_text(e.postcode),
-            supplier: e.supplier,
-            customer: e.customer,
-        })
-    }
-
-    /// The customer's keys as stored (with how they joined), for the merged view.
+    /// The entry's keys as stored (with how they joined), for the merged view.
     fn key_rows(&self, idx: u32) -> Vec<KeyRow> {
         let slot = &self.entries[idx as usize];
         self.slot_keys(slot)
@@ -361,38 +573,6 @@ impl Directory {
                 attrs: None,
             })
             .collect()
-    }
-
-    /// What the merged view of a customer in the directory needs besides its records.
-    pub fn known(&self, id: i64) -> Option<crate::view::Known<'_>> {
-        let idx = self.index_of(id)?;
-        Some(crate::view::Known {
-            keys: std::borrow::Cow::Owned(self.key_rows(idx)),
-            systems: &self.systems,
-            successes: self.successes(),
-            generation: Some(self.generation),
-        })
-    }
-
-    /// The last successful run per connector as of the last load or [`Self::set_successes`].
-    pub fn successes(&self) -> Successes {
-        self.successes
-            .read()
-            .map(|s| std::sync::Arc::clone(&s))
-            .unwrap_or_default()
-    }
-
-    /// Runs that changed nothing do not reload the directory; their success is noted here.
-    pub fn set_successes(&self, s: BTreeMap<String, chrono::DateTime<chrono::Utc>>) {
-        if let Ok(mut slot) = self.successes.write() {
-            *slot = std::sync::Arc::new(s);
-        }
-    }
-
-    /// The customer a source customer number belongs to.
-    pub fn customer_of(&self, connector: &str, customer_no: &str) -> Option<i64> {
-        self.entry_of(connector, Some(customer_no))
-            .map(|i| self.entries[i as usize].id)
     }
 
     /// The index range of the items of a sorted array whose key equals `key`.

@@ -1,10 +1,10 @@
 //! Caller-ID lookup: any German or international notation to E.164, then the exact number,
 //! then the company's main number for an extension (longest prefix).
 
-use super::{Directory, Phone, PhoneKind};
+use super::{At, Directory, Index, Phone, PhoneKind};
 use crate::model::phone::parse_phone;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PhoneCandidate {
@@ -33,7 +33,7 @@ pub struct PhoneLookup {
 }
 
 /// Per (customer entry, matched number): confidence, number, how, which phone.
-type Best = HashMap<(u32, u64), (f64, &'static str, Phone)>;
+type Best = HashMap<(At, u64), (f64, &'static str, Phone)>;
 
 /// Extensions are at most this many digits.
 const MAX_EXTENSION: usize = 5;
@@ -71,7 +71,7 @@ fn prefix_range(prefix: u64, digits: usize) -> std::ops::RangeInclusive<u64> {
     prefix..=prefix | ((1u64 << rest) - 1)
 }
 
-impl Directory {
+impl Index {
     /// The phones stored under exactly this number.
     fn phones_of(&self, number: u64) -> &[Phone] {
         &self.phones[Self::equal_range(&self.phones, &number, |p| p.number)]
@@ -104,41 +104,92 @@ impl Directory {
         }
         out
     }
+}
+
+impl Directory {
+    /// The shown phones of both indexes a lookup in each gives.
+    fn phones_in<'a>(&'a self, of: impl Fn(&'a Index) -> &'a [Phone]) -> Vec<(At, Phone)> {
+        [false, true]
+            .into_iter()
+            .flat_map(|delta| {
+                of(self.index(delta)).iter().map(move |p| {
+                    let at = At {
+                        delta,
+                        idx: p.entry,
+                    };
+                    (at, *p)
+                })
+            })
+            .filter(|(at, _)| self.live(*at))
+            .collect()
+    }
+
+    /// Stored numbers that begin with `number` (E.164), at most `limit` of them, each with
+    /// the entries it belongs to.
+    pub(super) fn phones_starting(&self, number: &str, limit: usize) -> Vec<(u64, Vec<At>)> {
+        let mut out: BTreeMap<u64, Vec<At>> = BTreeMap::new();
+        for delta in [false, true] {
+            for (n, phones) in self.index(delta).phones_starting(number, limit) {
+                let ats = phones.iter().map(|p| At {
+                    delta,
+                    idx: p.entry,
+                });
+                out.entry(n)
+                    .or_default()
+                    .extend(ats.filter(|at| self.live(*at)));
+            }
+        }
+        out.into_iter()
+            .filter(|(_, ats)| !ats.is_empty())
+            .take(limit)
+            .collect()
+    }
 
     /// Looks up a caller's number; `Err` when it is not a phone number.
     pub fn lookup_phone(&self, input: &str) -> Result<PhoneLookup, String> {
         let parsed = parse_phone(input, &self.region)?;
         let mut best = Best::new();
-        let offer = |best: &mut Best, refs: &[Phone], base: f64, matched: &'static str| {
+        let offer = |best: &mut Best, refs: &[(At, Phone)], base: f64, matched: &'static str| {
             // A number several customers share says less about each.
             let customers = {
-                let mut ids: Vec<u32> = refs.iter().map(|r| r.entry).collect();
+                let mut ids: Vec<At> = refs.iter().map(|r| r.0).collect();
                 ids.sort_unstable();
                 ids.dedup();
                 ids.len()
             };
-            for r in refs {
+            for (at, r) in refs {
                 let kind = match r.kind {
                     PhoneKind::Customer => 1.0,
                     PhoneKind::ContactPerson => 0.95,
                     PhoneKind::Fax => 0.6,
                 };
                 let c = base * kind / customers as f64;
-                let key = (r.entry, r.number);
+                let key = (*at, r.number);
                 if best.get(&key).is_none_or(|b| b.0 < c) {
                     best.insert(key, (c, matched, *r));
                 }
             }
         };
         if let Some(n) = encode(&parsed.e164) {
-            offer(&mut best, self.phones_of(n), 1.0, "exact");
+            offer(
+                &mut best,
+                &self.phones_in(|ix| ix.phones_of(n)),
+                1.0,
+                "exact",
+            );
         }
         // The caller wrote an extension: the company's main number.
         if let Some(base) = &parsed.base {
             if let Some(n) = encode(base) {
-                offer(&mut best, self.phones_of(n), 0.9, "main_number");
+                offer(
+                    &mut best,
+                    &self.phones_in(|ix| ix.phones_of(n)),
+                    0.9,
+                    "main_number",
+                );
             }
-            offer(&mut best, self.switchboard_of(base), 0.9, "main_number");
+            let switchboard = self.phones_in(|ix| ix.switchboard_of(base));
+            offer(&mut best, &switchboard, 0.9, "main_number");
         }
         // Then the longest prefix: the caller's number is an extension of a stored main
         // number (or of a switchboard number written with `-0`).
@@ -148,12 +199,15 @@ impl Directory {
         for len in (shortest..n.len()).rev().filter(|_| !exact_found) {
             let prefix = &n[..len];
             let extra = (n.len() - len) as f64;
-            let main = encode(prefix).map_or(&[][..], |p| self.phones_of(p));
-            let switchboard = self.switchboard_of(prefix);
-            offer(&mut best, main, 0.85 - 0.05 * (extra - 1.0), "main_number");
+            let main = match encode(prefix) {
+                Some(p) => self.phones_in(|ix| ix.phones_of(p)),
+                None => Vec::new(),
+            };
+            let switchboard = self.phones_in(|ix| ix.switchboard_of(prefix));
+            offer(&mut best, &main, 0.85 - 0.05 * (extra - 1.0), "main_number");
             offer(
                 &mut best,
-                switchboard,
+                &switchboard,
                 0.8 - 0.05 * (extra - 1.0),
                 "main_number",
             );
@@ -162,8 +216,11 @@ impl Directory {
             }
         }
         let mut candidates: Vec<PhoneCandidate> = Vec::new();
-        for ((entry, _), (confidence, matched, r)) in best {
-            let e = &self.entries[entry as usize];
+        // By number, so that of a customer's equally good numbers the lowest is shown.
+        let mut best: Vec<_> = best.into_iter().collect();
+        best.sort_unstable_by_key(|((at, number), _)| (*number, *at));
+        for ((at, _), (confidence, matched, r)) in best {
+            let e = self.slot(at);
             // One candidate per customer: its best match.
             if let Some(c) = candidates.iter_mut().find(|c| c.customer_id == e.id) {
                 if c.confidence >= confidence {
@@ -173,7 +230,7 @@ impl Directory {
             }
             candidates.push(PhoneCandidate {
                 customer_id: e.id,
-                name: self.name_of(entry).map(str::to_owned),
+                name: self.name_of(at).map(str::to_owned),
                 confidence: (confidence * 1000.0).round() / 1000.0,
                 matched_number: decode(r.number),
                 matched: matched.to_owned(),
@@ -183,8 +240,8 @@ impl Directory {
                     PhoneKind::Fax => "fax",
                 }
                 .to_owned(),
-                contact: r.contact.map(|c| self.text(c).to_owned()),
-                roles: self.roles_of(entry),
+                contact: r.contact.map(|c| self.index(at.delta).text(c).to_owned()),
+                roles: self.roles_of(at),
             });
         }
         candidates.sort_by(|a, b| {

@@ -1,7 +1,7 @@
 //! One search box: customer number, name (typo- and umlaut-tolerant), city, postcode, VAT ID,
 //! e-mail, phone, invoice or order number. Every hit says what matched.
 
-use super::{Directory, Field, Posting};
+use super::{At, Directory, Field, Index, Posting};
 use crate::identity::attrs::normalise_vat;
 use crate::identity::normalize::{edit_distance_within, fold, koelner_phonetik, trigrams};
 use crate::store::{DynStore, StoreError};
@@ -60,9 +60,9 @@ pub(super) enum MatchRef {
     Text(String, String, String),
 }
 
-pub(super) type Scores = HashMap<u32, (f64, Vec<MatchRef>)>;
+pub(super) type Scores = HashMap<At, (f64, Vec<MatchRef>)>;
 
-fn add(scores: &mut Scores, entry: u32, score: f64, m: MatchRef) {
+fn add(scores: &mut Scores, entry: At, score: f64, m: MatchRef) {
     let e = scores.entry(entry).or_insert((0.0, Vec::new()));
     e.0 = e.0.max(score);
     if !e.1.contains(&m) {
@@ -124,10 +124,10 @@ impl Directory {
                 }
             }
         }
-        let mut ranked: Vec<(u32, f64, Vec<MatchRef>)> =
+        let mut ranked: Vec<(At, f64, Vec<MatchRef>)> =
             scores.into_iter().map(|(e, (s, ms))| (e, s, ms)).collect();
-        let order = |a: &(u32, f64, Vec<MatchRef>), b: &(u32, f64, Vec<MatchRef>)| {
-            let (ea, eb) = (&self.entries[a.0 as usize], &self.entries[b.0 as usize]);
+        let order = |a: &(At, f64, Vec<MatchRef>), b: &(At, f64, Vec<MatchRef>)| {
+            let (ea, eb) = (self.slot(a.0), self.slot(b.0));
             b.1.total_cmp(&a.1)
                 .then_with(|| self.name_of(a.0).cmp(&self.name_of(b.0)))
                 .then_with(|| ea.id.cmp(&eb.id))
@@ -145,19 +145,19 @@ impl Directory {
             .into_iter()
             .skip(offset)
             .take(limit)
-            .map(|(idx, score, matched_on)| {
-                let e = &self.entries[idx as usize];
-                let keys = self.key_ids(idx);
+            .map(|(at, score, matched_on)| {
+                let (ix, e) = (self.index(at.delta), self.slot(at));
+                let keys = self.key_ids(at);
                 SearchHit {
                     id: e.id,
-                    name: self.opt_text(e.name),
+                    name: ix.opt_text(e.name),
                     customer_no: keys.first().map(|k| k.customer_no.clone()),
                     customer_numbers: keys.iter().map(ToString::to_string).collect(),
-                    city: self.opt_text(e.city),
-                    postcode: self.opt_text(e.postcode),
+                    city: ix.opt_text(e.city),
+                    postcode: ix.opt_text(e.postcode),
                     score: (score * 1000.0).round() / 1000.0,
-                    matched_on: matched_on.iter().map(|m| self.materialize(m)).collect(),
-                    roles: self.roles_of(idx),
+                    matched_on: matched_on.iter().map(|m| ix.materialize(m)).collect(),
+                    roles: self.roles_of(at),
                 }
             })
             .collect();
@@ -169,6 +169,61 @@ impl Directory {
         })
     }
 
+    /// Scores of everything the directory itself can match, in both indexes (of the base
+    /// only what is shown).
+    pub(super) fn score_local(&self, q: &str) -> Scores {
+        let mut scores = Scores::new();
+        let q = q.trim();
+        if q.is_empty() {
+            return scores;
+        }
+        for delta in [false, true] {
+            self.index(delta).score_exact(q, &mut |idx, score, m| {
+                let at = At { delta, idx };
+                if self.live(at) {
+                    add(&mut scores, at, score, m);
+                }
+            });
+        }
+        if looks_like_phone(q)
+            && let Ok(found) = self.lookup_phone(q)
+        {
+            // The start of a number (`0221 4711`): every stored number beginning with it.
+            if found.candidates.is_empty() {
+                for (number, ats) in self.phones_starting(&found.number, PHONE_PREFIX_HITS) {
+                    let number = super::phone::decode(number);
+                    for at in ats {
+                        add(&mut scores, at, 0.7, text("phone", &number, "prefix"));
+                    }
+                }
+            }
+            for c in found.candidates {
+                if let Some(at) = self.find(c.customer_id) {
+                    add(
+                        &mut scores,
+                        at,
+                        c.confidence,
+                        text("phone", &c.matched_number, &c.matched),
+                    );
+                }
+            }
+        }
+        for delta in [false, true] {
+            self.index(delta).score_words(q, &mut |idx, score, m| {
+                let at = At { delta, idx };
+                if self.live(at) {
+                    add(&mut scores, at, score, m);
+                }
+            });
+        }
+        scores
+    }
+}
+
+/// Where an index's scoring reports a hit: entry, score, what matched.
+type Hit<'a> = &'a mut dyn FnMut(u32, f64, MatchRef);
+
+impl Index {
     pub(super) fn materialize(&self, m: &MatchRef) -> Match {
         match m {
             MatchRef::Value(v, how) => {
@@ -187,58 +242,29 @@ impl Directory {
         }
     }
 
-    /// Scores of everything the directory itself can match.
-    pub(super) fn score_local(&self, q: &str) -> Scores {
-        let mut scores = Scores::new();
-        let q = q.trim();
-        if q.is_empty() {
-            return scores;
-        }
+    /// Exact identifiers: customer numbers, postcodes, VAT IDs, e-mails (`q` trimmed).
+    fn score_exact(&self, q: &str, hit: Hit<'_>) {
         let lower = q.to_lowercase();
-        for key in [lower.clone(), normalise_vat(q).to_lowercase()] {
+        for key in [lower, normalise_vat(q).to_lowercase()] {
             let Some(key) = self.strings.get(&key) else {
                 continue;
             };
             for (_, p) in &self.exact[Self::equal_range(&self.exact, &key, |e| e.0)] {
                 let score = if p.field == Field::Postcode { 0.6 } else { 1.0 };
-                add(
-                    &mut scores,
-                    p.entry,
-                    score,
-                    MatchRef::Value(p.value, "exact"),
-                );
+                hit(p.entry, score, MatchRef::Value(p.value, "exact"));
             }
         }
-        if looks_like_phone(q)
-            && let Ok(found) = self.lookup_phone(q)
-        {
-            // The start of a number (`0221 4711`): every stored number beginning with it.
-            if found.candidates.is_empty() {
-                for (number, refs) in self.phones_starting(&found.number, PHONE_PREFIX_HITS) {
-                    let number = super::phone::decode(number);
-                    for r in refs {
-                        add(&mut scores, r.entry, 0.7, text("phone", &number, "prefix"));
-                    }
-                }
-            }
-            for c in found.candidates {
-                if let Some(idx) = self.index_of(c.customer_id) {
-                    add(
-                        &mut scores,
-                        idx,
-                        c.confidence,
-                        text("phone", &c.matched_number, &c.matched),
-                    );
-                }
-            }
-        }
+    }
+
+    /// Words of names and cities: every word of `q` must match (`q` trimmed).
+    fn score_words(&self, q: &str, hit: Hit<'_>) {
         let tokens: Vec<String> = fold(q)
             .split(' ')
             .filter(|t| !t.is_empty())
             .map(str::to_owned)
             .collect();
         if tokens.is_empty() || tokens.len() > 8 {
-            return scores;
+            return;
         }
         // Per token its matching terms; the token with the fewest postings drives, the
         // others only confirm its entries (all words must match).
@@ -254,7 +280,7 @@ impl Directory {
                 .sum()
         };
         let Some(driver) = (0..per_token.len()).min_by_key(|&i| postings(&per_token[i])) else {
-            return scores;
+            return;
         };
         let mut found: HashMap<u32, Vec<(f64, u32, &'static str)>> = self
             .entries_of::<()>(&per_token[driver], None)
@@ -281,10 +307,9 @@ impl Directory {
                     continue;
                 }
                 seen.push(value);
-                add(&mut scores, e, score, MatchRef::Value(value, how));
+                hit(e, score, MatchRef::Value(value, how));
             }
         }
-        scores
     }
 
     fn term_postings_of(&self, term: u32) -> &[Posting] {

@@ -148,11 +148,8 @@ fn first(d: &Directory, q: &str) -> Option<(i64, Vec<(String, String)>)> {
     let mut s: Vec<_> = d.score_local(q).into_iter().collect();
     s.sort_by(|a, b| b.1.0.total_cmp(&a.1.0));
     s.first().map(|(e, (_, ms))| {
-        let ms = ms.iter().map(|m| d.materialize(m));
-        (
-            d.entries[*e as usize].id,
-            ms.map(|m| (m.field, m.how)).collect(),
-        )
+        let ms = ms.iter().map(|m| d.index(e.delta).materialize(m));
+        (d.slot(*e).id, ms.map(|m| (m.field, m.how)).collect())
     })
 }
 
@@ -226,9 +223,10 @@ fn phone_numbers_as_integers_sort_like_their_text() {
 fn the_directory_keeps_each_text_once() {
     let d = directory();
     // "Müller & Söhne GmbH" from two sources, its entry's name: one text.
-    let e = d.index_of(1).unwrap();
-    assert_eq!(d.name_of(e), Some("Müller & Söhne GmbH"));
+    let e = d.base.index_of(1).unwrap();
+    assert_eq!(d.base.name_of(e), Some("Müller & Söhne GmbH"));
     let names: Vec<_> = d
+        .base
         .values
         .iter()
         .filter(|v| v.entry == e && v.field == Field::Name)
@@ -238,7 +236,7 @@ fn the_directory_keeps_each_text_once() {
         1,
         "one value per distinct text of an entry's field"
     );
-    assert_eq!(Some(names[0].text), d.entries[e as usize].name);
+    assert_eq!(Some(names[0].text), d.base.entries[e as usize].name);
     // Known keys come back as the store wrote them (without the fingerprint).
     let known = d.known(1).unwrap();
     let keys: Vec<String> = known.keys.iter().map(|k| k.key.to_string()).collect();
@@ -286,8 +284,12 @@ fn name_and_address_follow_the_policy_whatever_order_records_stream_in() {
         );
         assert_eq!(e.roles(), ["customer", "supplier"]);
         // Both names stay searchable.
-        assert!(d.score_local("alt").contains_key(&0));
-        assert!(d.score_local("neu").contains_key(&0));
+        let first = At {
+            delta: false,
+            idx: 0,
+        };
+        assert!(d.score_local("alt").contains_key(&first));
+        assert!(d.score_local("neu").contains_key(&first));
     }
 }
 
@@ -312,6 +314,193 @@ fn what_matched_is_the_first_spelling_of_the_customers_own_sources() {
     ];
     let d = Directory::build(1, &keys, systems, &records, &Policy::default(), "DE").unwrap();
     let hits = d.score_local("müller");
-    let shown: Vec<String> = hits[&1].1.iter().map(|m| d.materialize(m).value).collect();
+    let second = At {
+        delta: false,
+        idx: 1,
+    };
+    let shown: Vec<String> = hits[&second]
+        .1
+        .iter()
+        .map(|m| d.base.materialize(m).value)
+        .collect();
     assert_eq!(shown, ["Müller GmbH"]);
+}
+
+/// What a directory answers, by customer id (not by where it keeps them).
+fn answers(d: &Directory, queries: &[&str]) -> Vec<String> {
+    let mut out = vec![format!("len {}", d.len())];
+    for q in queries {
+        let mut hits: Vec<String> = d
+            .score_local(q)
+            .into_iter()
+            .map(|(at, (score, ms))| {
+                let ix = d.index(at.delta);
+                let ms: Vec<_> = ms
+                    .iter()
+                    .map(|m| ix.materialize(m))
+                    .map(|m| (m.field, m.value, m.how))
+                    .collect();
+                format!("{} {score:.3} {ms:?}", d.slot(at).id)
+            })
+            .collect();
+        hits.sort();
+        out.push(format!("search {q}: {hits:?}"));
+        out.push(format!(
+            "phone {q}: {:?}",
+            d.lookup_phone(q).map(|l| l.candidates)
+        ));
+    }
+    for id in 0..8 {
+        out.push(format!("entry {id}: {:?}", d.entry(id)));
+        out.push(format!(
+            "keys {id}: {:?}",
+            d.known(id).map(|k| k.keys.into_owned())
+        ));
+    }
+    for (c, no) in [
+        ("wawi-kunden", "00042"),
+        ("wawi-kunden", "00043"),
+        ("wawi-kunden", "00044"),
+        ("wawi-kunden", "00050"),
+        ("erpnext", "CUST-10001"),
+    ] {
+        out.push(format!("{c}:{no} → {:?}", d.customer_of(c, no)));
+    }
+    out
+}
+
+#[test]
+fn a_directory_with_the_changed_customers_read_again_answers_as_one_loaded_anew() {
+    let systems = BTreeMap::from([
+        ("wawi-kunden".to_owned(), "wawi".to_owned()),
+        ("erpnext".to_owned(), "erpnext".to_owned()),
+    ]);
+    let base = directory();
+    let policy = Policy::default();
+    // Then: the bakery moved and has a new number; Schröder (3) joined Müller (1), its
+    // contact person with it; a new customer 5 shares Großhandel Nord's switchboard.
+    let keys = [
+        key("wawi", "00042", 1),
+        key("erpnext", "CUST-10001", 1),
+        key("wawi", "00044", 1),
+        key("wawi", "00043", 2),
+        key("wawi", "00046", 4),
+        key("wawi", "00050", 5),
+    ];
+    let records = [
+        rec(
+            "wawi-kunden",
+            "customer",
+            "00042",
+            serde_json::json!({"name": "Müller & Söhne GmbH", "vat_id": "DE123456788",
+            "email": "info@mueller-soehne.de", "phones": ["+4922147110"], "address": {"city": "Köln", "postcode": "50667"}}),
+        ),
+        rec(
+            "erpnext",
+            "customer",
+            "CUST-10001",
+            serde_json::json!({"name": "Müller & Söhne GmbH", "phones": ["+492214711230"]}),
+        ),
+        rec(
+            "wawi-kunden",
+            "customer",
+            "00043",
+            serde_json::json!({"name": "Bäckerei Weiß e.K.", "phones": ["+49821555000"],
+            "address": {"city": "Augsburg", "postcode": "86150"}}),
+        ),
+        rec(
+            "wawi-kunden",
+            "customer",
+            "00044",
+            serde_json::json!({"name": "Schröder Elektrotechnik GmbH & Co. KG", "phones": ["+49351987650"],
+            "address": {"city": "Dresden", "postcode": "01067"}}),
+        ),
+        rec(
+            "wawi-kunden",
+            "customer",
+            "00046",
+            serde_json::json!({"name": "Großhandel Nord AG", "phones": ["+494030303030"], "fax": "+494030303031",
+            "address": {"city": "Hamburg", "postcode": "20457"}}),
+        ),
+        rec(
+            "wawi-kunden",
+            "customer",
+            "00050",
+            serde_json::json!({"name": "Nordlicht Handel GmbH", "phones": ["+494030303030"],
+            "address": {"city": "Hamburg", "postcode": "20459"}}),
+        ),
+        rec(
+            "wawi-kunden",
+            "contact_person",
+            "00044",
+            serde_json::json!({"name": "Frau Schulz", "phones": ["+4935198765012"]}),
+        ),
+    ];
+    let queries = [
+        "Müller",
+        "Bäckerei",
+        "Augsburg",
+        "München",
+        "80331",
+        "Schröder",
+        "Dresden",
+        "Hamburg",
+        "Nordlicht",
+        "Nord",
+        "00044",
+        "089 123456",
+        "0821 555000",
+        "0821 555",
+        "040 30303030",
+        "040 303030 12",
+        "0351 98765012",
+        "0351 987650 55",
+        "0171 2345678",
+        "DE 123 456 788",
+    ];
+    let fresh = Directory::build(8, &keys, systems.clone(), &records, &policy, "DE").unwrap();
+    let delta = base
+        .with_changed(8, &[1, 2, 3, 5], &keys, &records, &policy)
+        .unwrap();
+    assert_eq!(delta.changed_since_load(), 4);
+    assert_eq!(answers(&delta, &queries), answers(&fresh, &queries));
+    // What changed shows, what went is gone.
+    assert_eq!(delta.entry(2).unwrap().city.as_deref(), Some("Augsburg"));
+    assert!(!delta.contains(3));
+    assert_eq!(delta.customer_of("wawi-kunden", "00044"), Some(1));
+    assert!(
+        delta
+            .lookup_phone("089 123456")
+            .unwrap()
+            .candidates
+            .is_empty()
+    );
+    // Two customers share a number: each is a candidate at half the confidence.
+    let shared = delta.lookup_phone("040 30303030").unwrap().candidates;
+    assert_eq!(
+        shared
+            .iter()
+            .map(|c| (c.customer_id, c.confidence))
+            .collect::<Vec<_>>(),
+        [(4, 0.5), (5, 0.5)]
+    );
+
+    // A second change on top: Großhandel Nord (4) is gone; the first changes stay.
+    let keys2: Vec<KeyRow> = keys
+        .iter()
+        .filter(|k| k.customer_id != 4)
+        .cloned()
+        .collect();
+    let records2: Vec<CustomerRow> = records
+        .iter()
+        .filter(|r| r.customer_no != "00046")
+        .cloned()
+        .collect();
+    let fresh2 = Directory::build(9, &keys2, systems, &records2, &policy, "DE").unwrap();
+    let delta2 = delta
+        .with_changed(9, &[4], &keys2, &records2, &policy)
+        .unwrap();
+    assert_eq!(delta2.changed_since_load(), 5);
+    assert_eq!(answers(&delta2, &queries), answers(&fresh2, &queries));
+    assert_eq!(delta2.len(), 3);
 }

@@ -230,6 +230,10 @@ macro_rules! card_store {
                 tx: &mut <$store as crate::store::backend::Staging>::Conn,
             ) -> Result<(), sqlx::Error> {
                 sqlx::query(crate::store::identity::INPUTS_STALE).execute(&mut *tx).await?;
+                // The next generation's directories load everything.
+                sqlx::query(crate::store::identity::directory::FLOOR_AT_NEXT)
+                    .execute(&mut *tx)
+                    .await?;
                 Self::forget_all_cards(tx).await
             }
 

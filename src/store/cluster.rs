@@ -289,6 +289,10 @@ macro_rules! cluster_store {
                         sqlx::query(sql).bind(from).bind(to).execute(&mut *tx).await?;
                     }
                     // The directories of every node read the keys again.
+                    // (All of them: the keys are read through connector → system.)
+                    sqlx::query(crate::store::identity::directory::FLOOR_AT_NEXT)
+                        .execute(&mut *tx)
+                        .await?;
                     sqlx::query("UPDATE identity_state SET generation = generation + 1 WHERE id = 1")
                         .execute(&mut *tx)
                         .await?;

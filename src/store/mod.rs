@@ -45,8 +45,8 @@ pub use front::{
     ReminderRow, StepRow, TicketFilter, TicketRow,
 };
 pub use identity::{
-    DocumentHit, IdentityChanges, IdentityDelta, IdentitySnapshot, IdentityStore, KeyRow,
-    SharedNumbers, SourceSystem, SuggestionRow, TokenInfo,
+    DirectoryChanges, DocumentHit, IdentityChanges, IdentityDelta, IdentitySnapshot, IdentityStore,
+    KeyRow, SharedNumbers, SourceSystem, SuggestionRow, TokenInfo,
 };
 pub use ops::{OpsStore, RunLock, RunStats, Slot};
 pub use postgres::PgStore;

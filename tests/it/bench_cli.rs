@@ -154,4 +154,11 @@ fn kontor_bench_api_measures_a_running_server() {
             assert!(rps <= rate * 1.3 && rps >= rate * 0.3, "{rate}: {row}");
         }
     }
+    // After 100 customers' cities changed, the directory reads only those (issue 17,
+    // target 3), and answers for as many customers as one loaded anew.
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("| sqlite | 100 |"))
+        .unwrap_or_else(|| panic!("no directory reload row: {stdout}{stderr}"));
+    assert!(row.ends_with("| 100 customers of 300 |"), "{row}");
 }

@@ -17,6 +17,7 @@ both_backends!(
     a_resolution_that_read_before_an_erasure_writes_nothing,
     documents_of_known_customers_resolve_nothing_and_come_out_as_a_full_resolution,
     customers_changed_in_what_identity_does_not_compare_resolve_nothing,
+    a_directory_reads_only_the_changed_customers_and_answers_as_one_loaded_anew,
 );
 
 /// The demo's configuration; its WaWi customer export is a full list (a customer missing
@@ -433,4 +434,144 @@ async fn a_run_whose_start_is_not_committed_yet_is_not_passed_over() {
         "run {early} is still running: not scanned (scan_to {})",
         snap.scan_to
     );
+}
+
+/// What a directory says of every customer and of a few searches, to compare two.
+async fn directory_answers(
+    d: &kontor::directory::Directory,
+    store: &DynStore,
+    ids: &[i64],
+) -> Vec<String> {
+    let mut out = vec![format!("{} customers", d.len())];
+    for id in ids {
+        out.push(format!("{:?}", d.entry(*id)));
+    }
+    for q in ["Köln", "Köln-Altstadt", "Müller", "0221 4711-0", "00042"] {
+        let page = d.search(store, q, 100, None).await.unwrap();
+        let mut hits: Vec<(i64, Option<String>)> =
+            page.hits.into_iter().map(|h| (h.id, h.city)).collect();
+        hits.sort();
+        out.push(format!("{q}: {hits:?}"));
+    }
+    out
+}
+
+/// After a sync that changed one customer's city, an API node reads only that customer
+/// (issue 17, target 3) and its directory answers as one loaded anew; after an erasure it
+/// loads everything again.
+async fn a_directory_reads_only_the_changed_customers_and_answers_as_one_loaded_anew(
+    backend: &str,
+) {
+    use kontor::directory::Directory;
+    let (store, _guard, dir, cfg) = demo_resolved(backend).await;
+    let policy = kontor::view::Policy::default();
+    let before = Directory::load(&store, &policy, "DE").await.unwrap();
+    let keys = store.customer_keys().await.unwrap();
+    let mut ids: Vec<i64> = keys.iter().map(|k| k.customer_id).collect();
+    ids.dedup();
+    let id = keys
+        .iter()
+        .find(|k| k.key.customer_no == "00042")
+        .unwrap()
+        .customer_id;
+
+    edit_customers(dir.path(), |lines| {
+        lines
+            .into_iter()
+            .map(|l| l.replace(";50667;Köln;", ";50667;Köln-Altstadt;"))
+            .collect()
+    });
+    assert_eq!(sync_files(&store, &cfg).await, (1, 0));
+    assert!(matches!(
+        resolve_changed(&store, &cfg).await.unwrap(),
+        Resolved::Kept { .. }
+    ));
+    let changes = store
+        .directory_changes(before.generation)
+        .await
+        .unwrap()
+        .expect("the store lists the changed customers");
+    assert_eq!(changes.generation, before.generation + 1);
+    assert_eq!(
+        changes.customers,
+        [id],
+        "only the customer whose city changed"
+    );
+
+    let after = before
+        .refreshed(&store, &policy)
+        .await
+        .unwrap()
+        .expect("read as a list");
+    assert_eq!(after.generation, before.generation + 1);
+    assert_eq!(after.changed_since_load(), 1);
+    assert_eq!(
+        after.entry(id).unwrap().city.as_deref(),
+        Some("Köln-Altstadt")
+    );
+    let anew = Directory::load(&store, &policy, "DE").await.unwrap();
+    assert_eq!(
+        directory_answers(&after, &store, &ids).await,
+        directory_answers(&anew, &store, &ids).await
+    );
+    // Nothing more changed: the same generation, nothing to read.
+    let same = store
+        .directory_changes(after.generation)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (same.generation, same.customers),
+        (after.generation, vec![])
+    );
+
+    // Ops split a source customer off (a full resolution): its key moves to a new customer;
+    // both are read again, and the directory still answers as one loaded anew.
+    use kontor::identity::{Decision, DecisionKind};
+    let mine: Vec<&KeyRow> = keys.iter().filter(|k| k.customer_id == id).collect();
+    assert!(
+        mine.len() >= 2,
+        "the demo's Müller has several source customers: {mine:?}"
+    );
+    let split = Decision::new(
+        DecisionKind::Unlink,
+        mine[0].key.clone(),
+        mine[1].key.clone(),
+    );
+    store.record_decisions(&[split], &[]).await.unwrap();
+    assert!(resolves(&store, &cfg).await, "a decision");
+    let moved = store.customer_keys().await.unwrap();
+    let new_id = moved
+        .iter()
+        .map(|k| k.customer_id)
+        .find(|c| !ids.contains(c))
+        .expect("a new customer for the key split off");
+    let changes = store
+        .directory_changes(after.generation)
+        .await
+        .unwrap()
+        .expect("a decision's moves are listed");
+    assert_eq!(changes.customers, [id, new_id]);
+    let split = after
+        .refreshed(&store, &policy)
+        .await
+        .unwrap()
+        .expect("read as a list");
+    assert_eq!(split.changed_since_load(), 2);
+    ids.push(new_id);
+    let anew = Directory::load(&store, &policy, "DE").await.unwrap();
+    assert_eq!(
+        directory_answers(&split, &store, &ids).await,
+        directory_answers(&anew, &store, &ids).await
+    );
+    let after = split;
+
+    // An erasure rewrites records outside runs: the next generation cannot be a list.
+    crate::common::erase_a_customer_record(&store).await;
+    assert!(resolves(&store, &cfg).await, "an erased record");
+    assert_eq!(
+        store.directory_changes(after.generation).await.unwrap(),
+        None
+    );
+    assert!(after.refreshed(&store, &policy).await.unwrap().is_none());
 }

@@ -32,6 +32,14 @@ macro_rules! identity_apply {
                 // caller reads again.
                 let keys: Vec<&KeyId> = ch.delete.iter().chain(ch.upsert.iter().map(|k| &k.key)).collect();
                 let customers: Vec<i64> = ch.upsert.iter().map(|k| k.customer_id).collect();
+                Self::list_directory_changes(
+                    &mut tx,
+                    ch.generation + 1,
+                    &keys,
+                    &customers,
+                    ch.systems.is_some(),
+                )
+                .await?;
                 Self::forget_touched_cards(&mut tx, &keys, &customers).await?;
                 let moved = sqlx::query(
                     "UPDATE identity_state SET generation = generation + 1, scanned_run = $2, resolved_at = $3, \

@@ -163,6 +163,20 @@ pub trait IdentityStore: Send + Sync {
     /// Writes a resolution; `false` when another resolution was applied since the snapshot.
     async fn apply_identity(&self, changes: &IdentityChanges) -> Result<bool, StoreError>;
     async fn identity_generation(&self) -> Result<i64, StoreError>;
+    /// The store's generation and the customers whose directory entries changed in the
+    /// generations after `since`; `None` when the store cannot name them all (a node then
+    /// loads everything; see `store/identity/directory.rs`).
+    async fn directory_changes(&self, since: i64) -> Result<Option<DirectoryChanges>, StoreError>;
+    /// The keys of these customers, in the order of [`IdentityStore::customer_keys`].
+    async fn customer_keys_of(&self, customers: &[i64]) -> Result<Vec<KeyRow>, StoreError>;
+    /// [`IdentityStore::each_customer_row`] of these customers' keys only (per customer in
+    /// the same order).
+    async fn each_customer_row_of(
+        &self,
+        entity: &str,
+        customers: &[i64],
+        f: &mut (dyn FnMut(CustomerRow) + Send),
+    ) -> Result<(), StoreError>;
     /// What a resolution given `inputs` would find new ([`IdentityDelta`]): a few index
     /// lookups, whatever the number of records.
     async fn identity_delta(&self, inputs: &str) -> Result<IdentityDelta, StoreError>;
@@ -329,6 +343,8 @@ macro_rules! suggestion {
 
 mod apply;
 mod delta;
+pub(crate) mod directory;
 mod sql;
 
 pub use delta::IdentityDelta;
+pub use directory::DirectoryChanges;

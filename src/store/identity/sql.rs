@@ -107,6 +107,26 @@ macro_rules! identity_store {
                     .await?)
             }
 
+            async fn directory_changes(
+                &self,
+                since: i64,
+            ) -> Result<Option<DirectoryChanges>, StoreError> {
+                self.read_directory_changes(since).await
+            }
+
+            async fn customer_keys_of(&self, customers: &[i64]) -> Result<Vec<KeyRow>, StoreError> {
+                self.read_customer_keys_of(customers).await
+            }
+
+            async fn each_customer_row_of(
+                &self,
+                entity: &str,
+                customers: &[i64],
+                f: &mut (dyn FnMut(CustomerRow) + Send),
+            ) -> Result<(), StoreError> {
+                self.read_each_customer_row_of(entity, customers, f).await
+            }
+
             async fn identity_delta(&self, inputs: &str) -> Result<IdentityDelta, StoreError> {
                 self.read_delta(inputs).await
             }
