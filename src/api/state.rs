@@ -232,7 +232,10 @@ impl AppState {
         let policy = &view.policy;
         let changed = match force {
             true => None,
-            false => old.refreshed(&self.store, policy).await?,
+            false => {
+                let region = &self.current().identity.phone_region;
+                old.refreshed(&self.store, policy, region).await?
+            }
         };
         let full = changed.is_none();
         let d = match changed {

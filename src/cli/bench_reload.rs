@@ -67,7 +67,7 @@ pub(super) async fn directory_reload(
         anyhow::bail!("{backend}: kontor sync wawi-kunden failed");
     }
     let t = Instant::now();
-    let changed = before.refreshed(store, &policy).await?;
+    let changed = before.refreshed(store, &policy, "DE").await?;
     let partial = t.elapsed();
     let Some(changed) = changed else {
         anyhow::bail!("{backend}: the store did not list the changed customers");

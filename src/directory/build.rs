@@ -448,6 +448,7 @@ impl Directory {
         );
         Ok(Directory {
             region: region.to_owned(),
+            settings: super::settings(policy, region),
             ..d
         })
     }

@@ -234,6 +234,14 @@ pub struct Directory {
     systems: BTreeMap<String, String>,
     successes: std::sync::RwLock<Successes>,
     pub region: String,
+    /// The field policy and phone region the base was built with ([`settings`]).
+    settings: String,
+}
+
+/// What a directory's entries depend on besides the store: with other settings (a
+/// configuration reloaded), only a full load is right.
+fn settings(policy: &Policy, region: &str) -> String {
+    format!("{policy:?}\n{region}")
 }
 
 /// A reload reads only the changed customers while they are at most this many, or a tenth
@@ -267,6 +275,7 @@ impl Directory {
         );
         let d = Directory {
             region: region.to_owned(),
+            settings: settings(policy, region),
             ..d
         };
         d.set_successes(store.last_successes().await?);
@@ -278,12 +287,17 @@ impl Directory {
     /// since this one's generation ([`crate::store::IdentityStore::directory_changes`]).
     /// `None` when that cannot be: the store no longer lists every change since (a connector
     /// renamed, an erasure, very many changes), or the changes since the last full load grew
-    /// past [`MAX_CHANGED`] — then the caller loads everything ([`Self::load`]).
+    /// past [`MAX_CHANGED`], or the settings are not the ones this directory was loaded with
+    /// — then the caller loads everything ([`Self::load`]).
     pub async fn refreshed(
         &self,
         store: &DynStore,
         policy: &Policy,
+        region: &str,
     ) -> Result<Option<Self>, StoreError> {
+        if settings(policy, region) != self.settings {
+            return Ok(None);
+        }
         let Some(changes) = store.directory_changes(self.generation).await? else {
             return Ok(None);
         };
@@ -323,6 +337,7 @@ impl Directory {
         );
         Directory {
             region: self.region.clone(),
+            settings: self.settings.clone(),
             ..d
         }
     }

@@ -85,21 +85,33 @@ impl Index {
         }
     }
 
-    /// Stored numbers that begin with `number` (E.164), at most `limit` of them, each with
-    /// its phones.
-    pub(super) fn phones_starting(&self, number: &str, limit: usize) -> Vec<(u64, &[Phone])> {
+    /// Stored numbers that begin with `number` (E.164) with a phone `keep` keeps, at most
+    /// `limit` of them, each with those phones.
+    fn phones_starting(
+        &self,
+        number: &str,
+        limit: usize,
+        keep: impl Fn(&Phone) -> bool,
+    ) -> Vec<(u64, Vec<Phone>)> {
         let Some(prefix) = encode(number) else {
             return Vec::new();
         };
         let range = prefix_range(prefix, number.len() - 1);
         let start = self.phones.partition_point(|p| p.number < *range.start());
-        let mut out: Vec<(u64, &[Phone])> = Vec::new();
+        let mut out: Vec<(u64, Vec<Phone>)> = Vec::new();
         let mut at = start;
         while at < self.phones.len() && range.contains(&self.phones[at].number) && out.len() < limit
         {
             let n = self.phones[at].number;
             let len = self.phones[at..].partition_point(|p| p.number == n);
-            out.push((n, &self.phones[at..at + len]));
+            let kept: Vec<Phone> = self.phones[at..at + len]
+                .iter()
+                .filter(|p| keep(p))
+                .copied()
+                .collect();
+            if !kept.is_empty() {
+                out.push((n, kept));
+            }
             at += len;
         }
         out
@@ -129,20 +141,17 @@ impl Directory {
     pub(super) fn phones_starting(&self, number: &str, limit: usize) -> Vec<(u64, Vec<At>)> {
         let mut out: BTreeMap<u64, Vec<At>> = BTreeMap::new();
         for delta in [false, true] {
-            for (n, phones) in self.index(delta).phones_starting(number, limit) {
-                let ats = phones.iter().map(|p| At {
-                    delta,
-                    idx: p.entry,
-                });
-                out.entry(n)
-                    .or_default()
-                    .extend(ats.filter(|at| self.live(*at)));
+            let at = |p: &Phone| At {
+                delta,
+                idx: p.entry,
+            };
+            let shown = |p: &Phone| self.live(at(p));
+            for (n, phones) in self.index(delta).phones_starting(number, limit, shown) {
+                out.entry(n).or_default().extend(phones.iter().map(at));
             }
         }
-        out.into_iter()
-            .filter(|(_, ats)| !ats.is_empty())
-            .take(limit)
-            .collect()
+        // The first `limit` shown numbers of each index: the first `limit` of both.
+        out.into_iter().take(limit).collect()
     }
 
     /// Looks up a caller's number; `Err` when it is not a phone number.

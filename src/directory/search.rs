@@ -208,13 +208,29 @@ impl Directory {
                 }
             }
         }
+        // Whether a word is one a shown entry has (then no typos of it are looked for): in
+        // both indexes, as one index loaded anew would say.
+        let known = |word: &str| {
+            [false, true].into_iter().any(|delta| {
+                let ix = self.index(delta);
+                ix.term_of(word).is_some_and(|t| {
+                    ix.term_postings_of(t).iter().any(|p| {
+                        self.live(At {
+                            delta,
+                            idx: p.entry,
+                        })
+                    })
+                })
+            })
+        };
         for delta in [false, true] {
-            self.index(delta).score_words(q, &mut |idx, score, m| {
-                let at = At { delta, idx };
-                if self.live(at) {
-                    add(&mut scores, at, score, m);
-                }
-            });
+            self.index(delta)
+                .score_words(q, &known, &mut |idx, score, m| {
+                    let at = At { delta, idx };
+                    if self.live(at) {
+                        add(&mut scores, at, score, m);
+                    }
+                });
         }
         scores
     }
@@ -256,8 +272,9 @@ impl Index {
         }
     }
 
-    /// Words of names and cities: every word of `q` must match (`q` trimmed).
-    fn score_words(&self, q: &str, hit: Hit<'_>) {
+    /// Words of names and cities: every word of `q` must match (`q` trimmed). `known`: whether
+    /// a word is a word of the directory's shown entries.
+    fn score_words(&self, q: &str, known: &dyn Fn(&str) -> bool, hit: Hit<'_>) {
         let tokens: Vec<String> = fold(q)
             .split(' ')
             .filter(|t| !t.is_empty())
@@ -271,7 +288,7 @@ impl Index {
         let per_token: Vec<Vec<(u32, f64, &'static str)>> = tokens
             .iter()
             .enumerate()
-            .map(|(i, t)| self.token_terms(t, i + 1 == tokens.len()))
+            .map(|(i, t)| self.token_terms(t, i + 1 == tokens.len(), known(t)))
             .collect();
         let postings = |terms: &[(u32, f64, &str)]| -> usize {
             terms
@@ -310,6 +327,15 @@ impl Index {
                 hit(e, score, MatchRef::Value(value, how));
             }
         }
+    }
+
+    /// The term that is exactly `word`.
+    fn term_of(&self, word: &str) -> Option<u32> {
+        let first = self.terms.partition_point(|t| self.text(*t) < word);
+        self.terms
+            .get(first)
+            .filter(|t| self.text(**t) == word)
+            .map(|_| first as u32)
     }
 
     fn term_postings_of(&self, term: u32) -> &[Posting] {
@@ -359,7 +385,7 @@ impl Index {
     /// Terms a query word matches: the word itself, words it begins (the last word, as
     /// typed), words that sound the same (Kölner Phonetik), and, when the word is not known
     /// as such, words within one typo (two for long words).
-    fn token_terms(&self, token: &str, last: bool) -> Vec<(u32, f64, &'static str)> {
+    fn token_terms(&self, token: &str, last: bool, known: bool) -> Vec<(u32, f64, &'static str)> {
         let mut out: HashMap<u32, (f64, &'static str)> = HashMap::new();
         let mut take = |term: u32, score: f64, how: &'static str| {
             let cur = out.entry(term).or_insert((score, how));
@@ -398,7 +424,7 @@ impl Index {
                 }
             }
         }
-        if len >= 4 && exact.is_none() {
+        if len >= 4 && !known {
             let max = if len >= 8 { 2 } else { 1 };
             let grams = trigrams(token);
             let mut shared: HashMap<u32, usize> = HashMap::new();

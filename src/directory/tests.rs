@@ -504,3 +504,58 @@ fn a_directory_with_the_changed_customers_read_again_answers_as_one_loaded_anew(
     assert_eq!(answers(&delta2, &queries), answers(&fresh2, &queries));
     assert_eq!(delta2.len(), 3);
 }
+
+/// Found in review: whether a word is known (then no typos of it are looked for) and the
+/// first 50 numbers of a prefix search were decided per index, counting the base's hidden
+/// entries — so a directory read in part found other customers than one loaded anew.
+#[test]
+fn hidden_entries_neither_hide_typos_nor_take_places_of_a_prefix_search() {
+    let systems = BTreeMap::from([("wawi-kunden".to_owned(), "wawi".to_owned())]);
+    let policy = Policy::default();
+    let name = |no: &str, n: &str, phones: Vec<String>| {
+        rec(
+            "wawi-kunden",
+            "customer",
+            no,
+            serde_json::json!({"name": n, "phones": phones}),
+        )
+    };
+    // Customer 1 "Bauer KG" with ten numbers first in order; 2 "Mauer GmbH"; 3.. one number
+    // each after them.
+    let mut keys = vec![key("wawi", "1", 1), key("wawi", "2", 2)];
+    let mut records = vec![
+        name(
+            "1",
+            "Bauer KG",
+            (0..10).map(|d| format!("+492214711000{d}")).collect(),
+        ),
+        name("2", "Mauer GmbH", vec![]),
+    ];
+    for i in 0..55 {
+        let no = format!("{}", 10 + i);
+        keys.push(key("wawi", &no, 10 + i));
+        records.push(name(
+            &no,
+            &format!("Kunde {i}"),
+            vec![format!("+49221471101{i:02}")],
+        ));
+    }
+    let base = Directory::build(1, &keys, systems.clone(), &records, &policy, "DE").unwrap();
+    // Then customer 1 is "Schulz KG" without numbers.
+    records[0] = name("1", "Schulz KG", vec![]);
+    let fresh = Directory::build(2, &keys, systems, &records, &policy, "DE").unwrap();
+    let read = base
+        .with_changed(2, &[1], &keys, &records, &policy)
+        .unwrap();
+    let queries = ["bauer", "Bauer KG", "schulz", "0221 47110"];
+    assert_eq!(answers(&read, &queries), answers(&fresh, &queries));
+    // "bauer" is no word of a shown customer any more: Mauer within one typo.
+    let typo = read.score_local("bauer");
+    assert_eq!(
+        typo.keys().map(|at| read.slot(*at).id).collect::<Vec<_>>(),
+        [2]
+    );
+    // 50 numbers of shown customers begin with 0221 47110.
+    let prefix = read.score_local("0221 47110");
+    assert_eq!(prefix.len(), 50);
+}

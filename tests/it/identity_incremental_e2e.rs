@@ -499,12 +499,32 @@ async fn a_directory_reads_only_the_changed_customers_and_answers_as_one_loaded_
     );
 
     let after = before
-        .refreshed(&store, &policy)
+        .refreshed(&store, &policy, "DE")
         .await
         .unwrap()
         .expect("read as a list");
     assert_eq!(after.generation, before.generation + 1);
     assert_eq!(after.changed_since_load(), 1);
+    // Other settings (a configuration reloaded): the changed customers alone would be built
+    // by other rules than the rest — everything is loaded.
+    let other = kontor::view::Policy {
+        by_priority: true,
+        ..Default::default()
+    };
+    assert!(
+        before
+            .refreshed(&store, &other, "DE")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        before
+            .refreshed(&store, &policy, "AT")
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(
         after.entry(id).unwrap().city.as_deref(),
         Some("Köln-Altstadt")
@@ -553,7 +573,7 @@ async fn a_directory_reads_only_the_changed_customers_and_answers_as_one_loaded_
         .expect("a decision's moves are listed");
     assert_eq!(changes.customers, [id, new_id]);
     let split = after
-        .refreshed(&store, &policy)
+        .refreshed(&store, &policy, "DE")
         .await
         .unwrap()
         .expect("read as a list");
@@ -573,5 +593,11 @@ async fn a_directory_reads_only_the_changed_customers_and_answers_as_one_loaded_
         store.directory_changes(after.generation).await.unwrap(),
         None
     );
-    assert!(after.refreshed(&store, &policy).await.unwrap().is_none());
+    assert!(
+        after
+            .refreshed(&store, &policy, "DE")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

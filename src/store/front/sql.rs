@@ -377,6 +377,10 @@ macro_rules! front_store {
                 if t.table == "records" {
                     sqlx::query(crate::store::identity::INPUTS_STALE).execute(&mut *tx).await?;
                     sqlx::query(crate::store::identity::ATTRS_FORGOTTEN).execute(&mut *tx).await?;
+                    // Rewritten without a run: no list can name whose directory entries changed.
+                    sqlx::query(crate::store::identity::directory::FLOOR_AT_NEXT)
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 // Cards hold copies of records, of the values keys were matched on and of
                 // everything else a view shows.

@@ -11,7 +11,10 @@ macro_rules! identity_apply {
                 let mut tx = self.begin_write().await?;
                 // The cards of what the runs since the last pass touched go with the pass
                 // (before the scan position and the keys move).
-                if ch.noop {
+                // A pass that changes no key but passes records the directory is built from
+                // (a closed contact person, a customer number moved) moves the generation and
+                // lists their customers all the same.
+                if ch.noop && !Self::directory_touched(&mut tx).await? {
                     Self::forget_touched_cards(&mut tx, &[], &[]).await?;
                     let kept = sqlx::query(
                         "UPDATE identity_state SET scanned_run = $2, \

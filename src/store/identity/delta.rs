@@ -101,12 +101,25 @@ macro_rules! identity_delta {
                 if touched.len() > MAX_TOUCHED {
                     return Ok(IdentityDelta::Resolve);
                 }
-                let directory = !touched.is_empty();
+                // Customer numbers records moved away from (`card_moves`): what their party
+                // records say now is compared as well, and their directory entries change.
+                let moves: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT DISTINCT connector, customer_no FROM card_moves WHERE run_id > $1 LIMIT {}",
+                    MAX_TOUCHED + 1
+                )))
+                .bind(scanned)
+                .fetch_all(pool)
+                .await?;
+                if touched.len() + moves.len() > MAX_TOUCHED {
+                    return Ok(IdentityDelta::Resolve);
+                }
+                let directory = !touched.is_empty() || !moves.is_empty();
                 let party = |e: &str| crate::model::Entity::PARTIES.iter().any(|p| p.as_str() == e);
                 let mut parties: Vec<(String, String)> = touched
                     .into_iter()
                     .filter(|(_, _, e)| party(e))
                     .map(|(c, no, _)| (c, no))
+                    .chain(moves)
                     .collect();
                 parties.sort();
                 parties.dedup();

@@ -160,6 +160,23 @@ macro_rules! identity_directory {
                 Ok(())
             }
 
+            /// Whether runs after the scan position wrote, closed or moved records of the
+            /// directory's entities (or moved any record's customer number).
+            pub(crate) async fn directory_touched(
+                tx: &mut <$store as crate::store::backend::Staging>::Conn,
+            ) -> Result<bool, sqlx::Error> {
+                let entities = directory_entities();
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT EXISTS (SELECT 1 FROM records WHERE run_id > s.scanned_run AND entity IN ({entities})) \
+                         OR EXISTS (SELECT 1 FROM records WHERE closed_run_id IS NOT NULL \
+                            AND closed_run_id > s.scanned_run AND entity IN ({entities})) \
+                         OR EXISTS (SELECT 1 FROM card_moves WHERE run_id > s.scanned_run) \
+                     FROM identity_state s WHERE s.id = 1"
+                )))
+                .fetch_one(&mut *tx)
+                .await
+            }
+
             /// [`IdentityStore::directory_changes`]: one statement, so the generation, the
             /// floor and the lists are of one moment.
             pub(super) async fn read_directory_changes(
