@@ -439,18 +439,7 @@ impl Directory {
             b.add(r);
         }
         let base = b.finish()?;
-        let d = Directory::of(
-            generation,
-            base.into(),
-            Index::default(),
-            Vec::new(),
-            systems,
-        );
-        Ok(Directory {
-            region: region.to_owned(),
-            settings: super::settings(policy, region),
-            ..d
-        })
+        Ok(Directory::loaded(generation, base, systems, policy, region))
     }
 
     /// This directory with the customers `changed` read again: `keys` and `records` are

@@ -266,18 +266,7 @@ impl Directory {
                 .await?;
         }
         let base = b.finish().map_err(|e| StoreError::Data(e.to_string()))?;
-        let d = Directory::of(
-            generation,
-            base.into(),
-            Index::default(),
-            Vec::new(),
-            systems,
-        );
-        let d = Directory {
-            region: region.to_owned(),
-            settings: settings(policy, region),
-            ..d
-        };
+        let d = Directory::loaded(generation, base, systems, policy, region);
         d.set_successes(store.last_successes().await?);
         crate::sys::trim_heap();
         Ok(d)
@@ -338,6 +327,28 @@ impl Directory {
         Directory {
             region: self.region.clone(),
             settings: self.settings.clone(),
+            ..d
+        }
+    }
+
+    /// A directory of a full load: `base` alone.
+    fn loaded(
+        generation: i64,
+        base: Index,
+        systems: BTreeMap<String, String>,
+        policy: &Policy,
+        region: &str,
+    ) -> Self {
+        let d = Directory::of(
+            generation,
+            base.into(),
+            Index::default(),
+            Vec::new(),
+            systems,
+        );
+        Directory {
+            region: region.to_owned(),
+            settings: settings(policy, region),
             ..d
         }
     }

@@ -27,7 +27,8 @@ fn key(system: &str, no: &str, id: i64) -> KeyRow {
     }
 }
 
-fn directory() -> Directory {
+/// The keys, connectors and records of [`directory`].
+fn fixture() -> (Vec<KeyRow>, BTreeMap<String, String>, Vec<CustomerRow>) {
     let keys = [
         key("wawi", "00042", 1),
         key("erpnext", "CUST-10001", 1),
@@ -81,15 +82,16 @@ fn directory() -> Directory {
         "00044",
         serde_json::json!({"name": "Frau Schulz", "phones": ["+4935198765012"]}),
     )];
-    Directory::build(
-        7,
-        &keys,
+    (
+        keys.to_vec(),
         systems,
-        &[&customers[..], &contacts[..]].concat(),
-        &Policy::default(),
-        "DE",
+        [&customers[..], &contacts[..]].concat(),
     )
-    .unwrap()
+}
+
+fn directory() -> Directory {
+    let (keys, systems, records) = fixture();
+    Directory::build(7, &keys, systems, &records, &Policy::default(), "DE").unwrap()
 }
 
 #[test]
@@ -371,10 +373,7 @@ fn answers(d: &Directory, queries: &[&str]) -> Vec<String> {
 
 #[test]
 fn a_directory_with_the_changed_customers_read_again_answers_as_one_loaded_anew() {
-    let systems = BTreeMap::from([
-        ("wawi-kunden".to_owned(), "wawi".to_owned()),
-        ("erpnext".to_owned(), "erpnext".to_owned()),
-    ]);
+    let (_, systems, mut records) = fixture();
     let base = directory();
     let policy = Policy::default();
     // Then: the bakery moved and has a new number; Schröder (3) joined Müller (1), its
@@ -387,55 +386,24 @@ fn a_directory_with_the_changed_customers_read_again_answers_as_one_loaded_anew(
         key("wawi", "00046", 4),
         key("wawi", "00050", 5),
     ];
-    let records = [
-        rec(
-            "wawi-kunden",
-            "customer",
-            "00042",
-            serde_json::json!({"name": "Müller & Söhne GmbH", "vat_id": "DE123456788",
-            "email": "info@mueller-soehne.de", "phones": ["+4922147110"], "address": {"city": "Köln", "postcode": "50667"}}),
-        ),
-        rec(
-            "erpnext",
-            "customer",
-            "CUST-10001",
-            serde_json::json!({"name": "Müller & Söhne GmbH", "phones": ["+492214711230"]}),
-        ),
-        rec(
-            "wawi-kunden",
-            "customer",
-            "00043",
-            serde_json::json!({"name": "Bäckerei Weiß e.K.", "phones": ["+49821555000"],
-            "address": {"city": "Augsburg", "postcode": "86150"}}),
-        ),
-        rec(
-            "wawi-kunden",
-            "customer",
-            "00044",
-            serde_json::json!({"name": "Schröder Elektrotechnik GmbH & Co. KG", "phones": ["+49351987650"],
-            "address": {"city": "Dresden", "postcode": "01067"}}),
-        ),
-        rec(
-            "wawi-kunden",
-            "customer",
-            "00046",
-            serde_json::json!({"name": "Großhandel Nord AG", "phones": ["+494030303030"], "fax": "+494030303031",
-            "address": {"city": "Hamburg", "postcode": "20457"}}),
-        ),
-        rec(
-            "wawi-kunden",
-            "customer",
-            "00050",
-            serde_json::json!({"name": "Nordlicht Handel GmbH", "phones": ["+494030303030"],
-            "address": {"city": "Hamburg", "postcode": "20459"}}),
-        ),
-        rec(
-            "wawi-kunden",
-            "contact_person",
-            "00044",
-            serde_json::json!({"name": "Frau Schulz", "phones": ["+4935198765012"]}),
-        ),
-    ];
+    let bakery = records
+        .iter_mut()
+        .find(|r| r.customer_no == "00043")
+        .unwrap();
+    *bakery = rec(
+        "wawi-kunden",
+        "customer",
+        "00043",
+        serde_json::json!({"name": "Bäckerei Weiß e.K.", "phones": ["+49821555000"],
+        "address": {"city": "Augsburg", "postcode": "86150"}}),
+    );
+    records.push(rec(
+        "wawi-kunden",
+        "customer",
+        "00050",
+        serde_json::json!({"name": "Nordlicht Handel GmbH", "phones": ["+494030303030"],
+        "address": {"city": "Hamburg", "postcode": "20459"}}),
+    ));
     let queries = [
         "Müller",
         "Bäckerei",

@@ -17,13 +17,17 @@ both_backends!(
     a_resolution_that_read_before_an_erasure_writes_nothing,
     documents_of_known_customers_resolve_nothing_and_come_out_as_a_full_resolution,
     customers_changed_in_what_identity_does_not_compare_resolve_nothing,
-    a_directory_reads_only_the_changed_customers_and_answers_as_one_loaded_anew,
 );
 
 /// The demo's configuration; its WaWi customer export is a full list (a customer missing
 /// from a newer file is closed). `identity`: more `[identity]` settings.
 fn config(dir: &Path, identity: &str) -> Config {
-    let demo = kontor::demo::config("http://127.0.0.1:9");
+    config_with(dir, identity, "")
+}
+
+/// [`config`] with more connectors (`extra`: `[[connector]]` tables).
+pub(crate) fn config_with(dir: &Path, identity: &str, extra: &str) -> Config {
+    let demo = kontor::demo::config("http://127.0.0.1:9") + extra;
     let wawi = "mapping = \"mappings/wawi-kunden.toml\"\n";
     assert!(demo.contains(wawi));
     let demo = demo.replace(wawi, &format!("{wawi}mode = \"snapshot\"\n"));
@@ -35,7 +39,7 @@ fn config(dir: &Path, identity: &str) -> Config {
 }
 
 /// Syncs the workspace's file connectors (the demo's REST source is left out: no server).
-async fn sync_files(store: &DynStore, cfg: &Config) -> (u64, u64) {
+pub(crate) async fn sync_files(store: &DynStore, cfg: &Config) -> (u64, u64) {
     let (mut written, mut closed) = (0, 0);
     let opts = SyncOptions {
         node: "test".into(),
@@ -50,7 +54,7 @@ async fn sync_files(store: &DynStore, cfg: &Config) -> (u64, u64) {
     (written, closed)
 }
 
-async fn resolves(store: &DynStore, cfg: &Config) -> bool {
+pub(crate) async fn resolves(store: &DynStore, cfg: &Config) -> bool {
     match resolve_changed(store, cfg).await.unwrap() {
         Resolved::Resolved(_) => true,
         Resolved::Unchanged => false,
@@ -59,7 +63,7 @@ async fn resolves(store: &DynStore, cfg: &Config) -> bool {
 }
 
 /// The WaWi customer export with `f` applied to its lines.
-fn edit_customers(dir: &Path, f: impl Fn(Vec<String>) -> Vec<String>) {
+pub(crate) fn edit_customers(dir: &Path, f: impl Fn(Vec<String>) -> Vec<String>) {
     edit_export(dir, "kunden.csv", f)
 }
 
@@ -76,7 +80,9 @@ fn edit_export(dir: &Path, name: &str, f: impl Fn(Vec<String>) -> Vec<String>) {
 }
 
 /// The demo workspace synced into a fresh store of `backend` and resolved once.
-async fn demo_resolved(backend: &str) -> (DynStore, TempGuard, tempfile::TempDir, Config) {
+pub(crate) async fn demo_resolved(
+    backend: &str,
+) -> (DynStore, TempGuard, tempfile::TempDir, Config) {
     let (store, guard) = temp_store(backend).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     kontor::demo::write_workspace(dir.path()).unwrap();
@@ -433,171 +439,5 @@ async fn a_run_whose_start_is_not_committed_yet_is_not_passed_over() {
         snap.scan_to < early,
         "run {early} is still running: not scanned (scan_to {})",
         snap.scan_to
-    );
-}
-
-/// What a directory says of every customer and of a few searches, to compare two.
-async fn directory_answers(
-    d: &kontor::directory::Directory,
-    store: &DynStore,
-    ids: &[i64],
-) -> Vec<String> {
-    let mut out = vec![format!("{} customers", d.len())];
-    for id in ids {
-        out.push(format!("{:?}", d.entry(*id)));
-    }
-    for q in ["Köln", "Köln-Altstadt", "Müller", "0221 4711-0", "00042"] {
-        let page = d.search(store, q, 100, None).await.unwrap();
-        let mut hits: Vec<(i64, Option<String>)> =
-            page.hits.into_iter().map(|h| (h.id, h.city)).collect();
-        hits.sort();
-        out.push(format!("{q}: {hits:?}"));
-    }
-    out
-}
-
-/// After a sync that changed one customer's city, an API node reads only that customer
-/// (issue 17, target 3) and its directory answers as one loaded anew; after an erasure it
-/// loads everything again.
-async fn a_directory_reads_only_the_changed_customers_and_answers_as_one_loaded_anew(
-    backend: &str,
-) {
-    use kontor::directory::Directory;
-    let (store, _guard, dir, cfg) = demo_resolved(backend).await;
-    let policy = kontor::view::Policy::default();
-    let before = Directory::load(&store, &policy, "DE").await.unwrap();
-    let keys = store.customer_keys().await.unwrap();
-    let mut ids: Vec<i64> = keys.iter().map(|k| k.customer_id).collect();
-    ids.dedup();
-    let id = keys
-        .iter()
-        .find(|k| k.key.customer_no == "00042")
-        .unwrap()
-        .customer_id;
-
-    edit_customers(dir.path(), |lines| {
-        lines
-            .into_iter()
-            .map(|l| l.replace(";50667;Köln;", ";50667;Köln-Altstadt;"))
-            .collect()
-    });
-    assert_eq!(sync_files(&store, &cfg).await, (1, 0));
-    assert!(matches!(
-        resolve_changed(&store, &cfg).await.unwrap(),
-        Resolved::Kept { .. }
-    ));
-    let changes = store
-        .directory_changes(before.generation)
-        .await
-        .unwrap()
-        .expect("the store lists the changed customers");
-    assert_eq!(changes.generation, before.generation + 1);
-    assert_eq!(
-        changes.customers,
-        [id],
-        "only the customer whose city changed"
-    );
-
-    let after = before
-        .refreshed(&store, &policy, "DE")
-        .await
-        .unwrap()
-        .expect("read as a list");
-    assert_eq!(after.generation, before.generation + 1);
-    assert_eq!(after.changed_since_load(), 1);
-    // Other settings (a configuration reloaded): the changed customers alone would be built
-    // by other rules than the rest — everything is loaded.
-    let other = kontor::view::Policy {
-        by_priority: true,
-        ..Default::default()
-    };
-    assert!(
-        before
-            .refreshed(&store, &other, "DE")
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        before
-            .refreshed(&store, &policy, "AT")
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert_eq!(
-        after.entry(id).unwrap().city.as_deref(),
-        Some("Köln-Altstadt")
-    );
-    let anew = Directory::load(&store, &policy, "DE").await.unwrap();
-    assert_eq!(
-        directory_answers(&after, &store, &ids).await,
-        directory_answers(&anew, &store, &ids).await
-    );
-    // Nothing more changed: the same generation, nothing to read.
-    let same = store
-        .directory_changes(after.generation)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        (same.generation, same.customers),
-        (after.generation, vec![])
-    );
-
-    // Ops split a source customer off (a full resolution): its key moves to a new customer;
-    // both are read again, and the directory still answers as one loaded anew.
-    use kontor::identity::{Decision, DecisionKind};
-    let mine: Vec<&KeyRow> = keys.iter().filter(|k| k.customer_id == id).collect();
-    assert!(
-        mine.len() >= 2,
-        "the demo's Müller has several source customers: {mine:?}"
-    );
-    let split = Decision::new(
-        DecisionKind::Unlink,
-        mine[0].key.clone(),
-        mine[1].key.clone(),
-    );
-    store.record_decisions(&[split], &[]).await.unwrap();
-    assert!(resolves(&store, &cfg).await, "a decision");
-    let moved = store.customer_keys().await.unwrap();
-    let new_id = moved
-        .iter()
-        .map(|k| k.customer_id)
-        .find(|c| !ids.contains(c))
-        .expect("a new customer for the key split off");
-    let changes = store
-        .directory_changes(after.generation)
-        .await
-        .unwrap()
-        .expect("a decision's moves are listed");
-    assert_eq!(changes.customers, [id, new_id]);
-    let split = after
-        .refreshed(&store, &policy, "DE")
-        .await
-        .unwrap()
-        .expect("read as a list");
-    assert_eq!(split.changed_since_load(), 2);
-    ids.push(new_id);
-    let anew = Directory::load(&store, &policy, "DE").await.unwrap();
-    assert_eq!(
-        directory_answers(&split, &store, &ids).await,
-        directory_answers(&anew, &store, &ids).await
-    );
-    let after = split;
-
-    // An erasure rewrites records outside runs: the next generation cannot be a list.
-    crate::common::erase_a_customer_record(&store).await;
-    assert!(resolves(&store, &cfg).await, "an erased record");
-    assert_eq!(
-        store.directory_changes(after.generation).await.unwrap(),
-        None
-    );
-    assert!(
-        after
-            .refreshed(&store, &policy, "DE")
-            .await
-            .unwrap()
-            .is_none()
     );
 }

@@ -22,6 +22,7 @@ mod connectors_e2e;
 mod demo_e2e;
 mod desk_e2e;
 mod diff_e2e;
+mod directory_reload_e2e;
 mod docker_files;
 mod drift_alerts_e2e;
 mod einvoice_cli;

@@ -245,7 +245,6 @@ macro_rules! identity_directory {
                 customers: &[i64],
                 f: &mut (dyn FnMut(CustomerRow) + Send),
             ) -> Result<(), StoreError> {
-                use sqlx::Row;
                 let mut ids = customers.to_vec();
                 ids.sort_unstable();
                 ids.dedup();
@@ -266,14 +265,7 @@ macro_rules! identity_directory {
                         q = q.bind(id);
                     }
                     for r in q.fetch_all(self.pool()).await? {
-                        let data: &str = r.try_get("data")?;
-                        f(CustomerRow {
-                            connector: r.try_get("connector")?,
-                            entity: r.try_get("entity")?,
-                            customer_no: r.try_get("customer_no")?,
-                            synced_at: r.try_get("synced_at")?,
-                            data: Customer::of_text(data).unwrap_or_default(),
-                        });
+                        f(customer_row!(&r)?);
                     }
                 }
                 Ok(())

@@ -341,6 +341,24 @@ macro_rules! suggestion {
     }};
 }
 
+/// A [`CustomerRow`] of a row `connector, entity, customer_no, synced_at, data`.
+macro_rules! customer_row {
+    ($r:expr) => {{
+        use sqlx::Row;
+        let r = $r;
+        (|| -> Result<CustomerRow, sqlx::Error> {
+            let data: &str = r.try_get("data")?;
+            Ok(CustomerRow {
+                connector: r.try_get("connector")?,
+                entity: r.try_get("entity")?,
+                customer_no: r.try_get("customer_no")?,
+                synced_at: r.try_get("synced_at")?,
+                data: Customer::of_text(data).unwrap_or_default(),
+            })
+        })()
+    }};
+}
+
 mod apply;
 mod delta;
 pub(crate) mod directory;

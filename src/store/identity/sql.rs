@@ -232,7 +232,6 @@ macro_rules! identity_store {
                 f: &mut (dyn FnMut(CustomerRow) + Send),
             ) -> Result<(), StoreError> {
                 use futures::TryStreamExt;
-                use sqlx::Row;
                 let mut rows = sqlx::query(
                     "SELECT connector, entity, customer_no, synced_at, data FROM records \
                      WHERE entity = $1 AND closed_at IS NULL AND customer_no IS NOT NULL ORDER BY connector, external_id",
@@ -240,14 +239,7 @@ macro_rules! identity_store {
                 .bind(entity)
                 .fetch(self.pool());
                 while let Some(r) = rows.try_next().await? {
-                    let data: &str = r.try_get("data")?;
-                    f(CustomerRow {
-                        connector: r.try_get("connector")?,
-                        entity: r.try_get("entity")?,
-                        customer_no: r.try_get("customer_no")?,
-                        synced_at: r.try_get("synced_at")?,
-                        data: Customer::of_text(data).unwrap_or_default(),
-                    });
+                    f(customer_row!(&r)?);
                 }
                 Ok(())
             }
