@@ -69,6 +69,11 @@ macro_rules! identity_directory {
                     .execute(&mut *tx)
                     .await?;
                 sqlx::query(RAISE_FLOOR).bind(cut).execute(&mut *tx).await?;
+                // (Checked first, before any records are counted: a first sync moves many keys.)
+                if systems_changed || (keys.len() + customers.len()) as i64 > MAX_LISTED {
+                    sqlx::query(RAISE_FLOOR).bind(generation).execute(&mut *tx).await?;
+                    return Ok(());
+                }
                 let scanned: i64 =
                     sqlx::query_scalar("SELECT scanned_run FROM identity_state WHERE id = 1")
                         .fetch_one(&mut *tx)
@@ -86,10 +91,7 @@ macro_rules! identity_directory {
                 .bind(MAX_LISTED + 1)
                 .fetch_one(&mut *tx)
                 .await?;
-                if systems_changed
-                    || records > MAX_LISTED
-                    || (keys.len() + customers.len()) as i64 > MAX_LISTED
-                {
+                if records > MAX_LISTED {
                     sqlx::query(RAISE_FLOOR).bind(generation).execute(&mut *tx).await?;
                     return Ok(());
                 }
