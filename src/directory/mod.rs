@@ -9,6 +9,7 @@
 //! a sorted array searched by bisection (no hash map of strings, no per-entry allocations).
 
 mod build;
+mod load;
 mod phone;
 mod search;
 #[cfg(test)]
@@ -18,8 +19,7 @@ pub use phone::{PhoneCandidate, PhoneLookup};
 pub use search::{Match, SearchError, SearchHit, SearchPage};
 
 use crate::identity::{KeyId, MatchedOn};
-use crate::store::{DynStore, KeyRow, StoreError};
-use crate::view::Policy;
+use crate::store::KeyRow;
 use std::collections::BTreeMap;
 use string_interner::StringInterner;
 use string_interner::backend::BufferBackend;
@@ -234,147 +234,11 @@ pub struct Directory {
     systems: BTreeMap<String, String>,
     successes: std::sync::RwLock<Successes>,
     pub region: String,
-    /// The field policy and phone region the base was built with ([`settings`]).
+    /// The field policy and phone region the base was built with ([`load::settings`]).
     settings: String,
 }
 
-/// What a directory's entries depend on besides the store: with other settings (a
-/// configuration reloaded), only a full load is right.
-fn settings(policy: &Policy, region: &str) -> String {
-    format!("{policy:?}\n{region}")
-}
-
-/// A reload reads only the changed customers while they are at most this many, or a tenth
-/// of the base if that is more; beyond, it loads everything again (and the changes start
-/// from nothing).
-const MAX_CHANGED: usize = 2_000;
-
 impl Directory {
-    /// Builds the directory from the store.
-    pub async fn load(store: &DynStore, policy: &Policy, region: &str) -> Result<Self, StoreError> {
-        let generation = store.identity_generation().await?;
-        let keys = store.customer_keys().await?;
-        let systems = store.connector_systems().await?;
-        // Records stream into the directory one by one (its size, not theirs, stays):
-        // customers and suppliers (both found by search and caller-ID, marked by role), then
-        // contact persons.
-        let mut b = build::Builder::new(&keys, &systems, policy);
-        drop(keys);
-        for entity in crate::model::Entity::DIRECTORY {
-            store
-                .each_customer_row(entity.as_str(), &mut |r| b.add(&r))
-                .await?;
-        }
-        let base = b.finish().map_err(|e| StoreError::Data(e.to_string()))?;
-        let d = Directory::loaded(generation, base, systems, policy, region);
-        d.set_successes(store.last_successes().await?);
-        crate::sys::trim_heap();
-        Ok(d)
-    }
-
-    /// The directory as of the store's generation now, reading only the customers changed
-    /// since this one's generation ([`crate::store::IdentityStore::directory_changes`]).
-    /// `None` when that cannot be: the store no longer lists every change since (a connector
-    /// renamed, an erasure, very many changes), or the changes since the last full load grew
-    /// past [`MAX_CHANGED`], or the settings are not the ones this directory was loaded with
-    /// — then the caller loads everything ([`Self::load`]).
-    pub async fn refreshed(
-        &self,
-        store: &DynStore,
-        policy: &Policy,
-        region: &str,
-    ) -> Result<Option<Self>, StoreError> {
-        if settings(policy, region) != self.settings {
-            return Ok(None);
-        }
-        let Some(changes) = store.directory_changes(self.generation).await? else {
-            return Ok(None);
-        };
-        let mut changed = self.changed.clone();
-        changed.extend(changes.customers);
-        changed.sort_unstable();
-        changed.dedup();
-        if changed.len() > MAX_CHANGED.max(self.base.entries.len() / 10) {
-            return Ok(None);
-        }
-        let systems = store.connector_systems().await?;
-        if systems != self.systems {
-            return Ok(None);
-        }
-        let keys = store.customer_keys_of(&changed).await?;
-        let mut b = build::Builder::new(&keys, &systems, policy);
-        drop(keys);
-        for entity in crate::model::Entity::DIRECTORY {
-            store
-                .each_customer_row_of(entity.as_str(), &changed, &mut |r| b.add(&r))
-                .await?;
-        }
-        let delta = b.finish().map_err(|e| StoreError::Data(e.to_string()))?;
-        let d = self.with_changes(changes.generation, changed, delta);
-        d.set_successes(store.last_successes().await?);
-        Ok(Some(d))
-    }
-
-    /// This directory's base with `delta`, the customers `changed` as they are now.
-    fn with_changes(&self, generation: i64, changed: Vec<i64>, delta: Index) -> Self {
-        let d = Directory::of(
-            generation,
-            std::sync::Arc::clone(&self.base),
-            delta,
-            changed,
-            self.systems.clone(),
-        );
-        Directory {
-            region: self.region.clone(),
-            settings: self.settings.clone(),
-            ..d
-        }
-    }
-
-    /// A directory of a full load: `base` alone.
-    fn loaded(
-        generation: i64,
-        base: Index,
-        systems: BTreeMap<String, String>,
-        policy: &Policy,
-        region: &str,
-    ) -> Self {
-        let d = Directory::of(
-            generation,
-            base.into(),
-            Index::default(),
-            Vec::new(),
-            systems,
-        );
-        Directory {
-            region: region.to_owned(),
-            settings: settings(policy, region),
-            ..d
-        }
-    }
-
-    fn of(
-        generation: i64,
-        base: std::sync::Arc<Index>,
-        delta: Index,
-        changed: Vec<i64>,
-        systems: BTreeMap<String, String>,
-    ) -> Self {
-        let hidden = changed
-            .iter()
-            .filter(|id| base.index_of(**id).is_some())
-            .count();
-        Directory {
-            generation,
-            live: base.entries.len() - hidden + delta.entries.len(),
-            base,
-            delta,
-            changed,
-            systems,
-            ..Directory::default()
-        }
-    }
-
     /// Customers read again since the last full load.
     pub fn changed_since_load(&self) -> usize {
         self.changed.len()

@@ -83,22 +83,35 @@ pub trait CardStore: Send + Sync {
     async fn forget_cards(&self) -> Result<(), StoreError>;
 }
 
-/// Deletes the cards of the customers whose records runs after `$1` (the stored scan
-/// position) wrote or closed, or moved away from one of their customer numbers
-/// (`card_moves`), through the keys as they are before the pass moves any.
-pub(crate) const CARDS_TOUCHED: &str = "DELETE FROM customer_cards WHERE customer_id IN (\
-     SELECT k.customer_id FROM records r \
-     JOIN connector_systems cs ON cs.connector = r.connector \
-     JOIN customer_keys k ON k.system = cs.system AND k.customer_no = r.customer_no \
-     WHERE r.run_id > $1 AND r.customer_no IS NOT NULL \
-     UNION SELECT k.customer_id FROM records r \
-     JOIN connector_systems cs ON cs.connector = r.connector \
-     JOIN customer_keys k ON k.system = cs.system AND k.customer_no = r.customer_no \
-     WHERE r.closed_run_id IS NOT NULL AND r.closed_run_id > $1 AND r.customer_no IS NOT NULL \
-     UNION SELECT k.customer_id FROM card_moves m \
-     JOIN connector_systems cs ON cs.connector = m.connector \
-     JOIN customer_keys k ON k.system = cs.system AND k.customer_no = m.customer_no \
-     WHERE m.run_id > $1)";
+/// A query of the customers whose records (of `entities`, an SQL list, or of every entity)
+/// runs after `$1` (the stored scan position) wrote or closed, or moved away from one of
+/// their customer numbers (`card_moves`), through the keys as they are before the pass
+/// moves any. The cards' and the directory's part of the pass ask it.
+pub(crate) fn touched_customers(entities: Option<&str>) -> String {
+    let of = entities.map_or(String::new(), |e| format!(" AND r.entity IN ({e})"));
+    let via_keys = |from: &str, filter: &str| {
+        format!(
+            "SELECT k.customer_id FROM {from} \
+             JOIN connector_systems cs ON cs.connector = r.connector \
+             JOIN customer_keys k ON k.system = cs.system AND k.customer_no = r.customer_no \
+             WHERE {filter}"
+        )
+    };
+    format!(
+        "{} UNION {} UNION {}",
+        via_keys(
+            "records r",
+            &format!("r.run_id > $1 AND r.customer_no IS NOT NULL{of}")
+        ),
+        via_keys(
+            "records r",
+            &format!(
+                "r.closed_run_id IS NOT NULL AND r.closed_run_id > $1 AND r.customer_no IS NOT NULL{of}"
+            )
+        ),
+        via_keys("card_moves r", "r.run_id > $1"),
+    )
+}
 
 /// Whether runs after `$1` wrote or closed order confirmations or deliveries: they name an
 /// order by its number or the customer's order reference, not the customer.
@@ -249,7 +262,7 @@ macro_rules! card_store {
 
             /// The cards part of the pass that moves the scan position past `scan_to`: counts
             /// the pass, then deletes the cards of the customers whose records runs after the
-            /// stored scan position wrote, closed or moved ([`CARDS_TOUCHED`]) — all cards
+            /// stored scan position wrote, closed or moved ([`touched_customers`]) — all cards
             /// when there are more than
             /// [`MAX_TOUCHED_RECORDS`] such records — and of the customers `keys` belong
             /// to now and `customers` (whom a resolution gives them).
@@ -289,7 +302,11 @@ macro_rules! card_store {
                     return Ok(());
                 }
                 if records > 0 {
-                    sqlx::query(CARDS_TOUCHED).bind(scanned).execute(&mut *tx).await?;
+                    let sql = format!(
+                        "DELETE FROM customer_cards WHERE customer_id IN ({})",
+                        touched_customers(None)
+                    );
+                    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(scanned).execute(&mut *tx).await?;
                 }
                 let followups: bool = sqlx::query_scalar(FOLLOWUPS_CAME)
                     .bind(scanned)
@@ -299,10 +316,7 @@ macro_rules! card_store {
                     sqlx::query(CARDS_WITH_ORDERS).execute(&mut *tx).await?;
                 }
                 for chunk in keys.chunks(200) {
-                    let pairs = (0..chunk.len())
-                        .map(|i| format!("(system = ${} AND customer_no = ${})", 2 * i + 1, 2 * i + 2))
-                        .collect::<Vec<_>>()
-                        .join(" OR ");
+                    let pairs = crate::store::identity::key_pairs(1, chunk.len());
                     let sql = format!(
                         "DELETE FROM customer_cards WHERE customer_id IN \
                          (SELECT customer_id FROM customer_keys WHERE {pairs})"

@@ -95,31 +95,12 @@ macro_rules! identity_directory {
                     sqlx::query(RAISE_FLOOR).bind(generation).execute(&mut *tx).await?;
                     return Ok(());
                 }
-                let via_keys = |from: &str, filter: &str| {
-                    format!(
-                        "SELECT k.customer_id FROM {from} \
-                         JOIN connector_systems cs ON cs.connector = r.connector \
-                         JOIN customer_keys k ON k.system = cs.system AND k.customer_no = r.customer_no \
-                         WHERE {filter}"
-                    )
-                };
                 if records > 0 {
                     // (`WHERE true`: SQLite reads `ON` after a join as the join's otherwise.)
                     let sql = format!(
-                        "INSERT INTO directory_changes (generation, customer_id) SELECT $2, customer_id FROM ({} UNION {} UNION {}) t \
+                        "INSERT INTO directory_changes (generation, customer_id) SELECT $2, customer_id FROM ({}) t \
                          WHERE true ON CONFLICT DO NOTHING",
-                        via_keys(
-                            "records r",
-                            &format!("r.run_id > $1 AND r.customer_no IS NOT NULL AND r.entity IN ({entities})")
-                        ),
-                        via_keys(
-                            "records r",
-                            &format!(
-                                "r.closed_run_id IS NOT NULL AND r.closed_run_id > $1 AND r.customer_no IS NOT NULL \
-                                 AND r.entity IN ({entities})"
-                            )
-                        ),
-                        via_keys("card_moves r", "r.run_id > $1"),
+                        crate::store::cards::touched_customers(Some(&entities))
                     );
                     sqlx::query(sqlx::AssertSqlSafe(sql))
                         .bind(scanned)
@@ -128,13 +109,10 @@ macro_rules! identity_directory {
                         .await?;
                 }
                 for chunk in keys.chunks(200) {
-                    let pairs = (0..chunk.len())
-                        .map(|i| format!("(system = ${} AND customer_no = ${})", 2 * i + 2, 2 * i + 3))
-                        .collect::<Vec<_>>()
-                        .join(" OR ");
                     let sql = format!(
                         "INSERT INTO directory_changes (generation, customer_id) \
-                         SELECT $1, customer_id FROM customer_keys WHERE {pairs} ON CONFLICT DO NOTHING"
+                         SELECT $1, customer_id FROM customer_keys WHERE {} ON CONFLICT DO NOTHING",
+                        key_pairs(2, chunk.len())
                     );
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(generation);
                     for k in chunk {
@@ -148,14 +126,11 @@ macro_rules! identity_directory {
                 for chunk in customers.chunks(400) {
                     let sql = format!(
                         "INSERT INTO directory_changes (generation, customer_id) VALUES {} ON CONFLICT DO NOTHING",
-                        (0..chunk.len())
-                            .map(|i| format!("($1, ${})", i + 2))
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        crate::store::values_list(chunk.len(), 2, true)
                     );
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(generation);
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                     for id in chunk {
-                        q = q.bind(id);
+                        q = q.bind(generation).bind(id);
                     }
                     q.execute(&mut *tx).await?;
                 }

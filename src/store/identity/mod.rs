@@ -278,6 +278,20 @@ pub trait IdentityStore: Send + Sync {
 /// Rows per multi-row statement.
 const CHUNK: usize = 400;
 
+/// `(system = $a AND customer_no = $b) OR …` for `n` keys, from parameter `$start` on.
+pub(crate) fn key_pairs(start: usize, n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "(system = ${} AND customer_no = ${})",
+                start + 2 * i,
+                start + 2 * i + 1
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" OR ")
+}
+
 pub(crate) fn in_list(start: usize, n: usize) -> String {
     (start..start + n)
         .map(|i| format!("${i}"))
