@@ -186,7 +186,7 @@ macro_rules! card_store {
                     "SELECT cards_epoch, generation FROM identity_state WHERE id = 1{}",
                     <Self as crate::store::backend::Backend>::LOCK_SHARED
                 );
-                let now = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_one(&mut *tx).await?;
+                let now = sqlx::query(sqlx::AssertSqlSafe(bulk!(sql))).fetch_one(&mut *tx).await?;
                 let current = CardEpochs {
                     cards: now.try_get("cards_epoch")?,
                     generation: now.try_get("generation")?,
@@ -306,7 +306,7 @@ macro_rules! card_store {
                         "DELETE FROM customer_cards WHERE customer_id IN ({})",
                         touched_customers(None)
                     );
-                    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(scanned).execute(&mut *tx).await?;
+                    sqlx::query(sqlx::AssertSqlSafe(bulk!(sql))).bind(scanned).execute(&mut *tx).await?;
                 }
                 let followups: bool = sqlx::query_scalar(FOLLOWUPS_CAME)
                     .bind(scanned)
@@ -321,7 +321,7 @@ macro_rules! card_store {
                         "DELETE FROM customer_cards WHERE customer_id IN \
                          (SELECT customer_id FROM customer_keys WHERE {pairs})"
                     );
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(bulk!(sql)));
                     for k in chunk {
                         q = q.bind(&k.system).bind(&k.customer_no);
                     }
@@ -332,7 +332,7 @@ macro_rules! card_store {
                         "DELETE FROM customer_cards WHERE customer_id IN ({})",
                         crate::store::identity::in_list(1, chunk.len())
                     );
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(bulk!(sql)));
                     for id in chunk {
                         q = q.bind(id);
                     }

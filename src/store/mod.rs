@@ -16,6 +16,14 @@ macro_rules! for_each_backend {
     };
 }
 
+/// A statement with many parameters (`$1 … $n` of a VALUES or IN list) as the backend of the
+/// surrounding impl binds it fastest ([`backend::Backend::bulk`]).
+macro_rules! bulk {
+    ($sql:expr) => {
+        <Self as crate::store::backend::Backend>::bulk($sql)
+    };
+}
+
 #[macro_use]
 mod identity;
 mod alerts;

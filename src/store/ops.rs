@@ -175,7 +175,7 @@ macro_rules! ops_store {
                     "SELECT * FROM schedule_slots WHERE {} ORDER BY slot_at DESC, connector LIMIT $2",
                     crate::store::optional_eq(connector.is_some(), "connector", 1)
                 );
-                Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                Ok(sqlx::query_as(sqlx::AssertSqlSafe(bulk!(sql)))
                 .bind(connector)
                 .bind(if limit > 0 { limit } else { i64::MAX })
                 .fetch_all(self.pool())
@@ -246,7 +246,7 @@ macro_rules! ops_store {
                          ON CONFLICT DO NOTHING",
                         crate::store::values_list(chunk.len(), 7, true)
                     );
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(bulk!(sql)));
                     for at in chunk {
                         q = q
                             .bind(connector)

@@ -77,6 +77,16 @@ pub(crate) trait Backend: Staging {
     /// whose row is not committed yet, so no run with a lower id appears later (on
     /// PostgreSQL a sequence hands out ids before their rows commit).
     const RUN_IDS_EXCLUSIVE: &'static str;
+    /// Name and definition (`CREATE INDEX …`) of each index of `records` that no constraint
+    /// needs: what a bulk promotion drops and builds again.
+    const SECONDARY_INDEXES: &'static str;
+
+    /// A statement with many numbered parameters (a VALUES or IN list), as this backend binds
+    /// it fastest: SQLite's in-order `$k` become anonymous `?` (sqlx binds named SQLite
+    /// parameters in quadratic time, see `sqlite::params`).
+    fn bulk(sql: String) -> String {
+        sql
+    }
 
     /// After a unit was promoted (PostgreSQL refreshes the planner's statistics after bulk
     /// loads).

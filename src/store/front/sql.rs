@@ -157,7 +157,7 @@ macro_rules! front_store {
                          VALUES {} ON CONFLICT DO NOTHING",
                         crate::store::values_list(chunk.len(), 9, true)
                     );
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(bulk!(sql)));
                     for r in chunk {
                         q = q
                             .bind(r.customer_id)
@@ -192,7 +192,7 @@ macro_rules! front_store {
                     optional_eq(f.customer_id.is_some(), "customer_id", 1),
                     optional_eq(f.assignee.is_some(), "assignee", 2)
                 );
-                Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                Ok(sqlx::query_as(sqlx::AssertSqlSafe(bulk!(sql)))
                 .bind(f.customer_id)
                 .bind(&f.assignee)
                 .bind(f.include_done)
@@ -226,7 +226,7 @@ macro_rules! front_store {
                         "INSERT INTO audit_log (at, token_name, role, action, customer_id, detail) VALUES {}",
                         crate::store::values_list(chunk.len(), 6, true)
                     );
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(bulk!(sql)));
                     for a in chunk {
                         q = q
                             .bind(a.at)
@@ -251,7 +251,7 @@ macro_rules! front_store {
                     "SELECT * FROM audit_log WHERE {} ORDER BY id DESC LIMIT $2",
                     optional_eq(customer_id.is_some(), "customer_id", 1)
                 );
-                Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                Ok(sqlx::query_as(sqlx::AssertSqlSafe(bulk!(sql)))
                     .bind(customer_id)
                     .bind(limit)
                     .fetch_all(self.pool())

@@ -84,7 +84,7 @@ macro_rules! identity_apply {
                          updated_at = excluded.updated_at",
                         crate::store::values_list(chunk.len(), 9, true)
                     );
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(bulk!(sql)));
                     for k in chunk {
                         q = q
                             .bind(&k.key.system)
@@ -121,7 +121,7 @@ macro_rules! identity_apply {
                         "UPDATE identity_suggestions SET status = 'obsolete' WHERE status = 'open' AND id IN ({})",
                         in_list(1, chunk.len())
                     );
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(bulk!(sql)));
                     for id in chunk {
                         q = q.bind(id);
                     }
@@ -145,7 +145,7 @@ macro_rules! identity_apply {
                          VALUES {} ON CONFLICT (a_system, a_no, b_system, b_no) DO NOTHING",
                         crate::store::values_list(chunk.len(), 9, true)
                     );
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(bulk!(sql)));
                     for s in chunk {
                         q = q
                             .bind(&s.a.system)

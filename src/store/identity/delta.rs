@@ -93,7 +93,7 @@ macro_rules! identity_delta {
                     of("closed_run_id IS NOT NULL AND closed_run_id > $1"),
                     MAX_TOUCHED + 1
                 );
-                let mut q = sqlx::query_as::<_, (String, String, String)>(sqlx::AssertSqlSafe(sql)).bind(scanned);
+                let mut q = sqlx::query_as::<_, (String, String, String)>(sqlx::AssertSqlSafe(bulk!(sql))).bind(scanned);
                 for e in entities {
                     q = q.bind(e.as_str());
                 }
@@ -152,7 +152,7 @@ macro_rules! identity_delta {
                             "SELECT customer_no, attrs FROM customer_keys WHERE system = $1 AND customer_no IN ({})",
                             in_list(2, chunk.len())
                         );
-                        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(system);
+                        let mut q = sqlx::query(sqlx::AssertSqlSafe(bulk!(sql))).bind(system);
                         for k in chunk {
                             q = q.bind(&k.customer_no);
                         }
@@ -190,7 +190,7 @@ macro_rules! identity_delta {
                          ORDER BY connector, external_id",
                         in_list(2, nos.len())
                     );
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(entity);
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(bulk!(sql))).bind(entity);
                     for n in &nos {
                         q = q.bind(*n);
                     }

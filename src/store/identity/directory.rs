@@ -102,7 +102,7 @@ macro_rules! identity_directory {
                          WHERE true ON CONFLICT DO NOTHING",
                         crate::store::cards::touched_customers(Some(&entities))
                     );
-                    sqlx::query(sqlx::AssertSqlSafe(sql))
+                    sqlx::query(sqlx::AssertSqlSafe(bulk!(sql)))
                         .bind(scanned)
                         .bind(generation)
                         .execute(&mut *tx)
@@ -114,7 +114,7 @@ macro_rules! identity_directory {
                          SELECT $1, customer_id FROM customer_keys WHERE {} ON CONFLICT DO NOTHING",
                         key_pairs(2, chunk.len())
                     );
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(generation);
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(bulk!(sql))).bind(generation);
                     for k in chunk {
                         q = q.bind(&k.system).bind(&k.customer_no);
                     }
@@ -128,7 +128,7 @@ macro_rules! identity_directory {
                         "INSERT INTO directory_changes (generation, customer_id) VALUES {} ON CONFLICT DO NOTHING",
                         crate::store::values_list(chunk.len(), 2, true)
                     );
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(bulk!(sql)));
                     for id in chunk {
                         q = q.bind(generation).bind(id);
                     }
@@ -204,7 +204,7 @@ macro_rules! identity_directory {
                         "SELECT * FROM customer_keys WHERE customer_id IN ({}) ORDER BY customer_id, system, customer_no",
                         in_list(1, chunk.len())
                     );
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(bulk!(sql)));
                     for id in chunk {
                         q = q.bind(id);
                     }
@@ -237,7 +237,7 @@ macro_rules! identity_directory {
                          ORDER BY r.connector, r.external_id",
                         in_list(2, chunk.len())
                     );
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(entity);
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(bulk!(sql))).bind(entity);
                     for id in chunk {
                         q = q.bind(id);
                     }

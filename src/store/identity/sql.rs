@@ -281,7 +281,7 @@ macro_rules! identity_store {
                     in_list(1, nos.len()),
                     in_list(nos.len() + 1, connectors.len())
                 );
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(bulk!(sql)));
                 for n in &nos {
                     q = q.bind(*n);
                 }
@@ -328,7 +328,7 @@ macro_rules! identity_store {
                         in_list(1, chunk.len()),
                         in_list(chunk.len() + 1, entities.len())
                     );
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(bulk!(sql)));
                     for r in chunk {
                         q = q.bind(r);
                     }
@@ -358,7 +358,7 @@ macro_rules! identity_store {
                     in_list(1, numbers.len()),
                     numbers.len() + 1
                 );
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(bulk!(sql)));
                 for n in numbers {
                     q = q.bind(n);
                 }

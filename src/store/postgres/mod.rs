@@ -94,6 +94,9 @@ impl Backend for PgStore {
     const LOCK_SHARED: &'static str = " FOR SHARE";
     const RUN_IDS_SHARED: &'static str = "SELECT pg_advisory_xact_lock_shared(7017, 17)";
     const RUN_IDS_EXCLUSIVE: &'static str = "SELECT pg_advisory_xact_lock(7017, 17)";
+    const SECONDARY_INDEXES: &'static str = "SELECT c.relname::text, pg_get_indexdef(i.indexrelid) \
+        FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'records'::regclass \
+        AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) ORDER BY 1";
 
     /// After a bulk load the planner needs fresh statistics (autovacuum comes later).
     async fn after_promotion(&self, counts: &Counts) -> Result<(), StoreError> {

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+mod params;
 mod stage;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -176,6 +177,12 @@ impl Backend for SqliteStore {
     const LOCK_SHARED: &'static str = "";
     const RUN_IDS_SHARED: &'static str = "";
     const RUN_IDS_EXCLUSIVE: &'static str = "";
+    const SECONDARY_INDEXES: &'static str = "SELECT name, sql FROM sqlite_master \
+        WHERE type = 'index' AND tbl_name = 'records' AND sql IS NOT NULL ORDER BY name";
+
+    fn bulk(sql: String) -> String {
+        params::anonymous(&sql)
+    }
 
     /// SQLite runs on one machine: an exclusive `flock` on a file beside the store guards
     /// against two processes; the OS drops it when the process ends.

@@ -16,7 +16,7 @@ macro_rules! case_store {
                 for chunk in tickets.chunks(500) {
                     let list = crate::store::placeholders(1, chunk.len());
                     let sql = format!("SELECT * FROM ticket_steps WHERE ticket_id IN ({list}) ORDER BY ticket_id, n");
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(bulk!(sql)));
                     for t in chunk {
                         q = q.bind(t.id);
                     }
@@ -24,7 +24,7 @@ macro_rules! case_store {
                         steps.entry(r.try_get("ticket_id")?).or_default().push(StepRow::from_row(&r)?);
                     }
                     let sql = format!("SELECT * FROM ticket_forwards WHERE ticket_id IN ({list}) ORDER BY ticket_id, at, id");
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(bulk!(sql)));
                     for t in chunk {
                         q = q.bind(t.id);
                     }
@@ -100,7 +100,7 @@ macro_rules! case_store {
                      AND (NOT $3 OR status NOT IN ('resolved', 'closed')) ORDER BY created_at DESC, id DESC LIMIT $4",
                     optional_eq(f.customer_id.is_some(), "customer_id", 1)
                 );
-                let tickets: Vec<TicketRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                let tickets: Vec<TicketRow> = sqlx::query_as(sqlx::AssertSqlSafe(bulk!(sql)))
                     .bind(f.customer_id)
                     .bind(&f.team)
                     .bind(f.open_only)
