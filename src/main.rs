@@ -4,12 +4,29 @@ mod cli;
 
 use clap::Parser;
 
+/// mimalloc instead of glibc's malloc: a sync allocates each row's values on the reading
+/// thread and frees them on the mapping thread, which glibc serialises on its arenas (a
+/// quarter of the mapping thread's time in `malloc`/`free`, measured with `perf`).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     // Output piped into `head` ends quietly instead of failing on a closed pipe.
     #[cfg(unix)]
     // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    // Memory is given back as it was promised: freed memory goes back to the OS at once
+    // rather than 10 ms later (mimalloc's `mi_option_purge_delay`, 15 in the bundled v3), and
+    // no transparent huge pages (`PR_SET_THP_DISABLE`; mimalloc asks for them, and one
+    // touched byte then makes 2 MiB resident). Measured: a sync's peak RSS 70 → 57 MiB.
+    // SAFETY: an option of the linked allocator and a flag of this process, set before any
+    // thread starts.
+    unsafe {
+        libmimalloc_sys::mi_option_set(15, 0);
+        #[cfg(target_os = "linux")]
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
     let args = cli::Cli::parse();
     cli::init_logging(&args);

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-const CUSTOMERS: usize = 4000;
+const CUSTOMERS: usize = 12000;
 const KILLS: usize = 8;
 const PASSWORD: &str = "Kennwort-91c2e";
 
