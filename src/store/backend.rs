@@ -255,7 +255,7 @@ macro_rules! sql_store {
                      AND (CAST($2 AS BIGINT) IS NULL OR run_id = $2) AND {} ORDER BY id LIMIT $3",
                     f.status_sql()
                 );
-                Ok(sqlx::query_as(sqlx::AssertSqlSafe(bulk!(sql)))
+                Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .bind(&f.connector)
                     .bind(f.run_id)
                     .bind(if f.limit > 0 { f.limit } else { i64::MAX })
@@ -329,7 +329,7 @@ macro_rules! sql_store {
                     "SELECT * FROM checkpoints WHERE connector = $1 AND unit_key = $2{}",
                     <Self as Backend>::LOCK_ROW
                 );
-                sqlx::query_as(sqlx::AssertSqlSafe(bulk!(sql)))
+                sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .bind(connector)
                     .bind(unit_key)
                     .fetch_optional(&mut *tx)
@@ -360,7 +360,7 @@ macro_rules! sql_store {
                      AND EXISTS (SELECT 1 FROM {t} s WHERE s.entity = quarantine.entity \
                      AND s.external_id = quarantine.record_key)"
                 );
-                sqlx::query(sqlx::AssertSqlSafe(bulk!(sql)))
+                sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(unit.now)
                     .bind(unit.run_id)
                     .bind(crate::store::LOADED_LATER)
@@ -412,7 +412,7 @@ macro_rules! sql_store {
                     return Ok(0);
                 };
                 let sql = format!("SELECT count(*) FROM (SELECT DISTINCT entity, external_id FROM {t}) k");
-                let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(bulk!(sql))).fetch_one(&mut *tx).await?;
+                let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&mut *tx).await?;
                 Ok(crate::store::u(n))
             }
 

@@ -186,7 +186,7 @@ macro_rules! card_store {
                     "SELECT cards_epoch, generation FROM identity_state WHERE id = 1{}",
                     <Self as crate::store::backend::Backend>::LOCK_SHARED
                 );
-                let now = sqlx::query(sqlx::AssertSqlSafe(bulk!(sql))).fetch_one(&mut *tx).await?;
+                let now = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_one(&mut *tx).await?;
                 let current = CardEpochs {
                     cards: now.try_get("cards_epoch")?,
                     generation: now.try_get("generation")?,

@@ -175,7 +175,7 @@ macro_rules! ops_store {
                     "SELECT * FROM schedule_slots WHERE {} ORDER BY slot_at DESC, connector LIMIT $2",
                     crate::store::optional_eq(connector.is_some(), "connector", 1)
                 );
-                Ok(sqlx::query_as(sqlx::AssertSqlSafe(bulk!(sql)))
+                Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(connector)
                 .bind(if limit > 0 { limit } else { i64::MAX })
                 .fetch_all(self.pool())

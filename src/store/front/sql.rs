@@ -192,7 +192,7 @@ macro_rules! front_store {
                     optional_eq(f.customer_id.is_some(), "customer_id", 1),
                     optional_eq(f.assignee.is_some(), "assignee", 2)
                 );
-                Ok(sqlx::query_as(sqlx::AssertSqlSafe(bulk!(sql)))
+                Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(f.customer_id)
                 .bind(&f.assignee)
                 .bind(f.include_done)
@@ -251,7 +251,7 @@ macro_rules! front_store {
                     "SELECT * FROM audit_log WHERE {} ORDER BY id DESC LIMIT $2",
                     optional_eq(customer_id.is_some(), "customer_id", 1)
                 );
-                Ok(sqlx::query_as(sqlx::AssertSqlSafe(bulk!(sql)))
+                Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .bind(customer_id)
                     .bind(limit)
                     .fetch_all(self.pool())

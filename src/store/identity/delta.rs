@@ -93,7 +93,7 @@ macro_rules! identity_delta {
                     of("closed_run_id IS NOT NULL AND closed_run_id > $1"),
                     MAX_TOUCHED + 1
                 );
-                let mut q = sqlx::query_as::<_, (String, String, String)>(sqlx::AssertSqlSafe(bulk!(sql))).bind(scanned);
+                let mut q = sqlx::query_as::<_, (String, String, String)>(sqlx::AssertSqlSafe(sql)).bind(scanned);
                 for e in entities {
                     q = q.bind(e.as_str());
                 }

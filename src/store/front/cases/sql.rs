@@ -100,7 +100,7 @@ macro_rules! case_store {
                      AND (NOT $3 OR status NOT IN ('resolved', 'closed')) ORDER BY created_at DESC, id DESC LIMIT $4",
                     optional_eq(f.customer_id.is_some(), "customer_id", 1)
                 );
-                let tickets: Vec<TicketRow> = sqlx::query_as(sqlx::AssertSqlSafe(bulk!(sql)))
+                let tickets: Vec<TicketRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .bind(f.customer_id)
                     .bind(&f.team)
                     .bind(f.open_only)
