@@ -79,6 +79,11 @@ async fn load(store: &DynStore, key: &str, records: Vec<StageRecord>) -> Counts 
         .write_batch(batch(run, key, records, 0, 1))
         .await
         .unwrap();
+    promoted(store, key, run).await
+}
+
+/// Finishes unit `key` of `run`, which must be promoted; its counts.
+async fn promoted(store: &DynStore, key: &str, run: RunId) -> Counts {
     match store.finish_unit(unit(key), run, 0.1).await.unwrap() {
         UnitOutcome::Promoted(c) => c,
         other => panic!("{other:?}"),
@@ -458,10 +463,7 @@ async fn a_bulk_first_load_builds_the_same_indexes_again(backend: &str) {
             .await
             .unwrap();
     }
-    let c = match store.finish_unit(unit("big"), run, 0.1).await.unwrap() {
-        UnitOutcome::Promoted(c) => c,
-        other => panic!("{other:?}"),
-    };
+    let c = promoted(&store, "big", run).await;
     assert_eq!((c.inserted, c.updated, c.unchanged), (60_000, 0, 1));
     let after = record_indexes(g.url()).await;
     let defs = |v: &[(String, Option<String>, i64)]| {
