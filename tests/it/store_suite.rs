@@ -15,6 +15,7 @@ both_backends!(
     runs_are_recorded_and_dead_runs_aborted,
     quarantine_replay_resolves_entries,
     a_bulk_first_load_builds_the_same_indexes_again,
+    the_audit_log_is_indexed_only_in_the_order_it_is_written,
 );
 
 fn rec(entity: &'static str, id: &str, amount: &str) -> StageRecord {
@@ -414,12 +415,13 @@ async fn quarantine_replay_resolves_entries(backend: &str) {
 
 /// The indexes of `records` (name, definition, and PostgreSQL's oid: a new one means built
 /// again), read past the store.
-async fn record_indexes(url: &str) -> Vec<(String, Option<String>, i64)> {
+async fn table_indexes(url: &str, table: &str) -> Vec<(String, Option<String>, i64)> {
     use sqlx::{Connection, Row};
     let mut out = Vec::new();
     if url.starts_with("sqlite") {
         let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
-        for r in sqlx::query("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records' ORDER BY name")
+        for r in sqlx::query("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 ORDER BY name")
+            .bind(table)
             .fetch_all(&mut c)
             .await
             .unwrap()
@@ -430,8 +432,9 @@ async fn record_indexes(url: &str) -> Vec<(String, Option<String>, i64)> {
         let mut c = sqlx::PgConnection::connect(url).await.unwrap();
         for r in sqlx::query(
             "SELECT indexname::text, indexdef, (quote_ident(indexname))::regclass::oid::int8 FROM pg_indexes \
-             WHERE tablename = 'records' AND schemaname = current_schema() ORDER BY indexname",
+             WHERE tablename = $1 AND schemaname = current_schema() ORDER BY indexname",
         )
+        .bind(table)
         .fetch_all(&mut c)
         .await
         .unwrap()
@@ -448,7 +451,7 @@ async fn record_indexes(url: &str) -> Vec<(String, Option<String>, i64)> {
 /// unit after it keeps the indexes as they are.
 async fn a_bulk_first_load_builds_the_same_indexes_again(backend: &str) {
     let (store, g) = temp_store(backend).await.unwrap();
-    let before = record_indexes(g.url()).await;
+    let before = table_indexes(g.url(), "records").await;
     assert!(before.len() >= 6, "{before:?}");
     let run = store.start_run("wawi", "test").await.unwrap();
     for part in 0..3u64 {
@@ -465,7 +468,7 @@ async fn a_bulk_first_load_builds_the_same_indexes_again(backend: &str) {
     }
     let c = promoted(&store, "big", run).await;
     assert_eq!((c.inserted, c.updated, c.unchanged), (60_000, 0, 1));
-    let after = record_indexes(g.url()).await;
+    let after = table_indexes(g.url(), "records").await;
     let defs = |v: &[(String, Option<String>, i64)]| {
         v.iter()
             .map(|(n, d, _)| (n.clone(), d.clone()))
@@ -492,5 +495,43 @@ async fn a_bulk_first_load_builds_the_same_indexes_again(backend: &str) {
     // A small unit into the full table: no rebuild.
     let c = load(&store, "small", vec![rec("invoice", "R000001", "2.00")]).await;
     assert_eq!((c.inserted, c.updated), (0, 1));
-    assert_eq!(record_indexes(g.url()).await, after);
+    assert_eq!(table_indexes(g.url(), "records").await, after);
+}
+
+/// The audit log gets an entry for every customer read: its only index besides the key is
+/// the time it is written in (entries appended at the end of each index, not at one random
+/// place per customer), and "who opened customer X" still answers newest first.
+async fn the_audit_log_is_indexed_only_in_the_order_it_is_written(backend: &str) {
+    let (store, g) = temp_store(backend).await.unwrap();
+    let names: Vec<String> = table_indexes(g.url(), "audit_log")
+        .await
+        .into_iter()
+        .map(|(n, _, _)| n)
+        .filter(|n| !n.ends_with("_pkey") && !n.starts_with("sqlite_autoindex"))
+        .collect();
+    assert_eq!(names, ["audit_log_at"]);
+    let t0 = chrono::DateTime::from_timestamp(1_796_000_000, 0).unwrap();
+    let entries: Vec<NewAudit> = (0..3000i64)
+        .map(|i| NewAudit {
+            at: t0 + chrono::TimeDelta::milliseconds(i),
+            token_name: "desk".into(),
+            role: "sales".into(),
+            action: "view_customer".into(),
+            customer_id: Some(i % 7),
+            detail: None,
+        })
+        .collect();
+    store.add_audit(&entries).await.unwrap();
+    let of3 = store.audit_entries(Some(3), 5).await.unwrap();
+    let ats: Vec<_> = of3.iter().map(|e| e.at).collect();
+    let want: Vec<_> = (0..3000i64)
+        .rev()
+        .filter(|i| i % 7 == 3)
+        .take(5)
+        .map(|i| t0 + chrono::TimeDelta::milliseconds(i))
+        .collect();
+    assert_eq!(ats, want);
+    assert!(of3.iter().all(|e| e.customer_id == Some(3)));
+    assert_eq!(store.audit_entries(Some(99), 5).await.unwrap().len(), 0);
+    assert_eq!(store.audit_entries(None, 4000).await.unwrap().len(), 3000);
 }
