@@ -43,6 +43,8 @@ mod observability_e2e;
 mod oidc_e2e;
 mod open_items_e2e;
 mod paid_sources_e2e;
+#[cfg(target_os = "linux")]
+mod pg_sockets;
 mod plugin_singer;
 mod positions_e2e;
 mod privacy_api_e2e;

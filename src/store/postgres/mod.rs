@@ -8,7 +8,6 @@ use sqlx::{ConnectOptions, PgConnection, PgPool};
 use std::str::FromStr;
 use std::time::Duration;
 
-mod nodelay;
 mod stage;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -39,16 +38,9 @@ impl PgStore {
         let opts = opts
             .log_statements(tracing::log::LevelFilter::Trace)
             .log_slow_statements(tracing::log::LevelFilter::Debug, Duration::from_secs(10));
-        let port = opts.get_port();
         let options = opts.clone();
         let pool = PgPoolOptions::new()
             .max_connections(8)
-            .after_connect(move |_conn, _meta| {
-                Box::pin(async move {
-                    nodelay::set_on_sockets_to(port);
-                    Ok(())
-                })
-            })
             .acquire_slow_level(tracing::log::LevelFilter::Debug)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(opts)
@@ -70,10 +62,6 @@ impl PgStore {
 
     pub(crate) fn migrator() -> &'static sqlx::migrate::Migrator {
         &MIGRATOR
-    }
-
-    pub(crate) fn connect_options(&self) -> PgConnectOptions {
-        self.options.clone()
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -111,14 +99,13 @@ impl Backend for PgStore {
     /// are short, so a node that vanished from the network is noticed within ~30 s too).
     async fn lock_run(&self, connector: &str) -> Result<Option<RunLock>, StoreError> {
         use sqlx::Connection;
-        let mut conn = sqlx::PgConnection::connect_with(&self.connect_options()).await?;
-        for sql in [
-            "SET tcp_keepalives_idle = 10",
-            "SET tcp_keepalives_interval = 5",
-            "SET tcp_keepalives_count = 3",
-        ] {
-            sqlx::query(sql).execute(&mut conn).await?;
-        }
+        let mut conn = PgConnection::connect_with(&self.options).await?;
+        sqlx::raw_sql(
+            "SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; \
+             SET tcp_keepalives_count = 3",
+        )
+        .execute(&mut conn)
+        .await?;
         let key = i64::from_be_bytes(
             blake3::hash(format!("kontor-run\0{connector}").as_bytes()).as_bytes()[..8]
                 .try_into()
