@@ -35,14 +35,18 @@ const LABEL_WORDS: &[&str] = &[
 /// Cheap: unlike a parse it does not build the number metadata (≈ 0.1 s of regular
 /// expressions on first use), which a command that parses no number never needs.
 pub fn known_region(region: &str) -> bool {
-    country::Id::from_str(&region.to_uppercase()).is_ok()
+    region_id(region).is_some()
+}
+
+/// The parser's country of an ISO code in any case.
+fn region_id(region: &str) -> Option<country::Id> {
+    country::Id::from_str(&region.to_uppercase()).ok()
 }
 
 /// Parses a phone number; `region` (ISO code, e.g. `DE`) applies to numbers written without
 /// a country code.
 pub fn parse_phone(input: &str, region: &str) -> Result<ParsedPhone, String> {
-    let region_id = country::Id::from_str(&region.to_uppercase())
-        .map_err(|_| format!("unknown phone region `{region}`"))?;
+    let region_id = region_id(region).ok_or_else(|| format!("unknown phone region `{region}`"))?;
     let lower = input.trim().to_lowercase();
     let mut words: Vec<&str> = lower.split_whitespace().collect();
     while words.first().is_some_and(|w| LABEL_WORDS.contains(w)) {
