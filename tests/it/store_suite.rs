@@ -413,7 +413,7 @@ async fn quarantine_replay_resolves_entries(backend: &str) {
     );
 }
 
-/// The indexes of `records` (name, definition, and PostgreSQL's oid: a new one means built
+/// The indexes of `table` (name, definition, and PostgreSQL's oid: a new one means built
 /// again), read past the store.
 async fn table_indexes(url: &str, table: &str) -> Vec<(String, Option<String>, i64)> {
     use sqlx::{Connection, Row};
