@@ -237,6 +237,23 @@ pub struct WriteBatch<'a> {
     pub resolves: Vec<i64>,
 }
 
+impl WriteBatch<'_> {
+    /// The same batch, of the same unit named by other borrows (owned ones, for a task).
+    pub fn with_unit<'b>(self, unit: UnitRef<'b>) -> WriteBatch<'b> {
+        WriteBatch {
+            run_id: self.run_id,
+            unit,
+            records: self.records,
+            rejects: self.rejects,
+            position: self.position,
+            read: self.read,
+            skipped: self.skipped,
+            promote: self.promote,
+            resolves: self.resolves,
+        }
+    }
+}
+
 /// Result of finishing an atomic unit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UnitOutcome {

@@ -404,7 +404,9 @@ async fn run_unit(
             match pending.take_due(false) {
                 Some(b) => {
                     let sizes = BatchSizes::of(&b);
-                    store.write_batch(b).await.map(|c| Some((sizes, c)))
+                    group::write_detached(store, b)
+                        .await
+                        .map(|c| Some((sizes, c)))
                 }
                 None => Ok(None),
             }

@@ -62,5 +62,6 @@ mod snapshot_e2e;
 mod sql_e2e;
 mod store_cli;
 mod store_suite;
+mod sync_dropped;
 mod web_e2e;
 mod xentral_e2e;
