@@ -203,6 +203,93 @@ fn have(program: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// The columns a sync writes for every record (what the floor's raw import loads).
+const STORED: &str = "connector, entity, external_id, customer_no, ref_no, data, hash, position, run_id, synced_at, first_seen_at";
+
+/// Prints a result row.
+fn row(backend: &str, step: &str, n: u64, m: &Measured) {
+    println!(
+        "| {backend} | {step} | {n} | {:.2}s | {} | {} |",
+        m.wall.as_secs_f64(),
+        rate(n, m.wall),
+        mib(m.max_rss_kib)
+    );
+}
+
+/// The floor's step: the raw tool loading the records kontor stored (`n` rows in `csv`)
+/// into an index-less table — less than the store's own writes (no indexes, no upsert).
+fn floor_step(tool: &str, n: u64, csv: &Path) -> anyhow::Result<String> {
+    Ok(format!(
+        "raw `{tool}` of the {n} records kontor stored ({:.0} MB as CSV; floor)",
+        std::fs::metadata(csv)?.len() as f64 / 1e6
+    ))
+}
+
+/// Data lines of a CSV file with a header line and no line breaks in values (the stored
+/// JSON has none: it escapes them).
+fn csv_rows(csv: &Path) -> anyhow::Result<u64> {
+    use std::io::Read;
+    let mut f = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(csv)?);
+    let (mut buf, mut lines) = (vec![0u8; 1 << 20], 0u64);
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            return Ok(lines.saturating_sub(1));
+        }
+        lines += buf[..n].iter().filter(|b| **b == b'\n').count() as u64;
+    }
+}
+
+/// `sqlite3 .import` of `file` into a new, index-less table of a new database `db`.
+fn sqlite_import(db: &Path, file: &Path, separator: &str, skip: usize) -> anyhow::Result<Measured> {
+    let _ = std::fs::remove_file(db);
+    let mut c = Command::new("sqlite3");
+    c.arg(db)
+        .args([
+            "-cmd",
+            ".mode csv",
+            "-cmd",
+            &format!(".separator {separator}"),
+        ])
+        .arg(format!(".import --skip {skip} '{}' t", file.display()));
+    let m = measure(&mut c)?;
+    if m.code != 0 {
+        anyhow::bail!(
+            "sqlite3 .import of {} exited with {}",
+            file.display(),
+            m.code
+        );
+    }
+    Ok(m)
+}
+
+/// Runs one psql command.
+fn psql(url: &str, command: &str) -> anyhow::Result<Measured> {
+    let mut c = Command::new("psql");
+    c.arg(url).arg("-qc").arg(command);
+    let m = measure(&mut c)?;
+    if m.code != 0 {
+        anyhow::bail!("psql exited with {}: {command}", m.code);
+    }
+    Ok(m)
+}
+
+/// `psql \copy` of `from` (CSV with `options`) into a new table of `cols` text columns.
+fn psql_copy(
+    url: &str,
+    table: &str,
+    cols: usize,
+    from: &str,
+    options: &str,
+) -> anyhow::Result<Measured> {
+    let defs: Vec<String> = (1..=cols).map(|i| format!("c{i} text")).collect();
+    psql(url, &format!("CREATE TABLE {table} ({})", defs.join(", ")))?;
+    psql(
+        url,
+        &format!("\\copy {table} FROM {from} WITH (FORMAT csv, {options})"),
+    )
+}
+
 /// `kontor bench` (the sync benchmark, or `bench api` / `bench cti`).
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
@@ -303,53 +390,57 @@ pub async fn bench(_cli: &Cli, a: &BenchArgs) -> anyhow::Result<i32> {
         match backend {
             "sqlite" if have("sqlite3") => {
                 let raw = root.join("raw.db");
-                let _ = std::fs::remove_file(&raw);
-                let mut c = Command::new("sqlite3");
-                c.arg(&raw)
-                    .args(["-cmd", ".mode csv", "-cmd", ".separator ;"])
-                    .arg(format!(
-                        ".import --skip {} '{}' t",
-                        export.preamble(),
-                        data.display()
-                    ));
-                let m = measure(&mut c)?;
-                if m.code != 0 {
-                    anyhow::bail!("sqlite3 .import exited with {}", m.code);
+                let m = sqlite_import(&raw, &data, ";", export.preamble())?;
+                row("sqlite", "raw `sqlite3 .import` (baseline)", rows, &m);
+                // The floor: the same tool loading what kontor stored.
+                let store = root.join(format!("bench-{rows}.db"));
+                let csv = root.join("records.csv");
+                let mut dump = Command::new("sqlite3");
+                dump.args(["-csv", "-header"])
+                    .arg(&store)
+                    .arg(format!("SELECT {STORED} FROM records"))
+                    .stdout(std::fs::File::create(&csv)?);
+                if measure(&mut dump)?.code != 0 {
+                    anyhow::bail!("sqlite3: the records could not be exported");
                 }
-                println!(
-                    "| sqlite | raw `sqlite3 .import` (baseline) | {rows} | {:.2}s | {} | {} |",
-                    m.wall.as_secs_f64(),
-                    rate(rows, m.wall),
-                    mib(m.max_rss_kib)
-                );
+                let m = sqlite_import(&root.join("floor.db"), &csv, ",", 0)?;
+                let n = csv_rows(&csv)?;
+                row("sqlite", &floor_step("sqlite3 .import", n, &csv)?, n, &m);
+                std::fs::remove_file(&csv)?;
             }
             "postgres" if have("psql") => {
-                let cols: Vec<String> = (1..=columns(&data, export.preamble())?)
-                    .map(|i| format!("c{i} text"))
-                    .collect();
-                let mut create = Command::new("psql");
-                create
-                    .arg(&url)
-                    .arg("-qc")
-                    .arg(format!("CREATE TABLE raw_import ({})", cols.join(", ")));
-                measure(&mut create)?;
-                let mut c = Command::new("psql");
+                let cols = columns(&data, export.preamble())?;
                 // The EXTF header line is not CSV: `tail` leaves it out, in a pipe beside psql.
                 let from = match export.preamble() {
                     0 => format!("'{}'", data.display()),
                     n => format!("PROGRAM 'tail -n +{} \"{}\"'", n + 1, data.display()),
                 };
-                c.arg(&url).arg("-qc").arg(format!("\\copy raw_import FROM {from} WITH (FORMAT csv, DELIMITER ';', HEADER, ENCODING 'WIN1252')"));
-                let m = measure(&mut c)?;
-                if m.code != 0 {
-                    anyhow::bail!("psql \\copy exited with {}", m.code);
-                }
-                println!(
-                    "| postgres | raw `psql \\copy` (baseline) | {rows} | {:.2}s | {} | {} |",
-                    m.wall.as_secs_f64(),
-                    rate(rows, m.wall),
-                    mib(m.max_rss_kib)
-                );
+                let m = psql_copy(
+                    &url,
+                    "raw_import",
+                    cols,
+                    &from,
+                    "DELIMITER ';', HEADER, ENCODING 'WIN1252'",
+                )?;
+                row("postgres", "raw `psql \\copy` (baseline)", rows, &m);
+                let csv = root.join("records.csv");
+                psql(
+                    &url,
+                    &format!(
+                        "\\copy (SELECT {STORED} FROM records) TO '{}' WITH (FORMAT csv, HEADER)",
+                        csv.display()
+                    ),
+                )?;
+                let m = psql_copy(
+                    &url,
+                    "raw_records",
+                    STORED.split(',').count(),
+                    &format!("'{}'", csv.display()),
+                    "HEADER",
+                )?;
+                let n = csv_rows(&csv)?;
+                row("postgres", &floor_step("psql \\copy", n, &csv)?, n, &m);
+                std::fs::remove_file(&csv)?;
             }
             _ => eprintln!("{backend}: no raw import tool found; baseline skipped"),
         }

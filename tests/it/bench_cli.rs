@@ -68,6 +68,13 @@ fn kontor_bench_syncs_the_generated_export_into_both_stores() {
                 stdout.contains(&format!("{raw} (baseline) | 3000 |")),
                 "{stdout}"
             );
+            // The floor: the same tool loading what kontor stored — the 3 000 postings and
+            // the increment's 95 payments.
+            assert!(
+                stdout.contains(&format!("{raw} of the 3095 records kontor stored (")),
+                "{stdout}"
+            );
+            assert!(stdout.contains("as CSV; floor) | 3095 |"), "{stdout}");
         }
     }
     // A backend it does not know is refused by the parser, naming the ones it knows.
