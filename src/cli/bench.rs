@@ -380,12 +380,7 @@ pub async fn bench(_cli: &Cli, a: &BenchArgs) -> anyhow::Result<i32> {
             if m.code != 0 {
                 anyhow::bail!("{backend} {step}: kontor sync exited with {}", m.code);
             }
-            println!(
-                "| {backend} | {step} | {n} | {:.2}s | {} | {} |",
-                m.wall.as_secs_f64(),
-                rate(n, m.wall),
-                mib(m.max_rss_kib)
-            );
+            row(backend, &step, n, &m);
         }
         match backend {
             "sqlite" if have("sqlite3") => {
@@ -403,10 +398,12 @@ pub async fn bench(_cli: &Cli, a: &BenchArgs) -> anyhow::Result<i32> {
                 if measure(&mut dump)?.code != 0 {
                     anyhow::bail!("sqlite3: the records could not be exported");
                 }
-                let m = sqlite_import(&root.join("floor.db"), &csv, ",", 0)?;
+                let floor = root.join("floor.db");
+                let m = sqlite_import(&floor, &csv, ",", 0)?;
                 let n = csv_rows(&csv)?;
                 row("sqlite", &floor_step("sqlite3 .import", n, &csv)?, n, &m);
                 std::fs::remove_file(&csv)?;
+                std::fs::remove_file(&floor)?;
             }
             "postgres" if have("psql") => {
                 let cols = columns(&data, export.preamble())?;

@@ -90,11 +90,10 @@ impl<'a> Group<'a> {
 /// two stages took turns instead of running side by side (`--reprocess` of the 1M-row
 /// journal on SQLite 9.6 → 7.4 s).
 ///
-/// Dropping the returned future (a caller's timeout) leaves the write to finish: its
-/// records and checkpoint commit together or not at all, as any batch's, and the next run
-/// resumes from whichever checkpoint is committed. A write dropped between two of its
-/// statements instead could return its PostgreSQL connection to the pool mid-transaction,
-/// and the next `BEGIN` on it failed.
+/// Dropping the returned future (a caller's timeout) aborts the write at its next await,
+/// as dropping the write itself did when it ran on the caller's task: the run lock goes
+/// with the caller, and the write stops with it. (A statement already handed to
+/// the store completes or fails there, as before.)
 pub async fn write_detached(store: &DynStore, b: WriteBatch<'_>) -> Result<Counts, StoreError> {
     let unit = &b.unit;
     let owned = [unit.connector, unit.key, unit.label, unit.mapping_hash].map(str::to_owned);
@@ -122,6 +121,14 @@ pub async fn write_detached(store: &DynStore, b: WriteBatch<'_>) -> Result<Count
         }
         .instrument(tracing::Span::current()),
     );
+    /// Aborts the write when the caller stops waiting for it.
+    struct AbortOnDrop(tokio::task::AbortHandle);
+    impl Drop for AbortOnDrop {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    let _abort = AbortOnDrop(task.abort_handle());
     match task.await {
         Ok(written) => written,
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
