@@ -216,7 +216,7 @@ fn row(backend: &str, step: &str, n: u64, m: &Measured) {
     );
 }
 
-/// The floor's step: the raw tool loading the records kontor stored (`n` rows in `csv`)
+/// The floor's step: the raw tool loading the records kontor stored (`n` rows from `csv`)
 /// into an index-less table — less than the store's own writes (no indexes, no upsert).
 fn floor_step(tool: &str, n: u64, csv: &Path) -> anyhow::Result<String> {
     Ok(format!(
@@ -225,19 +225,14 @@ fn floor_step(tool: &str, n: u64, csv: &Path) -> anyhow::Result<String> {
     ))
 }
 
-/// Data lines of a CSV file with a header line and no line breaks in values (the stored
-/// JSON has none: it escapes them).
-fn csv_rows(csv: &Path) -> anyhow::Result<u64> {
-    use std::io::Read;
-    let mut f = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(csv)?);
-    let (mut buf, mut lines) = (vec![0u8; 1 << 20], 0u64);
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            return Ok(lines.saturating_sub(1));
-        }
-        lines += buf[..n].iter().filter(|b| **b == b'\n').count() as u64;
+/// The rows a raw tool's table holds, as the tool counts them (`program args… "SELECT
+/// count(*) …"`): what its import loaded, whatever the file's quoting.
+fn loaded(program: &str, args: &[&str]) -> anyhow::Result<u64> {
+    let out = Command::new(program).args(args).output()?;
+    if !out.status.success() {
+        anyhow::bail!("{program}: {}", String::from_utf8_lossy(&out.stderr).trim());
     }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().parse()?)
 }
 
 /// `sqlite3 .import` of `file` into a new, index-less table of a new database `db`.
@@ -400,7 +395,8 @@ pub async fn bench(_cli: &Cli, a: &BenchArgs) -> anyhow::Result<i32> {
                 }
                 let floor = root.join("floor.db");
                 let m = sqlite_import(&floor, &csv, ",", 0)?;
-                let n = csv_rows(&csv)?;
+                let db = floor.display().to_string();
+                let n = loaded("sqlite3", &[&db, "SELECT count(*) FROM t"])?;
                 row("sqlite", &floor_step("sqlite3 .import", n, &csv)?, n, &m);
                 std::fs::remove_file(&csv)?;
                 std::fs::remove_file(&floor)?;
@@ -435,7 +431,7 @@ pub async fn bench(_cli: &Cli, a: &BenchArgs) -> anyhow::Result<i32> {
                     &format!("'{}'", csv.display()),
                     "HEADER",
                 )?;
-                let n = csv_rows(&csv)?;
+                let n = loaded("psql", &[&url, "-tAc", "SELECT count(*) FROM raw_records"])?;
                 row("postgres", &floor_step("psql \\copy", n, &csv)?, n, &m);
                 std::fs::remove_file(&csv)?;
             }
