@@ -7,7 +7,7 @@ use super::resolve::{ResolveInput, ResolveOptions, resolve};
 use super::{KeyId, NewSuggestion, PrevKey, xref};
 use crate::config::Config;
 use crate::diag::Diagnostic;
-use crate::store::{DynStore, IdentityChanges, IdentityDelta, KeyRow, StoreError};
+use crate::store::{DynStore, IdentityChanges, IdentityDelta, KeyRow, NewSingletons, StoreError};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 #[derive(Debug, thiserror::Error)]
@@ -173,7 +173,7 @@ pub async fn resolve_changed(store: &DynStore, cfg: &Config) -> Result<Resolved,
                 noop: !directory,
                 ..IdentityChanges::default()
             };
-            if store.apply_identity(&changes).await? {
+            if store.apply_identity(&changes).await?.is_some() {
                 tracing::debug!(records, "identity: nothing it compares changed");
                 return Ok(Resolved::Kept { records });
             }
@@ -269,12 +269,28 @@ async fn resolve_with(store: &DynStore, inputs: &Inputs) -> Result<ResolveSummar
         // Party records (customers and suppliers, the same rules) one by one: only what
         // identity compares is kept.
         add_party_rows(store, systems, &mut customers).await?;
-        for (connector, no) in &snap.doc_keys {
-            if let Some(system) = systems.get(connector) {
-                let key = KeyId::new(system.clone(), no.clone());
-                customers
-                    .entry(key.clone())
-                    .or_insert_with(|| SourceCustomer::new(key));
+        // Of the customer numbers the scanned runs' documents name, only those a
+        // cross-reference row or a decision names too are read here: any other one not
+        // stored yet and without a party record can join no other customer, and the store
+        // writes it as one of its own (`singletons` below).
+        if snap.docs {
+            let named: BTreeSet<String> = xref
+                .iter()
+                .flatten()
+                .chain(snap.decisions.iter().flat_map(|d| [&d.a, &d.b]))
+                .map(|k| k.customer_no.clone())
+                .collect();
+            let named: Vec<String> = named.into_iter().collect();
+            for (connector, no) in store
+                .doc_keys_of(snap.scan_from, snap.scan_to, &named)
+                .await?
+            {
+                if let Some(system) = systems.get(&connector) {
+                    let key = KeyId::new(system.clone(), no);
+                    customers
+                        .entry(key.clone())
+                        .or_insert_with(|| SourceCustomer::new(key));
+                }
             }
         }
         let customers: Vec<SourceCustomer> = customers.into_values().collect();
@@ -356,6 +372,21 @@ async fn resolve_with(store: &DynStore, inputs: &Inputs) -> Result<ResolveSummar
             delete,
             inputs: Some(fingerprint.clone()),
             inputs_epoch: snap.inputs_epoch,
+            singletons: snap.docs.then(|| NewSingletons {
+                from: snap.scan_from,
+                to: snap.scan_to,
+                systems: systems
+                    .iter()
+                    .map(|(c, s)| (c.clone(), s.clone()))
+                    .collect(),
+                first_id: res
+                    .assignments
+                    .iter()
+                    .map(|a| a.customer_id.max(a.home_id))
+                    .fold(snap.max_id, i64::max)
+                    + 1,
+                attrs: SourceCustomer::default().fingerprint(),
+            }),
             ..IdentityChanges::default()
         };
         let mut changes = changes;
@@ -386,14 +417,16 @@ async fn resolve_with(store: &DynStore, inputs: &Inputs) -> Result<ResolveSummar
         let applied = store.apply_identity(&changes).await?;
         tracing::debug!(
             ms = started.elapsed().as_millis() as u64,
-            applied,
+            applied = applied.is_some(),
+            singletons = applied.unwrap_or(0),
             "identity: written"
         );
-        if applied {
+        if let Some(singletons) = applied {
+            let singletons = singletons as usize;
             let summary = ResolveSummary {
-                customers: res.customers,
-                source_customers: customers.len(),
-                changed: changes.upsert.len() + changes.delete.len(),
+                customers: res.customers + singletons,
+                source_customers: customers.len() + singletons,
+                changed: changes.upsert.len() + changes.delete.len() + singletons,
                 suggestions: res.suggestions.len(),
                 ambiguous: res.ambiguous,
                 generic: res.generic,

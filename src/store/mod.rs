@@ -54,7 +54,7 @@ pub use front::{
 };
 pub use identity::{
     DirectoryChanges, DocumentHit, IdentityChanges, IdentityDelta, IdentitySnapshot, IdentityStore,
-    KeyRow, SharedNumbers, SourceSystem, SuggestionRow, TokenInfo,
+    KeyRow, NewSingletons, SharedNumbers, SourceSystem, SuggestionRow, TokenInfo,
 };
 pub use ops::{OpsStore, RunLock, RunStats, Slot};
 pub use postgres::PgStore;
@@ -270,8 +270,18 @@ pub(crate) fn placeholders(first: usize, n: usize) -> String {
 }
 
 pub(crate) fn values_list(rows: usize, cols: usize, numbered: bool) -> String {
+    values_list_at(1, rows, cols, numbered)
+}
+
+/// [`values_list`] whose first placeholder is `$first`: `values_list_from(3, 2, 2)` is
+/// `($3,$4),($5,$6)`.
+pub(crate) fn values_list_from(first: usize, rows: usize, cols: usize) -> String {
+    values_list_at(first, rows, cols, true)
+}
+
+fn values_list_at(first: usize, rows: usize, cols: usize, numbered: bool) -> String {
     let mut s = String::with_capacity(rows * cols * 5);
-    let mut n = 0;
+    let mut n = first - 1;
     for r in 0..rows {
         if r > 0 {
             s.push(',');

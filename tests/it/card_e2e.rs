@@ -149,7 +149,7 @@ impl Demo {
             inputs_epoch: snap.inputs_epoch,
             ..Default::default()
         };
-        assert!(self.store.apply_identity(&changes).await.unwrap());
+        assert!(self.store.apply_identity(&changes).await.unwrap().is_some());
     }
 
     /// Rewrites a WaWi export (Windows-1252) with `f` applied to its text.

@@ -170,13 +170,13 @@ async fn a_resolution_that_read_before_an_erasure_does_not_record_its_inputs(bac
     };
     let snap = store.identity_snapshot(false).await.unwrap();
     store.delete_records(&[]).await.unwrap();
-    assert!(store.apply_identity(&write(&snap)).await.unwrap());
+    assert!(store.apply_identity(&write(&snap)).await.unwrap().is_some());
     assert!(
         !store.identity_unchanged("fp").await.unwrap(),
         "read before the erasure"
     );
     let snap = store.identity_snapshot(false).await.unwrap();
-    assert!(store.apply_identity(&write(&snap)).await.unwrap());
+    assert!(store.apply_identity(&write(&snap)).await.unwrap().is_some());
     assert!(store.identity_unchanged("fp").await.unwrap());
     assert!(!store.identity_unchanged("other").await.unwrap());
 }
@@ -205,19 +205,19 @@ async fn a_resolution_that_read_before_an_erasure_writes_nothing(backend: &str) 
     let snap = store.identity_snapshot(false).await.unwrap();
     store.delete_records(&[]).await.unwrap();
     assert!(
-        !store.apply_identity(&write(&snap)).await.unwrap(),
+        store.apply_identity(&write(&snap)).await.unwrap().is_none(),
         "read before the erasure: read again"
     );
     assert!(store.customer_keys().await.unwrap().is_empty());
     let snap = store.identity_snapshot(false).await.unwrap();
-    assert!(store.apply_identity(&write(&snap)).await.unwrap());
+    assert!(store.apply_identity(&write(&snap)).await.unwrap().is_some());
     assert_eq!(store.customer_keys().await.unwrap(), vec![row]);
     assert!(store.identity_unchanged("fp").await.unwrap());
 }
 
 /// The WaWi open-items export (a full list: an item missing from it is closed) without item
 /// RE-2026-1001 (paid) and the rows an earlier call added, with `rows` added.
-fn write_items(dir: &Path, rows: &[&str]) {
+pub(crate) fn write_items(dir: &Path, rows: &[&str]) {
     let rows: Vec<String> = rows.iter().map(|r| (*r).to_owned()).collect();
     edit_export(dir, "offene_posten.csv", move |lines| {
         lines

@@ -31,6 +31,7 @@ mod files_inside;
 mod front_e2e;
 mod http_hardening_e2e;
 mod identity_incremental_e2e;
+mod identity_singletons_e2e;
 mod identity_triage_e2e;
 mod jtl_wawi_e2e;
 mod kill_resume;

@@ -6,7 +6,7 @@ macro_rules! identity_apply {
     ($store:ty) => {
         impl $store {
             /// [`IdentityStore::apply_identity`]: the resolution's changes in one transaction.
-            pub(super) async fn write_identity(&self, ch: &IdentityChanges) -> Result<bool, StoreError> {
+            pub(super) async fn write_identity(&self, ch: &IdentityChanges) -> Result<Option<u64>, StoreError> {
                 let now = Utc::now();
                 let mut tx = self.begin_write().await?;
                 // The cards of what the runs since the last pass touched go with the pass
@@ -27,7 +27,7 @@ macro_rules! identity_apply {
                     .execute(&mut *tx)
                     .await?;
                     tx.commit().await?;
-                    return Ok(kept.rows_affected() == 1);
+                    return Ok((kept.rows_affected() == 1).then_some(0));
                 }
                 // Not after a change outside runs (an erasure, a decision, a renamed connector)
                 // that came after the snapshot either: what the resolution read may be what an
@@ -57,7 +57,7 @@ macro_rules! identity_apply {
                 .await?;
                 if moved.rows_affected() == 0 {
                     tx.rollback().await?;
-                    return Ok(false);
+                    return Ok(None);
                 }
                 if let Some(systems) = &ch.systems {
                     sqlx::query("DELETE FROM connector_systems").execute(&mut *tx).await?;
@@ -99,6 +99,10 @@ macro_rules! identity_apply {
                     }
                     q.execute(&mut *tx).await?;
                 }
+                let singletons = match &ch.singletons {
+                    Some(new) => Self::write_singletons(&mut tx, new, ch.generation + 1, now).await?,
+                    None => 0,
+                };
                 for id in &ch.alias_delete {
                     sqlx::query("DELETE FROM customer_aliases WHERE id = $1")
                         .bind(id)
@@ -161,7 +165,43 @@ macro_rules! identity_apply {
                     q.execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
-                Ok(true)
+                Ok(Some(singletons))
+            }
+
+            /// [`NewSingletons`]: one statement, after the resolution's keys (which it leaves
+            /// out, as it leaves out every key stored already); their customers are listed
+            /// for the directories as the resolution's are.
+            async fn write_singletons(
+                tx: &mut <$store as crate::store::backend::Staging>::Conn,
+                new: &NewSingletons,
+                generation: i64,
+                now: DateTime<Utc>,
+            ) -> Result<u64, sqlx::Error> {
+                if new.systems.is_empty() {
+                    return Ok(0);
+                }
+                let sql = format!(
+                    "WITH cs (connector, system) AS (VALUES {}) \
+                     INSERT INTO customer_keys (system, customer_no, customer_id, home_id, rule, matched_on, attrs, first_seen_at, updated_at) \
+                     SELECT system, customer_no, $3 + n - 1, $3 + n - 1, 'anchor', NULL, $4, $5, $5 FROM \
+                     (SELECT system, customer_no, row_number() OVER (ORDER BY system, customer_no) AS n FROM \
+                      (SELECT DISTINCT cs.system, r.customer_no FROM records r JOIN cs ON cs.connector = r.connector \
+                       WHERE r.run_id > $1 AND r.run_id <= $2 AND r.customer_no IS NOT NULL AND r.customer_no <> '') d \
+                      WHERE NOT EXISTS (SELECT 1 FROM customer_keys k WHERE k.system = d.system AND k.customer_no = d.customer_no)) x",
+                    crate::store::values_list_from(6, new.systems.len(), 2)
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(bulk!(sql)))
+                    .bind(new.from)
+                    .bind(new.to)
+                    .bind(new.first_id)
+                    .bind(new.attrs)
+                    .bind(now);
+                for (connector, system) in &new.systems {
+                    q = q.bind(connector).bind(system);
+                }
+                let written = q.execute(&mut *tx).await?.rows_affected();
+                Self::list_new_customers(tx, generation, new.first_id, written).await?;
+                Ok(written)
             }
         }
     };

@@ -137,6 +137,33 @@ macro_rules! identity_directory {
                 Ok(())
             }
 
+            /// In the same pass, after [`NewSingletons`] gave `count` new customers the ids
+            /// from `first_id` on: lists them, or raises the floor when they are too many.
+            pub(crate) async fn list_new_customers(
+                tx: &mut <$store as crate::store::backend::Staging>::Conn,
+                generation: i64,
+                first_id: i64,
+                count: u64,
+            ) -> Result<(), sqlx::Error> {
+                use super::directory::*;
+                if count == 0 {
+                    return Ok(());
+                }
+                if count as i64 > MAX_LISTED {
+                    sqlx::query(RAISE_FLOOR).bind(generation).execute(&mut *tx).await?;
+                    return Ok(());
+                }
+                sqlx::query(
+                    "INSERT INTO directory_changes (generation, customer_id) \
+                     SELECT $1, customer_id FROM customer_keys WHERE customer_id >= $2 ON CONFLICT DO NOTHING",
+                )
+                .bind(generation)
+                .bind(first_id)
+                .execute(&mut *tx)
+                .await?;
+                Ok(())
+            }
+
             /// Whether runs after the scan position wrote, closed or moved records of the
             /// directory's entities (or moved any record's customer number).
             pub(crate) async fn directory_touched(

@@ -39,11 +39,14 @@ pub struct IdentitySnapshot {
     pub generation: i64,
     pub keys: Vec<KeyRow>,
 
-    /// (connector, customer number) of records synced since the last scan (all with
-    /// `rescan`).
-    pub doc_keys: Vec<(String, String)>,
+    /// Runs after this id and up to `scan_to` are what this pass scans (all with `rescan`).
+    pub scan_from: i64,
     /// Runs up to this id are scanned once the changes are applied.
     pub scan_to: i64,
+    /// Whether the scanned runs wrote records with a customer number: the source customers
+    /// they name are read by [`IdentityStore::doc_keys_of`] (those a resolution compares) or
+    /// written by [`NewSingletons`] (all others), never all held in memory.
+    pub docs: bool,
     /// connector → system as of the last resolution.
     pub systems: BTreeMap<String, String>,
     pub decisions: Vec<Decision>,
@@ -82,6 +85,28 @@ pub struct IdentityChanges {
     /// after the snapshot's `inputs_epoch`.
     pub inputs: Option<String>,
     pub inputs_epoch: i64,
+    /// The customer numbers of the scanned runs' records that no key and no party record
+    /// names yet (a document's customer number): each becomes a customer of its own, written
+    /// set-based after `upsert`.
+    pub singletons: Option<NewSingletons>,
+}
+
+/// The source customers known only from documents of the scanned runs, neither stored as
+/// keys nor named by a party record, a cross-reference row or a decision: nothing can join
+/// them to another customer, so each is one of its own (rule `anchor`, its own first id). The
+/// store writes them in one statement after the resolution's keys, so a first sync of
+/// 100 000 customer numbers holds none of them in memory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSingletons {
+    /// The scanned runs: after `from`, up to `to`.
+    pub from: i64,
+    pub to: i64,
+    /// connector → system of the configured connectors (others' records are not read).
+    pub systems: Vec<(String, String)>,
+    /// The id the first of them gets; the others follow in the order of system and number.
+    pub first_id: i64,
+    /// The fingerprint of a source customer without party records.
+    pub attrs: i64,
 }
 
 impl IdentityChanges {
@@ -98,7 +123,7 @@ impl IdentityChanges {
             && self.suggestion_insert.is_empty()
             && self.suggestion_update.is_empty()
             && self.suggestion_obsolete.is_empty()
-            && snap.doc_keys.is_empty()
+            && !snap.docs
     }
 }
 
@@ -160,8 +185,17 @@ pub struct TokenInfo {
 #[async_trait]
 pub trait IdentityStore: Send + Sync {
     async fn identity_snapshot(&self, rescan: bool) -> Result<IdentitySnapshot, StoreError>;
-    /// Writes a resolution; `false` when another resolution was applied since the snapshot.
-    async fn apply_identity(&self, changes: &IdentityChanges) -> Result<bool, StoreError>;
+    /// Writes a resolution; `None` when another resolution was applied since the snapshot,
+    /// else the number of [`NewSingletons`] written.
+    async fn apply_identity(&self, changes: &IdentityChanges) -> Result<Option<u64>, StoreError>;
+    /// (connector, customer number) of the records of runs after `from` up to `to` with one of
+    /// these customer numbers (the numbers a cross-reference row or a decision names).
+    async fn doc_keys_of(
+        &self,
+        from: i64,
+        to: i64,
+        numbers: &[String],
+    ) -> Result<Vec<(String, String)>, StoreError>;
     async fn identity_generation(&self) -> Result<i64, StoreError>;
     /// The store's generation and the customers whose directory entries changed in the
     /// generations after `since`; `None` when the store cannot name them all (a node then

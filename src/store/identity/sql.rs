@@ -12,7 +12,6 @@ macro_rules! identity_store {
                 &self,
                 rescan: bool,
             ) -> Result<IdentitySnapshot, StoreError> {
-                use futures::TryStreamExt;
                 use sqlx::Row;
                 let pool = self.pool();
                 let state = sqlx::query("SELECT generation, scanned_run, inputs_epoch FROM identity_state WHERE id = 1")
@@ -23,18 +22,14 @@ macro_rules! identity_store {
                 let scanned: i64 = if rescan { 0 } else { state.try_get("scanned_run")? };
                 let scan_to = self.scan_to(scanned).await?;
                 let keys = self.customer_keys().await?;
-                let mut rows = sqlx::query(
-                    "SELECT DISTINCT connector, customer_no FROM records \
-                     WHERE run_id > $1 AND run_id <= $2 AND customer_no IS NOT NULL AND customer_no <> ''",
+                let docs: bool = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM records \
+                     WHERE run_id > $1 AND run_id <= $2 AND customer_no IS NOT NULL AND customer_no <> '')",
                 )
                 .bind(scanned)
                 .bind(scan_to)
-                .fetch(pool);
-                // Row by row (a first sync has one per source customer).
-                let mut doc_keys: Vec<(String, String)> = Vec::new();
-                while let Some(r) = rows.try_next().await? {
-                    doc_keys.push((r.try_get("connector")?, r.try_get("customer_no")?));
-                }
+                .fetch_one(pool)
+                .await?;
                 let systems = self.connector_systems().await?;
                 let decisions = sqlx::query(
                     "SELECT kind, a_system, a_no, b_system, b_no FROM identity_decisions ORDER BY id",
@@ -86,8 +81,9 @@ macro_rules! identity_store {
                 Ok(IdentitySnapshot {
                     generation,
                     keys,
-                    doc_keys,
+                    scan_from: scanned,
                     scan_to,
+                    docs,
                     systems,
                     decisions,
                     aliases,
@@ -97,8 +93,35 @@ macro_rules! identity_store {
                 })
             }
 
-            async fn apply_identity(&self, ch: &IdentityChanges) -> Result<bool, StoreError> {
+            async fn apply_identity(&self, ch: &IdentityChanges) -> Result<Option<u64>, StoreError> {
                 self.write_identity(ch).await
+            }
+
+            async fn doc_keys_of(
+                &self,
+                from: i64,
+                to: i64,
+                numbers: &[String],
+            ) -> Result<Vec<(String, String)>, StoreError> {
+                use sqlx::Row;
+                let mut out = Vec::new();
+                for chunk in numbers.chunks(CHUNK) {
+                    let sql = format!(
+                        "SELECT DISTINCT connector, customer_no FROM records \
+                         WHERE run_id > $1 AND run_id <= $2 AND customer_no IN ({})",
+                        in_list(3, chunk.len())
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(bulk!(sql))).bind(from).bind(to);
+                    for n in chunk {
+                        q = q.bind(n);
+                    }
+                    for r in q.fetch_all(self.pool()).await? {
+                        out.push((r.try_get("connector")?, r.try_get("customer_no")?));
+                    }
+                }
+                out.sort();
+                out.dedup();
+                Ok(out)
             }
 
             async fn identity_generation(&self) -> Result<i64, StoreError> {
