@@ -15,6 +15,25 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// if the number means another option).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
+/// What SQLite may keep in memory during `kontor sync` (its page caches beyond it are
+/// recycled, not grown).
+const SYNC_SQLITE_HEAP: u64 = 8 << 20;
+
+/// `kontor sync` runs in bounded memory (issue 17: under 64 MiB for any file): SQLite's page
+/// caches share [`SYNC_SQLITE_HEAP`] instead of 12 MB per connection, and glibc's malloc,
+/// which only SQLite uses here, keeps one arena instead of one per SQLite worker thread that
+/// each held on to what its statements freed. Measured on the first sync of a 1M-row
+/// journal into SQLite: peak RSS 99 → 52 MB (16 MiB: 61 MB), in the same time. Not for
+/// `serve`: its readers keep whole caches and arenas of their own.
+fn bounded_memory() {
+    kontor::store::bound_sqlite_heap(SYNC_SQLITE_HEAP);
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: a setting of glibc's malloc, changed before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
+}
+
 fn main() {
     // Output piped into `head` ends quietly instead of failing on a closed pipe.
     #[cfg(unix)]
@@ -34,6 +53,9 @@ fn main() {
         libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
     let args = cli::Cli::parse();
+    if matches!(args.command, cli::Command::Sync(_)) {
+        bounded_memory();
+    }
     cli::init_logging(&args);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -61,7 +61,7 @@ pub use postgres::PgStore;
 pub(crate) use quarantine::{LOADED_LATER, SUPERSEDE_SQL, superseded_by};
 pub use quarantine::{QuarantineCounts, QuarantineStore};
 pub use schema::{MigrationState, Open, SchemaStatus};
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, bound_heap as bound_sqlite_heap};
 pub use types::*;
 pub use users::{NewSession, Session, User, UserStore};
 

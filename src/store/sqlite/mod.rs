@@ -13,6 +13,18 @@ mod stage;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
+/// What SQLite may keep in memory in this process, in bytes ([`bound_heap`]); 0: no bound.
+static HEAP_LIMIT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Bounds what SQLite keeps in memory, for the whole process: beyond `bytes`, its page caches
+/// (up to 12 MB per connection otherwise, one connection of up to four per task) give pages
+/// back before taking new ones (`PRAGMA soft_heap_limit`, set with each connection of the
+/// stores opened afterwards). `kontor sync` bounds it (a sync's peak RSS, issue 17); the
+/// server keeps the whole caches for its readers.
+pub fn bound_heap(bytes: u64) {
+    HEAP_LIMIT.store(bytes, std::sync::atomic::Ordering::Relaxed);
+}
+
 pub struct SqliteStore {
     pool: SqlitePool,
     /// Where run locks live (beside the store file).
@@ -56,6 +68,12 @@ impl SqliteStore {
             // Per connection (up to 4): bounds the memory of large promotions.
             .pragma("cache_size", "-12000")
             .pragma("temp_store", "file")
+            .pragma(
+                "soft_heap_limit",
+                HEAP_LIMIT
+                    .load(std::sync::atomic::Ordering::Relaxed)
+                    .to_string(),
+            )
             .log_statements(tracing::log::LevelFilter::Trace)
             .log_slow_statements(tracing::log::LevelFilter::Debug, Duration::from_secs(10));
         let staging_file = stage::staging_path(url);
