@@ -9,6 +9,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 mod stage;
+mod write_tx;
+
+pub(crate) use write_tx::WriteTx;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -68,10 +71,9 @@ impl PgStore {
         &self.pool
     }
 
-    pub(crate) async fn begin_write(
-        &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-        self.pool.begin().await
+    /// A write transaction ([`WriteTx`]: dropped before its end, its connection closes).
+    pub(crate) async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+        WriteTx::begin(&self.pool).await
     }
 }
 
