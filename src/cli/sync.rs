@@ -161,10 +161,22 @@ pub async fn sync_connectors(
             Level::INFO,
             "identity: nothing changed since the last resolution",
         ),
-        Ok(Resolved::Kept { records }) => note(
+        Ok(Resolved::Kept {
+            records,
+            new_customers: 0,
+        }) => note(
             Level::INFO,
             &format!(
                 "identity: {records} record(s) changed since the last resolution, none of it what identity compares; the customers stay as they are"
+            ),
+        ),
+        Ok(Resolved::Kept {
+            records,
+            new_customers,
+        }) => note(
+            Level::INFO,
+            &format!(
+                "identity: {records} record(s) changed since the last resolution; {new_customers} new customer number(s) that nothing joins to another customer, each a customer of its own; the other customers stay as they are"
             ),
         ),
         Ok(Resolved::Resolved(r)) => note(

@@ -129,14 +129,18 @@ pub enum Resolved {
     /// store's identity state.
     Unchanged,
     /// The runs since wrote or closed records, but nothing a resolution compares: documents
-    /// of customer numbers resolved already, party records whose names, identifiers and
-    /// postcodes are what they were. No resolution ran (it would come out the same); the scan
+    /// of customer numbers resolved already or that nothing names, party records whose names,
+    /// identifiers and postcodes are what they were. No resolution ran (it would come out the same); the scan
     /// position moved on, and the generation too (the directories reload) when party or
     /// contact-person records were written or closed — not for documents alone, which the
     /// directory does not show.
     Kept {
         /// Records the runs wrote or closed.
         records: i64,
+        /// Customer numbers the runs brought that nothing joins to another customer (no
+        /// party record, cross-reference row or decision names them): each is a customer
+        /// of its own now, written without a resolution ([`NewSingletons`]).
+        new_customers: u64,
     },
     /// A resolution ran.
     Resolved(ResolveSummary),
@@ -158,24 +162,45 @@ pub async fn resolve_changed(store: &DynStore, cfg: &Config) -> Result<Resolved,
         }
         IdentityDelta::Changed {
             generation,
+            scan_from,
             scan_to,
             inputs_epoch,
             records,
             parties,
             directory,
-        } if parties_as_resolved(store, &inputs.systems, &parties).await? => {
+            unknown,
+        } if parties_as_resolved(store, &inputs.systems, &parties).await?
+            && !(unknown && new_numbers_named(store, &inputs, scan_from, scan_to).await?) =>
+        {
             let changes = IdentityChanges {
                 generation,
                 scan_to,
                 inputs: Some(inputs.fingerprint.clone()),
                 inputs_epoch,
-                // Documents alone: the generation stays, no directory reloads.
-                noop: !directory,
+                // Documents of known customers alone: the generation stays, no directory
+                // reloads.
+                noop: !directory && !unknown,
+                // New customer numbers nothing names: customers of their own.
+                singletons: unknown.then(|| NewSingletons {
+                    from: scan_from,
+                    to: scan_to,
+                    systems: singleton_systems(&inputs.systems),
+                    // (This pass deletes no key and makes no alias.)
+                    floor: 0,
+                    attrs: SourceCustomer::default().fingerprint(),
+                }),
                 ..IdentityChanges::default()
             };
-            if store.apply_identity(&changes).await?.is_some() {
-                tracing::debug!(records, "identity: nothing it compares changed");
-                return Ok(Resolved::Kept { records });
+            if let Some(new_customers) = store.apply_identity(&changes).await? {
+                tracing::debug!(
+                    records,
+                    new_customers,
+                    "identity: nothing it compares changed"
+                );
+                return Ok(Resolved::Kept {
+                    records,
+                    new_customers,
+                });
             }
             // Another resolution came first, or an erasure or decision came after the delta
             // was read: resolve as of now.
@@ -183,6 +208,54 @@ pub async fn resolve_changed(store: &DynStore, cfg: &Config) -> Result<Resolved,
         IdentityDelta::Changed { .. } | IdentityDelta::Resolve => {}
     }
     resolve_with(store, &inputs).await.map(Resolved::Resolved)
+}
+
+/// connector → system of the configured connectors, as [`NewSingletons`] reads them.
+fn singleton_systems(systems: &BTreeMap<String, String>) -> Vec<(String, String)> {
+    systems
+        .iter()
+        .map(|(c, s)| (c.clone(), s.clone()))
+        .collect()
+}
+
+/// The customer numbers cross-reference rows and decisions name (any system).
+fn named_numbers(xref: &[Vec<KeyId>], decisions: &[super::Decision]) -> Vec<String> {
+    let named: BTreeSet<&str> = xref
+        .iter()
+        .flatten()
+        .chain(decisions.iter().flat_map(|d| [&d.a, &d.b]))
+        .map(|k| k.customer_no.as_str())
+        .collect();
+    named.into_iter().map(str::to_owned).collect()
+}
+
+/// Whether a cross-reference row or decision names a customer number that the runs after
+/// `from` up to `to` brought and that is not resolved yet: such a number may join another
+/// customer, and only a resolution can say.
+async fn new_numbers_named(
+    store: &DynStore,
+    inputs: &Inputs,
+    from: i64,
+    to: i64,
+) -> Result<bool, StoreError> {
+    let decisions = store.decisions().await?;
+    let named = named_numbers(&inputs.xref, &decisions);
+    if named.is_empty() {
+        return Ok(false);
+    }
+    let keys: Vec<KeyId> = store
+        .doc_keys_of(from, to, &named)
+        .await?
+        .into_iter()
+        .filter_map(|(c, no)| inputs.systems.get(&c).map(|s| KeyId::new(s.clone(), no)))
+        .collect();
+    let stored: BTreeSet<KeyId> = store
+        .key_attrs(&keys)
+        .await?
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    Ok(keys.iter().any(|k| !stored.contains(k)))
 }
 
 /// Whether the party records of these (connector, customer number) pairs say what they said
@@ -274,13 +347,7 @@ async fn resolve_with(store: &DynStore, inputs: &Inputs) -> Result<ResolveSummar
         // stored yet and without a party record can join no other customer, and the store
         // writes it as one of its own (`singletons` below).
         if snap.docs {
-            let named: BTreeSet<String> = xref
-                .iter()
-                .flatten()
-                .chain(snap.decisions.iter().flat_map(|d| [&d.a, &d.b]))
-                .map(|k| k.customer_no.clone())
-                .collect();
-            let named: Vec<String> = named.into_iter().collect();
+            let named = named_numbers(xref, &snap.decisions);
             for (connector, no) in store
                 .doc_keys_of(snap.scan_from, snap.scan_to, &named)
                 .await?
@@ -375,11 +442,9 @@ async fn resolve_with(store: &DynStore, inputs: &Inputs) -> Result<ResolveSummar
             singletons: snap.docs.then(|| NewSingletons {
                 from: snap.scan_from,
                 to: snap.scan_to,
-                systems: systems
-                    .iter()
-                    .map(|(c, s)| (c.clone(), s.clone()))
-                    .collect(),
-                first_id: res
+                systems: singleton_systems(systems),
+                // Not an id of a key this pass deletes, nor one it makes an alias.
+                floor: res
                     .assignments
                     .iter()
                     .map(|a| a.customer_id.max(a.home_id))

@@ -255,7 +255,10 @@ async fn documents_of_known_customers_resolve_nothing_and_come_out_as_a_full_res
     let (written, closed) = sync_files(&store, &cfg).await;
     assert_eq!((written, closed), (2, 1));
     match resolve_changed(&store, &cfg).await.unwrap() {
-        Resolved::Kept { records } => assert_eq!(records, 2 + closed as i64),
+        Resolved::Kept {
+            records,
+            new_customers: 0,
+        } => assert_eq!(records, 2 + closed as i64),
         other => panic!("expected the customers kept, got {other:?}"),
     }
     assert_eq!(
@@ -280,7 +283,10 @@ async fn documents_of_known_customers_resolve_nothing_and_come_out_as_a_full_res
     assert_eq!(sync_files(&store, &cfg).await, (1, 0));
     assert!(matches!(
         resolve_changed(&store, &cfg).await.unwrap(),
-        Resolved::Kept { records: 1 }
+        Resolved::Kept {
+            records: 1,
+            new_customers: 0
+        }
     ));
     assert_eq!(store.identity_generation().await.unwrap(), generation);
 
@@ -294,17 +300,29 @@ async fn documents_of_known_customers_resolve_nothing_and_come_out_as_a_full_res
         ],
     );
     assert_eq!(sync_files(&store, &cfg).await, (1, 0));
-    assert!(resolves(&store, &cfg).await, "a new customer number");
-    assert!(
-        store
-            .customer_keys()
-            .await
-            .unwrap()
-            .iter()
-            .any(|k| k.key.customer_no == "00777"),
-        "its key is resolved"
+    // Nothing names it (no customer record, cross-reference row or decision): a customer of
+    // its own, without a resolution — the generation moves, the directories learn of it.
+    assert!(matches!(
+        resolve_changed(&store, &cfg).await.unwrap(),
+        Resolved::Kept {
+            records: 1,
+            new_customers: 1
+        }
+    ));
+    assert!(store.identity_generation().await.unwrap() > generation);
+    let now = store.customer_keys().await.unwrap();
+    let new = now
+        .iter()
+        .find(|k| k.key.customer_no == "00777")
+        .expect("its key is resolved");
+    assert_eq!(
+        (new.rule.as_str(), new.customer_id),
+        ("anchor", new.home_id)
     );
     assert!(!resolves(&store, &cfg).await);
+    let full = resolve_store(&store, &cfg).await.unwrap();
+    assert_eq!(full.changed, 0, "a full resolution agrees");
+    assert_eq!(store.customer_keys().await.unwrap(), now);
 }
 
 /// A customer's payment terms, street and city change: its record is written, but what
@@ -334,7 +352,10 @@ async fn customers_changed_in_what_identity_does_not_compare_resolve_nothing(bac
     edit(";50667;Köln;", ";50667;Köln-Altstadt;");
     assert_eq!(sync_files(&store, &cfg).await, (1, 0));
     match resolve_changed(&store, &cfg).await.unwrap() {
-        Resolved::Kept { records } => assert_eq!(records, 1),
+        Resolved::Kept {
+            records,
+            new_customers: 0,
+        } => assert_eq!(records, 1),
         other => panic!("expected the customers kept, got {other:?}"),
     }
     assert_eq!(

@@ -1,14 +1,19 @@
 //! A sync's new customer numbers that nothing can join to another customer (a document's
 //! customer number, no party record, cross-reference row or decision naming it) are written
 //! by the store in one statement as customers of their own, never held in memory by the
-//! resolution (issue 17: a first sync's peak RSS). What they get is what a full resolution
-//! gives them; a number a decision names is resolved as before — on both stores.
+//! resolution (issue 17: a first sync's peak RSS) — in a later sync without any resolution.
+//! What they get is what a full resolution gives them; a number a decision names is resolved
+//! as before — on both stores.
 
 use crate::identity_incremental_e2e::{demo_resolved, sync_files, write_items};
 use kontor::identity::resolve_store;
 use kontor::identity::{Decision, DecisionKind, KeyId, Resolved, SourceCustomer, resolve_changed};
+use kontor::store::{IdentityChanges, NewSingletons};
 
-both_backends!(new_customer_numbers_of_documents_become_customers_of_their_own);
+both_backends!(
+    new_customer_numbers_of_documents_become_customers_of_their_own,
+    new_customer_numbers_start_at_the_floor_of_their_pass,
+);
 
 async fn new_customer_numbers_of_documents_become_customers_of_their_own(backend: &str) {
     let (store, _guard, dir, cfg) = demo_resolved(backend).await;
@@ -113,4 +118,80 @@ async fn new_customer_numbers_of_documents_become_customers_of_their_own(backend
         resolve_changed(&store, &cfg).await.unwrap(),
         Resolved::Unchanged
     ));
+
+    // A later sync with one more number nothing names: no resolution, a customer of its
+    // own after the largest id, listed for the directories.
+    let generation = store.identity_generation().await.unwrap();
+    write_items(
+        dir.path(),
+        &[
+            "RE-2026-3001;RE;00779;03.12.2026;02.01.2027;10,00;1,90;11,90;11,90;EUR;;0;14 Tage netto",
+            "RE-2026-3002;RE;00777;03.12.2026;02.01.2027;10,00;1,90;11,90;11,90;EUR;;0;14 Tage netto",
+            "RE-2026-3003;RE;00778;03.12.2026;02.01.2027;10,00;1,90;11,90;11,90;EUR;;0;14 Tage netto",
+            "RE-2026-3004;RE;00777;04.12.2026;03.01.2027;20,00;3,80;23,80;23,80;EUR;;0;14 Tage netto",
+            "RE-2026-3005;RE;00780;05.12.2026;04.01.2027;30,00;5,70;35,70;35,70;EUR;;0;14 Tage netto",
+        ],
+    );
+    assert_eq!(sync_files(&store, &cfg).await.0, 1);
+    match resolve_changed(&store, &cfg).await.unwrap() {
+        Resolved::Kept {
+            records: 1,
+            new_customers: 1,
+        } => {}
+        other => panic!("expected one new customer without a resolution, got {other:?}"),
+    }
+    let after = store.customer_keys().await.unwrap();
+    let new = after
+        .iter()
+        .find(|k| k.key == KeyId::new("wawi", "00780"))
+        .cloned()
+        .expect("00780 has its key");
+    assert_eq!(new.rule, "anchor");
+    assert_eq!(new.customer_id, new.home_id);
+    assert_eq!(new.customer_id, b.customer_id + 1, "after the largest id");
+    assert_eq!(after.len(), keys.len() + 1, "nothing else moved");
+    let listed = store.directory_changes(generation).await.unwrap().unwrap();
+    assert_eq!(listed.customers, vec![new.customer_id]);
+    let full = resolve_store(&store, &cfg).await.unwrap();
+    assert_eq!(full.changed, 0, "a full resolution agrees");
+    assert_eq!(store.customer_keys().await.unwrap(), after);
+}
+
+/// The ids of keys a pass deletes and of ids it turns into aliases are not given again: a
+/// pass's new customer numbers are numbered from its floor (the first id it read as never
+/// given) when that is above every stored id.
+async fn new_customer_numbers_start_at_the_floor_of_their_pass(backend: &str) {
+    let (store, _guard, dir, cfg) = demo_resolved(backend).await;
+    write_items(
+        dir.path(),
+        &[
+            "RE-2026-3001;RE;00781;03.12.2026;02.01.2027;10,00;1,90;11,90;11,90;EUR;;0;14 Tage netto",
+        ],
+    );
+    assert_eq!(sync_files(&store, &cfg).await.0, 1);
+    let snap = store.identity_snapshot(false).await.unwrap();
+    assert!(snap.docs);
+    let floor = snap.max_id + 100;
+    let changes = IdentityChanges {
+        generation: snap.generation,
+        scan_to: snap.scan_to,
+        inputs_epoch: snap.inputs_epoch,
+        singletons: Some(NewSingletons {
+            from: snap.scan_from,
+            to: snap.scan_to,
+            systems: vec![("wawi-offene-posten".into(), "wawi".into())],
+            floor,
+            attrs: SourceCustomer::default().fingerprint(),
+        }),
+        ..IdentityChanges::default()
+    };
+    assert_eq!(store.apply_identity(&changes).await.unwrap(), Some(1));
+    let key = store
+        .customer_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|k| k.key == KeyId::new("wawi", "00781"))
+        .expect("00781 has its key");
+    assert_eq!((key.customer_id, key.home_id), (floor, floor));
 }

@@ -63,6 +63,9 @@ pub(crate) trait Staging: Send + Sync {
 pub(crate) trait Backend: Staging {
     /// `sqlite` or `postgres` (what [`super::Store::backend`] reports).
     const NAME: &'static str;
+    /// Appended to a text column in `ORDER BY`: the byte order Rust sorts by, whatever the
+    /// database's collation (PostgreSQL: `COLLATE "C"`; SQLite compares bytes already).
+    const BYTE_ORDER: &'static str;
     /// Appended to the checkpoint read of a write transaction (PostgreSQL: ` FOR UPDATE`;
     /// SQLite's `BEGIN IMMEDIATE` already holds the only write lock).
     const LOCK_ROW: &'static str;

@@ -99,10 +99,6 @@ macro_rules! identity_apply {
                     }
                     q.execute(&mut *tx).await?;
                 }
-                let singletons = match &ch.singletons {
-                    Some(new) => Self::write_singletons(&mut tx, new, ch.generation + 1, now).await?,
-                    None => 0,
-                };
                 for id in &ch.alias_delete {
                     sqlx::query("DELETE FROM customer_aliases WHERE id = $1")
                         .bind(id)
@@ -120,6 +116,11 @@ macro_rules! identity_apply {
                     .execute(&mut *tx)
                     .await?;
                 }
+                // After the keys and aliases: their ids are not given again.
+                let singletons = match &ch.singletons {
+                    Some(new) => Self::write_singletons(&mut tx, new, ch.generation + 1, now).await?,
+                    None => 0,
+                };
                 for chunk in ch.suggestion_obsolete.chunks(CHUNK) {
                     let sql = format!(
                         "UPDATE identity_suggestions SET status = 'obsolete' WHERE status = 'open' AND id IN ({})",
@@ -180,27 +181,40 @@ macro_rules! identity_apply {
                 if new.systems.is_empty() {
                     return Ok(0);
                 }
+                // After the resolution's keys: the first id no key or alias has.
+                let (customer, home, alias): (Option<i64>, Option<i64>, Option<i64>) = sqlx::query_as(
+                    "SELECT (SELECT max(customer_id) FROM customer_keys), (SELECT max(home_id) FROM customer_keys), \
+                     (SELECT max(id) FROM customer_aliases)",
+                )
+                .fetch_one(&mut *tx)
+                .await?;
+                let first_id = [customer, home, alias]
+                    .into_iter()
+                    .flatten()
+                    .fold(new.floor - 1, i64::max)
+                    + 1;
                 let sql = format!(
                     "WITH cs (connector, system) AS (VALUES {}) \
                      INSERT INTO customer_keys (system, customer_no, customer_id, home_id, rule, matched_on, attrs, first_seen_at, updated_at) \
                      SELECT system, customer_no, $3 + n - 1, $3 + n - 1, 'anchor', NULL, $4, $5, $5 FROM \
-                     (SELECT system, customer_no, row_number() OVER (ORDER BY system, customer_no) AS n FROM \
+                     (SELECT system, customer_no, row_number() OVER (ORDER BY system{bytes}, customer_no{bytes}) AS n FROM \
                       (SELECT DISTINCT cs.system, r.customer_no FROM records r JOIN cs ON cs.connector = r.connector \
                        WHERE r.run_id > $1 AND r.run_id <= $2 AND r.customer_no IS NOT NULL AND r.customer_no <> '') d \
                       WHERE NOT EXISTS (SELECT 1 FROM customer_keys k WHERE k.system = d.system AND k.customer_no = d.customer_no)) x",
-                    crate::store::values_list_from(6, new.systems.len(), 2)
+                    crate::store::values_list_from(6, new.systems.len(), 2),
+                    bytes = <$store as crate::store::backend::Backend>::BYTE_ORDER,
                 );
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(bulk!(sql)))
                     .bind(new.from)
                     .bind(new.to)
-                    .bind(new.first_id)
+                    .bind(first_id)
                     .bind(new.attrs)
                     .bind(now);
                 for (connector, system) in &new.systems {
                     q = q.bind(connector).bind(system);
                 }
                 let written = q.execute(&mut *tx).await?.rows_affected();
-                Self::list_new_customers(tx, generation, new.first_id, written).await?;
+                Self::list_new_customers(tx, generation, first_id, written).await?;
                 Ok(written)
             }
         }

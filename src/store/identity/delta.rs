@@ -9,12 +9,15 @@ pub enum IdentityDelta {
     /// Nothing a resolution reads changed: the last one was given the same inputs, no run it
     /// did not scan wrote or closed a record, and nothing else changed records or decisions.
     Unchanged,
-    /// Runs wrote or closed records, all of customer numbers resolved already: whether a
-    /// resolution would come out differently depends only on what the party records of
-    /// `parties` say now ([`crate::identity::SourceCustomer::fingerprint`]); documents alone
-    /// change no customer.
+    /// Runs wrote or closed records: whether a resolution would come out differently
+    /// depends only on what the party records of `parties` say now
+    /// ([`crate::identity::SourceCustomer::fingerprint`]) and, with `unknown`, on whether a
+    /// cross-reference row or decision names one of the new customer numbers; documents of
+    /// customer numbers resolved already change no customer.
     Changed {
         generation: i64,
+        /// The runs after this one and up to `scan_to` are the ones read.
+        scan_from: i64,
         scan_to: i64,
         inputs_epoch: i64,
         /// How many records the runs wrote or closed.
@@ -25,9 +28,10 @@ pub enum IdentityDelta {
         /// ([`crate::model::Entity::DIRECTORY`]: parties, contact persons). If not, only
         /// documents changed: the directories stay as they are.
         directory: bool,
+        /// Whether the runs wrote records of customer numbers not resolved yet.
+        unknown: bool,
     },
-    /// Anything else — other inputs, a customer number not resolved yet, more than
-    /// [`MAX_TOUCHED`] parties: resolve.
+    /// Anything else — other inputs, more than [`MAX_TOUCHED`] parties: resolve.
     Resolve,
 }
 
@@ -76,9 +80,6 @@ macro_rules! identity_delta {
                 .bind(scanned)
                 .fetch_one(pool)
                 .await?;
-                if unknown {
-                    return Ok(IdentityDelta::Resolve);
-                }
                 let entities = crate::model::Entity::DIRECTORY;
                 let of = |column: &str| {
                     format!(
@@ -125,11 +126,13 @@ macro_rules! identity_delta {
                 parties.dedup();
                 Ok(IdentityDelta::Changed {
                     generation: state.try_get("generation")?,
+                    scan_from: scanned,
                     scan_to,
                     inputs_epoch: state.try_get("inputs_epoch")?,
                     records,
                     parties,
                     directory,
+                    unknown,
                 })
             }
 

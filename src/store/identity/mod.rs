@@ -95,7 +95,9 @@ pub struct IdentityChanges {
 /// keys nor named by a party record, a cross-reference row or a decision: nothing can join
 /// them to another customer, so each is one of its own (rule `anchor`, its own first id). The
 /// store writes them in one statement after the resolution's keys, so a first sync of
-/// 100 000 customer numbers holds none of them in memory.
+/// 100 000 customer numbers holds none of them in memory. Their ids follow the largest id
+/// given so far (keys and aliases, the resolution's included, and `floor`), in the byte
+/// order of system and number.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewSingletons {
     /// The scanned runs: after `from`, up to `to`.
@@ -103,8 +105,9 @@ pub struct NewSingletons {
     pub to: i64,
     /// connector → system of the configured connectors (others' records are not read).
     pub systems: Vec<(String, String)>,
-    /// The id the first of them gets; the others follow in the order of system and number.
-    pub first_id: i64,
+    /// No id below this one: the first id the resolution read as never given (the keys it
+    /// deletes and the ids it turns into aliases included), so none of theirs is given again.
+    pub floor: i64,
     /// The fingerprint of a source customer without party records.
     pub attrs: i64,
 }
@@ -188,6 +191,8 @@ pub trait IdentityStore: Send + Sync {
     /// Writes a resolution; `None` when another resolution was applied since the snapshot,
     /// else the number of [`NewSingletons`] written.
     async fn apply_identity(&self, changes: &IdentityChanges) -> Result<Option<u64>, StoreError>;
+    /// Ops' decisions (links and unlinks), in the order they were taken.
+    async fn decisions(&self) -> Result<Vec<Decision>, StoreError>;
     /// (connector, customer number) of the records of runs after `from` up to `to` with one of
     /// these customer numbers (the numbers a cross-reference row or a decision names).
     async fn doc_keys_of(

@@ -31,20 +31,7 @@ macro_rules! identity_store {
                 .fetch_one(pool)
                 .await?;
                 let systems = self.connector_systems().await?;
-                let decisions = sqlx::query(
-                    "SELECT kind, a_system, a_no, b_system, b_no FROM identity_decisions ORDER BY id",
-                )
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|r| {
-                    Ok(Decision::new(
-                        decision_kind(r.try_get("kind")?)?,
-                        KeyId::new(r.try_get::<String, _>("a_system")?, r.try_get::<String, _>("a_no")?),
-                        KeyId::new(r.try_get::<String, _>("b_system")?, r.try_get::<String, _>("b_no")?),
-                    ))
-                })
-                .collect::<Result<Vec<_>, sqlx::Error>>()?;
+                let decisions = self.decisions().await?;
                 let aliases = sqlx::query("SELECT id, merged_into FROM customer_aliases")
                     .fetch_all(pool)
                     .await?
@@ -95,6 +82,24 @@ macro_rules! identity_store {
 
             async fn apply_identity(&self, ch: &IdentityChanges) -> Result<Option<u64>, StoreError> {
                 self.write_identity(ch).await
+            }
+
+            async fn decisions(&self) -> Result<Vec<Decision>, StoreError> {
+                use sqlx::Row;
+                Ok(sqlx::query(
+                    "SELECT kind, a_system, a_no, b_system, b_no FROM identity_decisions ORDER BY id",
+                )
+                .fetch_all(self.pool())
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(Decision::new(
+                        decision_kind(r.try_get("kind")?)?,
+                        KeyId::new(r.try_get::<String, _>("a_system")?, r.try_get::<String, _>("a_no")?),
+                        KeyId::new(r.try_get::<String, _>("b_system")?, r.try_get::<String, _>("b_no")?),
+                    ))
+                })
+                .collect::<Result<Vec<_>, sqlx::Error>>()?)
             }
 
             async fn doc_keys_of(

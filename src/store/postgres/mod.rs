@@ -80,6 +80,7 @@ impl PgStore {
 #[async_trait]
 impl Backend for PgStore {
     const NAME: &'static str = "postgres";
+    const BYTE_ORDER: &'static str = " COLLATE \"C\"";
     const LOCK_ROW: &'static str = " FOR UPDATE";
     const LOCK_SHARED: &'static str = " FOR SHARE";
     const RUN_IDS_SHARED: &'static str = "SELECT pg_advisory_xact_lock_shared(7017, 17)";

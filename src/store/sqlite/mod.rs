@@ -191,6 +191,7 @@ pub(crate) fn file_path(url: &str) -> Option<std::path::PathBuf> {
 #[async_trait]
 impl Backend for SqliteStore {
     const NAME: &'static str = "sqlite";
+    const BYTE_ORDER: &'static str = "";
     const LOCK_ROW: &'static str = "";
     const LOCK_SHARED: &'static str = "";
     const RUN_IDS_SHARED: &'static str = "";

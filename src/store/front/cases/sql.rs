@@ -120,6 +120,7 @@ macro_rules! case_store {
                     .execute(&mut *tx)
                     .await?;
                 if res.rows_affected() == 0 {
+                    tx.rollback().await?;
                     return Ok(false);
                 }
                 sqlx::query("UPDATE tickets SET updated_at = $2 WHERE id = $1")
