@@ -10,6 +10,14 @@ use kontor::identity::resolve_store;
 use kontor::identity::{Decision, DecisionKind, KeyId, Resolved, SourceCustomer, resolve_changed};
 use kontor::store::{IdentityChanges, NewSingletons};
 
+/// Invoices of three numbers identity has not seen (00778 named by a decision).
+const INVOICES: [&str; 4] = [
+    "RE-2026-3001;RE;00779;03.12.2026;02.01.2027;10,00;1,90;11,90;11,90;EUR;;0;14 Tage netto",
+    "RE-2026-3002;RE;00777;03.12.2026;02.01.2027;10,00;1,90;11,90;11,90;EUR;;0;14 Tage netto",
+    "RE-2026-3003;RE;00778;03.12.2026;02.01.2027;10,00;1,90;11,90;11,90;EUR;;0;14 Tage netto",
+    "RE-2026-3004;RE;00777;04.12.2026;03.01.2027;20,00;3,80;23,80;23,80;EUR;;0;14 Tage netto",
+];
+
 both_backends!(
     new_customer_numbers_of_documents_become_customers_of_their_own,
     new_customer_numbers_start_at_the_floor_of_their_pass,
@@ -46,15 +54,7 @@ async fn new_customer_numbers_of_documents_become_customers_of_their_own(backend
     assert!(resolve_store(&store, &cfg).await.is_ok());
     let before = store.identity_snapshot(false).await.unwrap();
 
-    write_items(
-        dir.path(),
-        &[
-            "RE-2026-3001;RE;00779;03.12.2026;02.01.2027;10,00;1,90;11,90;11,90;EUR;;0;14 Tage netto",
-            "RE-2026-3002;RE;00777;03.12.2026;02.01.2027;10,00;1,90;11,90;11,90;EUR;;0;14 Tage netto",
-            "RE-2026-3003;RE;00778;03.12.2026;02.01.2027;10,00;1,90;11,90;11,90;EUR;;0;14 Tage netto",
-            "RE-2026-3004;RE;00777;04.12.2026;03.01.2027;20,00;3,80;23,80;23,80;EUR;;0;14 Tage netto",
-        ],
-    );
+    write_items(dir.path(), &INVOICES);
     let (written, _) = sync_files(&store, &cfg).await;
     assert_eq!(written, 4);
     let summary = match resolve_changed(&store, &cfg).await.unwrap() {
@@ -122,16 +122,11 @@ async fn new_customer_numbers_of_documents_become_customers_of_their_own(backend
     // A later sync with one more number nothing names: no resolution, a customer of its
     // own after the largest id, listed for the directories.
     let generation = store.identity_generation().await.unwrap();
-    write_items(
-        dir.path(),
-        &[
-            "RE-2026-3001;RE;00779;03.12.2026;02.01.2027;10,00;1,90;11,90;11,90;EUR;;0;14 Tage netto",
-            "RE-2026-3002;RE;00777;03.12.2026;02.01.2027;10,00;1,90;11,90;11,90;EUR;;0;14 Tage netto",
-            "RE-2026-3003;RE;00778;03.12.2026;02.01.2027;10,00;1,90;11,90;11,90;EUR;;0;14 Tage netto",
-            "RE-2026-3004;RE;00777;04.12.2026;03.01.2027;20,00;3,80;23,80;23,80;EUR;;0;14 Tage netto",
-            "RE-2026-3005;RE;00780;05.12.2026;04.01.2027;30,00;5,70;35,70;35,70;EUR;;0;14 Tage netto",
-        ],
-    );
+    let more: Vec<&str> = INVOICES
+        .into_iter()
+        .chain(["RE-2026-3005;RE;00780;05.12.2026;04.01.2027;30,00;5,70;35,70;35,70;EUR;;0;14 Tage netto"])
+        .collect();
+    write_items(dir.path(), &more);
     assert_eq!(sync_files(&store, &cfg).await.0, 1);
     match resolve_changed(&store, &cfg).await.unwrap() {
         Resolved::Kept {
