@@ -183,11 +183,9 @@ pub async fn resolve_changed(store: &DynStore, cfg: &Config) -> Result<Resolved,
                 // New customer numbers nothing names: customers of their own.
                 singletons: unknown.then(|| NewSingletons {
                     from: scan_from,
-                    to: scan_to,
-                    systems: singleton_systems(&inputs.systems),
+                    systems: inputs.systems.clone(),
                     // (This pass deletes no key and makes no alias.)
                     floor: 0,
-                    attrs: SourceCustomer::default().fingerprint(),
                 }),
                 ..IdentityChanges::default()
             };
@@ -208,14 +206,6 @@ pub async fn resolve_changed(store: &DynStore, cfg: &Config) -> Result<Resolved,
         IdentityDelta::Changed { .. } | IdentityDelta::Resolve => {}
     }
     resolve_with(store, &inputs).await.map(Resolved::Resolved)
-}
-
-/// connector → system of the configured connectors, as [`NewSingletons`] reads them.
-fn singleton_systems(systems: &BTreeMap<String, String>) -> Vec<(String, String)> {
-    systems
-        .iter()
-        .map(|(c, s)| (c.clone(), s.clone()))
-        .collect()
 }
 
 /// The customer numbers cross-reference rows and decisions name (any system).
@@ -441,8 +431,7 @@ async fn resolve_with(store: &DynStore, inputs: &Inputs) -> Result<ResolveSummar
             inputs_epoch: snap.inputs_epoch,
             singletons: snap.docs.then(|| NewSingletons {
                 from: snap.scan_from,
-                to: snap.scan_to,
-                systems: singleton_systems(systems),
+                systems: systems.clone(),
                 // Not an id of a key this pass deletes, nor one it makes an alias.
                 floor: res
                     .assignments
@@ -450,7 +439,6 @@ async fn resolve_with(store: &DynStore, inputs: &Inputs) -> Result<ResolveSummar
                     .map(|a| a.customer_id.max(a.home_id))
                     .fold(snap.max_id, i64::max)
                     + 1,
-                attrs: SourceCustomer::default().fingerprint(),
             }),
             ..IdentityChanges::default()
         };

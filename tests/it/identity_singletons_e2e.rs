@@ -173,10 +173,8 @@ async fn new_customer_numbers_start_at_the_floor_of_their_pass(backend: &str) {
         inputs_epoch: snap.inputs_epoch,
         singletons: Some(NewSingletons {
             from: snap.scan_from,
-            to: snap.scan_to,
-            systems: vec![("wawi-offene-posten".into(), "wawi".into())],
+            systems: [("wawi-offene-posten".to_owned(), "wawi".to_owned())].into(),
             floor,
-            attrs: SourceCustomer::default().fingerprint(),
         }),
         ..IdentityChanges::default()
     };

@@ -118,7 +118,7 @@ macro_rules! identity_apply {
                 }
                 // After the keys and aliases: their ids are not given again.
                 let singletons = match &ch.singletons {
-                    Some(new) => Self::write_singletons(&mut tx, new, ch.generation + 1, now).await?,
+                    Some(new) => Self::write_singletons(&mut tx, new, ch.scan_to, ch.generation + 1, now).await?,
                     None => 0,
                 };
                 for chunk in ch.suggestion_obsolete.chunks(CHUNK) {
@@ -175,6 +175,7 @@ macro_rules! identity_apply {
             async fn write_singletons(
                 tx: &mut <$store as crate::store::backend::Staging>::Conn,
                 new: &NewSingletons,
+                scan_to: i64,
                 generation: i64,
                 now: DateTime<Utc>,
             ) -> Result<u64, sqlx::Error> {
@@ -206,9 +207,10 @@ macro_rules! identity_apply {
                 );
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(bulk!(sql)))
                     .bind(new.from)
-                    .bind(new.to)
+                    .bind(scan_to)
                     .bind(first_id)
-                    .bind(new.attrs)
+                    // What identity keeps of a source customer without party records.
+                    .bind(crate::identity::SourceCustomer::default().fingerprint())
                     .bind(now);
                 for (connector, system) in &new.systems {
                     q = q.bind(connector).bind(system);

@@ -100,16 +100,13 @@ pub struct IdentityChanges {
 /// order of system and number.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewSingletons {
-    /// The scanned runs: after `from`, up to `to`.
+    /// The scanned runs: after `from`, up to the changes' `scan_to`.
     pub from: i64,
-    pub to: i64,
     /// connector → system of the configured connectors (others' records are not read).
-    pub systems: Vec<(String, String)>,
+    pub systems: BTreeMap<String, String>,
     /// No id below this one: the first id the resolution read as never given (the keys it
     /// deletes and the ids it turns into aliases included), so none of theirs is given again.
     pub floor: i64,
-    /// The fingerprint of a source customer without party records.
-    pub attrs: i64,
 }
 
 impl IdentityChanges {
