@@ -213,6 +213,59 @@ pub(super) async fn upsert_direct(
     counts(&row, records.len() as u64)
 }
 
+/// A connector's first load (none of its records stored) whose staged keys are distinct: one
+/// plain `INSERT … SELECT` in the staged order, without the last-row-wins sort, the update
+/// and the anti-join of the upsert (1M DATEV postings: the sort alone spilled 335 MB to disk
+/// and took 1.9 s of the promotion's 7.0 s). A repeated key breaks the unique constraint:
+/// the insert is rolled back to its savepoint and `None` leaves the unit to the upsert.
+async fn first_load(
+    tx: &mut PgConnection,
+    unit: StageUnit<'_>,
+    t: &str,
+    attempted: u64,
+) -> Sql<Option<Counts>> {
+    let first: bool =
+        sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM records WHERE connector = $1)")
+            .bind(unit.connector)
+            .fetch_one(&mut *tx)
+            .await?;
+    if !first {
+        return Ok(None);
+    }
+    sqlx::query("SAVEPOINT kontor_first_load")
+        .execute(&mut *tx)
+        .await?;
+    let inserted = sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO records (connector, entity, external_id, customer_no, ref_no, data, hash, position, run_id, synced_at, first_seen_at) \
+         SELECT $1, entity, external_id, customer_no, ref_no, data, hash, position, $2, $3, $3 FROM {t}"
+    )))
+    .bind(unit.connector)
+    .bind(unit.run_id)
+    .bind(unit.now)
+    .execute(&mut *tx)
+    .await;
+    match inserted {
+        Ok(done) => {
+            sqlx::query("RELEASE SAVEPOINT kontor_first_load")
+                .execute(&mut *tx)
+                .await?;
+            let n = done.rows_affected();
+            Ok(Some(Counts {
+                inserted: n,
+                unchanged: attempted.saturating_sub(n),
+                ..Counts::default()
+            }))
+        }
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            sqlx::query("ROLLBACK TO SAVEPOINT kontor_first_load")
+                .execute(&mut *tx)
+                .await?;
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Staging in UNLOGGED tables, promotion by one set-based upsert.
 #[async_trait]
 impl Staging for PgStore {
@@ -239,6 +292,9 @@ impl Staging for PgStore {
         t: &str,
         attempted: u64,
     ) -> Sql<Counts> {
+        if let Some(counts) = first_load(tx, unit, t, attempted).await? {
+            return Ok(counts);
+        }
         // The last-row-wins sort of a large unit stays in memory instead of spilling to disk.
         sqlx::query("SET LOCAL work_mem = '64MB'")
             .execute(&mut *tx)
