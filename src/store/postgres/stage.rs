@@ -1,5 +1,5 @@
 //! PostgreSQL staging: one UNLOGGED table per unit in progress, filled by COPY and promoted
-//! into `records` with one set-based upsert, then dropped. A server crash empties UNLOGGED
+//! into `records` by set-based statements, then dropped. A server crash empties UNLOGGED
 //! tables; the checkpoint's row count detects that and the unit is read again.
 
 use super::PgStore;
@@ -266,7 +266,74 @@ async fn first_load(
     }
 }
 
-/// Staging in UNLOGGED tables, promotion by one set-based upsert.
+/// The upsert of a unit's staged rows in steps: first a narrow temporary table of the rows
+/// that win (the last of each key: an anti-join, no sort of the whole rows) with the id of
+/// the stored record of their key and whether it changed; its counts; then only the updates
+/// and inserts there are, each joined back to its staged row by `ctid`. An unchanged unit
+/// writes nothing and reads the wide rows once (1M DATEV postings, `--reprocess`: 1.7–2.8 s
+/// against 4.6–5.0 s for the one-statement upsert with its sort, which spilled 335 MB).
+async fn promote_staged(
+    tx: &mut PgConnection,
+    unit: StageUnit<'_>,
+    t: &str,
+    attempted: u64,
+) -> Sql<Counts> {
+    sqlx::query("SET LOCAL work_mem = '64MB'")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(AssertSqlSafe(format!(
+        "CREATE TEMP TABLE kontor_promote ON COMMIT DROP AS \
+         SELECT s.ctid AS sid, r.id AS rid, (r.id IS NOT NULL AND (r.hash <> s.hash OR r.closed_at IS NOT NULL)) AS changed \
+         FROM {t} s LEFT JOIN records r ON r.connector = $1 AND r.entity = s.entity AND r.external_id = s.external_id \
+         WHERE NOT EXISTS (SELECT 1 FROM {t} d WHERE d.entity = s.entity AND d.external_id = s.external_id \
+           AND (d.seq > s.seq OR (d.seq = s.seq AND d.ctid > s.ctid)))"
+    )))
+    .bind(unit.connector)
+    .execute(&mut *tx)
+    .await?;
+    let row = sqlx::query(
+        "SELECT count(*) AS n, count(*) FILTER (WHERE rid IS NULL) AS ins, count(*) FILTER (WHERE changed) AS upd \
+         FROM kontor_promote",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let (ins, upd): (i64, i64) = (row.try_get("ins")?, row.try_get("upd")?);
+    if ins + upd > 0 {
+        // The planner's estimate of what joins back (a few changed rows: index lookups).
+        sqlx::query("ANALYZE kontor_promote")
+            .execute(&mut *tx)
+            .await?;
+    }
+    if upd > 0 {
+        sqlx::query(AssertSqlSafe(format!(
+            "UPDATE records r SET customer_no = s.customer_no, ref_no = s.ref_no, data = s.data, hash = s.hash, \
+               position = s.position, run_id = $1, synced_at = $2, closed_at = NULL, closed_run_id = NULL \
+             FROM kontor_promote w JOIN {t} s ON s.ctid = w.sid WHERE w.changed AND r.id = w.rid"
+        )))
+        .bind(unit.run_id)
+        .bind(unit.now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if ins > 0 {
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO records (connector, entity, external_id, customer_no, ref_no, data, hash, position, run_id, synced_at, first_seen_at) \
+             SELECT $1, s.entity, s.external_id, s.customer_no, s.ref_no, s.data, s.hash, s.position, $2, $3, $3 \
+             FROM kontor_promote w JOIN {t} s ON s.ctid = w.sid WHERE w.rid IS NULL"
+        )))
+        .bind(unit.connector)
+        .bind(unit.run_id)
+        .bind(unit.now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query("DROP TABLE kontor_promote")
+        .execute(&mut *tx)
+        .await?;
+    counts(&row, attempted)
+}
+
+/// Staging in UNLOGGED tables, promotion by set-based statements.
 #[async_trait]
 impl Staging for PgStore {
     type Conn = PgConnection;
@@ -285,7 +352,7 @@ impl Staging for PgStore {
         Ok(())
     }
 
-    /// One set-based upsert of a unit's staged records (the last row of a key wins).
+    /// Moves a unit's staged records into `records` (the last row of a key wins).
     async fn promote(
         tx: &mut Self::Conn,
         unit: StageUnit<'_>,
@@ -295,20 +362,7 @@ impl Staging for PgStore {
         if let Some(counts) = first_load(tx, unit, t, attempted).await? {
             return Ok(counts);
         }
-        // The last-row-wins sort of a large unit stays in memory instead of spilling to disk.
-        sqlx::query("SET LOCAL work_mem = '64MB'")
-            .execute(&mut *tx)
-            .await?;
-        let row = sqlx::query(AssertSqlSafe(upsert_sql(&format!(
-            "SELECT DISTINCT ON (entity, external_id) entity, external_id, customer_no, ref_no, data, hash, position \
-             FROM {t} ORDER BY entity, external_id, seq DESC"
-        ))))
-        .bind(unit.connector)
-        .bind(unit.run_id)
-        .bind(unit.now)
-        .fetch_one(&mut *tx)
-        .await?;
-        counts(&row, attempted)
+        promote_staged(tx, unit, t, attempted).await
     }
 
     async fn staged_table(tx: &mut Self::Conn, unit: StageUnit<'_>) -> Sql<Option<String>> {
