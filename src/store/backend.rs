@@ -43,6 +43,10 @@ macro_rules! sql_store {
                 .bind(Utc::now())
                 .fetch_one(&mut *tx)
                 .await?;
+                let swept = <Self as Staging>::sweep_orphans(&mut tx).await?;
+                if swept > 0 {
+                    tracing::info!(units = swept, "dropped staged records of units already finished (a commit torn by a crash)");
+                }
                 tx.commit().await?;
                 Ok(id)
             }

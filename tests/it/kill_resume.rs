@@ -294,7 +294,13 @@ async fn torn_staging_commit_is_read_again_sqlite() {
                 .next();
             match cp {
                 Some(cp) if cp.status == kontor::store::UnitStatus::Staging && cp.batches > 0 => {
-                    assert!(store.staging_intact("rechnungen", &cp).await.unwrap());
+                    if !store.staging_intact("rechnungen", &cp).await.unwrap() {
+                        // The kill itself fell between the two files' commits (main is in
+                        // WAL mode, so they are not atomic as a set): what kontor does with
+                        // it, then try again for an intact one to tear by hand.
+                        store.reset_unit("rechnungen", &cp.unit_key).await.unwrap();
+                        continue;
+                    }
                     break cp;
                 }
                 Some(cp) if cp.status == kontor::store::UnitStatus::Done => {

@@ -8,6 +8,7 @@ use serde_json::json;
 both_backends!(
     upsert_is_idempotent_and_detects_changes,
     later_duplicate_in_a_unit_wins,
+    the_last_row_of_a_key_is_compared_with_the_stored_record,
     refused_unit_commits_nothing_and_keeps_its_rejects,
     staged_batches_resume_from_their_checkpoint,
     incremental_batches_are_visible_with_their_cursor,
@@ -181,6 +182,69 @@ async fn later_duplicate_in_a_unit_wins(backend: &str) {
             .data["gross"]["amount"],
         "9.00"
     );
+}
+
+/// A later unit staged in two batches, keys repeated within and across them: only the last
+/// row of each key counts, and it is compared with the stored record — one changed back to
+/// what is stored leaves it untouched (not rewritten), the last of two new rows is inserted.
+async fn the_last_row_of_a_key_is_compared_with_the_stored_record(backend: &str) {
+    let (store, _g) = temp_store(backend).await.unwrap();
+    let r = |id: &str, amount: &str| rec("invoice", id, amount);
+    load(
+        &store,
+        "h1",
+        vec![r("R1", "10.00"), r("R2", "20.00"), r("R3", "30.00")],
+    )
+    .await;
+    let r1 = store
+        .record("wawi", "invoice", "R1")
+        .await
+        .unwrap()
+        .unwrap();
+    let run = store.start_run("wawi", "test").await.unwrap();
+    let first = vec![r("R1", "99.00"), r("R2", "77.00"), r("R4", "40.00")];
+    store
+        .write_batch(batch(run, "h2", first, 0, 3))
+        .await
+        .unwrap();
+    let second = vec![
+        r("R1", "10.00"),
+        r("R2", "21.00"),
+        r("R4", "41.00"),
+        r("R5", "50.00"),
+        r("R5", "51.00"),
+    ];
+    store
+        .write_batch(batch(run, "h2", second, 0, 8))
+        .await
+        .unwrap();
+    let c = promoted(&store, "h2", run).await;
+    assert_eq!((c.read, c.inserted, c.updated, c.unchanged), (8, 2, 1, 5));
+    let amount = |id: &'static str| {
+        let store = &store;
+        async move {
+            let got = store.record("wawi", "invoice", id).await.unwrap().unwrap();
+            (
+                got.data["gross"]["amount"].as_str().unwrap().to_owned(),
+                got.run_id,
+            )
+        }
+    };
+    assert_eq!(amount("R1").await, ("10.00".to_owned(), r1.run_id));
+    assert_eq!(amount("R2").await, ("21.00".to_owned(), Some(run)));
+    assert_eq!(amount("R3").await, ("30.00".to_owned(), r1.run_id));
+    assert_eq!(amount("R4").await, ("41.00".to_owned(), Some(run)));
+    assert_eq!(amount("R5").await, ("51.00".to_owned(), Some(run)));
+    let again = store
+        .record("wawi", "invoice", "R1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        again.synced_at, r1.synced_at,
+        "an unchanged record is not rewritten"
+    );
+    assert_eq!(store.count_records(Some("wawi")).await.unwrap(), 5);
 }
 
 async fn refused_unit_commits_nothing_and_keeps_its_rejects(backend: &str) {
@@ -534,4 +598,66 @@ async fn the_audit_log_is_indexed_only_in_the_order_it_is_written(backend: &str)
     assert!(of3.iter().all(|e| e.customer_id == Some(3)));
     assert_eq!(store.audit_entries(Some(99), 5).await.unwrap().len(), 0);
     assert_eq!(store.audit_entries(None, 4000).await.unwrap().len(), 3000);
+}
+
+/// SQLite's staging file commits apart from the main file: a crash between the two commits
+/// of a promotion leaves a finished unit's staged records behind (seen once in a dozen runs
+/// of `kill_resume`: the store was right, one staging table was not empty). The next run's
+/// start drops them; a unit still in progress keeps its staged rows and promotes them.
+#[tokio::test]
+async fn sqlite_a_finished_units_staging_left_by_a_torn_commit_is_dropped() {
+    use sqlx::Connection;
+    let (store, g) = temp_store("sqlite").await.unwrap();
+    load(&store, "h1", vec![rec("invoice", "R1", "1.00")]).await;
+    let run = store.start_run("wawi", "test").await.unwrap();
+    let pending = vec![rec("invoice", "R2", "2.00")];
+    store
+        .write_batch(batch(run, "h2", pending, 0, 1))
+        .await
+        .unwrap();
+    // What the torn promotion of h1 left in the staging file.
+    let path = g.url().strip_prefix("sqlite://").unwrap().to_owned();
+    let staging = format!("sqlite://{path}-staging");
+    let id = |key: &str| blake3::hash(format!("wawi\0{key}").as_bytes()).to_hex()[..20].to_string();
+    let mut c = sqlx::SqliteConnection::connect(&staging).await.unwrap();
+    let h1 = id("h1");
+    for sql in [
+        format!("CREATE TABLE \"u_{h1}\" (entity TEXT, external_id TEXT, data TEXT)"),
+        format!("INSERT INTO \"u_{h1}\" VALUES ('invoice', 'R1', '{{}}')"),
+        format!("INSERT INTO meta (unit, batches) VALUES ('{h1}', 1)"),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut c)
+            .await
+            .unwrap();
+    }
+    let mut want = [
+        "meta".to_owned(),
+        format!("u_{}", id("h2")),
+        format!("u_{h1}"),
+    ];
+    want.sort();
+    assert_eq!(tables(&mut c).await, want.join(","));
+    c.close().await.unwrap();
+
+    let next = store.start_run("wawi", "test").await.unwrap();
+    let mut c = sqlx::SqliteConnection::connect(&staging).await.unwrap();
+    assert_eq!(tables(&mut c).await, format!("meta,u_{}", id("h2")));
+    let metas: Vec<String> = sqlx::query_scalar("SELECT unit FROM meta")
+        .fetch_all(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(metas, [id("h2")]);
+    c.close().await.unwrap();
+    let done = promoted(&store, "h2", next).await;
+    assert_eq!(done.inserted, 1);
+    assert_eq!(store.count_records(Some("wawi")).await.unwrap(), 2);
+}
+
+/// The staging file's tables, by name, in order, joined by commas.
+async fn tables(c: &mut sqlx::SqliteConnection) -> String {
+    let sql = "SELECT name FROM sqlite_master WHERE type = 'table'";
+    let mut names: Vec<String> = sqlx::query_scalar(sql).fetch_all(c).await.unwrap();
+    names.sort();
+    names.join(",")
 }

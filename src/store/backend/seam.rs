@@ -56,6 +56,12 @@ pub(crate) trait Staging: Send + Sync {
     async fn staged_table(tx: &mut Self::Conn, unit: StageUnit<'_>) -> Sql<Option<String>>;
     /// Whether a staging checkpoint's rows are all still in the staging area.
     async fn staged_intact(&self, connector: &str, cp: &Checkpoint) -> Result<bool, StoreError>;
+    /// Drops staged records no unit in progress (a `staging` checkpoint) accounts for; the
+    /// number of units dropped. Where staging commits with `records` (PostgreSQL) there are
+    /// none.
+    async fn sweep_orphans(_tx: &mut Self::Conn) -> Sql<u64> {
+        Ok(0)
+    }
 }
 
 /// What else differs between the SQL backends (see the module documentation).

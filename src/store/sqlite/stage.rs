@@ -169,7 +169,10 @@ impl Staging for SqliteStore {
                 u(row.try_get("upd")?),
             )
         };
-        sqlx::query(AssertSqlSafe(format!(
+        // Nothing new or changed (a `--reprocess` of an unchanged file): no upsert to run,
+        // whose conflict check would look up every staged key again.
+        if ins + upd > 0 {
+            sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO records (connector, entity, external_id, customer_no, ref_no, data, hash, position, run_id, synced_at, first_seen_at) \
              SELECT ?1, entity, external_id, customer_no, ref_no, data, hash, position, ?2, ?3, ?3 FROM {t} WHERE true \
              ON CONFLICT (connector, entity, external_id) DO UPDATE SET customer_no = excluded.customer_no, ref_no = excluded.ref_no, \
@@ -182,12 +185,48 @@ impl Staging for SqliteStore {
         .bind(unit.now)
         .execute(&mut *tx)
         .await?;
+        }
         Ok(Counts {
             inserted: ins,
             updated: upd,
             unchanged: n - ins - upd + attempted.saturating_sub(n),
             ..Counts::default()
         })
+    }
+
+    /// The staging file commits apart from the main file: a crash between the two commits
+    /// of a promotion can leave a finished unit's staged records behind, which no later run
+    /// would read or drop. Runs in a run's first write transaction (the one writer).
+    async fn sweep_orphans(tx: &mut Self::Conn) -> Sql<u64> {
+        let live: Vec<(String, String)> =
+            sqlx::query_as("SELECT connector, unit_key FROM checkpoints WHERE status = 'staging'")
+                .fetch_all(&mut *tx)
+                .await?;
+        let live: std::collections::HashSet<String> =
+            live.iter().map(|(c, k)| table(c, k).1).collect();
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT substr(name, 3) FROM st.sqlite_master WHERE type = 'table' AND name LIKE 'u\\_%' ESCAPE '\\'",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let metas: Vec<String> = sqlx::query_scalar("SELECT unit FROM st.meta")
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut dropped = std::collections::BTreeSet::new();
+        for id in tables.iter().chain(&metas) {
+            if live.contains(id) || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+                continue;
+            }
+            sqlx::query(AssertSqlSafe(format!("DROP TABLE IF EXISTS st.\"u_{id}\"")))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM st.meta WHERE unit = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            dropped.insert(id.clone());
+        }
+        Ok(dropped.len() as u64)
     }
 
     /// Forgets a unit's staged records.
